@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IAIOracleConsumer} from "./interfaces/IAIOracleConsumer.sol";
+import {IInferenceMarket} from "./interfaces/IInferenceMarket.sol";
+import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
+import {IStakingVault} from "./interfaces/IStakingVault.sol";
+import {IVerificationModule} from "./interfaces/IVerificationModule.sol";
+
+/// @title InferenceMarket
+/// @notice Escrow and lifecycle of paid inference requests. Money moves only by pull: settlement
+/// credits balances that their owners withdraw, so a hostile recipient cannot block anyone else.
+contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    uint16 private constant _BPS = 10_000;
+    uint16 private constant _MAX_PROTOCOL_FEE_BPS = 2_000;
+    uint64 private constant _MIN_CLAIM_WINDOW = 1 minutes;
+    uint64 private constant _MAX_CLAIM_WINDOW = 30 days;
+    uint32 private constant _MAX_CALLBACK_GAS_CAP = 10_000_000;
+    /// @dev Gas kept back for the work after the callback (event, return).
+    uint256 private constant _CALLBACK_OVERHEAD = 10_000;
+
+    IModelRegistry private immutable _registry;
+    IStakingVault private immutable _vault;
+
+    mapping(uint256 requestId => Request) private _requests;
+    mapping(uint256 requestId => bytes) private _results;
+    mapping(address account => mapping(address token => uint256)) private _owed;
+    mapping(address token => uint256) private _liabilities;
+    mapping(address token => bool) private _allowedTokens;
+
+    uint256 private _requestCount;
+    address private _treasury;
+    uint16 private _protocolFeeBps;
+    uint16 private _noShowSlashBps;
+    uint64 private _claimWindow;
+    uint32 private _maxCallbackGas;
+
+    /// @notice Market parameters set at deployment (each can be changed later by governance).
+    struct Parameters {
+        address treasury;
+        uint16 protocolFeeBps;
+        uint16 noShowSlashBps;
+        uint64 claimWindow;
+        uint32 maxCallbackGas;
+    }
+
+    constructor(
+        address initialOwner,
+        IModelRegistry registry_,
+        IStakingVault vault_,
+        Parameters memory params
+    ) Ownable(initialOwner) {
+        if (address(registry_) == address(0) || address(vault_) == address(0)) revert InferenceMarketZeroAddress();
+        _registry = registry_;
+        _vault = vault_;
+        _setTreasury(params.treasury);
+        _setProtocolFee(params.protocolFeeBps);
+        _setNoShowSlash(params.noShowSlashBps);
+        _setClaimWindow(params.claimWindow);
+        _setMaxCallbackGas(params.maxCallbackGas);
+    }
+
+    // ---------------------------------------------------------------- requester
+
+    /// @inheritdoc IInferenceMarket
+    /// @dev Not nonReentrant on purpose: consumer contracts may chain a new request from their callback.
+    /// State is written before the payment is pulled (checks-effects-interactions).
+    function createRequest(RequestParams calldata params) external payable whenNotPaused returns (uint256 requestId) {
+        (IVerificationModule module, uint256 operatorStake) = _registry.requireServable(params.modelId, params.mode);
+        (uint256 price, uint256 fee) = _quote(params.modelId, params.mode, params.token, module);
+        uint256 required = price + fee;
+        if (params.maxFee < required) revert InferenceMarketFeeTooLow(params.maxFee, required);
+        if (params.deadline <= block.timestamp) revert InferenceMarketDeadlineInPast(params.deadline, block.timestamp);
+        _checkCallback(params.callback, params.callbackGasLimit);
+        bytes32 inputHash = _inputHash(params);
+
+        requestId = ++_requestCount;
+        _requests[requestId] = Request({
+            requester: msg.sender,
+            deadline: params.deadline,
+            mode: params.mode,
+            status: Status.Open,
+            operator: address(0),
+            claimDeadline: 0,
+            token: params.token,
+            callback: params.callback,
+            callbackGasLimit: params.callbackGasLimit,
+            module: address(module),
+            modelId: params.modelId,
+            price: price,
+            verificationFee: fee,
+            operatorStake: operatorStake,
+            inputHash: inputHash
+        });
+        _liabilities[params.token] += required;
+        _emitCreated(requestId, params, price, fee, inputHash);
+        _collectPayment(params.token, params.maxFee, required);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function refund(uint256 requestId) external nonReentrant {
+        Request storage request = _requireRequest(requestId);
+        Status status = request.status;
+        if (status != Status.Open && status != Status.Claimed) revert InferenceMarketWrongStatus(requestId, status);
+        // INVARIANT: a request can be refunded only once its deadline has passed unanswered.
+        if (block.timestamp <= request.deadline) {
+            revert InferenceMarketDeadline(requestId, request.deadline, block.timestamp);
+        }
+        address operator = request.operator;
+        request.status = Status.Refunded;
+        uint256 amount = request.price + request.verificationFee;
+        _credit(request.requester, request.token, amount);
+        emit RequestRefunded(requestId, request.requester, amount);
+        if (status == Status.Claimed) _penaliseNoShow(requestId, request, operator);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function withdraw(address token) external nonReentrant {
+        uint256 amount = _owed[msg.sender][token];
+        if (amount == 0) revert InferenceMarketNothingOwed(msg.sender, token);
+        _owed[msg.sender][token] = 0;
+        _liabilities[token] -= amount;
+        emit PaymentWithdrawn(msg.sender, token, amount);
+        if (token == address(0)) {
+            Address.sendValue(payable(msg.sender), amount);
+        } else {
+            IERC20(token).safeTransfer(msg.sender, amount);
+        }
+    }
+
+    // ---------------------------------------------------------------- operator
+
+    /// @inheritdoc IInferenceMarket
+    function claim(uint256 requestId) external whenNotPaused nonReentrant {
+        Request storage request = _requireRequest(requestId);
+        if (request.status != Status.Open) revert InferenceMarketWrongStatus(requestId, request.status);
+        if (block.timestamp > request.deadline) {
+            revert InferenceMarketDeadline(requestId, request.deadline, block.timestamp);
+        }
+        if (!_vault.isServing(msg.sender, request.modelId, IStakingVault.Role.Operator)) {
+            revert InferenceMarketNotServing(request.modelId, msg.sender);
+        }
+        uint64 claimDeadline = uint64(block.timestamp) + _claimWindow;
+        if (claimDeadline > request.deadline) claimDeadline = request.deadline;
+        request.status = Status.Claimed;
+        request.operator = msg.sender;
+        request.claimDeadline = claimDeadline;
+        emit RequestClaimed(requestId, msg.sender, claimDeadline);
+        _vault.lock(operatorLockId(requestId, msg.sender), msg.sender, request.operatorStake);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function submitResult(
+        uint256 requestId,
+        bytes calldata output,
+        bytes calldata proof
+    ) external whenNotPaused nonReentrant {
+        Request storage request = _requireRequest(requestId);
+        if (request.status != Status.Claimed) revert InferenceMarketWrongStatus(requestId, request.status);
+        if (msg.sender != request.operator) {
+            revert InferenceMarketWrongOperator(requestId, msg.sender, request.operator);
+        }
+        if (block.timestamp > request.claimDeadline) {
+            revert InferenceMarketClaimWindow(requestId, request.claimDeadline, block.timestamp);
+        }
+        request.status = Status.Submitted;
+        emit ResultSubmitted(requestId, msg.sender, output);
+        IVerificationModule(request.module).onSubmit(
+            IVerificationModule.Submission({
+                requestId: requestId,
+                modelId: request.modelId,
+                operator: msg.sender,
+                inputHash: request.inputHash,
+                config: _registry.modeConfig(request.modelId, request.mode)
+            }),
+            output,
+            proof
+        );
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function reopen(uint256 requestId) external nonReentrant {
+        Request storage request = _requireRequest(requestId);
+        if (request.status != Status.Claimed) revert InferenceMarketWrongStatus(requestId, request.status);
+        if (block.timestamp <= request.claimDeadline) {
+            revert InferenceMarketClaimWindow(requestId, request.claimDeadline, block.timestamp);
+        }
+        address operator = request.operator;
+        request.status = Status.Open;
+        request.operator = address(0);
+        request.claimDeadline = 0;
+        uint256 slashed = _penaliseNoShow(requestId, request, operator);
+        emit RequestReopened(requestId, operator, slashed);
+    }
+
+    // ---------------------------------------------------------------- settlement
+
+    /// @inheritdoc IInferenceMarket
+    function finalize(uint256 requestId) external nonReentrant {
+        Request storage request = _requireRequest(requestId);
+        // INVARIANT: a request pays out at most once: only a Submitted request settles, and settling ends it.
+        if (request.status != Status.Submitted) revert InferenceMarketWrongStatus(requestId, request.status);
+        IVerificationModule module = IVerificationModule(request.module);
+        if (!module.isFinal(requestId)) revert InferenceMarketNotFinal(requestId);
+        IVerificationModule.Settlement memory settlement = module.settlement(requestId);
+
+        uint256 rewardsTotal = 0;
+        for (uint256 i = 0; i < settlement.rewards.length; ++i) {
+            rewardsTotal += settlement.rewards[i].amount;
+        }
+        // INVARIANT: escrow stays solvent: a module can hand out at most the fee escrowed for it.
+        if (rewardsTotal > request.verificationFee) {
+            revert InferenceMarketRewardsExceedFee(requestId, rewardsTotal, request.verificationFee);
+        }
+        if (settlement.operatorSlash > request.operatorStake) {
+            revert InferenceMarketSlashExceedsStake(requestId, settlement.operatorSlash, request.operatorStake);
+        }
+
+        request.status = Status.Finalized;
+        address token = request.token;
+        for (uint256 i = 0; i < settlement.rewards.length; ++i) {
+            _credit(settlement.rewards[i].to, token, settlement.rewards[i].amount);
+        }
+        uint256 unusedFee = request.verificationFee - rewardsTotal;
+        if (settlement.accepted) {
+            uint256 protocolFee = (request.price * _protocolFeeBps) / _BPS;
+            uint256 operatorPayment = request.price - protocolFee;
+            _credit(settlement.payee, token, operatorPayment);
+            _credit(_treasury, token, protocolFee);
+            _credit(request.requester, token, unusedFee);
+            _results[requestId] = settlement.output;
+            emit RequestFinalized(requestId, settlement.payee, settlement.output, operatorPayment, protocolFee);
+        } else {
+            _credit(request.requester, token, request.price + unusedFee);
+            emit RequestRejected(requestId, request.operator, settlement.operatorSlash);
+        }
+
+        bytes32 lockId = operatorLockId(requestId, request.operator);
+        if (settlement.operatorSlash > 0) {
+            address beneficiary = settlement.slashBeneficiary;
+            _vault.slash(lockId, settlement.operatorSlash, beneficiary == address(0) ? request.requester : beneficiary);
+        }
+        _vault.unlock(lockId);
+
+        if (settlement.accepted && request.callback != address(0)) {
+            _runCallback(requestId, request.callback, request.callbackGasLimit, settlement.output);
+        }
+    }
+
+    // ---------------------------------------------------------------- governance
+
+    function setProtocolFee(uint16 bps) external onlyOwner {
+        _setProtocolFee(bps);
+    }
+
+    function setTreasury(address treasury_) external onlyOwner {
+        _setTreasury(treasury_);
+    }
+
+    function setClaimWindow(uint64 window) external onlyOwner {
+        _setClaimWindow(window);
+    }
+
+    function setNoShowSlash(uint16 bps) external onlyOwner {
+        _setNoShowSlash(bps);
+    }
+
+    function setMaxCallbackGas(uint32 gasLimit) external onlyOwner {
+        _setMaxCallbackGas(gasLimit);
+    }
+
+    function setTokenAllowed(address token, bool allowed) external onlyOwner {
+        if (token == address(0)) revert InferenceMarketZeroAddress();
+        _allowedTokens[token] = allowed;
+        emit TokenAllowed(token, allowed);
+    }
+
+    /// @notice Stops new requests, claims and submissions. Refunds, settlement and withdrawals go on.
+    function pause() external onlyOwner {
+        _pause();
+    }
+
+    function unpause() external onlyOwner {
+        _unpause();
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IInferenceMarket
+    function quote(uint256 modelId, uint8 mode, address token) external view returns (uint256 price, uint256 fee) {
+        (IVerificationModule module, ) = _registry.requireServable(modelId, mode);
+        return _quote(modelId, mode, token, module);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function getRequest(uint256 requestId) external view returns (Request memory) {
+        return _requireRequest(requestId);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function resultOf(uint256 requestId) external view returns (bytes memory) {
+        return _results[requestId];
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function owed(address account, address token) external view returns (uint256) {
+        return _owed[account][token];
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function liabilities(address token) external view returns (uint256) {
+        return _liabilities[token];
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function operatorLockId(uint256 requestId, address operator) public view returns (bytes32) {
+        return keccak256(abi.encode(address(this), requestId, operator));
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function requestCount() external view returns (uint256) {
+        return _requestCount;
+    }
+
+    function registry() external view returns (IModelRegistry) {
+        return _registry;
+    }
+
+    function vault() external view returns (IStakingVault) {
+        return _vault;
+    }
+
+    function isTokenAllowed(address token) external view returns (bool) {
+        return token == address(0) || _allowedTokens[token];
+    }
+
+    function treasury() external view returns (address) {
+        return _treasury;
+    }
+
+    function protocolFeeBps() external view returns (uint16) {
+        return _protocolFeeBps;
+    }
+
+    function noShowSlashBps() external view returns (uint16) {
+        return _noShowSlashBps;
+    }
+
+    function claimWindow() external view returns (uint64) {
+        return _claimWindow;
+    }
+
+    function maxCallbackGas() external view returns (uint32) {
+        return _maxCallbackGas;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _quote(
+        uint256 modelId,
+        uint8 mode,
+        address token,
+        IVerificationModule module
+    ) private view returns (uint256 price, uint256 fee) {
+        if (token != address(0) && !_allowedTokens[token]) revert InferenceMarketUnsupportedToken(modelId, token);
+        price = _registry.priceOf(modelId, token);
+        if (price == 0) revert InferenceMarketUnsupportedToken(modelId, token);
+        fee = module.verificationFee(_registry.modeConfig(modelId, mode), price);
+    }
+
+    function _emitCreated(
+        uint256 requestId,
+        RequestParams calldata params,
+        uint256 price,
+        uint256 fee,
+        bytes32 inputHash
+    ) private {
+        emit RequestCreated(
+            requestId,
+            params.modelId,
+            msg.sender,
+            params.mode,
+            params.token,
+            price,
+            fee,
+            params.deadline,
+            inputHash,
+            params.input,
+            params.inputURI
+        );
+    }
+
+    function _collectPayment(address token, uint256 maxFee, uint256 required) private {
+        if (token == address(0)) {
+            if (msg.value != maxFee) revert InferenceMarketWrongValue(msg.value, maxFee);
+            // What was sent above the quote is the requester's to withdraw (it is already a liability).
+            if (maxFee > required) {
+                _liabilities[address(0)] += maxFee - required;
+                _credit(msg.sender, address(0), maxFee - required);
+            }
+            return;
+        }
+        if (msg.value != 0) revert InferenceMarketWrongValue(msg.value, 0);
+        uint256 before = IERC20(token).balanceOf(address(this));
+        IERC20(token).safeTransferFrom(msg.sender, address(this), required);
+        uint256 received = IERC20(token).balanceOf(address(this)) - before;
+        if (received != required) revert InferenceMarketTransferMismatch(required, received);
+    }
+
+    /// @dev Moves an amount from escrow to `account`'s withdrawable balance; liabilities are unchanged.
+    function _credit(address account, address token, uint256 amount) private {
+        if (amount == 0) return;
+        _owed[account][token] += amount;
+        emit PaymentCredited(account, token, amount);
+    }
+
+    function _penaliseNoShow(uint256 requestId, Request storage request, address operator) private returns (uint256) {
+        bytes32 lockId = operatorLockId(requestId, operator);
+        uint256 slashed = (request.operatorStake * _noShowSlashBps) / _BPS;
+        if (slashed > 0) _vault.slash(lockId, slashed, request.requester);
+        _vault.unlock(lockId);
+        return slashed;
+    }
+
+    function _runCallback(uint256 requestId, address callback, uint32 gasLimit, bytes memory output) private {
+        // EIP-150 forwards at most 63/64 of what is left, so demand enough that the consumer really gets
+        // its limit; otherwise a finalizer could starve the callback on purpose.
+        uint256 needed = (uint256(gasLimit) * 64) / 63 + _CALLBACK_OVERHEAD;
+        if (gasleft() < needed) revert InferenceMarketInsufficientGas(gasleft(), needed);
+        bytes memory data = abi.encodeCall(IAIOracleConsumer.onInferenceResult, (requestId, output));
+        bool success;
+        // A raw call copies no return data, so a consumer cannot grief settlement with a huge revert reason.
+        assembly ("memory-safe") {
+            success := call(gasLimit, callback, 0, add(data, 0x20), mload(data), 0, 0)
+        }
+        emit CallbackExecuted(requestId, callback, success);
+    }
+
+    function _checkCallback(address callback, uint32 gasLimit) private view {
+        bool bad = callback == address(0)
+            ? gasLimit != 0
+            : gasLimit == 0 || gasLimit > _maxCallbackGas || callback.code.length == 0;
+        if (bad) revert InferenceMarketBadCallback(callback, gasLimit, _maxCallbackGas);
+    }
+
+    function _inputHash(RequestParams calldata params) private pure returns (bytes32) {
+        if (params.input.length == 0) {
+            if (params.inputHash == bytes32(0)) revert InferenceMarketBadInput(bytes32(0), bytes32(0));
+            return params.inputHash;
+        }
+        bytes32 computed = keccak256(params.input);
+        if (params.inputHash != bytes32(0) && params.inputHash != computed) {
+            revert InferenceMarketBadInput(params.inputHash, computed);
+        }
+        return computed;
+    }
+
+    function _requireRequest(uint256 requestId) private view returns (Request storage request) {
+        request = _requests[requestId];
+        if (request.status == Status.None) revert InferenceMarketUnknownRequest(requestId);
+    }
+
+    function _setProtocolFee(uint16 bps) private {
+        if (bps > _MAX_PROTOCOL_FEE_BPS) revert InferenceMarketInvalidParameter("protocolFeeBps", bps);
+        _protocolFeeBps = bps;
+        emit ProtocolFeeSet(bps);
+    }
+
+    function _setTreasury(address treasury_) private {
+        if (treasury_ == address(0)) revert InferenceMarketZeroAddress();
+        _treasury = treasury_;
+        emit TreasurySet(treasury_);
+    }
+
+    function _setClaimWindow(uint64 window) private {
+        if (window < _MIN_CLAIM_WINDOW || window > _MAX_CLAIM_WINDOW) {
+            revert InferenceMarketInvalidParameter("claimWindow", window);
+        }
+        _claimWindow = window;
+        emit ClaimWindowSet(window);
+    }
+
+    function _setNoShowSlash(uint16 bps) private {
+        if (bps > _BPS) revert InferenceMarketInvalidParameter("noShowSlashBps", bps);
+        _noShowSlashBps = bps;
+        emit NoShowSlashSet(bps);
+    }
+
+    function _setMaxCallbackGas(uint32 gasLimit) private {
+        if (gasLimit > _MAX_CALLBACK_GAS_CAP) revert InferenceMarketInvalidParameter("maxCallbackGas", gasLimit);
+        _maxCallbackGas = gasLimit;
+        emit MaxCallbackGasSet(gasLimit);
+    }
+}

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {IStakingVault} from "./interfaces/IStakingVault.sol";
+
+/// @title StakingVault
+/// @notice Stakes of operators and validators in one asset (ETH when `asset` is address(0), else an
+/// ERC-20), with per-duty locks that only authorised contracts can release or slash.
+contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+    using EnumerableSet for EnumerableSet.AddressSet;
+
+    uint16 private constant _BPS = 10_000;
+    uint64 private constant _MAX_UNBONDING_DELAY = 365 days;
+
+    address private immutable _asset;
+
+    mapping(address staker => StakeInfo) private _stakes;
+    mapping(bytes32 lockId => Lock) private _locks;
+    mapping(uint256 modelId => mapping(Role role => EnumerableSet.AddressSet)) private _servers;
+    mapping(address account => uint256) private _slashProceeds;
+    mapping(address account => bool) private _authorised;
+
+    uint256 private _totalLiabilities;
+    uint64 private _unbondingDelay;
+    uint16 private _beneficiaryShareBps;
+    address private _treasury;
+
+    constructor(
+        address initialOwner,
+        address asset_,
+        address treasury_,
+        uint64 unbondingDelay_,
+        uint16 beneficiaryShareBps_
+    ) Ownable(initialOwner) {
+        _asset = asset_;
+        _setTreasury(treasury_);
+        _setUnbondingDelay(unbondingDelay_);
+        _setBeneficiaryShareBps(beneficiaryShareBps_);
+    }
+
+    modifier onlyAuthorised() {
+        // INVARIANT: only governance-authorised markets and modules lock, release or slash stake.
+        if (!_authorised[msg.sender]) revert StakingVaultNotAuthorised(msg.sender);
+        _;
+    }
+
+    /// @inheritdoc IStakingVault
+    function stake(uint256 amount) external payable nonReentrant {
+        if (amount == 0) revert StakingVaultZeroAmount();
+        _stakes[msg.sender].total += amount;
+        _totalLiabilities += amount;
+        emit Staked(msg.sender, amount);
+        _pullAsset(amount);
+    }
+
+    /// @inheritdoc IStakingVault
+    function requestUnbond(uint256 amount) external {
+        if (amount == 0) revert StakingVaultZeroAmount();
+        uint256 free = freeStake(msg.sender);
+        // INVARIANT: locked stake can never start unbonding, so a slash always finds it.
+        if (amount > free) revert StakingVaultInsufficientFreeStake(msg.sender, amount, free);
+        StakeInfo storage info = _stakes[msg.sender];
+        info.unbonding += amount;
+        uint64 readyAt = uint64(block.timestamp) + _unbondingDelay;
+        info.unbondingReadyAt = readyAt;
+        emit UnbondingRequested(msg.sender, amount, readyAt);
+    }
+
+    /// @inheritdoc IStakingVault
+    function withdraw() external nonReentrant {
+        StakeInfo storage info = _stakes[msg.sender];
+        uint256 amount = info.unbonding;
+        if (amount == 0) revert StakingVaultNothingToWithdraw(msg.sender);
+        if (block.timestamp < info.unbondingReadyAt) {
+            revert StakingVaultUnbondingNotReady(info.unbondingReadyAt, block.timestamp);
+        }
+        info.unbonding = 0;
+        info.total -= amount;
+        _totalLiabilities -= amount;
+        emit StakeWithdrawn(msg.sender, amount);
+        _pushAsset(msg.sender, amount);
+    }
+
+    /// @inheritdoc IStakingVault
+    function setService(uint256 modelId, Role role, bool serving) external {
+        EnumerableSet.AddressSet storage servers = _servers[modelId][role];
+        bool changed = serving ? servers.add(msg.sender) : servers.remove(msg.sender);
+        if (changed) emit ServiceChanged(msg.sender, modelId, role, serving);
+    }
+
+    /// @inheritdoc IStakingVault
+    function lock(bytes32 lockId, address staker, uint256 amount) external onlyAuthorised {
+        if (_locks[lockId].staker != address(0)) revert StakingVaultLockExists(lockId);
+        if (staker == address(0)) revert StakingVaultZeroAddress();
+        uint256 free = freeStake(staker);
+        if (amount > free) revert StakingVaultInsufficientFreeStake(staker, amount, free);
+        _locks[lockId] = Lock({staker: staker, owner: msg.sender, amount: amount});
+        _stakes[staker].locked += amount;
+        emit StakeLocked(lockId, staker, msg.sender, amount);
+    }
+
+    /// @inheritdoc IStakingVault
+    function unlock(bytes32 lockId) external returns (uint256 released) {
+        Lock storage held = _requireOwnedLock(lockId);
+        address staker = held.staker;
+        released = held.amount;
+        _stakes[staker].locked -= released;
+        delete _locks[lockId];
+        emit StakeUnlocked(lockId, staker, released);
+    }
+
+    /// @inheritdoc IStakingVault
+    function slash(bytes32 lockId, uint256 amount, address beneficiary) external onlyAuthorised {
+        Lock storage held = _requireOwnedLock(lockId);
+        // INVARIANT: a slash never takes more than its lock holds.
+        if (amount > held.amount) revert StakingVaultSlashExceedsLock(lockId, amount, held.amount);
+        if (beneficiary == address(0)) revert StakingVaultZeroAddress();
+        address staker = held.staker;
+        held.amount -= amount;
+        StakeInfo storage info = _stakes[staker];
+        info.locked -= amount;
+        info.total -= amount;
+        uint256 beneficiaryAmount = (amount * _beneficiaryShareBps) / _BPS;
+        _slashProceeds[beneficiary] += beneficiaryAmount;
+        _slashProceeds[_treasury] += amount - beneficiaryAmount;
+        // Liabilities are unchanged: slashed stake moves from the staker to the proceeds.
+        emit StakeSlashed(lockId, staker, beneficiary, amount, beneficiaryAmount);
+    }
+
+    /// @inheritdoc IStakingVault
+    function withdrawSlashProceeds() external nonReentrant {
+        uint256 amount = _slashProceeds[msg.sender];
+        if (amount == 0) revert StakingVaultNothingToWithdraw(msg.sender);
+        _slashProceeds[msg.sender] = 0;
+        _totalLiabilities -= amount;
+        emit SlashProceedsWithdrawn(msg.sender, amount);
+        _pushAsset(msg.sender, amount);
+    }
+
+    /// @inheritdoc IStakingVault
+    function setAuthorised(address account, bool authorised) external onlyOwner {
+        if (account == address(0)) revert StakingVaultZeroAddress();
+        _authorised[account] = authorised;
+        emit AuthorisationChanged(account, authorised);
+    }
+
+    /// @inheritdoc IStakingVault
+    function setUnbondingDelay(uint64 delay) external onlyOwner {
+        _setUnbondingDelay(delay);
+    }
+
+    /// @inheritdoc IStakingVault
+    function setTreasury(address treasury_) external onlyOwner {
+        _setTreasury(treasury_);
+    }
+
+    /// @inheritdoc IStakingVault
+    function setBeneficiaryShareBps(uint16 bps) external onlyOwner {
+        _setBeneficiaryShareBps(bps);
+    }
+
+    /// @inheritdoc IStakingVault
+    function asset() external view returns (address) {
+        return _asset;
+    }
+
+    /// @inheritdoc IStakingVault
+    function stakeOf(address staker) external view returns (StakeInfo memory) {
+        return _stakes[staker];
+    }
+
+    /// @inheritdoc IStakingVault
+    function freeStake(address staker) public view returns (uint256) {
+        StakeInfo storage info = _stakes[staker];
+        return info.total - info.locked - info.unbonding;
+    }
+
+    /// @inheritdoc IStakingVault
+    function getLock(bytes32 lockId) external view returns (Lock memory) {
+        return _locks[lockId];
+    }
+
+    /// @inheritdoc IStakingVault
+    function isServing(address staker, uint256 modelId, Role role) external view returns (bool) {
+        return _servers[modelId][role].contains(staker);
+    }
+
+    /// @inheritdoc IStakingVault
+    function serverCount(uint256 modelId, Role role) external view returns (uint256) {
+        return _servers[modelId][role].length();
+    }
+
+    /// @inheritdoc IStakingVault
+    function serverAt(uint256 modelId, Role role, uint256 index) external view returns (address) {
+        return _servers[modelId][role].at(index);
+    }
+
+    /// @inheritdoc IStakingVault
+    function slashProceedsOf(address account) external view returns (uint256) {
+        return _slashProceeds[account];
+    }
+
+    /// @inheritdoc IStakingVault
+    function isAuthorised(address account) external view returns (bool) {
+        return _authorised[account];
+    }
+
+    /// @inheritdoc IStakingVault
+    function totalLiabilities() external view returns (uint256) {
+        return _totalLiabilities;
+    }
+
+    /// @inheritdoc IStakingVault
+    function unbondingDelay() external view returns (uint64) {
+        return _unbondingDelay;
+    }
+
+    /// @inheritdoc IStakingVault
+    function treasury() external view returns (address) {
+        return _treasury;
+    }
+
+    /// @inheritdoc IStakingVault
+    function beneficiaryShareBps() external view returns (uint16) {
+        return _beneficiaryShareBps;
+    }
+
+    function _requireOwnedLock(bytes32 lockId) private view returns (Lock storage held) {
+        held = _locks[lockId];
+        if (held.staker == address(0)) revert StakingVaultUnknownLock(lockId);
+        if (held.owner != msg.sender) revert StakingVaultNotLockOwner(lockId, msg.sender);
+    }
+
+    function _pullAsset(uint256 amount) private {
+        if (_asset == address(0)) {
+            if (msg.value != amount) revert StakingVaultWrongValue(msg.value, amount);
+            return;
+        }
+        if (msg.value != 0) revert StakingVaultWrongValue(msg.value, 0);
+        IERC20 token = IERC20(_asset);
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = token.balanceOf(address(this)) - before;
+        if (received != amount) revert StakingVaultTransferMismatch(amount, received);
+    }
+
+    function _pushAsset(address to, uint256 amount) private {
+        if (_asset == address(0)) {
+            Address.sendValue(payable(to), amount);
+        } else {
+            IERC20(_asset).safeTransfer(to, amount);
+        }
+    }
+
+    function _setTreasury(address treasury_) private {
+        if (treasury_ == address(0)) revert StakingVaultZeroAddress();
+        _treasury = treasury_;
+        emit TreasurySet(treasury_);
+    }
+
+    function _setUnbondingDelay(uint64 delay) private {
+        if (delay > _MAX_UNBONDING_DELAY) revert StakingVaultDelayTooLong(delay, _MAX_UNBONDING_DELAY);
+        _unbondingDelay = delay;
+        emit UnbondingDelaySet(delay);
+    }
+
+    function _setBeneficiaryShareBps(uint16 bps) private {
+        if (bps > _BPS) revert StakingVaultInvalidBps(bps);
+        _beneficiaryShareBps = bps;
+        emit BeneficiaryShareSet(bps);
+    }
+}

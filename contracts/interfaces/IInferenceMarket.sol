@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title IInferenceMarket
+/// @notice Escrow and lifecycle of paid inference requests; the single entry point for users and
+/// consumer contracts. A request is created with its payment escrowed, claimed by a staked operator
+/// (which locks part of its stake), answered through the request's verification module, and finalized
+/// once the module says the verdict is final: the operator is paid (pull), the protocol takes its fee,
+/// module rewards are paid, and the consumer's callback runs with a bounded gas limit. Past the
+/// deadline an unanswered request is refunded. Nothing a consumer's callback does can block settlement.
+interface IInferenceMarket {
+    /// @notice Lifecycle of a request. Open -> Claimed -> Submitted -> Finalized, with Claimed -> Open on a
+    /// no-show and Open/Claimed -> Refunded after the deadline.
+    enum Status {
+        None,
+        Open,
+        Claimed,
+        Submitted,
+        Finalized,
+        Refunded
+    }
+
+    /// @notice What a requester asks for.
+    /// @param modelId Registered model.
+    /// @param mode Verification mode id (see Modes).
+    /// @param token Payment token, address(0) for ETH.
+    /// @param maxFee Most the requester will pay (price + verification fee); ETH requests send exactly this.
+    /// @param deadline Unix time after which an unanswered request can be refunded.
+    /// @param input The input inline (its keccak256 becomes the input hash), or empty when given by hash + URI.
+    /// @param inputHash keccak256 of the input when it is not inline (must match when both are given).
+    /// @param inputURI Where the input can be fetched when it is not inline.
+    /// @param callback Contract to call with the verified result, or address(0).
+    /// @param callbackGasLimit Gas forwarded to the callback.
+    struct RequestParams {
+        uint256 modelId;
+        uint8 mode;
+        address token;
+        uint256 maxFee;
+        uint64 deadline;
+        bytes input;
+        bytes32 inputHash;
+        string inputURI;
+        address callback;
+        uint32 callbackGasLimit;
+    }
+
+    /// @notice A request as stored.
+    /// @param price Operator price locked at creation (protocol fee included).
+    /// @param verificationFee Module fee locked at creation.
+    /// @param module The verification module that judges this request, fixed at creation.
+    struct Request {
+        address requester;
+        uint64 deadline;
+        uint8 mode;
+        Status status;
+        address operator;
+        uint64 claimDeadline;
+        address token;
+        address callback;
+        uint32 callbackGasLimit;
+        address module;
+        uint256 modelId;
+        uint256 price;
+        uint256 verificationFee;
+        uint256 operatorStake;
+        bytes32 inputHash;
+    }
+
+    /// @notice Emitted when a request is created and its payment escrowed.
+    event RequestCreated(
+        uint256 indexed requestId,
+        uint256 indexed modelId,
+        address indexed requester,
+        uint8 mode,
+        address token,
+        uint256 price,
+        uint256 verificationFee,
+        uint64 deadline,
+        bytes32 inputHash,
+        bytes input,
+        string inputURI
+    );
+    /// @notice Emitted when an operator claims a request and its stake is locked.
+    event RequestClaimed(uint256 indexed requestId, address indexed operator, uint64 claimDeadline);
+    /// @notice Emitted when a claimed request's operator missed the claim window and it reopened.
+    event RequestReopened(uint256 indexed requestId, address indexed operator, uint256 slashed);
+    /// @notice Emitted when the module accepted a submission.
+    event ResultSubmitted(uint256 indexed requestId, address indexed operator, bytes output);
+    /// @notice Emitted when a request settles with a verified result.
+    event RequestFinalized(
+        uint256 indexed requestId,
+        address indexed payee,
+        bytes output,
+        uint256 operatorPayment,
+        uint256 protocolFee
+    );
+    /// @notice Emitted when a request settles rejected (the module refused the result).
+    event RequestRejected(uint256 indexed requestId, address indexed operator, uint256 slashed);
+    /// @notice Emitted when a request is refunded after its deadline.
+    event RequestRefunded(uint256 indexed requestId, address indexed requester, uint256 amount);
+    /// @notice Emitted when the consumer callback ran (success or not).
+    event CallbackExecuted(uint256 indexed requestId, address indexed callback, bool success);
+    /// @notice Emitted when an amount becomes withdrawable by `account`.
+    event PaymentCredited(address indexed account, address indexed token, uint256 amount);
+    /// @notice Emitted when `account` withdraws what it is owed.
+    event PaymentWithdrawn(address indexed account, address indexed token, uint256 amount);
+    /// @notice Emitted when governance changes a market parameter.
+    event ProtocolFeeSet(uint16 bps);
+    event TreasurySet(address indexed treasury);
+    event ClaimWindowSet(uint64 window);
+    event NoShowSlashSet(uint16 bps);
+    event MaxCallbackGasSet(uint32 gas);
+    event TokenAllowed(address indexed token, bool allowed);
+
+    /// @notice The request id does not exist.
+    error InferenceMarketUnknownRequest(uint256 requestId);
+    /// @notice The request is not in the status the call needs.
+    error InferenceMarketWrongStatus(uint256 requestId, Status status);
+    /// @notice The payment token is not allowed by the market or not priced by the model.
+    error InferenceMarketUnsupportedToken(uint256 modelId, address token);
+    /// @notice maxFee does not cover price + verification fee.
+    error InferenceMarketFeeTooLow(uint256 maxFee, uint256 required);
+    /// @notice ETH sent differs from what the request needs.
+    error InferenceMarketWrongValue(uint256 sent, uint256 expected);
+    /// @notice The deadline is not in the future.
+    error InferenceMarketDeadlineInPast(uint64 deadline, uint256 nowTimestamp);
+    /// @notice The input hash does not match the inline input, or neither was given.
+    error InferenceMarketBadInput(bytes32 inputHash, bytes32 computed);
+    /// @notice The callback gas limit exceeds the market maximum, or is given without a callback.
+    error InferenceMarketBadCallback(address callback, uint32 gasLimit, uint32 maxGas);
+    /// @notice The caller is not the operator assigned to the request.
+    error InferenceMarketWrongOperator(uint256 requestId, address caller, address operator);
+    /// @notice The caller does not serve the model as an operator.
+    error InferenceMarketNotServing(uint256 modelId, address caller);
+    /// @notice The claim window is over (submit) or not yet over (reopen).
+    error InferenceMarketClaimWindow(uint256 requestId, uint64 claimDeadline, uint256 nowTimestamp);
+    /// @notice The request's deadline has passed (claim, submit) or has not (refund).
+    error InferenceMarketDeadline(uint256 requestId, uint64 deadline, uint256 nowTimestamp);
+    /// @notice The module has not reached a final verdict.
+    error InferenceMarketNotFinal(uint256 requestId);
+    /// @notice The module asked for more rewards than the verification fee holds.
+    error InferenceMarketRewardsExceedFee(uint256 requestId, uint256 rewards, uint256 fee);
+    /// @notice The module asked to slash more than the operator's lock.
+    error InferenceMarketSlashExceedsStake(uint256 requestId, uint256 slash, uint256 stake);
+    /// @notice Too little gas left to give the callback its full limit.
+    error InferenceMarketInsufficientGas(uint256 gasLeft, uint256 needed);
+    /// @notice Nothing owed to the caller in this token.
+    error InferenceMarketNothingOwed(address account, address token);
+    /// @notice The token moved a different amount than asked (fee-on-transfer tokens are not supported).
+    error InferenceMarketTransferMismatch(uint256 expected, uint256 received);
+    /// @notice A governance parameter is out of bounds.
+    error InferenceMarketInvalidParameter(bytes32 name, uint256 value);
+    /// @notice Zero address given where an account is required.
+    error InferenceMarketZeroAddress();
+
+    /// @notice Creates a request and escrows price + verification fee.
+    /// @return requestId The new request's id (ids start at 1).
+    function createRequest(RequestParams calldata params) external payable returns (uint256 requestId);
+
+    /// @notice Assigns the caller (a staked operator serving the model) and locks its stake.
+    function claim(uint256 requestId) external;
+
+    /// @notice The assigned operator submits its result; the request's module checks it.
+    function submitResult(uint256 requestId, bytes calldata output, bytes calldata proof) external;
+
+    /// @notice Settles a request whose module verdict is final. Anyone may call.
+    function finalize(uint256 requestId) external;
+
+    /// @notice Reopens a claimed request whose operator missed its claim window, slashing part of its stake.
+    function reopen(uint256 requestId) external;
+
+    /// @notice Refunds an unanswered request after its deadline. Anyone may call; the requester is credited.
+    function refund(uint256 requestId) external;
+
+    /// @notice Withdraws everything owed to the caller in `token`. Works while paused.
+    function withdraw(address token) external;
+
+    /// @notice Price + verification fee of a request for `modelId` in `mode` paid in `token`.
+    function quote(uint256 modelId, uint8 mode, address token) external view returns (uint256 price, uint256 fee);
+
+    /// @notice A request, reverting for an unknown id.
+    function getRequest(uint256 requestId) external view returns (Request memory);
+
+    /// @notice The settled output of a finalized request (empty otherwise).
+    function resultOf(uint256 requestId) external view returns (bytes memory);
+
+    /// @notice What `account` can withdraw in `token`.
+    function owed(address account, address token) external view returns (uint256);
+
+    /// @notice Total in `token` held for open requests plus credited but unwithdrawn payments.
+    function liabilities(address token) external view returns (uint256);
+
+    /// @notice The lock id under which the market locks the assigned operator's stake.
+    function operatorLockId(uint256 requestId, address operator) external view returns (bytes32);
+
+    /// @notice Number of requests created (the highest id).
+    function requestCount() external view returns (uint256);
+}

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {IAIOracleConsumer} from "../interfaces/IAIOracleConsumer.sol";
+import {IInferenceMarket} from "../interfaces/IInferenceMarket.sol";
+
+/// @title HostileConsumer
+/// @notice Test-only consumer that misbehaves in its callback, one way per `behaviour`.
+contract HostileConsumer is IAIOracleConsumer {
+    enum Behaviour {
+        Revert,
+        BurnGas,
+        ReturnBomb,
+        ReenterFinalize,
+        ReenterWithdraw,
+        ChainRequest
+    }
+
+    IInferenceMarket private immutable _market;
+    Behaviour public behaviour;
+    bool public reentrySucceeded;
+    uint256 public chainedRequestId;
+    IInferenceMarket.RequestParams private _chained;
+
+    constructor(IInferenceMarket market_) {
+        _market = market_;
+    }
+
+    function setBehaviour(Behaviour behaviour_) external {
+        behaviour = behaviour_;
+    }
+
+    function setChainedRequest(IInferenceMarket.RequestParams calldata params) external {
+        _chained = params;
+    }
+
+    function request(IInferenceMarket.RequestParams calldata params) external payable returns (uint256) {
+        return _market.createRequest{value: msg.value}(params);
+    }
+
+    function withdrawFromMarket() external {
+        _market.withdraw(address(0));
+    }
+
+    function onInferenceResult(uint256 requestId, bytes calldata) external {
+        if (behaviour == Behaviour.Revert) revert("hostile consumer");
+        if (behaviour == Behaviour.BurnGas) {
+            uint256 x;
+            while (true) x++;
+        }
+        if (behaviour == Behaviour.ReturnBomb) {
+            assembly {
+                revert(0, 1000000)
+            }
+        }
+        if (behaviour == Behaviour.ReenterFinalize) {
+            (bool ok, ) = address(_market).call(abi.encodeCall(IInferenceMarket.finalize, (requestId)));
+            reentrySucceeded = ok;
+            return;
+        }
+        if (behaviour == Behaviour.ReenterWithdraw) {
+            (bool ok, ) = address(_market).call(abi.encodeCall(IInferenceMarket.withdraw, (address(0))));
+            reentrySucceeded = ok;
+            return;
+        }
+        if (behaviour == Behaviour.ChainRequest) {
+            chainedRequestId = _market.createRequest{value: _chained.maxFee}(_chained);
+        }
+    }
+
+    receive() external payable {}
+}
+
+/// @title ReentrantToken
+/// @notice Test-only ERC-20 that calls back into the market on every transfer, to prove the market's
+/// guards hold against a hostile token.
+contract ReentrantToken is ERC20 {
+    IInferenceMarket private immutable _market;
+    bool public armed;
+    bool public reentrySucceeded;
+    bytes public reentryCall;
+
+    constructor(IInferenceMarket market_) ERC20("Reentrant", "RE") {
+        _market = market_;
+    }
+
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    function arm(bytes calldata call) external {
+        armed = true;
+        reentryCall = call;
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        super._update(from, to, value);
+        if (armed) {
+            armed = false;
+            (bool ok, ) = address(_market).call(reentryCall);
+            reentrySucceeded = ok;
+        }
+    }
+}
