@@ -445,9 +445,10 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     }
 
     function _checkCallback(address callback, uint32 gasLimit) private view {
-        bool bad = callback == address(0)
-            ? gasLimit != 0
-            : gasLimit == 0 || gasLimit > _maxCallbackGas || callback.code.length == 0;
+        bool bad =
+            callback == address(0)
+                ? gasLimit != 0
+                : gasLimit == 0 || gasLimit > _maxCallbackGas || callback.code.length == 0;
         if (bad) revert InferenceMarketBadCallback(callback, gasLimit, _maxCallbackGas);
     }
 

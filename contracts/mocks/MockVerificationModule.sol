@@ -57,7 +57,8 @@ contract MockVerificationModule is IVerificationModule {
 
     function validateModelConfig(uint256, bytes calldata config) external pure {
         // Mock config: empty, or one word that must not be 0xdead (lets tests exercise rejection).
-        if (config.length == 32 && abi.decode(config, (uint256)) == 0xdead) revert MockVerificationModuleBadConfig(config);
+        if (config.length == 32 && abi.decode(config, (uint256)) == 0xdead)
+            revert MockVerificationModuleBadConfig(config);
     }
 
     function verificationFee(bytes calldata, uint256 price) external view returns (uint256) {

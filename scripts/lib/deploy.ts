@@ -1,0 +1,67 @@
+import type { Signer } from "ethers";
+import {
+  InferenceMarket__factory,
+  ModelRegistry__factory,
+  StakingVault__factory,
+  type InferenceMarket,
+  type ModelRegistry,
+  type StakingVault,
+} from "../../types/ethers-contracts/index.js";
+
+/** Market and vault parameters of a deployment. */
+export interface SuiteParameters {
+  treasury: string;
+  protocolFeeBps: number;
+  noShowSlashBps: number;
+  claimWindowSeconds: number;
+  maxCallbackGas: number;
+  unbondingDelaySeconds: number;
+  slashBeneficiaryShareBps: number;
+  /** Staked asset: the zero address for ETH, else an ERC-20. */
+  stakeAsset: string;
+}
+
+export const DEFAULT_PARAMETERS: Omit<SuiteParameters, "treasury"> = {
+  protocolFeeBps: 250,
+  noShowSlashBps: 1_000,
+  claimWindowSeconds: 600,
+  maxCallbackGas: 500_000,
+  unbondingDelaySeconds: 7 * 24 * 3600,
+  slashBeneficiaryShareBps: 5_000,
+  stakeAsset: "0x0000000000000000000000000000000000000000",
+};
+
+export interface Suite {
+  registry: ModelRegistry;
+  vault: StakingVault;
+  market: InferenceMarket;
+}
+
+/** Deploys registry, vault and market owned by `deployer` and authorises the market in the vault. */
+export async function deploySuite(deployer: Signer, params: SuiteParameters): Promise<Suite> {
+  const owner = await deployer.getAddress();
+  const registry = await new ModelRegistry__factory(deployer).deploy(owner);
+  const vault = await new StakingVault__factory(deployer).deploy(
+    owner,
+    params.stakeAsset,
+    params.treasury,
+    params.unbondingDelaySeconds,
+    params.slashBeneficiaryShareBps,
+  );
+  await Promise.all([registry.waitForDeployment(), vault.waitForDeployment()]);
+  const market = await new InferenceMarket__factory(deployer).deploy(
+    owner,
+    await registry.getAddress(),
+    await vault.getAddress(),
+    {
+      treasury: params.treasury,
+      protocolFeeBps: params.protocolFeeBps,
+      noShowSlashBps: params.noShowSlashBps,
+      claimWindow: params.claimWindowSeconds,
+      maxCallbackGas: params.maxCallbackGas,
+    },
+  );
+  await market.waitForDeployment();
+  await (await vault.setAuthorised(await market.getAddress(), true)).wait();
+  return { registry, vault, market };
+}
