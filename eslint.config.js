@@ -2,7 +2,19 @@ import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "artifacts/", "cache/", "types/", "coverage/", "**/*.js", "!eslint.config.js", "build/", ".cache/"] },
+  {
+    ignores: [
+      "node_modules/",
+      "artifacts/",
+      "cache/",
+      "types/",
+      "coverage/",
+      "**/*.js",
+      "!eslint.config.js",
+      "build/",
+      ".cache/",
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.strict,
   {
