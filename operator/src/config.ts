@@ -1,0 +1,103 @@
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { ConfigError } from "./errors.js";
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an 0x-prefixed 20-byte address");
+const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "an 0x-prefixed 32-byte private key");
+
+/** One model the operator serves, and where its artifacts are. */
+const modelSchema = z
+  .object({
+    modelId: z.coerce.bigint().positive(),
+    /** Directory of the model's build (integer graph, circuit, keys) as written by verifier-gen. */
+    artifacts: z.string().min(1).optional(),
+    /** Verification modes this operator takes requests of, for this model. */
+    modes: z.array(z.number().int().min(0).max(7)).min(1),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    rpcUrl: z.string().url(),
+    /** Hex private key, from the environment (VERIML_PRIVATE_KEY) rather than a file. */
+    privateKey,
+    market: address,
+    roles: z.array(z.enum(["worker", "challenger", "sampler", "validator"])).min(1),
+    models: z.array(modelSchema).min(1),
+    /** SQLite file holding the operator's own state and block cursor. */
+    storePath: z.string().min(1),
+    /** First block to scan when the store has no cursor yet. */
+    startBlock: z.coerce.number().int().nonnegative().default(0),
+    pollIntervalMs: z.coerce.number().int().positive().default(1000),
+    /** Blocks to scan per eth_getLogs call during catch-up. */
+    logBatchBlocks: z.coerce.number().int().positive().default(2000),
+    confirmations: z.coerce.number().int().nonnegative().default(0),
+    /** Stake to top up to at start (wei, as a decimal string); 0 keeps what is staked. */
+    stakeWei: z.coerce.bigint().nonnegative().default(0n),
+    gas: z
+      .object({
+        maxFeePerGasGwei: z.coerce.number().positive().optional(),
+        maxPriorityFeePerGasGwei: z.coerce.number().nonnegative().optional(),
+      })
+      .strict()
+      .default({}),
+    retry: z
+      .object({
+        attempts: z.coerce.number().int().positive().default(5),
+        baseDelayMs: z.coerce.number().int().positive().default(250),
+      })
+      .strict()
+      .default({}),
+    metricsPort: z.coerce.number().int().min(0).max(65535).optional(),
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
+  })
+  .strict();
+
+export type OperatorConfig = z.infer<typeof configSchema>;
+
+/** Environment variables that override file settings (secrets belong here, not in files). */
+const ENV_KEYS: Record<string, keyof OperatorConfig> = {
+  VERIML_RPC_URL: "rpcUrl",
+  VERIML_PRIVATE_KEY: "privateKey",
+  VERIML_MARKET: "market",
+  VERIML_STORE: "storePath",
+  VERIML_METRICS_PORT: "metricsPort",
+  VERIML_LOG_LEVEL: "logLevel",
+};
+
+/**
+ * Builds the config from a JSON file, then the environment, then flags (each overriding the one
+ * before), and validates it. Unknown keys anywhere are rejected so a typo never silently falls back
+ * to a default.
+ */
+export async function loadConfig(
+  filePath: string | undefined,
+  env: NodeJS.ProcessEnv,
+  flags: Record<string, unknown>,
+): Promise<OperatorConfig> {
+  let fromFile: Record<string, unknown> = {};
+  if (filePath !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(filePath, "utf8");
+    } catch (cause) {
+      throw new ConfigError(`cannot read config file ${filePath}`, { cause });
+    }
+    try {
+      fromFile = JSON.parse(text) as Record<string, unknown>;
+    } catch (cause) {
+      throw new ConfigError(`config file ${filePath} is not valid JSON`, { cause });
+    }
+  }
+  const fromEnv: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(ENV_KEYS)) {
+    if (env[name] !== undefined && env[name] !== "") fromEnv[key] = env[name];
+  }
+  const definedFlags = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+  const parsed = configSchema.safeParse({ ...fromFile, ...fromEnv, ...definedFlags });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+    throw new ConfigError(`invalid operator config: ${problems}`, { cause: parsed.error });
+  }
+  return parsed.data;
+}

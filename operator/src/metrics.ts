@@ -1,0 +1,48 @@
+import { createServer, type Server } from "node:http";
+
+/** Counters and a summary of proof times, served as Prometheus text on /metrics. */
+export class Metrics {
+  private readonly counters = new Map<string, number>();
+  private readonly durations: number[] = [];
+
+  inc(name: "requests_seen" | "requests_claimed" | "requests_proved" | "requests_settled" | "requests_failed"): void {
+    this.counters.set(name, (this.counters.get(name) ?? 0) + 1);
+  }
+
+  observeProofMs(ms: number): void {
+    this.durations.push(ms);
+    if (this.durations.length > 1000) this.durations.shift();
+  }
+
+  get(name: string): number {
+    return this.counters.get(name) ?? 0;
+  }
+
+  render(): string {
+    const lines: string[] = [];
+    for (const name of ["requests_seen", "requests_claimed", "requests_proved", "requests_settled", "requests_failed"]) {
+      lines.push(`# TYPE veriml_${name}_total counter`, `veriml_${name}_total ${this.get(name)}`);
+    }
+    const sorted = [...this.durations].sort((a, b) => a - b);
+    const quantile = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+    lines.push("# TYPE veriml_proof_seconds summary");
+    for (const q of [0.5, 0.9, 0.99]) lines.push(`veriml_proof_seconds{quantile="${q}"} ${quantile(q) / 1000}`);
+    lines.push(`veriml_proof_seconds_sum ${sorted.reduce((a, b) => a + b, 0) / 1000}`);
+    lines.push(`veriml_proof_seconds_count ${sorted.length}`);
+    return `${lines.join("\n")}\n`;
+  }
+
+  /** Serves /metrics on 127.0.0.1:`port` (0 picks a free port). */
+  async serve(port: number): Promise<Server> {
+    const server = createServer((req, res) => {
+      if (req.url === "/metrics") {
+        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
+        res.end(this.render());
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    return server;
+  }
+}
