@@ -257,26 +257,32 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
 
     // ---------------------------------------------------------------- governance
 
+    /// @notice Governance: protocol fee in basis points of the price (at most 20%).
     function setProtocolFee(uint16 bps) external onlyOwner {
         _setProtocolFee(bps);
     }
 
+    /// @notice Governance: where protocol fees are credited.
     function setTreasury(address treasury_) external onlyOwner {
         _setTreasury(treasury_);
     }
 
+    /// @notice Governance: how long a claiming operator has to submit (1 minute to 30 days).
     function setClaimWindow(uint64 window) external onlyOwner {
         _setClaimWindow(window);
     }
 
+    /// @notice Governance: share of the operator's lock slashed when it misses its claim window.
     function setNoShowSlash(uint16 bps) external onlyOwner {
         _setNoShowSlash(bps);
     }
 
+    /// @notice Governance: the highest callback gas limit a request may ask for.
     function setMaxCallbackGas(uint32 gasLimit) external onlyOwner {
         _setMaxCallbackGas(gasLimit);
     }
 
+    /// @notice Governance: allows or stops an ERC-20 as payment (ETH is always allowed).
     function setTokenAllowed(address token, bool allowed) external onlyOwner {
         if (token == address(0)) revert InferenceMarketZeroAddress();
         _allowedTokens[token] = allowed;
@@ -288,6 +294,7 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         _pause();
     }
 
+    /// @notice Governance: lifts the pause.
     function unpause() external onlyOwner {
         _unpause();
     }
@@ -330,34 +337,42 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         return _requestCount;
     }
 
+    /// @notice The model registry.
     function registry() external view returns (IModelRegistry) {
         return _registry;
     }
 
+    /// @notice The staking vault.
     function vault() external view returns (IStakingVault) {
         return _vault;
     }
 
+    /// @notice Whether `token` is accepted as payment.
     function isTokenAllowed(address token) external view returns (bool) {
         return token == address(0) || _allowedTokens[token];
     }
 
+    /// @notice Where protocol fees are credited.
     function treasury() external view returns (address) {
         return _treasury;
     }
 
+    /// @notice Protocol fee in basis points of the price.
     function protocolFeeBps() external view returns (uint16) {
         return _protocolFeeBps;
     }
 
+    /// @notice Share of the lock slashed on a no-show, in basis points.
     function noShowSlashBps() external view returns (uint16) {
         return _noShowSlashBps;
     }
 
+    /// @notice Seconds a claiming operator has to submit.
     function claimWindow() external view returns (uint64) {
         return _claimWindow;
     }
 
+    /// @notice Highest callback gas limit a request may ask for.
     function maxCallbackGas() external view returns (uint32) {
         return _maxCallbackGas;
     }

@@ -104,12 +104,17 @@ interface IInferenceMarket {
     event PaymentCredited(address indexed account, address indexed token, uint256 amount);
     /// @notice Emitted when `account` withdraws what it is owed.
     event PaymentWithdrawn(address indexed account, address indexed token, uint256 amount);
-    /// @notice Emitted when governance changes a market parameter.
+    /// @notice Emitted when governance sets the protocol fee (basis points of the price).
     event ProtocolFeeSet(uint16 bps);
+    /// @notice Emitted when governance sets the treasury.
     event TreasurySet(address indexed treasury);
+    /// @notice Emitted when governance sets the claim window (seconds).
     event ClaimWindowSet(uint64 window);
+    /// @notice Emitted when governance sets the no-show slash (basis points of the lock).
     event NoShowSlashSet(uint16 bps);
+    /// @notice Emitted when governance sets the highest callback gas limit.
     event MaxCallbackGasSet(uint32 gas);
+    /// @notice Emitted when governance allows or stops a payment token.
     event TokenAllowed(address indexed token, bool allowed);
 
     /// @notice The request id does not exist.
