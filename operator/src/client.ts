@@ -1,0 +1,161 @@
+import { Contract, ZeroAddress, ZeroHash, hexlify, type Signer } from "ethers";
+import type { Logger } from "pino";
+import {
+  InferenceMarket__factory,
+  ModelRegistry__factory,
+  type InferenceMarket,
+  type ModelRegistry,
+} from "../../types/ethers-contracts/index.js";
+import { OperatorError } from "./errors.js";
+import { sleep } from "./chain/retry.js";
+
+const ERC20_ABI = [
+  "function allowance(address owner, address spender) view returns (uint256)",
+  "function approve(address spender, uint256 amount) returns (bool)",
+];
+
+export const STATUS_NAMES = ["None", "Open", "Claimed", "Submitted", "Finalized", "Refunded"] as const;
+export type StatusName = (typeof STATUS_NAMES)[number];
+
+export interface ModelInfo {
+  modelId: bigint;
+  owner: string;
+  active: boolean;
+  modes: number[];
+  modelHash: string;
+  artifactURI: string;
+  ethPrice: bigint;
+  operatorStake: bigint;
+}
+
+export interface RequestOptions {
+  modelId: bigint;
+  mode: number;
+  input: Uint8Array;
+  /** Payment token; omitted or zero address pays in ETH. */
+  token?: string;
+  /** Seconds from now until the request may be refunded. */
+  deadlineSeconds: number;
+  callback?: string;
+  callbackGasLimit?: number;
+}
+
+export interface RequestOutcome {
+  requestId: bigint;
+  status: StatusName;
+  output: string | null;
+  operator: string;
+  txs: { create?: string; claim?: string; submit?: string; finalize?: string; refund?: string };
+}
+
+/** The requester's side of veriml: list models, pay for a request, wait for its verified result. */
+export class VerimlClient {
+  readonly market: InferenceMarket;
+  private registryPromise: Promise<ModelRegistry> | undefined;
+
+  constructor(
+    marketAddress: string,
+    private readonly signer: Signer,
+    private readonly log: Logger,
+  ) {
+    this.market = InferenceMarket__factory.connect(marketAddress, signer);
+  }
+
+  private registry(): Promise<ModelRegistry> {
+    this.registryPromise ??= this.market.registry().then((a) => ModelRegistry__factory.connect(a, this.signer));
+    return this.registryPromise;
+  }
+
+  async listModels(): Promise<ModelInfo[]> {
+    const registry = await this.registry();
+    const count = await registry.modelCount();
+    const models: ModelInfo[] = [];
+    for (let id = 1n; id <= count; id++) {
+      const m = await registry.getModel(id);
+      models.push({
+        modelId: id,
+        owner: m.owner,
+        active: m.active,
+        modes: [...Array(8).keys()].filter((bit) => (Number(m.modes) >> bit) & 1),
+        modelHash: m.modelHash,
+        artifactURI: m.artifactURI,
+        ethPrice: await registry.priceOf(id, ZeroAddress),
+        operatorStake: m.operatorStake,
+      });
+    }
+    return models;
+  }
+
+  /** Quotes, pays (approving an ERC-20 first when needed) and creates the request. */
+  async request(options: RequestOptions): Promise<{ requestId: bigint; txHash: string; paid: bigint }> {
+    const token = options.token ?? ZeroAddress;
+    const [price, fee] = await this.market.quote(options.modelId, options.mode, token);
+    const total = price + fee;
+    if (token !== ZeroAddress) {
+      const erc20 = new Contract(token, ERC20_ABI, this.signer);
+      const owner = await this.signer.getAddress();
+      const spender = await this.market.getAddress();
+      const allowance = (await erc20.getFunction("allowance")(owner, spender)) as bigint;
+      if (allowance < total) await (await erc20.getFunction("approve")(spender, total)).wait();
+    }
+    const block = await this.signer.provider?.getBlock("latest");
+    if (!block) throw new OperatorError("cannot read the latest block");
+    const tx = await this.market.createRequest(
+      {
+        modelId: options.modelId,
+        mode: options.mode,
+        token,
+        maxFee: total,
+        deadline: BigInt(block.timestamp + options.deadlineSeconds),
+        input: hexlify(options.input),
+        inputHash: ZeroHash,
+        inputURI: "",
+        callback: options.callback ?? ZeroAddress,
+        callbackGasLimit: options.callbackGasLimit ?? 0,
+      },
+      { value: token === ZeroAddress ? total : 0n },
+    );
+    const receipt = await tx.wait();
+    const created = receipt?.logs
+      .map((l) => {
+        try {
+          return this.market.interface.parseLog(l);
+        } catch {
+          return null;
+        }
+      })
+      .find((e) => e?.name === "RequestCreated");
+    if (!created) throw new OperatorError(`transaction ${tx.hash} created no request`);
+    const requestId = created.args.requestId as bigint;
+    this.log.info({ requestId, txHash: tx.hash, paid: total }, "request created");
+    return { requestId, txHash: tx.hash, paid: total };
+  }
+
+  /** The request's status, settled output and the transactions that moved it. */
+  async show(requestId: bigint): Promise<RequestOutcome> {
+    const r = await this.market.getRequest(requestId);
+    const status = STATUS_NAMES[Number(r.status)] ?? "None";
+    const txs: RequestOutcome["txs"] = {};
+    const f = this.market.filters;
+    const find = async (filter: Parameters<InferenceMarket["queryFilter"]>[0]): Promise<string | undefined> =>
+      (await this.market.queryFilter(filter)).at(-1)?.transactionHash;
+    txs.create = await find(f.RequestCreated(requestId));
+    txs.claim = await find(f.RequestClaimed(requestId));
+    txs.submit = await find(f.ResultSubmitted(requestId));
+    txs.finalize = (await find(f.RequestFinalized(requestId))) ?? (await find(f.RequestRejected(requestId)));
+    txs.refund = await find(f.RequestRefunded(requestId));
+    const output = status === "Finalized" ? await this.market.resultOf(requestId) : null;
+    return { requestId, status, output: output === "0x" ? null : output, operator: r.operator, txs };
+  }
+
+  /** Polls until the request is Finalized or Refunded, or the timeout passes. */
+  async waitForResult(requestId: bigint, timeoutMs: number, pollMs = 500): Promise<RequestOutcome> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const status = Number((await this.market.getRequest(requestId)).status);
+      if (status === 4 || status === 5) return this.show(requestId);
+      if (Date.now() > until) throw new OperatorError(`request ${requestId} not settled after ${timeoutMs} ms`);
+      await sleep(pollMs);
+    }
+  }
+}
