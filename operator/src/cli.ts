@@ -83,19 +83,24 @@ connectionOptions(program.command("models").description("list registered models"
   },
 );
 
-const inputFile = z.union([z.array(z.number().int().min(0).max(255)), z.object({ input: z.array(z.number().int().min(0).max(255)) })]);
+const inputFile = z.union([
+  z.array(z.number().int().min(0).max(255)),
+  z.object({ input: z.array(z.number().int().min(0).max(255)) }),
+]);
 
 connectionOptions(program.command("request").description("pay for an inference and wait for the verified result"))
   .requiredOption("--model <id>", "model id", (v) => BigInt(v))
   .option("--mode <mode>", "zk|optimistic|sampling|quality", parseMode, 0)
-  .option("--input <file>", "JSON file: an array of byte values, or {\"input\": [...]}")
+  .option("--input <file>", 'JSON file: an array of byte values, or {"input": [...]}')
   .option("--values <list>", "comma-separated byte values instead of --input")
   .option("--token <address>", "pay in this ERC-20 instead of ETH")
   .option("--deadline <seconds>", "seconds until refundable", (v) => Number(v), 3600)
   .option("--timeout <seconds>", "how long to wait for the result", (v) => Number(v), 600)
   .action(async (opts) => {
     const values = opts.values
-      ? String(opts.values).split(",").map((v: string) => Number(v.trim()))
+      ? String(opts.values)
+          .split(",")
+          .map((v: string) => Number(v.trim()))
       : await readFile(String(opts.input), "utf8").then((t) => {
           const parsed = inputFile.parse(JSON.parse(t));
           return Array.isArray(parsed) ? parsed : parsed.input;

@@ -20,7 +20,13 @@ export class Metrics {
 
   render(): string {
     const lines: string[] = [];
-    for (const name of ["requests_seen", "requests_claimed", "requests_proved", "requests_settled", "requests_failed"]) {
+    for (const name of [
+      "requests_seen",
+      "requests_claimed",
+      "requests_proved",
+      "requests_settled",
+      "requests_failed",
+    ]) {
       lines.push(`# TYPE veriml_${name}_total counter`, `veriml_${name}_total ${this.get(name)}`);
     }
     const sorted = [...this.durations].sort((a, b) => a - b);

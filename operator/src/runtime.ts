@@ -47,7 +47,8 @@ export class OperatorRuntime {
 
     const executors = new Map<string, Executor>();
     for (const model of config.models) {
-      for (const mode of model.modes) executors.set(executorKey(model.modelId, mode), await this.executorFactory(model, mode));
+      for (const mode of model.modes)
+        executors.set(executorKey(model.modelId, mode), await this.executorFactory(model, mode));
     }
     await this.ensureStake(vault, wallet.address);
 
@@ -75,7 +76,10 @@ export class OperatorRuntime {
     if (config.metricsPort !== undefined) {
       this.server = await this.metrics.serve(config.metricsPort);
       const address = this.server.address();
-      log.info({ port: typeof address === "object" && address ? address.port : config.metricsPort }, "metrics on /metrics");
+      log.info(
+        { port: typeof address === "object" && address ? address.port : config.metricsPort },
+        "metrics on /metrics",
+      );
     }
     log.info({ operator: wallet.address, market: config.market, roles: config.roles }, "operator started");
 

@@ -83,7 +83,9 @@ export class OperatorStore {
   }
 
   /** Records a newly seen request; returns false when it was already known (idempotent replay). */
-  addJob(job: Pick<Job, "requestId" | "modelId" | "mode" | "input" | "inputHash" | "inputURI" | "createdBlock">): boolean {
+  addJob(
+    job: Pick<Job, "requestId" | "modelId" | "mode" | "input" | "inputHash" | "inputURI" | "createdBlock">,
+  ): boolean {
     const result = this.db
       .prepare(
         `INSERT OR IGNORE INTO jobs (request_id, model_id, mode, state, input, input_hash, input_uri, created_block, updated_at)
@@ -104,8 +106,7 @@ export class OperatorStore {
 
   getJob(requestId: bigint): Job | undefined {
     const row = this.db.prepare("SELECT * FROM jobs WHERE request_id = ?").get(requestId.toString()) as
-      | JobRow
-      | undefined;
+      JobRow | undefined;
     return row === undefined ? undefined : toJob(row);
   }
 
@@ -125,10 +126,7 @@ export class OperatorStore {
     return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
   }
 
-  update(
-    requestId: bigint,
-    changes: Partial<Pick<Job, "state" | "output" | "proof" | "lastTx" | "note">>,
-  ): void {
+  update(requestId: bigint, changes: Partial<Pick<Job, "state" | "output" | "proof" | "lastTx" | "note">>): void {
     const sets: string[] = [];
     const values: (string | number | null)[] = [];
     const columns: Record<string, string> = {
@@ -175,8 +173,7 @@ export class OperatorStore {
 
   getCursor(stream: string): number | undefined {
     const row = this.db.prepare("SELECT block FROM cursors WHERE stream = ?").get(stream) as
-      | { block: number }
-      | undefined;
+      { block: number } | undefined;
     return row === undefined ? undefined : Number(row.block);
   }
 

@@ -5,7 +5,14 @@ export interface RetryPolicy {
   baseDelayMs: number;
 }
 
-const TRANSIENT_CODES = new Set(["NETWORK_ERROR", "SERVER_ERROR", "TIMEOUT", "UNKNOWN_ERROR", "ECONNREFUSED", "ECONNRESET"]);
+const TRANSIENT_CODES = new Set([
+  "NETWORK_ERROR",
+  "SERVER_ERROR",
+  "TIMEOUT",
+  "UNKNOWN_ERROR",
+  "ECONNREFUSED",
+  "ECONNRESET",
+]);
 
 /** Whether an error from ethers or the socket is worth retrying (the chain call itself may succeed later). */
 export function isTransient(error: unknown): boolean {

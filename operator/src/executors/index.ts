@@ -2,6 +2,9 @@ import type { Logger } from "pino";
 import type { OperatorConfig } from "../config.js";
 import { ConfigError } from "../errors.js";
 import type { Executor } from "./executor.js";
+import { ZkExecutor } from "./zk.js";
+
+const ZK = 0;
 
 /** Builds the executor for a served model in one mode. */
 export async function createExecutor(
@@ -9,6 +12,9 @@ export async function createExecutor(
   mode: number,
   log: Logger,
 ): Promise<Executor> {
-  void log;
-  throw new ConfigError(`model ${model.modelId}: no executor for mode ${mode} yet`);
+  if (mode === ZK) {
+    if (model.artifacts === undefined) throw new ConfigError(`model ${model.modelId}: zk mode needs "artifacts"`);
+    return new ZkExecutor(model.artifacts, log.child({ ns: "zk", modelId: model.modelId.toString() }));
+  }
+  throw new ConfigError(`model ${model.modelId}: mode ${mode} is not served by this operator build yet`);
 }

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IInferenceVerifier} from "../interfaces/IInferenceVerifier.sol";
+import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {IVerificationModule} from "../interfaces/IVerificationModule.sol";
+import {IZkModule} from "../interfaces/IZkModule.sol";
+
+/// @title ZkModule
+/// @notice Proof of AI verification: Groth16 proofs checked by per-model verifiers from verifier-gen.
+contract ZkModule is IZkModule {
+    /// @notice An accepted result.
+    struct Accepted {
+        address operator;
+        uint256 label;
+    }
+
+    address private immutable _market;
+    IModelRegistry private immutable _registry;
+
+    mapping(uint256 requestId => Accepted) private _accepted;
+
+    constructor(address market_, IModelRegistry registry_) {
+        _market = market_;
+        _registry = registry_;
+    }
+
+    /// @inheritdoc IVerificationModule
+    function validateModelConfig(uint256 modelId, bytes calldata config) external view {
+        IInferenceVerifier verifier = abi.decode(config, (ZkConfig)).verifier;
+        if (address(verifier).code.length == 0) revert ZkModuleNoVerifier(address(verifier));
+        bytes32 registered = _registry.getModel(modelId).modelHash;
+        bytes32 bound = verifier.MODEL_HASH();
+        // INVARIANT: a model's proofs are checked by a verifier built from exactly that model.
+        if (bound != registered) revert ZkModuleModelMismatch(modelId, registered, bound);
+    }
+
+    /// @inheritdoc IVerificationModule
+    /// @dev Proofs are checked on submission; there is no third party to pay.
+    function verificationFee(bytes calldata, uint256) external pure returns (uint256) {
+        return 0;
+    }
+
+    /// @inheritdoc IVerificationModule
+    function onSubmit(Submission calldata submission, bytes calldata output, bytes calldata proof) external {
+        if (msg.sender != _market) revert ZkModuleOnlyMarket(msg.sender);
+        uint256 requestId = submission.requestId;
+        if (output.length != 32) revert ZkModuleBadOutput(requestId, output.length);
+        uint256 label = abi.decode(output, (uint256));
+        ZkProof memory zk = abi.decode(proof, (ZkProof));
+        bytes32 submitted = keccak256(zk.input);
+        // INVARIANT: the proof is about the request's own input, not one the operator chose.
+        if (submitted != submission.inputHash) {
+            revert ZkModuleInputMismatch(requestId, submission.inputHash, submitted);
+        }
+        IInferenceVerifier verifier = abi.decode(submission.config, (ZkConfig)).verifier;
+        if (!verifier.verifyInference(zk.a, zk.b, zk.c, zk.input, label)) revert ZkModuleInvalidProof(requestId);
+        _accepted[requestId] = Accepted({operator: submission.operator, label: label});
+        emit ProofVerified(requestId, submission.modelId, submission.operator, label);
+    }
+
+    /// @inheritdoc IVerificationModule
+    function isFinal(uint256 requestId) external view returns (bool) {
+        return _accepted[requestId].operator != address(0);
+    }
+
+    /// @inheritdoc IVerificationModule
+    function settlement(uint256 requestId) external view returns (Settlement memory result) {
+        Accepted storage accepted = _accepted[requestId];
+        if (accepted.operator == address(0)) revert ZkModuleNotFinal(requestId);
+        result.accepted = true;
+        result.output = abi.encode(accepted.label);
+        result.payee = accepted.operator;
+    }
+
+    /// @notice The market this module serves.
+    function market() external view returns (address) {
+        return _market;
+    }
+}

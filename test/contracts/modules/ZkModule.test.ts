@@ -1,0 +1,211 @@
+// ZkModule with real Groth16 proofs from verifier-gen against the committed digits builds.
+import { readFileSync } from "node:fs";
+import { expect } from "chai";
+import { network } from "hardhat";
+import { AbiCoder, keccak256, parseEther, ZeroAddress, ZeroHash, hexlify } from "ethers";
+import { loadModelDir, proveInput, terminateSnarkjs, type ProofFile } from "../../../verifier-gen/src/pipeline.js";
+import { DigitGate__factory } from "../../../types/ethers-contracts/index.js";
+import { DEFAULT_PARAMETERS, deploySuite } from "../../../scripts/lib/deploy.js";
+import { MODE_ZK, deployVerifier, deployZkModule, registerZkModel } from "../../../scripts/lib/zk.js";
+
+const { ethers, networkHelpers } = await network.create();
+const abi = AbiCoder.defaultAbiCoder();
+const ZK_PROOF = "tuple(bytes input, uint256[2] a, uint256[2][2] b, uint256[2] c)";
+const MLP = "models/build/digits-mlp";
+const CNN = "models/build/digits-cnn";
+const PRICE = parseEther("0.01");
+const STAKE = parseEther("1");
+
+const testSet = JSON.parse(readFileSync("data/digits-test.json", "utf8")) as { inputs: number[][]; labels: number[] };
+const sample = (i: number): Uint8Array => Uint8Array.from(testSet.inputs[i]!);
+
+const mlp = loadModelDir(MLP);
+const proofCache = new Map<string, ProofFile>();
+async function prove(dir: string, input: Uint8Array): Promise<ProofFile> {
+  const key = `${dir}:${hexlify(input)}`;
+  let proof = proofCache.get(key);
+  if (proof === undefined) {
+    proof = await proveInput(dir === MLP ? mlp : loadModelDir(dir), Array.from(input));
+    proofCache.set(key, proof);
+  }
+  return proof;
+}
+const encodeProof = (input: Uint8Array, p: ProofFile): string =>
+  abi.encode([ZK_PROOF], [{ input: hexlify(input), a: p.calldata.a, b: p.calldata.b, c: p.calldata.c }]);
+const encodeLabel = (label: number): string => abi.encode(["uint256"], [label]);
+
+describe("ZkModule", function () {
+  this.timeout(120_000);
+  after(terminateSnarkjs);
+
+  async function deployZkFixture() {
+    const [deployer, treasury, user, operator, other] = await ethers.getSigners();
+    const suite = await deploySuite(deployer!, { ...DEFAULT_PARAMETERS, treasury: treasury!.address });
+    const zk = await deployZkModule(suite, deployer!);
+    const { modelId, verifier } = await registerZkModel(suite.registry, deployer!, {
+      buildDir: MLP,
+      artifactURI: "file://models/build/digits-mlp",
+      ethPrice: PRICE,
+      operatorStake: STAKE,
+    });
+    for (const op of [operator!, other!]) {
+      await suite.vault.connect(op).stake(parseEther("5"), { value: parseEther("5") });
+      await suite.vault.connect(op).setService(modelId, 0, true);
+    }
+    return { ...suite, zk, modelId, verifier, deployer: deployer!, user: user!, operator: operator!, other: other! };
+  }
+
+  async function claimedRequest(input: Uint8Array) {
+    const f = await networkHelpers.loadFixture(deployZkFixture);
+    const deadline = BigInt((await networkHelpers.time.latest()) + 3600);
+    await f.market.connect(f.user).createRequest(
+      {
+        modelId: f.modelId,
+        mode: MODE_ZK,
+        token: ZeroAddress,
+        maxFee: PRICE,
+        deadline,
+        input,
+        inputHash: ZeroHash,
+        inputURI: "",
+        callback: ZeroAddress,
+        callbackGasLimit: 0,
+      },
+      { value: PRICE },
+    );
+    await f.market.connect(f.operator).claim(1n);
+    return f;
+  }
+
+  it("binds the model to a verifier built from it", async () => {
+    const f = await networkHelpers.loadFixture(deployZkFixture);
+    expect(await f.registry.modeConfig(f.modelId, MODE_ZK)).to.equal(abi.encode(["address"], [f.verifier]));
+    const cnnVerifier = await deployVerifier(CNN, f.deployer);
+    const cnnConfig = abi.encode(["address"], [cnnVerifier]);
+    await expect(f.registry.configureMode(f.modelId, MODE_ZK, cnnConfig))
+      .to.be.revertedWithCustomError(f.zk, "ZkModuleModelMismatch")
+      .withArgs(f.modelId, mlp.manifest.modelHash, loadModelDir(CNN).manifest.modelHash);
+    await expect(f.registry.configureMode(f.modelId, MODE_ZK, abi.encode(["address"], [f.user.address])))
+      .to.be.revertedWithCustomError(f.zk, "ZkModuleNoVerifier")
+      .withArgs(f.user.address);
+  });
+
+  it("accepts a valid proof, finalizes at once and pays the operator", async () => {
+    const input = sample(0);
+    const f = await claimedRequest(input);
+    const p = await prove(MLP, input);
+    const label = p.decoded.label!;
+    await expect(f.market.connect(f.operator).submitResult(1n, encodeLabel(label), encodeProof(input, p)))
+      .to.emit(f.zk, "ProofVerified")
+      .withArgs(1n, f.modelId, f.operator.address, label);
+    expect(await f.zk.isFinal(1n)).to.equal(true);
+    const fee = (PRICE * BigInt(DEFAULT_PARAMETERS.protocolFeeBps)) / 10_000n;
+    await expect(f.market.finalize(1n))
+      .to.emit(f.market, "RequestFinalized")
+      .withArgs(1n, f.operator.address, encodeLabel(label), PRICE - fee, fee);
+    expect(await f.market.resultOf(1n)).to.equal(encodeLabel(label));
+    expect(await f.market.owed(f.operator.address, ZeroAddress)).to.equal(PRICE - fee);
+    expect(label).to.equal(testSet.labels[0]);
+  });
+
+  it("rejects a valid proof submitted with a changed output", async () => {
+    const input = sample(0);
+    const f = await claimedRequest(input);
+    const p = await prove(MLP, input);
+    const wrong = (p.decoded.label! + 1) % 10;
+    await expect(f.market.connect(f.operator).submitResult(1n, encodeLabel(wrong), encodeProof(input, p)))
+      .to.be.revertedWithCustomError(f.zk, "ZkModuleInvalidProof")
+      .withArgs(1n);
+    expect((await f.market.getRequest(1n)).status).to.equal(2n); // still Claimed: can still be served
+  });
+
+  it("rejects a proof for another input, whether or not the input is swapped too", async () => {
+    const input = sample(0);
+    const other = sample(1);
+    const f = await claimedRequest(input);
+    const p = await prove(MLP, other);
+    const output = encodeLabel(p.decoded.label!);
+    await expect(f.market.connect(f.operator).submitResult(1n, output, encodeProof(other, p)))
+      .to.be.revertedWithCustomError(f.zk, "ZkModuleInputMismatch")
+      .withArgs(1n, keccak256(input), keccak256(other));
+    await expect(f.market.connect(f.operator).submitResult(1n, output, encodeProof(input, p)))
+      .to.be.revertedWithCustomError(f.zk, "ZkModuleInvalidProof")
+      .withArgs(1n);
+  });
+
+  it("rejects a proof made by another model's circuit", async () => {
+    const input = sample(2);
+    const f = await claimedRequest(input);
+    const p = await prove(CNN, input);
+    await expect(
+      f.market.connect(f.operator).submitResult(1n, encodeLabel(p.decoded.label!), encodeProof(input, p)),
+    ).to.be.revertedWithCustomError(f.zk, "ZkModuleInvalidProof");
+  });
+
+  it("rejects a fabricated proof and a malformed output", async () => {
+    const input = sample(3);
+    const f = await claimedRequest(input);
+    const fake = abi.encode(
+      [ZK_PROOF],
+      [
+        {
+          input,
+          a: [1n, 2n],
+          b: [
+            [1n, 2n],
+            [3n, 4n],
+          ],
+          c: [1n, 2n],
+        },
+      ],
+    );
+    await expect(f.market.connect(f.operator).submitResult(1n, encodeLabel(testSet.labels[3]!), fake))
+      .to.be.revertedWithCustomError(f.zk, "ZkModuleInvalidProof")
+      .withArgs(1n);
+    await expect(f.market.connect(f.operator).submitResult(1n, "0x07", fake))
+      .to.be.revertedWithCustomError(f.zk, "ZkModuleBadOutput")
+      .withArgs(1n, 1n);
+  });
+
+  it("is served by the honest operator after a cheater's attempts, and only the market calls onSubmit", async () => {
+    const input = sample(4);
+    const f = await claimedRequest(input);
+    const p = await prove(MLP, input);
+    await expect(
+      f.market.connect(f.operator).submitResult(1n, encodeLabel((p.decoded.label! + 3) % 10), encodeProof(input, p)),
+    ).to.be.revertedWithCustomError(f.zk, "ZkModuleInvalidProof");
+    await f.market.connect(f.operator).submitResult(1n, encodeLabel(p.decoded.label!), encodeProof(input, p));
+    await f.market.finalize(1n);
+    expect((await f.market.getRequest(1n)).status).to.equal(4n);
+    await expect(
+      f.zk.onSubmit(
+        { requestId: 1n, modelId: f.modelId, operator: f.operator.address, inputHash: keccak256(input), config: "0x" },
+        "0x",
+        "0x",
+      ),
+    )
+      .to.be.revertedWithCustomError(f.zk, "ZkModuleOnlyMarket")
+      .withArgs(f.deployer.address);
+    await expect(f.zk.settlement(2n)).to.be.revertedWithCustomError(f.zk, "ZkModuleNotFinal").withArgs(2n);
+    expect(await f.zk.verificationFee("0x", PRICE)).to.equal(0n);
+  });
+
+  it("delivers the verified label to a consumer contract", async () => {
+    const f = await networkHelpers.loadFixture(deployZkFixture);
+    const input = sample(5);
+    const p = await prove(MLP, input);
+    const label = p.decoded.label!;
+    const gate = await new DigitGate__factory(f.deployer).deploy(
+      await f.market.getAddress(),
+      f.modelId,
+      MODE_ZK,
+      label,
+    );
+    const deadline = BigInt((await networkHelpers.time.latest()) + 3600);
+    await gate.connect(f.user).submitDigit(input, deadline, { value: PRICE });
+    await f.market.connect(f.operator).claim(1n);
+    await f.market.connect(f.operator).submitResult(1n, encodeLabel(label), encodeProof(input, p));
+    await expect(f.market.finalize(1n)).to.emit(gate, "DigitClassified").withArgs(1n, f.user.address, label, true);
+    expect(await gate.passed(f.user.address)).to.equal(true);
+  });
+});
