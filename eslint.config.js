@@ -13,6 +13,8 @@ export default tseslint.config(
       "!eslint.config.js",
       "build/",
       ".cache/",
+      ".veriml/",
+      "deployments/",
     ],
   },
   eslint.configs.recommended,

@@ -32,6 +32,9 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
 
     mapping(uint256 requestId => Request) private _requests;
     mapping(uint256 requestId => bytes) private _results;
+    /// @dev Mode settings a request was created with; the module judges it by these even if the model
+    /// owner later changes or disables the mode.
+    mapping(uint256 requestId => bytes) private _modeConfigs;
     mapping(address account => mapping(address token => uint256)) private _owed;
     mapping(address token => uint256) private _liabilities;
     mapping(address token => bool) private _allowedTokens;
@@ -75,7 +78,8 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     /// State is written before the payment is pulled (checks-effects-interactions).
     function createRequest(RequestParams calldata params) external payable whenNotPaused returns (uint256 requestId) {
         (IVerificationModule module, uint256 operatorStake) = _registry.requireServable(params.modelId, params.mode);
-        (uint256 price, uint256 fee) = _quote(params.modelId, params.mode, params.token, module);
+        bytes memory config = _registry.modeConfig(params.modelId, params.mode);
+        (uint256 price, uint256 fee) = _quote(params.modelId, params.token, module, config);
         uint256 required = price + fee;
         if (params.maxFee < required) revert InferenceMarketFeeTooLow(params.maxFee, required);
         if (params.deadline <= block.timestamp) revert InferenceMarketDeadlineInPast(params.deadline, block.timestamp);
@@ -100,6 +104,7 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
             operatorStake: operatorStake,
             inputHash: inputHash
         });
+        if (config.length != 0) _modeConfigs[requestId] = config;
         _liabilities[params.token] += required;
         _emitCreated(requestId, params, price, fee, inputHash);
         _collectPayment(params.token, params.maxFee, required);
@@ -179,7 +184,7 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
                 modelId: request.modelId,
                 operator: msg.sender,
                 inputHash: request.inputHash,
-                config: _registry.modeConfig(request.modelId, request.mode)
+                config: _modeConfigs[requestId]
             }),
             output,
             proof
@@ -304,7 +309,7 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     /// @inheritdoc IInferenceMarket
     function quote(uint256 modelId, uint8 mode, address token) external view returns (uint256 price, uint256 fee) {
         (IVerificationModule module, ) = _registry.requireServable(modelId, mode);
-        return _quote(modelId, mode, token, module);
+        return _quote(modelId, token, module, _registry.modeConfig(modelId, mode));
     }
 
     /// @inheritdoc IInferenceMarket
@@ -381,14 +386,14 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
 
     function _quote(
         uint256 modelId,
-        uint8 mode,
         address token,
-        IVerificationModule module
+        IVerificationModule module,
+        bytes memory config
     ) private view returns (uint256 price, uint256 fee) {
         if (token != address(0) && !_allowedTokens[token]) revert InferenceMarketUnsupportedToken(modelId, token);
         price = _registry.priceOf(modelId, token);
         if (price == 0) revert InferenceMarketUnsupportedToken(modelId, token);
-        fee = module.verificationFee(_registry.modeConfig(modelId, mode), price);
+        fee = module.verificationFee(config, price);
     }
 
     function _emitCreated(

@@ -1,132 +1,181 @@
 /**
- * The main job on the in-process chain: deploy the suite, register a model served through the
- * test-only mock verification module, stake an operator, pay for an inference from a user and from
- * the example DigitGate consumer, settle both, and print what happened.
+ * The main job, on Hardhat's in-process chain served over JSON-RPC: deploy the suite, register the
+ * digits classifier in zk mode with its generated Groth16 verifier, start the operator bot as a separate
+ * process, send a batch of paid requests (ETH and ERC-20 from a user, and through the DigitGate consumer
+ * contract), wait until every one is settled with a verified proof, and print what happened.
  *
- * Run: npm run demo
+ * Run: npm run demo           (DEMO_REQUESTS=n changes the batch size)
  */
+import { readFile, rm } from "node:fs/promises";
 import { network } from "hardhat";
-import { parseEther, formatEther, AbiCoder, keccak256, toUtf8Bytes, type ContractTransactionReceipt } from "ethers";
-import { DigitGate__factory, MockVerificationModule__factory } from "../types/ethers-contracts/index.js";
+import { AbiCoder, JsonRpcProvider, ZeroAddress, ZeroHash, formatEther, parseEther } from "ethers";
+import { DigitGate__factory, MockERC20__factory } from "../types/ethers-contracts/index.js";
+import { devAccount } from "./lib/accounts.js";
 import { DEFAULT_PARAMETERS, deploySuite } from "./lib/deploy.js";
+import { startOperatorProcess, stopProcess } from "./lib/operator-process.js";
+import { MODE_ZK, deployZkModule, registerZkModel } from "./lib/zk.js";
 
-const MODE_MOCK = 0;
+const BUILD = "models/build/digits-mlp";
+const WORK_DIR = ".veriml/demo";
+const BATCH = Number(process.env.DEMO_REQUESTS ?? 6);
 const abi = AbiCoder.defaultAbiCoder();
 
-const { ethers, networkHelpers } = await network.create();
-const [deployer, treasury, user, operator] = await ethers.getSigners();
-if (!deployer || !treasury || !user || !operator) throw new Error("the in-process chain needs 4 accounts");
+const server = await network.createServer(undefined, "127.0.0.1", 0);
+const { address, port } = await server.listen();
+const rpcUrl = `http://${address}:${port}`;
+// cacheTimeout -1: ethers otherwise reuses a nonce read for 250 ms, and back-to-back transactions collide.
+const provider = new JsonRpcProvider(rpcUrl, undefined, { polling: true, pollingInterval: 100, cacheTimeout: -1 });
+const [deployer, treasury, user, operator] = [0, 1, 2, 3].map((i) => devAccount(i, provider));
+if (!deployer || !treasury || !user || !operator) throw new Error("unreachable");
+console.log(`in-process chain on ${rpcUrl}`);
 
-const rows: [string, string, string][] = [];
-function step(what: string, receipt: ContractTransactionReceipt | null, detail = ""): void {
-  rows.push([what, receipt ? receipt.gasUsed.toString() : "-", detail]);
-}
-
-const { registry, vault, market } = await deploySuite(deployer, { ...DEFAULT_PARAMETERS, treasury: treasury.address });
-const mock = await new MockVerificationModule__factory(deployer).deploy(await market.getAddress());
-await mock.waitForDeployment();
-await (await registry.setModeModule(MODE_MOCK, await mock.getAddress())).wait();
-await (await mock.setFeeBps(1_000)).wait();
-console.log(
-  `registry ${await registry.getAddress()}\nvault    ${await vault.getAddress()}\nmarket   ${await market.getAddress()}`,
-);
-console.log("mode 0 -> MockVerificationModule (scripted verdicts; the real modes arrive with their issues)\n");
-
+const suite = await deploySuite(deployer, { ...DEFAULT_PARAMETERS, treasury: treasury.address });
+const { market, vault, registry } = suite;
+await deployZkModule(suite, deployer);
 const price = parseEther("0.01");
-const operatorStake = parseEther("0.5");
-const modelHash = keccak256(toUtf8Bytes("demo-digits-model"));
-let receipt = await (
-  await registry.registerModel(modelHash, "ipfs://demo-digits", price, operatorStake, [
-    { mode: MODE_MOCK, config: "0x" },
-  ])
-).wait();
-step(
-  "registerModel",
-  receipt,
-  `model 1, price ${formatEther(price)} ETH, stake/request ${formatEther(operatorStake)} ETH`,
-);
-const modelId = 1n;
-
-receipt = await (await vault.connect(operator).stake(parseEther("2"), { value: parseEther("2") })).wait();
-step("operator stake", receipt, "2 ETH");
-receipt = await (await vault.connect(operator).setService(modelId, 0, true)).wait();
-step("operator serves model", receipt);
-
-const gate = await new DigitGate__factory(deployer).deploy(await market.getAddress(), modelId, MODE_MOCK, 7);
+const { modelId, verifier, modelHash } = await registerZkModel(registry, deployer, {
+  buildDir: BUILD,
+  artifactURI: `file://${BUILD}`,
+  ethPrice: price,
+  operatorStake: parseEther("0.5"),
+});
+const token = await new MockERC20__factory(deployer).deploy("Demo USD", "DUSD");
+const tokenAddress = await token.getAddress();
+await (await market.connect(deployer).setTokenAllowed(tokenAddress, true)).wait();
+await (await registry.connect(deployer).setPrice(modelId, tokenAddress, parseEther("20"))).wait();
+await (await token.mint(user.address, parseEther("1000"))).wait();
+await (await token.connect(user).approve(await market.getAddress(), parseEther("1000"))).wait();
+const testSet = JSON.parse(await readFile("data/digits-test.json", "utf8")) as { inputs: number[][]; labels: number[] };
+// The gate opens for the digit its first request carries (sample 2), so the demo shows it opening.
+const targetDigit = testSet.labels[2]!;
+const gate = await new DigitGate__factory(deployer).deploy(await market.getAddress(), modelId, MODE_ZK, targetDigit);
 await gate.waitForDeployment();
+console.log(
+  `market ${await market.getAddress()}  model ${modelId} (modelHash ${modelHash.slice(0, 18)}..., verifier ${verifier})`,
+);
 
-const [quotedPrice, fee] = await market.quote(modelId, MODE_MOCK, ethers.ZeroAddress);
-const deadline = BigInt((await networkHelpers.time.latest()) + 3600);
-const pixels = new Uint8Array(64).map((_, i) => (i * 7) % 17);
-
-// 1. A user pays directly, overpaying a little: the excess becomes withdrawable at once.
-receipt = await (
-  await market.connect(user).createRequest(
-    {
-      modelId,
-      mode: MODE_MOCK,
-      token: ethers.ZeroAddress,
-      maxFee: quotedPrice + fee + 1000n,
-      deadline,
-      input: pixels,
-      inputHash: ethers.ZeroHash,
-      inputURI: "",
-      callback: ethers.ZeroAddress,
-      callbackGasLimit: 0,
-    },
-    { value: quotedPrice + fee + 1000n },
-  )
-).wait();
-step("user createRequest", receipt, `request 1, escrow ${formatEther(quotedPrice + fee)} ETH`);
-
-// 2. The DigitGate consumer contract requests on behalf of a user and acts on the result.
-receipt = await (await gate.connect(user).submitDigit(pixels, deadline, { value: quotedPrice + fee })).wait();
-step("DigitGate.submitDigit", receipt, "request 2 with callback");
-
-for (const requestId of [1n, 2n]) {
-  receipt = await (await market.connect(operator).claim(requestId)).wait();
-  step(`claim ${requestId}`, receipt, `locks ${formatEther(operatorStake)} ETH`);
-  const label = 7n;
-  receipt = await (
-    await market.connect(operator).submitResult(requestId, abi.encode(["uint256"], [label]), "0x")
-  ).wait();
-  step(`submitResult ${requestId}`, receipt, `label ${label}`);
-  // The mock stands in for a real module's verdict: accept, and reward the operator's verification fee back.
-  await (
-    await mock.setVerdict(requestId, {
-      accepted: true,
-      output: abi.encode(["uint256"], [label]),
-      payee: operator.address,
-      operatorSlash: 0n,
-      slashBeneficiary: ethers.ZeroAddress,
-      rewards: [{ to: treasury.address, amount: fee / 2n }],
-    })
-  ).wait();
-  receipt = await (await market.connect(operator).finalize(requestId)).wait();
-  step(`finalize ${requestId}`, receipt, "operator paid (pull), fee to treasury");
+await rm(WORK_DIR, { recursive: true, force: true });
+const { child, logFile } = await startOperatorProcess({
+  workDir: WORK_DIR,
+  rpcUrl,
+  market: await market.getAddress(),
+  privateKey: operator.privateKey,
+  models: [{ modelId, artifacts: BUILD, modes: [MODE_ZK] }],
+  stakeWei: parseEther("5"),
+});
+console.log(`operator ${operator.address} started as pid ${child.pid} (log: ${logFile})`);
+const startWait = Date.now();
+while (!(await vault.isServing(operator.address, modelId, 0))) {
+  if (Date.now() - startWait > 60_000) throw new Error(`operator did not start; see ${logFile}`);
+  await new Promise((r) => setTimeout(r, 200));
 }
 
-const before = await ethers.provider.getBalance(operator.address);
-receipt = await (await market.connect(operator).withdraw(ethers.ZeroAddress)).wait();
-step("operator withdraw", receipt);
-const after = await ethers.provider.getBalance(operator.address);
+interface Sent {
+  requestId: bigint;
+  payer: string;
+  label: number;
+  sentAt: number;
+}
+const sent: Sent[] = [];
+const deadline = BigInt((await provider.getBlock("latest"))!.timestamp + 3600);
+for (let i = 0; i < BATCH; i++) {
+  const input = Uint8Array.from(testSet.inputs[i]!);
+  const kind = i % 3; // 0: ETH from the user, 1: ERC-20 from the user, 2: via the DigitGate consumer
+  const sentAt = performance.now();
+  const params = {
+    modelId,
+    mode: MODE_ZK,
+    token: kind === 1 ? tokenAddress : ZeroAddress,
+    maxFee: kind === 1 ? parseEther("20") : price,
+    deadline,
+    input,
+    inputHash: ZeroHash,
+    inputURI: "",
+    callback: ZeroAddress,
+    callbackGasLimit: 0,
+  };
+  const tx =
+    kind === 2
+      ? await gate.connect(user).submitDigit(input, deadline, { value: price })
+      : await market.connect(user).createRequest(params, { value: kind === 0 ? price : 0n });
+  const receipt = await tx.wait();
+  const created = receipt!.logs.map((l) => market.interface.parseLog(l)).find((e) => e?.name === "RequestCreated");
+  sent.push({
+    requestId: created!.args.requestId as bigint,
+    payer: ["user, ETH", "user, DUSD", "DigitGate"][kind]!,
+    label: testSet.labels[i]!,
+    sentAt,
+  });
+}
+console.log(`sent ${BATCH} paid requests; waiting for verified settlement...\n`);
 
-console.log("step                    gas      detail");
-for (const [what, gas, detail] of rows) console.log(`${what.padEnd(23)} ${gas.padStart(7)}  ${detail}`);
-console.log("");
+const settledAt = new Map<bigint, number>();
+const waitStart = Date.now();
+while (settledAt.size < sent.length) {
+  for (const s of sent) {
+    if (!settledAt.has(s.requestId) && (await market.getRequest(s.requestId)).status === 4n) {
+      settledAt.set(s.requestId, performance.now());
+    }
+  }
+  if (Date.now() - waitStart > 300_000) throw new Error(`not all requests settled; see ${logFile}`);
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+const zkAddress = await registry.moduleOf(MODE_ZK);
+const header = ["request", "payer", "true label", "output", "verified", "gas (submit+finalize)", "latency"];
+const rows: string[][] = [];
+let totalGas = 0n;
+for (const s of sent) {
+  const [submitted] = await market.queryFilter(market.filters.ResultSubmitted(s.requestId));
+  const [finalized] = await market.queryFilter(market.filters.RequestFinalized(s.requestId));
+  const submitReceipt = await provider.getTransactionReceipt(submitted!.transactionHash);
+  const finalizeReceipt = await provider.getTransactionReceipt(finalized!.transactionHash);
+  const verified = submitReceipt!.logs.some((l) => l.address === zkAddress);
+  const gas = submitReceipt!.gasUsed + finalizeReceipt!.gasUsed;
+  totalGas += gas;
+  const output = abi.decode(["uint256"], await market.resultOf(s.requestId))[0] as bigint;
+  rows.push([
+    s.requestId.toString(),
+    s.payer,
+    String(s.label),
+    output.toString(),
+    verified ? "Groth16 ok" : "NO",
+    gas.toString(),
+    `${((settledAt.get(s.requestId)! - s.sentAt) / 1000).toFixed(2)} s`,
+  ]);
+}
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");
+console.log(line(header));
+console.log(widths.map((w) => "-".repeat(w)).join("  "));
+for (const r of rows) console.log(line(r));
+const correct = rows.filter((r) => r[2] === r[3]).length;
 console.log(
-  `DigitGate: request 2 label ${(await gate.classification(2n)).label}, user passed the gate: ${await gate.passed(user.address)}`,
+  `\n${correct}/${rows.length} outputs match the true label; mean gas per settled request ${totalGas / BigInt(rows.length)}`,
 );
-console.log(`operator received ${formatEther(after - before + receipt!.gasUsed * receipt!.gasPrice)} ETH`);
+
 console.log(
-  `treasury owed ${formatEther(await market.owed(treasury.address, ethers.ZeroAddress))} ETH (protocol fee + module reward)`,
+  `DigitGate (target 7): ${await gate.labelCount(7)} verified 7s; user passed: ${await gate.passed(user.address)}`,
 );
 console.log(
-  `user owed ${formatEther(await market.owed(user.address, ethers.ZeroAddress))} ETH (overpayment + unused verification fee)`,
+  `operator earnings (withdrawable): ${formatEther(await market.owed(operator.address, ZeroAddress))} ETH, ` +
+    `${formatEther(await market.owed(operator.address, tokenAddress))} DUSD`,
 );
-console.log(`gate owed ${formatEther(await market.owed(await gate.getAddress(), ethers.ZeroAddress))} ETH`);
-const liabilities = await market.liabilities(ethers.ZeroAddress);
-const balance = await ethers.provider.getBalance(await market.getAddress());
 console.log(
-  `escrow: market holds ${formatEther(balance)} ETH against liabilities ${formatEther(liabilities)} ETH (solvent: ${balance >= liabilities})`,
+  `treasury (protocol fee): ${formatEther(await market.owed(treasury.address, ZeroAddress))} ETH, ` +
+    `${formatEther(await market.owed(treasury.address, tokenAddress))} DUSD`,
 );
+const marketAddress = await market.getAddress();
+const ethHeld = await provider.getBalance(marketAddress);
+const tokenHeld = await token.balanceOf(marketAddress);
+console.log(
+  `escrow: holds ${formatEther(ethHeld)} ETH / ${formatEther(tokenHeld)} DUSD against liabilities ` +
+    `${formatEther(await market.liabilities(ZeroAddress))} ETH / ${formatEther(await market.liabilities(tokenAddress))} DUSD ` +
+    `(open requests: ${sent.length - settledAt.size})`,
+);
+const stake = await vault.stakeOf(operator.address);
+console.log(`operator stake: ${formatEther(stake.total)} ETH, locked ${formatEther(stake.locked)} ETH`);
+
+await stopProcess(child, "SIGTERM");
+provider.destroy();
+await server.close();

@@ -36,7 +36,11 @@ export class OperatorRuntime {
     const { config, log } = this;
     this.provider = config.rpcUrl.startsWith("ws")
       ? new WebSocketProvider(config.rpcUrl)
-      : new JsonRpcProvider(config.rpcUrl, undefined, { polling: true, pollingInterval: config.pollIntervalMs });
+      : new JsonRpcProvider(config.rpcUrl, undefined, {
+          polling: true,
+          pollingInterval: config.pollIntervalMs,
+          cacheTimeout: -1,
+        });
     const wallet = new Wallet(config.privateKey, this.provider);
     // NonceManager takes the pending nonce from the node at start, so a restart continues after
     // whatever the previous run already sent.

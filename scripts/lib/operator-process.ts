@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+
+export interface OperatorProcessOptions {
+  /** Directory for the config, the SQLite store and the log. */
+  workDir: string;
+  rpcUrl: string;
+  market: string;
+  privateKey: string;
+  models: { modelId: bigint; artifacts: string; modes: number[] }[];
+  stakeWei: bigint;
+  pollIntervalMs?: number;
+  metricsPort?: number;
+}
+
+/** Writes the operator config and starts `veriml operator run` as a separate OS process. */
+export async function startOperatorProcess(
+  options: OperatorProcessOptions,
+): Promise<{ child: ChildProcess; logFile: string }> {
+  await mkdir(options.workDir, { recursive: true });
+  const configFile = path.join(options.workDir, "operator.json");
+  const config = {
+    rpcUrl: options.rpcUrl,
+    market: options.market,
+    roles: ["worker"],
+    models: options.models.map((m) => ({ modelId: m.modelId.toString(), artifacts: m.artifacts, modes: m.modes })),
+    storePath: path.join(options.workDir, "operator.sqlite"),
+    stakeWei: options.stakeWei.toString(),
+    pollIntervalMs: options.pollIntervalMs ?? 200,
+    ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),
+  };
+  await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
+  const logFile = path.join(options.workDir, "operator.log");
+  const log = createWriteStream(logFile, { flags: "a" });
+  const child = spawn(process.execPath, ["operator/bin/veriml.js", "operator", "run", "--config", configFile], {
+    env: { ...process.env, VERIML_PRIVATE_KEY: options.privateKey, NODE_NO_WARNINGS: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  return { child, logFile };
+}
+
+/** Sends `signal` and waits for the process to exit. */
+export function stopProcess(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill(signal);
+  });
+}

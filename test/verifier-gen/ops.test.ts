@@ -1,0 +1,341 @@
+/**
+ * Operator coverage: synthetic ONNX models (built with verifier-gen's own writer) using every
+ * supported operator; the three executors (TS interpreter, onnxruntime on the integer ONNX,
+ * circom witness) must agree bit for bit, and the quantized model must track the float one.
+ */
+import { expect } from "chai";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { emitCircom } from "../../verifier-gen/src/circom.js";
+import { OnnxParseError, ShapeError, UnsupportedOperatorError } from "../../verifier-gen/src/errors.js";
+import { importOnnx, runFloat } from "../../verifier-gen/src/floatgraph.js";
+import { GADGETS_CIRCOM } from "../../verifier-gen/src/gadgets.circom.js";
+import { calculateWitness, compileCircom, terminateSnarkjs } from "../../verifier-gen/src/groth16.js";
+import { runInt } from "../../verifier-gen/src/intgraph.js";
+import { emitIntOnnx, IntOnnxRunner } from "../../verifier-gen/src/intonnx.js";
+import { modelCommitment } from "../../verifier-gen/src/merkle.js";
+import { quantize, quantizeInput } from "../../verifier-gen/src/quantize.js";
+import { checkDatasetShape, parseDataset } from "../../verifier-gen/src/dataset.js";
+import { packedSignals } from "../../verifier-gen/src/pipeline.js";
+import {
+  DataType,
+  attrFloat,
+  attrInt,
+  attrInts,
+  encodeModel,
+  makeModel,
+  makeTensor,
+  valueInfo,
+  type NodeProtoObj,
+  type TensorProtoObj,
+} from "../../verifier-gen/src/onnx/proto.js";
+
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+  };
+}
+const r = rng(7);
+const rand = (n: number, s = 1) => Array.from({ length: n }, () => r() * 2 * s);
+const F = (name: string, dims: number[], v: number[]) => makeTensor(name, dims, DataType.FLOAT, v);
+
+/** Every supported operator, PyTorch-style forms included. */
+function allOpsModel(opset: number): Uint8Array {
+  const nodes: NodeProtoObj[] = [
+    {
+      op_type: "Conv",
+      name: "conv1",
+      input: ["x", "w1", "b1"],
+      output: ["c1"],
+      attribute: [attrInts("kernel_shape", [3, 3]), attrInts("pads", [1, 1, 1, 1])],
+    },
+    {
+      op_type: "BatchNormalization",
+      name: "bn1",
+      input: ["c1", "bn_s", "bn_b", "bn_m", "bn_v"],
+      output: ["b1o"],
+      attribute: [attrFloat("epsilon", 1e-5)],
+    },
+    { op_type: "LeakyRelu", name: "lrelu", input: ["b1o"], output: ["l1"], attribute: [attrFloat("alpha", 0.1)] },
+    {
+      op_type: "Conv",
+      name: "conv2",
+      input: ["l1", "w2"],
+      output: ["c2"],
+      attribute: [attrInts("kernel_shape", [3, 3]), attrInts("strides", [1, 1]), attrInts("pads", [1, 1, 1, 1])],
+    },
+    { op_type: "Relu", name: "relu2", input: ["c2"], output: ["r2"] },
+    { op_type: "Add", name: "residual", input: ["l1", "r2"], output: ["a"] },
+    { op_type: "Sub", name: "sub", input: ["a", "subc"], output: ["s"] },
+    { op_type: "Mul", name: "mul", input: ["s", "half"], output: ["m"] },
+    opset >= 11
+      ? { op_type: "Clip", name: "clip", input: ["m", "cmin", "cmax"], output: ["cl"] }
+      : {
+          op_type: "Clip",
+          name: "clip",
+          input: ["m"],
+          output: ["cl"],
+          attribute: [attrFloat("min", 0), attrFloat("max", 6)],
+        },
+    {
+      op_type: "MaxPool",
+      name: "pool",
+      input: ["cl"],
+      output: ["mp"],
+      attribute: [attrInts("kernel_shape", [2, 2]), attrInts("strides", [2, 2])],
+    },
+    {
+      op_type: "AveragePool",
+      name: "avg",
+      input: ["mp"],
+      output: ["ap"],
+      attribute: [attrInts("kernel_shape", [2, 2]), attrInts("strides", [1, 1])],
+    },
+    { op_type: "Flatten", name: "flat", input: ["ap"], output: ["fl"], attribute: [attrInt("axis", 1)] },
+    {
+      op_type: "Gemm",
+      name: "gemm",
+      input: ["fl", "wg", "bg"],
+      output: ["g"],
+      attribute: [attrInt("transB", 0), attrFloat("alpha", 1)],
+    },
+    {
+      op_type: "Constant",
+      name: "shape_const",
+      input: [],
+      output: ["shp"],
+      attribute: [{ name: "value", type: 4, t: makeTensor("", [2], DataType.INT64, [1, -1]) }],
+    },
+    { op_type: "Reshape", name: "reshape", input: ["g", "shp"], output: ["rs"] },
+    { op_type: "Identity", name: "ident", input: ["rs"], output: ["id"] },
+    { op_type: "MatMul", name: "mm", input: ["id", "wm"], output: ["mmo"] },
+    { op_type: "Add", name: "mm_bias", input: ["mmo", "bm"], output: ["logits"] },
+    {
+      op_type: "ArgMax",
+      name: "argmax",
+      input: ["logits"],
+      output: ["label"],
+      attribute: [attrInt("axis", -1), attrInt("keepdims", 0)],
+    },
+  ];
+  const inits: TensorProtoObj[] = [
+    F("w1", [3, 1, 3, 3], rand(27)),
+    F("b1", [3], rand(3, 0.1)),
+    F("bn_s", [3], [1.2, 0.8, 1.0]),
+    F("bn_b", [3], [0.1, -0.1, 0.05]),
+    F("bn_m", [3], [0.05, -0.02, 0.0]),
+    F("bn_v", [3], [0.9, 1.1, 1.0]),
+    F("w2", [3, 3, 3, 3], rand(81, 0.5)),
+    F("subc", [1, 3, 1, 1], [0.1, -0.2, 0.05]),
+    F("half", [], [0.5]),
+    F("wg", [12, 6], rand(72)),
+    F("bg", [6], rand(6, 0.1)),
+    F("wm", [6, 4], rand(24)),
+    F("bm", [4], rand(4, 0.1)),
+  ];
+  if (opset >= 11) inits.push(F("cmin", [], [0]), F("cmax", [], [6]));
+  const graph = {
+    name: "all_ops",
+    node: nodes,
+    initializer: inits,
+    input: [valueInfo("x", DataType.FLOAT, ["N", 1, 6, 6])],
+    output: [valueInfo("label", DataType.INT64, [1])],
+  };
+  return encodeModel(makeModel(graph, opset));
+}
+
+/** GlobalAveragePool and a tensor (non-ArgMax) output. */
+function gapModel(): Uint8Array {
+  const graph = {
+    name: "gap_head",
+    node: [
+      {
+        op_type: "Conv",
+        name: "conv",
+        input: ["x", "w", "b"],
+        output: ["c"],
+        attribute: [attrInts("kernel_shape", [2, 2]), attrInts("strides", [2, 2]), attrInts("pads", [0, 0, 1, 1])],
+      },
+      { op_type: "Relu", name: "relu", input: ["c"], output: ["rl"] },
+      { op_type: "GlobalAveragePool", name: "gap", input: ["rl"], output: ["gp"] },
+      { op_type: "Flatten", name: "flat", input: ["gp"], output: ["f"] },
+      { op_type: "Gemm", name: "fc", input: ["f", "wf", "bf"], output: ["y"], attribute: [attrInt("transB", 1)] },
+    ],
+    initializer: [
+      F("w", [4, 2, 2, 2], rand(32)),
+      F("b", [4], rand(4, 0.1)),
+      F("wf", [3, 4], rand(12)),
+      F("bf", [3], rand(3, 0.1)),
+    ],
+    input: [valueInfo("x", DataType.FLOAT, [1, 2, 5, 5])],
+    output: [valueInfo("y", DataType.FLOAT, [1, 3])],
+  };
+  return encodeModel(makeModel(graph, 17));
+}
+
+async function checkModel(bytes: Uint8Array, shape: number[], nCalib: number, nTest: number, minAgreement: number) {
+  const fg = importOnnx(bytes);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const gen = () => Array.from({ length: n }, () => r() * 4);
+  const calib = Array.from({ length: nCalib }, gen);
+  const ig = quantize(fg, calib);
+  const tests = Array.from({ length: nTest }, gen);
+
+  // float graph == onnxruntime on the source model
+  const sess = await ort.InferenceSession.create(bytes);
+  const runner = await IntOnnxRunner.create(ig, emitIntOnnx(ig));
+  let agree = 0;
+  for (const x of tests) {
+    const fo = await sess.run({ [sess.inputNames[0]!]: new ort.Tensor("float32", Float32Array.from(x), shape) });
+    const ortOut = Array.from(fo[sess.outputNames[0]!]!.data as Float32Array | BigInt64Array, Number);
+    const tsOut = Array.from(runFloat(fg, x).get(fg.output)!);
+    if (ig.output.kind === "argmax") expect(tsOut).to.deep.equal(ortOut);
+    else tsOut.forEach((v, i) => expect(Math.abs(v - ortOut[i]!)).to.be.lessThan(1e-3));
+
+    const q = quantizeInput(ig, x);
+    const a = runInt(ig, q);
+    const b = await runner.run(q);
+    a.tensors.forEach((t, i) => expect(Array.from(b.tensors[i]!), `tensor ${i}`).to.deep.equal(Array.from(t)));
+    if (ig.output.kind === "argmax") {
+      if (a.output[0] === tsOut[0]) agree++;
+    } else {
+      const deq = a.output.map((v, i) => v * ig.output.scale[ig.output.scale.length === 1 ? 0 : i]!);
+      const am = (v: number[]) => v.indexOf(Math.max(...v));
+      if (am(deq) === am(tsOut)) agree++;
+    }
+  }
+  await sess.release();
+  await runner.release();
+  expect(agree / nTest).to.be.at.least(minAgreement);
+  return { fg, ig, tests };
+}
+
+async function checkWitness(ig: ReturnType<typeof quantize>, inputs: number[][], publicLogits = false) {
+  const dir = mkdtempSync(join(tmpdir(), "vg-ops-"));
+  try {
+    const src = emitCircom(ig, { publicLogits });
+    writeFileSync(join(dir, "model.circom"), src.main);
+    writeFileSync(join(dir, "veriml_gadgets.circom"), GADGETS_CIRCOM);
+    const comp = await compileCircom(dir, "model");
+    for (const x of inputs) {
+      const q = quantizeInput(ig, x);
+      const tr = runInt(ig, q);
+      const w = await calculateWitness(comp.wasm, { x: q.map(String) });
+      const expected = packedSignals(src.packing!, q, tr);
+      expect(w.slice(1, 1 + expected.length)).to.deep.equal(expected);
+    }
+    return comp.constraints;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("verifier-gen: operators", function () {
+  this.timeout(180_000);
+  after(async () => {
+    await terminateSnarkjs();
+  });
+
+  for (const opset of [11, 13, 18]) {
+    it(`all operators (opset ${opset}): interpreter == onnxruntime int64 trace, tracks float`, async () => {
+      const { ig } = await checkModel(allOpsModel(opset), [1, 1, 6, 6], 64, 40, 0.8);
+      const ops = new Set(ig.nodes.map((n) => n.op));
+      for (const op of [
+        "conv2d",
+        "leakyrelu",
+        "add",
+        "affine",
+        "clamp",
+        "maxpool",
+        "sumpool",
+        "dense",
+        "reshape",
+        "argmax",
+        "requant",
+      ]) {
+        expect(ops.has(op as never), op).to.equal(true);
+      }
+    });
+  }
+
+  it("all operators: circuit witness == interpreter (public label + packed input)", async () => {
+    const { ig, tests } = await checkModel(allOpsModel(13), [1, 1, 6, 6], 64, 8, 0.5);
+    const c = await checkWitness(ig, tests.slice(0, 4));
+    expect(c).to.be.greaterThan(0);
+  });
+
+  it("GlobalAveragePool + SAME-style padding + tensor output: packed outputs in the witness", async () => {
+    const { ig, tests } = await checkModel(gapModel(), [1, 2, 5, 5], 64, 20, 0.7);
+    expect(ig.output.kind).to.equal("tensor");
+    await checkWitness(ig, tests.slice(0, 3));
+  });
+
+  it("publicLogits exposes packed logits", async () => {
+    const { ig, tests } = await checkModel(allOpsModel(13), [1, 1, 6, 6], 32, 4, 0.5);
+    await checkWitness(ig, tests.slice(0, 2), true);
+  });
+
+  it("modelHash changes with any weight", async () => {
+    const fg = importOnnx(allOpsModel(13));
+    const calib = Array.from({ length: 16 }, () => rand(36, 2));
+    const ig = quantize(fg, calib);
+    const h = modelCommitment(ig).modelHash;
+    const d = ig.nodes.find((n) => n.op === "dense")!;
+    if (d.op !== "dense") throw new Error("unreachable");
+    d.weight[0] = d.weight[0]! + 1;
+    expect(modelCommitment(ig).modelHash).to.not.equal(h);
+  });
+
+  describe("errors", () => {
+    it("rejects a file that is not ONNX", () => {
+      expect(() => importOnnx(new TextEncoder().encode("hello, this is not a model"))).to.throw(OnnxParseError);
+      expect(() => importOnnx(new Uint8Array([0xff, 0xff, 0xff]))).to.throw(OnnxParseError);
+    });
+
+    it("names an unsupported operator, its node, and the supported list", () => {
+      const graph = {
+        name: "bad",
+        node: [{ op_type: "Softmax", name: "my_softmax", input: ["x"], output: ["y"] }],
+        initializer: [],
+        input: [valueInfo("x", DataType.FLOAT, [1, 4])],
+        output: [valueInfo("y", DataType.FLOAT, [1, 4])],
+      };
+      try {
+        importOnnx(encodeModel(makeModel(graph, 13)));
+        expect.fail("should throw");
+      } catch (e) {
+        expect(e).to.be.instanceOf(UnsupportedOperatorError);
+        const err = e as UnsupportedOperatorError;
+        expect(err.message).to.contain("Softmax").and.contain("my_softmax").and.contain("Gemm").and.contain("Conv");
+        expect(err.opType).to.equal("Softmax");
+        expect(err.nodeName).to.equal("my_softmax");
+      }
+    });
+
+    it("rejects MatMul with a dynamic right operand", () => {
+      const graph = {
+        name: "bad2",
+        node: [{ op_type: "MatMul", name: "mm", input: ["w", "x"], output: ["y"] }],
+        initializer: [F("w", [1, 1], rand(1))],
+        input: [valueInfo("x", DataType.FLOAT, [1, 4])],
+        output: [valueInfo("y", DataType.FLOAT, [1, 4])],
+      };
+      expect(() => importOnnx(encodeModel(makeModel(graph, 13)))).to.throw(UnsupportedOperatorError, /MatMul/);
+    });
+
+    it("rejects datasets that do not match the model", () => {
+      expect(() => parseDataset({ input_shape: [1, 3], inputs: [[1, 2]] })).to.throw(ShapeError);
+      expect(() => parseDataset({ input_shape: [1, 2], inputs: [[1, 2]], labels: [1, 2] })).to.throw(/labels/);
+      expect(() => parseDataset({ inputs: [[1, 2]] })).to.throw(/input_shape/);
+      const ds = parseDataset({ input_shape: [1, 63], inputs: [new Array(63).fill(0)] });
+      expect(() => checkDatasetShape(ds, [1, 64])).to.throw(ShapeError, /does not match/);
+    });
+  });
+});

@@ -1,0 +1,205 @@
+/**
+ * verifier-gen CLI: build / prove / verify / eval.
+ *   npx tsx verifier-gen/cli.ts --help      (or the `verifier-gen` bin)
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { Command, InvalidArgumentError } from "commander";
+import { VerifierGenError } from "./src/errors.js";
+import type { Logger } from "./src/logger.js";
+import {
+  build,
+  evaluate,
+  loadModelDir,
+  parseInputFile,
+  proveInput,
+  terminateSnarkjs,
+  verifyProofFile,
+  writeSolidity,
+  type ProofFile,
+} from "./src/pipeline.js";
+
+let verbose = false;
+let quiet = false;
+
+/** Human-readable stderr logger implementing the library's (pino-compatible) Logger. */
+function makeLogger(): Logger {
+  const emit = (level: string) =>
+    ((a: unknown, b?: string) => {
+      if (quiet && level !== "error") return;
+      if (level === "debug" && !verbose) return;
+      const msg = typeof a === "string" ? a : (b ?? "");
+      const obj = typeof a === "object" && a !== null ? a : undefined;
+      const extra = obj && verbose ? ` ${JSON.stringify(obj)}` : "";
+      process.stderr.write(`[verifier-gen] ${level === "info" ? "" : level + ": "}${msg}${extra}\n`);
+    }) as Logger["info"];
+  return { info: emit("info"), warn: emit("warn"), debug: emit("debug"), error: emit("error") };
+}
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer`);
+  return n;
+};
+
+const program = new Command();
+program
+  .name("verifier-gen")
+  .description("Compile ONNX models into Groth16 circuits and Solidity verifiers (veriml)")
+  .option("-v, --verbose", "verbose logging")
+  .option("-q, --quiet", "only errors on stderr")
+  .hook("preAction", (cmd) => {
+    verbose = !!cmd.opts().verbose;
+    quiet = !!cmd.opts().quiet;
+  });
+
+program
+  .command("build")
+  .description("quantize, emit circuit + integer ONNX, compile, Groth16 setup, Solidity verifier")
+  .argument("<model>", "ONNX model file")
+  .requiredOption("--calibration <data.json>", "calibration dataset JSON")
+  .requiredOption("--out <dir>", "output directory")
+  .option("--bits <n>", "weight/activation bits", int("--bits"), 8)
+  .option("--multiplier-bits <n>", "requantization multiplier precision", int("--multiplier-bits"), 10)
+  .option("--ptau <file>", "powers-of-tau file (public ceremony); default: local development ceremony in .veriml/ptau")
+  .option("--name <name>", "model name (default: ONNX graph name)")
+  .option("--per-tensor", "per-tensor instead of per-channel weight scales")
+  .option("--public-logits", "also expose the packed logits as public signals")
+  .option("--naive", "baseline circuit: weights as private signals, one public signal per value")
+  .option("--solidity-dir <dir>", "also write the Solidity verifier into this directory (e.g. contracts/verifiers)")
+  .action(async (model: string, o: Record<string, unknown>) => {
+    const log = makeLogger();
+    const t0 = Date.now();
+    const r = await build(
+      {
+        model,
+        calibration: o.calibration as string,
+        out: o.out as string,
+        bits: o.bits as number,
+        multiplierBits: o.multiplierBits as number,
+        perChannel: !o.perTensor,
+        naive: !!o.naive,
+        publicLogits: !!o.publicLogits,
+        ...(o.ptau ? { ptau: o.ptau as string } : {}),
+        ...(o.name ? { name: o.name as string } : {}),
+        ...(o.solidityDir ? { solidityDir: o.solidityDir as string } : {}),
+      },
+      log,
+    );
+    const m = r.manifest;
+    const lines = [
+      `model          ${m.name}`,
+      `modelHash      ${m.modelHash}  (Merkle root, ${m.merkle.leafCount} leaves)`,
+      `input          [${m.input.shape}] scale ${m.input.scale} range [${m.input.lo}, ${m.input.hi}]`,
+      `output         ${m.output.kind}${m.output.kind === "argmax" ? ` over ${m.output.classes} classes` : ""}`,
+      `constraints    ${m.circuit.constraints} (ptau 2^${m.circuit.ptauPower})`,
+      `public signals ${m.publicSignals.length}: ${m.publicSignals.map((s) => s.name).join(", ")}`,
+      m.packing
+        ? `packing        ${m.packing.segments.map((s) => `${s.kind} ${s.count}x${s.valueBits}b`).join(" + ")} -> ${m.packing.elements} elements (${m.packing.valuesPerElement.join("/")} values)`
+        : "",
+      `verifier       ${r.solidityFile} (contract ${m.contractName})`,
+      `out            ${r.dir}`,
+      `time           ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    ].filter(Boolean);
+    process.stdout.write(lines.join("\n") + "\n");
+  });
+
+program
+  .command("prove")
+  .description("run the model on an input and produce a Groth16 proof")
+  .argument("<dir>", "build directory")
+  .requiredOption("--input <input.json>", 'input: {"input": [...]}, an array, or a dataset JSON (first row)')
+  .option("--out <proof.json>", "proof output file", "proof.json")
+  .action(async (dir: string, o: { input: string; out: string }) => {
+    const md = loadModelDir(dir);
+    const x = parseInputFile(o.input, md);
+    const pf = await proveInput(md, x, makeLogger());
+    writeFileSync(o.out, JSON.stringify(pf, null, 1));
+    const res = pf.decoded.label !== undefined ? `label ${pf.decoded.label}` : `output [${pf.decoded.output}]`;
+    process.stdout.write(
+      `${res}\nproof          ${o.out}\npublic signals ${pf.publicSignals.length}\nwitness ${pf.timing.witnessMs.toFixed(0)} ms, prove ${pf.timing.proveMs.toFixed(0)} ms\n`,
+    );
+  });
+
+program
+  .command("verify")
+  .description("check a proof off-chain")
+  .argument("<dir>", "build directory")
+  .argument("<proof>", "proof.json")
+  .action(async (dir: string, proofPath: string) => {
+    const md = loadModelDir(dir);
+    let pf: ProofFile;
+    try {
+      pf = JSON.parse(readFileSync(proofPath, "utf8")) as ProofFile;
+    } catch (e) {
+      throw new VerifierGenError("INPUT", `cannot read proof ${proofPath}: ${(e as Error).message}`, { cause: e });
+    }
+    const r = await verifyProofFile(md, pf);
+    process.stdout.write(
+      `${r.valid ? "VALID" : "INVALID"}${r.label !== undefined ? ` label ${r.label}` : ""} (model ${md.manifest.modelHash})\n`,
+    );
+    process.exitCode = r.valid ? 0 : 2;
+  });
+
+program
+  .command("solidity")
+  .description("regenerate the Solidity verifier of a build directory (from its verification key)")
+  .argument("<dir>", "build directory")
+  .option("--solidity-dir <dir>", "also write it (and VerimlPacking.sol) into this directory")
+  .action((dir: string, o: { solidityDir?: string }) => {
+    const file = writeSolidity(loadModelDir(dir), o.solidityDir);
+    process.stdout.write(`${file}\n`);
+  });
+
+program
+  .command("eval")
+  .description("float vs quantized accuracy, agreement, bit-exactness of the three executors, proving time")
+  .argument("<dir>", "build directory")
+  .requiredOption("--data <data.json>", "dataset JSON")
+  .option("--prove-samples <n>", "number of samples to prove for timing", int("--prove-samples"), 5)
+  .option("--json", "print one JSON object")
+  .action(async (dir: string, o: { data: string; proveSamples: number; json?: boolean }) => {
+    const md = loadModelDir(dir);
+    const log = makeLogger();
+    const rep = await evaluate(
+      md,
+      {
+        data: o.data,
+        proveSamples: o.proveSamples,
+        onProgress: (d, t, phase) => log.info(`${phase} ${d}/${t}`),
+      },
+      log,
+    );
+    if (o.json) {
+      process.stdout.write(JSON.stringify(rep) + "\n");
+      return;
+    }
+    const pct = (v: number | null) => (v === null ? "n/a" : `${(v * 100).toFixed(2)}%`);
+    process.stdout.write(
+      [
+        `model               ${rep.model} (${rep.modelHash})`,
+        `samples             ${rep.samples}`,
+        `float accuracy      ${pct(rep.float_accuracy)}`,
+        `quantized accuracy  ${pct(rep.quantized_accuracy)}`,
+        `top-1 agreement     ${pct(rep.agreement)}`,
+        `bit-exact           ${rep.bitexact} (onnxruntime ${rep.bitexact_detail.interpreter_vs_onnxruntime}/${rep.samples}, witness ${rep.bitexact_detail.interpreter_vs_witness}/${rep.bitexact_detail.witness_checked}, ${rep.bitexact_detail.trace_values_compared} values)`,
+        `constraints         ${rep.constraints}`,
+        `witness ms median   ${rep.witness_ms_median?.toFixed(1)}`,
+        `prove ms median     ${rep.prove_ms_median?.toFixed(1)} (${rep.proved} proofs)`,
+      ].join("\n") + "\n",
+    );
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof VerifierGenError) {
+    process.stderr.write(`verifier-gen: error: ${e.message}\n`);
+    if (verbose && e.cause) process.stderr.write(`  cause: ${(e.cause as Error).stack ?? String(e.cause)}\n`);
+  } else {
+    process.stderr.write(`verifier-gen: unexpected error: ${(e as Error).message}\n`);
+    if (verbose) process.stderr.write(`${(e as Error).stack}\n`);
+  }
+  process.exitCode = 1;
+} finally {
+  await terminateSnarkjs();
+}

@@ -1,0 +1,387 @@
+/**
+ * Integer graph -> circom circuit.
+ *
+ * Linear parts (dense, conv, sum-pool, add, affine, reshape) become linear combinations
+ * with the weights as compile-time constants: they cost no constraints. Non-linear nodes
+ * (requant, relu, clamp, leakyrelu, maxpool, argmax) use the gadgets in gadgets.circom.ts
+ * with bit widths taken from the static value ranges.
+ *
+ * Public signals: the outputs pub[0..E-1] of `main`, the packed stream [input values,
+ * label (ArgMax models), packed logits (publicLogits) | output values (tensor models)];
+ * see packing.ts for the exact bit layout. Inputs are private and range-checked.
+ *
+ * `naive: true` emits the baseline for benchmarks: weights as private input signals (every
+ * product is a constraint) and one public signal per input / output value.
+ */
+import { computeRanges, requantScalar, type IntGraph } from "./intgraph.js";
+import { poolWindows } from "./floatgraph.js";
+import { packLayout, streamSlots, type PackLayout, type PackSegment } from "./packing.js";
+
+type LC = { t: Map<string, bigint>; c: bigint };
+const lcConst = (c: bigint): LC => ({ t: new Map(), c });
+const lcSig = (s: string): LC => ({ t: new Map([[s, 1n]]), c: 0n });
+function lcAddScaled(acc: LC, a: LC, k: bigint): void {
+  if (k === 0n) return;
+  acc.c += a.c * k;
+  for (const [s, v] of a.t) {
+    const nv = (acc.t.get(s) ?? 0n) + v * k;
+    if (nv === 0n) acc.t.delete(s);
+    else acc.t.set(s, nv);
+  }
+}
+function lcStr(a: LC): string {
+  const parts: string[] = [];
+  for (const [s, v] of a.t) {
+    if (v === 1n) parts.push(`+ ${s}`);
+    else if (v === -1n) parts.push(`- ${s}`);
+    else if (v < 0n) parts.push(`- ${-v}*${s}`);
+    else parts.push(`+ ${v}*${s}`);
+  }
+  if (a.c !== 0n || parts.length === 0) parts.push(a.c < 0n ? `- ${-a.c}` : `+ ${a.c}`);
+  let s = parts.join(" ");
+  if (s.startsWith("+ ")) s = s.slice(2);
+  else if (s.startsWith("- ")) s = "-" + s.slice(2);
+  return s;
+}
+
+const bitlen = (v: number) => (v <= 0 ? 0 : Math.floor(Math.log2(v)) + 1);
+const big = (n: number) => BigInt(n);
+
+export interface PublicSignalSpec {
+  name: string;
+  kind: "packed" | "label" | "input" | "output";
+  /** for packed kinds: which element of the packing */
+  element?: number;
+}
+
+export interface CircuitSource {
+  main: string;
+  gadgets: string;
+  publicSignals: PublicSignalSpec[];
+  /** layout of the packed public signals (null in naive mode) */
+  packing: PackLayout | null;
+  /** circom signal name holding each node's output elements (null when it is a linear combination) */
+  traceSignals: (string | null)[][];
+  /** naive mode: names of private weight signal arrays and their values (prover input) */
+  weightInputs: Record<string, number[]>;
+}
+
+export interface CircomOptions {
+  naive?: boolean;
+  publicLogits?: boolean;
+}
+
+export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource {
+  const naive = !!opts.naive;
+  const ranges = computeRanges(g);
+  const L: string[] = [];
+  const decl: string[] = [];
+  const vals: LC[][] = [];
+  const traceSignals: (string | null)[][] = [];
+  const weightInputs: Record<string, number[]> = {};
+  const nIn = ranges[0]!.lo.length;
+
+  decl.push(`    signal input x[${nIn}];`);
+  vals.push(Array.from({ length: nIn }, (_, i) => lcSig(`x[${i}]`)));
+  traceSignals.push(Array.from({ length: nIn }, (_, i) => `x[${i}]`));
+
+  // input range check (+ packing below)
+  const inBits = bitlen(g.input.hi - g.input.lo);
+  if (inBits > 0) {
+    L.push(`    // input range: x[i] - (${g.input.lo}) in [0, 2^${inBits})`);
+    L.push(`    component xr[${nIn}];`);
+    L.push(`    for (var i = 0; i < ${nIn}; i++) {`);
+    L.push(`        xr[i] = RangeBits(${inBits});`);
+    L.push(`        xr[i].in <== x[i] - (${g.input.lo});`);
+    L.push(`    }`);
+  }
+
+  let prodCount = 0;
+  /** naive: w * x as a constraint (weight is a private signal) */
+  const naiveProduct = (wsig: string, x: LC): LC => {
+    const p = `p${prodCount++}`;
+    decl.push(`    signal ${p};`);
+    L.push(`    ${p} <== ${wsig} * (${lcStr(x)});`);
+    return lcSig(p);
+  };
+
+  g.nodes.forEach((n, ni) => {
+    const id = ni + 1;
+    const inR = n.op === "add" ? ranges[n.inputs[0]]! : ranges[n.input]!;
+    const xin = n.op === "add" ? vals[n.inputs[0]]! : vals[n.input]!;
+    let out: LC[] = [];
+    let trace: (string | null)[] = [];
+    L.push(`    // node ${ni}: ${n.op} ${n.name}`);
+    switch (n.op) {
+      case "dense": {
+        if (naive) {
+          decl.push(`    signal input w${id}[${n.weight.length}];`);
+          weightInputs[`w${id}`] = n.weight;
+        }
+        for (let o = 0; o < n.outF; o++) {
+          const acc = lcConst(big(n.bias[o]!));
+          for (let i = 0; i < n.inF; i++) {
+            const w = n.weight[o * n.inF + i]!;
+            if (naive) lcAddScaled(acc, naiveProduct(`w${id}[${o * n.inF + i}]`, xin[i]!), 1n);
+            else lcAddScaled(acc, xin[i]!, big(w));
+          }
+          out.push(acc);
+        }
+        trace = out.map(() => null);
+        break;
+      }
+      case "conv2d": {
+        const [C, H, W] = n.inShape;
+        const [OC, OH, OW] = n.outShape;
+        const [KH, KW] = n.kernel;
+        if (naive) {
+          decl.push(`    signal input w${id}[${n.weight.length}];`);
+          weightInputs[`w${id}`] = n.weight;
+        }
+        for (let oc = 0; oc < OC; oc++)
+          for (let oh = 0; oh < OH; oh++)
+            for (let ow = 0; ow < OW; ow++) {
+              const acc = lcConst(big(n.bias[oc]!));
+              for (let c = 0; c < C; c++)
+                for (let kh = 0; kh < KH; kh++) {
+                  const ih = oh * n.strides[0] - n.pads[0] + kh;
+                  if (ih < 0 || ih >= H) continue;
+                  for (let kw = 0; kw < KW; kw++) {
+                    const iw = ow * n.strides[1] - n.pads[1] + kw;
+                    if (iw < 0 || iw >= W) continue;
+                    const wi = ((oc * C + c) * KH + kh) * KW + kw;
+                    const x = xin[(c * H + ih) * W + iw]!;
+                    if (naive) lcAddScaled(acc, naiveProduct(`w${id}[${wi}]`, x), 1n);
+                    else lcAddScaled(acc, x, big(n.weight[wi]!));
+                  }
+                }
+              out.push(acc);
+            }
+        trace = out.map(() => null);
+        break;
+      }
+      case "requant": {
+        decl.push(`    signal t${id}[${xin.length}];`);
+        const inner = n.shape.slice(2).reduce((a, b) => a * b, 1);
+        xin.forEach((x, e) => {
+          const c = n.mult.length === 1 ? 0 : Math.floor(e / inner) % n.shape[1]!;
+          const M = n.mult[c]!,
+            S = n.shift[c]!;
+          const lo = inR.lo[e]!,
+            hi = inR.hi[e]!;
+          const qmin = requantScalar(lo, M, S),
+            qmax = requantScalar(hi, M, S);
+          const tmin = lo * M + 2 ** (S - 1);
+          const K = tmin >= 0 ? 0 : Math.ceil(-tmin / 2 ** S) + 1;
+          const mode = (qmin < n.lo ? 1 : 0) | (qmax > n.hi ? 2 : 0);
+          const N =
+            mode === 0
+              ? Math.max(1, bitlen(qmax - qmin))
+              : Math.max(
+                  1,
+                  bitlen(
+                    Math.max(
+                      Math.abs(qmax - n.lo),
+                      Math.abs(qmin - n.lo),
+                      Math.abs(n.hi - qmin),
+                      Math.abs(n.hi - qmax),
+                    ),
+                  ),
+                );
+          L.push(
+            `    t${id}[${e}] <== Requant(${M}, ${S}, ${K}, ${N}, ${n.lo}, ${n.hi}, ${mode}, ${qmin})(${lcStr(x)});`,
+          );
+          out.push(lcSig(`t${id}[${e}]`));
+          trace.push(`t${id}[${e}]`);
+        });
+        break;
+      }
+      case "relu":
+      case "clamp": {
+        const lo = n.op === "relu" ? 0 : n.lo;
+        const hi = n.op === "relu" ? Math.max(...inR.hi) : n.hi;
+        decl.push(`    signal t${id}[${xin.length}];`);
+        xin.forEach((x, e) => {
+          const a = inR.lo[e]!,
+            b = inR.hi[e]!;
+          const mode = (a < lo ? 1 : 0) | (b > hi ? 2 : 0);
+          if (mode === 0) {
+            out.push(x);
+            trace.push(null);
+            return;
+          }
+          const N = Math.max(
+            1,
+            bitlen(Math.max(Math.abs(b - lo), Math.abs(a - lo), Math.abs(hi - a), Math.abs(hi - b))),
+          );
+          L.push(`    t${id}[${e}] <== Clamp(${N}, ${lo}, ${hi}, ${mode})(${lcStr(x)});`);
+          out.push(lcSig(`t${id}[${e}]`));
+          trace.push(`t${id}[${e}]`);
+        });
+        break;
+      }
+      case "leakyrelu": {
+        decl.push(`    signal t${id}[${xin.length}];`);
+        xin.forEach((x, e) => {
+          const a = inR.lo[e]!,
+            b = inR.hi[e]!;
+          const N = Math.max(1, bitlen(Math.max(Math.abs(a), Math.abs(b))));
+          const qmin = requantScalar(a, n.mult, n.shift),
+            qmax = requantScalar(b, n.mult, n.shift);
+          const tmin = a * n.mult + 2 ** (n.shift - 1);
+          const K = tmin >= 0 ? 0 : Math.ceil(-tmin / 2 ** n.shift) + 1;
+          const NQ = Math.max(1, bitlen(qmax - qmin));
+          L.push(`    t${id}[${e}] <== LeakyRelu(${n.mult}, ${n.shift}, ${K}, ${N}, ${NQ}, ${qmin})(${lcStr(x)});`);
+          out.push(lcSig(`t${id}[${e}]`));
+          trace.push(`t${id}[${e}]`);
+        });
+        break;
+      }
+      case "maxpool": {
+        const wins = poolWindows(n.inShape, n.outShape, n.kernel, n.strides, n.pads);
+        const steps = wins.reduce((s, w) => s + Math.max(0, w.length - 1), 0);
+        if (steps > 0) decl.push(`    signal m${id}[${steps}];`);
+        let k = 0;
+        for (const w of wins) {
+          let cur = xin[w[0]!]!;
+          let curLo = inR.lo[w[0]!]!,
+            curHi = inR.hi[w[0]!]!;
+          let name: string | null = null;
+          for (let j = 1; j < w.length; j++) {
+            const e = w[j]!;
+            const N = Math.max(1, bitlen(Math.max(Math.abs(curHi - inR.lo[e]!), Math.abs(inR.hi[e]! - curLo))));
+            name = `m${id}[${k++}]`;
+            L.push(`    ${name} <== Max2(${N})(${lcStr(cur)}, ${lcStr(xin[e]!)});`);
+            cur = lcSig(name);
+            curLo = Math.max(curLo, inR.lo[e]!);
+            curHi = Math.max(curHi, inR.hi[e]!);
+          }
+          out.push(cur);
+          trace.push(name);
+        }
+        break;
+      }
+      case "sumpool": {
+        const wins = poolWindows(n.inShape, n.outShape, n.kernel, n.strides, n.pads);
+        for (const w of wins) {
+          const acc = lcConst(0n);
+          for (const e of w) lcAddScaled(acc, xin[e]!, 1n);
+          out.push(acc);
+          trace.push(null);
+        }
+        break;
+      }
+      case "add": {
+        const b = vals[n.inputs[1]]!;
+        out = xin.map((a, e) => {
+          const acc = lcConst(0n);
+          lcAddScaled(acc, a, big(n.ma));
+          lcAddScaled(acc, b[e]!, big(n.mb));
+          return acc;
+        });
+        trace = out.map(() => null);
+        break;
+      }
+      case "affine": {
+        const s = n.input === 0 ? g.input.shape : g.nodes[n.input - 1]!.shape;
+        const inner = s.slice(2).reduce((a, b) => a * b, 1);
+        out = xin.map((a, e) => {
+          const c = n.mul.length === 1 ? 0 : Math.floor(e / inner) % s[1]!;
+          const acc = lcConst(big(n.add[n.add.length === 1 ? 0 : c]!));
+          lcAddScaled(acc, a, big(n.mul[c]!));
+          return acc;
+        });
+        trace = out.map(() => null);
+        break;
+      }
+      case "reshape":
+        out = xin;
+        trace = traceSignals[n.input]!;
+        break;
+      case "argmax": {
+        let maxDiff = 0;
+        for (let i = 0; i < xin.length; i++)
+          for (let j = 0; j < xin.length; j++) maxDiff = Math.max(maxDiff, inR.hi[i]! - inR.lo[j]!);
+        const N = Math.max(1, bitlen(maxDiff + 1));
+        decl.push(`    signal t${id};`);
+        L.push(`    t${id} <== ArgMax(${xin.length}, ${N})([${xin.map(lcStr).join(", ")}]);`);
+        out = [lcSig(`t${id}`)];
+        trace = [`t${id}`];
+        break;
+      }
+    }
+    vals.push(out);
+    traceSignals.push(trace);
+  });
+
+  // ---- public outputs ----
+  const pub: PublicSignalSpec[] = [];
+  const outDecl: string[] = [];
+  const outL: string[] = [];
+  let packing: PackLayout | null = null;
+  const outVals = vals[g.output.tensor]!;
+  const logitVals = vals[g.output.logits]!;
+  const lr = ranges[g.output.logits]!;
+  if (naive) {
+    if (g.output.kind === "argmax") {
+      outDecl.push(`    signal output label;`);
+      outL.push(`    label <== ${lcStr(outVals[0]!)};`);
+      pub.push({ name: "label", kind: "label" });
+    }
+    outDecl.push(`    signal output y[${logitVals.length}];`);
+    logitVals.forEach((v, i) => {
+      outL.push(`    y[${i}] <== ${lcStr(v)};`);
+      pub.push({ name: `y[${i}]`, kind: "output", element: i });
+    });
+    // inputs: one public signal each
+    outDecl.push(`    signal output xin[${nIn}];`);
+    outL.push(`    for (var i = 0; i < ${nIn}; i++) { xin[i] <== x[i]; }`);
+    for (let i = 0; i < nIn; i++) pub.push({ name: `xin[${i}]`, kind: "input", element: i });
+  } else {
+    const segs: Omit<PackSegment, "valueBits">[] = [{ kind: "input", count: nIn, lo: g.input.lo, hi: g.input.hi }];
+    const segVals: LC[][] = [vals[0]!];
+    if (g.output.kind === "argmax") {
+      segs.push({ kind: "label", count: 1, lo: 0, hi: logitVals.length - 1 });
+      segVals.push([outVals[0]!]);
+      if (opts.publicLogits) {
+        segs.push({ kind: "logits", count: logitVals.length, lo: Math.min(...lr.lo), hi: Math.max(...lr.hi) });
+        segVals.push(logitVals);
+      }
+    } else {
+      const r = ranges[g.output.tensor]!;
+      segs.push({ kind: "output", count: outVals.length, lo: Math.min(...r.lo), hi: Math.max(...r.hi) });
+      segVals.push(outVals);
+    }
+    packing = packLayout(segs);
+    const accs = Array.from({ length: packing.elements }, () => lcConst(0n));
+    for (const { seg, idx, element, shift } of streamSlots(packing)) {
+      const v = lcConst(-big(packing.segments[seg]!.lo));
+      lcAddScaled(v, segVals[seg]![idx]!, 1n);
+      lcAddScaled(accs[element]!, v, 1n << BigInt(shift));
+    }
+    outDecl.push(`    signal output pub[${packing.elements}];`);
+    accs.forEach((acc, k) => {
+      outL.push(`    pub[${k}] <== ${lcStr(acc)};`);
+      pub.push({ name: `pub[${k}]`, kind: "packed", element: k });
+    });
+  }
+
+  const main = [
+    `pragma circom 2.1.0;`,
+    `// SPDX-License-Identifier: MIT`,
+    `// Generated by veriml verifier-gen from integer graph "${g.name}"${naive ? " (naive baseline)" : ""}. Do not edit.`,
+    `include "veriml_gadgets.circom";`,
+    ``,
+    `template Model() {`,
+    ...decl,
+    ...outDecl,
+    ...L,
+    `    // public outputs`,
+    ...outL,
+    `}`,
+    ``,
+    `component main = Model();`,
+    ``,
+  ].join("\n");
+  return { main, gadgets: "", publicSignals: pub, packing, traceSignals, weightInputs };
+}

@@ -1,0 +1,849 @@
+/**
+ * ONNX -> float graph: parsing, static shape inference (batch 1), constant folding,
+ * BatchNormalization / bias / per-channel-scale folding, and a float64 reference executor
+ * (used for calibration).
+ */
+import { OnnxParseError, ShapeError, UnsupportedOperatorError } from "./errors.js";
+import {
+  decodeModel,
+  tensorValues,
+  type AttributeProtoObj,
+  type ModelProtoObj,
+  type NodeProtoObj,
+} from "./onnx/proto.js";
+
+export const SUPPORTED_OPS = [
+  "Gemm",
+  "MatMul",
+  "Add",
+  "Sub",
+  "Mul",
+  "Div",
+  "Relu",
+  "LeakyRelu",
+  "Clip",
+  "Conv",
+  "MaxPool",
+  "AveragePool",
+  "GlobalAveragePool",
+  "Flatten",
+  "Reshape",
+  "Identity",
+  "Dropout",
+  "BatchNormalization",
+  "ArgMax",
+  "Constant",
+  "Shape",
+  "Gather",
+  "Unsqueeze",
+  "Squeeze",
+  "Concat",
+  "Cast",
+] as const;
+
+export type Shape = number[];
+
+interface Base {
+  name: string;
+  output: string;
+  shape: Shape;
+}
+export type FNode = Base &
+  (
+    | { op: "dense"; input: string; inF: number; outF: number; W: Float64Array; B: Float64Array }
+    | {
+        op: "conv";
+        input: string;
+        inShape: [number, number, number];
+        outShape: [number, number, number];
+        kernel: [number, number];
+        strides: [number, number];
+        pads: [number, number, number, number];
+        W: Float64Array;
+        B: Float64Array;
+      }
+    | { op: "relu"; input: string }
+    | { op: "leakyrelu"; input: string; alpha: number }
+    | { op: "clip"; input: string; min: number; max: number }
+    | {
+        op: "maxpool" | "avgpool";
+        input: string;
+        inShape: [number, number, number];
+        outShape: [number, number, number];
+        kernel: [number, number];
+        strides: [number, number];
+        pads: [number, number, number, number];
+      }
+    | { op: "add"; inputs: [string, string]; ca: number; cb: number }
+    | { op: "affine"; input: string; mul: Float64Array; add: Float64Array }
+    | { op: "reshape"; input: string }
+    | { op: "argmax"; input: string }
+  );
+
+export interface FloatGraph {
+  name: string;
+  opset: number;
+  input: { name: string; shape: Shape };
+  nodes: FNode[];
+  output: string;
+}
+
+interface Const {
+  dims: number[];
+  data: number[];
+}
+
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+function attr(node: NodeProtoObj, name: string): AttributeProtoObj | undefined {
+  return node.attribute?.find((a) => a.name === name);
+}
+function attrI(node: NodeProtoObj, name: string, dflt: number): number {
+  const a = attr(node, name);
+  return a?.i ?? dflt;
+}
+function attrF(node: NodeProtoObj, name: string, dflt: number): number {
+  const a = attr(node, name);
+  return a?.f ?? dflt;
+}
+function attrIs(node: NodeProtoObj, name: string): number[] | undefined {
+  const a = attr(node, name);
+  return a?.ints && a.ints.length > 0 ? a.ints.map(Number) : undefined;
+}
+function attrS(node: NodeProtoObj, name: string): string | undefined {
+  const a = attr(node, name);
+  return a?.s ? Buffer.from(a.s).toString("utf8") : undefined;
+}
+
+/** Parse ONNX bytes and build the float graph (folded, shapes inferred). */
+export function importOnnx(bytes: Uint8Array, what = "model"): FloatGraph {
+  const model = decodeModel(bytes, what);
+  return importModelProto(model);
+}
+
+export function importModelProto(model: ModelProtoObj): FloatGraph {
+  const g = model.graph!;
+  const opset = model.opset_import?.find((o) => !o.domain || o.domain === "ai.onnx")?.version ?? 13;
+  if (opset < 7 || opset > 21)
+    throw new OnnxParseError(`unsupported opset ${opset} (supported: 11-18, best effort 7-21)`);
+  const consts = new Map<string, Const>();
+  for (const t of g.initializer ?? []) {
+    consts.set(t.name ?? "", { dims: (t.dims ?? []).map(Number), data: tensorValues(t) });
+  }
+  const dynInputs = (g.input ?? []).filter((i) => !consts.has(i.name));
+  if (dynInputs.length !== 1) {
+    throw new OnnxParseError(`model must have exactly one non-initializer input, found ${dynInputs.length}`);
+  }
+  const inVi = dynInputs[0]!;
+  const dims = inVi.type?.tensor_type?.shape?.dim;
+  if (!dims || dims.length === 0) throw new ShapeError(`input "${inVi.name}" has no static shape`);
+  const inShape = dims.map((d, i) => {
+    if (d.dim_value !== undefined && d.dim_value !== null && Number(d.dim_value) > 0) return Number(d.dim_value);
+    if (i === 0) return 1; // symbolic batch dimension -> 1
+    throw new ShapeError(`input "${inVi.name}" dimension ${i} is not static`);
+  });
+  if (inShape[0] !== 1) throw new ShapeError(`input batch dimension must be 1, got ${inShape[0]}`);
+
+  const shapes = new Map<string, Shape>([[inVi.name, inShape]]);
+  const alias = new Map<string, string>();
+  const resolveName = (n: string) => {
+    let r = n;
+    while (alias.has(r)) r = alias.get(r)!;
+    return r;
+  };
+  const nodes: FNode[] = [];
+
+  for (let ni = 0; ni < (g.node ?? []).length; ni++) {
+    const node = g.node![ni]!;
+    const op = node.op_type;
+    const name = node.name || `${op}_${ni}`;
+    const ins = (node.input ?? []).map((n) => (n === "" ? "" : resolveName(n)));
+    const out = node.output?.[0] ?? `${name}:out`;
+    if (node.domain && node.domain !== "" && node.domain !== "ai.onnx") {
+      throw new UnsupportedOperatorError(`${node.domain}.${op}`, name, "custom domain", SUPPORTED_OPS);
+    }
+    const unsupported = (detail?: string): never => {
+      throw new UnsupportedOperatorError(op, name, detail, SUPPORTED_OPS);
+    };
+    const isConst = (n: string | undefined) => n !== undefined && n !== "" && consts.has(n);
+    const cst = (n: string | undefined): Const => {
+      const c = n !== undefined ? consts.get(n) : undefined;
+      if (!c) unsupported(`input "${n}" must be a constant`);
+      return c!;
+    };
+    const dynShape = (n: string | undefined): Shape => {
+      const s = n !== undefined ? shapes.get(n) : undefined;
+      if (!s) throw new OnnxParseError(`node "${name}": input "${n}" is not defined before use`);
+      return s;
+    };
+    const push = (n: FNode) => {
+      nodes.push(n);
+      shapes.set(n.output, n.shape);
+    };
+
+    // ---- constant folding: every input constant ----
+    const allConst = ins.filter((n) => n !== "").every((n) => consts.has(n));
+    if (op === "Constant") {
+      const t = attr(node, "value")?.t;
+      const vf = attr(node, "value_float");
+      const vi = attr(node, "value_int");
+      const vis = attr(node, "value_ints");
+      if (t) consts.set(out, { dims: (t.dims ?? []).map(Number), data: tensorValues(t) });
+      else if (vf?.f !== undefined) consts.set(out, { dims: [], data: [vf.f] });
+      else if (vi?.i !== undefined) consts.set(out, { dims: [], data: [Number(vi.i)] });
+      else if (vis?.ints) consts.set(out, { dims: [vis.ints.length], data: vis.ints.map(Number) });
+      else unsupported("Constant without tensor/float/int value");
+      continue;
+    }
+    if (op === "Shape") {
+      const s = consts.has(ins[0]!) ? consts.get(ins[0]!)!.dims : dynShape(ins[0]);
+      consts.set(out, { dims: [s.length], data: [...s] });
+      continue;
+    }
+    if (
+      allConst &&
+      ins.length > 0 &&
+      ["Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Identity", "Reshape", "Mul", "Add", "Sub", "Div"].includes(
+        op,
+      )
+    ) {
+      consts.set(
+        out,
+        foldConst(
+          node,
+          ins.map((n) => consts.get(n)!),
+          opset,
+          unsupported,
+        ),
+      );
+      continue;
+    }
+
+    switch (op) {
+      case "Identity":
+      case "Dropout":
+        alias.set(out, ins[0]!);
+        break;
+      case "Gemm": {
+        const a = dynShape(ins[0]);
+        if (attrI(node, "transA", 0) !== 0) unsupported("transA=1");
+        if (a.length !== 2 || a[0] !== 1) unsupported(`input must be [1, K], got [${a}]`);
+        const B = cst(ins[1]);
+        const transB = attrI(node, "transB", 0);
+        const alpha = attrF(node, "alpha", 1);
+        const beta = attrF(node, "beta", 1);
+        const K = a[1]!;
+        if (B.dims.length !== 2) unsupported("B must be 2-D");
+        const N = transB ? B.dims[0]! : B.dims[1]!;
+        const Kb = transB ? B.dims[1]! : B.dims[0]!;
+        if (Kb !== K) throw new ShapeError(`node "${name}": Gemm K mismatch (${K} vs ${Kb})`);
+        const W = new Float64Array(N * K);
+        for (let o = 0; o < N; o++)
+          for (let i = 0; i < K; i++) W[o * K + i] = alpha * (transB ? B.data[o * K + i]! : B.data[i * N + o]!);
+        const Bv = new Float64Array(N);
+        if (ins[2]) {
+          const C = cst(ins[2]);
+          const cn = prod(C.dims);
+          if (cn !== 1 && cn !== N) unsupported(`bias C of ${cn} elements cannot broadcast to ${N}`);
+          for (let o = 0; o < N; o++) Bv[o] = beta * C.data[cn === 1 ? 0 : o]!;
+        }
+        push({ op: "dense", name, output: out, input: ins[0]!, inF: K, outF: N, W, B: Bv, shape: [1, N] });
+        break;
+      }
+      case "MatMul": {
+        if (isConst(ins[0])) unsupported("constant left operand (only x @ W with constant W is supported)");
+        const a = dynShape(ins[0]);
+        const B = cst(ins[1]);
+        if (a.length !== 2 || a[0] !== 1) unsupported(`input must be [1, K], got [${a}]`);
+        if (B.dims.length !== 2 || B.dims[0] !== a[1])
+          throw new ShapeError(`node "${name}": MatMul shapes [${a}] x [${B.dims}]`);
+        const K = a[1]!,
+          N = B.dims[1]!;
+        const W = new Float64Array(N * K);
+        for (let o = 0; o < N; o++) for (let i = 0; i < K; i++) W[o * K + i] = B.data[i * N + o]!;
+        push({
+          op: "dense",
+          name,
+          output: out,
+          input: ins[0]!,
+          inF: K,
+          outF: N,
+          W,
+          B: new Float64Array(N),
+          shape: [1, N],
+        });
+        break;
+      }
+      case "Add":
+      case "Sub":
+      case "Mul":
+      case "Div": {
+        const c0 = isConst(ins[0]),
+          c1 = isConst(ins[1]);
+        if (!c0 && !c1) {
+          if (op === "Mul" || op === "Div")
+            unsupported(`${op} of two dynamic tensors (only multiplication by a constant)`);
+          const sa = dynShape(ins[0]),
+            sb = dynShape(ins[1]);
+          if (sa.join(",") !== sb.join(","))
+            unsupported(`${op} of two tensors needs equal shapes, got [${sa}] and [${sb}]`);
+          push({
+            op: "add",
+            name,
+            output: out,
+            inputs: [ins[0]!, ins[1]!],
+            ca: 1,
+            cb: op === "Sub" ? -1 : 1,
+            shape: sa,
+          });
+          break;
+        }
+        const dynIdx = c0 ? 1 : 0;
+        const s = dynShape(ins[dynIdx]);
+        const c = cst(ins[1 - dynIdx]);
+        const per = channelVector(c, s, () =>
+          unsupported(`constant of shape [${c.dims}] must be a scalar or per-channel (axis 1) for input [${s}]`),
+        );
+        const nc = per.length;
+        const mul = new Float64Array(nc).fill(1);
+        const add = new Float64Array(nc);
+        for (let k = 0; k < nc; k++) {
+          const v = per[k]!;
+          if (op === "Add") add[k] = v;
+          else if (op === "Sub") {
+            if (dynIdx === 0) add[k] = -v;
+            else {
+              mul[k] = -1;
+              add[k] = v;
+            }
+          } else if (op === "Mul") mul[k] = v;
+          else {
+            if (dynIdx === 1) unsupported("division of a constant by a tensor");
+            mul[k] = 1 / v;
+          }
+        }
+        push({ op: "affine", name, output: out, input: ins[dynIdx]!, mul, add, shape: s });
+        break;
+      }
+      case "Relu":
+        push({ op: "relu", name, output: out, input: ins[0]!, shape: dynShape(ins[0]) });
+        break;
+      case "LeakyRelu": {
+        const alpha = attrF(node, "alpha", 0.01);
+        if (!(alpha >= 0 && alpha < 1)) unsupported(`alpha must be in [0, 1), got ${alpha}`);
+        push({ op: "leakyrelu", name, output: out, input: ins[0]!, alpha, shape: dynShape(ins[0]) });
+        break;
+      }
+      case "Clip": {
+        let min = -Infinity,
+          max = Infinity;
+        if (opset < 11) {
+          min = attrF(node, "min", -Infinity);
+          max = attrF(node, "max", Infinity);
+        } else {
+          if (ins[1]) min = cst(ins[1]).data[0]!;
+          if (ins[2]) max = cst(ins[2]).data[0]!;
+        }
+        push({ op: "clip", name, output: out, input: ins[0]!, min, max, shape: dynShape(ins[0]) });
+        break;
+      }
+      case "BatchNormalization": {
+        const s = dynShape(ins[0]);
+        const [scale, bias, mean, varr] = [cst(ins[1]), cst(ins[2]), cst(ins[3]), cst(ins[4])];
+        const eps = attrF(node, "epsilon", 1e-5);
+        const C = s[1] ?? 1;
+        const mul = new Float64Array(C),
+          add = new Float64Array(C);
+        for (let c = 0; c < C; c++) {
+          mul[c] = scale.data[c]! / Math.sqrt(varr.data[c]! + eps);
+          add[c] = bias.data[c]! - mean.data[c]! * mul[c]!;
+        }
+        push({ op: "affine", name, output: out, input: ins[0]!, mul, add, shape: s });
+        break;
+      }
+      case "Conv": {
+        const s = dynShape(ins[0]);
+        if (s.length !== 4) unsupported(`only 2-D convolution on [1, C, H, W] inputs, got [${s}]`);
+        const W = cst(ins[1]);
+        if (attrI(node, "group", 1) !== 1) unsupported("group != 1");
+        const dil = attrIs(node, "dilations");
+        if (dil && dil.some((d) => d !== 1)) unsupported("dilations != 1");
+        const [, C, H, Wd] = s as [number, number, number, number];
+        if (W.dims.length !== 4 || W.dims[1] !== C)
+          throw new ShapeError(`node "${name}": weight [${W.dims}] does not match input [${s}]`);
+        const [OC, , KH, KW] = W.dims as [number, number, number, number];
+        const strides = (attrIs(node, "strides") ?? [1, 1]) as [number, number];
+        const pads = convPads(node, [H, Wd], [KH, KW], strides, unsupported);
+        const OH = Math.floor((H + pads[0] + pads[2] - KH) / strides[0]) + 1;
+        const OW = Math.floor((Wd + pads[1] + pads[3] - KW) / strides[1]) + 1;
+        const B = new Float64Array(OC);
+        if (ins[2]) cst(ins[2]).data.forEach((v, i) => (B[i] = v));
+        push({
+          op: "conv",
+          name,
+          output: out,
+          input: ins[0]!,
+          inShape: [C, H, Wd],
+          outShape: [OC, OH, OW],
+          kernel: [KH, KW],
+          strides,
+          pads,
+          W: Float64Array.from(W.data),
+          B,
+          shape: [1, OC, OH, OW],
+        });
+        break;
+      }
+      case "MaxPool":
+      case "AveragePool": {
+        const s = dynShape(ins[0]);
+        if (s.length !== 4) unsupported(`only 2-D pooling on [1, C, H, W], got [${s}]`);
+        if (attrI(node, "ceil_mode", 0) !== 0) unsupported("ceil_mode=1");
+        const dil = attrIs(node, "dilations");
+        if (dil && dil.some((d) => d !== 1)) unsupported("dilations != 1");
+        if ((node.output ?? []).length > 1 && node.output![1]) unsupported("Indices output");
+        const k = attrIs(node, "kernel_shape") as [number, number] | undefined;
+        if (!k || k.length !== 2) unsupported("kernel_shape must have 2 entries");
+        const strides = (attrIs(node, "strides") ?? [1, 1]) as [number, number];
+        const [, C, H, Wd] = s as [number, number, number, number];
+        const pads = convPads(node, [H, Wd], k!, strides, unsupported);
+        if (op === "AveragePool" && pads.some((p) => p !== 0) && attrI(node, "count_include_pad", 0) === 0) {
+          unsupported("padding with count_include_pad=0");
+        }
+        const OH = Math.floor((H + pads[0] + pads[2] - k![0]) / strides[0]) + 1;
+        const OW = Math.floor((Wd + pads[1] + pads[3] - k![1]) / strides[1]) + 1;
+        push({
+          op: op === "MaxPool" ? "maxpool" : "avgpool",
+          name,
+          output: out,
+          input: ins[0]!,
+          inShape: [C, H, Wd],
+          outShape: [C, OH, OW],
+          kernel: k!,
+          strides,
+          pads,
+          shape: [1, C, OH, OW],
+        });
+        break;
+      }
+      case "GlobalAveragePool": {
+        const s = dynShape(ins[0]);
+        if (s.length !== 4) unsupported(`input must be [1, C, H, W], got [${s}]`);
+        const [, C, H, Wd] = s as [number, number, number, number];
+        push({
+          op: "avgpool",
+          name,
+          output: out,
+          input: ins[0]!,
+          inShape: [C, H, Wd],
+          outShape: [C, 1, 1],
+          kernel: [H, Wd],
+          strides: [1, 1],
+          pads: [0, 0, 0, 0],
+          shape: [1, C, 1, 1],
+        });
+        break;
+      }
+      case "Flatten": {
+        const s = dynShape(ins[0]);
+        let axis = attrI(node, "axis", 1);
+        if (axis < 0) axis += s.length;
+        push({
+          op: "reshape",
+          name,
+          output: out,
+          input: ins[0]!,
+          shape: [prod(s.slice(0, axis)), prod(s.slice(axis))],
+        });
+        break;
+      }
+      case "Reshape":
+      case "Squeeze":
+      case "Unsqueeze": {
+        const s = dynShape(ins[0]);
+        let target: number[];
+        if (op === "Reshape") {
+          const spec = cst(ins[1]).data.map(Number);
+          target = spec.map((d, i) => (d === 0 ? s[i]! : d));
+          const neg = target.indexOf(-1);
+          if (neg >= 0) target[neg] = prod(s) / prod(target.filter((d) => d !== -1));
+        } else {
+          const axes = (ins[1] ? cst(ins[1]).data.map(Number) : attrIs(node, "axes")) ?? [];
+          if (op === "Squeeze") {
+            const ax = axes.map((a) => (a < 0 ? a + s.length : a));
+            target = s.filter((d, i) => (ax.length ? !ax.includes(i) : d !== 1));
+          } else {
+            target = [...s];
+            const r = s.length + axes.length;
+            for (const a of axes.map((a) => (a < 0 ? a + r : a)).sort((x, y) => x - y)) target.splice(a, 0, 1);
+          }
+        }
+        if (prod(target) !== prod(s) || target.some((d) => !Number.isInteger(d) || d <= 0)) {
+          throw new ShapeError(`node "${name}": cannot reshape [${s}] to [${target}]`);
+        }
+        push({ op: "reshape", name, output: out, input: ins[0]!, shape: target });
+        break;
+      }
+      case "ArgMax": {
+        const s = dynShape(ins[0]);
+        let axis = attrI(node, "axis", 0);
+        if (axis < 0) axis += s.length;
+        if (attrI(node, "select_last_index", 0) !== 0) unsupported("select_last_index=1");
+        const nonUnit = s.filter((d) => d !== 1).length;
+        if (nonUnit > 1 || s[axis] !== prod(s))
+          unsupported(`ArgMax must reduce the only non-unit axis, input [${s}] axis ${axis}`);
+        push({ op: "argmax", name, output: out, input: ins[0]!, shape: [1] });
+        break;
+      }
+      default:
+        unsupported();
+    }
+  }
+
+  const outs = g.output ?? [];
+  if (outs.length !== 1) throw new OnnxParseError(`model must have exactly one output, found ${outs.length}`);
+  const outName = resolveName(outs[0]!.name);
+  if (!shapes.has(outName) || outName === inVi.name)
+    throw new OnnxParseError(`output "${outs[0]!.name}" is not computed from the input`);
+  const am = nodes.findIndex((n) => n.op === "argmax");
+  if (am >= 0 && nodes[am]!.output !== outName) {
+    throw new UnsupportedOperatorError(
+      "ArgMax",
+      nodes[am]!.name,
+      "ArgMax is only supported as the model output",
+      SUPPORTED_OPS,
+    );
+  }
+  const fg: FloatGraph = {
+    name: g.name || "model",
+    opset,
+    input: { name: inVi.name, shape: inShape },
+    nodes,
+    output: outName,
+  };
+  return optimize(pruneDead(fg));
+}
+
+function convPads(
+  node: NodeProtoObj,
+  hw: [number, number],
+  k: [number, number],
+  strides: [number, number],
+  unsupported: (d?: string) => never,
+): [number, number, number, number] {
+  const autoPad = attrS(node, "auto_pad") ?? "NOTSET";
+  if (autoPad === "NOTSET") {
+    const p = attrIs(node, "pads") ?? [0, 0, 0, 0];
+    if (p.length !== 4) unsupported("pads must have 4 entries");
+    return [p[0]!, p[1]!, p[2]!, p[3]!];
+  }
+  if (autoPad === "VALID") return [0, 0, 0, 0];
+  if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
+    const res: number[] = [];
+    for (let d = 0; d < 2; d++) {
+      const o = Math.ceil(hw[d]! / strides[d]!);
+      const total = Math.max(0, (o - 1) * strides[d]! + k[d]! - hw[d]!);
+      const small = Math.floor(total / 2);
+      res.push(autoPad === "SAME_UPPER" ? small : total - small, autoPad === "SAME_UPPER" ? total - small : small);
+    }
+    return [res[0]!, res[2]!, res[1]!, res[3]!];
+  }
+  return unsupported(`auto_pad=${autoPad}`);
+}
+
+/** A constant broadcast against a dynamic tensor of shape s, as a scalar or per-channel (axis 1) vector. */
+function channelVector(c: Const, s: Shape, fail: () => never): number[] {
+  const n = prod(c.dims);
+  if (n === 1) return [c.data[0]!];
+  const C = s[1];
+  if (C === undefined || n !== C) return fail();
+  // the constant's non-unit axis must align with axis 1 of s under numpy broadcasting
+  const dims = [...c.dims];
+  while (dims.length < s.length) dims.unshift(1);
+  if (dims.length !== s.length || dims[1] !== C) return fail();
+  return c.data.slice(0, n);
+}
+
+function foldConst(node: NodeProtoObj, ins: Const[], opset: number, unsupported: (d?: string) => never): Const {
+  const op = node.op_type;
+  const a = ins[0]!;
+  switch (op) {
+    case "Identity":
+    case "Cast":
+      return a;
+    case "Gather": {
+      const idx = ins[1]!;
+      const axis = attrI(node, "axis", 0);
+      if (axis !== 0 || a.dims.length !== 1) unsupported("constant Gather only on 1-D data, axis 0");
+      const data = idx.data.map((i) => a.data[i < 0 ? i + a.dims[0]! : i]!);
+      return { dims: idx.dims, data };
+    }
+    case "Unsqueeze": {
+      const axes = (ins[1] ? ins[1].data : attrIs(node, "axes")) ?? [];
+      const dims = [...a.dims];
+      for (const ax of axes.map(Number).sort((x, y) => x - y)) dims.splice(ax < 0 ? ax + dims.length + 1 : ax, 0, 1);
+      return { dims, data: a.data };
+    }
+    case "Squeeze":
+      return { dims: a.dims.filter((d) => d !== 1), data: a.data };
+    case "Concat":
+      return { dims: [ins.reduce((s, c) => s + prod(c.dims), 0)], data: ins.flatMap((c) => c.data) };
+    case "Reshape": {
+      const spec = ins[1]!.data;
+      const dims = spec.map((d, i) => (d === 0 ? a.dims[i]! : d));
+      const neg = dims.indexOf(-1);
+      if (neg >= 0) dims[neg] = prod(a.dims) / prod(dims.filter((d) => d !== -1));
+      return { dims, data: a.data };
+    }
+    case "Mul":
+    case "Add":
+    case "Sub":
+    case "Div": {
+      const b = ins[1]!;
+      const n = Math.max(a.data.length, b.data.length);
+      if (a.data.length !== n && a.data.length !== 1) unsupported("constant broadcast");
+      if (b.data.length !== n && b.data.length !== 1) unsupported("constant broadcast");
+      const f = (x: number, y: number) => (op === "Mul" ? x * y : op === "Add" ? x + y : op === "Sub" ? x - y : x / y);
+      const data = Array.from({ length: n }, (_, i) =>
+        f(a.data[a.data.length === 1 ? 0 : i]!, b.data[b.data.length === 1 ? 0 : i]!),
+      );
+      return { dims: a.data.length === n ? a.dims : b.dims, data };
+    }
+    default:
+      void opset;
+      return unsupported("constant folding");
+  }
+}
+
+/** Drop nodes whose outputs do not reach the graph output. */
+function pruneDead(g: FloatGraph): FloatGraph {
+  const live = new Set<string>([g.output]);
+  const keep: FNode[] = [];
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i]!;
+    if (!live.has(n.output)) continue;
+    keep.unshift(n);
+    for (const x of nodeInputs(n)) live.add(x);
+  }
+  return { ...g, nodes: keep };
+}
+
+export function nodeInputs(n: FNode): string[] {
+  return n.op === "add" ? [...n.inputs] : [n.input];
+}
+
+/**
+ * Graph rewrites that keep float semantics exactly (up to rounding):
+ * - affine (BatchNorm, bias Add/Sub, per-channel Mul) after dense/conv is folded into its weights;
+ * - a monotone activation (Relu, Clip) directly before MaxPool is moved after it, so that
+ *   the max is taken on the accumulator and only the pooled values are requantized.
+ */
+function optimize(g: FloatGraph): FloatGraph {
+  let nodes = [...g.nodes];
+  const consumers = () => {
+    const m = new Map<string, number>();
+    for (const n of nodes) for (const i of nodeInputs(n)) m.set(i, (m.get(i) ?? 0) + 1);
+    m.set(g.output, (m.get(g.output) ?? 0) + 1);
+    return m;
+  };
+  let changed = true;
+  while (changed) {
+    changed = false;
+    const cons = consumers();
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
+      if (n.op !== "affine") continue;
+      const p = nodes.find((q) => q.output === n.input);
+      if (!p || (p.op !== "dense" && p.op !== "conv") || cons.get(p.output) !== 1) continue;
+      const OC = p.op === "dense" ? p.outF : p.outShape[0];
+      const per = p.W.length / OC;
+      const W = new Float64Array(p.W.length),
+        B = new Float64Array(OC);
+      for (let o = 0; o < OC; o++) {
+        const m = n.mul[n.mul.length === 1 ? 0 : o]!,
+          a = n.add[n.add.length === 1 ? 0 : o]!;
+        for (let k = 0; k < per; k++) W[o * per + k] = p.W[o * per + k]! * m;
+        B[o] = p.B[o]! * m + a;
+      }
+      const merged = { ...p, W, B, output: n.output, name: `${p.name}+${n.name}` } as FNode;
+      nodes = nodes.filter((q) => q !== n).map((q) => (q === p ? merged : q));
+      changed = true;
+      break;
+    }
+    if (changed) continue;
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
+      if (n.op !== "maxpool") continue;
+      const act = nodes.find((q) => q.output === n.input);
+      if (!act || (act.op !== "relu" && act.op !== "clip") || cons.get(act.output) !== 1) continue;
+      const pre = nodes.find((q) => q.output === act.input);
+      if (!pre || (pre.op !== "dense" && pre.op !== "conv")) continue;
+      // pre -> act -> pool  ==>  pre -> pool -> act   (names keep the final output)
+      const pooledName = `${n.output}#prepool`;
+      const newPool = { ...n, input: act.input, output: pooledName } as FNode;
+      const newAct = { ...act, input: pooledName, output: n.output, shape: n.shape } as FNode;
+      const ai = nodes.indexOf(act);
+      nodes = nodes.filter((q) => q !== act && q !== n);
+      nodes.splice(ai, 0, newPool, newAct);
+      changed = true;
+      break;
+    }
+  }
+  return { ...g, nodes };
+}
+
+// ---------------------------------------------------------------------------
+// float64 executor
+// ---------------------------------------------------------------------------
+
+/** Execute the float graph on one input; returns every tensor by name. */
+export function runFloat(g: FloatGraph, input: ArrayLike<number>): Map<string, Float64Array> {
+  const vals = new Map<string, Float64Array>([[g.input.name, Float64Array.from(input)]]);
+  for (const n of g.nodes) {
+    const get = (k: string) => vals.get(k)!;
+    let y: Float64Array;
+    switch (n.op) {
+      case "dense": {
+        const x = get(n.input);
+        y = new Float64Array(n.outF);
+        for (let o = 0; o < n.outF; o++) {
+          let s = n.B[o]!;
+          for (let i = 0; i < n.inF; i++) s += n.W[o * n.inF + i]! * x[i]!;
+          y[o] = s;
+        }
+        break;
+      }
+      case "conv":
+        y = convGeneric(get(n.input), n.inShape, n.outShape, n.kernel, n.strides, n.pads, n.W, n.B);
+        break;
+      case "relu":
+        y = get(n.input).map((v) => (v > 0 ? v : 0));
+        break;
+      case "leakyrelu":
+        y = get(n.input).map((v) => (v >= 0 ? v : v * n.alpha));
+        break;
+      case "clip":
+        y = get(n.input).map((v) => Math.min(n.max, Math.max(n.min, v)));
+        break;
+      case "maxpool":
+        y = poolGeneric(get(n.input), n.inShape, n.outShape, n.kernel, n.strides, n.pads, "max");
+        break;
+      case "avgpool": {
+        const s = poolGeneric(get(n.input), n.inShape, n.outShape, n.kernel, n.strides, n.pads, "sum");
+        const k = n.kernel[0] * n.kernel[1];
+        y = s.map((v) => v / k);
+        break;
+      }
+      case "add": {
+        const a = get(n.inputs[0]),
+          b = get(n.inputs[1]);
+        y = a.map((v, i) => n.ca * v + n.cb * b[i]!);
+        break;
+      }
+      case "affine": {
+        const x = get(n.input);
+        y = x.map((v, i) => {
+          const c = channelOf(i, n.shape, n.mul.length);
+          return v * n.mul[c]! + n.add[n.add.length === 1 ? 0 : c]!;
+        });
+        break;
+      }
+      case "reshape":
+        y = get(n.input);
+        break;
+      case "argmax": {
+        const x = get(n.input);
+        let b = 0;
+        for (let i = 1; i < x.length; i++) if (x[i]! > x[b]!) b = i;
+        y = Float64Array.of(b);
+        break;
+      }
+    }
+    vals.set(n.output, y);
+  }
+  return vals;
+}
+
+/** Channel (axis 1) index of flat element i of a tensor of shape s, or 0 for per-tensor vectors. */
+export function channelOf(i: number, s: Shape, vecLen: number): number {
+  if (vecLen === 1) return 0;
+  const inner = prod(s.slice(2));
+  return Math.floor(i / inner) % (s[1] ?? 1);
+}
+
+export function convGeneric(
+  x: ArrayLike<number>,
+  inShape: readonly number[],
+  outShape: readonly number[],
+  kernel: readonly number[],
+  strides: readonly number[],
+  pads: readonly number[],
+  W: ArrayLike<number>,
+  B: ArrayLike<number>,
+): Float64Array {
+  const [C, H, Wd] = inShape as [number, number, number];
+  const [OC, OH, OW] = outShape as [number, number, number];
+  const [KH, KW] = kernel as [number, number];
+  const y = new Float64Array(OC * OH * OW);
+  for (let oc = 0; oc < OC; oc++)
+    for (let oh = 0; oh < OH; oh++)
+      for (let ow = 0; ow < OW; ow++) {
+        let s = B[oc]!;
+        for (let c = 0; c < C; c++)
+          for (let kh = 0; kh < KH; kh++) {
+            const ih = oh * strides[0]! - pads[0]! + kh;
+            if (ih < 0 || ih >= H) continue;
+            for (let kw = 0; kw < KW; kw++) {
+              const iw = ow * strides[1]! - pads[1]! + kw;
+              if (iw < 0 || iw >= Wd) continue;
+              s += W[((oc * C + c) * KH + kh) * KW + kw]! * x[(c * H + ih) * Wd + iw]!;
+            }
+          }
+        y[(oc * OH + oh) * OW + ow] = s;
+      }
+  return y;
+}
+
+/** Window element indices (flat, in-bounds only) for each pooled output. */
+export function poolWindows(
+  inShape: readonly number[],
+  outShape: readonly number[],
+  kernel: readonly number[],
+  strides: readonly number[],
+  pads: readonly number[],
+): number[][] {
+  const [C, H, Wd] = inShape as [number, number, number];
+  const [, OH, OW] = outShape as [number, number, number];
+  const res: number[][] = [];
+  for (let c = 0; c < C; c++)
+    for (let oh = 0; oh < OH; oh++)
+      for (let ow = 0; ow < OW; ow++) {
+        const win: number[] = [];
+        for (let kh = 0; kh < kernel[0]!; kh++) {
+          const ih = oh * strides[0]! - pads[0]! + kh;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < kernel[1]!; kw++) {
+            const iw = ow * strides[1]! - pads[1]! + kw;
+            if (iw < 0 || iw >= Wd) continue;
+            win.push((c * H + ih) * Wd + iw);
+          }
+        }
+        res.push(win);
+      }
+  return res;
+}
+
+export function poolGeneric(
+  x: ArrayLike<number>,
+  inShape: readonly number[],
+  outShape: readonly number[],
+  kernel: readonly number[],
+  strides: readonly number[],
+  pads: readonly number[],
+  mode: "max" | "sum",
+): Float64Array {
+  const wins = poolWindows(inShape, outShape, kernel, strides, pads);
+  return Float64Array.from(wins, (w) =>
+    mode === "max" ? w.reduce((m, i) => Math.max(m, x[i]!), -Infinity) : w.reduce((s, i) => s + x[i]!, 0),
+  );
+}

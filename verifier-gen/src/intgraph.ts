@@ -1,0 +1,281 @@
+/**
+ * The canonical integer graph ("one integer model, three executors") and its TypeScript
+ * reference interpreter, which returns the per-node trace.
+ *
+ * Tensor numbering: tensor 0 is the (quantized) model input, node i produces tensor i + 1.
+ * All values are integers; the interpreter keeps them in float64 and checks statically
+ * (see `computeRanges`) that every intermediate stays below 2^52 in magnitude, so float64
+ * arithmetic is exact.
+ */
+import { IntegrityError } from "./errors.js";
+import { channelOf, convGeneric, poolWindows, type Shape } from "./floatgraph.js";
+
+export type IntNode = {
+  name: string;
+  /** Output shape, batch 1 included. */
+  shape: Shape;
+} & (
+  | { op: "dense"; input: number; inF: number; outF: number; weight: number[]; bias: number[] }
+  | {
+      op: "conv2d";
+      input: number;
+      inShape: [number, number, number];
+      outShape: [number, number, number];
+      kernel: [number, number];
+      strides: [number, number];
+      pads: [number, number, number, number];
+      weight: number[];
+      bias: number[];
+    }
+  /** y = clamp(floor((x * mult[c] + 2^(shift[c]-1)) / 2^shift[c]), lo, hi), c = channel (axis 1) or 0 */
+  | { op: "requant"; input: number; mult: number[]; shift: number[]; lo: number; hi: number }
+  | { op: "relu"; input: number }
+  | { op: "clamp"; input: number; lo: number; hi: number }
+  /** y = x >= 0 ? x : floor((x * mult + 2^(shift-1)) / 2^shift) */
+  | { op: "leakyrelu"; input: number; mult: number; shift: number }
+  | {
+      op: "maxpool" | "sumpool";
+      input: number;
+      inShape: [number, number, number];
+      outShape: [number, number, number];
+      kernel: [number, number];
+      strides: [number, number];
+      pads: [number, number, number, number];
+    }
+  /** y = a * ma + b * mb */
+  | { op: "add"; inputs: [number, number]; ma: number; mb: number }
+  /** y = x * mul[c] + add[c] (per channel or scalar) */
+  | { op: "affine"; input: number; mul: number[]; add: number[] }
+  | { op: "reshape"; input: number }
+  /** index of the first maximum */
+  | { op: "argmax"; input: number }
+);
+
+export interface IntGraph {
+  format: "veriml-intgraph";
+  version: 1;
+  name: string;
+  bits: number;
+  input: {
+    shape: Shape;
+    /** real value ~= q * scale; q = clamp(floor(x / scale + 1/2), lo, hi) */
+    scale: number;
+    lo: number;
+    hi: number;
+  };
+  nodes: IntNode[];
+  output: {
+    /** "argmax": the model output is the label (tensor `tensor`), logits are tensor `logits` */
+    kind: "argmax" | "tensor";
+    tensor: number;
+    logits: number;
+    /** real value of the logits / output tensor ~= q * scale (per element of channel axis) */
+    scale: number[];
+  };
+}
+
+export function nodeInputIds(n: IntNode): number[] {
+  return n.op === "add" ? [...n.inputs] : [n.input];
+}
+
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const pow2 = (k: number) => 2 ** k;
+
+export function requantScalar(x: number, mult: number, shift: number): number {
+  return Math.floor((x * mult + (shift > 0 ? pow2(shift - 1) : 0)) / pow2(shift));
+}
+
+export interface Trace {
+  /** tensors[0] = input, tensors[i+1] = output of node i */
+  tensors: Float64Array[];
+  /** final output: the label (argmax graphs) or the output tensor values */
+  output: number[];
+  logits: number[];
+}
+
+/** The reference interpreter. `input` is the quantized integer input (flat). */
+export function runInt(g: IntGraph, input: ArrayLike<number>): Trace {
+  const n0 = prod(g.input.shape);
+  if (input.length !== n0) throw new IntegrityError(`input has ${input.length} values, model expects ${n0}`);
+  const tensors: Float64Array[] = [Float64Array.from(input)];
+  for (const x of tensors[0]!) {
+    if (!Number.isInteger(x) || x < g.input.lo || x > g.input.hi) {
+      throw new IntegrityError(`quantized input value ${x} outside [${g.input.lo}, ${g.input.hi}]`);
+    }
+  }
+  for (const n of g.nodes) tensors.push(evalNode(n, tensors, g));
+  const out = tensors[g.output.tensor]!;
+  return { tensors, output: Array.from(out), logits: Array.from(tensors[g.output.logits]!) };
+}
+
+function evalNode(n: IntNode, t: Float64Array[], g: IntGraph): Float64Array {
+  const shapeOf = (id: number) => (id === 0 ? g.input.shape : g.nodes[id - 1]!.shape);
+  switch (n.op) {
+    case "dense": {
+      const x = t[n.input]!;
+      const y = new Float64Array(n.outF);
+      for (let o = 0; o < n.outF; o++) {
+        let s = n.bias[o]!;
+        for (let i = 0; i < n.inF; i++) s += n.weight[o * n.inF + i]! * x[i]!;
+        y[o] = s;
+      }
+      return y;
+    }
+    case "conv2d":
+      return convGeneric(t[n.input]!, n.inShape, n.outShape, n.kernel, n.strides, n.pads, n.weight, n.bias);
+    case "requant": {
+      const x = t[n.input]!;
+      return x.map((v, i) => {
+        const c = channelOf(i, n.shape, n.mult.length);
+        return Math.min(n.hi, Math.max(n.lo, requantScalar(v, n.mult[c]!, n.shift[c]!)));
+      });
+    }
+    case "relu":
+      return t[n.input]!.map((v) => (v > 0 ? v : 0));
+    case "clamp":
+      return t[n.input]!.map((v) => Math.min(n.hi, Math.max(n.lo, v)));
+    case "leakyrelu":
+      return t[n.input]!.map((v) => (v >= 0 ? v : requantScalar(v, n.mult, n.shift)));
+    case "maxpool":
+    case "sumpool": {
+      const x = t[n.input]!;
+      const wins = poolWindows(n.inShape, n.outShape, n.kernel, n.strides, n.pads);
+      return Float64Array.from(wins, (w) =>
+        n.op === "maxpool" ? w.reduce((m, i) => Math.max(m, x[i]!), -Infinity) : w.reduce((s, i) => s + x[i]!, 0),
+      );
+    }
+    case "add": {
+      const a = t[n.inputs[0]]!,
+        b = t[n.inputs[1]]!;
+      return a.map((v, i) => v * n.ma + b[i]! * n.mb);
+    }
+    case "affine": {
+      const x = t[n.input]!;
+      const s = shapeOf(n.input);
+      return x.map((v, i) => {
+        const c = channelOf(i, s, n.mul.length);
+        return v * n.mul[c]! + n.add[n.add.length === 1 ? 0 : c]!;
+      });
+    }
+    case "reshape":
+      return t[n.input]!;
+    case "argmax": {
+      const x = t[n.input]!;
+      let b = 0;
+      for (let i = 1; i < x.length; i++) if (x[i]! > x[b]!) b = i;
+      return Float64Array.of(b);
+    }
+  }
+}
+
+/**
+ * Static per-element value ranges of every tensor (interval arithmetic from the input
+ * range and the constants). Used for circuit bit widths and to prove exactness.
+ */
+export function computeRanges(g: IntGraph): { lo: Float64Array; hi: Float64Array }[] {
+  const n0 = prod(g.input.shape);
+  const ranges: { lo: Float64Array; hi: Float64Array }[] = [
+    { lo: new Float64Array(n0).fill(g.input.lo), hi: new Float64Array(n0).fill(g.input.hi) },
+  ];
+  const shapeOf = (id: number) => (id === 0 ? g.input.shape : g.nodes[id - 1]!.shape);
+  for (const n of g.nodes) {
+    let lo: Float64Array, hi: Float64Array;
+    const r = n.op === "add" ? ranges[n.inputs[0]]! : ranges[n.input]!;
+    switch (n.op) {
+      case "dense": {
+        lo = new Float64Array(n.outF);
+        hi = new Float64Array(n.outF);
+        for (let o = 0; o < n.outF; o++) {
+          let a = n.bias[o]!,
+            b = n.bias[o]!;
+          for (let i = 0; i < n.inF; i++) {
+            const w = n.weight[o * n.inF + i]!;
+            a += Math.min(w * r.lo[i]!, w * r.hi[i]!);
+            b += Math.max(w * r.lo[i]!, w * r.hi[i]!);
+          }
+          lo[o] = a;
+          hi[o] = b;
+        }
+        break;
+      }
+      case "conv2d": {
+        const wp = n.weight.map((w) => Math.max(w, 0));
+        const wn = n.weight.map((w) => Math.min(w, 0));
+        const z = new Float64Array(n.outShape[0]);
+        // lo = sum(wp*lo + wn*hi) + bias, computed with two convolutions
+        const a = convGeneric(r.lo, n.inShape, n.outShape, n.kernel, n.strides, n.pads, wp, n.bias);
+        const b = convGeneric(r.hi, n.inShape, n.outShape, n.kernel, n.strides, n.pads, wn, z);
+        const c = convGeneric(r.hi, n.inShape, n.outShape, n.kernel, n.strides, n.pads, wp, n.bias);
+        const d = convGeneric(r.lo, n.inShape, n.outShape, n.kernel, n.strides, n.pads, wn, z);
+        lo = a.map((v, i) => v + b[i]!);
+        hi = c.map((v, i) => v + d[i]!);
+        break;
+      }
+      case "requant": {
+        lo = r.lo.map((v, i) => {
+          const c = channelOf(i, n.shape, n.mult.length);
+          return Math.min(n.hi, Math.max(n.lo, requantScalar(v, n.mult[c]!, n.shift[c]!)));
+        });
+        hi = r.hi.map((v, i) => {
+          const c = channelOf(i, n.shape, n.mult.length);
+          return Math.min(n.hi, Math.max(n.lo, requantScalar(v, n.mult[c]!, n.shift[c]!)));
+        });
+        break;
+      }
+      case "relu":
+        lo = r.lo.map((v) => Math.max(v, 0));
+        hi = r.hi.map((v) => Math.max(v, 0));
+        break;
+      case "clamp":
+        lo = r.lo.map((v) => Math.min(n.hi, Math.max(n.lo, v)));
+        hi = r.hi.map((v) => Math.min(n.hi, Math.max(n.lo, v)));
+        break;
+      case "leakyrelu":
+        lo = r.lo.map((v) => (v >= 0 ? v : requantScalar(v, n.mult, n.shift)));
+        hi = r.hi.map((v) => (v >= 0 ? v : requantScalar(v, n.mult, n.shift)));
+        break;
+      case "maxpool":
+      case "sumpool": {
+        const wins = poolWindows(n.inShape, n.outShape, n.kernel, n.strides, n.pads);
+        const f = (arr: Float64Array) =>
+          Float64Array.from(wins, (w) =>
+            n.op === "maxpool"
+              ? w.reduce((m, i) => Math.max(m, arr[i]!), -Infinity)
+              : w.reduce((s, i) => s + arr[i]!, 0),
+          );
+        lo = f(r.lo);
+        hi = f(r.hi);
+        break;
+      }
+      case "add": {
+        const rb = ranges[n.inputs[1]]!;
+        lo = r.lo.map((v, i) => Math.min(v * n.ma, r.hi[i]! * n.ma) + Math.min(rb.lo[i]! * n.mb, rb.hi[i]! * n.mb));
+        hi = r.hi.map((v, i) => Math.max(v * n.ma, r.lo[i]! * n.ma) + Math.max(rb.lo[i]! * n.mb, rb.hi[i]! * n.mb));
+        break;
+      }
+      case "affine": {
+        const s = shapeOf(n.input);
+        const ca = (i: number) => channelOf(i, s, n.mul.length);
+        const ad = (i: number) => n.add[n.add.length === 1 ? 0 : ca(i)]!;
+        lo = r.lo.map((v, i) => Math.min(v * n.mul[ca(i)]!, r.hi[i]! * n.mul[ca(i)]!) + ad(i));
+        hi = r.hi.map((v, i) => Math.max(v * n.mul[ca(i)]!, r.lo[i]! * n.mul[ca(i)]!) + ad(i));
+        break;
+      }
+      case "reshape":
+        lo = r.lo;
+        hi = r.hi;
+        break;
+      case "argmax":
+        lo = Float64Array.of(0);
+        hi = Float64Array.of(r.lo.length - 1);
+        break;
+    }
+    ranges.push({ lo, hi });
+  }
+  // exactness guard: float64 is exact below 2^53; requant multiplies by < 2^20
+  for (let i = 0; i < ranges.length; i++) {
+    const m = Math.max(...ranges[i]!.hi.map(Math.abs), ...ranges[i]!.lo.map(Math.abs));
+    if (m > 2 ** 31) throw new IntegrityError(`tensor ${i} may reach ${m}, beyond the supported 2^31 range`);
+  }
+  return ranges;
+}

@@ -1,0 +1,231 @@
+/**
+ * Emit the integer graph as an ONNX model computing in int64 (exact), runnable by
+ * onnxruntime-node. Every node output is also a graph output (t1..tN) so the whole trace
+ * can be compared with the reference interpreter.
+ *
+ * Convolution and pooling are lowered to Gather (im2col with a constant index tensor) +
+ * MatMul / ReduceMax / ReduceSum, because onnxruntime's Conv/MaxPool have no int64 kernels.
+ * Floor division by 2^S is Div on a value made non-negative by adding K*2^S.
+ */
+import * as ort from "onnxruntime-node";
+import { ToolError } from "./errors.js";
+import { poolWindows } from "./floatgraph.js";
+import { computeRanges, type IntGraph, type Trace } from "./intgraph.js";
+import {
+  DataType,
+  attrInt,
+  attrInts,
+  encodeModel,
+  makeModel,
+  makeTensor,
+  valueInfo,
+  type NodeProtoObj,
+  type TensorProtoObj,
+} from "./onnx/proto.js";
+
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const NEG = -(2 ** 40);
+
+export function emitIntOnnx(g: IntGraph): Uint8Array {
+  const nodes: NodeProtoObj[] = [];
+  const inits: TensorProtoObj[] = [];
+  let uid = 0;
+  const cst = (dims: number[], vals: number[], dt: number = DataType.INT64): string => {
+    const name = `c${uid++}`;
+    inits.push(makeTensor(name, dims, dt, vals));
+    return name;
+  };
+  const op = (opType: string, inputs: string[], attrs: NodeProtoObj["attribute"] = [], out?: string): string => {
+    const o = out ?? `v${uid++}`;
+    nodes.push({ op_type: opType, name: `${opType}_${uid++}`, input: inputs, output: [o], attribute: attrs });
+    return o;
+  };
+  const shapeOf = (id: number) => (id === 0 ? g.input.shape : g.nodes[id - 1]!.shape);
+  const tname = (id: number) => (id === 0 ? "x" : `t${id}`);
+  const ranges = computeRanges(g);
+  /** per-channel constant broadcastable against shape s (channel axis 1) */
+  const chanConst = (vals: number[], s: number[]): string => {
+    if (vals.length === 1) return cst([], vals);
+    const dims = s.map((d, i) => (i === 1 ? d : 1));
+    return cst(dims, vals);
+  };
+
+  g.nodes.forEach((n, i) => {
+    const out = tname(i + 1);
+    switch (n.op) {
+      case "dense": {
+        const x = op("Reshape", [tname(n.input), cst([2], [1, n.inF])]);
+        const wt: number[] = new Array(n.inF * n.outF);
+        for (let o = 0; o < n.outF; o++) for (let k = 0; k < n.inF; k++) wt[k * n.outF + o] = n.weight[o * n.inF + k]!;
+        const mm = op("MatMul", [x, cst([n.inF, n.outF], wt)]);
+        op("Add", [mm, cst([n.outF], n.bias)], [], out);
+        break;
+      }
+      case "conv2d": {
+        const [C, H, W] = n.inShape;
+        const [OC, OH, OW] = n.outShape;
+        const [KH, KW] = n.kernel;
+        const flat = op("Reshape", [tname(n.input), cst([1], [C * H * W])]);
+        const padded = op("Concat", [flat, cst([1], [0])], [attrInt("axis", 0)]);
+        const idx: number[] = [];
+        for (let oh = 0; oh < OH; oh++)
+          for (let ow = 0; ow < OW; ow++)
+            for (let c = 0; c < C; c++)
+              for (let kh = 0; kh < KH; kh++)
+                for (let kw = 0; kw < KW; kw++) {
+                  const ih = oh * n.strides[0] - n.pads[0] + kh;
+                  const iw = ow * n.strides[1] - n.pads[1] + kw;
+                  idx.push(ih < 0 || ih >= H || iw < 0 || iw >= W ? C * H * W : (c * H + ih) * W + iw);
+                }
+        const CKK = C * KH * KW;
+        const cols = op("Gather", [padded, cst([OH * OW, CKK], idx)], [attrInt("axis", 0)]);
+        const wt: number[] = new Array(CKK * OC);
+        for (let oc = 0; oc < OC; oc++) for (let k = 0; k < CKK; k++) wt[k * OC + oc] = n.weight[oc * CKK + k]!;
+        const mm = op("MatMul", [cols, cst([CKK, OC], wt)]);
+        const biased = op("Add", [mm, cst([OC], n.bias)]);
+        const tr = op("Transpose", [biased], [attrInts("perm", [1, 0])]);
+        op("Reshape", [tr, cst([4], [1, OC, OH, OW])], [], out);
+        break;
+      }
+      case "requant": {
+        const s = n.shape;
+        const r = ranges[n.input]!;
+        const minIn = Math.min(...r.lo);
+        const K = n.mult.map((m, c) => {
+          const sh = n.shift[c]!;
+          const t = minIn * m + 2 ** (sh - 1);
+          return t >= 0 ? 0 : Math.ceil(-t / 2 ** sh) + 1;
+        });
+        const t1 = op("Mul", [tname(n.input), chanConst(n.mult, s)]);
+        const t2 = op("Add", [
+          t1,
+          chanConst(
+            n.shift.map((sh, c) => 2 ** (sh - 1) + K[c]! * 2 ** sh),
+            s,
+          ),
+        ]);
+        const t3 = op("Div", [
+          t2,
+          chanConst(
+            n.shift.map((sh) => 2 ** sh),
+            s,
+          ),
+        ]);
+        const t4 = op("Sub", [t3, chanConst(K, s)]);
+        const t5 = op("Max", [t4, cst([], [n.lo])]);
+        op("Min", [t5, cst([], [n.hi])], [], out);
+        break;
+      }
+      case "relu":
+        op("Max", [tname(n.input), cst([], [0])], [], out);
+        break;
+      case "clamp": {
+        const t5 = op("Max", [tname(n.input), cst([], [n.lo])]);
+        op("Min", [t5, cst([], [n.hi])], [], out);
+        break;
+      }
+      case "leakyrelu": {
+        const r = ranges[n.input]!;
+        const minIn = Math.min(...r.lo);
+        const tt = minIn * n.mult + 2 ** (n.shift - 1);
+        const K = tt >= 0 ? 0 : Math.ceil(-tt / 2 ** n.shift) + 1;
+        const x = tname(n.input);
+        const pos = op("Max", [x, cst([], [0])]);
+        const t1 = op("Mul", [x, cst([], [n.mult])]);
+        const t2 = op("Add", [t1, cst([], [2 ** (n.shift - 1) + K * 2 ** n.shift])]);
+        const t3 = op("Div", [t2, cst([], [2 ** n.shift])]);
+        const t4 = op("Sub", [t3, cst([], [K])]);
+        const neg = op("Min", [t4, cst([], [0])]);
+        op("Add", [pos, neg], [], out);
+        break;
+      }
+      case "maxpool":
+      case "sumpool": {
+        const [C, H, W] = n.inShape;
+        const wins = poolWindows(n.inShape, n.outShape, n.kernel, n.strides, n.pads);
+        const kk = n.kernel[0] * n.kernel[1];
+        const idx = wins.flatMap((w) => [...w, ...new Array<number>(kk - w.length).fill(C * H * W)]);
+        const flat = op("Reshape", [tname(n.input), cst([1], [C * H * W])]);
+        const padded = op("Concat", [flat, cst([1], [n.op === "maxpool" ? NEG : 0])], [attrInt("axis", 0)]);
+        const gathered = op("Gather", [padded, cst([wins.length, kk], idx)], [attrInt("axis", 0)]);
+        const red =
+          n.op === "maxpool"
+            ? op("ReduceMax", [gathered], [attrInts("axes", [1]), attrInt("keepdims", 0)])
+            : op("ReduceSum", [gathered, cst([1], [1])], [attrInt("keepdims", 0)]);
+        op("Reshape", [red, cst([4], [1, ...n.outShape])], [], out);
+        break;
+      }
+      case "add": {
+        const a = op("Mul", [tname(n.inputs[0]), cst([], [n.ma])]);
+        const b = op("Mul", [tname(n.inputs[1]), cst([], [n.mb])]);
+        op("Add", [a, b], [], out);
+        break;
+      }
+      case "affine": {
+        const s = shapeOf(n.input);
+        const m = op("Mul", [tname(n.input), chanConst(n.mul, s)]);
+        op("Add", [m, chanConst(n.add, s)], [], out);
+        break;
+      }
+      case "reshape":
+        op("Reshape", [tname(n.input), cst([n.shape.length], n.shape)], [], out);
+        break;
+      case "argmax": {
+        const flat = op("Reshape", [tname(n.input), cst([2], [1, prod(shapeOf(n.input))])]);
+        const dbl = op("Cast", [flat], [attrInt("to", DataType.DOUBLE)]);
+        op("ArgMax", [dbl], [attrInt("axis", 1), attrInt("keepdims", 0)], out);
+        break;
+      }
+    }
+  });
+
+  const outputs = g.nodes.map((n, i) => valueInfo(tname(i + 1), DataType.INT64, n.shape));
+  const graph = {
+    name: `${g.name}_int`,
+    node: nodes,
+    initializer: inits,
+    input: [valueInfo("x", DataType.INT64, g.input.shape)],
+    output: outputs,
+  };
+  const model = makeModel(graph, 13);
+  model.ir_version = 7;
+  model.doc_string = "verifier-gen integer graph (int64, exact); outputs t1..tN are the per-node trace";
+  return encodeModel(model);
+}
+
+/** onnxruntime-node session over the emitted integer model. */
+export class IntOnnxRunner {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly g: IntGraph,
+  ) {}
+  static async create(g: IntGraph, bytes: Uint8Array): Promise<IntOnnxRunner> {
+    try {
+      const s = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: "disabled", intraOpNumThreads: 1 });
+      return new IntOnnxRunner(s, g);
+    } catch (e) {
+      throw new ToolError("onnxruntime could not load the integer ONNX model", { cause: e });
+    }
+  }
+  async run(input: ArrayLike<number>): Promise<Trace> {
+    const x = new ort.Tensor(
+      "int64",
+      BigInt64Array.from(Array.from(input), (v) => BigInt(v)),
+      this.g.input.shape,
+    );
+    const res = await this.session.run({ x });
+    const tensors: Float64Array[] = [Float64Array.from(input)];
+    for (let i = 1; i <= this.g.nodes.length; i++) {
+      const d = res[`t${i}`]!.data as BigInt64Array;
+      tensors.push(Float64Array.from(d, (v) => Number(v)));
+    }
+    return {
+      tensors,
+      output: Array.from(tensors[this.g.output.tensor]!),
+      logits: Array.from(tensors[this.g.output.logits]!),
+    };
+  }
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,572 @@
+/**
+ * High-level library API: build / prove / verify / evaluate a model directory.
+ */
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import * as ort from "onnxruntime-node";
+import { z } from "zod";
+import type { Groth16Proof, VerificationKey } from "snarkjs";
+import { emitCircom, type PublicSignalSpec } from "./circom.js";
+import { checkDatasetShape, loadDataset, type Dataset } from "./dataset.js";
+import { InputError, IntegrityError, ToolError, VerifierGenError } from "./errors.js";
+import { importOnnx } from "./floatgraph.js";
+import { GADGETS_CIRCOM } from "./gadgets.circom.js";
+import {
+  calculateWitness,
+  compileCircom,
+  defaultPtauCacheDir,
+  ensureLocalPtau,
+  proofCalldata,
+  proveGroth16,
+  ptauPowerFor,
+  setupGroth16,
+  terminateSnarkjs,
+  verifyGroth16,
+} from "./groth16.js";
+import { computeRanges, runInt, type IntGraph, type Trace } from "./intgraph.js";
+import { emitIntOnnx, IntOnnxRunner } from "./intonnx.js";
+import { silentLogger, type Logger } from "./logger.js";
+import { modelCommitment } from "./merkle.js";
+import { pack, unpack, type PackLayout } from "./packing.js";
+import { quantize, quantizeInput } from "./quantize.js";
+import { contractNameFor, emitSolidityVerifier, PACKING_LIBRARY_SOL } from "./solidity.js";
+
+export const BuildOptionsSchema = z.object({
+  model: z.string().min(1),
+  calibration: z.string().min(1),
+  out: z.string().min(1),
+  bits: z.number().int().min(2).max(16).default(8),
+  multiplierBits: z.number().int().min(4).max(20).default(10),
+  perChannel: z.boolean().default(true),
+  ptau: z.string().optional(),
+  ptauCacheDir: z.string().optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, "name: letters, digits, _ and - only")
+    .optional(),
+  naive: z.boolean().default(false),
+  publicLogits: z.boolean().default(false),
+  /** also copy the Solidity verifier into this directory (e.g. contracts/verifiers) */
+  solidityDir: z.string().optional(),
+  /** deterministic phase-2 contribution entropy (tests only) */
+  entropy: z.string().optional(),
+});
+export type BuildOptions = z.input<typeof BuildOptionsSchema>;
+
+export interface Manifest {
+  format: "veriml-verifier-gen-manifest";
+  version: 1;
+  name: string;
+  contractName: string;
+  modelHash: string;
+  merkle: { leafCount: number; depth: number; leafEncoding: string };
+  sourceOnnxSha256: string;
+  bits: number;
+  multiplierBits: number;
+  naive: boolean;
+  input: { shape: number[]; scale: number; lo: number; hi: number; quantization: string };
+  output: { kind: "argmax" | "tensor"; classes: number; scale: number[] };
+  publicSignals: PublicSignalSpec[];
+  /** layout of the packed public signals (null for naive builds: one public signal per value) */
+  packing: PackLayout | null;
+  circuit: { constraints: number; wires: number; ptauPower: number; ptau: string; compileMs: number; setupMs: number };
+  files: Record<string, string>;
+}
+
+const FILES = {
+  manifest: "manifest.json",
+  intgraph: "intgraph.json",
+  sourceOnnx: "model.onnx",
+  intOnnx: "model.int.onnx",
+  circuit: "circuit/model.circom",
+  r1cs: "circuit/model.r1cs",
+  wasm: "circuit/model_js/model.wasm",
+  sym: "circuit/model.sym",
+  zkey: "model.zkey",
+  vkey: "verification_key.json",
+} as const;
+
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+function readBytes(file: string, what: string): Uint8Array {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new InputError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      cause: e,
+    });
+  }
+}
+
+export interface BuildResult {
+  manifest: Manifest;
+  dir: string;
+  solidityFile: string;
+}
+
+export async function build(options: BuildOptions, logger: Logger = silentLogger): Promise<BuildResult> {
+  const o = BuildOptionsSchema.parse(options);
+  const dir = resolve(o.out);
+  mkdirSync(join(dir, "circuit"), { recursive: true });
+  const bytes = readBytes(o.model, "model");
+  const fg = importOnnx(bytes, o.model);
+  const name = o.name ?? fg.name;
+  logger.info({ model: o.model, nodes: fg.nodes.length, input: fg.input.shape }, "parsed ONNX model");
+
+  const calib = loadDataset(o.calibration);
+  checkDatasetShape(calib, fg.input.shape, o.calibration);
+  const ig = quantize(
+    fg,
+    calib.inputs,
+    { bits: o.bits, multiplierBits: o.multiplierBits, perChannel: o.perChannel },
+    logger,
+  );
+  ig.name = name;
+  computeRanges(ig);
+  const commitment = modelCommitment(ig);
+  logger.info({ modelHash: commitment.modelHash, nodes: ig.nodes.length }, "quantized integer graph");
+
+  writeFileSync(join(dir, FILES.intgraph), JSON.stringify(ig));
+  copyFileSync(o.model, join(dir, FILES.sourceOnnx));
+  writeFileSync(join(dir, FILES.intOnnx), emitIntOnnx(ig));
+
+  const src = emitCircom(ig, { naive: o.naive, publicLogits: o.publicLogits });
+  writeFileSync(join(dir, FILES.circuit), src.main);
+  writeFileSync(join(dir, "circuit/veriml_gadgets.circom"), GADGETS_CIRCOM);
+  logger.info("compiling circuit with circom2");
+  const comp = await compileCircom(join(dir, "circuit"), "model", logger);
+  logger.info({ constraints: comp.constraints, ms: comp.ms }, "circuit compiled");
+
+  const power = ptauPowerFor(comp.constraints, comp.publicOutputs + comp.publicInputs);
+  let ptau: string;
+  if (o.ptau) {
+    if (!existsSync(o.ptau)) throw new InputError(`powers-of-tau file ${o.ptau} not found`);
+    ptau = resolve(o.ptau);
+  } else {
+    ptau = await ensureLocalPtau(power, o.ptauCacheDir ?? defaultPtauCacheDir(), logger);
+  }
+  logger.info({ ptau, power }, "Groth16 setup (phase 2)");
+  const t0 = Date.now();
+  const vk = await setupGroth16(comp.r1cs, ptau, join(dir, FILES.zkey), logger, o.entropy);
+  const setupMs = Date.now() - t0;
+  writeFileSync(join(dir, FILES.vkey), JSON.stringify(vk, null, 1));
+
+  const contractName = contractNameFor(name) + (o.naive ? "Naive" : "");
+
+  const manifest: Manifest = {
+    format: "veriml-verifier-gen-manifest",
+    version: 1,
+    name,
+    contractName,
+    modelHash: commitment.modelHash,
+    merkle: {
+      leafCount: commitment.leafCount,
+      depth: commitment.depth,
+      leafEncoding:
+        "keccak256(abi.encodePacked(uint32 node, uint32 param, uint32 index, int256 value)); parent keccak256(left ++ right); padded with bytes32(0) to a power of two",
+    },
+    sourceOnnxSha256: createHash("sha256").update(bytes).digest("hex"),
+    bits: o.bits,
+    multiplierBits: o.multiplierBits,
+    naive: o.naive,
+    input: {
+      shape: ig.input.shape,
+      scale: ig.input.scale,
+      lo: ig.input.lo,
+      hi: ig.input.hi,
+      quantization: "q = clamp(floor(x / scale + 1/2), lo, hi)",
+    },
+    output: {
+      kind: ig.output.kind,
+      classes: ig.output.kind === "argmax" ? prod(ig.nodes[ig.output.logits - 1]!.shape) : 0,
+      scale: ig.output.scale,
+    },
+    publicSignals: src.publicSignals,
+    packing: src.packing,
+    circuit: {
+      constraints: comp.constraints,
+      wires: comp.wires,
+      ptauPower: power,
+      ptau: o.ptau ? resolve(o.ptau) : "local development ceremony (.veriml/ptau), NOT for production",
+      compileMs: comp.ms,
+      setupMs,
+    },
+    files: { ...FILES, solidity: `${contractName}.sol` },
+  };
+  writeFileSync(join(dir, FILES.manifest), JSON.stringify(manifest, null, 2));
+  const solFile = writeSolidity(
+    { dir, manifest, graph: ig, vkey: vk, traceSignals: src.traceSignals, naiveWeights: src.weightInputs },
+    o.solidityDir,
+  );
+  if (o.naive) writeFileSync(join(dir, "naive_weights.json"), JSON.stringify(src.weightInputs));
+  return { manifest, dir, solidityFile: solFile };
+}
+
+/** (Re)generate the Solidity verifier of a build directory from its verification key. */
+export function writeSolidity(md: ModelDir, solidityDir?: string): string {
+  const m = md.manifest;
+  const sol = emitSolidityVerifier(md.vkey, {
+    contractName: m.contractName,
+    modelHash: m.modelHash,
+    modelName: m.name,
+    packing: m.packing,
+    numClasses: m.output.classes,
+  });
+  const file = join(md.dir, `${m.contractName}.sol`);
+  writeFileSync(file, sol);
+  if (solidityDir) {
+    mkdirSync(solidityDir, { recursive: true });
+    writeFileSync(join(solidityDir, `${m.contractName}.sol`), sol);
+    writeFileSync(join(solidityDir, "VerimlPacking.sol"), PACKING_LIBRARY_SOL);
+  }
+  return file;
+}
+
+// ---------------------------------------------------------------------------
+
+export interface ModelDir {
+  dir: string;
+  manifest: Manifest;
+  graph: IntGraph;
+  vkey: VerificationKey;
+  traceSignals: (string | null)[][];
+  naiveWeights: Record<string, number[]>;
+}
+
+export function loadModelDir(dirArg: string): ModelDir {
+  const dir = resolve(dirArg);
+  const mf = join(dir, FILES.manifest);
+  if (!existsSync(mf)) throw new InputError(`${dirArg} is not a verifier-gen build directory (no ${FILES.manifest})`);
+  const manifest = JSON.parse(readFileSync(mf, "utf8")) as Manifest;
+  if (manifest.format !== "veriml-verifier-gen-manifest") throw new InputError(`${mf} is not a verifier-gen manifest`);
+  const graph = JSON.parse(readFileSync(join(dir, FILES.intgraph), "utf8")) as IntGraph;
+  const vkey = JSON.parse(readFileSync(join(dir, FILES.vkey), "utf8")) as VerificationKey;
+  if (modelCommitment(graph).modelHash !== manifest.modelHash) {
+    throw new IntegrityError(`${FILES.intgraph} does not match the manifest modelHash`);
+  }
+  const src = emitCircom(graph, {
+    naive: manifest.naive,
+    publicLogits: !!manifest.packing?.segments.some((s) => s.kind === "logits"),
+  });
+  return { dir, manifest, graph, vkey, traceSignals: src.traceSignals, naiveWeights: src.weightInputs };
+}
+
+/** Circuit input object for a quantized input. */
+export function circuitInput(md: ModelDir, q: number[]): Record<string, unknown> {
+  return {
+    x: q.map(String),
+    ...Object.fromEntries(Object.entries(md.naiveWeights).map(([k, v]) => [k, v.map(String)])),
+  };
+}
+
+/** The public signals the circuit must produce for a given interpreter trace. */
+/** The packed public signals for an input and its trace. */
+export function packedSignals(layout: PackLayout, q: number[], trace: Trace): bigint[] {
+  const values = layout.segments.map((seg) =>
+    seg.kind === "input"
+      ? q
+      : seg.kind === "label"
+        ? [trace.output[0]!]
+        : seg.kind === "logits"
+          ? trace.logits
+          : trace.output,
+  );
+  return pack(layout, values);
+}
+
+export function expectedPublicSignals(md: ModelDir, q: number[], trace: Trace): bigint[] {
+  const out: bigint[] = [];
+  const toField = (v: number) =>
+    v >= 0 ? BigInt(v) : BigInt(v) + 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+  for (const s of md.manifest.publicSignals) {
+    switch (s.kind) {
+      case "label":
+        out.push(BigInt(trace.output[0]!));
+        break;
+      case "packed":
+        out.push(packedSignals(md.manifest.packing!, q, trace)[s.element!]!);
+        break;
+      case "input":
+        out.push(toField(q[s.element!]!));
+        break;
+      case "output":
+        out.push(toField(trace.logits[s.element!]!));
+        break;
+    }
+  }
+  return out;
+}
+
+export function parseInputFile(file: string, md: ModelDir): number[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new InputError(`cannot read input ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  const n = prod(md.manifest.input.shape);
+  let values: unknown = raw;
+  if (raw && typeof raw === "object" && !Array.isArray(raw)) {
+    const r = raw as Record<string, unknown>;
+    values = r.input ?? (Array.isArray(r.inputs) ? r.inputs[0] : undefined);
+  }
+  const flat: number[] = [];
+  const walk = (v: unknown) => {
+    if (typeof v === "number" && Number.isFinite(v)) flat.push(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else throw new InputError(`input ${file}: expected numbers, found ${JSON.stringify(v)?.slice(0, 40)}`);
+  };
+  if (values === undefined)
+    throw new InputError(`input ${file}: expected {"input": [...]}, a dataset JSON, or an array of numbers`);
+  walk(values);
+  if (flat.length !== n)
+    throw new InputError(
+      `input ${file}: ${flat.length} values, the model input [${md.manifest.input.shape}] needs ${n}`,
+    );
+  return flat;
+}
+
+export interface ProofFile {
+  format: "veriml-proof";
+  modelHash: string;
+  contractName: string;
+  proof: Groth16Proof;
+  publicSignals: string[];
+  calldata: { a: string[]; b: string[][]; c: string[]; pubSignals: string[] };
+  decoded: { label?: number; input: number[]; output?: number[] };
+  timing: { witnessMs: number; proveMs: number };
+}
+
+export async function proveInput(md: ModelDir, x: number[], logger: Logger = silentLogger): Promise<ProofFile> {
+  const q = quantizeInput(md.graph, x);
+  const trace = runInt(md.graph, q);
+  const expected = expectedPublicSignals(md, q, trace);
+  const r = await proveGroth16(join(md.dir, FILES.zkey), join(md.dir, FILES.wasm), circuitInput(md, q));
+  const got = r.publicSignals.map(BigInt);
+  if (got.length !== expected.length || got.some((v, i) => v !== expected[i])) {
+    throw new IntegrityError(`circuit public signals [${got}] differ from the reference interpreter [${expected}]`);
+  }
+  logger.debug({ witnessMs: r.witnessMs, proveMs: r.proveMs }, "proved");
+  const cd = proofCalldata(r.proof);
+  return {
+    format: "veriml-proof",
+    modelHash: md.manifest.modelHash,
+    contractName: md.manifest.contractName,
+    proof: r.proof,
+    publicSignals: r.publicSignals,
+    calldata: {
+      a: cd.a.map(String),
+      b: cd.b.map((row) => row.map(String)),
+      c: cd.c.map(String),
+      pubSignals: r.publicSignals,
+    },
+    decoded: {
+      ...(md.graph.output.kind === "argmax" ? { label: trace.output[0]! } : { output: trace.output }),
+      input: q,
+    },
+    timing: { witnessMs: r.witnessMs, proveMs: r.proveMs },
+  };
+}
+
+export async function verifyProofFile(
+  md: ModelDir,
+  pf: ProofFile,
+): Promise<{ valid: boolean; label?: number; input?: number[] }> {
+  if (!pf || pf.format !== "veriml-proof" || !pf.proof || !Array.isArray(pf.publicSignals)) {
+    throw new InputError("not a verifier-gen proof file");
+  }
+  if (pf.modelHash !== md.manifest.modelHash) return { valid: false };
+  let valid: boolean;
+  try {
+    valid = await verifyGroth16(md.vkey, pf.publicSignals, pf.proof);
+  } catch (e) {
+    throw new InputError(`malformed proof: ${(e as Error).message}`, { cause: e });
+  }
+  const res: { valid: boolean; label?: number; input?: number[] } = { valid };
+  try {
+    const sig = pf.publicSignals.map(BigInt);
+    const li = md.manifest.publicSignals.findIndex((s) => s.kind === "label");
+    if (li >= 0) res.label = Number(sig[li]);
+    const lay = md.manifest.packing;
+    if (lay) {
+      const parts = unpack(lay, sig);
+      lay.segments.forEach((seg, i) => {
+        if (seg.kind === "input") res.input = parts[i];
+        if (seg.kind === "label") res.label = parts[i]![0];
+      });
+    }
+  } catch {
+    /* decoding is for display only */
+  }
+  return res;
+}
+
+// ---------------------------------------------------------------------------
+
+export interface EvalOptions {
+  data: string | Dataset;
+  proveSamples?: number;
+  /** check witness bit-exactness on at most this many samples (default: all) */
+  witnessSamples?: number;
+  onProgress?: (done: number, total: number, phase: string) => void;
+}
+
+export interface EvalReport {
+  model: string;
+  modelHash: string;
+  samples: number;
+  float_accuracy: number | null;
+  quantized_accuracy: number | null;
+  agreement: number;
+  bitexact: boolean;
+  bitexact_detail: {
+    interpreter_vs_onnxruntime: number;
+    interpreter_vs_witness: number;
+    witness_checked: number;
+    trace_values_compared: number;
+  };
+  constraints: number;
+  witness_ms_median: number | null;
+  prove_ms_median: number | null;
+  proved: number;
+}
+
+const median = (a: number[]) => {
+  if (a.length === 0) return null;
+  const s = [...a].sort((x, y) => x - y);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function symMap(file: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const parts = line.split(",");
+    if (parts.length < 4) continue;
+    const w = Number(parts[1]);
+    if (w >= 0) m.set(parts.slice(3).join(","), w);
+  }
+  return m;
+}
+
+export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger = silentLogger): Promise<EvalReport> {
+  const ds = typeof opts.data === "string" ? loadDataset(opts.data) : opts.data;
+  checkDatasetShape(ds, md.manifest.input.shape, typeof opts.data === "string" ? opts.data : "dataset");
+  const n = ds.inputs.length;
+  const progress = opts.onProgress ?? (() => undefined);
+  const g = md.graph;
+  const P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+  const toField = (v: number) => (v >= 0 ? BigInt(v) : BigInt(v) + P);
+
+  // float model via onnxruntime on the source ONNX
+  let floatSess: ort.InferenceSession | null = null;
+  try {
+    floatSess = await ort.InferenceSession.create(join(md.dir, FILES.sourceOnnx));
+  } catch (e) {
+    throw new ToolError("onnxruntime could not load the source model", { cause: e });
+  }
+  const intRunner = await IntOnnxRunner.create(g, readFileSync(join(md.dir, FILES.intOnnx)));
+  const sym = symMap(join(md.dir, FILES.sym));
+  const wasm = join(md.dir, FILES.wasm);
+
+  let floatCorrect = 0,
+    quantCorrect = 0,
+    agree = 0,
+    ortMismatch = 0,
+    witnessMismatch = 0,
+    witnessChecked = 0,
+    compared = 0;
+  const witnessLimit = opts.witnessSamples ?? n;
+  const inName = floatSess.inputNames[0]!;
+  const outName = floatSess.outputNames[0]!;
+  for (let i = 0; i < n; i++) {
+    const x = ds.inputs[i]!;
+    const fo = await floatSess.run({
+      [inName]: new ort.Tensor("float32", Float32Array.from(x), md.manifest.input.shape),
+    });
+    const fd = fo[outName]!.data as Float32Array | BigInt64Array;
+    let floatLabel: number;
+    if (g.output.kind === "argmax") floatLabel = Number(fd[0]);
+    else {
+      const arr = Array.from(fd as Float32Array);
+      floatLabel = arr.indexOf(Math.max(...arr));
+    }
+    const q = quantizeInput(g, x);
+    const tr = runInt(g, q);
+    const qLabel = g.output.kind === "argmax" ? tr.output[0]! : tr.output.indexOf(Math.max(...tr.output));
+    if (floatLabel === qLabel) agree++;
+    if (ds.labels) {
+      if (floatLabel === ds.labels[i]) floatCorrect++;
+      if (qLabel === ds.labels[i]) quantCorrect++;
+    }
+    const ot = await intRunner.run(q);
+    for (let t = 0; t < tr.tensors.length; t++) {
+      const A = tr.tensors[t]!,
+        B = ot.tensors[t]!;
+      compared += A.length;
+      if (A.length !== B.length || A.some((v, j) => v !== B[j])) {
+        ortMismatch++;
+        logger.warn({ sample: i, tensor: t }, "onnxruntime trace differs from the interpreter");
+        break;
+      }
+    }
+    if (i < witnessLimit) {
+      witnessChecked++;
+      const w = await calculateWitness(wasm, circuitInput(md, q));
+      let bad = false;
+      const expected = expectedPublicSignals(md, q, tr);
+      md.manifest.publicSignals.forEach((_, k) => {
+        if (w[1 + k] !== expected[k]) bad = true;
+      });
+      md.traceSignals.forEach((names, t) => {
+        names.forEach((nm, e) => {
+          if (!nm) return;
+          const wi = sym.get(`main.${nm}`);
+          if (wi === undefined) return;
+          compared++;
+          if (w[wi] !== toField(tr.tensors[t]![e]!)) bad = true;
+        });
+      });
+      if (bad) {
+        witnessMismatch++;
+        logger.warn({ sample: i }, "circuit witness differs from the interpreter");
+      }
+    }
+    if ((i + 1) % 50 === 0 || i + 1 === n) progress(i + 1, n, "executing");
+  }
+  await floatSess.release();
+  await intRunner.release();
+
+  const proveN = Math.min(opts.proveSamples ?? 5, n);
+  const wms: number[] = [],
+    pms: number[] = [];
+  for (let i = 0; i < proveN; i++) {
+    const pf = await proveInput(md, ds.inputs[i]!, logger);
+    if (!(await verifyProofFile(md, pf)).valid) throw new IntegrityError(`proof for sample ${i} does not verify`);
+    wms.push(pf.timing.witnessMs);
+    pms.push(pf.timing.proveMs);
+    progress(i + 1, proveN, "proving");
+  }
+  return {
+    model: md.manifest.name,
+    modelHash: md.manifest.modelHash,
+    samples: n,
+    float_accuracy: ds.labels ? floatCorrect / n : null,
+    quantized_accuracy: ds.labels ? quantCorrect / n : null,
+    agreement: agree / n,
+    bitexact: ortMismatch === 0 && witnessMismatch === 0,
+    bitexact_detail: {
+      interpreter_vs_onnxruntime: n - ortMismatch,
+      interpreter_vs_witness: witnessChecked - witnessMismatch,
+      witness_checked: witnessChecked,
+      trace_values_compared: compared,
+    },
+    constraints: md.manifest.circuit.constraints,
+    witness_ms_median: median(wms),
+    prove_ms_median: median(pms),
+    proved: proveN,
+  };
+}
+
+export { terminateSnarkjs, VerifierGenError };

@@ -1,0 +1,331 @@
+/**
+ * Post-training quantization of a float graph into the canonical integer graph.
+ *
+ * - weights: symmetric, `bits` bits, per output channel (per tensor for the layer feeding
+ *   ArgMax, so its logits share one scale and ArgMax of the accumulator is exact);
+ * - activations: per tensor, calibrated min/max; unsigned [0, 2^bits-1] when the calibrated
+ *   tensor is non-negative (after ReLU), else symmetric [-(2^(bits-1)-1), 2^(bits-1)-1];
+ * - biases: int in the accumulator scale (s_in * s_w);
+ * - requantization: y = clamp(floor((acc*M + 2^(S-1)) / 2^S), lo, hi) with an integer
+ *   multiplier M of `multiplierBits` bits; ReLU / Clip are fused into the clamp bounds;
+ * - integer-valued inputs (e.g. pixels 0..16) keep scale 1 and are range-checked as
+ *   unsigned values of just enough bits.
+ */
+import { z } from "zod";
+import { InputError } from "./errors.js";
+import { runFloat, nodeInputs, type FloatGraph, type FNode, type Shape } from "./floatgraph.js";
+import type { IntGraph, IntNode } from "./intgraph.js";
+import type { Logger } from "./logger.js";
+import { silentLogger } from "./logger.js";
+
+export const QuantizeOptionsSchema = z.object({
+  bits: z.number().int().min(2).max(16).default(8),
+  multiplierBits: z.number().int().min(4).max(20).default(10),
+  perChannel: z.boolean().default(true),
+});
+export type QuantizeOptions = z.input<typeof QuantizeOptionsSchema>;
+
+interface Desc {
+  id: number;
+  kind: "act" | "acc";
+  scale: number[];
+  lo: number;
+  hi: number;
+  shape: Shape;
+}
+
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const bitlen = (v: number) => (v <= 0 ? 0 : Math.floor(Math.log2(v)) + 1);
+
+export function multiplierFor(m: number, precision: number): { mult: number; shift: number } {
+  if (!(m > 0) || !Number.isFinite(m)) return { mult: 0, shift: 1 };
+  let shift = precision - 1 - Math.floor(Math.log2(m));
+  if (shift < 1) shift = 1;
+  let mult = Math.round(m * 2 ** shift);
+  if (mult >= 2 ** precision && shift > 1) {
+    shift -= 1;
+    mult = Math.round(m * 2 ** shift);
+  }
+  return { mult, shift };
+}
+
+export function quantize(
+  fg: FloatGraph,
+  calibration: ArrayLike<number>[],
+  options: QuantizeOptions = {},
+  logger: Logger = silentLogger,
+): IntGraph {
+  const opts = QuantizeOptionsSchema.parse(options);
+  const { bits, multiplierBits } = opts;
+  if (calibration.length === 0) throw new InputError("calibration dataset is empty");
+
+  // ---- calibration: min/max of every float tensor ----
+  const ranges = new Map<string, { min: number; max: number }>();
+  for (const x of calibration) {
+    const vals = runFloat(fg, x);
+    for (const [k, v] of vals) {
+      const r = ranges.get(k) ?? { min: Infinity, max: -Infinity };
+      for (const e of v) {
+        if (e < r.min) r.min = e;
+        if (e > r.max) r.max = e;
+      }
+      ranges.set(k, r);
+    }
+  }
+  const rangeOf = (name: string) => ranges.get(name) ?? { min: 0, max: 1 };
+  const actParams = (min: number, max: number) => {
+    if (min >= 0) {
+      const hi = 2 ** bits - 1;
+      return { scale: max > 0 ? max / hi : 1, lo: 0, hi };
+    }
+    const hi = 2 ** (bits - 1) - 1;
+    const a = Math.max(-min, max);
+    return { scale: a > 0 ? a / hi : 1, lo: -hi, hi };
+  };
+
+  // ---- input ----
+  const inR = rangeOf(fg.input.name);
+  let allInt = true;
+  for (const x of calibration) for (let i = 0; i < x.length; i++) if (!Number.isInteger(x[i]!)) allInt = false;
+  let input: IntGraph["input"];
+  if (allInt && inR.min >= 0 && inR.max <= 2 ** bits - 1) {
+    input = { shape: fg.input.shape, scale: 1, lo: 0, hi: 2 ** Math.max(1, bitlen(inR.max)) - 1 };
+  } else if (allInt && inR.min >= -(2 ** (bits - 1) - 1) && inR.max <= 2 ** (bits - 1) - 1) {
+    const h = 2 ** Math.max(1, bitlen(Math.max(-inR.min, inR.max))) - 1;
+    input = { shape: fg.input.shape, scale: 1, lo: -h, hi: h };
+  } else {
+    const p = actParams(inR.min, inR.max);
+    input = { shape: fg.input.shape, scale: p.scale, lo: p.lo, hi: p.hi };
+  }
+  logger.debug({ input }, "input quantization");
+
+  const nodes: IntNode[] = [];
+  const descs = new Map<string, Desc>();
+  descs.set(fg.input.name, {
+    id: 0,
+    kind: "act",
+    scale: [input.scale],
+    lo: input.lo,
+    hi: input.hi,
+    shape: fg.input.shape,
+  });
+  const emit = (n: IntNode): number => {
+    nodes.push(n);
+    return nodes.length;
+  };
+  const consumers = new Map<string, FNode[]>();
+  for (const n of fg.nodes) for (const i of nodeInputs(n)) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+
+  const materialized = new Map<string, Desc>();
+  let argmaxLogits: Desc | undefined;
+  /** Turn an accumulator into an activation calibrated on float tensor `calName`. */
+  const materialize = (d: Desc, calName: string, name: string, clampLo?: number, clampHi?: number): Desc => {
+    if (d.kind === "act") return d;
+    const key = `${d.id}:${calName}:${clampLo}:${clampHi}`;
+    const hit = materialized.get(key);
+    if (hit) return hit;
+    const r = rangeOf(calName);
+    const p = actParams(r.min, r.max);
+    const lo = clampLo !== undefined ? Math.max(p.lo, clampLo) : p.lo;
+    const hi = clampHi !== undefined ? Math.min(p.hi, clampHi) : p.hi;
+    const mult: number[] = [],
+      shift: number[] = [];
+    for (const s of d.scale) {
+      const q = multiplierFor(s / p.scale, multiplierBits);
+      mult.push(q.mult);
+      shift.push(q.shift);
+    }
+    const id = emit({ op: "requant", name: `${name}/requant`, shape: d.shape, input: d.id, mult, shift, lo, hi });
+    const res: Desc = { id, kind: "act", scale: [p.scale], lo, hi, shape: d.shape };
+    materialized.set(key, res);
+    return res;
+  };
+  const asAct = (fname: string, user: string) => materialize(descs.get(fname)!, fname, user);
+
+  const quantWeights = (W: Float64Array, OC: number, perChannel: boolean) => {
+    const per = W.length / OC;
+    const qmax = 2 ** (bits - 1) - 1;
+    const sw: number[] = [];
+    let gmax = 0;
+    for (const v of W) gmax = Math.max(gmax, Math.abs(v));
+    for (let o = 0; o < OC; o++) {
+      let m = 0;
+      for (let k = 0; k < per; k++) m = Math.max(m, Math.abs(W[o * per + k]!));
+      const mm = perChannel ? m : gmax;
+      sw.push(mm > 0 ? mm / qmax : 1);
+    }
+    const wq = Array.from(W, (v, i) => Math.round(v / sw[Math.floor(i / per)]!));
+    return { wq, sw };
+  };
+
+  for (const n of fg.nodes) {
+    const cons = consumers.get(n.output) ?? [];
+    const feedsArgmax = cons.some((c) => c.op === "argmax");
+    switch (n.op) {
+      case "dense":
+      case "conv": {
+        const x = asAct(n.input, n.name);
+        const OC = n.op === "dense" ? n.outF : n.outShape[0];
+        const perChannel = opts.perChannel && !feedsArgmax;
+        const { wq, sw } = quantWeights(n.W, OC, perChannel);
+        const sx = x.scale[0]!;
+        const bias = Array.from(n.B, (b, o) => Math.round(b / (sx * sw[o]!)));
+        const scale = perChannel ? sw.map((s) => s * sx) : [sw[0]! * sx];
+        const id =
+          n.op === "dense"
+            ? emit({
+                op: "dense",
+                name: n.name,
+                shape: n.shape,
+                input: x.id,
+                inF: n.inF,
+                outF: n.outF,
+                weight: wq,
+                bias,
+              })
+            : emit({
+                op: "conv2d",
+                name: n.name,
+                shape: n.shape,
+                input: x.id,
+                inShape: n.inShape,
+                outShape: n.outShape,
+                kernel: n.kernel,
+                strides: n.strides,
+                pads: n.pads,
+                weight: wq,
+                bias,
+              });
+        descs.set(n.output, { id, kind: "acc", scale, lo: -Infinity, hi: Infinity, shape: n.shape });
+        break;
+      }
+      case "relu":
+      case "clip": {
+        const d = descs.get(n.input)!;
+        if (d.kind === "acc") {
+          const s = actParams(rangeOf(n.output).min, rangeOf(n.output).max).scale;
+          const lo = n.op === "relu" ? 0 : Number.isFinite(n.min) ? Math.round(n.min / s) : undefined;
+          const hi = n.op === "relu" ? undefined : Number.isFinite(n.max) ? Math.round(n.max / s) : undefined;
+          descs.set(n.output, materialize(d, n.output, n.name, lo, hi));
+        } else {
+          const s = d.scale[0]!;
+          const lo = Math.max(d.lo, n.op === "relu" ? 0 : Number.isFinite(n.min) ? Math.round(n.min / s) : d.lo);
+          const hi = Math.min(d.hi, n.op === "relu" ? d.hi : Number.isFinite(n.max) ? Math.round(n.max / s) : d.hi);
+          if (lo <= d.lo && hi >= d.hi) {
+            descs.set(n.output, d);
+          } else {
+            const id =
+              n.op === "relu" && hi >= d.hi
+                ? emit({ op: "relu", name: n.name, shape: n.shape, input: d.id })
+                : emit({ op: "clamp", name: n.name, shape: n.shape, input: d.id, lo, hi });
+            descs.set(n.output, { ...d, id, lo, hi });
+          }
+        }
+        break;
+      }
+      case "leakyrelu": {
+        const x = asAct(n.input, n.name);
+        const { mult, shift } = multiplierFor(n.alpha, multiplierBits);
+        const id = emit({ op: "leakyrelu", name: n.name, shape: n.shape, input: x.id, mult, shift });
+        const lo = Math.floor((x.lo * mult + 2 ** (shift - 1)) / 2 ** shift);
+        descs.set(n.output, { ...x, id, lo: Math.min(lo, 0) });
+        break;
+      }
+      case "maxpool": {
+        const d = descs.get(n.input)!;
+        const id = emit({
+          op: "maxpool",
+          name: n.name,
+          shape: n.shape,
+          input: d.id,
+          inShape: n.inShape,
+          outShape: n.outShape,
+          kernel: n.kernel,
+          strides: n.strides,
+          pads: n.pads,
+        });
+        descs.set(n.output, { ...d, id, shape: n.shape });
+        break;
+      }
+      case "avgpool": {
+        const x = asAct(n.input, n.name);
+        const id = emit({
+          op: "sumpool",
+          name: n.name,
+          shape: n.shape,
+          input: x.id,
+          inShape: n.inShape,
+          outShape: n.outShape,
+          kernel: n.kernel,
+          strides: n.strides,
+          pads: n.pads,
+        });
+        const k = n.kernel[0] * n.kernel[1];
+        descs.set(n.output, { id, kind: "acc", scale: [x.scale[0]! / k], lo: -Infinity, hi: Infinity, shape: n.shape });
+        break;
+      }
+      case "add": {
+        const a = asAct(n.inputs[0], n.name);
+        const b = asAct(n.inputs[1], n.name);
+        const sa = a.scale[0]!,
+          sb = b.scale[0]!;
+        const sacc = Math.max(sa, sb) / 2 ** (multiplierBits - 2);
+        const ma = Math.round((n.ca * sa) / sacc),
+          mb = Math.round((n.cb * sb) / sacc);
+        const id = emit({ op: "add", name: n.name, shape: n.shape, inputs: [a.id, b.id], ma, mb });
+        descs.set(n.output, { id, kind: "acc", scale: [sacc], lo: -Infinity, hi: Infinity, shape: n.shape });
+        break;
+      }
+      case "affine": {
+        const x = asAct(n.input, n.name);
+        const m0 = n.mul[0]!;
+        if (n.mul.every((m) => m === m0) && m0 > 0 && n.add.every((a) => a === 0)) {
+          descs.set(n.output, { ...x, scale: [x.scale[0]! * m0] }); // pure rescale: no integer op
+          break;
+        }
+        const qmax = 2 ** (bits - 1) - 1;
+        const mmax = Math.max(...Array.from(n.mul, Math.abs));
+        const sm = mmax > 0 ? mmax / qmax : 1;
+        const mul = Array.from(n.mul, (m) => Math.round(m / sm));
+        const sacc = x.scale[0]! * sm;
+        const add = Array.from(n.add, (a) => Math.round(a / sacc));
+        const id = emit({ op: "affine", name: n.name, shape: n.shape, input: x.id, mul, add });
+        descs.set(n.output, { id, kind: "acc", scale: [sacc], lo: -Infinity, hi: Infinity, shape: n.shape });
+        break;
+      }
+      case "reshape": {
+        let d = descs.get(n.input)!;
+        if (d.kind === "acc" && d.scale.length > 1) d = materialize(d, n.input, n.name);
+        const id = emit({ op: "reshape", name: n.name, shape: n.shape, input: d.id });
+        descs.set(n.output, { ...d, id, shape: n.shape });
+        break;
+      }
+      case "argmax": {
+        let d = descs.get(n.input)!;
+        if (d.kind === "acc" && d.scale.length > 1) d = materialize(d, n.input, n.name);
+        argmaxLogits = d;
+        const id = emit({ op: "argmax", name: n.name, shape: [1], input: d.id });
+        descs.set(n.output, { id, kind: "act", scale: [1], lo: 0, hi: prod(d.shape) - 1, shape: [1] });
+        break;
+      }
+    }
+  }
+
+  const last = fg.nodes.find((n) => n.output === fg.output)!;
+  let output: IntGraph["output"];
+  if (last.op === "argmax") {
+    const lg = argmaxLogits!;
+    output = { kind: "argmax", tensor: descs.get(fg.output)!.id, logits: lg.id, scale: lg.scale };
+  } else {
+    let d = descs.get(fg.output)!;
+    if (d.kind === "acc") d = materialize(d, fg.output, "output");
+    output = { kind: "tensor", tensor: d.id, logits: d.id, scale: d.scale };
+  }
+  return { format: "veriml-intgraph", version: 1, name: fg.name, bits, input, nodes, output };
+}
+
+/** Quantize a float input: q = clamp(floor(x / scale + 1/2), lo, hi). */
+export function quantizeInput(g: IntGraph, x: ArrayLike<number>): number[] {
+  const { scale, lo, hi } = g.input;
+  return Array.from(x, (v) => Math.min(hi, Math.max(lo, Math.floor(v / scale + 0.5))));
+}
