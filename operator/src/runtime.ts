@@ -1,13 +1,20 @@
 import { JsonRpcProvider, NonceManager, Wallet, WebSocketProvider, type Provider } from "ethers";
 import type { Server } from "node:http";
 import type { Logger } from "pino";
-import { InferenceMarket__factory, StakingVault__factory } from "../../types/ethers-contracts/index.js";
+import {
+  InferenceMarket__factory,
+  ModelRegistry__factory,
+  StakingVault__factory,
+  type StakingVault,
+} from "../../types/ethers-contracts/index.js";
 import { BlockRangeWatcher } from "./chain/watcher.js";
 import { sleep, withRetry } from "./chain/retry.js";
 import type { OperatorConfig } from "./config.js";
+import { ConfigError } from "./errors.js";
 import type { Executor } from "./executors/executor.js";
 import { Metrics } from "./metrics.js";
-import { Worker, executorKey } from "./roles/worker.js";
+import { createRoles } from "./roles/index.js";
+import { executorKey } from "./roles/worker.js";
 import { OperatorStore } from "./store.js";
 
 /** Builds the executor for one served model and mode (zk: verifier-gen artifacts; ...). */
@@ -15,7 +22,7 @@ export type ExecutorFactory = (model: OperatorConfig["models"][number], mode: nu
 
 /**
  * A running operator: one store, one signer, the configured roles, and a loop that catches up from
- * the persisted cursor, then polls. `stop()` (wired to SIGINT/SIGTERM by the CLI) lets the current
+ * the persisted cursors, then polls. `stop()` (wired to SIGINT/SIGTERM by the CLI) lets the current
  * step finish, closes the store and returns.
  */
 export class OperatorRuntime {
@@ -34,48 +41,69 @@ export class OperatorRuntime {
 
   async start(): Promise<void> {
     const { config, log } = this;
-    this.provider = config.rpcUrl.startsWith("ws")
+    const provider = config.rpcUrl.startsWith("ws")
       ? new WebSocketProvider(config.rpcUrl)
       : new JsonRpcProvider(config.rpcUrl, undefined, {
           polling: true,
           pollingInterval: config.pollIntervalMs,
+          // ethers otherwise reuses identical reads (such as the nonce) for 250 ms.
           cacheTimeout: -1,
         });
-    const wallet = new Wallet(config.privateKey, this.provider);
+    this.provider = provider;
+    const wallet = new Wallet(config.privateKey, provider);
     // NonceManager takes the pending nonce from the node at start, so a restart continues after
     // whatever the previous run already sent.
     const signer = new NonceManager(wallet);
     const market = InferenceMarket__factory.connect(config.market, signer);
     const vault = StakingVault__factory.connect(await market.vault(), signer);
-    this.store = new OperatorStore(config.storePath);
+    const registry = ModelRegistry__factory.connect(await market.registry(), signer);
+    const store = new OperatorStore(config.storePath);
+    this.store = store;
 
     const executors = new Map<string, Executor>();
     for (const model of config.models) {
-      for (const mode of model.modes)
-        executors.set(executorKey(model.modelId, mode), await this.executorFactory(model, mode));
+      const registered = await registry.getModel(model.modelId);
+      for (const mode of model.modes) {
+        const executor = await this.executorFactory(model, mode);
+        // Serving artifacts of another model would only earn rejections and slashes.
+        if (executor.modelHash !== undefined && executor.modelHash !== registered.modelHash) {
+          throw new ConfigError(
+            `model ${model.modelId}: artifacts commit to ${executor.modelHash}, the registry to ${registered.modelHash}`,
+          );
+        }
+        executors.set(executorKey(model.modelId, mode), executor);
+      }
     }
     await this.ensureStake(vault, wallet.address);
 
-    const worker = new Worker({
+    const roles = createRoles({
+      config,
+      provider,
+      signer,
+      address: wallet.address,
       market,
-      operatorAddress: wallet.address,
-      store: this.store,
+      vault,
+      registry,
+      store,
       executors,
       metrics: this.metrics,
       retry: config.retry,
       log,
     });
-    const watcher = new BlockRangeWatcher(
-      this.provider,
-      this.store,
-      {
-        stream: `market:${config.market.toLowerCase()}:RequestCreated`,
-        startBlock: config.startBlock,
-        batchBlocks: config.logBatchBlocks,
-        confirmations: config.confirmations,
-        retry: config.retry,
-      },
-      log.child({ ns: "watcher" }),
+    const watchers = roles.map(
+      (role) =>
+        new BlockRangeWatcher(
+          provider,
+          store,
+          {
+            stream: `market:${config.market.toLowerCase()}:${role.name}`,
+            startBlock: config.startBlock,
+            batchBlocks: config.logBatchBlocks,
+            confirmations: config.confirmations,
+            retry: config.retry,
+          },
+          log.child({ ns: `watcher:${role.name}` }),
+        ),
     );
     if (config.metricsPort !== undefined) {
       this.server = await this.metrics.serve(config.metricsPort);
@@ -89,12 +117,15 @@ export class OperatorRuntime {
 
     this.loopDone = (async () => {
       while (!this.stopping) {
-        try {
-          await watcher.catchUp((from, to) => worker.scan(from, to));
-          await worker.work();
-        } catch (error) {
-          // The loop never dies: log, back off, go on.
-          log.error({ err: error }, "operator loop iteration failed");
+        for (const [i, role] of roles.entries()) {
+          if (this.stopping) break;
+          try {
+            await watchers[i]!.catchUp((from, to) => role.scan(from, to));
+            await role.work();
+          } catch (error) {
+            // The loop never dies: log, back off, go on.
+            log.error({ err: error, role: role.name }, "operator loop iteration failed");
+          }
         }
         if (!this.stopping) await sleep(config.pollIntervalMs);
       }
@@ -102,7 +133,7 @@ export class OperatorRuntime {
   }
 
   /** Stakes up to `stakeWei` and declares service for every configured model. */
-  private async ensureStake(vault: ReturnType<typeof StakingVault__factory.connect>, address: string): Promise<void> {
+  private async ensureStake(vault: StakingVault, address: string): Promise<void> {
     const { config, log } = this;
     const info = await withRetry("stakeOf", () => vault.stakeOf(address), config.retry, log);
     if (config.stakeWei > info.total) {

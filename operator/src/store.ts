@@ -181,6 +181,11 @@ export class OperatorStore {
     this.db.prepare("INSERT OR REPLACE INTO cursors (stream, block) VALUES (?, ?)").run(stream, block);
   }
 
+  /** The SQLite handle, for roles that keep state in tables of their own. */
+  get database(): DatabaseSync {
+    return this.db;
+  }
+
   close(): void {
     this.db.close();
   }

@@ -13,6 +13,8 @@ export interface ExecutionResult {
  * cannot serve (bad input) is never claimed; `execute` runs after the claim.
  */
 export interface Executor {
+  /** The model commitment the executor's artifacts carry, checked against the registry at start. */
+  readonly modelHash?: string;
   /** Throws BadInputError when the request's input cannot be served. */
   check(job: Job): Promise<void>;
   /** Throws ExecutionError (or BadInputError) when no result can be produced. */

@@ -6,6 +6,7 @@ import type { Executor } from "../executors/executor.js";
 import type { Metrics } from "../metrics.js";
 import type { Job, OperatorStore } from "../store.js";
 import { type RetryPolicy, isTransient, withRetry } from "../chain/retry.js";
+import type { Role } from "./role.js";
 
 /** Chain-side request status, as IInferenceMarket.Status. */
 const Status = { None: 0n, Open: 1n, Claimed: 2n, Submitted: 3n, Finalized: 4n, Refunded: 5n } as const;
@@ -28,7 +29,8 @@ export const executorKey = (modelId: bigint, mode: number): string => `${modelId
  * through claim -> execute -> submit -> finalize. Every step first reads the request from the chain,
  * so a restart at any point resumes without sending a transaction twice.
  */
-export class Worker {
+export class Worker implements Role {
+  readonly name = "worker";
   private readonly log: Logger;
 
   constructor(private readonly deps: WorkerDeps) {
