@@ -8,12 +8,10 @@
  */
 import { readFile, rm } from "node:fs/promises";
 import { network } from "hardhat";
-import { AbiCoder, JsonRpcProvider, ZeroAddress, ZeroHash, formatEther, parseEther } from "ethers";
-import { DigitGate__factory, MockERC20__factory } from "../types/ethers-contracts/index.js";
-import { devAccount } from "./lib/accounts.js";
-import { DEFAULT_PARAMETERS, deploySuite } from "./lib/deploy.js";
+import { AbiCoder, JsonRpcProvider, ZeroAddress, formatEther, parseEther } from "ethers";
 import { startOperatorProcess, stopProcess } from "./lib/operator-process.js";
-import { MODE_ZK, deployZkModule, registerZkModel } from "./lib/zk.js";
+import { MODE_ZK } from "./lib/zk.js";
+import { type Payer, deployZkStack, sendZkRequest } from "./lib/zk-stack.js";
 
 const BUILD = "models/build/digits-mlp";
 const WORK_DIR = ".veriml/demo";
@@ -25,33 +23,22 @@ const { address, port } = await server.listen();
 const rpcUrl = `http://${address}:${port}`;
 // cacheTimeout -1: ethers otherwise reuses a nonce read for 250 ms, and back-to-back transactions collide.
 const provider = new JsonRpcProvider(rpcUrl, undefined, { polling: true, pollingInterval: 100, cacheTimeout: -1 });
-const [deployer, treasury, user, operator] = [0, 1, 2, 3].map((i) => devAccount(i, provider));
-if (!deployer || !treasury || !user || !operator) throw new Error("unreachable");
 console.log(`in-process chain on ${rpcUrl}`);
 
-const suite = await deploySuite(deployer, { ...DEFAULT_PARAMETERS, treasury: treasury.address });
-const { market, vault, registry } = suite;
-await deployZkModule(suite, deployer);
-const price = parseEther("0.01");
-const { modelId, verifier, modelHash } = await registerZkModel(registry, deployer, {
-  buildDir: BUILD,
-  artifactURI: `file://${BUILD}`,
-  ethPrice: price,
-  operatorStake: parseEther("0.5"),
-});
-const token = await new MockERC20__factory(deployer).deploy("Demo USD", "DUSD");
-const tokenAddress = await token.getAddress();
-await (await market.connect(deployer).setTokenAllowed(tokenAddress, true)).wait();
-await (await registry.connect(deployer).setPrice(modelId, tokenAddress, parseEther("20"))).wait();
-await (await token.mint(user.address, parseEther("1000"))).wait();
-await (await token.connect(user).approve(await market.getAddress(), parseEther("1000"))).wait();
 const testSet = JSON.parse(await readFile("data/digits-test.json", "utf8")) as { inputs: number[][]; labels: number[] };
-// The gate opens for the digit its first request carries (sample 2), so the demo shows it opening.
+// The gate opens for the digit of its first request (sample 2), so the demo shows it opening.
 const targetDigit = testSet.labels[2]!;
-const gate = await new DigitGate__factory(deployer).deploy(await market.getAddress(), modelId, MODE_ZK, targetDigit);
-await gate.waitForDeployment();
+const stack = await deployZkStack(provider, BUILD, targetDigit);
+const { market, vault, registry, token, gate, modelId } = stack;
+const [, treasury, user, operator] = stack.accounts as [
+  never,
+  (typeof stack.accounts)[0],
+  (typeof stack.accounts)[0],
+  (typeof stack.accounts)[0],
+];
+const tokenAddress = await token.getAddress();
 console.log(
-  `market ${await market.getAddress()}  model ${modelId} (modelHash ${modelHash.slice(0, 18)}..., verifier ${verifier})`,
+  `market ${await market.getAddress()}  model ${modelId} (modelHash ${stack.modelHash.slice(0, 18)}..., verifier ${stack.verifier})`,
 );
 
 await rm(WORK_DIR, { recursive: true, force: true });
@@ -70,42 +57,15 @@ while (!(await vault.isServing(operator.address, modelId, 0))) {
   await new Promise((r) => setTimeout(r, 200));
 }
 
-interface Sent {
-  requestId: bigint;
-  payer: string;
-  label: number;
-  sentAt: number;
-}
-const sent: Sent[] = [];
+const PAYERS: Payer[] = ["user-eth", "user-token", "gate"];
+const PAYER_NAMES: Record<Payer, string> = { "user-eth": "user, ETH", "user-token": "user, DUSD", gate: "DigitGate" };
+const sent: { requestId: bigint; payer: Payer; label: number; sentAt: number }[] = [];
 const deadline = BigInt((await provider.getBlock("latest"))!.timestamp + 3600);
 for (let i = 0; i < BATCH; i++) {
-  const input = Uint8Array.from(testSet.inputs[i]!);
-  const kind = i % 3; // 0: ETH from the user, 1: ERC-20 from the user, 2: via the DigitGate consumer
+  const payer = PAYERS[i % PAYERS.length]!;
   const sentAt = performance.now();
-  const params = {
-    modelId,
-    mode: MODE_ZK,
-    token: kind === 1 ? tokenAddress : ZeroAddress,
-    maxFee: kind === 1 ? parseEther("20") : price,
-    deadline,
-    input,
-    inputHash: ZeroHash,
-    inputURI: "",
-    callback: ZeroAddress,
-    callbackGasLimit: 0,
-  };
-  const tx =
-    kind === 2
-      ? await gate.connect(user).submitDigit(input, deadline, { value: price })
-      : await market.connect(user).createRequest(params, { value: kind === 0 ? price : 0n });
-  const receipt = await tx.wait();
-  const created = receipt!.logs.map((l) => market.interface.parseLog(l)).find((e) => e?.name === "RequestCreated");
-  sent.push({
-    requestId: created!.args.requestId as bigint,
-    payer: ["user, ETH", "user, DUSD", "DigitGate"][kind]!,
-    label: testSet.labels[i]!,
-    sentAt,
-  });
+  const requestId = await sendZkRequest(stack, payer, Uint8Array.from(testSet.inputs[i]!), deadline);
+  sent.push({ requestId, payer, label: testSet.labels[i]!, sentAt });
 }
 console.log(`sent ${BATCH} paid requests; waiting for verified settlement...\n`);
 
@@ -136,7 +96,7 @@ for (const s of sent) {
   const output = abi.decode(["uint256"], await market.resultOf(s.requestId))[0] as bigint;
   rows.push([
     s.requestId.toString(),
-    s.payer,
+    PAYER_NAMES[s.payer],
     String(s.label),
     output.toString(),
     verified ? "Groth16 ok" : "NO",
@@ -153,9 +113,9 @@ const correct = rows.filter((r) => r[2] === r[3]).length;
 console.log(
   `\n${correct}/${rows.length} outputs match the true label; mean gas per settled request ${totalGas / BigInt(rows.length)}`,
 );
-
 console.log(
-  `DigitGate (target 7): ${await gate.labelCount(7)} verified 7s; user passed: ${await gate.passed(user.address)}`,
+  `DigitGate (target ${targetDigit}): ${await gate.labelCount(targetDigit)} verified ${targetDigit}s; ` +
+    `user passed the gate: ${await gate.passed(user.address)}`,
 );
 console.log(
   `operator earnings (withdrawable): ${formatEther(await market.owed(operator.address, ZeroAddress))} ETH, ` +
@@ -166,10 +126,9 @@ console.log(
     `${formatEther(await market.owed(treasury.address, tokenAddress))} DUSD`,
 );
 const marketAddress = await market.getAddress();
-const ethHeld = await provider.getBalance(marketAddress);
-const tokenHeld = await token.balanceOf(marketAddress);
 console.log(
-  `escrow: holds ${formatEther(ethHeld)} ETH / ${formatEther(tokenHeld)} DUSD against liabilities ` +
+  `escrow: holds ${formatEther(await provider.getBalance(marketAddress))} ETH / ` +
+    `${formatEther(await token.balanceOf(marketAddress))} DUSD against liabilities ` +
     `${formatEther(await market.liabilities(ZeroAddress))} ETH / ${formatEther(await market.liabilities(tokenAddress))} DUSD ` +
     `(open requests: ${sent.length - settledAt.size})`,
 );

@@ -47,6 +47,21 @@ export class Worker implements Role {
       this.log,
     );
     for (const event of events) this.record(event);
+    // A request another operator claimed and then abandoned is open again: take it back on.
+    const reopened = await withRetry(
+      "getLogs RequestReopened",
+      () => market.queryFilter(market.filters.RequestReopened(), fromBlock, toBlock),
+      retry,
+      this.log,
+    );
+    for (const event of reopened) {
+      const requestId = event.args.requestId;
+      const job = this.deps.store.getJob(requestId);
+      if (job?.state === "skipped" && job.note?.startsWith("served by")) {
+        this.deps.store.update(requestId, { state: "seen", note: "reopened" });
+        this.log.info({ requestId }, "request reopened; will claim");
+      }
+    }
   }
 
   private record(event: EventLog | Log): void {
@@ -119,7 +134,8 @@ export class Worker implements Role {
         this.log.warn({ requestId: job.requestId, reason: error.message }, "bad input; not claiming");
         return;
       }
-      if (BigInt(Math.floor(Date.now() / 1000)) > onChain.deadline) return;
+      const head = await market.runner?.provider?.getBlock("latest");
+      if (head && BigInt(head.timestamp) >= onChain.deadline) return; // too late to serve; refundable soon
       await this.send(job, "claim", "claiming", () => market.claim(job.requestId));
       this.deps.metrics.inc("requests_claimed");
       return this.advance({ ...job, state: "claimed" });
