@@ -65,6 +65,7 @@ program
   .option("--per-tensor", "per-tensor instead of per-channel weight scales")
   .option("--public-logits", "also expose the packed logits as public signals")
   .option("--naive", "baseline circuit: weights as private signals, one public signal per value")
+  .option("--circom-opt <level>", "circom simplification: O2 (default, fewest constraints) or O1 (sparser)", "O2")
   .option("--solidity-dir <dir>", "also write the Solidity verifier into this directory (e.g. contracts/verifiers)")
   .action(async (model: string, o: Record<string, unknown>) => {
     const log = makeLogger();
@@ -79,6 +80,7 @@ program
         perChannel: !o.perTensor,
         naive: !!o.naive,
         publicLogits: !!o.publicLogits,
+        optimization: o.circomOpt === "O1" ? "O1" : "O2",
         ...(o.ptau ? { ptau: o.ptau as string } : {}),
         ...(o.name ? { name: o.name as string } : {}),
         ...(o.solidityDir ? { solidityDir: o.solidityDir as string } : {}),

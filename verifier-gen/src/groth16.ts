@@ -86,13 +86,18 @@ export interface CompileResult {
 }
 
 /** Compile `dir/<name>.circom` with circom2 (WASI) into dir. */
-export async function compileCircom(dir: string, name: string, logger: Logger = silentLogger): Promise<CompileResult> {
+export async function compileCircom(
+  dir: string,
+  name: string,
+  logger: Logger = silentLogger,
+  optimization: "O1" | "O2" = "O2",
+): Promise<CompileResult> {
   const cli = require.resolve("circom2/cli.js");
   const t0 = Date.now();
   try {
     const { stdout } = await execFileP(
       process.execPath,
-      [cli, `${name}.circom`, "--r1cs", "--wasm", "--sym", "--O2", "-o", "."],
+      [cli, `${name}.circom`, "--r1cs", "--wasm", "--sym", `--${optimization}`, "-o", "."],
       {
         cwd: dir,
         maxBuffer: 64 << 20,

@@ -49,6 +49,8 @@ export const BuildOptionsSchema = z.object({
   publicLogits: z.boolean().default(false),
   /** also copy the Solidity verifier into this directory (e.g. contracts/verifiers) */
   solidityDir: z.string().optional(),
+  /** circom simplification level: O2 (default, fewest constraints) or O1 (keeps linear constraints, sparser) */
+  optimization: z.enum(["O1", "O2"]).default("O2"),
   /** deterministic phase-2 contribution entropy (tests only) */
   entropy: z.string().optional(),
 });
@@ -135,7 +137,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   writeFileSync(join(dir, FILES.circuit), src.main);
   writeFileSync(join(dir, "circuit/veriml_gadgets.circom"), GADGETS_CIRCOM);
   logger.info("compiling circuit with circom2");
-  const comp = await compileCircom(join(dir, "circuit"), "model", logger);
+  const comp = await compileCircom(join(dir, "circuit"), "model", logger, o.optimization);
   logger.info({ constraints: comp.constraints, ms: comp.ms }, "circuit compiled");
 
   const power = ptauPowerFor(comp.constraints, comp.publicOutputs + comp.publicInputs);
