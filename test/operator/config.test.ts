@@ -1,0 +1,80 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { rejectionOf } from "../helpers/errors.js";
+import { loadConfig } from "../../operator/src/config.js";
+import { ConfigError } from "../../operator/src/errors.js";
+
+const KEY = `0x${"11".repeat(32)}`;
+const MARKET = `0x${"22".repeat(20)}`;
+const base = {
+  rpcUrl: "http://127.0.0.1:8545",
+  market: MARKET,
+  roles: ["worker"],
+  models: [{ modelId: "1", artifacts: "models/build/digits-mlp", modes: [0] }],
+  storePath: "/tmp/x.sqlite",
+};
+
+async function configFile(content: unknown): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), "veriml-config-"));
+  const file = path.join(dir, "operator.json");
+  await writeFile(file, typeof content === "string" ? content : JSON.stringify(content));
+  return file;
+}
+
+describe("operator config", () => {
+  it("merges file, environment and flags, later ones winning, and applies defaults", async () => {
+    const file = await configFile({ ...base, logLevel: "debug" });
+    const config = await loadConfig(
+      file,
+      { VERIML_PRIVATE_KEY: KEY, VERIML_LOG_LEVEL: "warn", VERIML_RPC_URL: "http://env:1" },
+      { rpcUrl: "http://flag:2", metricsPort: undefined },
+    );
+    expect(config.privateKey).to.equal(KEY);
+    expect(config.logLevel).to.equal("warn");
+    expect(config.rpcUrl).to.equal("http://flag:2");
+    expect(config.models[0]!.modelId).to.equal(1n);
+    expect(config.pollIntervalMs).to.equal(1000);
+    expect(config.retry).to.deep.equal({ attempts: 5, baseDelayMs: 250 });
+    expect(config.metricsPort).to.equal(undefined);
+  });
+
+  it("rejects unknown keys, at the top and nested, naming them", async () => {
+    const top = await configFile({ ...base, rpcURL: "typo" });
+    {
+      const error = await rejectionOf(loadConfig(top, { VERIML_PRIVATE_KEY: KEY }, {}));
+      expect(error).to.be.instanceOf(ConfigError);
+      expect(error.message).to.match(/rpcURL/);
+    }
+    const nested = await configFile({ ...base, models: [{ ...base.models[0], artefacts: "x" }] });
+    {
+      const error = await rejectionOf(loadConfig(nested, { VERIML_PRIVATE_KEY: KEY }, {}));
+      expect(error).to.be.instanceOf(ConfigError);
+      expect(error.message).to.match(/artefacts/);
+    }
+  });
+
+  it("rejects bad values with the path of the problem", async () => {
+    const file = await configFile({ ...base, market: "0x1234", roles: ["miner"] });
+    const error = await rejectionOf(loadConfig(file, { VERIML_PRIVATE_KEY: "nope" }, {}));
+    expect(error).to.be.instanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message)
+      .to.match(/market/)
+      .and.to.match(/privateKey/)
+      .and.to.match(/roles\.0/);
+  });
+
+  it("reports unreadable and non-JSON files as config errors with a cause", async () => {
+    const missing = await rejectionOf(loadConfig("/nonexistent/operator.json", {}, {}));
+    expect(missing).to.be.instanceOf(ConfigError);
+    expect((missing as Error).cause).to.be.instanceOf(Error);
+    const garbage = await configFile("{ not json");
+    {
+      const error = await rejectionOf(loadConfig(garbage, {}, {}));
+      expect(error).to.be.instanceOf(ConfigError);
+      expect(error.message).to.match(/not valid JSON/);
+    }
+  });
+});
