@@ -217,9 +217,10 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         if (!module.isFinal(requestId)) revert InferenceMarketNotFinal(requestId);
         IVerificationModule.Settlement memory settlement = module.settlement(requestId);
 
+        // A reward to the zero address could never be withdrawn: it stays with the unused fee.
         uint256 rewardsTotal = 0;
         for (uint256 i = 0; i < settlement.rewards.length; ++i) {
-            rewardsTotal += settlement.rewards[i].amount;
+            if (settlement.rewards[i].to != address(0)) rewardsTotal += settlement.rewards[i].amount;
         }
         // INVARIANT: escrow stays solvent: a module can hand out at most the fee escrowed for it.
         if (rewardsTotal > request.verificationFee) {
@@ -232,17 +233,20 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         request.status = Status.Finalized;
         address token = request.token;
         for (uint256 i = 0; i < settlement.rewards.length; ++i) {
-            _credit(settlement.rewards[i].to, token, settlement.rewards[i].amount);
+            address to = settlement.rewards[i].to;
+            if (to != address(0)) _credit(to, token, settlement.rewards[i].amount);
         }
         uint256 unusedFee = request.verificationFee - rewardsTotal;
         if (settlement.accepted) {
             uint256 protocolFee = (request.price * _protocolFeeBps) / _BPS;
             uint256 operatorPayment = request.price - protocolFee;
-            _credit(settlement.payee, token, operatorPayment);
+            // A module that names no payee pays the assigned operator.
+            address payee = settlement.payee == address(0) ? request.operator : settlement.payee;
+            _credit(payee, token, operatorPayment);
             _credit(_treasury, token, protocolFee);
             _credit(request.requester, token, unusedFee);
             _results[requestId] = settlement.output;
-            emit RequestFinalized(requestId, settlement.payee, settlement.output, operatorPayment, protocolFee);
+            emit RequestFinalized(requestId, payee, settlement.output, operatorPayment, protocolFee);
         } else {
             _credit(request.requester, token, request.price + unusedFee);
             emit RequestRejected(requestId, request.operator, settlement.operatorSlash);
@@ -342,12 +346,12 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         return _requestCount;
     }
 
-    /// @notice The model registry.
+    /// @inheritdoc IInferenceMarket
     function registry() external view returns (IModelRegistry) {
         return _registry;
     }
 
-    /// @notice The staking vault.
+    /// @inheritdoc IInferenceMarket
     function vault() external view returns (IStakingVault) {
         return _vault;
     }
@@ -453,9 +457,10 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     function _runCallback(uint256 requestId, address callback, uint32 gasLimit, bytes memory output) private {
         // EIP-150 forwards at most 63/64 of what is left, so demand enough that the consumer really gets
         // its limit; otherwise a finalizer could starve the callback on purpose.
+        // Encode first: memory expansion for a large output must not eat into the callback's gas.
+        bytes memory data = abi.encodeCall(IAIOracleConsumer.onInferenceResult, (requestId, output));
         uint256 needed = (uint256(gasLimit) * 64) / 63 + _CALLBACK_OVERHEAD;
         if (gasleft() < needed) revert InferenceMarketInsufficientGas(gasleft(), needed);
-        bytes memory data = abi.encodeCall(IAIOracleConsumer.onInferenceResult, (requestId, output));
         bool success;
         // A raw call copies no return data, so a consumer cannot grief settlement with a huge revert reason.
         assembly ("memory-safe") {

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IModelRegistry} from "./IModelRegistry.sol";
+import {IStakingVault} from "./IStakingVault.sol";
+
 /// @title IInferenceMarket
 /// @notice Escrow and lifecycle of paid inference requests; the single entry point for users and
 /// consumer contracts. A request is created with its payment escrowed, claimed by a staked operator
@@ -200,4 +203,10 @@ interface IInferenceMarket {
 
     /// @notice Number of requests created (the highest id).
     function requestCount() external view returns (uint256);
+
+    /// @notice The model registry the market prices and routes requests with.
+    function registry() external view returns (IModelRegistry);
+
+    /// @notice The vault holding the stakes the market locks and slashes.
+    function vault() external view returns (IStakingVault);
 }

@@ -59,6 +59,12 @@ abstract contract AIOracleConsumer is IAIOracleConsumer {
         _market.withdraw(address(0));
     }
 
+    /// @dev Pulls this contract's share of slashes (an operator that claimed its request and never
+    /// answered is slashed in the requester's favour), held by the staking vault.
+    function _withdrawSlashProceeds() internal {
+        _market.vault().withdrawSlashProceeds();
+    }
+
     /// @dev Receives a verified result. Runs under the gas limit given at request time; a revert here
     /// is recorded by the market but does not undo settlement.
     function _onInferenceResult(uint256 requestId, bytes calldata output) internal virtual;

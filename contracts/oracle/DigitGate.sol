@@ -84,6 +84,11 @@ contract DigitGate is AIOracleConsumer {
         _withdrawRefunds();
     }
 
+    /// @notice Pulls the gate's share of no-show slashes from the vault into the gate's balance.
+    function collectSlashProceeds() external {
+        _withdrawSlashProceeds();
+    }
+
     /// @dev Output of the digits models: one ABI-encoded uint256 label.
     function _onInferenceResult(uint256 requestId, bytes calldata output) internal override {
         if (output.length != 32) revert DigitGateBadOutput(requestId, output);

@@ -805,6 +805,33 @@ describe("InferenceMarket", () => {
   // ================================================================ finalize
 
   describe("finalize", () => {
+    it("pays the assigned operator when the module names no payee", async () => {
+      const id = await createClaimSubmit(f);
+      await setVerdict(f, id, { payee: ETH });
+      await expect(f.market.finalize(id))
+        .to.emit(f.market, "RequestFinalized")
+        .withArgs(id, f.operator.address, DEFAULT_OUTPUT, ETH_OPERATOR_PAYMENT, ETH_PROTOCOL_FEE);
+      expect(await f.market.owed(f.operator.address, ETH)).to.equal(ETH_OPERATOR_PAYMENT);
+      expect(await f.market.owed(ETH, ETH)).to.equal(0n);
+      await expectSolvent(f, tokens);
+    });
+
+    it("returns a reward addressed to nobody to the requester with the unused fee", async () => {
+      const id = await createClaimSubmit(f);
+      const reward = ETH_FEE / 2n;
+      await setVerdict(f, id, {
+        rewards: [
+          { to: ETH, amount: reward },
+          { to: f.validator.address, amount: reward },
+        ],
+      });
+      await f.market.finalize(id);
+      expect(await f.market.owed(ETH, ETH)).to.equal(0n);
+      expect(await f.market.owed(f.validator.address, ETH)).to.equal(reward);
+      expect(await f.market.owed(f.requester.address, ETH)).to.equal(ETH_FEE - reward);
+      await expectSolvent(f, tokens);
+    });
+
     it("settles an accepted ETH request: operator, treasury, rewards, unused fee; all by pull", async () => {
       const id = await createClaimSubmit(f);
       const reward = ETH_FEE / 4n;

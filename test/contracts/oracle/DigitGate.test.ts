@@ -1,6 +1,9 @@
 import { expect } from "chai";
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import {
+  BENEFICIARY_SHARE_BPS,
+  BPS,
+  CLAIM_WINDOW,
   DAY,
   deployDigitGateFixture,
   encodeLabel,
@@ -12,6 +15,8 @@ import {
   expectSolvent,
   MODE_ZK,
   networkHelpers,
+  NO_SHOW_SLASH_BPS,
+  OPERATOR_STAKE,
   Status,
   time,
 } from "../fixtures.js";
@@ -210,5 +215,21 @@ describe("DigitGate (AIOracleConsumer)", () => {
     await expect(f.gate.collectRefunds())
       .to.be.revertedWithCustomError(f.market, "InferenceMarketNothingOwed")
       .withArgs(gateAddress, ETH);
+  });
+  it("collectSlashProceeds pulls the gate's share of a no-show slash from the vault", async () => {
+    const dl = BigInt(await time.latest()) + 10_000n;
+    await f.gate.connect(f.requester).submitDigit(image(), dl, { value: ETH_REQUIRED });
+    const id = await f.market.requestCount();
+    await f.market.connect(f.operator).claim(id);
+    await time.increase(CLAIM_WINDOW + 1n);
+    await f.market.reopen(id);
+    const share = (((OPERATOR_STAKE * NO_SHOW_SLASH_BPS) / BPS) * BENEFICIARY_SHARE_BPS) / BPS;
+    expect(await f.vault.slashProceedsOf(gateAddress)).to.equal(share);
+    await expect(f.gate.connect(f.outsider).collectSlashProceeds()).to.changeEtherBalances(
+      ethers,
+      [f.gate, f.vault],
+      [share, -share],
+    );
+    expect(await f.vault.slashProceedsOf(gateAddress)).to.equal(0n);
   });
 });
