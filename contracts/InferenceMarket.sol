@@ -217,11 +217,7 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         if (!module.isFinal(requestId)) revert InferenceMarketNotFinal(requestId);
         IVerificationModule.Settlement memory settlement = module.settlement(requestId);
 
-        // A reward to the zero address could never be withdrawn: it stays with the unused fee.
-        uint256 rewardsTotal = 0;
-        for (uint256 i = 0; i < settlement.rewards.length; ++i) {
-            if (settlement.rewards[i].to != address(0)) rewardsTotal += settlement.rewards[i].amount;
-        }
+        uint256 rewardsTotal = _rewardsTotal(settlement.rewards);
         // INVARIANT: escrow stays solvent: a module can hand out at most the fee escrowed for it.
         if (rewardsTotal > request.verificationFee) {
             revert InferenceMarketRewardsExceedFee(requestId, rewardsTotal, request.verificationFee);
@@ -420,6 +416,14 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
             params.input,
             params.inputURI
         );
+    }
+
+    /// @dev Sum of the rewards a settlement pays. A reward to the zero address could never be withdrawn:
+    /// it is not paid and stays with the unused fee.
+    function _rewardsTotal(IVerificationModule.Reward[] memory rewards) private pure returns (uint256 total) {
+        for (uint256 i = 0; i < rewards.length; ++i) {
+            if (rewards[i].to != address(0)) total += rewards[i].amount;
+        }
     }
 
     function _collectPayment(address token, uint256 maxFee, uint256 required) private {
