@@ -213,16 +213,14 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
     const bad: bigint[] = [];
     for (const input of [short, outOfRange]) bad.push(await sendZkRequest(stack, "user-eth", input, params.deadline));
     // Input given by hash + data: URI whose bytes do not hash to it.
-    const mismatch = await stack.market
-      .connect(user)
-      .createRequest(
-        {
-          ...params,
-          inputHash: keccak256(sample(32)),
-          inputURI: `data:;base64,${Buffer.from(sample(33)).toString("base64")}`,
-        },
-        { value: ZK_PRICE },
-      );
+    const mismatch = await stack.market.connect(user).createRequest(
+      {
+        ...params,
+        inputHash: keccak256(sample(32)),
+        inputURI: `data:;base64,${Buffer.from(sample(33)).toString("base64")}`,
+      },
+      { value: ZK_PRICE },
+    );
     bad.push(bad.at(-1)! + 1n);
     await mismatch.wait();
     const good = await sendZkRequest(stack, "user-eth", sample(34), params.deadline);
