@@ -1,4 +1,4 @@
-import { JsonRpcProvider, NonceManager, Wallet, WebSocketProvider, type Provider } from "ethers";
+import { JsonRpcProvider, NonceManager, WebSocketProvider, type Provider } from "ethers";
 import type { Server } from "node:http";
 import type { Logger } from "pino";
 import {
@@ -7,6 +7,7 @@ import {
   StakingVault__factory,
   type StakingVault,
 } from "../../types/ethers-contracts/index.js";
+import { GasPolicyWallet } from "./chain/gas.js";
 import { BlockRangeWatcher } from "./chain/watcher.js";
 import { sleep, withRetry } from "./chain/retry.js";
 import type { OperatorConfig } from "./config.js";
@@ -50,7 +51,7 @@ export class OperatorRuntime {
           cacheTimeout: -1,
         });
     this.provider = provider;
-    const wallet = new Wallet(config.privateKey, provider);
+    const wallet = new GasPolicyWallet(config.privateKey, provider, config.gas);
     // NonceManager takes the pending nonce from the node at start, so a restart continues after
     // whatever the previous run already sent.
     const signer = new NonceManager(wallet);
