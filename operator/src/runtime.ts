@@ -1,4 +1,4 @@
-import { JsonRpcProvider, NonceManager, WebSocketProvider, type Provider } from "ethers";
+import { JsonRpcProvider, WebSocketProvider, type Provider } from "ethers";
 import type { Server } from "node:http";
 import type { Logger } from "pino";
 import {
@@ -8,6 +8,7 @@ import {
   type StakingVault,
 } from "../../types/ethers-contracts/index.js";
 import { GasPolicyWallet } from "./chain/gas.js";
+import { ResettingNonceManager } from "./chain/nonce.js";
 import { BlockRangeWatcher } from "./chain/watcher.js";
 import { sleep, withRetry } from "./chain/retry.js";
 import type { OperatorConfig } from "./config.js";
@@ -52,9 +53,9 @@ export class OperatorRuntime {
         });
     this.provider = provider;
     const wallet = new GasPolicyWallet(config.privateKey, provider, config.gas);
-    // NonceManager takes the pending nonce from the node at start, so a restart continues after
+    // The nonce manager takes the pending nonce from the node at start, so a restart continues after
     // whatever the previous run already sent.
-    const signer = new NonceManager(wallet);
+    const signer = new ResettingNonceManager(wallet);
     const market = InferenceMarket__factory.connect(config.market, signer);
     const vault = StakingVault__factory.connect(await market.vault(), signer);
     const registry = ModelRegistry__factory.connect(await market.registry(), signer);

@@ -32,3 +32,21 @@ describe("operator gas policy", () => {
     expect(receipt!.status).to.equal(1);
   });
 });
+
+describe("operator nonce manager", () => {
+  it("recovers the nonce after a send that fails before reaching the chain", async () => {
+    const { ResettingNonceManager } = await import("../../operator/src/chain/nonce.js");
+    const signer = new ResettingNonceManager(new GasPolicyWallet(KEY, ethers.provider, {}));
+    // More than the account holds: fails in estimation, after the nonce was taken.
+    const overdraft = { to: ethers.ZeroAddress, data: "0x", value: 10n ** 30n };
+    let failed = false;
+    try {
+      await signer.sendTransaction(overdraft);
+    } catch {
+      failed = true;
+    }
+    expect(failed).to.equal(true);
+    const receipt = await (await signer.sendTransaction({ to: signer.signer.getAddress(), value: 1n })).wait();
+    expect(receipt!.status).to.equal(1);
+  });
+});
