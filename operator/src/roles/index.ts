@@ -1,4 +1,5 @@
 import { ConfigError } from "../errors.js";
+import { Challenger } from "./challenger.js";
 import type { Role, RoleContext } from "./role.js";
 import { Worker } from "./worker.js";
 
@@ -15,6 +16,7 @@ const FACTORIES: Partial<Record<RoleName, (ctx: RoleContext) => Role>> = {
       retry: ctx.retry,
       log: ctx.log,
     }),
+  challenger: (ctx) => new Challenger(ctx),
 };
 
 /** Builds the configured roles; a role this build does not have is a config error, not a silent no-op. */

@@ -1,0 +1,72 @@
+import { AbiCoder, type Signer } from "ethers";
+import {
+  OneStepExecutor__factory,
+  OptimisticModule__factory,
+  type ModelRegistry,
+  type OptimisticModule,
+} from "../../types/ethers-contracts/index.js";
+import { loadOptimisticModel } from "../../operator/src/optimistic/model.js";
+import type { Suite } from "./deploy.js";
+
+export const MODE_OPTIMISTIC = 1;
+const abi = AbiCoder.defaultAbiCoder();
+export const OPTIMISTIC_CONFIG =
+  "tuple(uint64 challengeWindow, uint64 clock, uint256 challengerBond, uint32[] tensorSizes)";
+
+/** Deploys the one-step executor and the OptimisticModule, authorises it in the vault, points mode 1 at it. */
+export async function deployOptimisticModule(suite: Suite, deployer: Signer): Promise<OptimisticModule> {
+  const executor = await new OneStepExecutor__factory(deployer).deploy();
+  await executor.waitForDeployment();
+  const module = await new OptimisticModule__factory(deployer).deploy(
+    await suite.market.getAddress(),
+    await suite.registry.getAddress(),
+    await suite.vault.getAddress(),
+    await executor.getAddress(),
+  );
+  await module.waitForDeployment();
+  const address = await module.getAddress();
+  await (await suite.vault.connect(deployer).setAuthorised(address, true)).wait();
+  await (await suite.registry.connect(deployer).setModeModule(MODE_OPTIMISTIC, address)).wait();
+  return module;
+}
+
+export interface OptimisticModelOptions {
+  buildDir: string;
+  artifactURI: string;
+  ethPrice: bigint;
+  operatorStake: bigint;
+  challengeWindow: number;
+  clock: number;
+  challengerBond: bigint;
+}
+
+export function encodeOptimisticConfig(o: {
+  challengeWindow: number;
+  clock: number;
+  challengerBond: bigint;
+  tensorSizes: number[];
+}): string {
+  return abi.encode([OPTIMISTIC_CONFIG], [o]);
+}
+
+/** Registers a verifier-gen build in optimistic mode (tensor sizes read from its integer graph). */
+export async function registerOptimisticModel(
+  registry: ModelRegistry,
+  owner: Signer,
+  options: OptimisticModelOptions,
+): Promise<{ modelId: bigint; modelHash: string }> {
+  const model = loadOptimisticModel(options.buildDir);
+  const config = encodeOptimisticConfig({ ...options, tensorSizes: model.tensorSizes });
+  const tx = await registry
+    .connect(owner)
+    .registerModel(model.modelHash, options.artifactURI, options.ethPrice, options.operatorStake, [
+      { mode: MODE_OPTIMISTIC, config },
+    ]);
+  const receipt = await tx.wait();
+  for (const log of receipt?.logs ?? []) {
+    const parsed = registry.interface.parseLog(log);
+    if (parsed?.name === "ModelRegistered")
+      return { modelId: parsed.args.modelId as bigint, modelHash: model.modelHash };
+  }
+  throw new Error(`registerModel ${tx.hash} emitted no ModelRegistered`);
+}
