@@ -8,11 +8,12 @@
  *
  * Run: npx hardhat run scripts/demo-optimistic.ts     (DEMO_REQUESTS=n per model, default 3)
  */
+import { ResettingNonceManager } from "../operator/src/chain/nonce.js";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { network } from "hardhat";
 import { pino } from "pino";
-import { AbiCoder, JsonRpcProvider, NonceManager, ZeroAddress, ZeroHash, formatEther, parseEther } from "ethers";
+import { AbiCoder, JsonRpcProvider, ZeroAddress, ZeroHash, formatEther, parseEther } from "ethers";
 import { DEFAULT_PARAMETERS, deploySuite } from "./lib/deploy.js";
 import { devAccount } from "./lib/accounts.js";
 import { MODE_OPTIMISTIC, deployOptimisticModule, registerOptimisticModel } from "./lib/optimistic.js";
@@ -38,9 +39,9 @@ const testSet = JSON.parse(await readFile("data/digits-test.json", "utf8")) as {
 await rm(WORK_DIR, { recursive: true, force: true });
 await mkdir(WORK_DIR, { recursive: true });
 
-const deployer = new NonceManager(devAccount(0, provider));
-const user = new NonceManager(devAccount(2, provider));
-const cheater = new NonceManager(devAccount(5, provider));
+const deployer = new ResettingNonceManager(devAccount(0, provider));
+const user = new ResettingNonceManager(devAccount(2, provider));
+const cheater = new ResettingNonceManager(devAccount(5, provider));
 const suite = await deploySuite(deployer, { ...DEFAULT_PARAMETERS, treasury: devAccount(1, provider).address });
 const optimistic = await deployOptimisticModule(suite, deployer);
 const builds = {

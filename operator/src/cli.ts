@@ -17,6 +17,7 @@ import { OperatorError } from "./errors.js";
 import { createExecutor } from "./executors/index.js";
 import { createRootLogger } from "./log.js";
 import { OperatorRuntime } from "./runtime.js";
+import { registerSamplingCommands } from "./sampling/cli.js";
 
 const MODES: Record<string, number> = { zk: 0, optimistic: 1, sampling: 2, quality: 3 };
 
@@ -48,7 +49,11 @@ program
       logLevel: opts.logLevel,
     });
     const log = createRootLogger(config.logLevel);
-    const runtime = new OperatorRuntime(config, (model, mode) => createExecutor(model, mode, log), log);
+    const runtime = new OperatorRuntime(
+      config,
+      (model, mode) => createExecutor(model, mode, log, { privateKey: config.privateKey }),
+      log,
+    );
     let stopping: Promise<void> | undefined;
     const shutdown = (signal: string): void => {
       log.info({ signal }, "shutting down");
@@ -124,6 +129,8 @@ connectionOptions(program.command("show").description("show one request").argume
     process.stdout.write(`${JSON.stringify(outcome, (_, v) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
   },
 );
+
+registerSamplingCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
+import { QualityModelSchema } from "./quality/config.js";
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an 0x-prefixed 20-byte address");
 const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "an 0x-prefixed 32-byte private key");
@@ -13,6 +14,8 @@ const modelSchema = z
     artifacts: z.string().min(1).optional(),
     /** Verification modes this operator takes requests of, for this model. */
     modes: z.array(z.number().int().min(0).max(7)).min(1),
+    /** Quality mode (PoQ): generator backend (worker) and cross-encoder (validator). */
+    quality: QualityModelSchema.optional(),
   })
   .strict();
 

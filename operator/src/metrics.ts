@@ -1,11 +1,26 @@
 import { createServer, type Server } from "node:http";
 
+const COUNTERS = [
+  "requests_seen",
+  "requests_claimed",
+  "requests_proved",
+  "requests_settled",
+  "requests_failed",
+  // spML (issue 6)
+  "sampling_reveals",
+  "sampling_failed",
+  "sampler_draws",
+  "sampler_commits",
+  "sampler_reveals",
+  "validator_votes",
+] as const;
+
 /** Counters and a summary of proof times, served as Prometheus text on /metrics. */
 export class Metrics {
   private readonly counters = new Map<string, number>();
   private readonly durations: number[] = [];
 
-  inc(name: "requests_seen" | "requests_claimed" | "requests_proved" | "requests_settled" | "requests_failed"): void {
+  inc(name: (typeof COUNTERS)[number]): void {
     this.counters.set(name, (this.counters.get(name) ?? 0) + 1);
   }
 
@@ -20,13 +35,7 @@ export class Metrics {
 
   render(): string {
     const lines: string[] = [];
-    for (const name of [
-      "requests_seen",
-      "requests_claimed",
-      "requests_proved",
-      "requests_settled",
-      "requests_failed",
-    ]) {
+    for (const name of COUNTERS) {
       lines.push(`# TYPE veriml_${name}_total counter`, `veriml_${name}_total ${this.get(name)}`);
     }
     const sorted = [...this.durations].sort((a, b) => a - b);

@@ -143,7 +143,9 @@ export class OperatorRuntime {
       await (await vault.stake(topUp, { value: topUp })).wait();
       log.info({ topUp }, "staked");
     }
-    for (const model of config.models) {
+    // Only executing roles serve as operators: a validator-only process must never be drawn as a sampler.
+    const executes = config.roles.includes("worker") || config.roles.includes("sampler");
+    for (const model of executes ? config.models : []) {
       if (!(await vault.isServing(address, model.modelId, 0))) {
         await (await vault.setService(model.modelId, 0, true)).wait();
         log.info({ modelId: model.modelId }, "serving model");

@@ -13,6 +13,8 @@ export interface OperatorProcessOptions {
   stakeWei: bigint;
   pollIntervalMs?: number;
   metricsPort?: number;
+  /** Roles to run (default: worker). */
+  roles?: ("worker" | "challenger" | "sampler" | "validator")[];
 }
 
 /** Writes the operator config and starts `veriml operator run` as a separate OS process. */
@@ -24,7 +26,7 @@ export async function startOperatorProcess(
   const config = {
     rpcUrl: options.rpcUrl,
     market: options.market,
-    roles: ["worker"],
+    roles: options.roles ?? ["worker"],
     models: options.models.map((m) => ({ modelId: m.modelId.toString(), artifacts: m.artifacts, modes: m.modes })),
     storePath: path.join(options.workDir, "operator.sqlite"),
     stakeWei: options.stakeWei.toString(),

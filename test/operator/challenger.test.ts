@@ -1,6 +1,7 @@
 // The challenger role over real JSON-RPC (a `hardhat node` process): it re-executes optimistic results,
 // leaves an honest one alone, challenges a cheating operator, survives a restart mid-game from its
 // SQLite store, wins the one-step and finalizes the rejection (operator slashed, requester refunded).
+import { ResettingNonceManager } from "../../operator/src/chain/nonce.js";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,7 +9,7 @@ import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { expect } from "chai";
 import { pino } from "pino";
-import { AbiCoder, JsonRpcProvider, NonceManager, ZeroAddress, ZeroHash, parseEther } from "ethers";
+import { AbiCoder, JsonRpcProvider, ZeroAddress, ZeroHash, parseEther } from "ethers";
 import { DEFAULT_PARAMETERS, deploySuite, type Suite } from "../../scripts/lib/deploy.js";
 import { devAccount } from "../../scripts/lib/accounts.js";
 import { startHardhatNode } from "../../scripts/lib/hardhat-node.js";
@@ -49,7 +50,7 @@ describe("challenger role over JSON-RPC", function () {
   let modelId: bigint;
   let workDir: string;
   const bot = () => devAccount(4, provider);
-  const cheater = () => new NonceManager(devAccount(3, provider));
+  const cheater = () => new ResettingNonceManager(devAccount(3, provider));
 
   const startBot = async (): Promise<OperatorRuntime> => {
     const config = configSchema.parse({
@@ -76,7 +77,7 @@ describe("challenger role over JSON-RPC", function () {
       cacheTimeout: -1,
       staticNetwork: true,
     });
-    const deployer = new NonceManager(devAccount(0, provider));
+    const deployer = new ResettingNonceManager(devAccount(0, provider));
     suite = await deploySuite(deployer, { ...DEFAULT_PARAMETERS, treasury: devAccount(1, provider).address });
     optimistic = await deployOptimisticModule(suite, deployer);
     ({ modelId } = await registerOptimisticModel(suite.registry, deployer, {

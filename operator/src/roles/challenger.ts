@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { ContractTransactionResponse, NonceManager } from "ethers";
+import type { ContractTransactionResponse } from "ethers";
 import {
   OptimisticModule__factory,
   type InferenceMarket,
@@ -29,8 +29,6 @@ export interface ChallengerDeps {
   market: InferenceMarket;
   registry: ModelRegistry;
   address: string;
-  /** Reset after a failed send: a transaction that never reached the chain must not burn a nonce. */
-  signer?: NonceManager;
   store: OperatorStore;
   executors: Map<string, Executor>;
   retry: RetryPolicy;
@@ -273,13 +271,7 @@ export class Challenger implements Role {
   }
 
   private async send(what: string, tx: () => Promise<ContractTransactionResponse>): Promise<void> {
-    let sent: ContractTransactionResponse;
-    try {
-      sent = await tx();
-    } catch (error) {
-      this.deps.signer?.reset();
-      throw error;
-    }
+    const sent = await tx();
     const receipt = await sent.wait();
     this.log.info({ tx: sent.hash, gasUsed: receipt?.gasUsed.toString() }, what);
   }

@@ -1,22 +1,33 @@
 import { ConfigError } from "../errors.js";
-import { Challenger } from "./challenger.js";
 import type { Role, RoleContext } from "./role.js";
+import { Sampler } from "./sampler.js";
+import { SamplingOperatorDuty } from "./sampling-operator.js";
+import { CompositeRole } from "./validator.js";
+import { QualityScoreDuty } from "./validator-quality.js";
+import { SamplingVoteDuty } from "./validator-sampling.js";
 import { Worker } from "./worker.js";
+import { Challenger } from "./challenger.js";
 
 type RoleName = RoleContext["config"]["roles"][number];
 
 const FACTORIES: Partial<Record<RoleName, (ctx: RoleContext) => Role>> = {
-  worker: (ctx) =>
-    new Worker({
-      market: ctx.market,
-      operatorAddress: ctx.address,
-      store: ctx.store,
-      executors: ctx.executors,
-      metrics: ctx.metrics,
-      retry: ctx.retry,
-      log: ctx.log,
-    }),
   challenger: (ctx) => new Challenger(ctx),
+  worker: (ctx) =>
+    new CompositeRole("worker", [
+      new Worker({
+        market: ctx.market,
+        operatorAddress: ctx.address,
+        store: ctx.store,
+        executors: ctx.executors,
+        metrics: ctx.metrics,
+        retry: ctx.retry,
+        log: ctx.log,
+      }),
+      new SamplingOperatorDuty(ctx),
+    ]),
+  sampler: (ctx) => new Sampler(ctx),
+  // Duties of the validator role: spML votes (+ PoQ scoring, issue 7).
+  validator: (ctx) => new CompositeRole("validator", [new SamplingVoteDuty(ctx), new QualityScoreDuty(ctx)]),
 };
 
 /** Builds the configured roles; a role this build does not have is a config error, not a silent no-op. */

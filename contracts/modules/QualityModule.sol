@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IInferenceMarket} from "../interfaces/IInferenceMarket.sol";
+import {IQualityModule} from "../interfaces/IQualityModule.sol";
+import {IRandomnessSource} from "../interfaces/IRandomnessSource.sol";
+import {IStakingVault} from "../interfaces/IStakingVault.sol";
+import {IVerificationModule} from "../interfaces/IVerificationModule.sol";
+import {QualityMedian} from "./quality/QualityMedian.sol";
+
+/// @title QualityModule
+/// @notice Proof of Quality: a random committee of staked validators scores the response with a
+/// cross-encoder, commits, reveals, and the median of the reveals decides payment (see IQualityModule).
+contract QualityModule is IQualityModule, ReentrancyGuard {
+    using QualityMedian for uint16[];
+
+    /// @notice Largest committee.
+    uint8 public constant MAX_COMMITTEE = 15;
+    /// @notice Highest score (basis points).
+    uint16 public constant MAX_SCORE = 10_000;
+    /// @notice Longest commit or reveal window.
+    uint32 public constant MAX_WINDOW = 30 days;
+    /// @notice Longest inline response.
+    uint32 public constant MAX_INLINE_BYTES = 4096;
+    /// @notice Most validators examined per draw: larger sets are drawn from a random window of this many.
+    uint256 public constant MAX_POOL = 128;
+
+    uint256 private constant _BPS = 10_000;
+
+    address private immutable _market;
+    IStakingVault private immutable _vault;
+    IRandomnessSource private immutable _randomness;
+
+    mapping(uint256 requestId => Job) private _jobs;
+    mapping(uint256 requestId => Member[]) private _members;
+    mapping(uint256 requestId => mapping(address validator => uint256 slot)) private _memberSlot; // index + 1
+    mapping(uint256 requestId => bytes) private _outputs;
+    mapping(bytes32 configHash => QualityConfig) private _configs;
+
+    constructor(address market_, IStakingVault vault_, IRandomnessSource randomness_) {
+        _market = market_;
+        _vault = vault_;
+        _randomness = randomness_;
+    }
+
+    // ---------------------------------------------------------------- market interface
+
+    /// @inheritdoc IVerificationModule
+    function validateModelConfig(uint256, bytes calldata config) external pure {
+        _validate(abi.decode(config, (QualityConfig)));
+    }
+
+    /// @inheritdoc IVerificationModule
+    /// @dev Every member of a full committee can earn its reward.
+    function verificationFee(bytes calldata config, uint256) external pure returns (uint256) {
+        QualityConfig memory cfg = abi.decode(config, (QualityConfig));
+        return uint256(cfg.committeeSize) * cfg.validatorReward;
+    }
+
+    /// @inheritdoc IVerificationModule
+    function onSubmit(Submission calldata submission, bytes calldata output, bytes calldata proof) external {
+        if (msg.sender != _market) revert QualityModuleOnlyMarket(msg.sender);
+        uint256 requestId = submission.requestId;
+        Job storage job = _jobs[requestId];
+        if (job.operator != address(0)) revert QualityModuleAlreadySubmitted(requestId);
+        bytes32 configHash = keccak256(submission.config);
+        QualityConfig storage cfg = _configs[configHash];
+        if (cfg.committeeSize == 0) {
+            QualityConfig memory decoded = abi.decode(submission.config, (QualityConfig));
+            _validate(decoded);
+            _configs[configHash] = decoded;
+        }
+
+        bytes32 responseHash;
+        string memory responseURI;
+        if (proof.length == 0) {
+            // INVARIANT: validators can read an inline response from the submission event.
+            if (output.length == 0 || output.length > cfg.maxInlineBytes) {
+                revert QualityModuleBadResponse(requestId, output.length, cfg.maxInlineBytes);
+            }
+            responseHash = keccak256(output);
+        } else {
+            responseURI = abi.decode(proof, (string));
+            if (output.length != 32 || bytes(responseURI).length == 0) {
+                revert QualityModuleBadResponse(requestId, output.length, cfg.maxInlineBytes);
+            }
+            responseHash = bytes32(output);
+        }
+
+        uint64 nowTs = uint64(block.timestamp);
+        uint64 commitDeadline = nowTs + cfg.commitWindow;
+        uint64 revealDeadline = commitDeadline + cfg.revealWindow;
+        job.operator = submission.operator;
+        job.submittedAt = nowTs;
+        job.commitDeadline = commitDeadline;
+        job.revealDeadline = revealDeadline;
+        job.modelId = submission.modelId;
+        job.configHash = configHash;
+        job.responseHash = responseHash;
+        _outputs[requestId] = output;
+        emit QualitySubmitted(
+            requestId,
+            submission.modelId,
+            submission.operator,
+            responseHash,
+            responseURI,
+            commitDeadline,
+            revealDeadline
+        );
+        _randomness.request(_randomnessKey(requestId, 0));
+    }
+
+    /// @inheritdoc IVerificationModule
+    function isFinal(uint256 requestId) external view returns (bool) {
+        return _jobs[requestId].resolved;
+    }
+
+    /// @inheritdoc IVerificationModule
+    function settlement(uint256 requestId) external view returns (Settlement memory result) {
+        Job storage job = _jobs[requestId];
+        if (!job.resolved) revert QualityModuleNotFinal(requestId);
+        QualityConfig storage cfg = _configs[job.configHash];
+        result.accepted = job.accepted;
+        result.payee = job.operator;
+        if (job.accepted) {
+            result.output = _outputs[requestId];
+        } else if (job.quorum) {
+            uint256 operatorStake = IInferenceMarket(_market).getRequest(requestId).operatorStake;
+            result.operatorSlash = (operatorStake * cfg.operatorSlashBps) / _BPS;
+        }
+        Member[] storage members = _members[requestId];
+        uint256 n = members.length;
+        uint256 paid;
+        Reward[] memory rewards = new Reward[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            Member storage m = members[i];
+            if (_earnsReward(job, cfg, m)) {
+                rewards[paid++] = Reward({to: m.validator, amount: cfg.validatorReward});
+            }
+        }
+        assembly ("memory-safe") {
+            mstore(rewards, paid)
+        }
+        result.rewards = rewards;
+    }
+
+    // ---------------------------------------------------------------- committee
+
+    /// @inheritdoc IQualityModule
+    function drawCommittee(uint256 requestId) external nonReentrant returns (bool drawn) {
+        Job storage job = _requireJob(requestId);
+        if (job.drawn) revert QualityModuleAlreadyDrawn(requestId);
+        // INVARIANT: the committee is fixed before anyone can commit, and only while commits are open.
+        if (block.timestamp > job.commitDeadline) {
+            revert QualityModuleDrawClosed(requestId, job.commitDeadline, block.timestamp);
+        }
+        bytes32 key = _randomnessKey(requestId, job.drawAttempt);
+        if (_randomness.isExpired(address(this), key)) {
+            uint8 attempt = ++job.drawAttempt;
+            uint64 readyAt = _randomness.request(_randomnessKey(requestId, attempt));
+            emit CommitteeRandomnessRequested(requestId, attempt, readyAt);
+            return false;
+        }
+        if (!_randomness.isReady(address(this), key)) revert QualityModuleRandomnessNotReady(requestId);
+        uint256 seed = _randomness.randomness(address(this), key);
+        QualityConfig storage cfg = _configs[job.configHash];
+        address[] memory picked = _pick(job, cfg, seed);
+        job.drawn = true;
+        Member[] storage members = _members[requestId];
+        uint256 stakeAmount = cfg.validatorStake;
+        for (uint256 i = 0; i < picked.length; ++i) {
+            address validator = picked[i];
+            members.push(Member({validator: validator, commitment: bytes32(0), score: 0, revealed: false}));
+            _memberSlot[requestId][validator] = i + 1;
+            _vault.lock(memberLockId(requestId, validator), validator, stakeAmount);
+        }
+        emit CommitteeDrawn(requestId, job.modelId, picked);
+        return true;
+    }
+
+    /// @inheritdoc IQualityModule
+    function commitScore(uint256 requestId, bytes32 commitment) external {
+        Job storage job = _requireJob(requestId);
+        Member storage m = _requireMember(requestId, msg.sender);
+        if (block.timestamp > job.commitDeadline) {
+            revert QualityModuleCommitClosed(requestId, job.commitDeadline, block.timestamp);
+        }
+        if (m.commitment != bytes32(0)) revert QualityModuleAlreadyCommitted(requestId, msg.sender);
+        if (commitment == bytes32(0)) revert QualityModuleEmptyCommitment(requestId);
+        m.commitment = commitment;
+        ++job.commits;
+        emit ScoreCommitted(requestId, msg.sender, commitment);
+    }
+
+    /// @inheritdoc IQualityModule
+    function revealScore(uint256 requestId, uint16 score, bytes32 salt) external {
+        Job storage job = _requireJob(requestId);
+        Member storage m = _requireMember(requestId, msg.sender);
+        if (score > MAX_SCORE) revert QualityModuleBadScore(score);
+        // INVARIANT: no score is revealed while anyone can still commit, so nobody can copy a score.
+        bool commitsClosed = block.timestamp > job.commitDeadline || job.commits == _members[requestId].length;
+        if (!commitsClosed || block.timestamp > job.revealDeadline) {
+            revert QualityModuleRevealClosed(requestId, job.revealDeadline, block.timestamp);
+        }
+        if (m.commitment == bytes32(0) || m.revealed) revert QualityModuleCannotReveal(requestId, msg.sender);
+        if (commitmentOf(requestId, msg.sender, score, salt) != m.commitment) {
+            revert QualityModuleBadReveal(requestId, msg.sender);
+        }
+        m.score = score;
+        m.revealed = true;
+        ++job.reveals;
+        emit ScoreRevealed(requestId, msg.sender, score);
+    }
+
+    /// @inheritdoc IQualityModule
+    function resolve(uint256 requestId) external nonReentrant {
+        Job storage job = _requireJob(requestId);
+        if (job.resolved) revert QualityModuleAlreadyResolved(requestId);
+        Member[] storage members = _members[requestId];
+        uint256 n = members.length;
+        // INVARIANT: a verdict is reached in bounded time: at the reveal deadline at the latest.
+        bool allRevealed = job.drawn && job.reveals == n;
+        if (!allRevealed && block.timestamp <= job.revealDeadline) {
+            revert QualityModuleNotResolvable(requestId, job.revealDeadline, block.timestamp);
+        }
+        QualityConfig storage cfg = _configs[job.configHash];
+
+        uint16[] memory scores = new uint16[](job.reveals);
+        uint256 r;
+        for (uint256 i = 0; i < n; ++i) {
+            if (members[i].revealed) scores[r++] = members[i].score;
+        }
+        uint16 med = scores.median();
+        bool quorum = job.reveals >= cfg.minReveals;
+        job.resolved = true;
+        job.quorum = quorum;
+        job.median = med;
+        job.accepted = quorum && med >= cfg.threshold;
+        emit QualityResolved(requestId, job.accepted, med, job.reveals);
+
+        if (n == 0) return;
+        address requester = IInferenceMarket(_market).getRequest(requestId).requester;
+        for (uint256 i = 0; i < n; ++i) {
+            Member storage m = members[i];
+            bytes32 lockId = memberLockId(requestId, m.validator);
+            uint256 penalty;
+            if (!m.revealed) {
+                penalty = cfg.noRevealSlash;
+            } else if (quorum && QualityMedian.distance(m.score, med) > cfg.outlierDistance) {
+                penalty = cfg.outlierSlash;
+            }
+            if (penalty > 0) {
+                _vault.slash(lockId, penalty, requester);
+                emit ValidatorPenalised(requestId, m.validator, m.revealed, penalty);
+            }
+            _vault.unlock(lockId);
+        }
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IQualityModule
+    function commitmentOf(
+        uint256 requestId,
+        address validator,
+        uint16 score,
+        bytes32 salt
+    ) public pure returns (bytes32) {
+        return keccak256(abi.encode(requestId, validator, score, salt));
+    }
+
+    /// @inheritdoc IQualityModule
+    function getJob(uint256 requestId) external view returns (Job memory) {
+        return _jobs[requestId];
+    }
+
+    /// @inheritdoc IQualityModule
+    function getMembers(uint256 requestId) external view returns (Member[] memory) {
+        return _members[requestId];
+    }
+
+    /// @inheritdoc IQualityModule
+    function isDrawReady(uint256 requestId) external view returns (bool) {
+        Job storage job = _jobs[requestId];
+        return
+            job.operator != address(0) &&
+            !job.drawn &&
+            block.timestamp <= job.commitDeadline &&
+            _randomness.isReady(address(this), _randomnessKey(requestId, job.drawAttempt));
+    }
+
+    /// @inheritdoc IQualityModule
+    function memberLockId(uint256 requestId, address validator) public view returns (bytes32) {
+        return keccak256(abi.encode(address(this), requestId, validator));
+    }
+
+    /// @notice The config a request is judged by.
+    function configOf(uint256 requestId) external view returns (QualityConfig memory) {
+        return _configs[_jobs[requestId].configHash];
+    }
+
+    /// @notice The market this module serves.
+    function market() external view returns (address) {
+        return _market;
+    }
+
+    /// @notice The vault holding operator and validator stakes.
+    function vault() external view returns (IStakingVault) {
+        return _vault;
+    }
+
+    /// @notice The source of committee randomness.
+    function randomnessSource() external view returns (IRandomnessSource) {
+        return _randomness;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _validate(QualityConfig memory cfg) private pure {
+        if (cfg.committeeSize == 0 || cfg.committeeSize > MAX_COMMITTEE) {
+            revert QualityModuleBadConfig("committeeSize", cfg.committeeSize);
+        }
+        if (cfg.minReveals == 0 || cfg.minReveals > cfg.committeeSize) {
+            revert QualityModuleBadConfig("minReveals", cfg.minReveals);
+        }
+        if (cfg.threshold > MAX_SCORE) revert QualityModuleBadConfig("threshold", cfg.threshold);
+        if (cfg.outlierDistance > MAX_SCORE) revert QualityModuleBadConfig("outlierDistance", cfg.outlierDistance);
+        if (cfg.commitWindow == 0 || cfg.commitWindow > MAX_WINDOW) {
+            revert QualityModuleBadConfig("commitWindow", cfg.commitWindow);
+        }
+        if (cfg.revealWindow == 0 || cfg.revealWindow > MAX_WINDOW) {
+            revert QualityModuleBadConfig("revealWindow", cfg.revealWindow);
+        }
+        if (cfg.maxInlineBytes == 0 || cfg.maxInlineBytes > MAX_INLINE_BYTES) {
+            revert QualityModuleBadConfig("maxInlineBytes", cfg.maxInlineBytes);
+        }
+        if (cfg.operatorSlashBps > _BPS) revert QualityModuleBadConfig("operatorSlashBps", cfg.operatorSlashBps);
+        if (cfg.outlierSlash > cfg.validatorStake) revert QualityModuleBadConfig("outlierSlash", cfg.outlierSlash);
+        if (cfg.noRevealSlash > cfg.validatorStake) {
+            revert QualityModuleBadConfig("noRevealSlash", cfg.noRevealSlash);
+        }
+    }
+
+    /// @dev Partial Fisher-Yates shuffle over the model's validators (a random window of MAX_POOL of
+    /// them when there are more), keeping those that are not the operator and have the stake free.
+    function _pick(Job storage job, QualityConfig storage cfg, uint256 seed) private view returns (address[] memory) {
+        uint256 modelId = job.modelId;
+        uint256 total = _vault.serverCount(modelId, IStakingVault.Role.Validator);
+        uint256 pool = total > MAX_POOL ? MAX_POOL : total;
+        uint256 offset = total > MAX_POOL ? seed % total : 0;
+        uint256[] memory order = new uint256[](pool);
+        for (uint256 i = 0; i < pool; ++i) order[i] = offset + i;
+        address[] memory picked = new address[](cfg.committeeSize);
+        uint256 count;
+        for (uint256 i = 0; i < pool && count < picked.length; ++i) {
+            uint256 j = i + (uint256(keccak256(abi.encode(seed, i))) % (pool - i));
+            (order[i], order[j]) = (order[j], order[i]);
+            address candidate = _vault.serverAt(modelId, IStakingVault.Role.Validator, order[i] % total);
+            // INVARIANT: the operator never judges its own response.
+            if (candidate == job.operator) continue;
+            if (_vault.freeStake(candidate) < cfg.validatorStake) continue;
+            picked[count++] = candidate;
+        }
+        assembly ("memory-safe") {
+            mstore(picked, count)
+        }
+        return picked;
+    }
+
+    function _earnsReward(Job storage job, QualityConfig storage cfg, Member storage m) private view returns (bool) {
+        if (!m.revealed) return false;
+        if (!job.quorum) return true;
+        return QualityMedian.distance(m.score, job.median) <= cfg.outlierDistance;
+    }
+
+    function _requireJob(uint256 requestId) private view returns (Job storage job) {
+        job = _jobs[requestId];
+        if (job.operator == address(0)) revert QualityModuleUnknownRequest(requestId);
+    }
+
+    function _requireMember(uint256 requestId, address validator) private view returns (Member storage) {
+        uint256 slot = _memberSlot[requestId][validator];
+        if (slot == 0) revert QualityModuleNotMember(requestId, validator);
+        return _members[requestId][slot - 1];
+    }
+
+    function _randomnessKey(uint256 requestId, uint8 attempt) private pure returns (bytes32) {
+        return keccak256(abi.encode("veriml.quality", requestId, attempt));
+    }
+}

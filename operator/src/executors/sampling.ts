@@ -1,0 +1,127 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { AbiCoder, computeAddress, keccak256 } from "ethers";
+import type { Logger } from "pino";
+import type { IntGraph } from "../../../verifier-gen/src/intgraph.js";
+import { IntOnnxRunner } from "../../../verifier-gen/src/intonnx.js";
+import { modelCommitment } from "../../../verifier-gen/src/merkle.js";
+import { BadInputError, ExecutionError } from "../errors.js";
+import type { Job } from "../store.js";
+import type { ExecutionResult, Executor } from "./executor.js";
+import { resolveInput } from "./input.js";
+
+const abi = AbiCoder.defaultAbiCoder();
+
+/** What one party commits to and later reveals. */
+export interface Opening {
+  /** The output bytes: `abi.encode(uint256 label)` for the digits classifiers. */
+  output: string;
+  salt: string;
+}
+
+/** The commitment of ISamplingModule / the SamplingModule: keccak256(abi.encode(requestId, party, keccak256(output), salt)). */
+export function samplingCommitment(requestId: bigint, party: string, opening: Opening): string {
+  return keccak256(
+    abi.encode(
+      ["uint256", "address", "bytes32", "bytes32"],
+      [requestId, party, keccak256(opening.output), opening.salt],
+    ),
+  );
+}
+
+/**
+ * spML mode: runs the canonical integer graph of a verifier-gen build with onnxruntime-node (the int64 ONNX
+ * the build emitted, bit-exact with the reference interpreter) and answers `abi.encode(uint256 label)`.
+ *
+ * As the assigned operator's executor it submits only a commitment (`output` empty, `proof =
+ * abi.encode(bytes32 commitment)`); the salt is derived from the operator's key and the request, so the
+ * opening can be recomputed after a restart without storing a secret: `opening()` re-runs the model.
+ * Samplers and validators use `infer()` and `salt()` directly.
+ */
+export class SamplingExecutor implements Executor {
+  private constructor(
+    private readonly graph: IntGraph,
+    private readonly runner: IntOnnxRunner,
+    readonly modelHash: string,
+    private readonly privateKey: string,
+    private readonly log: Logger,
+  ) {}
+
+  static async create(artifactsDir: string, privateKey: string, log: Logger): Promise<SamplingExecutor> {
+    let graph: IntGraph;
+    let manifest: { modelHash: string };
+    let onnx: Uint8Array;
+    try {
+      graph = JSON.parse(await readFile(path.join(artifactsDir, "intgraph.json"), "utf8")) as IntGraph;
+      manifest = JSON.parse(await readFile(path.join(artifactsDir, "manifest.json"), "utf8")) as { modelHash: string };
+      onnx = new Uint8Array(await readFile(path.join(artifactsDir, "model.int.onnx")));
+    } catch (cause) {
+      throw new ExecutionError(`${artifactsDir}: not a verifier-gen build with an integer ONNX model`, { cause });
+    }
+    if (graph.output.kind !== "argmax") {
+      throw new ExecutionError(`${artifactsDir}: the sampling executor serves classifiers (argmax output)`);
+    }
+    const committed = modelCommitment(graph).modelHash;
+    if (committed !== manifest.modelHash) {
+      throw new ExecutionError(
+        `${artifactsDir}: intgraph.json commits to ${committed}, manifest to ${manifest.modelHash}`,
+      );
+    }
+    const runner = await IntOnnxRunner.create(graph, onnx);
+    return new SamplingExecutor(graph, runner, committed, privateKey, log);
+  }
+
+  /** The address whose commitments this executor makes (the operator's). */
+  get address(): string {
+    return computeAddress(this.privateKey);
+  }
+
+  async check(job: Job): Promise<void> {
+    this.values(await resolveInput(job));
+  }
+
+  /** Assigned operator: commits to the output; nothing of it leaves the operator before the reveal. */
+  async execute(job: Job): Promise<ExecutionResult> {
+    const opening = await this.opening(job);
+    const commitment = samplingCommitment(job.requestId, this.address, opening);
+    this.log.info({ requestId: job.requestId, commitment }, "committed");
+    return { output: "0x", proof: abi.encode(["bytes32"], [commitment]) };
+  }
+
+  /** The assigned operator's output and salt for a request (recomputed, deterministic). */
+  async opening(job: Pick<Job, "requestId" | "input" | "inputHash" | "inputURI">): Promise<Opening> {
+    return { output: await this.infer(job), salt: this.salt("operator", job.requestId) };
+  }
+
+  /** Runs the model on the request's input: `abi.encode(uint256 label)`. */
+  async infer(job: Pick<Job, "requestId" | "input" | "inputHash" | "inputURI">): Promise<string> {
+    const values = this.values(await resolveInput(job));
+    const started = performance.now();
+    const trace = await this.runner.run(values);
+    const label = trace.output[0];
+    if (label === undefined) throw new ExecutionError(`request ${job.requestId}: the model produced no label`);
+    this.log.debug({ requestId: job.requestId, label, ms: performance.now() - started }, "inferred");
+    return abi.encode(["uint256"], [label]);
+  }
+
+  /** A secret, reproducible salt per duty and id: keccak256 of the operator key, the duty and the id. */
+  salt(duty: string, id: bigint): string {
+    return keccak256(
+      abi.encode(["string", "bytes32", "string", "uint256"], ["veriml.sampling.salt", this.privateKey, duty, id]),
+    );
+  }
+
+  async release(): Promise<void> {
+    await this.runner.release();
+  }
+
+  /** One value per input element, inside the model's input range (digits: pixels 0..16 in [0, 31]). */
+  private values(input: Uint8Array): number[] {
+    const { lo, hi, shape } = this.graph.input;
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (input.length !== count) throw new BadInputError(`input has ${input.length} values, the model needs ${count}`);
+    const bad = input.findIndex((v) => v < lo || v > hi);
+    if (bad >= 0) throw new BadInputError(`input value ${input[bad]} at index ${bad} is outside [${lo}, ${hi}]`);
+    return Array.from(input);
+  }
+}

@@ -1,0 +1,93 @@
+import { hexlify } from "ethers";
+import {
+  SamplingCommittee__factory,
+  SamplingModule__factory,
+  type SamplingCommittee,
+  type SamplingModule,
+} from "../../../types/ethers-contracts/index.js";
+import { withRetry } from "../chain/retry.js";
+import { OperatorError } from "../errors.js";
+import type { RoleContext } from "../roles/role.js";
+import type { Job } from "../store.js";
+
+export const MODE_SAMPLING = 2;
+
+/** Mirrors ISamplingModule.Phase. */
+export const Phase = {
+  None: 0n,
+  AwaitingRandomness: 1n,
+  Unsampled: 2n,
+  SamplerDrawn: 3n,
+  Revealing: 4n,
+  Disputed: 5n,
+  Final: 6n,
+} as const;
+
+/** Mirrors ISamplingCommittee.Stage. */
+export const Stage = { None: 0n, AwaitingDraw: 1n, Voting: 2n, Resolved: 3n } as const;
+
+/** Mirrors IInferenceMarket.Status (the values the spML duties read). */
+export const RequestStatus = { Submitted: 3n, Finalized: 4n, Refunded: 5n } as const;
+
+/** What identifies a request's input (the parts of a Job that resolveInput reads). */
+export type RequestInput = Pick<Job, "requestId" | "modelId" | "input" | "inputHash" | "inputURI" | "createdBlock">;
+
+/** The request's input as the market announced it (RequestCreated is indexed by request id). */
+export async function requestInput(ctx: RoleContext, requestId: bigint): Promise<RequestInput> {
+  const { market } = ctx;
+  const [event] = await withRetry(
+    "getLogs RequestCreated(id)",
+    () => market.queryFilter(market.filters.RequestCreated(requestId)),
+    ctx.retry,
+    ctx.log,
+  );
+  if (event === undefined) throw new OperatorError(`request ${requestId}: no RequestCreated event`);
+  return {
+    requestId,
+    modelId: event.args.modelId,
+    input: hexlify(event.args.input),
+    inputHash: event.args.inputHash,
+    inputURI: event.args.inputURI,
+    createdBlock: event.blockNumber,
+  };
+}
+
+/** The module the registry maps mode SAMPLING to, connected to the operator's signer. */
+export async function samplingModule(ctx: RoleContext): Promise<SamplingModule> {
+  const address = await withRetry("moduleOf", () => ctx.registry.moduleOf(MODE_SAMPLING), ctx.retry, ctx.log);
+  return SamplingModule__factory.connect(address, ctx.signer);
+}
+
+/** The committee a model's sampling config names as arbitrator. */
+export async function committeeOf(
+  ctx: RoleContext,
+  module: SamplingModule,
+  requestId: bigint,
+): Promise<SamplingCommittee> {
+  const config = await module.configOf(requestId);
+  return SamplingCommittee__factory.connect(config.arbitrator, ctx.signer);
+}
+
+/** Latest block timestamp: deadlines are judged by the chain's clock, not the host's. */
+export async function chainTime(ctx: RoleContext): Promise<bigint> {
+  const block = await withRetry("getBlock", () => ctx.provider.getBlock("latest"), ctx.retry, ctx.log);
+  if (block === null) throw new OperatorError("no latest block");
+  return BigInt(block.timestamp);
+}
+
+/**
+ * Sends a transaction and waits for it to be mined successfully. A send that fails before reaching the chain
+ * (gas estimation reverts because another bot took the step first) resets the shared NonceManager, which
+ * otherwise keeps the unused nonce counted and every later transaction of the operator is refused.
+ */
+export async function sendAndWait(
+  ctx: RoleContext,
+  what: string,
+  send: () => Promise<{ hash: string; wait: () => Promise<{ status: number | null } | null> }>,
+): Promise<string> {
+  const tx = await send();
+  const receipt = await tx.wait();
+  if (receipt === null || receipt.status !== 1) throw new OperatorError(`${what} transaction ${tx.hash} failed`);
+  ctx.log.info({ action: what, tx: tx.hash }, "sent");
+  return tx.hash;
+}

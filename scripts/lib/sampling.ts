@@ -1,0 +1,113 @@
+import type { Signer } from "ethers";
+import {
+  BlockhashRandomness__factory,
+  SamplingCommittee__factory,
+  SamplingModule__factory,
+  type ModelRegistry,
+  type SamplingCommittee,
+  type SamplingModule,
+} from "../../types/ethers-contracts/index.js";
+import {
+  SAMPLING_CONFIG_TYPE,
+  decodeSamplingConfig,
+  encodeSamplingConfig,
+  type SamplingConfig,
+} from "../../operator/src/sampling/config.js";
+import type { Suite } from "./deploy.js";
+import { readManifest } from "./zk.js";
+
+export const MODE_SAMPLING = 2;
+
+export { SAMPLING_CONFIG_TYPE, decodeSamplingConfig, encodeSamplingConfig };
+export type { SamplingConfig };
+
+/** Mirrors ISamplingCommittee.Parameters. */
+export interface CommitteeParameters {
+  committeeSize: number;
+  slashBps: number;
+  commitWindow: number;
+  revealWindow: number;
+  validatorStake: bigint;
+}
+
+export interface SamplingDeployOptions {
+  committee: CommitteeParameters;
+  /** Seconds after which a dispute without a ruling ends undecided (above the committee's windows). */
+  arbitrationTimeout: number;
+  /** Blocks between a randomness request and its target block. */
+  randomnessDelay?: number;
+}
+
+export interface SamplingStack {
+  sampling: SamplingModule;
+  committee: SamplingCommittee;
+  randomness: string;
+}
+
+/**
+ * Deploys a block-hash randomness source, the SamplingModule and its SamplingCommittee, wires them (the
+ * committee accepts the module's disputes; governance allows the committee as arbitrator), points mode
+ * SAMPLING at the module and authorises both in the vault to lock and slash.
+ */
+export async function deploySamplingModule(
+  suite: Suite,
+  deployer: Signer,
+  options: SamplingDeployOptions,
+): Promise<SamplingStack> {
+  const source = await new BlockhashRandomness__factory(deployer).deploy(options.randomnessDelay ?? 2);
+  await source.waitForDeployment();
+  const randomness = await source.getAddress();
+  const owner = await deployer.getAddress();
+  const vault = await suite.vault.getAddress();
+  const sampling = await new SamplingModule__factory(deployer).deploy(
+    owner,
+    await suite.market.getAddress(),
+    vault,
+    randomness,
+    options.arbitrationTimeout,
+  );
+  const committee = await new SamplingCommittee__factory(deployer).deploy(owner, vault, randomness, options.committee);
+  await Promise.all([sampling.waitForDeployment(), committee.waitForDeployment()]);
+  const samplingAddress = await sampling.getAddress();
+  const committeeAddress = await committee.getAddress();
+  await (await committee.setClient(samplingAddress, true)).wait();
+  await (await sampling.setArbitratorAllowed(committeeAddress, true)).wait();
+  await (await suite.vault.connect(deployer).setAuthorised(samplingAddress, true)).wait();
+  await (await suite.vault.connect(deployer).setAuthorised(committeeAddress, true)).wait();
+  await (await suite.registry.connect(deployer).setModeModule(MODE_SAMPLING, samplingAddress)).wait();
+  return { sampling, committee, randomness };
+}
+
+export interface RegisterSamplingModelOptions {
+  buildDir: string;
+  artifactURI: string;
+  ethPrice: bigint;
+  operatorStake: bigint;
+  config: SamplingConfig;
+}
+
+/** Registers a verifier-gen build (its modelHash) in sampling mode; returns the model id. */
+export async function registerSamplingModel(
+  registry: ModelRegistry,
+  owner: Signer,
+  options: RegisterSamplingModelOptions,
+): Promise<{ modelId: bigint; modelHash: string }> {
+  const manifest = await readManifest(options.buildDir);
+  const tx = await registry
+    .connect(owner)
+    .registerModel(manifest.modelHash, options.artifactURI, options.ethPrice, options.operatorStake, [
+      { mode: MODE_SAMPLING, config: encodeSamplingConfig(options.config) },
+    ]);
+  const receipt = await tx.wait();
+  const event = receipt?.logs
+    .map((log) => {
+      try {
+        return registry.interface.parseLog(log);
+      } catch {
+        return null;
+      }
+    })
+    .find((parsed) => parsed?.name === "ModelRegistered");
+  if (!event) throw new Error(`registerModel ${tx.hash} emitted no ModelRegistered`);
+  return { modelId: event.args.modelId as bigint, modelHash: manifest.modelHash };
+}

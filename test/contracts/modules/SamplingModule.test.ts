@@ -1,0 +1,651 @@
+// SamplingModule (spML) and its SamplingCommittee arbitrator, with outputs from real inference: the committed
+// digits MLP integer graph run by the reference interpreter on held-out digits.
+import { readFileSync } from "node:fs";
+import { expect } from "chai";
+import { network } from "hardhat";
+import { AbiCoder, ZeroAddress, ZeroHash, hexlify, keccak256, parseEther, randomBytes } from "ethers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import { runInt, type IntGraph } from "../../../verifier-gen/src/intgraph.js";
+import { quantizeInput } from "../../../verifier-gen/src/quantize.js";
+import { DEFAULT_PARAMETERS, deploySuite } from "../../../scripts/lib/deploy.js";
+import {
+  MODE_SAMPLING,
+  deploySamplingModule,
+  encodeSamplingConfig,
+  registerSamplingModel,
+  type SamplingConfig,
+} from "../../../scripts/lib/sampling.js";
+
+const { ethers, networkHelpers } = await network.create();
+const { time, mine } = networkHelpers;
+const abi = AbiCoder.defaultAbiCoder();
+const MLP = "models/build/digits-mlp";
+const PRICE = parseEther("0.01");
+const STAKE = parseEther("1");
+const VALIDATOR_STAKE = parseEther("0.5");
+const FEE_BPS = 10_000; // B is paid the price: it does the same work as A
+const FEE = (PRICE * BigInt(FEE_BPS)) / 10_000n;
+const PROTOCOL_FEE = (PRICE * BigInt(DEFAULT_PARAMETERS.protocolFeeBps)) / 10_000n;
+const WINDOW = 600;
+const ARBITRATION_TIMEOUT = 3 * 3600;
+const NO_SHOW_BPS = 2_000;
+
+enum Phase {
+  None,
+  AwaitingRandomness,
+  Unsampled,
+  SamplerDrawn,
+  Revealing,
+  Disputed,
+  Final,
+}
+enum Verdict {
+  None,
+  AcceptedOperator,
+  AcceptedSampler,
+  Rejected,
+}
+
+const graph = JSON.parse(readFileSync(`${MLP}/intgraph.json`, "utf8")) as IntGraph;
+const testSet = JSON.parse(readFileSync("data/digits-test.json", "utf8")) as { inputs: number[][]; labels: number[] };
+const inputOf = (i: number): Uint8Array => Uint8Array.from(testSet.inputs[i]!);
+/** The real model output for a request input: the integer graph's label, ABI-encoded. */
+const infer = (input: Uint8Array): string =>
+  abi.encode(["uint256"], [runInt(graph, quantizeInput(graph, Array.from(input))).output[0]!]);
+const wrongOutput = (output: string): string =>
+  abi.encode(["uint256"], [((abi.decode(["uint256"], output)[0] as bigint) + 1n) % 10n]);
+const commitment = (requestId: bigint, party: string, output: string, salt: string): string =>
+  keccak256(abi.encode(["uint256", "address", "bytes32", "bytes32"], [requestId, party, keccak256(output), salt]));
+const voteCommitment = (disputeId: bigint, validator: string, outputHash: string, salt: string): string =>
+  keccak256(abi.encode(["uint256", "address", "bytes32", "bytes32"], [disputeId, validator, outputHash, salt]));
+const salt = (): string => hexlify(randomBytes(32));
+
+describe("SamplingModule", function () {
+  this.timeout(120_000);
+
+  async function deployFixture() {
+    const signers = await ethers.getSigners();
+    const [deployer, treasury, user, operator, b1, b2, ...rest] = signers;
+    const validators = rest.slice(0, 4);
+    const suite = await deploySuite(deployer!, { ...DEFAULT_PARAMETERS, treasury: treasury!.address });
+    const stack = await deploySamplingModule(suite, deployer!, {
+      committee: {
+        committeeSize: 3,
+        slashBps: 10_000,
+        commitWindow: WINDOW,
+        revealWindow: WINDOW,
+        validatorStake: VALIDATOR_STAKE,
+      },
+      arbitrationTimeout: ARBITRATION_TIMEOUT,
+    });
+    const config: SamplingConfig = {
+      sampleBps: 10_000,
+      verifierFeeBps: FEE_BPS,
+      samplerNoShowSlashBps: NO_SHOW_BPS,
+      maxDraws: 2,
+      commitWindow: WINDOW,
+      revealWindow: WINDOW,
+      arbitrator: await stack.committee.getAddress(),
+    };
+    const { modelId } = await registerSamplingModel(suite.registry, deployer!, {
+      buildDir: MLP,
+      artifactURI: `file://${MLP}`,
+      ethPrice: PRICE,
+      operatorStake: STAKE,
+      config,
+    });
+    for (const op of [operator!, b1!, b2!]) {
+      await suite.vault.connect(op).stake(parseEther("3"), { value: parseEther("3") });
+      await suite.vault.connect(op).setService(modelId, 0, true);
+    }
+    for (const v of validators) {
+      await suite.vault.connect(v).stake(parseEther("1"), { value: parseEther("1") });
+      await suite.vault.connect(v).setService(modelId, 1, true);
+    }
+    return {
+      ...suite,
+      ...stack,
+      modelId,
+      config,
+      deployer: deployer!,
+      treasury: treasury!,
+      user: user!,
+      operator: operator!,
+      samplers: [b1!, b2!],
+      validators,
+    };
+  }
+  type Fixture = Awaited<ReturnType<typeof deployFixture>>;
+
+  /** A request of sample `index`, created with sampling probability `sampleBps`, claimed by A. */
+  async function claimed(sampleBps: number, index = 0, overrides: Partial<SamplingConfig> = {}) {
+    const f = await networkHelpers.loadFixture(deployFixture);
+    await f.registry.configureMode(
+      f.modelId,
+      MODE_SAMPLING,
+      encodeSamplingConfig({ ...f.config, sampleBps, ...overrides }),
+    );
+    const input = inputOf(index);
+    const deadline = BigInt((await time.latest()) + 7200);
+    await f.market.connect(f.user).createRequest(
+      {
+        modelId: f.modelId,
+        mode: MODE_SAMPLING,
+        token: ZeroAddress,
+        maxFee: PRICE + FEE,
+        deadline,
+        input,
+        inputHash: ZeroHash,
+        inputURI: "",
+        callback: ZeroAddress,
+        callbackGasLimit: 0,
+      },
+      { value: PRICE + FEE },
+    );
+    await f.market.connect(f.operator).claim(1n);
+    return { f, input, output: infer(input), id: 1n };
+  }
+
+  /** A commits to `output` and the sampling decision is taken. */
+  async function committedAndDecided(f: Fixture, id: bigint, output: string) {
+    const aSalt = salt();
+    await f.market
+      .connect(f.operator)
+      .submitResult(id, "0x", abi.encode(["bytes32"], [commitment(id, f.operator.address, output, aSalt)]));
+    await mine(3);
+    await f.sampling.advance(id);
+    return aSalt;
+  }
+
+  function signerOf(f: Fixture, address: string): HardhatEthersSigner {
+    const s = [...f.samplers, ...f.validators, f.operator].find((x) => x.address === address);
+    if (s === undefined) throw new Error(`no signer ${address}`);
+    return s;
+  }
+
+  /** The drawn sampler commits to `output` and returns its signer and salt. */
+  async function samplerCommits(f: Fixture, id: bigint, output: string) {
+    const job = await f.sampling.getJob(id);
+    const b = signerOf(f, job.sampler);
+    const bSalt = salt();
+    await f.sampling.connect(b).commitSampler(id, commitment(id, b.address, output, bSalt));
+    return { b, bSalt };
+  }
+
+  /** Draws the committee of `disputeId` and has each member vote `votes[i]` (null: no show). */
+  async function committeeVotes(f: Fixture, disputeId: bigint, votes: (string | null)[]) {
+    await mine(3);
+    await f.committee.drawCommittee(disputeId);
+    const members = await f.committee.membersOf(disputeId);
+    expect(members).to.have.length(3);
+    const salts = members.map(() => salt());
+    for (const [i, m] of members.entries()) {
+      const vote = votes[i];
+      if (vote === null || vote === undefined) continue;
+      await f.committee
+        .connect(signerOf(f, m))
+        .commitVote(disputeId, voteCommitment(disputeId, m, keccak256(vote), salts[i]!));
+    }
+    if (votes.some((v) => v === null)) await time.increase(WINDOW + 1);
+    for (const [i, m] of members.entries()) {
+      const vote = votes[i];
+      if (vote === null || vote === undefined) continue;
+      await f.committee.connect(signerOf(f, m)).revealVote(disputeId, keccak256(vote), salts[i]!);
+    }
+    return members;
+  }
+
+  describe("configuration", () => {
+    it("validates the per-model config and prices the fee as a share of the price", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const bad = async (over: Partial<SamplingConfig>) =>
+        f.registry.configureMode(f.modelId, MODE_SAMPLING, encodeSamplingConfig({ ...f.config, ...over }));
+      await expect(bad({ sampleBps: 10_001 }))
+        .to.be.revertedWithCustomError(f.sampling, "SamplingModuleInvalidBps")
+        .withArgs(10_001);
+      await expect(bad({ commitWindow: 0 }))
+        .to.be.revertedWithCustomError(f.sampling, "SamplingModuleInvalidWindow")
+        .withArgs(0);
+      await expect(bad({ maxDraws: 0 })).to.be.revertedWithCustomError(f.sampling, "SamplingModuleInvalidWindow");
+      await expect(bad({ arbitrator: f.user.address }))
+        .to.be.revertedWithCustomError(f.sampling, "SamplingModuleArbitratorNotAllowed")
+        .withArgs(f.user.address);
+      const [price, fee] = await f.market.quote(f.modelId, MODE_SAMPLING, ZeroAddress);
+      expect([price, fee]).to.deep.equal([PRICE, FEE]);
+      await f.registry.configureMode(
+        f.modelId,
+        MODE_SAMPLING,
+        encodeSamplingConfig({ ...f.config, verifierFeeBps: 2_500 }),
+      );
+      expect((await f.market.quote(f.modelId, MODE_SAMPLING, ZeroAddress))[1]).to.equal(PRICE / 4n);
+      await expect(f.sampling.connect(f.user).setArbitratorAllowed(f.user.address, true)).to.be.revertedWithCustomError(
+        f.sampling,
+        "OwnableUnauthorizedAccount",
+      );
+    });
+
+    it("refuses a submission that is not a bare commitment, and calls from anyone but the market", async () => {
+      const { f, output, id } = await claimed(10_000);
+      const c = abi.encode(["bytes32"], [commitment(id, f.operator.address, output, salt())]);
+      await expect(f.market.connect(f.operator).submitResult(id, output, c))
+        .to.be.revertedWithCustomError(f.sampling, "SamplingModuleOutputNotEmpty")
+        .withArgs(id, 32n);
+      await expect(f.market.connect(f.operator).submitResult(id, "0x", abi.encode(["bytes32"], [ZeroHash])))
+        .to.be.revertedWithCustomError(f.sampling, "SamplingModuleBadCommitment")
+        .withArgs(id);
+      await expect(
+        f.sampling.onSubmit(
+          { requestId: id, modelId: f.modelId, operator: f.operator.address, inputHash: ZeroHash, config: "0x" },
+          "0x",
+          c,
+        ),
+      )
+        .to.be.revertedWithCustomError(f.sampling, "SamplingModuleOnlyMarket")
+        .withArgs(f.deployer.address);
+      await expect(f.market.connect(f.operator).submitResult(id, "0x", c)).to.emit(f.sampling, "OperatorCommitted");
+      expect((await f.market.getRequest(id)).status).to.equal(3n);
+    });
+  });
+
+  describe("honest operator", () => {
+    it("is paid when not sampled, and cannot reveal before the sampling decision", async () => {
+      const { f, output, id } = await claimed(0);
+      const aSalt = salt();
+      await f.market
+        .connect(f.operator)
+        .submitResult(id, "0x", abi.encode(["bytes32"], [commitment(id, f.operator.address, output, aSalt)]));
+      await expect(f.sampling.connect(f.operator).reveal(id, output, aSalt))
+        .to.be.revertedWithCustomError(f.sampling, "SamplingModuleWrongPhase")
+        .withArgs(id, Phase.AwaitingRandomness);
+      await expect(f.sampling.advance(id))
+        .to.be.revertedWithCustomError(f.sampling, "SamplingModuleNothingDue")
+        .withArgs(id, Phase.AwaitingRandomness);
+      expect(await f.sampling.canAdvance(id)).to.equal(false);
+      await mine(3);
+      expect(await f.sampling.canAdvance(id)).to.equal(true);
+      await expect(f.sampling.advance(id)).to.emit(f.sampling, "SamplingDecided").withArgs(id, false, false);
+      await expect(f.sampling.connect(f.operator).reveal(id, wrongOutput(output), aSalt)).to.be.revertedWithCustomError(
+        f.sampling,
+        "SamplingModuleCommitmentMismatch",
+      );
+      await expect(f.sampling.connect(f.operator).reveal(id, output, aSalt))
+        .to.emit(f.sampling, "VerdictReached")
+        .withArgs(id, Verdict.AcceptedOperator, false, 0n, false);
+      const before = await f.market.owed(f.user.address, ZeroAddress);
+      await expect(f.market.finalize(id))
+        .to.emit(f.market, "RequestFinalized")
+        .withArgs(id, f.operator.address, output, PRICE - PROTOCOL_FEE, PROTOCOL_FEE);
+      expect(await f.market.resultOf(id)).to.equal(output);
+      expect(abi.decode(["uint256"], output)[0]).to.equal(BigInt(testSet.labels[0]!));
+      // Unsampled: the verification fee goes back to the requester.
+      expect((await f.market.owed(f.user.address, ZeroAddress)) - before).to.equal(FEE);
+      expect((await f.vault.stakeOf(f.operator.address)).locked).to.equal(0n);
+    });
+
+    it("is paid when sampled and matched, and the sampler is paid the verification fee", async () => {
+      const { f, output, id } = await claimed(10_000, 3);
+      const aSalt = await committedAndDecided(f, id, output);
+      const drawn = await f.sampling.getJob(id);
+      expect(drawn.phase).to.equal(BigInt(Phase.SamplerDrawn));
+      expect(drawn.sampler).to.not.equal(f.operator.address);
+      expect((await f.vault.getLock(await f.sampling.samplerLockId(id, drawn.sampler))).amount).to.equal(STAKE);
+      // A cannot reveal while B has not committed.
+      await expect(f.sampling.connect(f.operator).reveal(id, output, aSalt))
+        .to.be.revertedWithCustomError(f.sampling, "SamplingModuleWrongPhase")
+        .withArgs(id, Phase.SamplerDrawn);
+      const { b, bSalt } = await samplerCommits(f, id, infer(inputOf(3)));
+      await f.sampling.connect(f.operator).reveal(id, output, aSalt);
+      await expect(f.sampling.connect(b).reveal(id, output, bSalt))
+        .to.emit(f.sampling, "VerdictReached")
+        .withArgs(id, Verdict.AcceptedOperator, false, 0n, true);
+      await f.market.finalize(id);
+      expect(await f.market.owed(f.operator.address, ZeroAddress)).to.equal(PRICE - PROTOCOL_FEE);
+      expect(await f.market.owed(b.address, ZeroAddress)).to.equal(FEE);
+      expect((await f.vault.stakeOf(b.address)).locked).to.equal(0n);
+      expect((await f.vault.stakeOf(f.operator.address)).total).to.equal(parseEther("3"));
+    });
+  });
+
+  describe("cheating operator", () => {
+    it("is caught when sampled: slashed, the requester gets the correct result, validators rule and are paid", async () => {
+      const { f, output, id } = await claimed(10_000, 5);
+      const cheat = wrongOutput(output);
+      const aSalt = await committedAndDecided(f, id, cheat);
+      const { b, bSalt } = await samplerCommits(f, id, infer(inputOf(5)));
+      await f.sampling.connect(f.operator).reveal(id, cheat, aSalt);
+      await expect(f.sampling.connect(b).reveal(id, output, bSalt))
+        .to.emit(f.sampling, "DisputeEscalated")
+        .withArgs(id, await f.committee.getAddress(), 1n);
+      await expect(f.market.finalize(id)).to.be.revertedWithCustomError(f.market, "InferenceMarketNotFinal");
+      // Two members re-execute; the third is lazy and sides with A's claim without computing.
+      const members = await committeeVotes(f, 1n, [infer(inputOf(5)), infer(inputOf(5)), cheat]);
+      for (const m of members) expect(m).to.not.be.oneOf([f.operator.address, b.address]);
+      await expect(f.committee.resolve(1n))
+        .to.emit(f.committee, "ValidatorSlashed")
+        .withArgs(1n, members[2], VALIDATOR_STAKE, true);
+      await expect(f.sampling.advance(id))
+        .to.emit(f.sampling, "VerdictReached")
+        .withArgs(id, Verdict.AcceptedSampler, true, 0n, false);
+      const userBefore = await f.vault.slashProceedsOf(f.user.address);
+      await expect(f.market.finalize(id))
+        .to.emit(f.market, "RequestFinalized")
+        .withArgs(id, b.address, output, PRICE - PROTOCOL_FEE, PROTOCOL_FEE);
+      expect(await f.market.resultOf(id)).to.equal(output);
+      expect((await f.vault.stakeOf(f.operator.address)).total).to.equal(parseEther("3") - STAKE);
+      // The requester gets the injured party's share of A's slash (and of the lazy validator's).
+      const share = BigInt(DEFAULT_PARAMETERS.slashBeneficiaryShareBps);
+      expect((await f.vault.slashProceedsOf(f.user.address)) - userBefore).to.equal((STAKE * share) / 10_000n);
+      expect(await f.market.owed(members[0]!, ZeroAddress)).to.equal(FEE / 2n);
+      expect(await f.market.owed(members[1]!, ZeroAddress)).to.equal(FEE / 2n);
+      expect(await f.market.owed(members[2]!, ZeroAddress)).to.equal(0n);
+      expect((await f.vault.stakeOf(members[2]!)).total).to.equal(parseEther("1") - VALIDATOR_STAKE);
+      expect((await f.vault.stakeOf(b.address)).locked).to.equal(0n);
+      expect((await f.vault.stakeOf(members[0]!)).locked).to.equal(0n);
+    });
+
+    it("is slashed and the requester refunded when it never reveals after being sampled", async () => {
+      const { f, output, id } = await claimed(10_000, 6);
+      await committedAndDecided(f, id, output);
+      const { b, bSalt } = await samplerCommits(f, id, output);
+      await f.sampling.connect(b).reveal(id, output, bSalt);
+      await expect(f.sampling.advance(id)).to.be.revertedWithCustomError(f.sampling, "SamplingModuleNothingDue");
+      await time.increase(WINDOW + 1);
+      await expect(f.sampling.advance(id))
+        .to.emit(f.sampling, "VerdictReached")
+        .withArgs(id, Verdict.Rejected, true, 0n, true);
+      await expect(f.market.finalize(id)).to.emit(f.market, "RequestRejected").withArgs(id, f.operator.address, STAKE);
+      expect(await f.market.owed(f.user.address, ZeroAddress)).to.equal(PRICE);
+      expect(await f.market.owed(b.address, ZeroAddress)).to.equal(FEE);
+      expect((await f.vault.stakeOf(f.operator.address)).total).to.equal(parseEther("3") - STAKE);
+    });
+
+    it("is slashed and the requester refunded when it never reveals unsampled", async () => {
+      const { f, output, id } = await claimed(0, 7);
+      await committedAndDecided(f, id, output);
+      await time.increase(WINDOW + 1);
+      await expect(f.sampling.connect(f.operator).reveal(id, output, ZeroHash)).to.be.revertedWithCustomError(
+        f.sampling,
+        "SamplingModuleDeadlinePassed",
+      );
+      await f.sampling.advance(id);
+      await f.market.finalize(id);
+      expect(await f.market.owed(f.user.address, ZeroAddress)).to.equal(PRICE + FEE);
+      expect((await f.vault.stakeOf(f.operator.address)).total).to.equal(parseEther("3") - STAKE);
+    });
+  });
+
+  describe("sampler", () => {
+    it("sees nothing of A's output before it commits", async () => {
+      const { f, output, id } = await claimed(10_000, 8);
+      const aSalt = await committedAndDecided(f, id, output);
+      const [submitted] = await f.market.queryFilter(f.market.filters.ResultSubmitted(id));
+      expect(submitted!.args.output).to.equal("0x"); // A submitted a bare commitment
+      const b = signerOf(f, (await f.sampling.getJob(id)).sampler);
+      await expect(f.sampling.connect(f.operator).reveal(id, output, aSalt)).to.be.revertedWithCustomError(
+        f.sampling,
+        "SamplingModuleWrongPhase",
+      );
+      expect(await f.sampling.queryFilter(f.sampling.filters.OutputRevealed(id))).to.have.length(0);
+      expect(await f.sampling.revealedOutput(id, false)).to.equal("0x");
+      await expect(f.sampling.connect(f.operator).commitSampler(id, ZeroHash.replace(/0$/, "1")))
+        .to.be.revertedWithCustomError(f.sampling, "SamplingModuleNotParty")
+        .withArgs(id, f.operator.address);
+      await f.sampling.connect(b).commitSampler(id, commitment(id, b.address, output, salt()));
+      await expect(f.sampling.connect(f.operator).reveal(id, output, aSalt)).to.emit(f.sampling, "OutputRevealed");
+    });
+
+    it("copying A's commitment and A's revealed opening gets B nothing but a slash", async () => {
+      const { f, output, id } = await claimed(10_000, 9);
+      const aSalt = await committedAndDecided(f, id, output);
+      const aCommitment = (await f.sampling.getJob(id)).operatorCommitment;
+      const b = signerOf(f, (await f.sampling.getJob(id)).sampler);
+      await f.sampling.connect(b).commitSampler(id, aCommitment);
+      await f.sampling.connect(f.operator).reveal(id, output, aSalt);
+      await expect(f.sampling.connect(b).reveal(id, output, aSalt))
+        .to.be.revertedWithCustomError(f.sampling, "SamplingModuleCommitmentMismatch")
+        .withArgs(id, b.address, aCommitment, commitment(id, b.address, output, aSalt));
+      await time.increase(WINDOW + 1);
+      await expect(f.sampling.advance(id))
+        .to.emit(f.sampling, "VerdictReached")
+        .withArgs(id, Verdict.AcceptedOperator, false, STAKE, false);
+      await f.market.finalize(id);
+      expect(await f.market.owed(f.operator.address, ZeroAddress)).to.equal(PRICE - PROTOCOL_FEE);
+      expect(await f.market.owed(b.address, ZeroAddress)).to.equal(0n);
+      expect((await f.vault.stakeOf(b.address)).total).to.equal(parseEther("3") - STAKE);
+    });
+
+    it("that lies is overruled and slashed for A's benefit", async () => {
+      const { f, output, id } = await claimed(10_000, 10);
+      const aSalt = await committedAndDecided(f, id, output);
+      const lie = wrongOutput(output);
+      const { b, bSalt } = await samplerCommits(f, id, lie);
+      await f.sampling.connect(b).reveal(id, lie, bSalt);
+      await f.sampling.connect(f.operator).reveal(id, output, aSalt);
+      expect((await f.sampling.getJob(id)).phase).to.equal(BigInt(Phase.Disputed));
+      const truth = infer(inputOf(10));
+      await committeeVotes(f, 1n, [truth, truth, truth]);
+      await f.committee.resolve(1n);
+      await expect(f.sampling.advance(id))
+        .to.emit(f.sampling, "VerdictReached")
+        .withArgs(id, Verdict.AcceptedOperator, false, STAKE, false);
+      const aProceeds = await f.vault.slashProceedsOf(f.operator.address);
+      expect(aProceeds).to.equal((STAKE * BigInt(DEFAULT_PARAMETERS.slashBeneficiaryShareBps)) / 10_000n);
+      await f.market.finalize(id);
+      expect(await f.market.resultOf(id)).to.equal(output);
+      expect((await f.vault.stakeOf(b.address)).total).to.equal(parseEther("3") - STAKE);
+      expect((await f.vault.stakeOf(f.operator.address)).total).to.equal(parseEther("3"));
+    });
+
+    it("that does not commit is slashed and replaced; after maxDraws no-shows the request proceeds unsampled", async () => {
+      const { f, output, id } = await claimed(10_000, 11);
+      const aSalt = await committedAndDecided(f, id, output);
+      const first = (await f.sampling.getJob(id)).sampler;
+      await time.increase(WINDOW + 1);
+      await expect(f.sampling.advance(id))
+        .to.emit(f.sampling, "SamplerNoShow")
+        .withArgs(id, first, (STAKE * BigInt(NO_SHOW_BPS)) / 10_000n);
+      const second = await f.sampling.getJob(id);
+      expect(second.phase).to.equal(BigInt(Phase.SamplerDrawn));
+      expect(second.sampler).to.not.be.oneOf([first, f.operator.address]);
+      expect(second.draws).to.equal(2n);
+      await time.increase(WINDOW + 1);
+      await expect(f.sampling.advance(id)).to.emit(f.sampling, "SamplerUnavailable").withArgs(id, 2n);
+      expect((await f.sampling.getJob(id)).phase).to.equal(BigInt(Phase.Unsampled));
+      await f.sampling.connect(f.operator).reveal(id, output, aSalt);
+      await f.market.finalize(id);
+      expect(await f.market.owed(f.operator.address, ZeroAddress)).to.equal(PRICE - PROTOCOL_FEE);
+      for (const s of [first, second.sampler]) {
+        expect((await f.vault.stakeOf(s)).total).to.equal(parseEther("3") - (STAKE * BigInt(NO_SHOW_BPS)) / 10_000n);
+        expect((await f.vault.stakeOf(s)).locked).to.equal(0n);
+      }
+    });
+
+    it("that commits but never reveals loses its lock; A's revealed result stands", async () => {
+      const { f, output, id } = await claimed(10_000, 12);
+      const aSalt = await committedAndDecided(f, id, output);
+      const { b } = await samplerCommits(f, id, output);
+      await f.sampling.connect(f.operator).reveal(id, output, aSalt);
+      await time.increase(WINDOW + 1);
+      await f.sampling.advance(id);
+      await f.market.finalize(id);
+      expect(await f.market.owed(f.operator.address, ZeroAddress)).to.equal(PRICE - PROTOCOL_FEE);
+      expect((await f.vault.stakeOf(b.address)).total).to.equal(parseEther("3") - STAKE);
+    });
+
+    it("is never drawn when no other operator can back the lock: the request proceeds unsampled", async () => {
+      const { f, output, id } = await claimed(10_000, 13);
+      for (const s of f.samplers) await f.vault.connect(s).requestUnbond(parseEther("3"));
+      await committedAndDecided(f, id, output);
+      const job = await f.sampling.getJob(id);
+      expect(job.phase).to.equal(BigInt(Phase.Unsampled));
+      expect(job.sampled).to.equal(true);
+      expect(job.sampler).to.equal(ZeroAddress);
+    });
+  });
+
+  describe("randomness", () => {
+    it("forces sampling when the decision randomness expired unread, so waiting never helps A", async () => {
+      const { f, output, id } = await claimed(0, 14);
+      await f.market
+        .connect(f.operator)
+        .submitResult(id, "0x", abi.encode(["bytes32"], [commitment(id, f.operator.address, output, salt())]));
+      await mine(300);
+      await expect(f.sampling.advance(id)).to.emit(f.sampling, "RandomnessRenewed").withArgs(id, 1);
+      await mine(3);
+      await expect(f.sampling.advance(id)).to.emit(f.sampling, "SamplingDecided").withArgs(id, true, true);
+      expect((await f.sampling.getJob(id)).phase).to.equal(BigInt(Phase.SamplerDrawn));
+    });
+
+    it("samples about p of the requests (block-hash randomness, 40 requests at p = 50%)", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      await f.registry.configureMode(f.modelId, MODE_SAMPLING, encodeSamplingConfig({ ...f.config, sampleBps: 5_000 }));
+      const deadline = BigInt((await time.latest()) + 7200);
+      let sampled = 0;
+      const n = 40;
+      await f.vault.connect(f.operator).stake(parseEther("40"), { value: parseEther("40") });
+      for (let i = 1; i <= n; i++) {
+        const input = inputOf(i);
+        await f.market.connect(f.user).createRequest(
+          {
+            modelId: f.modelId,
+            mode: MODE_SAMPLING,
+            token: ZeroAddress,
+            maxFee: PRICE + FEE,
+            deadline,
+            input,
+            inputHash: ZeroHash,
+            inputURI: "",
+            callback: ZeroAddress,
+            callbackGasLimit: 0,
+          },
+          { value: PRICE + FEE },
+        );
+        await f.market.connect(f.operator).claim(BigInt(i));
+        const c = commitment(BigInt(i), f.operator.address, infer(input), salt());
+        await f.market.connect(f.operator).submitResult(BigInt(i), "0x", abi.encode(["bytes32"], [c]));
+      }
+      await mine(3);
+      for (let i = 1; i <= n; i++) {
+        await f.sampling.advance(BigInt(i));
+        if ((await f.sampling.getJob(BigInt(i))).sampled) sampled++;
+      }
+      // Binomial(40, 0.5): 8..32 holds with probability > 0.9999.
+      expect(sampled).to.be.within(8, 32);
+    });
+  });
+
+  describe("committee", () => {
+    it("slashes a validator that never reveals; the majority still decides", async () => {
+      const { f, output, id } = await claimed(10_000, 15);
+      const cheat = wrongOutput(output);
+      const aSalt = await committedAndDecided(f, id, cheat);
+      const { b, bSalt } = await samplerCommits(f, id, output);
+      await f.sampling.connect(f.operator).reveal(id, cheat, aSalt);
+      await f.sampling.connect(b).reveal(id, output, bSalt);
+      const members = await committeeVotes(f, 1n, [output, null, output]);
+      await expect(f.committee.revealVote(1n, keccak256(output), ZeroHash))
+        .to.be.revertedWithCustomError(f.committee, "SamplingCommitteeNotMember")
+        .withArgs(1n, f.deployer.address);
+      await time.increase(WINDOW + 1);
+      await expect(f.committee.resolve(1n))
+        .to.emit(f.committee, "ValidatorSlashed")
+        .withArgs(1n, members[1], VALIDATOR_STAKE, false)
+        .and.to.emit(f.committee, "DisputeResolved")
+        .withArgs(1n, true, keccak256(output), 2n);
+      await f.sampling.advance(id);
+      expect((await f.sampling.getJob(id)).verdict).to.equal(BigInt(Verdict.AcceptedSampler));
+    });
+
+    it("keeps votes secret until every member committed", async () => {
+      const { f, output, id } = await claimed(10_000, 16);
+      const cheat = wrongOutput(output);
+      const aSalt = await committedAndDecided(f, id, cheat);
+      const { b, bSalt } = await samplerCommits(f, id, output);
+      await f.sampling.connect(f.operator).reveal(id, cheat, aSalt);
+      await f.sampling.connect(b).reveal(id, output, bSalt);
+      await mine(3);
+      await f.committee.drawCommittee(1n);
+      const [m0] = await f.committee.membersOf(1n);
+      const s = salt();
+      const v = signerOf(f, m0!);
+      await f.committee.connect(v).commitVote(1n, voteCommitment(1n, m0!, keccak256(output), s));
+      await expect(f.committee.connect(v).revealVote(1n, keccak256(output), s)).to.be.revertedWithCustomError(
+        f.committee,
+        "SamplingCommitteeOutsideWindow",
+      );
+      await expect(
+        f.committee.connect(v).commitVote(1n, voteCommitment(1n, m0!, keccak256(output), s)),
+      ).to.be.revertedWithCustomError(f.committee, "SamplingCommitteeAlreadyVoted");
+    });
+
+    it("ends undecided without a majority: refund, nobody slashed but the silent validators", async () => {
+      const { f, output, id } = await claimed(10_000, 17);
+      const cheat = wrongOutput(output);
+      const aSalt = await committedAndDecided(f, id, cheat);
+      const { b, bSalt } = await samplerCommits(f, id, output);
+      await f.sampling.connect(f.operator).reveal(id, cheat, aSalt);
+      await f.sampling.connect(b).reveal(id, output, bSalt);
+      const members = await committeeVotes(f, 1n, [output, cheat, null]);
+      await time.increase(WINDOW + 1);
+      await expect(f.committee.resolve(1n))
+        .to.emit(f.committee, "DisputeResolved")
+        .withArgs(1n, false, ZeroHash, 1n)
+        .and.to.emit(f.committee, "ValidatorSlashed")
+        .withArgs(1n, members[2], VALIDATOR_STAKE, false);
+      await f.sampling.advance(id);
+      await expect(f.market.finalize(id)).to.emit(f.market, "RequestRejected").withArgs(id, f.operator.address, 0n);
+      expect(await f.market.owed(f.user.address, ZeroAddress)).to.equal(PRICE + FEE);
+      expect((await f.vault.stakeOf(members[0]!)).total).to.equal(parseEther("1"));
+      expect((await f.vault.stakeOf(members[1]!)).total).to.equal(parseEther("1"));
+      expect((await f.vault.stakeOf(b.address)).locked).to.equal(0n);
+    });
+
+    it("bounds a dispute nobody arbitrates: the module's timeout refunds the requester", async () => {
+      const { f, output, id } = await claimed(10_000, 18);
+      const cheat = wrongOutput(output);
+      const aSalt = await committedAndDecided(f, id, cheat);
+      const { b, bSalt } = await samplerCommits(f, id, output);
+      await f.sampling.connect(f.operator).reveal(id, cheat, aSalt);
+      await f.sampling.connect(b).reveal(id, output, bSalt);
+      await expect(f.sampling.advance(id))
+        .to.be.revertedWithCustomError(f.sampling, "SamplingModuleNothingDue")
+        .withArgs(id, Phase.Disputed);
+      await time.increase(ARBITRATION_TIMEOUT + 1);
+      expect(await f.sampling.canAdvance(id)).to.equal(true);
+      await f.sampling.advance(id);
+      await f.market.finalize(id);
+      expect(await f.market.owed(f.user.address, ZeroAddress)).to.equal(PRICE + FEE);
+      expect((await f.vault.stakeOf(b.address)).locked).to.equal(0n);
+      expect(await f.committee.canResolve(1n)).to.equal(true); // never drawn: ends undecided, nobody locked
+      await f.committee.resolve(1n);
+      expect((await f.committee.ruling(1n)).decided).to.equal(false);
+    });
+
+    it("only takes disputes from authorised clients and validates its parameters", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      await expect(
+        f.committee.openDispute(
+          1n,
+          f.modelId,
+          ZeroHash,
+          [f.operator.address, f.user.address],
+          [ZeroHash, ZeroHash],
+          f.user.address,
+        ),
+      )
+        .to.be.revertedWithCustomError(f.committee, "SamplingCommitteeNotClient")
+        .withArgs(f.deployer.address);
+      await expect(
+        f.committee.setParameters({
+          committeeSize: 0,
+          slashBps: 0,
+          commitWindow: 1,
+          revealWindow: 1,
+          validatorStake: 0n,
+        }),
+      ).to.be.revertedWithCustomError(f.committee, "SamplingCommitteeInvalidParameters");
+      expect(await f.committee.maxResolutionTime()).to.equal(BigInt(2 * WINDOW));
+      await expect(f.committee.ruling(1n)).to.be.revertedWithCustomError(f.committee, "SamplingCommitteeNotResolved");
+    });
+  });
+});
