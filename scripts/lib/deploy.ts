@@ -65,3 +65,25 @@ export async function deploySuite(deployer: Signer, params: SuiteParameters): Pr
   await (await vault.setAuthorised(await market.getAddress(), true)).wait();
   return { registry, vault, market };
 }
+
+/** What registering a model needs: its commitment, where its artifacts are, prices and mode settings. */
+export interface ModelRegistration {
+  modelHash: string;
+  artifactURI: string;
+  ethPrice: bigint;
+  operatorStake: bigint;
+  modes: { mode: number; config: string }[];
+}
+
+/** Registers a model owned by `owner`; returns the id the registry assigned. */
+export async function registerModel(registry: ModelRegistry, owner: Signer, model: ModelRegistration): Promise<bigint> {
+  const tx = await registry
+    .connect(owner)
+    .registerModel(model.modelHash, model.artifactURI, model.ethPrice, model.operatorStake, model.modes);
+  const receipt = await tx.wait();
+  for (const log of receipt?.logs ?? []) {
+    const parsed = registry.interface.parseLog(log);
+    if (parsed?.name === "ModelRegistered") return parsed.args.modelId as bigint;
+  }
+  throw new Error(`registerModel ${tx.hash} emitted no ModelRegistered`);
+}

@@ -6,7 +6,7 @@ import {
   type OptimisticModule,
 } from "../../types/ethers-contracts/index.js";
 import { loadOptimisticModel } from "../../operator/src/optimistic/model.js";
-import type { Suite } from "./deploy.js";
+import { type Suite, registerModel } from "./deploy.js";
 
 export const MODE_OPTIMISTIC = 1;
 const abi = AbiCoder.defaultAbiCoder();
@@ -57,16 +57,12 @@ export async function registerOptimisticModel(
 ): Promise<{ modelId: bigint; modelHash: string }> {
   const model = loadOptimisticModel(options.buildDir);
   const config = encodeOptimisticConfig({ ...options, tensorSizes: model.tensorSizes });
-  const tx = await registry
-    .connect(owner)
-    .registerModel(model.modelHash, options.artifactURI, options.ethPrice, options.operatorStake, [
-      { mode: MODE_OPTIMISTIC, config },
-    ]);
-  const receipt = await tx.wait();
-  for (const log of receipt?.logs ?? []) {
-    const parsed = registry.interface.parseLog(log);
-    if (parsed?.name === "ModelRegistered")
-      return { modelId: parsed.args.modelId as bigint, modelHash: model.modelHash };
-  }
-  throw new Error(`registerModel ${tx.hash} emitted no ModelRegistered`);
+  const modelId = await registerModel(registry, owner, {
+    modelHash: model.modelHash,
+    artifactURI: options.artifactURI,
+    ethPrice: options.ethPrice,
+    operatorStake: options.operatorStake,
+    modes: [{ mode: MODE_OPTIMISTIC, config }],
+  });
+  return { modelId, modelHash: model.modelHash };
 }

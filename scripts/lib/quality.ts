@@ -5,7 +5,7 @@ import {
   type ModelRegistry,
   type QualityModule,
 } from "../../types/ethers-contracts/index.js";
-import type { Suite } from "./deploy.js";
+import { type Suite, registerModel } from "./deploy.js";
 
 export const MODE_QUALITY = 3;
 /** Highest quality score (basis points). */
@@ -102,15 +102,11 @@ export async function registerQualityModel(
   owner: Signer,
   options: RegisterQualityModelOptions,
 ): Promise<bigint> {
-  const tx = await registry
-    .connect(owner)
-    .registerModel(options.modelHash, options.artifactURI, options.ethPrice, options.operatorStake, [
-      { mode: MODE_QUALITY, config: encodeQualityConfig(options.config) },
-    ]);
-  const receipt = await tx.wait();
-  for (const log of receipt?.logs ?? []) {
-    const parsed = registry.interface.parseLog(log);
-    if (parsed?.name === "ModelRegistered") return parsed.args.modelId as bigint;
-  }
-  throw new Error(`registerModel ${tx.hash} emitted no ModelRegistered`);
+  return registerModel(registry, owner, {
+    modelHash: options.modelHash,
+    artifactURI: options.artifactURI,
+    ethPrice: options.ethPrice,
+    operatorStake: options.operatorStake,
+    modes: [{ mode: MODE_QUALITY, config: encodeQualityConfig(options.config) }],
+  });
 }

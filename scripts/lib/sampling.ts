@@ -13,7 +13,7 @@ import {
   encodeSamplingConfig,
   type SamplingConfig,
 } from "../../operator/src/sampling/config.js";
-import type { Suite } from "./deploy.js";
+import { type Suite, registerModel } from "./deploy.js";
 import { readManifest } from "./zk.js";
 
 export const MODE_SAMPLING = 2;
@@ -93,21 +93,12 @@ export async function registerSamplingModel(
   options: RegisterSamplingModelOptions,
 ): Promise<{ modelId: bigint; modelHash: string }> {
   const manifest = await readManifest(options.buildDir);
-  const tx = await registry
-    .connect(owner)
-    .registerModel(manifest.modelHash, options.artifactURI, options.ethPrice, options.operatorStake, [
-      { mode: MODE_SAMPLING, config: encodeSamplingConfig(options.config) },
-    ]);
-  const receipt = await tx.wait();
-  const event = receipt?.logs
-    .map((log) => {
-      try {
-        return registry.interface.parseLog(log);
-      } catch {
-        return null;
-      }
-    })
-    .find((parsed) => parsed?.name === "ModelRegistered");
-  if (!event) throw new Error(`registerModel ${tx.hash} emitted no ModelRegistered`);
-  return { modelId: event.args.modelId as bigint, modelHash: manifest.modelHash };
+  const modelId = await registerModel(registry, owner, {
+    modelHash: manifest.modelHash,
+    artifactURI: options.artifactURI,
+    ethPrice: options.ethPrice,
+    operatorStake: options.operatorStake,
+    modes: [{ mode: MODE_SAMPLING, config: encodeSamplingConfig(options.config) }],
+  });
+  return { modelId, modelHash: manifest.modelHash };
 }

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { AbiCoder, ContractFactory, type Signer } from "ethers";
 import { ZkModule__factory, type ModelRegistry, type ZkModule } from "../../types/ethers-contracts/index.js";
-import type { Suite } from "./deploy.js";
+import { type Suite, registerModel } from "./deploy.js";
 
 export const MODE_ZK = 0;
 const abi = AbiCoder.defaultAbiCoder();
@@ -55,21 +55,12 @@ export async function registerZkModel(
   const manifest = await readManifest(options.buildDir);
   const verifier = await deployVerifier(options.buildDir, owner);
   const config = abi.encode(["tuple(address verifier)"], [{ verifier }]);
-  const tx = await registry
-    .connect(owner)
-    .registerModel(manifest.modelHash, options.artifactURI, options.ethPrice, options.operatorStake, [
-      { mode: MODE_ZK, config },
-    ]);
-  const receipt = await tx.wait();
-  const event = receipt?.logs
-    .map((log) => {
-      try {
-        return registry.interface.parseLog(log);
-      } catch {
-        return null;
-      }
-    })
-    .find((parsed) => parsed?.name === "ModelRegistered");
-  if (!event) throw new Error(`registerModel ${tx.hash} emitted no ModelRegistered`);
-  return { modelId: event.args.modelId as bigint, verifier, modelHash: manifest.modelHash };
+  const modelId = await registerModel(registry, owner, {
+    modelHash: manifest.modelHash,
+    artifactURI: options.artifactURI,
+    ethPrice: options.ethPrice,
+    operatorStake: options.operatorStake,
+    modes: [{ mode: MODE_ZK, config }],
+  });
+  return { modelId, verifier, modelHash: manifest.modelHash };
 }
