@@ -2,9 +2,10 @@
 // on the digits MLP and CNN (wrong first layer, caught by the one-step of that layer) and a lazy cheater
 // (label only, caught by the argmax one-step): moves, total gas of the game, wall time, one-step gas.
 // Run: npx hardhat run scripts/bench-optimistic.ts (writes bench/results/optimistic.json)
+import { inlineEthRequest } from "./lib/requests.js";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { network } from "hardhat";
-import { AbiCoder, ZeroAddress, ZeroHash, parseEther } from "ethers";
+import { AbiCoder, parseEther } from "ethers";
 import { DEFAULT_PARAMETERS, deploySuite } from "./lib/deploy.js";
 import { MODE_OPTIMISTIC, deployOptimisticModule, registerOptimisticModel } from "./lib/optimistic.js";
 import { loadOptimisticModel, type OptimisticModel } from "../operator/src/optimistic/model.js";
@@ -60,21 +61,9 @@ async function dispute(
   const correct = commitTrace(model.graph, input);
   const cheat = cheatOf(input, correct);
   const deadline = BigInt((await ethers.provider.getBlock("latest"))!.timestamp + 3600);
-  await suite.market.connect(user!).createRequest(
-    {
-      modelId,
-      mode: MODE_OPTIMISTIC,
-      token: ZeroAddress,
-      maxFee: PRICE,
-      deadline,
-      input,
-      inputHash: ZeroHash,
-      inputURI: "",
-      callback: ZeroAddress,
-      callbackGasLimit: 0,
-    },
-    { value: PRICE },
-  );
+  await suite.market
+    .connect(user!)
+    .createRequest(inlineEthRequest(modelId, MODE_OPTIMISTIC, input, PRICE, deadline), { value: PRICE });
   const id = await suite.market.requestCount();
   await suite.market.connect(operator!).claim(id);
   const submit = await (

@@ -8,9 +8,10 @@
  *
  * Run: npx hardhat run scripts/bench-sampling.ts      (BENCH_REQUESTS=n per p, default 100)
  */
+import { inlineEthRequest } from "./lib/requests.js";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { network } from "hardhat";
-import { AbiCoder, ZeroAddress, ZeroHash, keccak256, parseEther, type ContractTransactionResponse } from "ethers";
+import { AbiCoder, ZeroAddress, keccak256, parseEther, type ContractTransactionResponse } from "ethers";
 import { pino } from "pino";
 import { SamplingExecutor, samplingCommitment } from "../operator/src/executors/sampling.js";
 import { DEFAULT_PARAMETERS, deploySuite } from "./lib/deploy.js";
@@ -97,21 +98,9 @@ async function serve(sample: number, cheat = false): Promise<Run> {
   const deadline = BigInt((await networkHelpers.time.latest()) + 7200);
   const [, fee] = await suite.market.quote(modelId, MODE_SAMPLING, ZeroAddress);
   gas.create = await gasOf(
-    suite.market.connect(user).createRequest(
-      {
-        modelId,
-        mode: MODE_SAMPLING,
-        token: ZeroAddress,
-        maxFee: PRICE + fee,
-        deadline,
-        input,
-        inputHash: ZeroHash,
-        inputURI: "",
-        callback: ZeroAddress,
-        callbackGasLimit: 0,
-      },
-      { value: PRICE + fee },
-    ),
+    suite.market
+      .connect(user)
+      .createRequest(inlineEthRequest(modelId, MODE_SAMPLING, input, PRICE + fee, deadline), { value: PRICE + fee }),
   );
   const id = await suite.market.requestCount();
   const job = { requestId: id, input: ethers.hexlify(input), inputHash: keccak256(input), inputURI: "" };

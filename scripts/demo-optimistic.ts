@@ -8,12 +8,13 @@
  *
  * Run: npx hardhat run scripts/demo-optimistic.ts     (DEMO_REQUESTS=n per model, default 3)
  */
+import { inlineEthRequest } from "./lib/requests.js";
 import { ResettingNonceManager } from "../operator/src/chain/nonce.js";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { network } from "hardhat";
 import { pino } from "pino";
-import { AbiCoder, JsonRpcProvider, ZeroAddress, ZeroHash, formatEther, parseEther } from "ethers";
+import { AbiCoder, JsonRpcProvider, formatEther, parseEther } from "ethers";
 import { DEFAULT_PARAMETERS, deploySuite } from "./lib/deploy.js";
 import { devAccount } from "./lib/accounts.js";
 import { MODE_OPTIMISTIC, deployOptimisticModule, registerOptimisticModel } from "./lib/optimistic.js";
@@ -66,18 +67,7 @@ await (await suite.vault.connect(cheater).setService(ids.mlp!, 0, true)).wait();
 const send = async (modelId: bigint, sampleIndex: number): Promise<bigint> => {
   const deadline = BigInt((await provider.getBlock("latest"))!.timestamp + 7200);
   const input = Uint8Array.from(testSet.inputs[sampleIndex]!);
-  const params = {
-    modelId,
-    mode: MODE_OPTIMISTIC,
-    token: ZeroAddress,
-    maxFee: PRICE,
-    deadline,
-    input,
-    inputHash: ZeroHash,
-    inputURI: "",
-    callback: ZeroAddress,
-    callbackGasLimit: 0,
-  };
+  const params = inlineEthRequest(modelId, MODE_OPTIMISTIC, input, PRICE, deadline);
   await (await suite.market.connect(user).createRequest(params, { value: PRICE })).wait();
   return suite.market.requestCount();
 };

@@ -8,10 +8,11 @@
  *
  * Run: npx hardhat run scripts/demo-sampling.ts     (DEMO_REQUESTS=n, DEMO_P=bps of sampling, default 5000)
  */
+import { inlineEthRequest } from "./lib/requests.js";
 import { readFile, rm } from "node:fs/promises";
 import type { ChildProcess } from "node:child_process";
 import { network } from "hardhat";
-import { AbiCoder, JsonRpcProvider, ZeroAddress, ZeroHash, formatEther, keccak256, parseEther } from "ethers";
+import { AbiCoder, JsonRpcProvider, ZeroAddress, formatEther, keccak256, parseEther } from "ethers";
 import { runInt, type IntGraph } from "../verifier-gen/src/intgraph.js";
 import { quantizeInput } from "../verifier-gen/src/quantize.js";
 import { samplingCommitment } from "../operator/src/executors/sampling.js";
@@ -81,21 +82,12 @@ await (await vault.connect(cheater).setService(mlp.modelId, 0, true)).wait();
 async function createRequest(modelId: bigint, sample: number): Promise<bigint> {
   const [, fee] = await market.quote(modelId, MODE_SAMPLING, ZeroAddress);
   const deadline = BigInt((await provider.getBlock("latest"))!.timestamp + 3600);
-  const tx = await market.connect(user).createRequest(
-    {
-      modelId,
-      mode: MODE_SAMPLING,
-      token: ZeroAddress,
-      maxFee: PRICE + fee,
-      deadline,
-      input: Uint8Array.from(testSet.inputs[sample]!),
-      inputHash: ZeroHash,
-      inputURI: "",
-      callback: ZeroAddress,
-      callbackGasLimit: 0,
-    },
-    { value: PRICE + fee },
-  );
+  const tx = await market
+    .connect(user)
+    .createRequest(
+      inlineEthRequest(modelId, MODE_SAMPLING, Uint8Array.from(testSet.inputs[sample]!), PRICE + fee, deadline),
+      { value: PRICE + fee },
+    );
   await tx.wait();
   return market.requestCount();
 }

@@ -2,11 +2,12 @@
  * A PoQ deployment on Hardhat's in-process chain with operator bots (worker, validator) running their real
  * role code in this process: used by the quality demo and bench.
  */
+import { inlineEthRequest } from "../lib/requests.js";
 import { ResettingNonceManager } from "../../operator/src/chain/nonce.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ZeroAddress, ZeroHash, parseEther, toUtf8Bytes, type Provider } from "ethers";
+import { parseEther, toUtf8Bytes, type Provider } from "ethers";
 import type { Logger } from "pino";
 import { configSchema } from "../../operator/src/config.js";
 import { QualityExecutor } from "../../operator/src/executors/quality.js";
@@ -175,21 +176,12 @@ export async function requestQuality(
   now: number,
 ): Promise<bigint> {
   await (
-    await stack.market.connect(user).createRequest(
-      {
-        modelId: stack.modelId,
-        mode: MODE_QUALITY,
-        token: ZeroAddress,
-        maxFee: PRICE + FEE,
-        deadline: BigInt(now + 7200),
-        input: toUtf8Bytes(text),
-        inputHash: ZeroHash,
-        inputURI: "",
-        callback: ZeroAddress,
-        callbackGasLimit: 0,
-      },
-      { value: PRICE + FEE },
-    )
+    await stack.market
+      .connect(user)
+      .createRequest(
+        inlineEthRequest(stack.modelId, MODE_QUALITY, toUtf8Bytes(text), PRICE + FEE, BigInt(now + 7200)),
+        { value: PRICE + FEE },
+      )
   ).wait();
   return stack.market.requestCount();
 }

@@ -1,6 +1,7 @@
 // The challenger role over real JSON-RPC (a `hardhat node` process): it re-executes optimistic results,
 // leaves an honest one alone, challenges a cheating operator, survives a restart mid-game from its
 // SQLite store, wins the one-step and finalizes the rejection (operator slashed, requester refunded).
+import { inlineEthRequest } from "../../scripts/lib/requests.js";
 import { ResettingNonceManager } from "../../operator/src/chain/nonce.js";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -9,7 +10,7 @@ import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { expect } from "chai";
 import { pino } from "pino";
-import { AbiCoder, JsonRpcProvider, ZeroAddress, ZeroHash, parseEther } from "ethers";
+import { AbiCoder, JsonRpcProvider, parseEther } from "ethers";
 import { DEFAULT_PARAMETERS, deploySuite, type Suite } from "../../scripts/lib/deploy.js";
 import { devAccount } from "../../scripts/lib/accounts.js";
 import { startHardhatNode } from "../../scripts/lib/hardhat-node.js";
@@ -107,18 +108,7 @@ describe("challenger role over JSON-RPC", function () {
   ): Promise<{ id: bigint; c: ReturnType<typeof commitTrace> }> {
     const user = devAccount(2, provider);
     const deadline = BigInt((await provider.getBlock("latest"))!.timestamp + 7200);
-    const params = {
-      modelId,
-      mode: MODE_OPTIMISTIC,
-      token: ZeroAddress,
-      maxFee: PRICE,
-      deadline,
-      input,
-      inputHash: ZeroHash,
-      inputURI: "",
-      callback: ZeroAddress,
-      callbackGasLimit: 0,
-    };
+    const params = inlineEthRequest(modelId, MODE_OPTIMISTIC, input, PRICE, deadline);
     await (await suite.market.connect(user).createRequest(params, { value: PRICE })).wait();
     const id = await suite.market.requestCount();
     const op = cheater();

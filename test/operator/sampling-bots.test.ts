@@ -1,6 +1,7 @@
 // spML bots against the in-process chain: the assigned operator (worker role), samplers (sampler role) and
 // validators (validator role) run their real role code with real ONNX inference of the digits MLP; a
 // cheating worker is caught by them, and a sampler restarted mid-protocol still opens its commitment.
+import { inlineEthRequest } from "../../scripts/lib/requests.js";
 import { ResettingNonceManager } from "../../operator/src/chain/nonce.js";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -8,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
-import { AbiCoder, ZeroAddress, ZeroHash, parseEther } from "ethers";
+import { AbiCoder, ZeroAddress, parseEther } from "ethers";
 import { pino } from "pino";
 import { runInt, type IntGraph } from "../../verifier-gen/src/intgraph.js";
 import { quantizeInput } from "../../verifier-gen/src/quantize.js";
@@ -135,21 +136,12 @@ describe("spML bots (worker, sampler, validator)", function () {
 
   async function request(f: Fixture, sample: number): Promise<bigint> {
     const deadline = BigInt((await networkHelpers.time.latest()) + 7200);
-    const tx = await f.market.connect(f.user).createRequest(
-      {
-        modelId: f.modelId,
-        mode: MODE_SAMPLING,
-        token: ZeroAddress,
-        maxFee: PRICE * 2n,
-        deadline,
-        input: Uint8Array.from(testSet.inputs[sample]!),
-        inputHash: ZeroHash,
-        inputURI: "",
-        callback: ZeroAddress,
-        callbackGasLimit: 0,
-      },
-      { value: PRICE * 2n },
-    );
+    const tx = await f.market
+      .connect(f.user)
+      .createRequest(
+        inlineEthRequest(f.modelId, MODE_SAMPLING, Uint8Array.from(testSet.inputs[sample]!), PRICE * 2n, deadline),
+        { value: PRICE * 2n },
+      );
     await tx.wait();
     return f.market.requestCount();
   }

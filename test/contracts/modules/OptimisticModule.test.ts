@@ -1,5 +1,6 @@
 // OptimisticModule + OneStepExecutor with real traces of the committed digits builds (reference
 // interpreter), real Merkle proofs against the registered modelHash, and adversarial parties.
+import { inlineEthRequest } from "../../../scripts/lib/requests.js";
 import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import { network } from "hardhat";
@@ -107,21 +108,9 @@ describe("OptimisticModule", function () {
   /** Creates and claims a request; returns its id. */
   async function claimed(f: F, modelId: bigint, input: Uint8Array): Promise<bigint> {
     const deadline = BigInt((await networkHelpers.time.latest()) + 3600);
-    await f.market.connect(f.user).createRequest(
-      {
-        modelId,
-        mode: MODE_OPTIMISTIC,
-        token: ZeroAddress,
-        maxFee: PRICE,
-        deadline,
-        input,
-        inputHash: ZeroHash,
-        inputURI: "",
-        callback: ZeroAddress,
-        callbackGasLimit: 0,
-      },
-      { value: PRICE },
-    );
+    await f.market
+      .connect(f.user)
+      .createRequest(inlineEthRequest(modelId, MODE_OPTIMISTIC, input, PRICE, deadline), { value: PRICE });
     const id = await f.market.requestCount();
     await f.market.connect(f.operator).claim(id);
     return id;

@@ -1,4 +1,5 @@
 // QualityModule: committees drawn at random, commit-reveal of scores, median verdict, rewards and penalties.
+import { inlineEthRequest } from "../../../scripts/lib/requests.js";
 import { expect } from "chai";
 import { network } from "hardhat";
 import { hexlify, keccak256, parseEther, randomBytes, toUtf8Bytes, ZeroAddress, ZeroHash } from "ethers";
@@ -70,21 +71,9 @@ describe("QualityModule", function () {
 
   async function createAndClaim(f: Fixture): Promise<bigint> {
     const deadline = BigInt((await networkHelpers.time.latest()) + 3600);
-    await f.market.connect(f.user).createRequest(
-      {
-        modelId: f.modelId,
-        mode: MODE_QUALITY,
-        token: ZeroAddress,
-        maxFee: PRICE + FEE,
-        deadline,
-        input: PROMPT,
-        inputHash: ZeroHash,
-        inputURI: "",
-        callback: ZeroAddress,
-        callbackGasLimit: 0,
-      },
-      { value: PRICE + FEE },
-    );
+    await f.market
+      .connect(f.user)
+      .createRequest(inlineEthRequest(f.modelId, MODE_QUALITY, PROMPT, PRICE + FEE, deadline), { value: PRICE + FEE });
     const id = await f.market.requestCount();
     await f.market.connect(f.operator).claim(id);
     return id;

@@ -1,5 +1,6 @@
 // SamplingModule (spML) and its SamplingCommittee arbitrator, with outputs from real inference: the committed
 // digits MLP integer graph run by the reference interpreter on held-out digits.
+import { inlineEthRequest } from "../../../scripts/lib/requests.js";
 import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import { network } from "hardhat";
@@ -127,21 +128,9 @@ describe("SamplingModule", function () {
     );
     const input = inputOf(index);
     const deadline = BigInt((await time.latest()) + 7200);
-    await f.market.connect(f.user).createRequest(
-      {
-        modelId: f.modelId,
-        mode: MODE_SAMPLING,
-        token: ZeroAddress,
-        maxFee: PRICE + FEE,
-        deadline,
-        input,
-        inputHash: ZeroHash,
-        inputURI: "",
-        callback: ZeroAddress,
-        callbackGasLimit: 0,
-      },
-      { value: PRICE + FEE },
-    );
+    await f.market
+      .connect(f.user)
+      .createRequest(inlineEthRequest(f.modelId, MODE_SAMPLING, input, PRICE + FEE, deadline), { value: PRICE + FEE });
     await f.market.connect(f.operator).claim(1n);
     return { f, input, output: infer(input), id: 1n };
   }
@@ -505,21 +494,11 @@ describe("SamplingModule", function () {
       await f.vault.connect(f.operator).stake(parseEther("40"), { value: parseEther("40") });
       for (let i = 1; i <= n; i++) {
         const input = inputOf(i);
-        await f.market.connect(f.user).createRequest(
-          {
-            modelId: f.modelId,
-            mode: MODE_SAMPLING,
-            token: ZeroAddress,
-            maxFee: PRICE + FEE,
-            deadline,
-            input,
-            inputHash: ZeroHash,
-            inputURI: "",
-            callback: ZeroAddress,
-            callbackGasLimit: 0,
-          },
-          { value: PRICE + FEE },
-        );
+        await f.market
+          .connect(f.user)
+          .createRequest(inlineEthRequest(f.modelId, MODE_SAMPLING, input, PRICE + FEE, deadline), {
+            value: PRICE + FEE,
+          });
         await f.market.connect(f.operator).claim(BigInt(i));
         const c = commitment(BigInt(i), f.operator.address, infer(input), salt());
         await f.market.connect(f.operator).submitResult(BigInt(i), "0x", abi.encode(["bytes32"], [c]));

@@ -1,8 +1,9 @@
 // ZkModule with real Groth16 proofs from verifier-gen against the committed digits builds.
+import { inlineEthRequest } from "../../../scripts/lib/requests.js";
 import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import { network } from "hardhat";
-import { AbiCoder, keccak256, parseEther, ZeroAddress, ZeroHash, hexlify } from "ethers";
+import { AbiCoder, keccak256, parseEther, ZeroAddress, hexlify } from "ethers";
 import { loadModelDir, proveInput, terminateSnarkjs, type ProofFile } from "../../../verifier-gen/src/pipeline.js";
 import { DigitGate__factory } from "../../../types/ethers-contracts/index.js";
 import { DEFAULT_PARAMETERS, deploySuite } from "../../../scripts/lib/deploy.js";
@@ -58,21 +59,9 @@ describe("ZkModule", function () {
   async function claimedRequest(input: Uint8Array) {
     const f = await networkHelpers.loadFixture(deployZkFixture);
     const deadline = BigInt((await networkHelpers.time.latest()) + 3600);
-    await f.market.connect(f.user).createRequest(
-      {
-        modelId: f.modelId,
-        mode: MODE_ZK,
-        token: ZeroAddress,
-        maxFee: PRICE,
-        deadline,
-        input,
-        inputHash: ZeroHash,
-        inputURI: "",
-        callback: ZeroAddress,
-        callbackGasLimit: 0,
-      },
-      { value: PRICE },
-    );
+    await f.market
+      .connect(f.user)
+      .createRequest(inlineEthRequest(f.modelId, MODE_ZK, input, PRICE, deadline), { value: PRICE });
     await f.market.connect(f.operator).claim(1n);
     return f;
   }

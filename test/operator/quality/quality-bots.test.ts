@@ -2,6 +2,7 @@
 // validator bots score the response with the real cross-encoder, commit, reveal, resolve and finalize. The
 // good generator is paid; an operator quietly serving the cheap generator is refused and slashed; a validator
 // restarted after committing still reveals.
+import { inlineEthRequest } from "../../../scripts/lib/requests.js";
 import { ResettingNonceManager } from "../../../operator/src/chain/nonce.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -149,21 +150,11 @@ describe("PoQ bots (worker, validator)", function () {
   async function request(f: Fixture, text: string): Promise<bigint> {
     const deadline = BigInt((await networkHelpers.time.latest()) + 7200);
     await (
-      await f.market.connect(f.user).createRequest(
-        {
-          modelId: f.modelId,
-          mode: MODE_QUALITY,
-          token: ZeroAddress,
-          maxFee: PRICE + FEE,
-          deadline,
-          input: toUtf8Bytes(text),
-          inputHash: ZeroHash,
-          inputURI: "",
-          callback: ZeroAddress,
-          callbackGasLimit: 0,
-        },
-        { value: PRICE + FEE },
-      )
+      await f.market
+        .connect(f.user)
+        .createRequest(inlineEthRequest(f.modelId, MODE_QUALITY, toUtf8Bytes(text), PRICE + FEE, deadline), {
+          value: PRICE + FEE,
+        })
     ).wait();
     return f.market.requestCount();
   }

@@ -1,0 +1,24 @@
+import { ZeroAddress, ZeroHash, type BytesLike } from "ethers";
+import type { IInferenceMarket } from "../../types/ethers-contracts/index.js";
+
+/** The most common request: input inline, paid in ETH (`maxFee` sent as value), no consumer callback. */
+export function inlineEthRequest(
+  modelId: bigint,
+  mode: number,
+  input: BytesLike,
+  maxFee: bigint,
+  deadline: bigint,
+): IInferenceMarket.RequestParamsStruct {
+  return {
+    modelId,
+    mode,
+    token: ZeroAddress,
+    maxFee,
+    deadline,
+    input,
+    inputHash: ZeroHash,
+    inputURI: "",
+    callback: ZeroAddress,
+    callbackGasLimit: 0,
+  };
+}
