@@ -13,6 +13,7 @@ const COUNTERS = [
   "sampler_commits",
   "sampler_reveals",
   "validator_votes",
+  "arbitration_moves",
 ] as const;
 
 /** Counters and a summary of proof times, served as Prometheus text on /metrics. */

@@ -1,9 +1,12 @@
 import type { Signer } from "ethers";
 import {
   BlockhashRandomness__factory,
+  OneStepExecutor__factory,
+  OptimisticArbitrator__factory,
   SamplingCommittee__factory,
   SamplingModule__factory,
   type ModelRegistry,
+  type OptimisticArbitrator,
   type SamplingCommittee,
   type SamplingModule,
 } from "../../types/ethers-contracts/index.js";
@@ -13,6 +16,7 @@ import {
   encodeSamplingConfig,
   type SamplingConfig,
 } from "../../operator/src/sampling/config.js";
+import { loadOptimisticModel } from "../../operator/src/optimistic/model.js";
 import { type Suite, registerModel } from "./deploy.js";
 import { readManifest } from "./zk.js";
 
@@ -36,12 +40,19 @@ export interface SamplingDeployOptions {
   arbitrationTimeout: number;
   /** Blocks between a randomness request and its target block. */
   randomnessDelay?: number;
+  /**
+   * Also deploy an OptimisticArbitrator (with its own OneStepExecutor) with these parameters (mirrors
+   * IOptimisticArbitrator.Parameters), authorise the module as its client and allow it as arbitrator.
+   */
+  optimisticArbitrator?: { postWindow: number; clock: number; oneStepWindow: number };
 }
 
 export interface SamplingStack {
   sampling: SamplingModule;
   committee: SamplingCommittee;
   randomness: string;
+  /** Present when deployed with `optimisticArbitrator`. */
+  optimisticArbitrator?: OptimisticArbitrator;
 }
 
 /**
@@ -75,7 +86,19 @@ export async function deploySamplingModule(
   await (await suite.vault.connect(deployer).setAuthorised(samplingAddress, true)).wait();
   await (await suite.vault.connect(deployer).setAuthorised(committeeAddress, true)).wait();
   await (await suite.registry.connect(deployer).setModeModule(MODE_SAMPLING, samplingAddress)).wait();
-  return { sampling, committee, randomness };
+  if (options.optimisticArbitrator === undefined) return { sampling, committee, randomness };
+  const executor = await new OneStepExecutor__factory(deployer).deploy();
+  await executor.waitForDeployment();
+  const optimisticArbitrator = await new OptimisticArbitrator__factory(deployer).deploy(
+    owner,
+    await suite.registry.getAddress(),
+    await executor.getAddress(),
+    options.optimisticArbitrator,
+  );
+  await optimisticArbitrator.waitForDeployment();
+  await (await optimisticArbitrator.setClient(samplingAddress, true)).wait();
+  await (await sampling.setArbitratorAllowed(await optimisticArbitrator.getAddress(), true)).wait();
+  return { sampling, committee, randomness, optimisticArbitrator };
 }
 
 export interface RegisterSamplingModelOptions {
@@ -84,6 +107,8 @@ export interface RegisterSamplingModelOptions {
   ethPrice: bigint;
   operatorStake: bigint;
   config: SamplingConfig;
+  /** Set the model's tensor sizes (from the build's intgraph.json) at this OptimisticArbitrator (as owner). */
+  optimisticArbitrator?: OptimisticArbitrator;
 }
 
 /** Registers a verifier-gen build (its modelHash) in sampling mode; returns the model id. */
@@ -100,5 +125,9 @@ export async function registerSamplingModel(
     operatorStake: options.operatorStake,
     modes: [{ mode: MODE_SAMPLING, config: encodeSamplingConfig(options.config) }],
   });
+  if (options.optimisticArbitrator !== undefined) {
+    const { tensorSizes } = loadOptimisticModel(options.buildDir);
+    await (await options.optimisticArbitrator.connect(owner).setTensorSizes(modelId, tensorSizes)).wait();
+  }
   return { modelId, modelHash: manifest.modelHash };
 }

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { IntGraph } from "../../../verifier-gen/src/intgraph.js";
 import { IntOnnxRunner } from "../../../verifier-gen/src/intonnx.js";
 import { modelCommitment } from "../../../verifier-gen/src/merkle.js";
+import { ModelTree, commitTrace, type TraceCommitment } from "../optimistic/trace.js";
 import { BadInputError, ExecutionError } from "../errors.js";
 import type { Job } from "../store.js";
 import type { ExecutionResult, Executor } from "./executor.js";
@@ -40,12 +41,14 @@ export function samplingCommitment(requestId: bigint, party: string, opening: Op
  */
 export class SamplingExecutor implements Executor {
   private constructor(
-    private readonly graph: IntGraph,
+    readonly graph: IntGraph,
     private readonly runner: IntOnnxRunner,
     readonly modelHash: string,
     private readonly privateKey: string,
     private readonly log: Logger,
   ) {}
+
+  private modelTree: ModelTree | undefined;
 
   static async create(artifactsDir: string, privateKey: string, log: Logger): Promise<SamplingExecutor> {
     let graph: IntGraph;
@@ -102,6 +105,20 @@ export class SamplingExecutor implements Executor {
     if (label === undefined) throw new ExecutionError(`request ${job.requestId}: the model produced no label`);
     this.log.debug({ requestId: job.requestId, label, ms: performance.now() - started }, "inferred");
     return abi.encode(["uint256"], [label]);
+  }
+
+  /**
+   * The execution trace of the request's input under the reference interpreter, committed as in optimistic
+   * mode (what this party posts and reveals when its output is arbitrated by the OptimisticArbitrator).
+   */
+  trace(input: Uint8Array): TraceCommitment {
+    return commitTrace(this.graph, this.values(input));
+  }
+
+  /** The model commitment tree (one-step proofs of the OptimisticArbitrator); built on first use. */
+  get tree(): ModelTree {
+    this.modelTree ??= new ModelTree(this.graph);
+    return this.modelTree;
   }
 
   /** A secret, reproducible salt per duty and id: keccak256 of the operator key, the duty and the id. */

@@ -1,4 +1,5 @@
 import { ConfigError } from "../errors.js";
+import { ArbitrationDuty } from "./arbitration-duty.js";
 import type { Role, RoleContext } from "./role.js";
 import { Sampler } from "./sampler.js";
 import { SamplingOperatorDuty } from "./sampling-operator.js";
@@ -24,8 +25,11 @@ const FACTORIES: Partial<Record<RoleName, (ctx: RoleContext) => Role>> = {
         log: ctx.log,
       }),
       new SamplingOperatorDuty(ctx),
+      // Party A of spML disputes settled by an OptimisticArbitrator.
+      new ArbitrationDuty(ctx, 0),
     ]),
-  sampler: (ctx) => new Sampler(ctx),
+  // spML operator B, and party B of its OptimisticArbitrator disputes.
+  sampler: (ctx) => new CompositeRole("sampler", [new Sampler(ctx), new ArbitrationDuty(ctx, 1)]),
   // Duties of the validator role: spML votes (+ PoQ scoring, issue 7).
   validator: (ctx) => new CompositeRole("validator", [new SamplingVoteDuty(ctx), new QualityScoreDuty(ctx)]),
 };
