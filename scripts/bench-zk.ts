@@ -6,10 +6,10 @@
  *   npx hardhat run scripts/bench-zk.ts     (env: BENCH_RUNS default 3, BENCH_BATCH default 8)
  * Writes bench/results/zk-e2e.json.
  */
+import { startInProcessChain } from "./lib/in-process-chain.js";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
-import { network } from "hardhat";
-import { JsonRpcProvider, parseEther } from "ethers";
+import { parseEther } from "ethers";
 import { startOperatorProcess, stopProcess } from "./lib/operator-process.js";
 import { MODE_ZK } from "./lib/zk.js";
 import { deployZkStack, sendZkRequest } from "./lib/zk-stack.js";
@@ -35,10 +35,8 @@ interface RunResult {
 
 async function runOnce(model: string): Promise<RunResult> {
   const build = `models/build/${model}`;
-  const server = await network.createServer(undefined, "127.0.0.1", 0);
-  const { address, port } = await server.listen();
-  const rpcUrl = `http://${address}:${port}`;
-  const provider = new JsonRpcProvider(rpcUrl, undefined, { polling: true, pollingInterval: 50, cacheTimeout: -1 });
+  const chain = await startInProcessChain(50);
+  const { rpcUrl, provider } = chain;
   const stack = await deployZkStack(provider, build, 0);
   const workDir = `.veriml/bench-zk/${model}`;
   await rm(workDir, { recursive: true, force: true });
@@ -86,8 +84,7 @@ async function runOnce(model: string): Promise<RunResult> {
     return result;
   } finally {
     await stopProcess(child, "SIGTERM");
-    provider.destroy();
-    await server.close();
+    await chain.close();
   }
 }
 

@@ -8,13 +8,13 @@
  *
  * Run: npx hardhat run scripts/demo-optimistic.ts     (DEMO_REQUESTS=n per model, default 3)
  */
+import { startInProcessChain } from "./lib/in-process-chain.js";
 import { inlineEthRequest } from "./lib/requests.js";
 import { ResettingNonceManager } from "../operator/src/chain/nonce.js";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { network } from "hardhat";
 import { pino } from "pino";
-import { AbiCoder, JsonRpcProvider, formatEther, parseEther } from "ethers";
+import { AbiCoder, formatEther, parseEther } from "ethers";
 import { DEFAULT_PARAMETERS, deploySuite } from "./lib/deploy.js";
 import { devAccount } from "./lib/accounts.js";
 import { MODE_OPTIMISTIC, deployOptimisticModule, registerOptimisticModel } from "./lib/optimistic.js";
@@ -31,10 +31,8 @@ const WINDOW = 600;
 const PRICE = parseEther("0.01");
 const abi = AbiCoder.defaultAbiCoder();
 
-const server = await network.createServer(undefined, "127.0.0.1", 0);
-const { address, port } = await server.listen();
-const rpcUrl = `http://${address}:${port}`;
-const provider = new JsonRpcProvider(rpcUrl, undefined, { polling: true, pollingInterval: 100, cacheTimeout: -1 });
+const chain = await startInProcessChain();
+const { rpcUrl, provider } = chain;
 console.log(`in-process chain on ${rpcUrl}`);
 const testSet = JSON.parse(await readFile("data/digits-test.json", "utf8")) as { inputs: number[][]; labels: number[] };
 await rm(WORK_DIR, { recursive: true, force: true });
@@ -191,5 +189,4 @@ console.log(
     `cheater stake now ${formatEther((await suite.vault.stakeOf(devAccount(5, provider).address)).total)} ETH, ` +
     `challenger slash proceeds ${formatEther(await suite.vault.slashProceedsOf(challengerAddr))} ETH`,
 );
-provider.destroy();
-await server.close();
+await chain.close();

@@ -8,11 +8,11 @@
  *
  * Run: npx hardhat run scripts/demo-sampling.ts     (DEMO_REQUESTS=n, DEMO_P=bps of sampling, default 5000)
  */
+import { startInProcessChain } from "./lib/in-process-chain.js";
 import { inlineEthRequest } from "./lib/requests.js";
 import { readFile, rm } from "node:fs/promises";
 import type { ChildProcess } from "node:child_process";
-import { network } from "hardhat";
-import { AbiCoder, JsonRpcProvider, ZeroAddress, formatEther, keccak256, parseEther } from "ethers";
+import { AbiCoder, ZeroAddress, formatEther, keccak256, parseEther } from "ethers";
 import { runInt, type IntGraph } from "../verifier-gen/src/intgraph.js";
 import { quantizeInput } from "../verifier-gen/src/quantize.js";
 import { samplingCommitment } from "../operator/src/executors/sampling.js";
@@ -28,10 +28,8 @@ const SAMPLE_BPS = Number(process.env.DEMO_P ?? 5000);
 const PRICE = parseEther("0.01");
 const abi = AbiCoder.defaultAbiCoder();
 
-const server = await network.createServer(undefined, "127.0.0.1", 0);
-const { address, port } = await server.listen();
-const rpcUrl = `http://${address}:${port}`;
-const provider = new JsonRpcProvider(rpcUrl, undefined, { polling: true, pollingInterval: 100, cacheTimeout: -1 });
+const chain = await startInProcessChain();
+const { rpcUrl, provider } = chain;
 const [deployer, treasury, user, cheater] = [0, 1, 2, 9].map((i) => devAccount(i, provider));
 const operators = [3, 4].map((i) => devAccount(i, provider));
 const validators = [5, 6, 7].map((i) => devAccount(i, provider));
@@ -252,5 +250,4 @@ for (const o of operators) {
   );
 }
 for (const child of children) await stopProcess(child, "SIGTERM");
-provider.destroy();
-await server.close();
+await chain.close();

@@ -6,9 +6,9 @@
  *
  * Run: npm run demo           (DEMO_REQUESTS=n changes the batch size)
  */
+import { startInProcessChain } from "./lib/in-process-chain.js";
 import { readFile, rm } from "node:fs/promises";
-import { network } from "hardhat";
-import { AbiCoder, JsonRpcProvider, ZeroAddress, formatEther, parseEther } from "ethers";
+import { AbiCoder, ZeroAddress, formatEther, parseEther } from "ethers";
 import { startOperatorProcess, stopProcess } from "./lib/operator-process.js";
 import { MODE_ZK } from "./lib/zk.js";
 import { type Payer, deployZkStack, sendZkRequest } from "./lib/zk-stack.js";
@@ -18,11 +18,8 @@ const WORK_DIR = ".veriml/demo";
 const BATCH = Number(process.env.DEMO_REQUESTS ?? 6);
 const abi = AbiCoder.defaultAbiCoder();
 
-const server = await network.createServer(undefined, "127.0.0.1", 0);
-const { address, port } = await server.listen();
-const rpcUrl = `http://${address}:${port}`;
-// cacheTimeout -1: ethers otherwise reuses a nonce read for 250 ms, and back-to-back transactions collide.
-const provider = new JsonRpcProvider(rpcUrl, undefined, { polling: true, pollingInterval: 100, cacheTimeout: -1 });
+const chain = await startInProcessChain();
+const { rpcUrl, provider } = chain;
 console.log(`in-process chain on ${rpcUrl}`);
 
 const testSet = JSON.parse(await readFile("data/digits-test.json", "utf8")) as { inputs: number[][]; labels: number[] };
@@ -136,5 +133,4 @@ const stake = await vault.stakeOf(operator.address);
 console.log(`operator stake: ${formatEther(stake.total)} ETH, locked ${formatEther(stake.locked)} ETH`);
 
 await stopProcess(child, "SIGTERM");
-provider.destroy();
-await server.close();
+await chain.close();
