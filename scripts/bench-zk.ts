@@ -6,6 +6,7 @@
  *   npx hardhat run scripts/bench-zk.ts     (env: BENCH_RUNS default 3, BENCH_BATCH default 8)
  * Writes bench/results/zk-e2e.json.
  */
+import { median } from "../verifier-gen/src/stats.js";
 import { startInProcessChain } from "./lib/in-process-chain.js";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -19,11 +20,6 @@ const BATCH = Math.max(1, Number(process.env.BENCH_BATCH ?? 8));
 const MODELS = ["digits-mlp", "digits-cnn"];
 const OUT = "bench/results/zk-e2e.json";
 
-const median = (values: number[]): number => {
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const testSet = JSON.parse(await readFile("data/digits-test.json", "utf8")) as { inputs: number[][] };
 
 interface RunResult {

@@ -8,6 +8,7 @@
  *
  * Run: npx hardhat run scripts/demo-sampling.ts     (DEMO_REQUESTS=n, DEMO_P=bps of sampling, default 5000)
  */
+import { waitFor as waitUntil } from "./lib/wait.js";
 import { startInProcessChain } from "./lib/in-process-chain.js";
 import { inlineEthRequest } from "./lib/requests.js";
 import { readFile, rm } from "node:fs/promises";
@@ -136,13 +137,8 @@ console.log(
 
 /** Mines a block now and then: block-hash randomness needs blocks after each commitment. */
 const miner = setInterval(() => void provider.send("evm_mine", []).catch(() => undefined), 400);
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; see ${WORK_DIR}/*/operator.log`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const waitFor = (what: string, check: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> =>
+  waitUntil(what, check, { timeoutMs, intervalMs: 200, hint: `see ${WORK_DIR}/*/operator.log` });
 for (const a of [...operators, ...validators]) {
   await waitFor(`${a.address} to start`, async () => (await vault.stakeOf(a.address)).total > 0n, 90_000);
 }

@@ -1,6 +1,7 @@
 // End to end over real JSON-RPC: a `hardhat node` process, the operator bot as its own OS process,
 // paid requests from an EOA (ETH and ERC-20) and a consumer contract, a SIGKILL mid-batch and a
 // restart, and a cheating operator that is rejected on-chain, slashed as a no-show, and replaced.
+import { waitFor } from "../../scripts/lib/wait.js";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -26,14 +27,6 @@ const model = loadModelDir(BUILD);
 const modelLabel = (i: number): bigint =>
   BigInt(runInt(model.graph, quantizeInput(model.graph, testSet.inputs[i]!)).output[0]!);
 const sample = (i: number): Uint8Array => Uint8Array.from(testSet.inputs[i]!);
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 describe("e2e: zk requests served by the operator process over JSON-RPC", function () {
   this.timeout(600_000);

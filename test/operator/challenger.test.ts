@@ -1,6 +1,7 @@
 // The challenger role over real JSON-RPC (a `hardhat node` process): it re-executes optimistic results,
 // leaves an honest one alone, challenges a cheating operator, survives a restart mid-game from its
 // SQLite store, wins the one-step and finalizes the rejection (operator slashed, requester refunded).
+import { waitFor as waitUntil } from "../../scripts/lib/wait.js";
 import { inlineEthRequest } from "../../scripts/lib/requests.js";
 import { ResettingNonceManager } from "../../operator/src/chain/nonce.js";
 import { readFileSync } from "node:fs";
@@ -33,13 +34,8 @@ const STAKE = parseEther("1");
 const testSet = JSON.parse(readFileSync("data/digits-test.json", "utf8")) as { inputs: number[][] };
 const sample = (i: number): Uint8Array => Uint8Array.from(testSet.inputs[i]!);
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = (what: string, check: () => Promise<boolean>): Promise<void> =>
+  waitUntil(what, check, { timeoutMs: 60_000, intervalMs: 100 });
 
 describe("challenger role over JSON-RPC", function () {
   this.timeout(180_000);

@@ -11,6 +11,7 @@
  * transaction calling verifyProof, and eth_estimateGas), proof bytes, calldata bytes,
  * float / quantized accuracy, agreement and bit-exactness on the held-out split.
  */
+import { median } from "../src/stats.js";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
@@ -31,12 +32,6 @@ const log: Logger = {
   ...silentLogger,
   info: ((a: unknown, b?: string) =>
     process.stderr.write(`[bench] ${typeof a === "string" ? a : (b ?? "")}\n`)) as Logger["info"],
-};
-
-const median = (a: number[]) => {
-  const s = [...a].sort((x, y) => x - y);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
 function compileSolidity(file: string, contractName: string): { abi: unknown[]; bytecode: string } {

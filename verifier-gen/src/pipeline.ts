@@ -1,6 +1,7 @@
 /**
  * High-level library API: build / prove / verify / evaluate a model directory.
  */
+import { median } from "./stats.js";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -434,12 +435,7 @@ export interface EvalReport {
   proved: number;
 }
 
-const median = (a: number[]) => {
-  if (a.length === 0) return null;
-  const s = [...a].sort((x, y) => x - y);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+const medianOrNull = (a: number[]): number | null => (a.length === 0 ? null : median(a));
 
 function symMap(file: string): Map<string, number> {
   const m = new Map<string, number>();
@@ -565,8 +561,8 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
       trace_values_compared: compared,
     },
     constraints: md.manifest.circuit.constraints,
-    witness_ms_median: median(wms),
-    prove_ms_median: median(pms),
+    witness_ms_median: medianOrNull(wms),
+    prove_ms_median: medianOrNull(pms),
     proved: proveN,
   };
 }
