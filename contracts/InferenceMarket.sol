@@ -7,6 +7,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IActiveClock} from "./interfaces/IActiveClock.sol";
 import {IAIOracleConsumer} from "./interfaces/IAIOracleConsumer.sol";
 import {IInferenceMarket} from "./interfaces/IInferenceMarket.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
@@ -45,6 +46,9 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     uint16 private _noShowSlashBps;
     uint64 private _claimWindow;
     uint32 private _maxCallbackGas;
+    /// @dev Pause accounting of the active clock: total paused seconds, and when the current pause began.
+    uint64 private _pausedTotal;
+    uint64 private _pausedAt;
 
     /// @notice Market parameters set at deployment (each can be changed later by governance).
     struct Parameters {
@@ -83,13 +87,15 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         uint256 required = price + fee;
         if (params.maxFee < required) revert InferenceMarketFeeTooLow(params.maxFee, required);
         if (params.deadline <= block.timestamp) revert InferenceMarketDeadlineInPast(params.deadline, block.timestamp);
+        // Not paused here, so active time is unix time minus the past pauses.
+        uint64 deadline = params.deadline - _pausedTotal;
         _checkCallback(params.callback, params.callbackGasLimit);
         bytes32 inputHash = _inputHash(params);
 
         requestId = ++_requestCount;
         _requests[requestId] = Request({
             requester: msg.sender,
-            deadline: params.deadline,
+            deadline: deadline,
             mode: params.mode,
             status: Status.Open,
             operator: address(0),
@@ -106,7 +112,7 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         });
         if (config.length != 0) _modeConfigs[requestId] = config;
         _liabilities[params.token] += required;
-        _emitCreated(requestId, params, price, fee, inputHash);
+        _emitCreated(requestId, params);
         _collectPayment(params.token, params.maxFee, required);
     }
 
@@ -115,10 +121,10 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         Request storage request = _requireRequest(requestId);
         Status status = request.status;
         if (status != Status.Open && status != Status.Claimed) revert InferenceMarketWrongStatus(requestId, status);
-        // INVARIANT: a request can be refunded only once its deadline has passed unanswered.
-        if (block.timestamp <= request.deadline) {
-            revert InferenceMarketDeadline(requestId, request.deadline, block.timestamp);
-        }
+        // INVARIANT: a request can be refunded only once its deadline has passed unanswered (in active time,
+        // so a pause never makes an operator a no-show).
+        uint64 nowActive = activeTime();
+        if (nowActive <= request.deadline) revert InferenceMarketDeadline(requestId, request.deadline, nowActive);
         address operator = request.operator;
         request.status = Status.Refunded;
         uint256 amount = request.price + request.verificationFee;
@@ -147,13 +153,12 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     function claim(uint256 requestId) external whenNotPaused nonReentrant {
         Request storage request = _requireRequest(requestId);
         if (request.status != Status.Open) revert InferenceMarketWrongStatus(requestId, request.status);
-        if (block.timestamp > request.deadline) {
-            revert InferenceMarketDeadline(requestId, request.deadline, block.timestamp);
-        }
+        uint64 nowActive = activeTime();
+        if (nowActive > request.deadline) revert InferenceMarketDeadline(requestId, request.deadline, nowActive);
         if (!_vault.isServing(msg.sender, request.modelId, IStakingVault.Role.Operator)) {
             revert InferenceMarketNotServing(request.modelId, msg.sender);
         }
-        uint64 claimDeadline = uint64(block.timestamp) + _claimWindow;
+        uint64 claimDeadline = nowActive + _claimWindow;
         if (claimDeadline > request.deadline) claimDeadline = request.deadline;
         request.status = Status.Claimed;
         request.operator = msg.sender;
@@ -173,8 +178,9 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         if (msg.sender != request.operator) {
             revert InferenceMarketWrongOperator(requestId, msg.sender, request.operator);
         }
-        if (block.timestamp > request.claimDeadline) {
-            revert InferenceMarketClaimWindow(requestId, request.claimDeadline, block.timestamp);
+        uint64 nowActive = activeTime();
+        if (nowActive > request.claimDeadline) {
+            revert InferenceMarketClaimWindow(requestId, request.claimDeadline, nowActive);
         }
         request.status = Status.Submitted;
         emit ResultSubmitted(requestId, msg.sender, output);
@@ -195,8 +201,10 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     function reopen(uint256 requestId) external nonReentrant {
         Request storage request = _requireRequest(requestId);
         if (request.status != Status.Claimed) revert InferenceMarketWrongStatus(requestId, request.status);
-        if (block.timestamp <= request.claimDeadline) {
-            revert InferenceMarketClaimWindow(requestId, request.claimDeadline, block.timestamp);
+        // INVARIANT: an operator is a no-show only once its whole claim window has passed in active time.
+        uint64 nowActive = activeTime();
+        if (nowActive <= request.claimDeadline) {
+            revert InferenceMarketClaimWindow(requestId, request.claimDeadline, nowActive);
         }
         address operator = request.operator;
         request.status = Status.Open;
@@ -294,14 +302,20 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         emit TokenAllowed(token, allowed);
     }
 
-    /// @notice Stops new requests, claims and submissions. Refunds, settlement and withdrawals go on.
+    /// @notice Stops new requests, claims and submissions, and stops the active clock: no deadline passes and
+    /// no chess clock runs while paused, so nobody can be slashed for the pause. Withdrawals go on.
     function pause() external onlyOwner {
+        _pausedAt = uint64(block.timestamp);
         _pause();
     }
 
-    /// @notice Governance: lifts the pause.
+    /// @notice Governance: lifts the pause; every active-time deadline moves later by the paused time.
     function unpause() external onlyOwner {
+        uint64 duration = uint64(block.timestamp) - _pausedAt;
+        _pausedTotal += duration;
+        _pausedAt = 0;
         _unpause();
+        emit PauseEnded(duration, _pausedTotal);
     }
 
     // ---------------------------------------------------------------- views
@@ -315,6 +329,22 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     /// @inheritdoc IInferenceMarket
     function getRequest(uint256 requestId) external view returns (Request memory) {
         return _requireRequest(requestId);
+    }
+
+    /// @inheritdoc IActiveClock
+    function activeTime() public view returns (uint64) {
+        return (paused() ? _pausedAt : uint64(block.timestamp)) - _pausedTotal;
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function pausedTotal() external view returns (uint64) {
+        return _pausedTotal;
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function modeConfigOf(uint256 requestId) external view returns (bytes memory) {
+        _requireRequest(requestId);
+        return _modeConfigs[requestId];
     }
 
     /// @inheritdoc IInferenceMarket
@@ -396,23 +426,18 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         fee = module.verificationFee(config, price);
     }
 
-    function _emitCreated(
-        uint256 requestId,
-        RequestParams calldata params,
-        uint256 price,
-        uint256 fee,
-        bytes32 inputHash
-    ) private {
+    function _emitCreated(uint256 requestId, RequestParams calldata params) private {
+        Request storage r = _requests[requestId];
         emit RequestCreated(
             requestId,
             params.modelId,
             msg.sender,
             params.mode,
             params.token,
-            price,
-            fee,
-            params.deadline,
-            inputHash,
+            r.price,
+            r.verificationFee,
+            r.deadline,
+            r.inputHash,
             params.input,
             params.inputURI
         );

@@ -5,7 +5,7 @@ import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
-import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {IStakingVault} from "./interfaces/IStakingVault.sol";
 
@@ -14,7 +14,16 @@ import {IStakingVault} from "./interfaces/IStakingVault.sol";
 /// ERC-20), with per-duty locks that only authorised contracts can release or slash.
 contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
     using SafeERC20 for IERC20;
-    using EnumerableSet for EnumerableSet.AddressSet;
+    using Checkpoints for Checkpoints.Trace208;
+
+    /// @dev A pool of one model and role: a dense array (swap-and-pop) whose length and every slot are
+    /// checkpointed by block number, so any past state can be read back exactly.
+    struct Pool {
+        Checkpoints.Trace208 size;
+        mapping(uint256 index => Checkpoints.Trace208) slots;
+        mapping(address staker => uint256) indexPlusOne;
+        mapping(address staker => uint256) bond;
+    }
 
     uint16 private constant _BPS = 10_000;
     uint64 private constant _MAX_UNBONDING_DELAY = 365 days;
@@ -23,7 +32,8 @@ contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
 
     mapping(address staker => StakeInfo) private _stakes;
     mapping(bytes32 lockId => Lock) private _locks;
-    mapping(uint256 modelId => mapping(Role role => EnumerableSet.AddressSet)) private _servers;
+    mapping(uint256 modelId => mapping(Role role => Pool)) private _pools;
+    mapping(Role role => uint256) private _minPoolStake;
     mapping(address account => uint256) private _slashProceeds;
     mapping(address account => bool) private _authorised;
 
@@ -37,12 +47,15 @@ contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
         address asset_,
         address treasury_,
         uint64 unbondingDelay_,
-        uint16 beneficiaryShareBps_
+        uint16 beneficiaryShareBps_,
+        uint256 minPoolStake_
     ) Ownable(initialOwner) {
         _asset = asset_;
         _setTreasury(treasury_);
         _setUnbondingDelay(unbondingDelay_);
         _setBeneficiaryShareBps(beneficiaryShareBps_);
+        _setMinPoolStake(Role.Operator, minPoolStake_);
+        _setMinPoolStake(Role.Validator, minPoolStake_);
     }
 
     modifier onlyAuthorised() {
@@ -90,9 +103,38 @@ contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
 
     /// @inheritdoc IStakingVault
     function setService(uint256 modelId, Role role, bool serving) external {
-        EnumerableSet.AddressSet storage servers = _servers[modelId][role];
-        bool changed = serving ? servers.add(msg.sender) : servers.remove(msg.sender);
-        if (changed) emit ServiceChanged(msg.sender, modelId, role, serving);
+        Pool storage pool = _pools[modelId][role];
+        bool member = pool.indexPlusOne[msg.sender] != 0;
+        if (member == serving) revert StakingVaultPoolMembership(msg.sender, modelId, role, member);
+        StakeInfo storage info = _stakes[msg.sender];
+        uint48 blockNumber = uint48(block.number);
+        uint256 size = pool.size.latest();
+        if (serving) {
+            uint256 bond = _minPoolStake[role];
+            uint256 free = freeStake(msg.sender);
+            // INVARIANT: every pool member has bonded stake, so sybil members cost their owner capital.
+            if (bond > free) revert StakingVaultInsufficientFreeStake(msg.sender, bond, free);
+            info.bonded += bond;
+            pool.bond[msg.sender] = bond;
+            pool.slots[size].push(blockNumber, uint208(uint160(msg.sender)));
+            pool.size.push(blockNumber, uint208(size + 1));
+            pool.indexPlusOne[msg.sender] = size + 1;
+            emit ServiceChanged(msg.sender, modelId, role, true, bond);
+            return;
+        }
+        uint256 index = pool.indexPlusOne[msg.sender] - 1;
+        uint256 last = size - 1;
+        if (index != last) {
+            uint208 moved = pool.slots[last].latest();
+            pool.slots[index].push(blockNumber, moved);
+            pool.indexPlusOne[address(uint160(moved))] = index + 1;
+        }
+        pool.size.push(blockNumber, uint208(last));
+        pool.indexPlusOne[msg.sender] = 0;
+        uint256 released = pool.bond[msg.sender];
+        pool.bond[msg.sender] = 0;
+        info.bonded -= released;
+        emit ServiceChanged(msg.sender, modelId, role, false, released);
     }
 
     /// @inheritdoc IStakingVault
@@ -167,6 +209,11 @@ contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
     }
 
     /// @inheritdoc IStakingVault
+    function setMinPoolStake(Role role, uint256 amount) external onlyOwner {
+        _setMinPoolStake(role, amount);
+    }
+
+    /// @inheritdoc IStakingVault
     function asset() external view returns (address) {
         return _asset;
     }
@@ -179,7 +226,7 @@ contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
     /// @inheritdoc IStakingVault
     function freeStake(address staker) public view returns (uint256) {
         StakeInfo storage info = _stakes[staker];
-        return info.total - info.locked - info.unbonding;
+        return info.total - info.locked - info.unbonding - info.bonded;
     }
 
     /// @inheritdoc IStakingVault
@@ -189,17 +236,47 @@ contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
 
     /// @inheritdoc IStakingVault
     function isServing(address staker, uint256 modelId, Role role) external view returns (bool) {
-        return _servers[modelId][role].contains(staker);
+        return _pools[modelId][role].indexPlusOne[staker] != 0;
     }
 
     /// @inheritdoc IStakingVault
     function serverCount(uint256 modelId, Role role) external view returns (uint256) {
-        return _servers[modelId][role].length();
+        return _pools[modelId][role].size.latest();
     }
 
     /// @inheritdoc IStakingVault
     function serverAt(uint256 modelId, Role role, uint256 index) external view returns (address) {
-        return _servers[modelId][role].at(index);
+        Pool storage pool = _pools[modelId][role];
+        if (index >= pool.size.latest()) revert StakingVaultPoolMembership(address(0), modelId, role, false);
+        return address(uint160(pool.slots[index].latest()));
+    }
+
+    /// @inheritdoc IStakingVault
+    function poolSizeAt(uint256 modelId, Role role, uint256 blockNumber) external view returns (uint256) {
+        return _pools[modelId][role].size.upperLookupRecent(uint48(blockNumber));
+    }
+
+    /// @inheritdoc IStakingVault
+    function poolMemberAt(
+        uint256 modelId,
+        Role role,
+        uint256 index,
+        uint256 blockNumber
+    ) external view returns (address) {
+        Pool storage pool = _pools[modelId][role];
+        uint48 key = uint48(blockNumber);
+        if (index >= pool.size.upperLookupRecent(key)) revert StakingVaultPoolMembership(address(0), modelId, role, false);
+        return address(uint160(pool.slots[index].upperLookupRecent(key)));
+    }
+
+    /// @inheritdoc IStakingVault
+    function minPoolStake(Role role) external view returns (uint256) {
+        return _minPoolStake[role];
+    }
+
+    /// @inheritdoc IStakingVault
+    function poolBondOf(address staker, uint256 modelId, Role role) external view returns (uint256) {
+        return _pools[modelId][role].bond[staker];
     }
 
     /// @inheritdoc IStakingVault
@@ -269,6 +346,12 @@ contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
         if (delay > _MAX_UNBONDING_DELAY) revert StakingVaultDelayTooLong(delay, _MAX_UNBONDING_DELAY);
         _unbondingDelay = delay;
         emit UnbondingDelaySet(delay);
+    }
+
+    function _setMinPoolStake(Role role, uint256 amount) private {
+        if (amount == 0) revert StakingVaultZeroPoolStake(role);
+        _minPoolStake[role] = amount;
+        emit MinPoolStakeSet(role, amount);
     }
 
     function _setBeneficiaryShareBps(uint16 bps) private {

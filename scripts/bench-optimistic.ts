@@ -13,6 +13,7 @@ import {
   commitTensors,
   commitTrace,
   encodeSubmissionProof,
+  outputOf,
   type TraceCommitment,
 } from "../operator/src/optimistic/trace.js";
 import {
@@ -69,7 +70,7 @@ async function dispute(
   const submit = await (
     await suite.market
       .connect(operator!)
-      .submitResult(id, abi.encode(["uint256"], [cheat.trace.output[0]!]), encodeSubmissionProof(cheat))
+      .submitResult(id, outputOf(cheat), encodeSubmissionProof(cheat))
   ).wait();
   const started = performance.now();
   let gas = 0n;
@@ -129,10 +130,10 @@ async function dispute(
 }
 
 const lazy = (input: Uint8Array, correct: TraceCommitment): TraceCommitment => {
-  const tensors = correct.trace.tensors.map((t) => Float64Array.from(t));
-  const wrong = (correct.trace.output[0]! + 1) % 10;
-  tensors[tensors.length - 1] = Float64Array.of(wrong);
-  return { ...commitTensors(tensors), trace: { ...correct.trace, tensors, output: [wrong] } };
+  const tensors = correct.tensors.map((t) => Float64Array.from(t));
+  const last = tensors[tensors.length - 1]!;
+  tensors[tensors.length - 1] = Float64Array.of((last[0]! + 1) % 10);
+  return commitTensors(tensors);
 };
 const mlp = loadOptimisticModel("models/build/digits-mlp");
 const cnn = loadOptimisticModel("models/build/digits-cnn");

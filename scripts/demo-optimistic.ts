@@ -22,7 +22,7 @@ import { configSchema } from "../operator/src/config.js";
 import { createExecutor } from "../operator/src/executors/index.js";
 import { OperatorRuntime } from "../operator/src/runtime.js";
 import { loadOptimisticModel } from "../operator/src/optimistic/model.js";
-import { commitTrace, encodeSubmissionProof } from "../operator/src/optimistic/trace.js";
+import { commitTrace, decodeOutput, encodeSubmissionProof, outputOf } from "../operator/src/optimistic/trace.js";
 import { Phase, operatorReveal } from "../operator/src/optimistic/game.js";
 
 const WORK_DIR = ".veriml/demo-optimistic";
@@ -82,7 +82,7 @@ await (await suite.market.connect(cheater).claim(cheatId)).wait();
 await (
   await suite.market
     .connect(cheater)
-    .submitResult(cheatId, abi.encode(["uint256"], [cheat.trace.output[0]!]), encodeSubmissionProof(cheat))
+    .submitResult(cheatId, outputOf(cheat), encodeSubmissionProof(cheat))
 ).wait();
 console.log(
   `request ${cheatId}: cheater submitted label ${cheat.trace.output[0]} (true digit ${testSet.labels[cheatSample]})`,
@@ -171,15 +171,15 @@ for (const id of [cheatId, ...batch]) {
   const r = await suite.market.getRequest(id);
   const result = await suite.market.resultOf(id);
   const sampleIndex = id === cheatId ? cheatSample : 10 + batch.indexOf(id);
-  const res = await optimistic.getResult(id);
+  const proposed = decodeOutput(await optimistic.outputOf(id));
   rows.push({
     request: id.toString(),
     model: r.modelId === ids.mlp ? "digits-mlp" : "digits-cnn",
     operator: r.operator === devAccount(3, provider).address ? "honest bot" : "cheater",
-    "claimed label": res.label.toString(),
+    "claimed label": proposed[0]!.toString(),
     "dataset label": testSet.labels[sampleIndex],
     challenges: (await optimistic.challengersOf(id)).length,
-    settled: result === "0x" ? "rejected, refunded" : `label ${abi.decode(["uint256"], result)[0]}`,
+    settled: result === "0x" ? "rejected, refunded" : `label ${decodeOutput(result)[0]}`,
   });
 }
 console.table(rows);

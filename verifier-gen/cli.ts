@@ -63,7 +63,6 @@ program
   .option("--ptau <file>", "powers-of-tau file (public ceremony); default: local development ceremony in .veriml/ptau")
   .option("--name <name>", "model name (default: ONNX graph name)")
   .option("--per-tensor", "per-tensor instead of per-channel weight scales")
-  .option("--public-logits", "also expose the packed logits as public signals")
   .option("--naive", "baseline circuit: weights as private signals, one public signal per value")
   .option("--circom-opt <level>", "circom simplification: O2 (default, fewest constraints) or O1 (sparser)", "O2")
   .option("--solidity-dir <dir>", "also write the Solidity verifier into this directory (e.g. contracts/verifiers)")
@@ -79,7 +78,6 @@ program
         multiplierBits: o.multiplierBits as number,
         perChannel: !o.perTensor,
         naive: !!o.naive,
-        publicLogits: !!o.publicLogits,
         optimization: o.circomOpt === "O1" ? "O1" : "O2",
         ...(o.ptau ? { ptau: o.ptau as string } : {}),
         ...(o.name ? { name: o.name as string } : {}),
@@ -90,7 +88,7 @@ program
     const m = r.manifest;
     const lines = [
       `model          ${m.name}`,
-      `modelHash      ${m.modelHash}  (Merkle root, ${m.merkle.leafCount} leaves)`,
+      `modelHash      ${m.modelHash}  (commitment format 2, ${m.commitment.leafCount} leaves)`,
       `input          [${m.input.shape}] scale ${m.input.scale} range [${m.input.lo}, ${m.input.hi}]`,
       `output         ${m.output.kind}${m.output.kind === "argmax" ? ` over ${m.output.classes} classes` : ""}`,
       `constraints    ${m.circuit.constraints} (ptau 2^${m.circuit.ptauPower})`,

@@ -56,6 +56,9 @@ interface IArbitrator {
     function ruling(uint256 disputeId) external view returns (Ruling memory);
 
     /// @notice Upper bound, in seconds from `openDispute`, on how long a ruling takes when every
-    /// participant acts on time. Clients set their own timeouts above it.
+    /// participant acts on time. Clients wait at least this long before treating a dispute as undecided.
     function maxResolutionTime() external view returns (uint64);
+
+    /// @notice Whether the arbitrator can rule on disputes of `modelId` (clients refuse configs otherwise).
+    function supportsModel(uint256 modelId) external view returns (bool);
 }

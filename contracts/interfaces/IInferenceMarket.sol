@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IActiveClock} from "./IActiveClock.sol";
 import {IModelRegistry} from "./IModelRegistry.sol";
 import {IStakingVault} from "./IStakingVault.sol";
 
@@ -11,7 +12,12 @@ import {IStakingVault} from "./IStakingVault.sol";
 /// once the module says the verdict is final: the operator is paid (pull), the protocol takes its fee,
 /// module rewards are paid, and the consumer's callback runs with a bounded gas limit. Past the
 /// deadline an unanswered request is refunded. Nothing a consumer's callback does can block settlement.
-interface IInferenceMarket {
+///
+/// Every stored deadline (request deadline, claim deadline, and the modules' windows and clocks) is in
+/// active time (IActiveClock): unix time minus all time the market has been paused. While paused no clock
+/// advances, so no one can be slashed or run out of time for a pause they could not act in; withdrawals
+/// of owed funds keep working.
+interface IInferenceMarket is IActiveClock {
     /// @notice Lifecycle of a request. Open -> Claimed -> Submitted -> Finalized, with Claimed -> Open on a
     /// no-show and Open/Claimed -> Refunded after the deadline.
     enum Status {
@@ -28,7 +34,8 @@ interface IInferenceMarket {
     /// @param mode Verification mode id (see Modes).
     /// @param token Payment token, address(0) for ETH.
     /// @param maxFee Most the requester will pay (price + verification fee); ETH requests send exactly this.
-    /// @param deadline Unix time after which an unanswered request can be refunded.
+    /// @param deadline Unix time after which an unanswered request can be refunded (stored in active time:
+    /// later pauses extend it by their length).
     /// @param input The input inline (its keccak256 becomes the input hash), or empty when given by hash + URI.
     /// @param inputHash keccak256 of the input when it is not inline (must match when both are given).
     /// @param inputURI Where the input can be fetched when it is not inline.
@@ -51,6 +58,8 @@ interface IInferenceMarket {
     /// @param price Operator price locked at creation (protocol fee included).
     /// @param verificationFee Module fee locked at creation.
     /// @param module The verification module that judges this request, fixed at creation.
+    /// @param deadline Active time (see IActiveClock) after which an unanswered request can be refunded.
+    /// @param claimDeadline Active time by which the claiming operator must submit.
     struct Request {
         address requester;
         uint64 deadline;
@@ -119,6 +128,8 @@ interface IInferenceMarket {
     event MaxCallbackGasSet(uint32 gas);
     /// @notice Emitted when governance allows or stops a payment token.
     event TokenAllowed(address indexed token, bool allowed);
+    /// @notice Emitted when a pause ends; every active-time deadline moved `duration` seconds later.
+    event PauseEnded(uint64 duration, uint64 totalPaused);
 
     /// @notice The request id does not exist.
     error InferenceMarketUnknownRequest(uint256 requestId);
@@ -209,4 +220,10 @@ interface IInferenceMarket {
 
     /// @notice The vault holding the stakes the market locks and slashes.
     function vault() external view returns (IStakingVault);
+
+    /// @notice The mode config a request was created with (the module judges the request by it).
+    function modeConfigOf(uint256 requestId) external view returns (bytes memory);
+
+    /// @notice Total seconds the market has been paused (active time = block.timestamp - this, when not paused).
+    function pausedTotal() external view returns (uint64);
 }

@@ -4,96 +4,102 @@ pragma solidity ^0.8.28;
 /// @title IOneStepExecutor
 /// @notice Recomputes ONE element of ONE tensor of a model's integer graph on-chain, with exactly the
 /// integer semantics of verifier-gen's reference interpreter (verifier-gen/src/intgraph.ts). Every value
-/// it reads comes with a Merkle proof: node metadata and parameters against the model commitment
-/// (`modelHash`, one leaf per integer, see verifier-gen/README.md), input tensor roots against the
-/// operator's trace root, input elements against those tensor roots, and the request input bytes
-/// against the request's input hash. A forged proof reverts.
+/// it reads is proven, at the exact depth of its tree (TraceMerkle, commitment format 2): node metadata
+/// and parameters as runs of consecutive leaves of the model tree, whose root and leaf count the model
+/// commitment binds; the element-tree roots of the node's input tensors as trace leaves against the trace
+/// root; input elements as runs against those roots; the request input bytes against the input hash. A
+/// proof that does not verify reverts, so the caller decides nothing: the result is a function of the
+/// commitments alone.
 ///
-/// Trace commitment (shared with the off-chain helpers in operator/src/optimistic/trace.ts):
-///   element leaf = keccak256(abi.encode(int256 value)); tensor root = keccak Merkle root over the
-///   elements (padded with bytes32(0) to a power of two; a single element's root is its leaf);
-///   trace root = keccak Merkle root over the tensor roots (tensor 0 = the quantized input,
-///   tensor i + 1 = the output of node i), padded the same way; parent = keccak256(left ++ right).
+/// Some elements cannot be recomputed within a block: a model whose committed parameters are malformed
+/// (shapes that disagree with its tensor sizes, an unknown op, values beyond 2^64, a shift beyond 127) or
+/// whose element needs more than `MAX_STEP_GAS` of reads. For those `execute` returns `executable =
+/// false`; which elements these are is fixed by the model commitment, and verifier-gen's `oneStepCost`
+/// lists them, so an operator knows before serving a model whether every element of it can be disputed.
 ///
-/// Supported ops: dense, conv2d, requant, relu, clamp, leakyrelu, maxpool, sumpool, add, reshape,
-/// argmax, and tensor 0 for integer-valued inputs (input scale 1.0). `affine` reverts as unsupported.
-/// Gas grows with the fan-in of the element (dense: inF weights + inF inputs; conv: C*KH*KW).
+/// Supported ops: dense, conv2d, requant, relu, clamp, leakyrelu, maxpool, sumpool, add, affine, reshape,
+/// argmax, and tensor 0 = clamp(decode(input bytes), lo, hi) with the model's input encoding.
 interface IOneStepExecutor {
-    /// @notice One leaf of the model commitment. `node` is implied (the disputed node, or the graph header).
-    /// @param position Leaf position in the model tree (bound by the sibling path).
-    struct ModelLeaf {
+    /// @notice A run of consecutive leaves of the model tree, all of the node being recomputed (or of the
+    /// graph header for tensor 0): leaf i is (node, param, index + i, values[i]) at position position + i.
+    struct ParamRun {
         uint32 param;
         uint32 index;
-        int256 value;
         uint256 position;
+        int256[] values;
         bytes32[] siblings;
     }
 
-    /// @notice The root of an input tensor, proven against the trace root at position `tensor`.
+    /// @notice The element-tree root of one input tensor of the node, proven as that tensor's trace leaf.
     struct TensorRoot {
-        uint256 tensor;
         bytes32 root;
         bytes32[] siblings;
     }
 
-    /// @notice One element of an input tensor, proven against that tensor's root.
-    /// @param slot Which input of the node (0, or 1 for the second input of add).
-    struct Element {
+    /// @notice A run of consecutive elements [start, start + values.length) of input `slot` of the node.
+    struct ElementRun {
         uint8 slot;
-        uint256 index;
-        int256 value;
+        uint256 start;
+        int256[] values;
         bytes32[] siblings;
     }
 
     /// @notice Everything the recomputation reads, in the order the executor asks for it.
-    /// @param input The request input bytes (only for tensor 0: one byte per value).
+    /// @param input The request input bytes (only for tensor 0).
     struct OneStepProof {
         bytes input;
-        ModelLeaf[] params;
+        ParamRun[] params;
         TensorRoot[] inputs;
-        Element[] elements;
+        ElementRun[] elements;
     }
 
-    /// @notice What is being recomputed.
+    /// @notice What is being recomputed, and the commitments it is recomputed against.
+    /// @param modelHash The registered model commitment.
+    /// @param leafCount Leaves of the model tree (bound by modelHash together with paramRoot and the sizes).
+    /// @param paramRoot Root of the model tree.
     struct Step {
         bytes32 modelHash;
+        uint256 leafCount;
+        bytes32 paramRoot;
         bytes32 traceRoot;
         bytes32 inputHash;
         uint256 tensor;
         uint256 element;
     }
 
-    /// @notice A model leaf's Merkle proof does not verify against the model hash.
+    /// @notice leafCount, paramRoot and the tensor sizes are not the preimage of the model hash.
+    error OneStepExecutorBadCommitment(bytes32 modelHash, bytes32 computed);
+    /// @notice The disputed element is not inside its tensor.
+    error OneStepExecutorOutOfBounds(uint256 tensor, uint256 element);
+    /// @notice A run of model leaves does not verify against the model tree.
     error OneStepExecutorBadModelProof(uint32 node, uint32 param, uint32 index);
-    /// @notice A model leaf is not the one the recomputation needs next.
-    error OneStepExecutorUnexpectedParam(uint256 cursor, uint32 expectedParam, uint32 expectedIndex);
+    /// @notice A run of model leaves is not the one the recomputation needs next.
+    error OneStepExecutorUnexpectedParam(uint256 cursor, uint32 expectedParam, uint32 expectedIndex, uint256 count);
     /// @notice An input tensor root does not verify against the trace root.
     error OneStepExecutorBadTensorProof(uint256 tensor);
-    /// @notice An input element does not verify against its tensor root.
-    error OneStepExecutorBadElementProof(uint8 slot, uint256 index);
-    /// @notice An input element is not the one the recomputation needs next.
-    error OneStepExecutorUnexpectedElement(uint256 cursor, uint8 slot, uint256 index);
+    /// @notice A run of input elements does not verify against its tensor root.
+    error OneStepExecutorBadElementProof(uint8 slot, uint256 start);
+    /// @notice A run of input elements is not the one the recomputation needs next.
+    error OneStepExecutorUnexpectedElement(uint256 cursor, uint8 slot, uint256 start, uint256 count);
     /// @notice Too few params, inputs or elements were supplied.
     error OneStepExecutorMissingData(uint256 cursor);
-    /// @notice An input tensor is not an earlier tensor of the graph.
-    error OneStepExecutorBadInputTensor(uint256 tensor, uint256 inputTensor);
-    /// @notice The request input bytes do not hash to the request's input hash, or have the wrong length.
-    error OneStepExecutorBadInput(bytes32 expected, bytes32 supplied, uint256 length);
-    /// @notice The op (or its input quantization) cannot be recomputed on-chain.
-    error OneStepExecutorUnsupported(uint256 opcode);
-    /// @notice The element index is outside the tensor, or the model's dimensions disagree with the config.
-    error OneStepExecutorShapeMismatch(uint256 tensor, uint256 element, uint256 size);
-    /// @notice A per-channel parameter index is not the element's channel.
-    error OneStepExecutorWrongChannel(uint256 supplied, uint256 expected);
+    /// @notice More params, inputs or elements were supplied than the recomputation reads.
+    error OneStepExecutorExtraData();
+    /// @notice The request input bytes do not hash to the request's input hash.
+    error OneStepExecutorBadInput(bytes32 expected, bytes32 supplied);
+
+    /// @notice Gas of reads above which an element is not executable (keeps every one-step within a block).
+    function MAX_STEP_GAS() external view returns (uint256);
 
     /// @notice Recomputes element `step.element` of tensor `step.tensor`.
     /// @param step The commitments and the disputed position.
-    /// @param tensorSizes Elements per tensor (tensor 0 = input), from the model's optimistic config.
+    /// @param tensorSizes Elements per tensor (tensor 0 = input), bound by the model hash.
     /// @param proof The supporting data.
-    /// @return value The correct value of the element.
+    /// @return executable False when the model commitment makes this element impossible to recompute.
+    /// @return value The correct value of the element (0 when not executable).
     function execute(
         Step calldata step,
         uint32[] calldata tensorSizes,
         OneStepProof calldata proof
-    ) external pure returns (int256 value);
+    ) external pure returns (bool executable, int256 value);
 }

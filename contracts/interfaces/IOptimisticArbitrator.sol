@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IActiveClock} from "./IActiveClock.sol";
 import {IArbitrator} from "./IArbitrator.sol";
 import {IModelRegistry} from "./IModelRegistry.sol";
 import {IOneStepExecutor} from "./IOneStepExecutor.sol";
@@ -10,11 +11,11 @@ import {IOneStepExecutor} from "./IOneStepExecutor.sol";
 /// game (the OptimisticModule's trace commitment, LEVELS_PER_MOVE levels per round, the same
 /// OneStepExecutor) instead of a vote. No stake is locked here: the client slashes the parties.
 ///
-/// 1. Posting. Each party posts the root of its execution trace (trace root over per-tensor roots, as
-///    in an optimistic submission) with the Merkle path proving that its claimed output hash is the
-///    leaf of the last tensor (the label: keccak256(abi.encode(label)) is both the output hash of an
-///    ABI-encoded label and its element leaf). A party that has not posted by `postWindow` loses; if
-///    neither posted, the dispute ends undecided.
+/// 1. Posting. Each party posts the root of its execution trace (the commitment of an optimistic
+///    submission, TraceMerkle) with its claimed output (abi.encode(int256[]) of the last tensor; its
+///    keccak256 must be the party's claim) and the exact-length path of the last tensor's trace leaf,
+///    which the contract computes from those values. A party that has not posted by `postWindow` loses;
+///    if neither posted, the dispute ends undecided.
 /// 2. Two-trace dissection. Both traces are descended together: party A (parties[0]) reveals the 2^m
 ///    descendants of its disputed node, then party B reveals its own; each set must hash to that
 ///    party's node. The contract itself takes the leftmost index where they differ (no party picks), so
@@ -34,10 +35,18 @@ import {IOneStepExecutor} from "./IOneStepExecutor.sol";
 /// a chess clock of `clock` seconds for all its reveals; a party whose clock runs out loses (`timeout`,
 /// anyone). The one-step must be run within `oneStepWindow`; otherwise the dispute ends undecided.
 ///
-/// Per model, the arbitrator needs the element count of every tensor of the integer graph (as in the
-/// optimistic config); the model owner sets them once (`setTensorSizes`). A dispute on a model without
-/// sizes resolves undecided at once.
+/// Per model, the arbitrator needs the preimage of the model hash (leaf count, model tree root, tensor
+/// sizes, as in the optimistic config); anyone records it once (`setModelCommitment`, keyed by the hash it
+/// is the preimage of). `supportsModel` is false until then, so a sampling config naming this arbitrator
+/// for such a model is refused. Windows and clocks run on the market's active clock (stopped while paused).
 interface IOptimisticArbitrator is IArbitrator {
+    /// @notice The preimage of a model's hash that the one-step needs.
+    struct ModelShape {
+        uint32 leafCount;
+        bytes32 paramRoot;
+        uint32[] tensorSizes;
+    }
+
     /// @notice Governance settings, snapshotted per dispute.
     /// @param postWindow Seconds after opening in which both parties must post their trace.
     /// @param clock Seconds each party may spend, in total, on its reveals.
@@ -66,7 +75,8 @@ interface IOptimisticArbitrator is IArbitrator {
         Timeout,
         OneStep,
         Padding,
-        OneStepMissed
+        OneStepMissed,
+        NotExecutable
     }
 
     /// @notice One dispute. Index 0 of the pairs is party A (parties[0]), index 1 party B.
@@ -109,8 +119,8 @@ interface IOptimisticArbitrator is IArbitrator {
     event ClientAuthorised(address indexed client, bool authorised);
     /// @notice Emitted when governance changed the parameters.
     event ParametersSet(Parameters params);
-    /// @notice Emitted when a model's tensor sizes were set.
-    event TensorSizesSet(uint256 indexed modelId, uint32[] tensorSizes);
+    /// @notice Emitted when a model's commitment preimage was recorded.
+    event ModelCommitmentSet(bytes32 indexed modelHash, uint32 leafCount, bytes32 paramRoot, uint32[] tensorSizes);
     /// @notice Emitted when a party posted its trace root.
     event TracePosted(uint256 indexed disputeId, address indexed party, bytes32 traceRoot);
     /// @notice Emitted when a party revealed the descendants of its disputed node.
@@ -143,11 +153,9 @@ interface IOptimisticArbitrator is IArbitrator {
     error OptimisticArbitratorNotClient(address caller);
     /// @notice A window or clock is zero or above the maximum.
     error OptimisticArbitratorInvalidParameters(uint64 postWindow, uint64 clock, uint64 oneStepWindow);
-    /// @notice Tensor sizes are malformed (fewer than two tensors, an empty tensor, a last tensor that
-    /// is not one label) or already set.
-    error OptimisticArbitratorBadTensorSizes(uint256 modelId);
-    /// @notice Only the model's owner in the registry sets its tensor sizes.
-    error OptimisticArbitratorNotModelOwner(uint256 modelId, address caller);
+    /// @notice Tensor sizes are malformed (fewer than two tensors, an empty or oversized tensor) or the
+    /// model's commitment is already recorded.
+    error OptimisticArbitratorBadTensorSizes(bytes32 modelHash);
     /// @notice The two claims are equal: nothing to arbitrate.
     error OptimisticArbitratorSameClaims(bytes32 claim);
     /// @notice No such dispute.
@@ -169,8 +177,14 @@ interface IOptimisticArbitrator is IArbitrator {
     /// @notice Nothing is due yet: the party to move still has time, or the window is open.
     error OptimisticArbitratorNothingDue(uint256 disputeId, Stage stage);
 
-    /// @notice A party posts its trace root and the path of its claimed output (the last tensor).
-    function postTrace(uint256 disputeId, bytes32 traceRoot, bytes32[] calldata outputSiblings) external;
+    /// @notice A party posts its trace root, its claimed output (abi.encode(int256[]) of the last tensor,
+    /// hashing to its claim) and the path of the last tensor's trace leaf.
+    function postTrace(
+        uint256 disputeId,
+        bytes32 traceRoot,
+        bytes calldata output,
+        bytes32[] calldata outputSiblings
+    ) external;
 
     /// @notice Reveal of the party to move: the 2^m descendants, m = min(LEVELS_PER_MOVE, depth - level),
     /// of its disputed node (left to right). B also passes A's pending reveal (`opponentChildren`, as
@@ -184,9 +198,8 @@ interface IOptimisticArbitrator is IArbitrator {
     /// @notice Ends a dispute whose posting window, mover's clock or one-step window is spent (anyone).
     function timeout(uint256 disputeId) external;
 
-    /// @notice Model owner: the element count of each tensor of the model's integer graph (tensor 0 =
-    /// the input, last = the label); once per model.
-    function setTensorSizes(uint256 modelId, uint32[] calldata tensorSizes) external;
+    /// @notice Anyone: records the preimage (leaf count, model tree root, tensor sizes) of a model hash; once.
+    function setModelCommitment(uint32 leafCount, bytes32 paramRoot, uint32[] calldata tensorSizes) external;
 
     /// @notice Governance: authorises a client (a verification module) to open disputes.
     function setClient(address client, bool authorised) external;
@@ -200,8 +213,11 @@ interface IOptimisticArbitrator is IArbitrator {
     /// @notice A dispute.
     function getDispute(uint256 disputeId) external view returns (Dispute memory);
 
-    /// @notice A model's tensor sizes (empty when not set).
-    function tensorSizesOf(uint256 modelId) external view returns (uint32[] memory);
+    /// @notice The recorded preimage of a model hash (empty tensorSizes when not recorded).
+    function modelShapeOf(bytes32 modelHash) external view returns (ModelShape memory);
+
+    /// @notice The clock windows and chess clocks run on.
+    function clock() external view returns (IActiveClock);
 
     /// @notice Current parameters.
     function parameters() external view returns (Parameters memory);

@@ -9,7 +9,8 @@ import {IVerificationModule} from "./IVerificationModule.sol";
 /// a commitment to its execution trace of the integer graph (IOneStepExecutor describes the trace
 /// tree). The result finalizes once the model's challenge window has passed with no open dispute.
 ///
-/// Any staked account may challenge within the window by bonding `challengerBond` of its free stake in
+/// Any staked account may challenge within the window by bonding `challengerBond` (at least governance's
+/// `minChallengerBond`, never zero: a losing challenger pays the operator for the game) of its free stake in
 /// the StakingVault; each challenge opens its own dispute game against the operator (games run in
 /// parallel, so a colluding first challenger cannot shield a wrong result). A game is a dissection
 /// over the operator's Merkle trees, `LEVELS_PER_MOVE` levels per round: the operator reveals the
@@ -27,25 +28,38 @@ import {IVerificationModule} from "./IVerificationModule.sol";
 /// treasury). A challenger who loses has its whole bond slashed with the operator as beneficiary.
 /// When the operator has lost one game, the bonds of the other open games are released (`releaseBond`).
 ///
+/// An element that the one-step executor reports not executable (the model commitment makes it
+/// impossible to recompute within a block, see IOneStepExecutor) counts against the operator: an operator
+/// must only serve models whose every element can be disputed (verifier-gen's `oneStepCost`).
+///
+/// All deadlines and clocks run on the market's active clock (IActiveClock), which stands still while the
+/// market is paused.
+///
 /// Model config (ModelRegistry, mode OPTIMISTIC): `abi.encode(OptimisticConfig)`.
-/// Submission: `output = abi.encode(uint256 label)`, `proof = abi.encode(OptimisticProof)`.
+/// Submission: `output = abi.encode(int256[] values)`, the quantized values of the graph's last tensor,
+/// `proof = abi.encode(OptimisticProof)`.
 interface IOptimisticModule is IVerificationModule {
     /// @notice Per-model settings.
     /// @param challengeWindow Seconds after submission during which the result can be challenged.
     /// @param clock Seconds each party may spend, in total, on its moves in one game.
     /// @param challengerBond Stake a challenger locks per game.
-    /// @param tensorSizes Elements of each tensor of the integer graph (tensor 0 = the input); the
-    /// last tensor is the argmax label (one element). Part of the model registration, like modelHash.
+    /// @param leafCount Leaves of the model tree; with `paramRoot` and `tensorSizes` the preimage of the
+    /// registered modelHash (checked at registration), so none of them can disagree with the model.
+    /// @param paramRoot Root of the model tree.
+    /// @param tensorSizes Elements of each tensor of the integer graph (tensor 0 = the input; the last
+    /// tensor is the output).
     struct OptimisticConfig {
         uint64 challengeWindow;
         uint64 clock;
         uint256 challengerBond;
+        uint32 leafCount;
+        bytes32 paramRoot;
         uint32[] tensorSizes;
     }
 
     /// @notice What the operator submits as `proof`.
     /// @param traceRoot Root of the trace tree.
-    /// @param outputSiblings Merkle path of the last tensor (the label) in the trace tree.
+    /// @param outputSiblings Path of the last tensor's trace leaf, exactly as long as the trace tree is deep.
     struct OptimisticProof {
         bytes32 traceRoot;
         bytes32[] outputSiblings;
@@ -75,7 +89,8 @@ interface IOptimisticModule is IVerificationModule {
         Padding,
         OperatorTimeout,
         ChallengerTimeout,
-        OperatorLostElsewhere
+        OperatorLostElsewhere,
+        NotExecutable
     }
 
     /// @notice A submitted result.
@@ -87,11 +102,11 @@ interface IOptimisticModule is IVerificationModule {
         uint32 openGames;
         address winner;
         uint256 modelId;
-        uint256 label;
         uint256 challengerBond;
         bytes32 traceRoot;
         bytes32 modelHash;
         bytes32 inputHash;
+        bytes32 outputHash;
     }
 
     /// @notice One dispute game (operator vs one challenger).
@@ -122,7 +137,7 @@ interface IOptimisticModule is IVerificationModule {
         uint256 indexed requestId,
         uint256 indexed modelId,
         address indexed operator,
-        uint256 label,
+        bytes output,
         bytes32 traceRoot,
         uint64 challengeDeadline
     );
@@ -149,6 +164,8 @@ interface IOptimisticModule is IVerificationModule {
         int256 computed,
         bool operatorCorrect
     );
+    /// @notice Emitted when governance sets the smallest bond a model config may ask of challengers.
+    event MinChallengerBondSet(uint256 bond);
     /// @notice Emitted when a game ends.
     event GameResolved(
         uint256 indexed requestId,
@@ -160,13 +177,19 @@ interface IOptimisticModule is IVerificationModule {
 
     /// @notice The caller is not the market.
     error OptimisticModuleOnlyMarket(address caller);
-    /// @notice The config is malformed (zero window or clock, fewer than two tensors, an empty tensor,
-    /// or a last tensor that is not one label).
+    /// @notice The config is malformed (zero or too long window or clock, fewer than two tensors, an empty
+    /// or oversized tensor).
     error OptimisticModuleBadConfig(uint256 modelId);
-    /// @notice The output is not one ABI-encoded label.
+    /// @notice leafCount, paramRoot and tensorSizes of the config are not the preimage of the modelHash.
+    error OptimisticModuleModelMismatch(uint256 modelId, bytes32 registered, bytes32 computed);
+    /// @notice The config's challenger bond is below governance's minimum.
+    error OptimisticModuleBondTooLow(uint256 bond, uint256 minimum);
+    /// @notice Governance's minimum challenger bond must be positive.
+    error OptimisticModuleZeroMinimumBond();
+    /// @notice The output is not the ABI encoding of the last tensor's values (int256[] of its size).
     error OptimisticModuleBadOutput(uint256 requestId, uint256 length);
-    /// @notice The label is not the last tensor of the committed trace.
-    error OptimisticModuleOutputNotInTrace(uint256 requestId, uint256 label, bytes32 traceRoot);
+    /// @notice The output is not the last tensor of the committed trace.
+    error OptimisticModuleOutputNotInTrace(uint256 requestId, bytes32 outputHash, bytes32 traceRoot);
     /// @notice No result was submitted for the request.
     error OptimisticModuleUnknownResult(uint256 requestId);
     /// @notice The challenge window is over, or the operator already lost.
@@ -211,6 +234,15 @@ interface IOptimisticModule is IVerificationModule {
     /// @notice Releases the bond of a game left open when the operator lost another game (anyone).
     function releaseBond(uint256 requestId, address challenger) external;
 
+    /// @notice Governance: the smallest challenger bond a model config may set (positive).
+    function setMinChallengerBond(uint256 bond) external;
+
+    /// @notice The smallest challenger bond a model config may set.
+    function minChallengerBond() external view returns (uint256);
+
+    /// @notice The output a result proposed (abi.encode(int256[]) of the last tensor).
+    function outputOf(uint256 requestId) external view returns (bytes memory);
+
     /// @notice The recorded result of a request.
     function getResult(uint256 requestId) external view returns (Result memory);
 
@@ -220,8 +252,8 @@ interface IOptimisticModule is IVerificationModule {
     /// @notice Challengers of a request, in order.
     function challengersOf(uint256 requestId) external view returns (address[] memory);
 
-    /// @notice Tensor sizes snapshotted for the request at submission.
-    function tensorSizesOf(uint256 requestId) external view returns (uint32[] memory);
+    /// @notice The optimistic config the request is judged by (snapshot of the market's at creation).
+    function configOf(uint256 requestId) external view returns (OptimisticConfig memory);
 
     /// @notice Vault lock id of a challenger's bond.
     function bondLockId(uint256 requestId, address challenger) external view returns (bytes32);

@@ -5,23 +5,27 @@ import {IVerificationModule} from "./IVerificationModule.sol";
 
 /// @title IQualityModule
 /// @notice Proof of Quality: for generative models too large to prove or re-execute, a committee of
-/// staked validators, drawn at random after the response is submitted, scores (prompt, response) with a
+/// staked validators, drawn at random (PoolDraw, from the model's validator pool as it stood when the
+/// randomness was requested; never the operator, never the requester), scores (prompt, response) with a
 /// light cross-encoder, commits `keccak256(abi.encode(requestId, validator, score, salt))`, then reveals.
 /// The median of the revealed scores decides: at or above the model's threshold the operator is paid,
 /// below it the requester is refunded and the operator's lock slashed. Validators within
 /// `outlierDistance` of the median earn `validatorReward`; outliers and non-revealers earn nothing and
 /// lose part of the stake the module locked for the duty.
 ///
-/// Timeline (fixed at submission, so every request reaches a verdict in bounded time):
-///   submit -> randomness ready (a few blocks) -> `drawCommittee` (anyone) ... commit until
-///   `commitDeadline = submittedAt + commitWindow` -> reveal until `revealDeadline = commitDeadline +
-///   revealWindow` (reveals open early once every member committed) -> `resolve` (anyone, once every
-///   member revealed or the reveal deadline passed) -> `InferenceMarket.finalize`.
+/// Timeline (bounded, on the market's active clock, stopped while paused):
+///   submit -> randomness ready (a few blocks) -> `drawCommittee` (anyone) until `drawDeadline =
+///   submittedAt + commitWindow`; once drawn, commit until `commitDeadline = drawnAt + commitWindow` ->
+///   reveal until `revealDeadline = commitDeadline + revealWindow` (reveals open early once every member
+///   committed) -> `resolve` (anyone, once every member revealed or the reveal deadline passed) ->
+///   `InferenceMarket.finalize`. A draw that cannot seat a full committee is re-drawn with new randomness
+///   (new snapshot), at most MAX_DRAW_ATTEMPTS times; never a short or empty committee.
 ///
 /// Too few reveals (fewer than `minReveals`, including no committee at all): the quality is unknown, so
 /// nobody is paid for it: the requester is refunded, the operator is NOT slashed (nothing shows it
 /// cheated), members that did not reveal are slashed, members that revealed keep their stake and earn
-/// their reward.
+/// their reward. Every slash (operator and members) goes to the treasury, never to the requester, so a
+/// requester gains nothing by packing or steering a committee.
 ///
 /// Model config (ModelRegistry, mode QUALITY): `abi.encode(QualityConfig)`.
 /// Submission, response inline (at most `maxInlineBytes`): `output` = the UTF-8 response, `proof` empty.
@@ -35,7 +39,8 @@ interface IQualityModule is IVerificationModule {
     /// @param minReveals Fewest reveals for a verdict, 1..committeeSize.
     /// @param threshold Median score (bps) at or above which the response is accepted.
     /// @param outlierDistance A revealed score farther than this (bps) from the median is an outlier.
-    /// @param commitWindow Seconds from submission during which the committee is drawn and commits.
+    /// @param commitWindow Seconds from submission during which the committee is drawn, and from the draw
+    /// during which it commits.
     /// @param revealWindow Seconds after the commit deadline during which members reveal.
     /// @param maxInlineBytes Longest response accepted inline; longer ones go by hash + URI.
     /// @param operatorSlashBps Part of the operator's lock slashed when the median is below threshold.
@@ -62,9 +67,13 @@ interface IQualityModule is IVerificationModule {
     /// @param quorum At least `minReveals` members revealed (false: the too-few-reveals fallback applied).
     /// @param configHash keccak256 of the request's QualityConfig (stored once per distinct config).
     /// @param responseHash keccak256 of the response (inline or behind the URI).
+    /// @param drawDeadline Last moment to draw; commit and reveal deadlines are set by the draw.
+    /// @param snapshotBlock Block whose end state of the validator pool the current draw uses.
     struct Job {
         address operator;
         uint64 submittedAt;
+        uint64 drawDeadline;
+        uint64 snapshotBlock;
         uint8 drawAttempt;
         bool drawn;
         bool resolved;
@@ -95,13 +104,18 @@ interface IQualityModule is IVerificationModule {
         address indexed operator,
         bytes32 responseHash,
         string responseURI,
+        uint64 drawDeadline
+    );
+    /// @notice Emitted when committee randomness is requested again (it expired, or the draw came short).
+    event CommitteeRandomnessRequested(uint256 indexed requestId, uint8 attempt, uint64 readyAtBlock);
+    /// @notice Emitted when the committee is drawn; bots filter on the model to find their duties.
+    event CommitteeDrawn(
+        uint256 indexed requestId,
+        uint256 indexed modelId,
+        address[] members,
         uint64 commitDeadline,
         uint64 revealDeadline
     );
-    /// @notice Emitted when expired committee randomness is requested again.
-    event CommitteeRandomnessRequested(uint256 indexed requestId, uint8 attempt, uint64 readyAtBlock);
-    /// @notice Emitted when the committee is drawn; bots filter on the model to find their duties.
-    event CommitteeDrawn(uint256 indexed requestId, uint256 indexed modelId, address[] members);
     /// @notice Emitted when a member commits to a score.
     event ScoreCommitted(uint256 indexed requestId, address indexed validator, bytes32 commitment);
     /// @notice Emitted when a member reveals its score.
@@ -123,8 +137,8 @@ interface IQualityModule is IVerificationModule {
     error QualityModuleUnknownRequest(uint256 requestId);
     /// @notice The committee is already drawn.
     error QualityModuleAlreadyDrawn(uint256 requestId);
-    /// @notice The committee can no longer be drawn (the commit deadline passed).
-    error QualityModuleDrawClosed(uint256 requestId, uint64 commitDeadline, uint256 nowTimestamp);
+    /// @notice The committee can no longer be drawn (the draw deadline passed, or no attempts are left).
+    error QualityModuleDrawClosed(uint256 requestId, uint64 drawDeadline, uint256 nowTimestamp);
     /// @notice The committee randomness is not ready yet.
     error QualityModuleRandomnessNotReady(uint256 requestId);
     /// @notice The caller is not on the request's committee.
@@ -150,9 +164,10 @@ interface IQualityModule is IVerificationModule {
     /// @notice The request has no verdict yet.
     error QualityModuleNotFinal(uint256 requestId);
 
-    /// @notice Draws the committee from the model's validators (excluding the operator) once the
-    /// randomness is ready, and locks each member's `validatorStake`. Re-requests randomness when it
-    /// expired. Anyone may call it until the commit deadline.
+    /// @notice Draws the committee from the validator pool snapshot (excluding the operator and the
+    /// requester) once the randomness is ready, and locks each member's `validatorStake`. Re-requests
+    /// randomness (with a new snapshot) when it expired or the draw could not seat a full committee.
+    /// Anyone may call it until the draw deadline.
     /// @return drawn True when the committee was drawn; false when randomness had to be requested again.
     function drawCommittee(uint256 requestId) external returns (bool drawn);
 

@@ -5,16 +5,20 @@ import {IArbitrator} from "./IArbitrator.sol";
 
 /// @title ISamplingCommittee
 /// @notice Committee arbitration for spML disputes. When a client opens a dispute, randomness fixed after
-/// that moment draws `committeeSize` validators serving the model (StakingVault role Validator, never one
-/// of the parties) and locks `validatorStake` of each. Members re-execute the request and vote on the
+/// that moment draws `committeeSize` validators (PoolDraw) from the model's validator pool as it stood when
+/// the randomness was requested, never one of the parties, and locks `validatorStake` of each. A draw that
+/// cannot seat a full committee is re-drawn with new randomness (and a new snapshot), at most
+/// MAX_DRAW_ATTEMPTS times and only within the draw window; a dispute that never gets a full committee
+/// ends undecided. Empty commitments are refused. Members re-execute the request and vote on the
 /// output hash with commit-reveal: `commitment = keccak256(abi.encode(disputeId, validator, outputHash,
 /// salt))`, reveals open once every member committed or the commit deadline passed. An output hash with
 /// more than half of the committee's seats (`votes * 2 > committeeSize`) wins. Members who did not
 /// reveal, and members who revealed another hash than the winner, lose `slashBps` of their lock.
 ///
-/// Deadlines are fixed when the dispute opens: draw and commit until `openedAt + commitWindow`, reveal
-/// until `+ revealWindow`; `resolve` after that (or once every member revealed) ends the dispute, decided
-/// or not, so a ruling never takes longer than `maxResolutionTime()`.
+/// Deadlines (on the active clock, stopped while the market is paused): draw until `openedAt +
+/// commitWindow`; once drawn, commit for `commitWindow` and reveal for `revealWindow`; `resolve` after that
+/// (or once every member revealed) ends the dispute, decided or not, so a ruling never takes longer than
+/// `maxResolutionTime()` = 2 * commitWindow + revealWindow.
 interface ISamplingCommittee is IArbitrator {
     /// @notice Where a dispute is.
     enum Stage {
@@ -36,11 +40,15 @@ interface ISamplingCommittee is IArbitrator {
     /// @notice A dispute as stored.
     /// @param parties The two disagreeing parties; `claims` their output hashes.
     /// @param beneficiary Receives the injured share of the validators' slashes.
-    /// @param commitDeadline End of draw and commit; `revealDeadline` end of reveal.
+    /// @param drawDeadline End of the draw; `commitDeadline` end of commits and `revealDeadline` end of reveals
+    /// (both set when the committee is drawn).
+    /// @param snapshotBlock Block whose end state of the validator pool the draw uses.
     struct Dispute {
         Stage stage;
         bool decided;
         uint8 attempt;
+        uint64 drawDeadline;
+        uint64 snapshotBlock;
         uint8 commits;
         uint8 reveals;
         uint64 commitDeadline;
@@ -67,7 +75,8 @@ interface ISamplingCommittee is IArbitrator {
     event ValidatorDrawn(uint256 indexed disputeId, address indexed validator, uint256 indexed requestId);
     /// @notice Emitted when the committee has been drawn.
     event CommitteeDrawn(uint256 indexed disputeId, uint256 members);
-    /// @notice Emitted when the randomness for the draw expired unread and was requested again.
+    /// @notice Emitted when the draw randomness expired unread, or the draw could not seat a full committee, and
+    /// new randomness was requested.
     event DrawRandomnessRenewed(uint256 indexed disputeId, uint8 attempt);
     /// @notice Emitted when a member commits its vote.
     event VoteCommitted(uint256 indexed disputeId, address indexed validator);
@@ -111,6 +120,8 @@ interface ISamplingCommittee is IArbitrator {
     error SamplingCommitteeNotResolved(uint256 disputeId);
     /// @notice A zero address where a contract is required.
     error SamplingCommitteeZeroAddress();
+    /// @notice A vote commitment must not be empty.
+    error SamplingCommitteeEmptyCommitment(uint256 disputeId);
 
     /// @notice Anyone: draws the committee once the randomness is ready (renews it when it expired).
     function drawCommittee(uint256 disputeId) external;
@@ -142,7 +153,7 @@ interface ISamplingCommittee is IArbitrator {
     /// @notice Whether `resolve` would succeed now.
     function canResolve(uint256 disputeId) external view returns (bool);
 
-    /// @notice Whether the committee can be drawn now (randomness ready, still in the commit window).
+    /// @notice Whether the committee can be drawn now (randomness ready or expired, still in the draw window).
     function canDraw(uint256 disputeId) external view returns (bool);
 
     /// @notice The commitment of a vote.

@@ -7,7 +7,8 @@ import {IVerificationModule} from "./IVerificationModule.sol";
 /// @title ISamplingModule
 /// @notice spML, Proof of Sampling: the assigned operator A commits to its output; randomness fixed only
 /// after that commitment decides whether the request is re-executed (probability p = `sampleBps`) and by
-/// which second operator B (staked for the model, never A). B commits before anything of A's output is
+/// which second operator B (drawn with PoolDraw from the model's operator pool as it stood when the
+/// randomness was requested, never A, never one drawn before for the request). B commits before anything of A's output is
 /// public, then both reveal. Equal outputs settle at once (A paid the price, B the verification fee);
 /// different outputs go to the model's arbitrator, whose ruling decides who is slashed. A rational
 /// operator is honest when p clears the bound derived in docs/SAMPLING.md (operator/src/sampling/calculator.ts).
@@ -26,14 +27,20 @@ import {IVerificationModule} from "./IVerificationModule.sol";
 ///
 /// Timing: the sampling decision needs the randomness source to be ready (a few blocks after A's commit);
 /// B has `commitWindow` seconds to commit after being drawn; A (and B when sampled) have `revealWindow`
-/// seconds to reveal; a dispute that has no ruling `arbitrationTimeout` seconds after it opened ends
-/// undecided. Every phase has a deadline, so every request reaches a verdict in bounded time.
+/// seconds to reveal; a dispute that has no ruling after max(arbitrationTimeout, the arbitrator's
+/// maxResolutionTime + 1) seconds ends undecided. Every phase has a deadline (on the market's active
+/// clock, stopped while paused), so every request reaches a verdict in bounded time.
+///
+/// A sampled request is never let through unchecked: when no sampler can be drawn (or every drawn one
+/// failed to commit) within `maxDraws` draws, the request is rejected and the requester refunded (A is
+/// not slashed: it was not shown wrong, but it is not paid for a result nobody could check).
 interface ISamplingModule is IVerificationModule {
     /// @notice Per-model settings.
     /// @param sampleBps Probability p, in basis points, that a request is re-executed by a sampler.
     /// @param verifierFeeBps Verification fee (B's pay when sampled) in basis points of the price.
     /// @param samplerNoShowSlashBps Share of B's lock slashed when B misses its commit window.
-    /// @param maxDraws Samplers drawn at most per request before it proceeds unsampled (B no-shows).
+    /// @param maxDraws Draws at most per sampled request (a draw that finds no sampler, or whose sampler does
+    /// not commit, uses one); after that the request is refunded.
     /// @param commitWindow Seconds B has to commit once drawn.
     /// @param revealWindow Seconds A and B have to reveal once reveals are open.
     /// @param arbitrator Settles mismatches; must be allowed by governance.
@@ -51,7 +58,7 @@ interface ISamplingModule is IVerificationModule {
     enum Phase {
         None, // no commitment yet
         AwaitingRandomness, // A committed; the sampling decision waits for the randomness
-        Unsampled, // not sampled (or no sampler available): A reveals
+        Unsampled, // not sampled: A reveals
         SamplerDrawn, // B drawn: B commits
         Revealing, // B committed: A and B reveal
         Disputed, // outputs differ: the arbitrator rules
@@ -73,7 +80,10 @@ interface ISamplingModule is IVerificationModule {
     /// @param attempt Randomness requests made (a request is re-made only when the previous expired).
     /// @param sampler B, the current or last sampler (zero when none).
     /// @param sampled Whether the randomness selected the request for re-execution.
-    /// @param forced Sampled because the first randomness expired unread (so waiting it out never helps A).
+    /// @param forced Sampled because the first randomness expired unread (so waiting it out never helps A), or
+    /// re-drawn with new randomness after a draw found no sampler.
+    /// @param disputeOpened Whether the arbitrator accepted the dispute (Disputed phase; retried by `advance`).
+    /// @param snapshotBlock Block whose end state of the operator pool the draws use (fixed at the request).
     /// @param slashOperator Whether settlement slashes A's whole lock.
     /// @param rewardSampler Whether settlement pays B the verification fee.
     /// @param rewardArbitrators Whether settlement shares the fee among the accounts a decided ruling names.
@@ -92,6 +102,8 @@ interface ISamplingModule is IVerificationModule {
         bool slashOperator;
         bool rewardSampler;
         bool rewardArbitrators;
+        bool disputeOpened;
+        uint64 snapshotBlock;
         bytes32 operatorCommitment;
         bytes32 samplerCommitment;
         bytes32 operatorOutputHash;
@@ -109,7 +121,8 @@ interface ISamplingModule is IVerificationModule {
     event RandomnessRenewed(uint256 indexed requestId, uint8 attempt);
     /// @notice Emitted when a sampler is drawn and its stake locked.
     event SamplerDrawn(uint256 indexed requestId, address indexed sampler, uint64 commitDeadline, uint8 draw);
-    /// @notice Emitted when no sampler can be drawn any more; the request proceeds unsampled.
+    /// @notice Emitted when a draw found no sampler; the request is re-drawn with new randomness, or refunded
+    /// once `maxDraws` draws are used.
     event SamplerUnavailable(uint256 indexed requestId, uint8 draws);
     /// @notice Emitted when the sampler commits.
     event SamplerCommitted(
@@ -124,6 +137,8 @@ interface ISamplingModule is IVerificationModule {
     event OutputRevealed(uint256 indexed requestId, address indexed party, bytes output);
     /// @notice Emitted when the outputs differ and the arbitrator takes over.
     event DisputeEscalated(uint256 indexed requestId, address indexed arbitrator, uint256 disputeId);
+    /// @notice Emitted when the arbitrator refused to open the dispute; `advance` retries until the deadline.
+    event DisputeOpenFailed(uint256 indexed requestId, address indexed arbitrator, uint64 deadline);
     /// @notice Emitted when a verdict is reached.
     event VerdictReached(
         uint256 indexed requestId,
@@ -145,6 +160,10 @@ interface ISamplingModule is IVerificationModule {
     error SamplingModuleInvalidWindow(uint256 window);
     /// @notice The arbitrator is not allowed by governance.
     error SamplingModuleArbitratorNotAllowed(address arbitrator);
+    /// @notice The arbitration timeout does not exceed the arbitrator's maxResolutionTime.
+    error SamplingModuleArbitrationTimeoutTooShort(uint64 timeout, uint64 maxResolutionTime);
+    /// @notice The arbitrator cannot rule on this model (e.g. its commitment is not recorded there).
+    error SamplingModuleArbitratorCannotServe(address arbitrator, uint256 modelId);
     /// @notice A's submission carried output bytes; they must stay secret until B commits.
     error SamplingModuleOutputNotEmpty(uint256 requestId, uint256 length);
     /// @notice The submitted proof is not one ABI-encoded non-zero commitment.
@@ -183,7 +202,8 @@ interface ISamplingModule is IVerificationModule {
     /// @notice Governance: allows or disallows an arbitrator in model configs.
     function setArbitratorAllowed(address arbitrator, bool allowed) external;
 
-    /// @notice Governance: seconds after which a dispute without a ruling ends undecided.
+    /// @notice Governance: seconds after which a dispute without a ruling ends undecided (at least the
+    /// arbitrator's maxResolutionTime + 1 is always waited).
     function setArbitrationTimeout(uint64 timeout) external;
 
     /// @notice Whether `advance` would do something now.
@@ -194,6 +214,9 @@ interface ISamplingModule is IVerificationModule {
 
     /// @notice The sampling settings the request is judged by (snapshot of the market's at creation).
     function configOf(uint256 requestId) external view returns (SamplingConfig memory);
+
+    /// @notice Samplers drawn for the request so far, in order.
+    function samplersOf(uint256 requestId) external view returns (address[] memory);
 
     /// @notice The revealed output of A (`sampler = false`) or B (`sampler = true`); empty before the reveal.
     function revealedOutput(uint256 requestId, bool sampler) external view returns (bytes memory);

@@ -7,6 +7,12 @@ pragma solidity ^0.8.28;
 /// contracts (the market and verification modules) lock, release and slash, and a slash never exceeds
 /// what its lock holds. Slashed stake is split between the beneficiary named by the slasher and the
 /// treasury, both paid by pull.
+///
+/// Pools: a staker joins the pool of a model in a role (`setService`) by bonding `minPoolStake(role)` of
+/// its free stake for as long as it stays in; the bond is released when it leaves. Every change to a pool
+/// is checkpointed by block, so `poolSizeAt` / `poolMemberAt` give the pool exactly as it stood at the end
+/// of any past block: a module that requests randomness fixes the pool it will draw from at that moment
+/// (the previous block), and nobody can join, leave or reorder that pool after seeing the randomness.
 interface IStakingVault {
     /// @notice Duties a staker can declare for a model.
     enum Role {
@@ -19,11 +25,13 @@ interface IStakingVault {
     /// @param locked Part backing open locks.
     /// @param unbonding Part waiting for `unbondingReadyAt`.
     /// @param unbondingReadyAt When the unbonding part may be withdrawn.
+    /// @param bonded Part bonded to pool memberships (released on leaving a pool).
     struct StakeInfo {
         uint256 total;
         uint256 locked;
         uint256 unbonding;
         uint64 unbondingReadyAt;
+        uint256 bonded;
     }
 
     /// @notice A lock on part of a staker's stake.
@@ -39,8 +47,10 @@ interface IStakingVault {
     event UnbondingRequested(address indexed staker, uint256 amount, uint64 readyAt);
     /// @notice Emitted when unbonded stake leaves the vault.
     event StakeWithdrawn(address indexed staker, uint256 amount);
-    /// @notice Emitted when a staker starts or stops serving a model in a role.
-    event ServiceChanged(address indexed staker, uint256 indexed modelId, Role indexed role, bool serving);
+    /// @notice Emitted when a staker joins (bonding `bond`) or leaves (releasing it) the pool of a model in a role.
+    event ServiceChanged(address indexed staker, uint256 indexed modelId, Role indexed role, bool serving, uint256 bond);
+    /// @notice Emitted when governance sets the bond a pool membership of a role takes.
+    event MinPoolStakeSet(Role indexed role, uint256 amount);
     /// @notice Emitted when an authorised contract locks stake.
     event StakeLocked(bytes32 indexed lockId, address indexed staker, address indexed owner, uint256 amount);
     /// @notice Emitted when what remains of a lock is released.
@@ -92,6 +102,10 @@ interface IStakingVault {
     error StakingVaultDelayTooLong(uint64 delay, uint64 maxDelay);
     /// @notice The token transferred a different amount than asked (fee-on-transfer tokens are not supported).
     error StakingVaultTransferMismatch(uint256 expected, uint256 received);
+    /// @notice The caller is already in (joining) or not in (leaving) the pool.
+    error StakingVaultPoolMembership(address staker, uint256 modelId, Role role, bool serving);
+    /// @notice A pool bond must be positive.
+    error StakingVaultZeroPoolStake(Role role);
 
     /// @notice Adds `amount` of stake (for ETH vaults, send exactly `amount` as value).
     function stake(uint256 amount) external payable;
@@ -102,7 +116,8 @@ interface IStakingVault {
     /// @notice Withdraws all unbonding stake once the delay has passed.
     function withdraw() external;
 
-    /// @notice Declares whether the caller serves `modelId` in `role`.
+    /// @notice Joins (`serving`: bonds `minPoolStake(role)` of free stake) or leaves (releases the bond) the
+    /// pool of `modelId` in `role`.
     function setService(uint256 modelId, Role role, bool serving) external;
 
     /// @notice Locks `amount` of `staker`'s free stake under `lockId`. Authorised callers only.
@@ -131,6 +146,9 @@ interface IStakingVault {
     /// @notice Governance: sets the beneficiary's share of each slash, in basis points.
     function setBeneficiaryShareBps(uint16 bps) external;
 
+    /// @notice Governance: the bond a pool membership in `role` takes (positive; applies to later joins).
+    function setMinPoolStake(Role role, uint256 amount) external;
+
     /// @notice The staked asset: address(0) for ETH, else an ERC-20.
     function asset() external view returns (address);
 
@@ -151,6 +169,18 @@ interface IStakingVault {
 
     /// @notice The `index`-th staker serving `modelId` in `role` (order is not stable).
     function serverAt(uint256 modelId, Role role, uint256 index) external view returns (address);
+
+    /// @notice Size of the pool of `modelId` in `role` at the end of block `blockNumber`.
+    function poolSizeAt(uint256 modelId, Role role, uint256 blockNumber) external view returns (uint256);
+
+    /// @notice The `index`-th member of that pool at the end of block `blockNumber` (index < poolSizeAt).
+    function poolMemberAt(uint256 modelId, Role role, uint256 index, uint256 blockNumber) external view returns (address);
+
+    /// @notice The bond a pool membership in `role` takes.
+    function minPoolStake(Role role) external view returns (uint256);
+
+    /// @notice The bond `staker` holds for its membership of `modelId` in `role` (0 when not a member).
+    function poolBondOf(address staker, uint256 modelId, Role role) external view returns (uint256);
 
     /// @notice Slash proceeds `account` can withdraw.
     function slashProceedsOf(address account) external view returns (uint256);

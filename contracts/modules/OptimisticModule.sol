@@ -1,54 +1,85 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IActiveClock} from "../interfaces/IActiveClock.sol";
 import {IInferenceMarket} from "../interfaces/IInferenceMarket.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IOneStepExecutor} from "../interfaces/IOneStepExecutor.sol";
 import {IOptimisticModule} from "../interfaces/IOptimisticModule.sol";
 import {IStakingVault} from "../interfaces/IStakingVault.sol";
 import {IVerificationModule} from "../interfaces/IVerificationModule.sol";
+import {VerimlOutput} from "../libraries/VerimlOutput.sol";
 import {TraceMerkle} from "./optimistic/TraceMerkle.sol";
 
 /// @title OptimisticModule
 /// @notice opML: challenge windows, bonds, and an interactive dissection game down to one element
 /// that the chain recomputes (see IOptimisticModule). Must be authorised in the StakingVault.
-contract OptimisticModule is IOptimisticModule, ReentrancyGuard {
+contract OptimisticModule is IOptimisticModule, Ownable2Step, ReentrancyGuard {
     /// @notice Tree levels descended per reveal/pick round (the operator reveals 2^3 = 8 nodes).
     uint8 public constant LEVELS_PER_MOVE = 3;
-    /// @dev Most tensors / elements per tensor a config may declare (keeps depths and positions small).
+    /// @dev Most tensors a config may declare, and most elements per tensor (keeps depths and positions small).
     uint256 private constant _MAX_TENSORS = 1 << 16;
+    uint256 private constant _MAX_ELEMENTS = 1 << 24;
+    /// @dev Longest challenge window and chess clock.
+    uint64 private constant _MAX_WINDOW = 30 days;
 
     address private immutable _market;
     IModelRegistry private immutable _registry;
     IStakingVault private immutable _vault;
     IOneStepExecutor private immutable _executor;
 
+    uint256 private _minChallengerBond;
     mapping(uint256 requestId => Result) private _results;
-    mapping(uint256 requestId => uint32[]) private _tensorSizes;
+    mapping(uint256 requestId => OptimisticConfig) private _configs;
+    mapping(uint256 requestId => bytes) private _outputs;
     mapping(uint256 requestId => mapping(address challenger => Game)) private _games;
     mapping(uint256 requestId => address[]) private _challengers;
 
-    constructor(address market_, IModelRegistry registry_, IStakingVault vault_, IOneStepExecutor executor_) {
+    constructor(
+        address initialOwner,
+        address market_,
+        IModelRegistry registry_,
+        IStakingVault vault_,
+        IOneStepExecutor executor_,
+        uint256 minChallengerBond_
+    ) Ownable(initialOwner) {
         _market = market_;
         _registry = registry_;
         _vault = vault_;
         _executor = executor_;
+        _setMinChallengerBond(minChallengerBond_);
     }
 
     // ------------------------------------------------------------------ IVerificationModule
 
     /// @inheritdoc IVerificationModule
-    function validateModelConfig(uint256 modelId, bytes calldata config) external pure {
+    function validateModelConfig(uint256 modelId, bytes calldata config) external view {
         OptimisticConfig memory cfg = abi.decode(config, (OptimisticConfig));
         uint256 n = cfg.tensorSizes.length;
-        // INVARIANT: every game is bounded in time (window, clocks) and the trace has an input and a label.
-        if (cfg.challengeWindow == 0 || cfg.clock == 0 || n < 2 || n > _MAX_TENSORS || cfg.tensorSizes[n - 1] != 1) {
+        // INVARIANT: every game is bounded in time (window, clocks) and the trace has an input and an output.
+        if (
+            cfg.challengeWindow == 0 ||
+            cfg.challengeWindow > _MAX_WINDOW ||
+            cfg.clock == 0 ||
+            cfg.clock > _MAX_WINDOW ||
+            n < 2 ||
+            n > _MAX_TENSORS
+        ) {
             revert OptimisticModuleBadConfig(modelId);
         }
         for (uint256 i = 0; i < n; ++i) {
-            if (cfg.tensorSizes[i] == 0) revert OptimisticModuleBadConfig(modelId);
+            if (cfg.tensorSizes[i] == 0 || cfg.tensorSizes[i] > _MAX_ELEMENTS) revert OptimisticModuleBadConfig(modelId);
         }
+        // INVARIANT: a challenger always has something at stake, so sybil games cost their openers.
+        if (cfg.challengerBond < _minChallengerBond) {
+            revert OptimisticModuleBondTooLow(cfg.challengerBond, _minChallengerBond);
+        }
+        bytes32 registered = _registry.getModel(modelId).modelHash;
+        bytes32 computed = TraceMerkle.modelHash(cfg.leafCount, cfg.paramRoot, cfg.tensorSizes);
+        // INVARIANT: the shapes and the model tree a dispute is judged by are exactly the registered model's.
+        if (computed != registered) revert OptimisticModuleModelMismatch(modelId, registered, computed);
     }
 
     /// @inheritdoc IVerificationModule
@@ -61,17 +92,15 @@ contract OptimisticModule is IOptimisticModule, ReentrancyGuard {
     function onSubmit(Submission calldata submission, bytes calldata output, bytes calldata proof) external {
         if (msg.sender != _market) revert OptimisticModuleOnlyMarket(msg.sender);
         uint256 requestId = submission.requestId;
-        if (output.length != 32) revert OptimisticModuleBadOutput(requestId, output.length);
-        uint256 label = abi.decode(output, (uint256));
-        OptimisticProof memory p = abi.decode(proof, (OptimisticProof));
         OptimisticConfig memory cfg = abi.decode(submission.config, (OptimisticConfig));
+        OptimisticProof memory p = abi.decode(proof, (OptimisticProof));
         uint256 last = cfg.tensorSizes.length - 1;
-        // INVARIANT: the delivered label is the last tensor of the committed trace, so disputing the
-        // trace disputes the output.
-        if (label > uint256(type(int256).max) || !_outputInTrace(label, last, p)) {
-            revert OptimisticModuleOutputNotInTrace(requestId, label, p.traceRoot);
+        // INVARIANT: the delivered output is exactly the last tensor of the committed trace, so disputing
+        // the trace disputes the output.
+        if (!_outputInTrace(output, last, cfg.tensorSizes, p)) {
+            revert OptimisticModuleOutputNotInTrace(requestId, keccak256(output), p.traceRoot);
         }
-        uint64 deadline = uint64(block.timestamp) + cfg.challengeWindow;
+        uint64 deadline = _now() + cfg.challengeWindow;
         _results[requestId] = Result({
             operator: submission.operator,
             challengeDeadline: deadline,
@@ -80,21 +109,22 @@ contract OptimisticModule is IOptimisticModule, ReentrancyGuard {
             openGames: 0,
             winner: address(0),
             modelId: submission.modelId,
-            label: label,
             challengerBond: cfg.challengerBond,
             traceRoot: p.traceRoot,
             modelHash: _registry.getModel(submission.modelId).modelHash,
-            inputHash: submission.inputHash
+            inputHash: submission.inputHash,
+            outputHash: keccak256(output)
         });
-        _tensorSizes[requestId] = cfg.tensorSizes;
-        emit ResultProposed(requestId, submission.modelId, submission.operator, label, p.traceRoot, deadline);
+        _configs[requestId] = cfg;
+        _outputs[requestId] = output;
+        emit ResultProposed(requestId, submission.modelId, submission.operator, output, p.traceRoot, deadline);
     }
 
     /// @inheritdoc IVerificationModule
     function isFinal(uint256 requestId) public view returns (bool) {
         Result storage r = _results[requestId];
         if (r.operator == address(0)) return false;
-        return r.operatorLost || (block.timestamp >= r.challengeDeadline && r.openGames == 0);
+        return r.operatorLost || (_now() >= r.challengeDeadline && r.openGames == 0);
     }
 
     /// @inheritdoc IVerificationModule
@@ -106,7 +136,7 @@ contract OptimisticModule is IOptimisticModule, ReentrancyGuard {
             s.slashBeneficiary = r.winner;
         } else {
             s.accepted = true;
-            s.output = abi.encode(r.label);
+            s.output = _outputs[requestId];
             s.payee = r.operator;
         }
     }
@@ -117,7 +147,7 @@ contract OptimisticModule is IOptimisticModule, ReentrancyGuard {
     function challenge(uint256 requestId) external nonReentrant {
         Result storage r = _requireResult(requestId);
         // INVARIANT: challenges only inside the window, and never after the operator already lost.
-        if (r.operatorLost || block.timestamp >= r.challengeDeadline) {
+        if (r.operatorLost || _now() >= r.challengeDeadline) {
             revert OptimisticModuleChallengeClosed(requestId, r.challengeDeadline);
         }
         Game storage g = _games[requestId][msg.sender];
@@ -126,8 +156,8 @@ contract OptimisticModule is IOptimisticModule, ReentrancyGuard {
         }
         g.phase = Phase.Trace;
         g.operatorToMove = true;
-        g.depth = TraceMerkle.depthFor(_tensorSizes[requestId].length);
-        g.lastMoveAt = uint64(block.timestamp);
+        g.depth = TraceMerkle.depthFor(_configs[requestId].tensorSizes.length);
+        g.lastMoveAt = _now();
         g.operatorClock = r.clock;
         g.challengerClock = r.clock;
         g.node = r.traceRoot;
@@ -146,7 +176,7 @@ contract OptimisticModule is IOptimisticModule, ReentrancyGuard {
         }
         _charge(g, requestId, challenger);
         uint8 m = _levelsThisMove(g);
-        bytes32 computed = children.length == (uint256(1) << m) ? TraceMerkle.subtreeRoot(children) : bytes32(0);
+        bytes32 computed = children.length == (uint256(1) << m) ? _revealedRoot(requestId, g, children) : bytes32(0);
         // INVARIANT: the operator's revealed descendants are consistent with what it committed before.
         if (computed != g.node) revert OptimisticModuleInconsistentReveal(requestId, challenger, g.node, computed);
         g.revealed = keccak256(abi.encodePacked(children));
@@ -177,7 +207,7 @@ contract OptimisticModule is IOptimisticModule, ReentrancyGuard {
             g.operatorToMove = true;
             return;
         }
-        uint32[] storage sizes = _tensorSizes[requestId];
+        uint32[] storage sizes = _configs[requestId].tensorSizes;
         if (g.phase == Phase.Trace) {
             if (g.position >= sizes.length) return _resolvePadding(requestId, msg.sender, g, r);
             g.phase = Phase.Tensor;
@@ -207,25 +237,32 @@ contract OptimisticModule is IOptimisticModule, ReentrancyGuard {
         Result storage r = _requireResult(requestId);
         Game storage g = _requireLiveGame(requestId, challenger, r);
         if (g.phase != Phase.OneStep) revert OptimisticModuleNotYourMove(requestId, challenger, msg.sender);
+        OptimisticConfig storage cfg = _configs[requestId];
         IOneStepExecutor.Step memory step = IOneStepExecutor.Step({
             modelHash: r.modelHash,
+            leafCount: cfg.leafCount,
+            paramRoot: cfg.paramRoot,
             traceRoot: r.traceRoot,
             inputHash: r.inputHash,
             tensor: g.tensor,
             element: g.position
         });
-        int256 computed = _executor.execute(step, _tensorSizes[requestId], proof);
-        bool operatorCorrect = TraceMerkle.elementLeaf(computed) == g.node;
+        (bool executable, int256 computed) = _executor.execute(step, cfg.tensorSizes, proof);
+        // A one-element tensor's tree is its leaf: the node under dispute is then the tensor's trace leaf.
+        bytes32 leaf = TraceMerkle.elementLeaf(computed);
+        if (g.depth == 0) leaf = TraceMerkle.tensorLeaf(g.tensor, 1, leaf);
+        // INVARIANT: an element the chain cannot recompute counts against the operator who served the model.
+        bool operatorCorrect = executable && leaf == g.node;
         g.moves += 1;
         emit OneStepChecked(requestId, challenger, g.tensor, g.position, computed, operatorCorrect);
-        _resolve(requestId, challenger, g, r, !operatorCorrect, Reason.OneStep);
+        _resolve(requestId, challenger, g, r, !operatorCorrect, executable ? Reason.OneStep : Reason.NotExecutable);
     }
 
     /// @inheritdoc IOptimisticModule
     function timeout(uint256 requestId, address challenger) external nonReentrant {
         Result storage r = _requireResult(requestId);
         Game storage g = _requireLiveGame(requestId, challenger, r);
-        uint64 elapsed = uint64(block.timestamp) - g.lastMoveAt;
+        uint64 elapsed = _now() - g.lastMoveAt;
         uint64 remaining = g.operatorToMove ? g.operatorClock : g.challengerClock;
         // INVARIANT: a party loses on time only once its whole clock is spent.
         if (elapsed <= remaining) revert OptimisticModuleClockRunning(requestId, challenger, elapsed, remaining);
@@ -273,8 +310,23 @@ contract OptimisticModule is IOptimisticModule, ReentrancyGuard {
     }
 
     /// @inheritdoc IOptimisticModule
-    function tensorSizesOf(uint256 requestId) external view returns (uint32[] memory) {
-        return _tensorSizes[requestId];
+    function configOf(uint256 requestId) external view returns (OptimisticConfig memory) {
+        return _configs[requestId];
+    }
+
+    /// @inheritdoc IOptimisticModule
+    function outputOf(uint256 requestId) external view returns (bytes memory) {
+        return _outputs[requestId];
+    }
+
+    /// @inheritdoc IOptimisticModule
+    function minChallengerBond() external view returns (uint256) {
+        return _minChallengerBond;
+    }
+
+    /// @inheritdoc IOptimisticModule
+    function setMinChallengerBond(uint256 bond) external onlyOwner {
+        _setMinChallengerBond(bond);
     }
 
     /// @inheritdoc IOptimisticModule
@@ -299,17 +351,53 @@ contract OptimisticModule is IOptimisticModule, ReentrancyGuard {
 
     // ------------------------------------------------------------------ internals
 
-    function _outputInTrace(uint256 label, uint256 last, OptimisticProof memory p) private pure returns (bool) {
-        bytes32 h = TraceMerkle.elementLeaf(int256(label));
+    /// @dev Whether `output` is abi.encode(int256[]) of exactly the last tensor's size and that tensor's leaf
+    /// sits at position `last` of the trace tree, on a path exactly as long as the tree is deep.
+    function _outputInTrace(
+        bytes calldata output,
+        uint256 last,
+        uint32[] memory sizes,
+        OptimisticProof memory p
+    ) private pure returns (bool) {
+        uint256 size = sizes[last];
+        (bool ok, int256[] memory values) = VerimlOutput.tryDecode(output);
+        if (!ok || values.length != size) return false;
+        bytes32 leaf = TraceMerkle.tensorLeaf(last, size, TraceMerkle.elementRoot(values));
+        uint256 depth = TraceMerkle.depthFor(sizes.length);
+        if (p.outputSiblings.length != depth) return false;
+        bytes32 h = leaf;
         uint256 k = last;
-        for (uint256 i = 0; i < p.outputSiblings.length; ++i) {
-            h =
-                (k & 1) == 1
-                    ? TraceMerkle.hashPair(p.outputSiblings[i], h)
-                    : TraceMerkle.hashPair(h, p.outputSiblings[i]);
+        for (uint256 i = 0; i < depth; ++i) {
+            h = (k & 1) == 1
+                ? TraceMerkle.hashNode(TraceMerkle.TRACE_NODE, p.outputSiblings[i], h)
+                : TraceMerkle.hashNode(TraceMerkle.TRACE_NODE, h, p.outputSiblings[i]);
             k >>= 1;
         }
-        return k == 0 && h == p.traceRoot;
+        return h == p.traceRoot;
+    }
+
+    /// @dev Root of the operator's revealed descendants: trace nodes in phase Trace, tensor nodes in phase
+    /// Tensor, wrapped as the tensor's trace leaf when they are the top of its element tree.
+    function _revealedRoot(
+        uint256 requestId,
+        Game storage g,
+        bytes32[] calldata children
+    ) private view returns (bytes32) {
+        if (g.phase == Phase.Trace) return TraceMerkle.subtreeRoot(children, TraceMerkle.TRACE_NODE);
+        bytes32 root = TraceMerkle.subtreeRoot(children, TraceMerkle.TENSOR_NODE);
+        if (g.level > 0) return root;
+        return TraceMerkle.tensorLeaf(g.tensor, _configs[requestId].tensorSizes[g.tensor], root);
+    }
+
+    /// @dev The market's active clock: stands still while the market is paused.
+    function _now() private view returns (uint64) {
+        return IActiveClock(_market).activeTime();
+    }
+
+    function _setMinChallengerBond(uint256 bond) private {
+        if (bond == 0) revert OptimisticModuleZeroMinimumBond();
+        _minChallengerBond = bond;
+        emit MinChallengerBondSet(bond);
     }
 
     function _requireResult(uint256 requestId) private view returns (Result storage r) {
@@ -331,13 +419,14 @@ contract OptimisticModule is IOptimisticModule, ReentrancyGuard {
 
     /// @dev Chess clock: charges the mover the time since the last move.
     function _charge(Game storage g, uint256 requestId, address challenger) private {
-        uint64 elapsed = uint64(block.timestamp) - g.lastMoveAt;
+        uint64 nowTs = _now();
+        uint64 elapsed = nowTs - g.lastMoveAt;
         uint64 remaining = g.operatorToMove ? g.operatorClock : g.challengerClock;
         // INVARIANT: a party can only move while its clock has time left.
         if (elapsed > remaining) revert OptimisticModuleClockExpired(requestId, challenger, elapsed, remaining);
         if (g.operatorToMove) g.operatorClock = remaining - elapsed;
         else g.challengerClock = remaining - elapsed;
-        g.lastMoveAt = uint64(block.timestamp);
+        g.lastMoveAt = nowTs;
     }
 
     function _levelsThisMove(Game storage g) private view returns (uint8) {
@@ -371,7 +460,7 @@ contract OptimisticModule is IOptimisticModule, ReentrancyGuard {
         } else {
             g.outcome = Outcome.OperatorWon;
             emit GameResolved(requestId, challenger, Outcome.OperatorWon, reason, g.moves);
-            if (r.challengerBond > 0) _vault.slash(lockId, r.challengerBond, r.operator);
+            _vault.slash(lockId, r.challengerBond, r.operator);
             _vault.unlock(lockId);
         }
     }

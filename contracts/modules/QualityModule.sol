@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IInferenceMarket} from "../interfaces/IInferenceMarket.sol";
+import {PoolDraw} from "../libraries/PoolDraw.sol";
 import {IQualityModule} from "../interfaces/IQualityModule.sol";
 import {IRandomnessSource} from "../interfaces/IRandomnessSource.sol";
 import {IStakingVault} from "../interfaces/IStakingVault.sol";
@@ -23,8 +24,10 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
     uint32 public constant MAX_WINDOW = 30 days;
     /// @notice Longest inline response.
     uint32 public constant MAX_INLINE_BYTES = 4096;
-    /// @notice Most validators examined per draw: larger sets are drawn from a random window of this many.
-    uint256 public constant MAX_POOL = 128;
+    /// @notice Most pool positions examined per draw.
+    uint256 public constant MAX_PROBES = 64;
+    /// @notice Draws (randomness requests) at most per request before it resolves without a committee.
+    uint8 public constant MAX_DRAW_ATTEMPTS = 4;
 
     uint256 private constant _BPS = 10_000;
 
@@ -88,13 +91,11 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
             responseHash = bytes32(output);
         }
 
-        uint64 nowTs = uint64(block.timestamp);
-        uint64 commitDeadline = nowTs + cfg.commitWindow;
-        uint64 revealDeadline = commitDeadline + cfg.revealWindow;
+        uint64 nowTs = _now();
+        uint64 drawDeadline = nowTs + cfg.commitWindow;
         job.operator = submission.operator;
         job.submittedAt = nowTs;
-        job.commitDeadline = commitDeadline;
-        job.revealDeadline = revealDeadline;
+        job.drawDeadline = drawDeadline;
         job.modelId = submission.modelId;
         job.configHash = configHash;
         job.responseHash = responseHash;
@@ -105,10 +106,9 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
             submission.operator,
             responseHash,
             responseURI,
-            commitDeadline,
-            revealDeadline
+            drawDeadline
         );
-        _randomness.request(_randomnessKey(requestId, 0));
+        _requestDraw(requestId, job, 0);
     }
 
     /// @inheritdoc IVerificationModule
@@ -128,6 +128,8 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
         } else if (job.quorum) {
             uint256 operatorStake = IInferenceMarket(_market).getRequest(requestId).operatorStake;
             result.operatorSlash = (operatorStake * cfg.operatorSlashBps) / _BPS;
+            // INVARIANT: a requester never profits from a rejection (it is already refunded in full).
+            result.slashBeneficiary = _vault.treasury();
         }
         Member[] storage members = _members[requestId];
         uint256 n = members.length;
@@ -151,22 +153,36 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
     function drawCommittee(uint256 requestId) external nonReentrant returns (bool drawn) {
         Job storage job = _requireJob(requestId);
         if (job.drawn) revert QualityModuleAlreadyDrawn(requestId);
-        // INVARIANT: the committee is fixed before anyone can commit, and only while commits are open.
-        if (block.timestamp > job.commitDeadline) {
-            revert QualityModuleDrawClosed(requestId, job.commitDeadline, block.timestamp);
+        uint64 nowTs = _now();
+        // INVARIANT: the committee is fixed before anyone can commit, and only within the draw window.
+        if (nowTs > job.drawDeadline || job.drawAttempt >= MAX_DRAW_ATTEMPTS) {
+            revert QualityModuleDrawClosed(requestId, job.drawDeadline, nowTs);
         }
         bytes32 key = _randomnessKey(requestId, job.drawAttempt);
-        if (_randomness.isExpired(address(this), key)) {
-            uint8 attempt = ++job.drawAttempt;
-            uint64 readyAt = _randomness.request(_randomnessKey(requestId, attempt));
-            emit CommitteeRandomnessRequested(requestId, attempt, readyAt);
-            return false;
-        }
+        if (_randomness.isExpired(address(this), key)) return _redraw(requestId, job);
         if (!_randomness.isReady(address(this), key)) revert QualityModuleRandomnessNotReady(requestId);
-        uint256 seed = _randomness.randomness(address(this), key);
         QualityConfig storage cfg = _configs[job.configHash];
-        address[] memory picked = _pick(job, cfg, seed);
+        address[] memory excluded = new address[](2);
+        excluded[0] = job.operator;
+        excluded[1] = IInferenceMarket(_market).getRequest(requestId).requester;
+        address[] memory picked = PoolDraw.draw(
+            PoolDraw.Draw({
+                vault: _vault,
+                modelId: job.modelId,
+                role: IStakingVault.Role.Validator,
+                snapshotBlock: job.snapshotBlock,
+                seed: _randomness.randomness(address(this), key),
+                seats: cfg.committeeSize,
+                duty: cfg.validatorStake,
+                maxProbes: MAX_PROBES
+            }),
+            excluded
+        );
+        // INVARIANT: a response is judged by a full committee or not at all (never a short or empty one).
+        if (picked.length < cfg.committeeSize) return _redraw(requestId, job);
         job.drawn = true;
+        job.commitDeadline = nowTs + cfg.commitWindow;
+        job.revealDeadline = job.commitDeadline + cfg.revealWindow;
         Member[] storage members = _members[requestId];
         uint256 stakeAmount = cfg.validatorStake;
         for (uint256 i = 0; i < picked.length; ++i) {
@@ -175,7 +191,7 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
             _memberSlot[requestId][validator] = i + 1;
             _vault.lock(memberLockId(requestId, validator), validator, stakeAmount);
         }
-        emit CommitteeDrawn(requestId, job.modelId, picked);
+        emit CommitteeDrawn(requestId, job.modelId, picked, job.commitDeadline, job.revealDeadline);
         return true;
     }
 
@@ -183,9 +199,7 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
     function commitScore(uint256 requestId, bytes32 commitment) external {
         Job storage job = _requireJob(requestId);
         Member storage m = _requireMember(requestId, msg.sender);
-        if (block.timestamp > job.commitDeadline) {
-            revert QualityModuleCommitClosed(requestId, job.commitDeadline, block.timestamp);
-        }
+        if (_now() > job.commitDeadline) revert QualityModuleCommitClosed(requestId, job.commitDeadline, _now());
         if (m.commitment != bytes32(0)) revert QualityModuleAlreadyCommitted(requestId, msg.sender);
         if (commitment == bytes32(0)) revert QualityModuleEmptyCommitment(requestId);
         m.commitment = commitment;
@@ -199,9 +213,10 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
         Member storage m = _requireMember(requestId, msg.sender);
         if (score > MAX_SCORE) revert QualityModuleBadScore(score);
         // INVARIANT: no score is revealed while anyone can still commit, so nobody can copy a score.
-        bool commitsClosed = block.timestamp > job.commitDeadline || job.commits == _members[requestId].length;
-        if (!commitsClosed || block.timestamp > job.revealDeadline) {
-            revert QualityModuleRevealClosed(requestId, job.revealDeadline, block.timestamp);
+        uint64 nowTs = _now();
+        bool commitsClosed = nowTs > job.commitDeadline || job.commits == _members[requestId].length;
+        if (!commitsClosed || nowTs > job.revealDeadline) {
+            revert QualityModuleRevealClosed(requestId, job.revealDeadline, nowTs);
         }
         if (m.commitment == bytes32(0) || m.revealed) revert QualityModuleCannotReveal(requestId, msg.sender);
         if (commitmentOf(requestId, msg.sender, score, salt) != m.commitment) {
@@ -219,11 +234,7 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
         if (job.resolved) revert QualityModuleAlreadyResolved(requestId);
         Member[] storage members = _members[requestId];
         uint256 n = members.length;
-        // INVARIANT: a verdict is reached in bounded time: at the reveal deadline at the latest.
-        bool allRevealed = job.drawn && job.reveals == n;
-        if (!allRevealed && block.timestamp <= job.revealDeadline) {
-            revert QualityModuleNotResolvable(requestId, job.revealDeadline, block.timestamp);
-        }
+        _requireResolvable(requestId, job, n);
         QualityConfig storage cfg = _configs[job.configHash];
 
         uint16[] memory scores = new uint16[](job.reveals);
@@ -239,23 +250,7 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
         job.accepted = quorum && med >= cfg.threshold;
         emit QualityResolved(requestId, job.accepted, med, job.reveals);
 
-        if (n == 0) return;
-        address requester = IInferenceMarket(_market).getRequest(requestId).requester;
-        for (uint256 i = 0; i < n; ++i) {
-            Member storage m = members[i];
-            bytes32 lockId = memberLockId(requestId, m.validator);
-            uint256 penalty;
-            if (!m.revealed) {
-                penalty = cfg.noRevealSlash;
-            } else if (quorum && QualityMedian.distance(m.score, med) > cfg.outlierDistance) {
-                penalty = cfg.outlierSlash;
-            }
-            if (penalty > 0) {
-                _vault.slash(lockId, penalty, requester);
-                emit ValidatorPenalised(requestId, m.validator, m.revealed, penalty);
-            }
-            _vault.unlock(lockId);
-        }
+        _settleMembers(requestId, members, cfg, quorum, med);
     }
 
     // ---------------------------------------------------------------- views
@@ -283,11 +278,13 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
     /// @inheritdoc IQualityModule
     function isDrawReady(uint256 requestId) external view returns (bool) {
         Job storage job = _jobs[requestId];
+        bytes32 key = _randomnessKey(requestId, job.drawAttempt);
         return
             job.operator != address(0) &&
             !job.drawn &&
-            block.timestamp <= job.commitDeadline &&
-            _randomness.isReady(address(this), _randomnessKey(requestId, job.drawAttempt));
+            _now() <= job.drawDeadline &&
+            job.drawAttempt < MAX_DRAW_ATTEMPTS &&
+            (_randomness.isReady(address(this), key) || _randomness.isExpired(address(this), key));
     }
 
     /// @inheritdoc IQualityModule
@@ -342,30 +339,69 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
         }
     }
 
-    /// @dev Partial Fisher-Yates shuffle over the model's validators (a random window of MAX_POOL of
-    /// them when there are more), keeping those that are not the operator and have the stake free.
-    function _pick(Job storage job, QualityConfig storage cfg, uint256 seed) private view returns (address[] memory) {
-        uint256 modelId = job.modelId;
-        uint256 total = _vault.serverCount(modelId, IStakingVault.Role.Validator);
-        uint256 pool = total > MAX_POOL ? MAX_POOL : total;
-        uint256 offset = total > MAX_POOL ? seed % total : 0;
-        uint256[] memory order = new uint256[](pool);
-        for (uint256 i = 0; i < pool; ++i) order[i] = offset + i;
-        address[] memory picked = new address[](cfg.committeeSize);
-        uint256 count;
-        for (uint256 i = 0; i < pool && count < picked.length; ++i) {
-            uint256 j = i + (uint256(keccak256(abi.encode(seed, i))) % (pool - i));
-            (order[i], order[j]) = (order[j], order[i]);
-            address candidate = _vault.serverAt(modelId, IStakingVault.Role.Validator, order[i] % total);
-            // INVARIANT: the operator never judges its own response.
-            if (candidate == job.operator) continue;
-            if (_vault.freeStake(candidate) < cfg.validatorStake) continue;
-            picked[count++] = candidate;
+    /// @dev INVARIANT: a verdict is reached in bounded time: at the reveal deadline at the latest, or at the draw
+    /// deadline (or out of draw attempts) when no committee could be drawn.
+    function _requireResolvable(uint256 requestId, Job storage job, uint256 members) private view {
+        uint64 nowTs = _now();
+        if (job.drawn) {
+            if (job.reveals == members || nowTs > job.revealDeadline) return;
+            revert QualityModuleNotResolvable(requestId, job.revealDeadline, nowTs);
         }
-        assembly ("memory-safe") {
-            mstore(picked, count)
+        if (nowTs > job.drawDeadline || job.drawAttempt >= MAX_DRAW_ATTEMPTS) return;
+        revert QualityModuleNotResolvable(requestId, job.drawDeadline, nowTs);
+    }
+
+    /// @dev Slashes non-revealers and outliers (to the treasury) and releases every member's lock.
+    function _settleMembers(
+        uint256 requestId,
+        Member[] storage members,
+        QualityConfig storage cfg,
+        bool quorum,
+        uint16 med
+    ) private {
+        uint256 n = members.length;
+        if (n == 0) return;
+        address treasury = _vault.treasury();
+        for (uint256 i = 0; i < n; ++i) {
+            Member storage m = members[i];
+            bytes32 lockId = memberLockId(requestId, m.validator);
+            uint256 penalty;
+            if (!m.revealed) {
+                penalty = cfg.noRevealSlash;
+            } else if (quorum && QualityMedian.distance(m.score, med) > cfg.outlierDistance) {
+                penalty = cfg.outlierSlash;
+            }
+            if (penalty > 0) {
+                _vault.slash(lockId, penalty, treasury);
+                emit ValidatorPenalised(requestId, m.validator, m.revealed, penalty);
+            }
+            _vault.unlock(lockId);
         }
-        return picked;
+    }
+
+    /// @dev Requests the randomness of draw `attempt`; the pool it draws from is fixed now (previous block).
+    function _requestDraw(uint256 requestId, Job storage job, uint8 attempt) private returns (uint64 readyAt) {
+        job.drawAttempt = attempt;
+        job.snapshotBlock = uint64(block.number - 1);
+        readyAt = _randomness.request(_randomnessKey(requestId, attempt));
+    }
+
+    /// @dev Another draw with new randomness and a new snapshot, while attempts are left.
+    function _redraw(uint256 requestId, Job storage job) private returns (bool) {
+        uint8 attempt = job.drawAttempt + 1;
+        if (attempt >= MAX_DRAW_ATTEMPTS) {
+            job.drawAttempt = attempt;
+            emit CommitteeRandomnessRequested(requestId, attempt, 0);
+            return false;
+        }
+        uint64 readyAt = _requestDraw(requestId, job, attempt);
+        emit CommitteeRandomnessRequested(requestId, attempt, readyAt);
+        return false;
+    }
+
+    /// @dev The market's active clock: stands still while the market is paused.
+    function _now() private view returns (uint64) {
+        return IInferenceMarket(_market).activeTime();
     }
 
     function _earnsReward(Job storage job, QualityConfig storage cfg, Member storage m) private view returns (bool) {

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IArbitrator} from "../interfaces/IArbitrator.sol";
+import {PoolDraw} from "../libraries/PoolDraw.sol";
 import {IInferenceMarket} from "../interfaces/IInferenceMarket.sol";
 import {IRandomnessSource} from "../interfaces/IRandomnessSource.sol";
 import {IStakingVault} from "../interfaces/IStakingVault.sol";
@@ -17,7 +18,7 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
     uint16 private constant _BPS = 10_000;
     uint32 private constant _MAX_WINDOW = 7 days;
     uint64 private constant _MAX_ARBITRATION_TIMEOUT = 30 days;
-    /// @dev Candidates looked at per draw: bounds the gas of a draw whatever the size of the pool.
+    /// @dev Pool positions looked at per draw: bounds the gas of a draw whatever the size of the pool.
     uint256 private constant _MAX_PROBES = 32;
     uint256 private constant _MAX_OUTPUT_BYTES = 4096;
 
@@ -31,7 +32,7 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
     mapping(uint256 requestId => SamplingConfig) private _configs;
     mapping(uint256 requestId => bytes) private _operatorOutputs;
     mapping(uint256 requestId => bytes) private _samplerOutputs;
-    mapping(uint256 requestId => mapping(address sampler => bool)) private _drawn;
+    mapping(uint256 requestId => address[]) private _drawn;
 
     constructor(
         address initialOwner,
@@ -52,7 +53,7 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
     // ---------------------------------------------------------------- IVerificationModule
 
     /// @inheritdoc IVerificationModule
-    function validateModelConfig(uint256, bytes calldata config) external view {
+    function validateModelConfig(uint256 modelId, bytes calldata config) external view {
         SamplingConfig memory cfg = abi.decode(config, (SamplingConfig));
         if (cfg.sampleBps > _BPS) revert SamplingModuleInvalidBps(cfg.sampleBps);
         if (cfg.verifierFeeBps > _BPS) revert SamplingModuleInvalidBps(cfg.verifierFeeBps);
@@ -65,6 +66,14 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
         // INVARIANT: only arbitrators governance vetted can rule on (and so slash) the operators of a model.
         if (!_allowedArbitrators[address(cfg.arbitrator)]) {
             revert SamplingModuleArbitratorNotAllowed(address(cfg.arbitrator));
+        }
+        uint64 resolution = cfg.arbitrator.maxResolutionTime();
+        // INVARIANT: a dispute is never cut short before the arbitrator can rule with everyone acting in time.
+        if (_arbitrationTimeout <= resolution) {
+            revert SamplingModuleArbitrationTimeoutTooShort(_arbitrationTimeout, resolution);
+        }
+        if (!cfg.arbitrator.supportsModel(modelId)) {
+            revert SamplingModuleArbitratorCannotServe(address(cfg.arbitrator), modelId);
         }
     }
 
@@ -91,7 +100,7 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
         job.operatorCommitment = commitment;
         _configs[requestId] = abi.decode(submission.config, (SamplingConfig));
         emit OperatorCommitted(requestId, submission.operator, commitment);
-        _randomness.request(randomnessKey(requestId, 0));
+        _requestRandomness(requestId, job, 0);
     }
 
     /// @inheritdoc IVerificationModule
@@ -129,10 +138,11 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
         Job storage job = _jobs[requestId];
         if (job.phase != Phase.SamplerDrawn) revert SamplingModuleWrongPhase(requestId, job.phase);
         if (msg.sender != job.sampler) revert SamplingModuleNotParty(requestId, msg.sender);
-        if (block.timestamp > job.deadline)
-            revert SamplingModuleDeadlinePassed(requestId, job.deadline, block.timestamp);
+        uint64 nowTs = _now();
+        if (nowTs > job.deadline) revert SamplingModuleDeadlinePassed(requestId, job.deadline, nowTs);
+        // INVARIANT: every commitment opens to something; an empty one would count as a commit that binds nothing.
         if (commitment == bytes32(0)) revert SamplingModuleBadCommitment(requestId);
-        uint64 revealDeadline = uint64(block.timestamp) + _configs[requestId].revealWindow;
+        uint64 revealDeadline = nowTs + _configs[requestId].revealWindow;
         job.samplerCommitment = commitment;
         job.phase = Phase.Revealing;
         job.deadline = revealDeadline;
@@ -146,8 +156,7 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
         // INVARIANT: A reveals only once B is bound (committed) or the request is unsampled, so B never
         // sees A's output before committing.
         if (phase != Phase.Unsampled && phase != Phase.Revealing) revert SamplingModuleWrongPhase(requestId, phase);
-        if (block.timestamp > job.deadline)
-            revert SamplingModuleDeadlinePassed(requestId, job.deadline, block.timestamp);
+        if (_now() > job.deadline) revert SamplingModuleDeadlinePassed(requestId, job.deadline, _now());
         if (output.length > _MAX_OUTPUT_BYTES) revert SamplingModuleOutputTooLarge(requestId, output.length);
         bool isSampler = phase == Phase.Revealing && msg.sender == job.sampler;
         if (!isSampler && msg.sender != job.operator) revert SamplingModuleNotParty(requestId, msg.sender);
@@ -201,7 +210,7 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
             _applyRuling(requestId, job);
             return;
         }
-        if (phase == Phase.None || phase == Phase.Final || block.timestamp <= job.deadline) {
+        if (phase == Phase.None || phase == Phase.Final || _now() <= job.deadline) {
             revert SamplingModuleNothingDue(requestId, phase);
         }
         if (phase == Phase.SamplerDrawn) {
@@ -239,9 +248,9 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
             return _randomness.isReady(address(this), key) || _randomness.isExpired(address(this), key);
         }
         if (phase == Phase.Disputed) {
-            return job.deadline < block.timestamp || _configs[requestId].arbitrator.isResolved(job.disputeId);
+            return !job.disputeOpened || job.deadline < _now() || _configs[requestId].arbitrator.isResolved(job.disputeId);
         }
-        return phase != Phase.None && phase != Phase.Final && block.timestamp > job.deadline;
+        return phase != Phase.None && phase != Phase.Final && _now() > job.deadline;
     }
 
     /// @inheritdoc ISamplingModule
@@ -252,6 +261,11 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
     /// @inheritdoc ISamplingModule
     function configOf(uint256 requestId) external view returns (SamplingConfig memory) {
         return _configs[requestId];
+    }
+
+    /// @inheritdoc ISamplingModule
+    function samplersOf(uint256 requestId) external view returns (address[] memory) {
+        return _drawn[requestId];
     }
 
     /// @inheritdoc ISamplingModule
@@ -318,71 +332,74 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
         }
     }
 
+    /// @dev Requests randomness for `attempt` and fixes the pool its draws will use: the state at the end of
+    /// the previous block, which nobody can change any more.
+    function _requestRandomness(uint256 requestId, Job storage job, uint8 attempt) private {
+        job.attempt = attempt;
+        job.snapshotBlock = uint64(block.number - 1);
+        _randomness.request(randomnessKey(requestId, attempt));
+    }
+
     /// @dev Expired randomness is renewed, and the request is then sampled whatever the new value: letting
     /// an unfavourable draw expire can never help A.
     function _renewRandomness(uint256 requestId, Job storage job) private {
         uint8 attempt = job.attempt + 1;
-        job.attempt = attempt;
         job.forced = true;
+        job.phase = Phase.AwaitingRandomness;
         emit RandomnessRenewed(requestId, attempt);
-        _randomness.request(randomnessKey(requestId, attempt));
+        _requestRandomness(requestId, job, attempt);
     }
 
-    /// @dev Draws a sampler staked for the model: neither A nor one drawn before for this request, with
-    /// free stake for the model's lock. Falls back to unsampled when none can be drawn.
+    /// @dev Draws a sampler from the operator pool snapshot: neither A nor one drawn before for this request,
+    /// with free stake for the model's lock. A draw that finds nobody is retried with new randomness (and a
+    /// new snapshot); once `maxDraws` are used the request is refunded, never let through unsampled.
     function _drawSampler(uint256 requestId, Job storage job) private {
         IInferenceMarket.Request memory request = _market.getRequest(requestId);
         SamplingConfig storage cfg = _configs[requestId];
-        if (job.draws < cfg.maxDraws) {
-            uint8 draw = job.draws + 1;
-            job.draws = draw;
-            address sampler = _pickSampler(
-                requestId,
-                request,
-                job.operator,
-                uint256(keccak256(abi.encode(job.seed, draw)))
-            );
-            if (sampler != address(0)) {
-                uint64 commitDeadline = uint64(block.timestamp) + cfg.commitWindow;
-                _drawn[requestId][sampler] = true;
-                job.sampler = sampler;
-                job.phase = Phase.SamplerDrawn;
-                job.deadline = commitDeadline;
-                emit SamplerDrawn(requestId, sampler, commitDeadline, draw);
-                _vault.lock(samplerLockId(requestId, sampler), sampler, request.operatorStake);
-                return;
-            }
+        address[] storage drawn = _drawn[requestId];
+        if (job.draws >= cfg.maxDraws) {
+            emit SamplerUnavailable(requestId, job.draws);
+            // INVARIANT: a request selected for sampling is never accepted without a second execution.
+            _finish(requestId, job, Verdict.Rejected, false, 0);
+            return;
         }
-        job.sampler = address(0);
-        emit SamplerUnavailable(requestId, job.draws);
-        _openOperatorReveal(job, requestId);
-    }
-
-    function _pickSampler(
-        uint256 requestId,
-        IInferenceMarket.Request memory request,
-        address operator,
-        uint256 random
-    ) private view returns (address) {
-        uint256 count = _vault.serverCount(request.modelId, IStakingVault.Role.Operator);
-        if (count == 0) return address(0);
-        uint256 probes = count < _MAX_PROBES ? count : _MAX_PROBES;
-        uint256 start = random % count;
-        for (uint256 i = 0; i < probes; ++i) {
-            address candidate = _vault.serverAt(request.modelId, IStakingVault.Role.Operator, (start + i) % count);
-            // INVARIANT: the sampler is never A, never drawn twice for a request, and can back its duty.
-            if (
-                candidate != operator &&
-                !_drawn[requestId][candidate] &&
-                _vault.freeStake(candidate) >= request.operatorStake
-            ) return candidate;
+        uint8 draw = job.draws + 1;
+        job.draws = draw;
+        address[] memory excluded = new address[](drawn.length + 1);
+        excluded[0] = job.operator;
+        for (uint256 i = 0; i < drawn.length; ++i) excluded[i + 1] = drawn[i];
+        address[] memory picked = PoolDraw.draw(
+            PoolDraw.Draw({
+                vault: _vault,
+                modelId: request.modelId,
+                role: IStakingVault.Role.Operator,
+                snapshotBlock: job.snapshotBlock,
+                seed: uint256(keccak256(abi.encode(job.seed, draw))),
+                seats: 1,
+                duty: request.operatorStake,
+                maxProbes: _MAX_PROBES
+            }),
+            excluded
+        );
+        if (picked.length == 0) {
+            emit SamplerUnavailable(requestId, draw);
+            if (draw >= cfg.maxDraws) return _finish(requestId, job, Verdict.Rejected, false, 0);
+            job.sampler = address(0);
+            return _renewRandomness(requestId, job);
         }
-        return address(0);
+        address sampler = picked[0];
+        uint64 commitDeadline = _now() + cfg.commitWindow;
+        drawn.push(sampler);
+        job.sampler = sampler;
+        job.phase = Phase.SamplerDrawn;
+        job.deadline = commitDeadline;
+        emit SamplerDrawn(requestId, sampler, commitDeadline, draw);
+        _vault.lock(samplerLockId(requestId, sampler), sampler, request.operatorStake);
     }
 
     function _openOperatorReveal(Job storage job, uint256 requestId) private {
         job.phase = Phase.Unsampled;
-        job.deadline = uint64(block.timestamp) + _configs[requestId].revealWindow;
+        job.deadline = _now() + _configs[requestId].revealWindow;
     }
 
     function _samplerNoShow(uint256 requestId, Job storage job) private {
@@ -405,29 +422,49 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
         _releaseSampler(requestId, job.sampler, samplerSlash, request.requester);
     }
 
+    /// @dev Opens the dispute at the model's arbitrator. A refusal (or a revert for any reason, including gas)
+    /// never undoes the reveal that triggered it: the dispute stays pending and `advance` retries it until
+    /// the deadline, after which it ends undecided.
     function _escalate(uint256 requestId, Job storage job) private {
         IArbitrator arbitrator = _configs[requestId].arbitrator;
         IInferenceMarket.Request memory request = _market.getRequest(requestId);
-        job.phase = Phase.Disputed;
-        job.deadline = uint64(block.timestamp) + _arbitrationTimeout;
-        uint256 disputeId = arbitrator.openDispute(
-            requestId,
-            request.modelId,
-            request.inputHash,
-            [job.operator, job.sampler],
-            [job.operatorOutputHash, job.samplerOutputHash],
-            request.requester
-        );
-        job.disputeId = disputeId;
-        emit DisputeEscalated(requestId, address(arbitrator), disputeId);
+        if (job.phase != Phase.Disputed) {
+            job.phase = Phase.Disputed;
+            job.deadline = _now() + _disputeTimeout(arbitrator);
+        }
+        try
+            arbitrator.openDispute(
+                requestId,
+                request.modelId,
+                request.inputHash,
+                [job.operator, job.sampler],
+                [job.operatorOutputHash, job.samplerOutputHash],
+                request.requester
+            )
+        returns (uint256 disputeId) {
+            job.disputeId = disputeId;
+            job.disputeOpened = true;
+            // The arbitrator's own clock starts now: wait for it in full.
+            job.deadline = _now() + _disputeTimeout(arbitrator);
+            emit DisputeEscalated(requestId, address(arbitrator), disputeId);
+        } catch {
+            emit DisputeOpenFailed(requestId, address(arbitrator), job.deadline);
+        }
+    }
+
+    /// @dev How long a dispute may take: the governance timeout, and never less than the arbitrator's bound.
+    function _disputeTimeout(IArbitrator arbitrator) private view returns (uint64) {
+        uint64 bound = arbitrator.maxResolutionTime() + 1;
+        return bound > _arbitrationTimeout ? bound : _arbitrationTimeout;
     }
 
     /// @dev The party whose output differs from the ruling loses its whole lock. Without a decision (no quorum,
     /// or the arbitrator timed out) nobody can be shown wrong: the requester is refunded and nobody slashed.
     function _applyRuling(uint256 requestId, Job storage job) private {
         IArbitrator arbitrator = _configs[requestId].arbitrator;
-        bool resolved = arbitrator.isResolved(job.disputeId);
-        if (!resolved && block.timestamp <= job.deadline) revert SamplingModuleNothingDue(requestId, Phase.Disputed);
+        if (!job.disputeOpened && _now() <= job.deadline) return _escalate(requestId, job);
+        bool resolved = job.disputeOpened && arbitrator.isResolved(job.disputeId);
+        if (!resolved && _now() <= job.deadline) revert SamplingModuleNothingDue(requestId, Phase.Disputed);
         IInferenceMarket.Request memory request = _market.getRequest(requestId);
         address sampler = job.sampler;
         if (!resolved) {
@@ -487,6 +524,11 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
         rewards = new Reward[](count);
         uint256 share = fee / count;
         for (uint256 i = 0; i < count; ++i) rewards[i] = Reward({to: ruled.rewarded[i], amount: share});
+    }
+
+    /// @dev The market's active clock: stands still while the market is paused.
+    function _now() private view returns (uint64) {
+        return _market.activeTime();
     }
 
     function _setArbitrationTimeout(uint64 timeout) private {

@@ -5,6 +5,7 @@ import {IInferenceVerifier} from "../interfaces/IInferenceVerifier.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IVerificationModule} from "../interfaces/IVerificationModule.sol";
 import {IZkModule} from "../interfaces/IZkModule.sol";
+import {VerimlOutput} from "../libraries/VerimlOutput.sol";
 
 /// @title ZkModule
 /// @notice Proof of AI verification: Groth16 proofs checked by per-model verifiers from verifier-gen.
@@ -12,7 +13,7 @@ contract ZkModule is IZkModule {
     /// @notice An accepted result.
     struct Accepted {
         address operator;
-        uint256 label;
+        bytes output;
     }
 
     address private immutable _market;
@@ -27,8 +28,10 @@ contract ZkModule is IZkModule {
 
     /// @inheritdoc IVerificationModule
     function validateModelConfig(uint256 modelId, bytes calldata config) external view {
-        IInferenceVerifier verifier = abi.decode(config, (ZkConfig)).verifier;
+        ZkConfig memory cfg = abi.decode(config, (ZkConfig));
+        IInferenceVerifier verifier = cfg.verifier;
         if (address(verifier).code.length == 0) revert ZkModuleNoVerifier(address(verifier));
+        _requireCode(cfg);
         bytes32 registered = _registry.getModel(modelId).modelHash;
         bytes32 bound = verifier.MODEL_HASH();
         // INVARIANT: a model's proofs are checked by a verifier built from exactly that model.
@@ -45,18 +48,19 @@ contract ZkModule is IZkModule {
     function onSubmit(Submission calldata submission, bytes calldata output, bytes calldata proof) external {
         if (msg.sender != _market) revert ZkModuleOnlyMarket(msg.sender);
         uint256 requestId = submission.requestId;
-        if (output.length != 32) revert ZkModuleBadOutput(requestId, output.length);
-        uint256 label = abi.decode(output, (uint256));
+        int256[] memory values = _decodeOutput(requestId, output);
         ZkProof memory zk = abi.decode(proof, (ZkProof));
         bytes32 submitted = keccak256(zk.input);
         // INVARIANT: the proof is about the request's own input, not one the operator chose.
         if (submitted != submission.inputHash) {
             revert ZkModuleInputMismatch(requestId, submission.inputHash, submitted);
         }
-        IInferenceVerifier verifier = abi.decode(submission.config, (ZkConfig)).verifier;
-        if (!verifier.verifyInference(zk.a, zk.b, zk.c, zk.input, label)) revert ZkModuleInvalidProof(requestId);
-        _accepted[requestId] = Accepted({operator: submission.operator, label: label});
-        emit ProofVerified(requestId, submission.modelId, submission.operator, label);
+        ZkConfig memory cfg = abi.decode(submission.config, (ZkConfig));
+        // INVARIANT: the proof is checked by exactly the verification key the model's config pins.
+        _requireCode(cfg);
+        if (!cfg.verifier.verifyInference(zk.a, zk.b, zk.c, zk.input, values)) revert ZkModuleInvalidProof(requestId);
+        _accepted[requestId] = Accepted({operator: submission.operator, output: output});
+        emit ProofVerified(requestId, submission.modelId, submission.operator, output);
     }
 
     /// @inheritdoc IVerificationModule
@@ -69,8 +73,22 @@ contract ZkModule is IZkModule {
         Accepted storage accepted = _accepted[requestId];
         if (accepted.operator == address(0)) revert ZkModuleNotFinal(requestId);
         result.accepted = true;
-        result.output = abi.encode(accepted.label);
+        result.output = accepted.output;
         result.payee = accepted.operator;
+    }
+
+    function _requireCode(ZkConfig memory cfg) private view {
+        bytes32 actual = address(cfg.verifier).codehash;
+        if (actual != cfg.verifierCodeHash) {
+            revert ZkModuleVerifierCodeMismatch(address(cfg.verifier), cfg.verifierCodeHash, actual);
+        }
+    }
+
+    /// @dev The output as int256[], accepting only its canonical ABI encoding (one encoding per output).
+    function _decodeOutput(uint256 requestId, bytes calldata output) private pure returns (int256[] memory values) {
+        bool ok;
+        (ok, values) = VerimlOutput.tryDecode(output);
+        if (!ok) revert ZkModuleBadOutput(requestId, output.length);
     }
 
     /// @notice The market this module serves.

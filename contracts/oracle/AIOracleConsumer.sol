@@ -7,8 +7,10 @@ import {IInferenceMarket} from "../interfaces/IInferenceMarket.sol";
 /// @title AIOracleConsumer
 /// @notice Base for contracts that buy inferences from the InferenceMarket and act on the verified
 /// result, in the style of VRF and Functions consumers: call `_requestInference`, implement
-/// `_onInferenceResult`. Only the market can deliver a result. Refunds (an unanswered or rejected
-/// request) are credited to this contract in the market; `_withdrawRefunds` collects them.
+/// `_onInferenceResult`. Only the market can deliver a result, and only results of requests this
+/// contract made reach `_onInferenceResult`, with the model and mode they were made for (so a consumer
+/// checks those too: a request names its own model). Refunds (an unanswered or rejected request) are
+/// credited to this contract in the market; `_withdrawRefunds` collects them.
 abstract contract AIOracleConsumer is IAIOracleConsumer {
     IInferenceMarket private immutable _market;
 
@@ -20,7 +22,10 @@ abstract contract AIOracleConsumer is IAIOracleConsumer {
     function onInferenceResult(uint256 requestId, bytes calldata output) external {
         // INVARIANT: results reach the consumer only from the market, which delivers only verified output.
         if (msg.sender != address(_market)) revert AIOracleConsumerOnlyMarket(msg.sender);
-        _onInferenceResult(requestId, output);
+        IInferenceMarket.Request memory request = _market.getRequest(requestId);
+        // INVARIANT: only results of this consumer's own requests are acted on.
+        if (request.requester != address(this)) revert AIOracleConsumerForeignRequest(requestId, request.requester);
+        _onInferenceResult(requestId, request.modelId, request.mode, output);
     }
 
     /// @notice The market this consumer trusts.
@@ -65,7 +70,8 @@ abstract contract AIOracleConsumer is IAIOracleConsumer {
         _market.vault().withdrawSlashProceeds();
     }
 
-    /// @dev Receives a verified result. Runs under the gas limit given at request time; a revert here
-    /// is recorded by the market but does not undo settlement.
-    function _onInferenceResult(uint256 requestId, bytes calldata output) internal virtual;
+    /// @dev Receives a verified result of a request this contract made, for `modelId` in `mode`. Runs under
+    /// the gas limit given at request time; a revert here is recorded by the market but does not undo
+    /// settlement.
+    function _onInferenceResult(uint256 requestId, uint256 modelId, uint8 mode, bytes calldata output) internal virtual;
 }

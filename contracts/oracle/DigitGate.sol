@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IInferenceMarket} from "../interfaces/IInferenceMarket.sol";
+import {VerimlOutput} from "../libraries/VerimlOutput.sol";
 import {AIOracleConsumer} from "./AIOracleConsumer.sol";
 
 /// @title DigitGate
@@ -37,6 +38,8 @@ contract DigitGate is AIOracleConsumer {
     error DigitGateBadImage(uint256 length, uint256 badIndex);
     /// @notice The output is not one label in 0-9.
     error DigitGateBadOutput(uint256 requestId, bytes output);
+    /// @notice The result is for another model or mode than the gate asks.
+    error DigitGateWrongModel(uint256 requestId, uint256 modelId, uint8 mode);
     /// @notice The target digit is not in 0-9.
     error DigitGateBadTarget(uint8 target);
 
@@ -89,11 +92,17 @@ contract DigitGate is AIOracleConsumer {
         _withdrawSlashProceeds();
     }
 
-    /// @dev Output of the digits models: one ABI-encoded uint256 label.
-    function _onInferenceResult(uint256 requestId, bytes calldata output) internal override {
-        if (output.length != 32) revert DigitGateBadOutput(requestId, output);
-        uint256 label = abi.decode(output, (uint256));
-        if (label > 9) revert DigitGateBadOutput(requestId, output);
+    /// @dev Output of the digits classifiers: their last tensor is the ArgMax label, one value in 0-9.
+    function _onInferenceResult(
+        uint256 requestId,
+        uint256 modelId,
+        uint8 mode,
+        bytes calldata output
+    ) internal override {
+        if (modelId != _modelId || mode != _mode) revert DigitGateWrongModel(requestId, modelId, mode);
+        (bool ok, int256[] memory values) = VerimlOutput.tryDecode(output);
+        if (!ok || values.length != 1 || values[0] < 0 || values[0] > 9) revert DigitGateBadOutput(requestId, output);
+        uint256 label = uint256(values[0]);
         Classification storage entry = _classifications[requestId];
         entry.answered = true;
         entry.label = uint8(label);

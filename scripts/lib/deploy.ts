@@ -19,6 +19,8 @@ export interface SuiteParameters {
   slashBeneficiaryShareBps: number;
   /** Staked asset: the zero address for ETH, else an ERC-20. */
   stakeAsset: string;
+  /** Stake a pool membership bonds (StakingVault.minPoolStake), so sybil pool members cost capital. */
+  minPoolStake: bigint;
 }
 
 export const DEFAULT_PARAMETERS: Omit<SuiteParameters, "treasury"> = {
@@ -29,6 +31,7 @@ export const DEFAULT_PARAMETERS: Omit<SuiteParameters, "treasury"> = {
   unbondingDelaySeconds: 7 * 24 * 3600,
   slashBeneficiaryShareBps: 5_000,
   stakeAsset: "0x0000000000000000000000000000000000000000",
+  minPoolStake: 10n ** 16n,
 };
 
 export interface Suite {
@@ -47,6 +50,7 @@ export async function deploySuite(deployer: Signer, params: SuiteParameters): Pr
     params.treasury,
     params.unbondingDelaySeconds,
     params.slashBeneficiaryShareBps,
+    params.minPoolStake,
   );
   await Promise.all([registry.waitForDeployment(), vault.waitForDeployment()]);
   const market = await new InferenceMarket__factory(deployer).deploy(

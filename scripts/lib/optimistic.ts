@@ -11,17 +11,26 @@ import { type Suite, registerModel } from "./deploy.js";
 export const MODE_OPTIMISTIC = 1;
 const abi = AbiCoder.defaultAbiCoder();
 export const OPTIMISTIC_CONFIG =
-  "tuple(uint64 challengeWindow, uint64 clock, uint256 challengerBond, uint32[] tensorSizes)";
+  "tuple(uint64 challengeWindow, uint64 clock, uint256 challengerBond, uint32 leafCount, bytes32 paramRoot, uint32[] tensorSizes)";
+
+/** Smallest challenger bond governance allows by default (a losing challenger pays the operator's gas). */
+export const DEFAULT_MIN_CHALLENGER_BOND = 10n ** 16n;
 
 /** Deploys the one-step executor and the OptimisticModule, authorises it in the vault, points mode 1 at it. */
-export async function deployOptimisticModule(suite: Suite, deployer: Signer): Promise<OptimisticModule> {
+export async function deployOptimisticModule(
+  suite: Suite,
+  deployer: Signer,
+  minChallengerBond: bigint = DEFAULT_MIN_CHALLENGER_BOND,
+): Promise<OptimisticModule> {
   const executor = await new OneStepExecutor__factory(deployer).deploy();
   await executor.waitForDeployment();
   const module = await new OptimisticModule__factory(deployer).deploy(
+    await deployer.getAddress(),
     await suite.market.getAddress(),
     await suite.registry.getAddress(),
     await suite.vault.getAddress(),
     await executor.getAddress(),
+    minChallengerBond,
   );
   await module.waitForDeployment();
   const address = await module.getAddress();
@@ -44,19 +53,22 @@ export function encodeOptimisticConfig(o: {
   challengeWindow: number;
   clock: number;
   challengerBond: bigint;
+  leafCount: number;
+  paramRoot: string;
   tensorSizes: number[];
 }): string {
   return abi.encode([OPTIMISTIC_CONFIG], [o]);
 }
 
-/** Registers a verifier-gen build in optimistic mode (tensor sizes read from its integer graph). */
+/** Registers a verifier-gen build in optimistic mode (its commitment preimage read from its integer graph). */
 export async function registerOptimisticModel(
   registry: ModelRegistry,
   owner: Signer,
   options: OptimisticModelOptions,
 ): Promise<{ modelId: bigint; modelHash: string }> {
   const model = loadOptimisticModel(options.buildDir);
-  const config = encodeOptimisticConfig({ ...options, tensorSizes: model.tensorSizes });
+  const { leafCount, paramRoot, tensorSizes } = model.tree.commitment;
+  const config = encodeOptimisticConfig({ ...options, leafCount, paramRoot, tensorSizes });
   const modelId = await registerModel(registry, owner, {
     modelHash: model.modelHash,
     artifactURI: options.artifactURI,

@@ -1,11 +1,11 @@
 import { AbiCoder, type Signer } from "ethers";
 import {
-  BlockhashRandomness__factory,
   QualityModule__factory,
   type ModelRegistry,
   type QualityModule,
 } from "../../types/ethers-contracts/index.js";
 import { type Suite, registerModel } from "./deploy.js";
+import { deployRandomness } from "./randomness.js";
 
 export const MODE_QUALITY = 3;
 /** Highest quality score (basis points). */
@@ -62,7 +62,7 @@ export function encodeResponseURI(uri: string): string {
 }
 
 /**
- * Deploys the QualityModule (with a block-hash randomness source unless one is given), points mode QUALITY
+ * Deploys the QualityModule (with a RANDAO randomness source unless one is given), points mode QUALITY
  * at it and authorises it in the vault to lock and slash validator stakes.
  */
 export async function deployQualityModule(
@@ -70,12 +70,7 @@ export async function deployQualityModule(
   deployer: Signer,
   randomness?: string,
 ): Promise<{ quality: QualityModule; randomness: string }> {
-  let source = randomness;
-  if (source === undefined) {
-    const r = await new BlockhashRandomness__factory(deployer).deploy(1);
-    await r.waitForDeployment();
-    source = await r.getAddress();
-  }
+  const source = randomness ?? (await deployRandomness(deployer));
   const quality = await new QualityModule__factory(deployer).deploy(
     await suite.market.getAddress(),
     await suite.vault.getAddress(),

@@ -1,6 +1,5 @@
 import type { Signer } from "ethers";
 import {
-  BlockhashRandomness__factory,
   OneStepExecutor__factory,
   OptimisticArbitrator__factory,
   SamplingCommittee__factory,
@@ -18,6 +17,7 @@ import {
 } from "../../operator/src/sampling/config.js";
 import { loadOptimisticModel } from "../../operator/src/optimistic/model.js";
 import { type Suite, registerModel } from "./deploy.js";
+import { deployRandomness } from "./randomness.js";
 import { readManifest } from "./zk.js";
 
 export const MODE_SAMPLING = 2;
@@ -38,7 +38,7 @@ export interface SamplingDeployOptions {
   committee: CommitteeParameters;
   /** Seconds after which a dispute without a ruling ends undecided (above the committee's windows). */
   arbitrationTimeout: number;
-  /** Blocks between a randomness request and its target block. */
+  /** Blocks between a randomness request and its first mixed block. */
   randomnessDelay?: number;
   /**
    * Also deploy an OptimisticArbitrator (with its own OneStepExecutor) with these parameters (mirrors
@@ -56,7 +56,7 @@ export interface SamplingStack {
 }
 
 /**
- * Deploys a block-hash randomness source, the SamplingModule and its SamplingCommittee, wires them (the
+ * Deploys a RANDAO randomness source, the SamplingModule and its SamplingCommittee, wires them (the
  * committee accepts the module's disputes; governance allows the committee as arbitrator), points mode
  * SAMPLING at the module and authorises both in the vault to lock and slash.
  */
@@ -65,9 +65,10 @@ export async function deploySamplingModule(
   deployer: Signer,
   options: SamplingDeployOptions,
 ): Promise<SamplingStack> {
-  const source = await new BlockhashRandomness__factory(deployer).deploy(options.randomnessDelay ?? 2);
-  await source.waitForDeployment();
-  const randomness = await source.getAddress();
+  const randomness = await deployRandomness(
+    deployer,
+    options.randomnessDelay === undefined ? {} : { delay: options.randomnessDelay },
+  );
   const owner = await deployer.getAddress();
   const vault = await suite.vault.getAddress();
   const sampling = await new SamplingModule__factory(deployer).deploy(
@@ -77,7 +78,14 @@ export async function deploySamplingModule(
     randomness,
     options.arbitrationTimeout,
   );
-  const committee = await new SamplingCommittee__factory(deployer).deploy(owner, vault, randomness, options.committee);
+  const market = await suite.market.getAddress();
+  const committee = await new SamplingCommittee__factory(deployer).deploy(
+    owner,
+    vault,
+    randomness,
+    market,
+    options.committee,
+  );
   await Promise.all([sampling.waitForDeployment(), committee.waitForDeployment()]);
   const samplingAddress = await sampling.getAddress();
   const committeeAddress = await committee.getAddress();
@@ -93,6 +101,7 @@ export async function deploySamplingModule(
     owner,
     await suite.registry.getAddress(),
     await executor.getAddress(),
+    market,
     options.optimisticArbitrator,
   );
   await optimisticArbitrator.waitForDeployment();
@@ -107,7 +116,7 @@ export interface RegisterSamplingModelOptions {
   ethPrice: bigint;
   operatorStake: bigint;
   config: SamplingConfig;
-  /** Set the model's tensor sizes (from the build's intgraph.json) at this OptimisticArbitrator (as owner). */
+  /** Record the model's commitment preimage (from the build's intgraph.json) at this OptimisticArbitrator. */
   optimisticArbitrator?: OptimisticArbitrator;
 }
 
@@ -118,6 +127,10 @@ export async function registerSamplingModel(
   options: RegisterSamplingModelOptions,
 ): Promise<{ modelId: bigint; modelHash: string }> {
   const manifest = await readManifest(options.buildDir);
+  if (options.optimisticArbitrator !== undefined) {
+    // Before registering: the module refuses a config whose arbitrator cannot rule on the model.
+    await recordModelCommitment(options.optimisticArbitrator.connect(owner), options.buildDir);
+  }
   const modelId = await registerModel(registry, owner, {
     modelHash: manifest.modelHash,
     artifactURI: options.artifactURI,
@@ -125,9 +138,13 @@ export async function registerSamplingModel(
     operatorStake: options.operatorStake,
     modes: [{ mode: MODE_SAMPLING, config: encodeSamplingConfig(options.config) }],
   });
-  if (options.optimisticArbitrator !== undefined) {
-    const { tensorSizes } = loadOptimisticModel(options.buildDir);
-    await (await options.optimisticArbitrator.connect(owner).setTensorSizes(modelId, tensorSizes)).wait();
-  }
   return { modelId, modelHash: manifest.modelHash };
+}
+
+/** Records a build's commitment preimage at an OptimisticArbitrator (anyone may; once per model hash). */
+export async function recordModelCommitment(arbitrator: OptimisticArbitrator, buildDir: string): Promise<void> {
+  const { tree } = loadOptimisticModel(buildDir);
+  const { leafCount, paramRoot, tensorSizes, modelHash } = tree.commitment;
+  if ((await arbitrator.modelShapeOf(modelHash)).tensorSizes.length > 0) return;
+  await (await arbitrator.setModelCommitment(leafCount, paramRoot, tensorSizes)).wait();
 }

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { AbiCoder, ContractFactory, type Signer } from "ethers";
+import { AbiCoder, ContractFactory, keccak256, type Signer } from "ethers";
 import { ZkModule__factory, type ModelRegistry, type ZkModule } from "../../types/ethers-contracts/index.js";
 import { type Suite, registerModel } from "./deploy.js";
 
@@ -12,6 +12,30 @@ export interface BuildManifest {
   name: string;
   contractName: string;
   modelHash: string;
+  naive: boolean;
+  commitment: { leafCount: number; paramRoot: string; tensorSizes: number[] };
+  ceremony: { development: boolean; phase1: string; phase2Contributions: number };
+}
+
+/** Chains where development Groth16 keys are acceptable: Hardhat's and the usual local dev chains. */
+export const LOCAL_CHAIN_IDS = new Set([31337n, 1337n]);
+
+/** A build may not be registered where it is about to be used. */
+export class BuildRefusedError extends Error {}
+
+/**
+ * Refuses a build whose Groth16 keys come from the local development ceremony on any chain but a local one
+ * (whoever ran that ceremony can forge proofs for it), unless `force` is set; and refuses naive baselines
+ * everywhere (their verifier does not report the model's commitment).
+ */
+export function checkBuildForChain(manifest: BuildManifest, chainId: bigint, force = false): void {
+  if (manifest.naive) throw new BuildRefusedError(`${manifest.name} is a naive baseline build: it cannot be registered`);
+  if (!manifest.ceremony.development || LOCAL_CHAIN_IDS.has(chainId) || force) return;
+  throw new BuildRefusedError(
+    `${manifest.name} was built with the local development ceremony (${manifest.ceremony.phase1}, ` +
+      `${manifest.ceremony.phase2Contributions} phase-2 contribution): whoever built it can forge proofs. ` +
+      `Rebuild it with a public powers-of-tau file and a multi-party phase 2 for chain ${chainId}, or pass --force.`,
+  );
 }
 
 export async function readManifest(buildDir: string): Promise<BuildManifest> {
@@ -44,6 +68,14 @@ export interface RegisterZkModelOptions {
   artifactURI: string;
   ethPrice: bigint;
   operatorStake: bigint;
+  /** Register a development-ceremony build on a non-local chain anyway. */
+  force?: boolean;
+}
+
+/** The zk config of a deployed verifier: its address and the code hash the ZkModule pins. */
+export async function encodeZkConfig(verifier: string, runner: Signer): Promise<string> {
+  const code = await runner.provider!.getCode(verifier);
+  return abi.encode(["tuple(address verifier, bytes32 verifierCodeHash)"], [{ verifier, verifierCodeHash: keccak256(code) }]);
 }
 
 /** Deploys the build's verifier and registers the model in zk mode; returns the model id. */
@@ -53,8 +85,10 @@ export async function registerZkModel(
   options: RegisterZkModelOptions,
 ): Promise<{ modelId: bigint; verifier: string; modelHash: string }> {
   const manifest = await readManifest(options.buildDir);
+  const { chainId } = await owner.provider!.getNetwork();
+  checkBuildForChain(manifest, chainId, options.force);
   const verifier = await deployVerifier(options.buildDir, owner);
-  const config = abi.encode(["tuple(address verifier)"], [{ verifier }]);
+  const config = await encodeZkConfig(verifier, owner);
   const modelId = await registerModel(registry, owner, {
     modelHash: manifest.modelHash,
     artifactURI: options.artifactURI,

@@ -34,7 +34,7 @@ library InferenceMarketTestVaultDeployer {
         uint64 unbondingDelay,
         uint16 beneficiaryShareBps
     ) public returns (StakingVault) {
-        return new StakingVault(owner, asset, treasury, unbondingDelay, beneficiaryShareBps);
+        return new StakingVault(owner, asset, treasury, unbondingDelay, beneficiaryShareBps, 1);
     }
 }
 

@@ -15,7 +15,7 @@ library StakingVaultTestDeployer {
         uint64 unbondingDelay,
         uint16 beneficiaryShareBps
     ) public returns (StakingVault) {
-        return new StakingVault(owner, asset, treasury, unbondingDelay, beneficiaryShareBps);
+        return new StakingVault(owner, asset, treasury, unbondingDelay, beneficiaryShareBps, 1);
     }
 
     function token() public returns (MockERC20) {

@@ -6,12 +6,13 @@
  * (requant, relu, clamp, leakyrelu, maxpool, argmax) use the gadgets in gadgets.circom.ts
  * with bit widths taken from the static value ranges.
  *
- * Public signals: the outputs pub[0..E-1] of `main`, the packed stream [input values,
- * label (ArgMax models), packed logits (publicLogits) | output values (tensor models)];
- * see packing.ts for the exact bit layout. Inputs are private and range-checked.
+ * Public signals: the outputs pub[0..E-1] of `main`, the packed stream [input values, output
+ * values (the graph's last tensor: the label for ArgMax models)]; see packing.ts for the exact bit
+ * layout. Inputs are private and range-checked exactly: lo <= x <= hi (two bit decompositions when
+ * hi - lo + 1 is not a power of two), because every static range below starts from that one.
  *
  * `naive: true` emits the baseline for benchmarks: weights as private input signals (every
- * product is a constraint) and one public signal per input / output value.
+ * product is a constraint) and one public signal per input / output value, in the same order.
  */
 import { computeRanges, requantScalar, type IntGraph } from "./intgraph.js";
 import { poolWindows } from "./floatgraph.js";
@@ -68,7 +69,6 @@ export interface CircuitSource {
 
 export interface CircomOptions {
   naive?: boolean;
-  publicLogits?: boolean;
 }
 
 export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource {
@@ -85,15 +85,25 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
   vals.push(Array.from({ length: nIn }, (_, i) => lcSig(`x[${i}]`)));
   traceSignals.push(Array.from({ length: nIn }, (_, i) => `x[${i}]`));
 
-  // input range check (+ packing below)
-  const inBits = bitlen(g.input.hi - g.input.lo);
+  // input range check: lo <= x[i] <= hi exactly (+ packing below)
+  const span = g.input.hi - g.input.lo;
+  const inBits = bitlen(span);
   if (inBits > 0) {
-    L.push(`    // input range: x[i] - (${g.input.lo}) in [0, 2^${inBits})`);
+    const exactTop = 2 ** inBits === span + 1;
+    L.push(`    // input range: x[i] - (${g.input.lo}) in [0, 2^${inBits})${exactTop ? "" : ` and (${g.input.hi}) - x[i] in [0, 2^${inBits})`}`);
     L.push(`    component xr[${nIn}];`);
+    if (!exactTop) L.push(`    component xh[${nIn}];`);
     L.push(`    for (var i = 0; i < ${nIn}; i++) {`);
     L.push(`        xr[i] = RangeBits(${inBits});`);
     L.push(`        xr[i].in <== x[i] - (${g.input.lo});`);
+    if (!exactTop) {
+      L.push(`        xh[i] = RangeBits(${inBits});`);
+      L.push(`        xh[i].in <== (${g.input.hi}) - x[i];`);
+    }
     L.push(`    }`);
+  } else {
+    L.push(`    // input range: a single value`);
+    L.push(`    for (var i = 0; i < ${nIn}; i++) { x[i] === ${g.input.lo}; }`);
   }
 
   let prodCount = 0;
@@ -314,44 +324,33 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
     traceSignals.push(trace);
   });
 
-  // ---- public outputs ----
+  // ---- public outputs: the input values, then the graph's last tensor ----
   const pub: PublicSignalSpec[] = [];
   const outDecl: string[] = [];
   const outL: string[] = [];
   let packing: PackLayout | null = null;
-  const outVals = vals[g.output.tensor]!;
-  const logitVals = vals[g.output.logits]!;
-  const lr = ranges[g.output.logits]!;
+  const outVals = vals[vals.length - 1]!;
+  const outRange = ranges[ranges.length - 1]!;
   if (naive) {
-    if (g.output.kind === "argmax") {
-      outDecl.push(`    signal output label;`);
-      outL.push(`    label <== ${lcStr(outVals[0]!)};`);
-      pub.push({ name: "label", kind: "label" });
-    }
-    outDecl.push(`    signal output y[${logitVals.length}];`);
-    logitVals.forEach((v, i) => {
-      outL.push(`    y[${i}] <== ${lcStr(v)};`);
-      pub.push({ name: `y[${i}]`, kind: "output", element: i });
-    });
-    // inputs: one public signal each
     outDecl.push(`    signal output xin[${nIn}];`);
     outL.push(`    for (var i = 0; i < ${nIn}; i++) { xin[i] <== x[i]; }`);
     for (let i = 0; i < nIn; i++) pub.push({ name: `xin[${i}]`, kind: "input", element: i });
+    outDecl.push(`    signal output y[${outVals.length}];`);
+    outVals.forEach((v, i) => {
+      outL.push(`    y[${i}] <== ${lcStr(v)};`);
+      pub.push({ name: `y[${i}]`, kind: "output", element: i });
+    });
   } else {
-    const segs: Omit<PackSegment, "valueBits">[] = [{ kind: "input", count: nIn, lo: g.input.lo, hi: g.input.hi }];
-    const segVals: LC[][] = [vals[0]!];
-    if (g.output.kind === "argmax") {
-      segs.push({ kind: "label", count: 1, lo: 0, hi: logitVals.length - 1 });
-      segVals.push([outVals[0]!]);
-      if (opts.publicLogits) {
-        segs.push({ kind: "logits", count: logitVals.length, lo: Math.min(...lr.lo), hi: Math.max(...lr.hi) });
-        segVals.push(logitVals);
-      }
-    } else {
-      const r = ranges[g.output.tensor]!;
-      segs.push({ kind: "output", count: outVals.length, lo: Math.min(...r.lo), hi: Math.max(...r.hi) });
-      segVals.push(outVals);
-    }
+    const segs: Omit<PackSegment, "valueBits">[] = [
+      { kind: "input", count: nIn, lo: g.input.lo, hi: g.input.hi },
+      {
+        kind: g.output.kind === "argmax" ? "label" : "output",
+        count: outVals.length,
+        lo: Math.min(...outRange.lo),
+        hi: Math.max(...outRange.hi),
+      },
+    ];
+    const segVals: LC[][] = [vals[0]!, outVals];
     packing = packLayout(segs);
     const accs = Array.from({ length: packing.elements }, () => lcConst(0n));
     for (const { seg, idx, element, shift } of streamSlots(packing)) {

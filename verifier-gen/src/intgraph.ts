@@ -74,11 +74,17 @@ export interface IntGraph {
   };
 }
 
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/** Elements per tensor of a graph (tensor 0 = the input, tensor i + 1 = the output of node i). */
+export function tensorSizes(g: IntGraph): number[] {
+  return [prod(g.input.shape), ...g.nodes.map((n) => prod(n.shape))];
+}
+
 export function nodeInputIds(n: IntNode): number[] {
   return n.op === "add" ? [...n.inputs] : [n.input];
 }
 
-const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const pow2 = (k: number) => 2 ** k;
 
 export function requantScalar(x: number, mult: number, shift: number): number {

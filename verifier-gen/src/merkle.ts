@@ -1,15 +1,45 @@
 /**
- * modelHash: a keccak256 Merkle root over the integer graph's parameters, one leaf per
- * integer value, so an on-chain one-step check can prove any single weight / bias /
- * multiplier / shift / shape entry against the registered modelHash.
+ * The commitments of veriml (format 2): the model commitment `modelHash` and the execution-trace
+ * commitment of optimistic mode and of the arbitration game. contracts/modules/optimistic/TraceMerkle.sol
+ * is the on-chain mirror of this file; both must change together.
  *
- * leaf   = keccak256(abi.encodePacked(uint32 node, uint32 param, uint32 index, int256 value))  (44 bytes)
- * parent = keccak256(abi.encodePacked(bytes32 left, bytes32 right))                           (64 bytes)
- * Leaves are ordered as listed by `leafValues`; the list is padded with bytes32(0) to a power
- * of two; modelHash = root. See verifier-gen/README.md for the table of params.
+ * Every hash is domain-separated by a one-byte tag, so no value of one kind can pose as another
+ * (an inner node as a leaf, an element-tree node as a tensor, a trace node as a model node):
+ *
+ *   element leaf  = keccak256(0x00 ‖ int256 value)                                   33 bytes
+ *   tensor node   = keccak256(0x01 ‖ left ‖ right)                                   65 bytes
+ *   tensor leaf   = keccak256(0x02 ‖ uint32 tensor ‖ uint32 size ‖ bytes32 elementRoot)  41 bytes
+ *   trace node    = keccak256(0x03 ‖ left ‖ right)
+ *   model leaf    = keccak256(0x04 ‖ uint32 node ‖ uint32 param ‖ uint32 index ‖ int256 value)  45 bytes
+ *   model node    = keccak256(0x05 ‖ left ‖ right)
+ *   modelHash     = keccak256(0x06 ‖ uint32 leafCount ‖ bytes32 paramRoot ‖ bytes32 tensorsHash)
+ *   tensorsHash   = keccak256(abi.encodePacked(uint32[] tensorSizes))  (each size in a 32-byte word)
+ *
+ * Trees are binary, padded with bytes32(0) leaves to a power of two (no tagged hash is ever zero),
+ * and a leaf at position p is the left child at level d when bit d of p is 0. A tree of n leaves has
+ * depth ceil(log2 n) and every path is checked at exactly that length. The trace tree has one leaf per
+ * tensor (tensor 0 = the quantized input, tensor i + 1 = the output of node i); each tensor leaf binds
+ * its index, its element count and the root of its element tree. The model tree has one leaf per
+ * integer of the canonical integer graph (`leafValues`); `modelHash` also binds the leaf count (so the
+ * depth of every model path) and the element count of every tensor (so the shapes the optimistic
+ * one-step checks against are the model's own).
  */
 import { concat, getBytes, keccak256, toBeHex, zeroPadValue } from "ethers";
-import type { IntGraph, IntNode } from "./intgraph.js";
+import { tensorSizes, type IntGraph, type IntNode } from "./intgraph.js";
+
+/** Version of the commitment format, the first leaf of every model tree. */
+export const COMMITMENT_VERSION = 2;
+
+export const TAG = {
+  ELEMENT_LEAF: 0x00,
+  TENSOR_NODE: 0x01,
+  TENSOR_LEAF: 0x02,
+  TRACE_NODE: 0x03,
+  MODEL_LEAF: 0x04,
+  MODEL_NODE: 0x05,
+  MODEL_ROOT: 0x06,
+} as const;
+export type NodeTag = typeof TAG.TENSOR_NODE | typeof TAG.TRACE_NODE | typeof TAG.MODEL_NODE;
 
 export const GRAPH_NODE = 0xffffffff;
 export const OPCODES: Record<IntNode["op"], number> = {
@@ -36,6 +66,8 @@ export const PARAMS = {
   OUTPUT: 5,
   OUTPUT_SCALE_F64: 6,
   NODE_COUNT: 7,
+  /** [bytes per value, signed (0/1)]: how the request's input bytes encode the quantized input */
+  INPUT_ENCODING: 8,
   // per node
   OPCODE: 0,
   INPUTS: 1,
@@ -50,12 +82,33 @@ export const PARAMS = {
   ADD_COEFFS: 10,
   AFFINE_MUL: 11,
   AFFINE_ADD: 12,
+  /** [m, inner] (+ [adds] for affine): per-channel constants have m entries; element e is in channel floor(e / inner) % m */
+  CHANNELS: 13,
 } as const;
+
+export const ZERO_HASH = "0x" + "00".repeat(32);
+const tagByte = (tag: number) => "0x" + tag.toString(16).padStart(2, "0");
+const word = (v: bigint | number) => zeroPadValue(toBeHex(BigInt.asUintN(256, BigInt(v))), 32);
+const u32 = (v: number) => zeroPadValue(toBeHex(v >>> 0), 4);
 
 function f64bits(x: number): bigint {
   const b = Buffer.alloc(8);
   b.writeDoubleBE(x);
   return b.readBigUInt64BE();
+}
+
+// ------------------------------------------------------------------ hashes
+
+export function hashNode(tag: NodeTag, left: string, right: string): string {
+  return keccak256(concat([tagByte(tag), left, right]));
+}
+
+export function elementLeaf(value: number | bigint): string {
+  return keccak256(concat([tagByte(TAG.ELEMENT_LEAF), word(value)]));
+}
+
+export function tensorLeaf(tensor: number, size: number, elementRoot: string): string {
+  return keccak256(concat([tagByte(TAG.TENSOR_LEAF), u32(tensor), u32(size), elementRoot]));
 }
 
 export interface Leaf {
@@ -65,13 +118,120 @@ export interface Leaf {
   value: bigint;
 }
 
+export function encodeLeaf(l: Leaf): Uint8Array {
+  return getBytes(concat([tagByte(TAG.MODEL_LEAF), u32(l.node), u32(l.param), u32(l.index), word(l.value)]));
+}
+
+export function hashLeaf(l: Leaf): string {
+  return keccak256(encodeLeaf(l));
+}
+
+export function tensorsHash(sizes: readonly number[]): string {
+  return keccak256(concat(sizes.map((s) => word(s))));
+}
+
+export function modelRoot(leafCount: number, paramRoot: string, sizes: readonly number[]): string {
+  return keccak256(concat([tagByte(TAG.MODEL_ROOT), u32(leafCount), paramRoot, tensorsHash(sizes)]));
+}
+
+// ------------------------------------------------------------------ trees
+
+/** ceil(log2 n) for n >= 1: the depth of a tree over n leaves. */
+export function depthFor(n: number): number {
+  let d = 0;
+  while (2 ** d < n) d++;
+  return d;
+}
+
+/** Full tree levels: levels[0] = leaf hashes (padded with zeros to a power of two), last = [root]. */
+export function merkleLevels(leafHashes: readonly string[], tag: NodeTag): string[][] {
+  const size = 2 ** depthFor(Math.max(1, leafHashes.length));
+  const level0 = [...leafHashes];
+  while (level0.length < size) level0.push(ZERO_HASH);
+  const levels = [level0];
+  while (levels[levels.length - 1]!.length > 1) {
+    const prev = levels[levels.length - 1]!;
+    const next: string[] = [];
+    for (let i = 0; i < prev.length; i += 2) next.push(hashNode(tag, prev[i]!, prev[i + 1]!));
+    levels.push(next);
+  }
+  return levels;
+}
+
+export const rootOf = (levels: readonly string[][]): string => levels[levels.length - 1]![0]!;
+
+/**
+ * Siblings that prove the contiguous run of leaves [start, start + count) against the root, in the
+ * order TraceMerkle.runRoot consumes them: level by level from the bottom, at each level the left
+ * neighbour of the run (when the run starts on a right child) before the right neighbour (when it
+ * ends on a left child). A single leaf's proof is its ordinary sibling path.
+ */
+export function rangeProof(levels: readonly string[][], start: number, count: number): string[] {
+  if (count < 1 || start < 0 || start + count > levels[0]!.length) {
+    throw new RangeError(`run [${start}, ${start + count}) is outside a tree of ${levels[0]!.length} leaves`);
+  }
+  const out: string[] = [];
+  let a = start;
+  let b = start + count - 1;
+  for (let d = 0; d < levels.length - 1; d++) {
+    if (a & 1) out.push(levels[d]![a - 1]!);
+    if (!(b & 1)) out.push(levels[d]![b + 1]!);
+    a >>= 1;
+    b >>= 1;
+  }
+  return out;
+}
+
+/** Root reached from a run of leaf hashes (mirror of TraceMerkle.runRoot); null when malformed. */
+export function runRoot(
+  leaves: readonly string[],
+  start: number,
+  depth: number,
+  siblings: readonly string[],
+  tag: NodeTag,
+): string | null {
+  if (leaves.length === 0 || start + leaves.length > 2 ** depth) return null;
+  let nodes = [...leaves];
+  let a = start;
+  let k = 0;
+  for (let d = 0; d < depth; d++) {
+    const b = a + nodes.length - 1;
+    const pa = a >> 1;
+    const next: string[] = [];
+    for (let pos = pa; pos <= b >> 1; pos++) {
+      const l = 2 * pos < a ? siblings[k++] : nodes[2 * pos - a];
+      const r = 2 * pos + 1 > b ? siblings[k++] : nodes[2 * pos + 1 - a];
+      if (l === undefined || r === undefined) return null;
+      next.push(hashNode(tag, l, r));
+    }
+    nodes = next;
+    a = pa;
+  }
+  return k === siblings.length && nodes.length === 1 ? nodes[0]! : null;
+}
+
+// ------------------------------------------------------------------ model commitment
+
+/** How the request's input bytes encode the quantized input: the narrowest big-endian integer that holds [lo, hi]. */
+export function inputEncoding(lo: number, hi: number): { bytes: number; signed: boolean } {
+  const signed = lo < 0;
+  for (let bytes = 1; bytes <= 4; bytes++) {
+    const bits = 8 * bytes;
+    const min = signed ? -(2 ** (bits - 1)) : 0;
+    const max = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
+    if (lo >= min && hi <= max) return { bytes, signed };
+  }
+  throw new RangeError(`input range [${lo}, ${hi}] does not fit in 4 bytes`);
+}
+
 /** All leaves of the model commitment, in canonical order. */
 export function leafValues(g: IntGraph): Leaf[] {
   const leaves: Leaf[] = [];
   const put = (node: number, param: number, vals: readonly (number | bigint)[]) =>
     vals.forEach((v, index) => leaves.push({ node, param, index, value: BigInt(v) }));
   const G = GRAPH_NODE;
-  put(G, PARAMS.FORMAT_VERSION, [g.version]);
+  const enc = inputEncoding(g.input.lo, g.input.hi);
+  put(G, PARAMS.FORMAT_VERSION, [COMMITMENT_VERSION]);
   put(G, PARAMS.BITS, [g.bits]);
   put(G, PARAMS.INPUT_SHAPE, g.input.shape);
   put(G, PARAMS.INPUT_RANGE, [g.input.lo, g.input.hi]);
@@ -79,6 +239,12 @@ export function leafValues(g: IntGraph): Leaf[] {
   put(G, PARAMS.OUTPUT, [g.output.kind === "argmax" ? 1 : 0, g.output.tensor, g.output.logits]);
   put(G, PARAMS.OUTPUT_SCALE_F64, g.output.scale.map(f64bits));
   put(G, PARAMS.NODE_COUNT, [g.nodes.length]);
+  put(G, PARAMS.INPUT_ENCODING, [enc.bytes, enc.signed ? 1 : 0]);
+  const shapeOf = (id: number) => (id === 0 ? g.input.shape : g.nodes[id - 1]!.shape);
+  const channels = (m: number, s: readonly number[]) => {
+    if (m !== 1 && m !== s[1]) throw new RangeError(`per-channel vector of ${m} for a tensor of shape [${s}]`);
+    return [m, m === 1 ? 1 : s.slice(2).reduce((a, b) => a * b, 1)];
+  };
   g.nodes.forEach((n, i) => {
     put(i, PARAMS.OPCODE, [OPCODES[n.op]]);
     put(i, PARAMS.INPUTS, n.op === "add" ? n.inputs : [n.input]);
@@ -95,6 +261,7 @@ export function leafValues(g: IntGraph): Leaf[] {
         put(i, PARAMS.BIAS, n.bias);
         break;
       case "requant":
+        put(i, PARAMS.CHANNELS, channels(n.mult.length, n.shape));
         put(i, PARAMS.MULT, n.mult);
         put(i, PARAMS.SHIFT, n.shift);
         put(i, PARAMS.RANGE, [n.lo, n.hi]);
@@ -114,6 +281,7 @@ export function leafValues(g: IntGraph): Leaf[] {
         put(i, PARAMS.ADD_COEFFS, [n.ma, n.mb]);
         break;
       case "affine":
+        put(i, PARAMS.CHANNELS, [...channels(n.mul.length, shapeOf(n.input)), n.add.length === 1 ? 1 : n.mul.length]);
         put(i, PARAMS.AFFINE_MUL, n.mul);
         put(i, PARAMS.AFFINE_ADD, n.add);
         break;
@@ -126,69 +294,75 @@ export function leafValues(g: IntGraph): Leaf[] {
   return leaves;
 }
 
-export function encodeLeaf(l: Leaf): Uint8Array {
-  const b = Buffer.alloc(44);
-  b.writeUInt32BE(l.node >>> 0, 0);
-  b.writeUInt32BE(l.param, 4);
-  b.writeUInt32BE(l.index, 8);
-  const v = BigInt.asUintN(256, l.value); // two's complement int256
-  b.set(getBytes(zeroPadValue(toBeHex(v), 32)), 12);
-  return b;
-}
-
-export function hashLeaf(l: Leaf): string {
-  return keccak256(encodeLeaf(l));
-}
-
-const ZERO = "0x" + "00".repeat(32);
-
-/** Full tree levels: levels[0] = leaf hashes (padded), last = [root]. */
-export function merkleLevels(leafHashes: string[]): string[][] {
-  let size = 1;
-  while (size < leafHashes.length) size *= 2;
-  const level0 = [...leafHashes];
-  while (level0.length < size) level0.push(ZERO);
-  const levels = [level0];
-  while (levels[levels.length - 1]!.length > 1) {
-    const prev = levels[levels.length - 1]!;
-    const next: string[] = [];
-    for (let i = 0; i < prev.length; i += 2) next.push(keccak256(concat([prev[i]!, prev[i + 1]!])));
-    levels.push(next);
-  }
-  return levels;
-}
-
 export interface ModelCommitment {
   modelHash: string;
+  /** Root of the model tree (one leaf per integer parameter). */
+  paramRoot: string;
   leafCount: number;
   depth: number;
+  /** Elements of each tensor (tensor 0 = the input), bound by modelHash. */
+  tensorSizes: number[];
 }
 
 export function modelCommitment(g: IntGraph): ModelCommitment {
   const leaves = leafValues(g).map(hashLeaf);
-  const levels = merkleLevels(leaves);
-  return { modelHash: levels[levels.length - 1]![0]!, leafCount: leaves.length, depth: levels.length - 1 };
+  const levels = merkleLevels(leaves, TAG.MODEL_NODE);
+  const paramRoot = rootOf(levels);
+  const sizes = tensorSizes(g);
+  return {
+    modelHash: modelRoot(leaves.length, paramRoot, sizes),
+    paramRoot,
+    leafCount: leaves.length,
+    depth: levels.length - 1,
+    tensorSizes: sizes,
+  };
 }
 
-/** Merkle proof (sibling hashes bottom-up) of leaf number `index`. */
-export function merkleProof(g: IntGraph, index: number): { leaf: Leaf; siblings: string[]; root: string } {
-  const all = leafValues(g);
-  const levels = merkleLevels(all.map(hashLeaf));
-  const siblings: string[] = [];
-  let k = index;
-  for (let d = 0; d < levels.length - 1; d++) {
-    siblings.push(levels[d]![k ^ 1]!);
-    k >>= 1;
+/** The model tree of a graph, indexed by (node, param, index), with range proofs for runs of leaves. */
+export class ModelTree {
+  private readonly levels: string[][];
+  private readonly positions = new Map<string, number>();
+  readonly leaves: Leaf[];
+  readonly commitment: ModelCommitment;
+
+  constructor(graph: IntGraph) {
+    this.leaves = leafValues(graph);
+    this.levels = merkleLevels(this.leaves.map(hashLeaf), TAG.MODEL_NODE);
+    this.commitment = modelCommitment(graph);
+    this.leaves.forEach((l, i) => this.positions.set(`${l.node >>> 0}:${l.param}:${l.index}`, i));
   }
-  return { leaf: all[index]!, siblings, root: levels[levels.length - 1]![0]! };
+
+  get modelHash(): string {
+    return this.commitment.modelHash;
+  }
+
+  /** Leaf position of (node, param, index). */
+  position(node: number, param: number, index: number): number {
+    const p = this.positions.get(`${node >>> 0}:${param}:${index}`);
+    if (p === undefined) throw new RangeError(`model has no leaf (node ${node}, param ${param}, index ${index})`);
+    return p;
+  }
+
+  /** The run of `count` leaves of (node, param) from `index`: values, first position and range proof. */
+  run(node: number, param: number, index: number, count: number): ModelRun {
+    const position = this.position(node, param, index);
+    const last = this.position(node, param, index + count - 1);
+    if (last !== position + count - 1) throw new RangeError(`leaves of (${node}, ${param}) are not contiguous`);
+    return {
+      param,
+      index,
+      position,
+      values: this.leaves.slice(position, position + count).map((l) => l.value),
+      siblings: rangeProof(this.levels, position, count),
+    };
+  }
 }
 
-export function verifyMerkleProof(leaf: Leaf, index: number, siblings: string[], root: string): boolean {
-  let h = hashLeaf(leaf);
-  let k = index;
-  for (const s of siblings) {
-    h = k & 1 ? keccak256(concat([s, h])) : keccak256(concat([h, s]));
-    k >>= 1;
-  }
-  return h === root;
+/** A run of model leaves as the one-step executor reads it (IOneStepExecutor.ParamRun). */
+export interface ModelRun {
+  param: number;
+  index: number;
+  position: number;
+  values: bigint[];
+  siblings: string[];
 }

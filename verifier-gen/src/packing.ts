@@ -1,9 +1,8 @@
 /**
  * Packing of the public data (input values, then the outputs) into BN254 field elements.
  *
- * The public data is a stream of segments, in this order: the input values, then the label
- * (ArgMax models), then the packed logits (with --public-logits) or the output values (tensor
- * models). A value v of a segment with range [lo, hi] is encoded as u = v - lo, an unsigned
+ * The public data is a stream of segments, in this order: the input values, then the output
+ * values (the graph's last tensor: the label of an ArgMax model). A value v of a segment with range [lo, hi] is encoded as u = v - lo, an unsigned
  * integer of B = max(1, bitlen(hi - lo)) bits. Values are appended greedily to the current
  * element while it holds at most 248 bits (so every element is < 2^248 < r); a value that
  * does not fit starts the next element. Each element is the big-endian concatenation of its
@@ -14,7 +13,7 @@
 export const ELEMENT_BITS = 248;
 
 export interface PackSegment {
-  kind: "input" | "label" | "logits" | "output";
+  kind: "input" | "label" | "output";
   count: number;
   lo: number;
   hi: number;

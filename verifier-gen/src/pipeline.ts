@@ -3,6 +3,7 @@
  */
 import { median } from "./stats.js";
 import { createHash } from "node:crypto";
+import { concat, keccak256, toUtf8Bytes } from "ethers";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
@@ -28,7 +29,7 @@ import {
 import { computeRanges, runInt, type IntGraph, type Trace } from "./intgraph.js";
 import { emitIntOnnx, IntOnnxRunner } from "./intonnx.js";
 import { silentLogger, type Logger } from "./logger.js";
-import { modelCommitment } from "./merkle.js";
+import { inputEncoding, modelCommitment } from "./merkle.js";
 import { pack, unpack, type PackLayout } from "./packing.js";
 import { quantize, quantizeInput } from "./quantize.js";
 import { contractNameFor, emitSolidityVerifier, PACKING_LIBRARY_SOL } from "./solidity.js";
@@ -47,7 +48,6 @@ export const BuildOptionsSchema = z.object({
     .regex(/^[A-Za-z0-9_-]+$/, "name: letters, digits, _ and - only")
     .optional(),
   naive: z.boolean().default(false),
-  publicLogits: z.boolean().default(false),
   /** also copy the Solidity verifier into this directory (e.g. contracts/verifiers) */
   solidityDir: z.string().optional(),
   /** circom simplification level: O2 (default, fewest constraints) or O1 (keeps linear constraints, sparser) */
@@ -59,17 +59,36 @@ export type BuildOptions = z.input<typeof BuildOptionsSchema>;
 
 export interface Manifest {
   format: "veriml-verifier-gen-manifest";
-  version: 1;
+  version: 2;
   name: string;
   contractName: string;
+  /** The model commitment (registered on chain). */
   modelHash: string;
-  merkle: { leafCount: number; depth: number; leafEncoding: string };
+  /** What the verifier's MODEL_HASH reports: modelHash, or for a naive baseline a value derived from it. */
+  verifierModelHash: string;
+  /** The preimage of modelHash (commitment format 2, verifier-gen/src/merkle.ts). */
+  commitment: { format: 2; leafCount: number; depth: number; paramRoot: string; tensorSizes: number[] };
   sourceOnnxSha256: string;
   bits: number;
   multiplierBits: number;
   naive: boolean;
-  input: { shape: number[]; scale: number; lo: number; hi: number; quantization: string };
-  output: { kind: "argmax" | "tensor"; classes: number; scale: number[] };
+  input: {
+    shape: number[];
+    scale: number;
+    lo: number;
+    hi: number;
+    quantization: string;
+    /** on-chain encoding of the request input: big-endian integers of `bytes` bytes per value */
+    encoding: { bytes: number; signed: boolean };
+  };
+  /** The output is the graph's last tensor: `count` quantized values in [lo, hi] (the label for argmax). */
+  output: { kind: "argmax" | "tensor"; classes: number; count: number; lo: number; hi: number; scale: number[] };
+  /**
+   * Where the Groth16 keys come from. `development`: the powers of tau were generated on this machine and
+   * phase 2 has the builder's single contribution, so whoever built the keys could forge proofs: never for
+   * a public chain (scripts refuse it there).
+   */
+  ceremony: { development: boolean; phase1: string; phase2Contributions: number };
   publicSignals: PublicSignalSpec[];
   /** layout of the packed public signals (null for naive builds: one public signal per value) */
   packing: PackLayout | null;
@@ -134,7 +153,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   copyFileSync(o.model, join(dir, FILES.sourceOnnx));
   writeFileSync(join(dir, FILES.intOnnx), emitIntOnnx(ig));
 
-  const src = emitCircom(ig, { naive: o.naive, publicLogits: o.publicLogits });
+  const src = emitCircom(ig, { naive: o.naive });
   writeFileSync(join(dir, FILES.circuit), src.main);
   writeFileSync(join(dir, "circuit/veriml_gadgets.circom"), GADGETS_CIRCOM);
   logger.info("compiling circuit with circom2");
@@ -156,18 +175,22 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   writeFileSync(join(dir, FILES.vkey), JSON.stringify(vk, null, 1));
 
   const contractName = contractNameFor(name) + (o.naive ? "Naive" : "");
+  const ranges = computeRanges(ig);
+  const outRange = ranges[ranges.length - 1]!;
 
   const manifest: Manifest = {
     format: "veriml-verifier-gen-manifest",
-    version: 1,
+    version: 2,
     name,
     contractName,
     modelHash: commitment.modelHash,
-    merkle: {
+    verifierModelHash: o.naive ? naiveModelHash(commitment.modelHash) : commitment.modelHash,
+    commitment: {
+      format: 2,
       leafCount: commitment.leafCount,
       depth: commitment.depth,
-      leafEncoding:
-        "keccak256(abi.encodePacked(uint32 node, uint32 param, uint32 index, int256 value)); parent keccak256(left ++ right); padded with bytes32(0) to a power of two",
+      paramRoot: commitment.paramRoot,
+      tensorSizes: commitment.tensorSizes,
     },
     sourceOnnxSha256: createHash("sha256").update(bytes).digest("hex"),
     bits: o.bits,
@@ -179,11 +202,20 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
       lo: ig.input.lo,
       hi: ig.input.hi,
       quantization: "q = clamp(floor(x / scale + 1/2), lo, hi)",
+      encoding: inputEncoding(ig.input.lo, ig.input.hi),
     },
     output: {
       kind: ig.output.kind,
       classes: ig.output.kind === "argmax" ? prod(ig.nodes[ig.output.logits - 1]!.shape) : 0,
+      count: outRange.lo.length,
+      lo: Math.min(...outRange.lo),
+      hi: Math.max(...outRange.hi),
       scale: ig.output.scale,
+    },
+    ceremony: {
+      development: !o.ptau,
+      phase1: o.ptau ? `public powers of tau ${resolve(o.ptau)}` : "local development powers of tau (.veriml/ptau)",
+      phase2Contributions: 1,
     },
     publicSignals: src.publicSignals,
     packing: src.packing,
@@ -211,13 +243,15 @@ export function writeSolidity(md: ModelDir, solidityDir?: string): string {
   const m = md.manifest;
   const sol = emitSolidityVerifier(md.vkey, {
     contractName: m.contractName,
-    modelHash: m.modelHash,
+    modelHash: m.verifierModelHash,
     modelName: m.name,
     packing: m.packing,
-    numClasses: m.output.classes,
+    input: { count: prod(m.input.shape), lo: m.input.lo, hi: m.input.hi, ...m.input.encoding },
+    output: { count: m.output.count, lo: m.output.lo, hi: m.output.hi },
   });
   const file = join(md.dir, `${m.contractName}.sol`);
   writeFileSync(file, sol);
+  writeFileSync(join(md.dir, "VerimlPacking.sol"), PACKING_LIBRARY_SOL);
   if (solidityDir) {
     mkdirSync(solidityDir, { recursive: true });
     writeFileSync(join(solidityDir, `${m.contractName}.sol`), sol);
@@ -243,15 +277,15 @@ export function loadModelDir(dirArg: string): ModelDir {
   if (!existsSync(mf)) throw new InputError(`${dirArg} is not a verifier-gen build directory (no ${FILES.manifest})`);
   const manifest = JSON.parse(readFileSync(mf, "utf8")) as Manifest;
   if (manifest.format !== "veriml-verifier-gen-manifest") throw new InputError(`${mf} is not a verifier-gen manifest`);
+  if (manifest.version !== 2) {
+    throw new InputError(`${mf} is manifest version ${manifest.version}; rebuild the model with this verifier-gen (version 2)`);
+  }
   const graph = JSON.parse(readFileSync(join(dir, FILES.intgraph), "utf8")) as IntGraph;
   const vkey = JSON.parse(readFileSync(join(dir, FILES.vkey), "utf8")) as VerificationKey;
   if (modelCommitment(graph).modelHash !== manifest.modelHash) {
     throw new IntegrityError(`${FILES.intgraph} does not match the manifest modelHash`);
   }
-  const src = emitCircom(graph, {
-    naive: manifest.naive,
-    publicLogits: !!manifest.packing?.segments.some((s) => s.kind === "logits"),
-  });
+  const src = emitCircom(graph, { naive: manifest.naive });
   return { dir, manifest, graph, vkey, traceSignals: src.traceSignals, naiveWeights: src.weightInputs };
 }
 
@@ -263,25 +297,26 @@ export function circuitInput(md: ModelDir, q: number[]): Record<string, unknown>
   };
 }
 
-/** The public signals the circuit must produce for a given interpreter trace. */
-/** The packed public signals for an input and its trace. */
+/** The packed public signals for an input and its trace: [input values, the last tensor]. */
 export function packedSignals(layout: PackLayout, q: number[], trace: Trace): bigint[] {
-  const values = layout.segments.map((seg) =>
-    seg.kind === "input"
-      ? q
-      : seg.kind === "label"
-        ? [trace.output[0]!]
-        : seg.kind === "logits"
-          ? trace.logits
-          : trace.output,
+  const last = Array.from(trace.tensors[trace.tensors.length - 1]!);
+  return pack(
+    layout,
+    layout.segments.map((seg) => (seg.kind === "input" ? q : last)),
   );
-  return pack(layout, values);
+}
+
+/** What a naive baseline's verifier reports as MODEL_HASH: never the real commitment, so a baseline can
+ * never be registered for the model it was built from. */
+export function naiveModelHash(modelHash: string): string {
+  return keccak256(concat([toUtf8Bytes("veriml-naive-baseline"), modelHash]));
 }
 
 export function expectedPublicSignals(md: ModelDir, q: number[], trace: Trace): bigint[] {
   const out: bigint[] = [];
   const toField = (v: number) =>
     v >= 0 ? BigInt(v) : BigInt(v) + 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+  const last = trace.tensors[trace.tensors.length - 1]!;
   for (const s of md.manifest.publicSignals) {
     switch (s.kind) {
       case "label":
@@ -294,7 +329,7 @@ export function expectedPublicSignals(md: ModelDir, q: number[], trace: Trace): 
         out.push(toField(q[s.element!]!));
         break;
       case "output":
-        out.push(toField(trace.logits[s.element!]!));
+        out.push(toField(last[s.element!]!));
         break;
     }
   }
@@ -337,12 +372,18 @@ export interface ProofFile {
   proof: Groth16Proof;
   publicSignals: string[];
   calldata: { a: string[]; b: string[][]; c: string[]; pubSignals: string[] };
-  decoded: { label?: number; input: number[]; output?: number[] };
+  /** output: the last tensor (for an argmax model, [label]); label: the label of an argmax model */
+  decoded: { label?: number; input: number[]; output: number[] };
   timing: { witnessMs: number; proveMs: number };
 }
 
+/** Quantizes a float input with the model's input scale and proves it. */
 export async function proveInput(md: ModelDir, x: number[], logger: Logger = silentLogger): Promise<ProofFile> {
-  const q = quantizeInput(md.graph, x);
+  return proveQuantized(md, quantizeInput(md.graph, x), logger);
+}
+
+/** Proves the model on a quantized input (tensor 0). */
+export async function proveQuantized(md: ModelDir, q: number[], logger: Logger = silentLogger): Promise<ProofFile> {
   const trace = runInt(md.graph, q);
   const expected = expectedPublicSignals(md, q, trace);
   const r = await proveGroth16(join(md.dir, FILES.zkey), join(md.dir, FILES.wasm), circuitInput(md, q));
@@ -365,7 +406,8 @@ export async function proveInput(md: ModelDir, x: number[], logger: Logger = sil
       pubSignals: r.publicSignals,
     },
     decoded: {
-      ...(md.graph.output.kind === "argmax" ? { label: trace.output[0]! } : { output: trace.output }),
+      ...(md.graph.output.kind === "argmax" ? { label: trace.output[0]! } : {}),
+      output: Array.from(trace.tensors[trace.tensors.length - 1]!),
       input: q,
     },
     timing: { witnessMs: r.witnessMs, proveMs: r.proveMs },

@@ -21,14 +21,62 @@ export function contractNameFor(modelName: string): string {
 
 export interface SolidityOptions {
   contractName: string;
+  /** what MODEL_HASH reports: the model commitment (naive baselines report a value derived from it) */
   modelHash: string;
   modelName: string;
-  /** packed public signal layout; for [<=8-bit unsigned input, label] emit packPublicSignals(bytes, label) */
-  packing?: PackLayout | null;
-  numClasses?: number;
+  /** packed public signal layout (null: one public signal per value, the naive baseline) */
+  packing: PackLayout | null;
+  /** the input: element count, [lo, hi] range and on-chain encoding */
+  input: { count: number; lo: number; hi: number; bytes: number; signed: boolean };
+  /** the output (the integer graph's last tensor): element count and [lo, hi] range */
+  output: { count: number; lo: number; hi: number };
 }
 
 const g2 = (p: string[][]) => [p[0]![1]!, p[0]![0]!, p[1]![1]!, p[1]![0]!];
+const bitlen = (v: number) => (v <= 0 ? 0 : Math.floor(Math.log2(v)) + 1);
+
+/** The packing functions of a verifier: public signals from the raw request input and the claimed output. */
+function packingSource(n: number, o: SolidityOptions): string {
+  const { input: i, output: out } = o;
+  const header = `
+    /// @notice The public signals of a request: \`input\` is the request's input bytes (${i.count} values of
+    ///         ${i.bytes} byte(s), ${i.signed ? "two's complement" : "unsigned"}, big-endian), each clamped to
+    ///         [${i.lo}, ${i.hi}] as tensor 0 of the integer graph is; \`output\` is the claimed last tensor
+    ///         (${out.count} values, each in [${out.lo}, ${out.hi}], reverts otherwise).
+    function packPublicSignals(
+        bytes calldata input,
+        int256[] calldata output
+    ) public pure returns (uint256[${n}] memory s) {
+        if (input.length != ${i.count * i.bytes}) revert InputLengthMismatch(input.length, ${i.count * i.bytes});
+        if (output.length != ${out.count}) revert OutputLengthMismatch(output.length, ${out.count});`;
+  if (o.packing === null) {
+    return `${header}
+        for (uint256 k = 0; k < ${i.count}; ++k) {
+            int256 v = VerimlPacking.clamp(VerimlPacking.decode(input, k, ${i.bytes}, ${i.signed}), ${i.lo}, ${i.hi});
+            s[k] = VerimlPacking.toField(v);
+        }
+        for (uint256 k = 0; k < ${out.count}; ++k) {
+            VerimlPacking.checkRange(k, output[k], ${out.lo}, ${out.hi});
+            s[${i.count} + k] = VerimlPacking.toField(output[k]);
+        }
+    }`;
+  }
+  const inBits = Math.max(1, bitlen(i.hi - i.lo));
+  const outBits = Math.max(1, bitlen(out.hi - out.lo));
+  return `${header}
+        VerimlPacking.Packer memory p = VerimlPacking.init(${n});
+        for (uint256 k = 0; k < ${i.count}; ++k) {
+            int256 v = VerimlPacking.clamp(VerimlPacking.decode(input, k, ${i.bytes}, ${i.signed}), ${i.lo}, ${i.hi});
+            VerimlPacking.push(p, uint256(v - (${i.lo})), ${inBits});
+        }
+        for (uint256 k = 0; k < ${out.count}; ++k) {
+            VerimlPacking.checkRange(k, output[k], ${out.lo}, ${out.hi});
+            VerimlPacking.push(p, uint256(output[k] - (${out.lo})), ${outBits});
+        }
+        uint256[] memory e = VerimlPacking.finish(p);
+        for (uint256 k = 0; k < ${n}; ++k) s[k] = e[k];
+    }`;
+}
 
 export function emitSolidityVerifier(vk: VerificationKey, o: SolidityOptions): string {
   const n = vk.nPublic;
@@ -41,78 +89,35 @@ export function emitSolidityVerifier(vk: VerificationKey, o: SolidityOptions): s
   const icAcc = vk.IC.slice(1)
     .map((_, i) => `        _mulAcc(acc, _IC${i + 1}_X, _IC${i + 1}_Y, pubSignals[${i}]);`)
     .join("\n");
+  const packFn = `${packingSource(n, o)}
 
-  let packFn = "";
-  const lay = o.packing;
-  const segIn = lay?.segments[0];
-  const segLabel = lay?.segments[1];
-  if (
-    lay &&
-    lay.segments.length === 2 &&
-    segIn?.kind === "input" &&
-    segIn.lo === 0 &&
-    segIn.valueBits <= 8 &&
-    segLabel?.kind === "label"
-  ) {
-    const B = segIn.valueBits;
-    const LB = segLabel.valueBits;
-    packFn = `
-
-    /// @notice Public signals for a request: \`input\` holds one byte per input value
-    ///         (${segIn.count} bytes, each < 2^${B}), \`label\` is the claimed ArgMax label.
-    /// @dev Stream [${segIn.count} x ${B}-bit inputs, ${LB}-bit label], packed greedily into elements of
-    ///      at most ${lay.elementBits} bits, big-endian (first value most significant); see VerimlPacking.
-    function packPublicSignals(bytes calldata input, uint256 label) public pure returns (uint256[${n}] memory s) {
-        if (input.length != ${segIn.count}) revert InputLengthMismatch(input.length, ${segIn.count});
-        if (label >= ${o.numClasses ?? 0}) revert LabelOutOfRange(label);
-        uint256 k = 0;
-        uint256 used = 0;
-        uint256 acc = 0;
-        for (uint256 i = 0; i < ${segIn.count}; ++i) {
-            uint256 v = uint8(input[i]);
-            if (v >= ${2 ** B}) revert InputValueOutOfRange(i, v);
-            if (used + ${B} > ${lay.elementBits}) {
-                s[k++] = acc;
-                acc = 0;
-                used = 0;
-            }
-            acc = (acc << ${B}) | v;
-            used += ${B};
-        }
-        if (used + ${LB} > ${lay.elementBits}) {
-            s[k++] = acc;
-            acc = 0;
-        }
-        s[k] = (acc << ${LB}) | label;
-    }
-
-    /// @notice verifyProof on the public signals derived from the raw input bytes and the label.
+    /// @notice Whether (a, b, c) proves that the model maps \`input\` to \`output\` (IInferenceVerifier).
     function verifyInference(
         uint256[2] calldata a,
         uint256[2][2] calldata b,
         uint256[2] calldata c,
         bytes calldata input,
-        uint256 label
+        int256[] calldata output
     ) external view returns (bool) {
-        return _verify(a, b, c, packPublicSignals(input, label));
+        return _verify(a, b, c, packPublicSignals(input, output));
     }`;
-  }
 
   return `// SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {VerimlPacking} from "./VerimlPacking.sol";
+
 /// @title ${o.contractName}
 /// @notice Groth16 verifier for the veriml model "${o.modelName}".
 /// @dev Generated by veriml verifier-gen (own MIT template). Do not edit; regenerate instead.
-///      The circuit is bound to the integer graph whose Merkle root is MODEL_HASH.
+///      The circuit is bound to the integer graph whose model commitment is MODEL_HASH.
 contract ${o.contractName} {
     /// @notice A public signal is not a canonical field element (>= r); such aliases are rejected.
     error PublicInputNotInField(uint256 index);
     error InputLengthMismatch(uint256 got, uint256 expected);
-    error InputValueOutOfRange(uint256 index, uint256 value);
-    error LabelOutOfRange(uint256 label);
+    error OutputLengthMismatch(uint256 got, uint256 expected);
 
-    /// @notice Merkle root of the canonical integer graph (see verifier-gen/README.md).
+    /// @notice The model commitment (verifier-gen/src/merkle.ts) of the integer graph the circuit encodes.
     bytes32 public constant MODEL_HASH = ${o.modelHash};
     uint256 public constant NUM_PUBLIC_SIGNALS = ${n};
 
@@ -237,22 +242,26 @@ ${icAcc}
 `;
 }
 
-/** Generic packing library for on-chain consumers (ZkModule). */
+/** The packing library every generated verifier imports (written next to it). */
 export const PACKING_LIBRARY_SOL = `// SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
 /// @title VerimlPacking
 /// @notice Recomputes verifier-gen packed public signals, exactly as the circuit packs them.
-/// @dev The public data is a stream of values (the input values, then the label / outputs, see the
-///      model manifest "packing.segments"). A value v of a segment with range [lo, hi] is pushed as
-///      u = v - lo with B = bitlen(hi - lo) bits. Values are appended to the current element while it
-///      holds at most 248 bits; a value that does not fit starts the next element. Each element is the
-///      big-endian concatenation of its values (first value most significant). Generated by verifier-gen.
+/// @dev The public data is a stream of values (the input values, then the output values, see the model
+///      manifest "packing.segments"). A value v of a segment with range [lo, hi] must satisfy lo <= v <= hi
+///      and is pushed as u = v - lo with B = bitlen(hi - lo) bits. Values are appended to the current
+///      element while it holds at most 248 bits; a value that does not fit starts the next element. Each
+///      element is the big-endian concatenation of its values (first value most significant).
+///      Generated by verifier-gen.
 library VerimlPacking {
-    error ValueOutOfRange(uint256 value, uint256 bits);
+    /// @notice A value is outside its segment's range.
+    error ValueOutOfRange(uint256 index, int256 value, int256 lo, int256 hi);
     error TooManyElements();
 
     uint256 internal constant ELEMENT_BITS = 248;
+    /// @dev BN254 scalar field.
+    uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
 
     struct Packer {
         uint256[] elements;
@@ -266,21 +275,36 @@ library VerimlPacking {
         p.elements = new uint256[](maxElements);
     }
 
-    /// @notice Append one value u (already offset by lo) of \`bits\` bits.
+    /// @notice Value \`index\` of \`data\`: a big-endian integer of \`width\` bytes, two's complement when \`signed\`.
+    function decode(bytes calldata data, uint256 index, uint256 width, bool signed) internal pure returns (int256) {
+        uint256 raw = 0;
+        uint256 at = index * width;
+        for (uint256 k = 0; k < width; ++k) raw = (raw << 8) | uint8(data[at + k]);
+        if (signed && raw >= uint256(1) << (8 * width - 1)) return int256(raw) - int256(uint256(1) << (8 * width));
+        return int256(raw);
+    }
+
+    function clamp(int256 v, int256 lo, int256 hi) internal pure returns (int256) {
+        return v < lo ? lo : (v > hi ? hi : v);
+    }
+
+    /// @notice Reverts unless lo <= v <= hi (exactly the range, not the next power of two).
+    function checkRange(uint256 index, int256 v, int256 lo, int256 hi) internal pure {
+        if (v < lo || v > hi) revert ValueOutOfRange(index, v, lo, hi);
+    }
+
+    /// @notice A signed value as a field element (negative values wrap to R - |v|).
+    function toField(int256 v) internal pure returns (uint256) {
+        return v >= 0 ? uint256(v) : R - uint256(-v);
+    }
+
+    /// @notice Append one value u (already offset by lo, and below 2^bits) of \`bits\` bits.
     function push(Packer memory p, uint256 u, uint256 bits) internal pure {
-        if (u >> bits != 0) revert ValueOutOfRange(u, bits);
         if (p.used + bits > ELEMENT_BITS) {
             _flush(p);
         }
         p.acc = (p.acc << bits) | u;
         p.used += bits;
-    }
-
-    /// @notice Append one byte per value (each byte is u = v - lo).
-    function pushBytes(Packer memory p, bytes memory values, uint256 bits) internal pure {
-        for (uint256 i = 0; i < values.length; ++i) {
-            push(p, uint8(values[i]), bits);
-        }
     }
 
     /// @notice Close the last element and return all elements (the public signals).

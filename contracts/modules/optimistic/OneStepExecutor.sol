@@ -6,12 +6,28 @@ import {TraceMerkle} from "./TraceMerkle.sol";
 
 /// @title OneStepExecutor
 /// @notice Stateless on-chain recomputation of one element of the integer graph (see IOneStepExecutor).
-/// Mirrors verifier-gen/src/intgraph.ts `evalNode` op by op.
+/// Mirrors verifier-gen/src/intgraph.ts `evalNode` op by op; verifier-gen/src/onestep.ts builds the proofs
+/// in the order this contract reads them and prices them with the same cost model.
 contract OneStepExecutor is IOneStepExecutor {
+    /// @inheritdoc IOneStepExecutor
+    uint256 public constant MAX_STEP_GAS = 10_000_000;
+
+    // Cost model of the reads (an upper bound of what they cost, calldata included; see onestep.ts).
+    uint256 private constant _BASE_GAS = 60_000;
+    uint256 private constant _RUN_GAS = 4_000;
+    uint256 private constant _VALUE_GAS = 1_400;
+    uint256 private constant _SIBLING_GAS = 1_100;
+    uint256 private constant _INPUT_BYTE_GAS = 20;
+
+    /// @dev Committed parameters and trace values beyond this magnitude make an element not executable,
+    /// so no arithmetic below can overflow (and revert) on a malformed model.
+    int256 private constant _MAX_ABS = int256(1) << 64;
+    uint256 private constant _MAX_SHIFT = 127;
+
     // Model commitment ids (verifier-gen/src/merkle.ts).
     uint32 private constant _GRAPH_NODE = type(uint32).max;
     uint32 private constant _INPUT_RANGE = 3;
-    uint32 private constant _INPUT_SCALE_F64 = 4;
+    uint32 private constant _INPUT_ENCODING = 8;
     uint32 private constant _OPCODE = 0;
     uint32 private constant _INPUTS = 1;
     uint32 private constant _WEIGHT = 3;
@@ -22,6 +38,9 @@ contract OneStepExecutor is IOneStepExecutor {
     uint32 private constant _GEOMETRY = 8;
     uint32 private constant _DENSE_DIMS = 9;
     uint32 private constant _ADD_COEFFS = 10;
+    uint32 private constant _AFFINE_MUL = 11;
+    uint32 private constant _AFFINE_ADD = 12;
+    uint32 private constant _CHANNELS = 13;
 
     uint256 private constant _DENSE = 1;
     uint256 private constant _CONV2D = 2;
@@ -32,22 +51,27 @@ contract OneStepExecutor is IOneStepExecutor {
     uint256 private constant _MAXPOOL = 7;
     uint256 private constant _SUMPOOL = 8;
     uint256 private constant _ADD = 9;
+    uint256 private constant _AFFINE = 10;
     uint256 private constant _RESHAPE = 11;
     uint256 private constant _ARGMAX = 12;
 
-    /// @dev IEEE-754 binary64 bit pattern of 1.0: inputs are quantized on-chain only at scale 1.
-    int256 private constant _F64_ONE = 0x3FF0000000000000;
-
     /// @dev Read state of one recomputation.
     struct Ctx {
-        bytes32 modelHash;
         uint32 node;
+        uint256 modelDepth;
+        bytes32 paramRoot;
         uint256 paramCursor;
         uint256 elementCursor;
+        uint256 inputCount;
         bytes32[2] roots;
         uint256[2] inputTensors;
+        uint256[2] inputDepths;
         uint256 tensor;
         uint256 element;
+        uint256 size;
+        uint256 traceDepth;
+        /// @dev Set when the committed model makes the element impossible to recompute.
+        bool bad;
     }
 
     /// @inheritdoc IOneStepExecutor
@@ -55,150 +79,223 @@ contract OneStepExecutor is IOneStepExecutor {
         Step calldata step,
         uint32[] calldata tensorSizes,
         OneStepProof calldata proof
-    ) external pure returns (int256) {
+    ) external pure returns (bool executable, int256 value) {
+        bytes32 computed = TraceMerkle.modelHash(step.leafCount, step.paramRoot, tensorSizes);
+        // INVARIANT: the tree root, leaf count and shapes read below are exactly those of the registered model.
+        if (computed != step.modelHash) revert OneStepExecutorBadCommitment(step.modelHash, computed);
         uint256 t = step.tensor;
         // INVARIANT: only elements inside the tensor are recomputed (padding is judged by the game).
         if (t >= tensorSizes.length || step.element >= tensorSizes[t]) {
-            revert OneStepExecutorShapeMismatch(t, step.element, t < tensorSizes.length ? tensorSizes[t] : 0);
+            revert OneStepExecutorOutOfBounds(t, step.element);
         }
         Ctx memory c;
-        c.modelHash = step.modelHash;
+        c.modelDepth = TraceMerkle.depthFor(step.leafCount);
+        c.paramRoot = step.paramRoot;
         c.tensor = t;
         c.element = step.element;
+        c.size = tensorSizes[t];
+        c.traceDepth = TraceMerkle.depthFor(tensorSizes.length);
         if (t == 0) {
             c.node = _GRAPH_NODE;
-            return _inputElement(c, step.inputHash, tensorSizes[0], proof);
+            value = _inputElement(c, step.inputHash, proof);
+        } else {
+            c.node = uint32(t - 1);
+            value = _node(c, step.traceRoot, tensorSizes, proof);
         }
-        c.node = uint32(t - 1);
-        uint256 op = uint256(_take(c, proof, _OPCODE, 0));
-        _bindInputs(c, step.traceRoot, op == _ADD ? 2 : 1, proof);
-        uint256 size = tensorSizes[t];
-        if (op == _DENSE) return _dense(c, proof, size, tensorSizes[c.inputTensors[0]]);
-        if (op == _CONV2D) return _conv(c, proof, size, tensorSizes[c.inputTensors[0]]);
-        if (op == _MAXPOOL || op == _SUMPOOL) {
-            return _pool(c, proof, op == _MAXPOOL, size, tensorSizes[c.inputTensors[0]]);
-        }
-        if (op == _REQUANT) return _requant(c, proof, size);
-        if (op == _ARGMAX) return _argmax(c, proof, tensorSizes[c.inputTensors[0]]);
-        int256 x = _elem(c, proof, 0, c.element);
-        if (op == _RELU) return x > 0 ? x : int256(0);
-        if (op == _RESHAPE) return x;
-        if (op == _CLAMP) {
-            int256 lo = _take(c, proof, _RANGE, 0);
-            return _clamp(x, lo, _take(c, proof, _RANGE, 1));
-        }
-        if (op == _LEAKYRELU) {
-            int256 mult = _take(c, proof, _MULT, 0);
-            int256 shift = _take(c, proof, _SHIFT, 0);
-            return x >= 0 ? x : _rescale(x, mult, shift);
-        }
-        if (op == _ADD) {
-            int256 ma = _take(c, proof, _ADD_COEFFS, 0);
-            int256 mb = _take(c, proof, _ADD_COEFFS, 1);
-            return x * ma + _elem(c, proof, 1, c.element) * mb;
-        }
-        revert OneStepExecutorUnsupported(op);
+        // INVARIANT: a proof is exactly what the recomputation reads, nothing more.
+        if (
+            c.paramCursor != proof.params.length ||
+            c.elementCursor != proof.elements.length ||
+            c.inputCount != proof.inputs.length
+        ) revert OneStepExecutorExtraData();
+        if (c.bad) return (false, 0);
+        return (true, value);
     }
 
     // ------------------------------------------------------------------ ops
 
-    /// @dev Tensor 0: q = clamp(x, lo, hi) for one input byte x (integer inputs, scale 1).
-    function _inputElement(
+    function _node(
         Ctx memory c,
-        bytes32 inputHash,
-        uint256 size,
+        bytes32 traceRoot,
+        uint32[] calldata sizes,
         OneStepProof calldata proof
     ) private pure returns (int256) {
+        uint256 op = uint256(_one(c, proof, _OPCODE, 0));
+        uint256 count = op == _ADD ? 2 : 1;
+        int256[] memory ids = _run(c, proof, _INPUTS, 0, count);
+        for (uint256 s = 0; s < count; ++s) {
+            // INVARIANT: a node reads only earlier tensors, whose roots the game has agreed on.
+            if (ids[s] < 0 || uint256(ids[s]) >= c.tensor) return _malformed(c);
+            c.inputTensors[s] = uint256(ids[s]);
+            c.inputDepths[s] = TraceMerkle.depthFor(sizes[uint256(ids[s])]);
+        }
+        _bindInputs(c, traceRoot, sizes, count, proof);
+        uint256 inSize = sizes[c.inputTensors[0]];
+        if (op == _DENSE) return _dense(c, proof, inSize);
+        if (op == _CONV2D) return _conv(c, proof, inSize);
+        if (op == _MAXPOOL || op == _SUMPOOL) return _pool(c, proof, op == _MAXPOOL, inSize);
+        if (op == _ARGMAX) return _argmax(c, proof, inSize);
+        // Element-wise ops: the output has the input's size.
+        if (inSize != c.size || (op == _ADD && sizes[c.inputTensors[1]] != c.size)) return _malformed(c);
+        return _elementwise(c, proof, op);
+    }
+
+    /// @dev Ops whose element e reads element e of their input(s).
+    function _elementwise(Ctx memory c, OneStepProof calldata proof, uint256 op) private pure returns (int256) {
+        if (op == _REQUANT) return _requant(c, proof);
+        if (op == _AFFINE) return _affine(c, proof);
+        if (op == _RELU) {
+            int256 x = _elem(c, proof, 0, c.element);
+            return x > 0 ? x : int256(0);
+        }
+        if (op == _RESHAPE) return _elem(c, proof, 0, c.element);
+        if (op == _CLAMP) {
+            int256 x = _elem(c, proof, 0, c.element);
+            int256[] memory range = _run(c, proof, _RANGE, 0, 2);
+            return _clamp(x, range[0], range[1]);
+        }
+        if (op == _LEAKYRELU) {
+            int256 x = _elem(c, proof, 0, c.element);
+            int256 mult = _one(c, proof, _MULT, 0);
+            int256 shift = _one(c, proof, _SHIFT, 0);
+            return x >= 0 ? x : _rescale(c, x, mult, shift);
+        }
+        if (op == _ADD) {
+            int256 x = _elem(c, proof, 0, c.element);
+            int256[] memory coeffs = _run(c, proof, _ADD_COEFFS, 0, 2);
+            return x * coeffs[0] + _elem(c, proof, 1, c.element) * coeffs[1];
+        }
+        return _malformed(c);
+    }
+
+    /// @dev Tensor 0: q = clamp(decode(bytes of value e), lo, hi), with the model's input encoding.
+    function _inputElement(Ctx memory c, bytes32 inputHash, OneStepProof calldata proof) private pure returns (int256) {
         bytes32 supplied = keccak256(proof.input);
-        // INVARIANT: tensor 0 is the request's own input, one byte per value.
-        if (supplied != inputHash || proof.input.length != size) {
-            revert OneStepExecutorBadInput(inputHash, supplied, proof.input.length);
-        }
-        int256 lo = _take(c, proof, _INPUT_RANGE, 0);
-        int256 hi = _take(c, proof, _INPUT_RANGE, 1);
-        if (_take(c, proof, _INPUT_SCALE_F64, 0) != _F64_ONE) revert OneStepExecutorUnsupported(0);
-        return _clamp(int256(uint256(uint8(proof.input[c.element]))), lo, hi);
+        // INVARIANT: tensor 0 is the request's own input.
+        if (supplied != inputHash) revert OneStepExecutorBadInput(inputHash, supplied);
+        int256[] memory range = _run(c, proof, _INPUT_RANGE, 0, 2);
+        int256[] memory encoding = _run(c, proof, _INPUT_ENCODING, 0, 2);
+        int256 width = encoding[0];
+        if (width < 1 || width > 4 || proof.input.length != c.size * uint256(width)) return _malformed(c);
+        uint256 w = uint256(width);
+        uint256 raw = 0;
+        for (uint256 k = 0; k < w; ++k) raw = (raw << 8) | uint8(proof.input[c.element * w + k]);
+        int256 v = int256(raw);
+        if (encoding[1] == 1 && raw >= uint256(1) << (8 * w - 1)) v -= int256(uint256(1) << (8 * w));
+        return _clamp(v, range[0], range[1]);
     }
 
-    /// @dev y[o] = bias[o] + sum_i W[o, i] x[i].
-    function _dense(
-        Ctx memory c,
-        OneStepProof calldata proof,
-        uint256 size,
-        uint256 inSize
-    ) private pure returns (int256 acc) {
-        uint256 inF = uint256(_take(c, proof, _DENSE_DIMS, 0));
-        uint256 outF = uint256(_take(c, proof, _DENSE_DIMS, 1));
-        if (outF != size || inF != inSize) revert OneStepExecutorShapeMismatch(c.tensor, c.element, size);
+    /// @dev y[o] = bias[o] + sum_i W[o, i] x[i]: the weight row and the whole input as one run each.
+    function _dense(Ctx memory c, OneStepProof calldata proof, uint256 inSize) private pure returns (int256 acc) {
+        int256[] memory dims = _run(c, proof, _DENSE_DIMS, 0, 2);
+        if (dims[0] < 0 || uint256(dims[0]) != inSize || uint256(dims[1]) != c.size) return _malformed(c);
+        uint256 inF = inSize;
+        uint256 cost = _cost(inF, c.modelDepth) + _cost(inF, c.inputDepths[0]);
+        if (!_affordable(c, cost)) return 0;
         uint256 o = c.element;
-        acc = _take(c, proof, _BIAS, uint32(o));
-        for (uint256 i = 0; i < inF; ++i) {
-            acc += _take(c, proof, _WEIGHT, uint32(o * inF + i)) * _elem(c, proof, 0, i);
-        }
+        acc = _one(c, proof, _BIAS, uint32(o));
+        int256[] memory w = _run(c, proof, _WEIGHT, uint32(o * inF), inF);
+        int256[] memory x = _elems(c, proof, 0, 0, inF);
+        for (uint256 i = 0; i < inF; ++i) acc += w[i] * x[i];
     }
 
-    /// @dev Geometry [C,H,W, OC,OH,OW, KH,KW, SH,SW, PT,PL,PB,PR]; checks sizes against the config.
-    function _geometry(
-        Ctx memory c,
-        OneStepProof calldata proof,
-        uint256 size,
-        uint256 inSize
-    ) private pure returns (uint256[14] memory g) {
-        for (uint32 i = 0; i < 14; ++i) g[i] = uint256(_take(c, proof, _GEOMETRY, i));
-        if (g[3] * g[4] * g[5] != size || g[0] * g[1] * g[2] != inSize) {
-            revert OneStepExecutorShapeMismatch(c.tensor, c.element, size);
+    /// @dev Geometry [C,H,W, OC,OH,OW, KH,KW, SH,SW, PT,PL,PB,PR]; checks it against the tensor sizes.
+    function _geometry(Ctx memory c, OneStepProof calldata proof, uint256 inSize) private pure returns (uint256[14] memory g) {
+        int256[] memory raw = _run(c, proof, _GEOMETRY, 0, 14);
+        for (uint256 i = 0; i < 14; ++i) {
+            if (raw[i] < 0 || raw[i] > int256(uint256(type(uint32).max))) {
+                _malformed(c);
+                return g;
+            }
+            g[i] = uint256(raw[i]);
+        }
+        if (g[3] * g[4] * g[5] != c.size || g[0] * g[1] * g[2] != inSize || g[6] == 0 || g[7] == 0 || g[8] == 0 || g[9] == 0) {
+            _malformed(c);
         }
     }
 
     /// @dev y[oc,oh,ow] = bias[oc] + sum W[oc,c,kh,kw] x[c, oh*sh-pt+kh, ow*sw-pl+kw] over in-bounds taps.
-    function _conv(
-        Ctx memory c,
-        OneStepProof calldata proof,
-        uint256 size,
-        uint256 inSize
-    ) private pure returns (int256 acc) {
-        uint256[14] memory g = _geometry(c, proof, size, inSize);
+    /// Reads the output channel's whole kernel as one run and each in-bounds input row segment as a run.
+    function _conv(Ctx memory c, OneStepProof calldata proof, uint256 inSize) private pure returns (int256 acc) {
+        uint256[14] memory g = _geometry(c, proof, inSize);
+        if (c.bad) return 0;
+        uint256 kernel = g[0] * g[6] * g[7];
+        if (!_affordable(c, _convCost(c, g))) return 0;
         uint256 oc = c.element / (g[4] * g[5]);
-        acc = _take(c, proof, _BIAS, uint32(oc));
+        acc = _one(c, proof, _BIAS, uint32(oc));
+        int256[] memory w = _run(c, proof, _WEIGHT, uint32(oc * kernel), kernel);
         for (uint256 ch = 0; ch < g[0]; ++ch) {
-            for (uint256 kh = 0; kh < g[6]; ++kh) {
-                (bool inRow, uint256 ih) = _tap((c.element / g[5]) % g[4], g[8], g[10], kh, g[1]);
-                if (inRow) acc += _convRow(c, proof, g, ((oc * g[0] + ch) * g[6] + kh) * g[7], (ch * g[1] + ih) * g[2]);
+            for (uint256 kh = 0; kh < g[6]; ++kh) acc += _convRow(c, proof, g, w, ch, kh);
+        }
+    }
+
+    /// @dev Reads of a conv element: its channel's kernel (one run) and C runs per in-bounds window row.
+    function _convCost(Ctx memory c, uint256[14] memory g) private pure returns (uint256) {
+        uint256 kernel = g[0] * g[6] * g[7];
+        // The kernel bounds every loop (KH, KW >= 1), so price it before walking the window.
+        if (_BASE_GAS + _cost(kernel, c.modelDepth) > MAX_STEP_GAS) return type(uint256).max;
+        (uint256 rows, uint256 taps) = _window(c, g);
+        uint256 runs = g[0] * rows;
+        return _cost(kernel, c.modelDepth) + runs * (_RUN_GAS + 2 * c.inputDepths[0] * _SIBLING_GAS) + g[0] * taps * _VALUE_GAS;
+    }
+
+    /// @dev In-bounds input rows and taps of the element's window (per channel).
+    function _window(Ctx memory c, uint256[14] memory g) private pure returns (uint256 rows, uint256 taps) {
+        (uint256 kw0, uint256 kwN) = _cols(c, g);
+        for (uint256 kh = 0; kh < g[6]; ++kh) {
+            (bool inRow, ) = _tap((c.element / g[5]) % g[4], g[8], g[10], kh, g[1]);
+            if (inRow && kwN > kw0) {
+                rows += 1;
+                taps += kwN - kw0;
             }
         }
     }
 
-    /// @dev Sum over kw of W[wBase + kw] * x[xBase + iw] for the in-bounds columns of one kernel row.
+    /// @dev The kernel columns [kw0, kwN) whose taps fall inside the input row (a contiguous range).
+    function _cols(Ctx memory c, uint256[14] memory g) private pure returns (uint256 kw0, uint256 kwN) {
+        uint256 base = (c.element % g[5]) * g[9];
+        // input column = base + kw - PL, inside [0, W)
+        kw0 = base >= g[11] ? 0 : g[11] - base;
+        uint256 end = g[2] + g[11]; // kw < W + PL - base
+        kwN = end > base ? end - base : 0;
+        if (kwN > g[7]) kwN = g[7];
+        if (kw0 > kwN) kw0 = kwN;
+    }
+
+    /// @dev Sum over the in-bounds columns of kernel row (ch, kh): W[oc, ch, kh, kw] * x[ch, ih, iw].
     function _convRow(
         Ctx memory c,
         OneStepProof calldata proof,
         uint256[14] memory g,
-        uint256 wBase,
-        uint256 xBase
+        int256[] memory w,
+        uint256 ch,
+        uint256 kh
     ) private pure returns (int256 acc) {
-        for (uint256 kw = 0; kw < g[7]; ++kw) {
-            (bool inCol, uint256 iw) = _tap(c.element % g[5], g[9], g[11], kw, g[2]);
-            if (inCol) acc += _take(c, proof, _WEIGHT, uint32(wBase + kw)) * _elem(c, proof, 0, xBase + iw);
-        }
+        (uint256 first, uint256 count, uint256 kw0) = _rowRun(c, g, ch, kh);
+        if (count == 0) return 0;
+        int256[] memory x = _elems(c, proof, 0, first, count);
+        uint256 wBase = (ch * g[6] + kh) * g[7] + kw0;
+        for (uint256 i = 0; i < count; ++i) acc += w[wBase + i] * x[i];
     }
 
-    /// @dev Max or sum over the in-bounds window of output element (c, oh, ow).
+    /// @dev Max or sum over the in-bounds window of output element (c, oh, ow), one run per window row.
     function _pool(
         Ctx memory c,
         OneStepProof calldata proof,
         bool isMax,
-        uint256 size,
         uint256 inSize
     ) private pure returns (int256) {
-        uint256[14] memory g = _geometry(c, proof, size, inSize);
-        uint256 ch = c.element / (g[4] * g[5]);
-        // acc[0] = running max / sum, acc[1] = taps seen
+        uint256[14] memory g = _geometry(c, proof, inSize);
+        if (c.bad) return 0;
+        if (g[0] != g[3]) return _malformed(c);
+        // The window bounds the loops, so price it before walking it.
+        if (!_affordable(c, _cost(g[6] * g[7], 0))) return 0;
+        (uint256 rows, uint256 taps) = _window(c, g);
+        if (taps == 0) return _malformed(c);
+        if (!_affordable(c, rows * (_RUN_GAS + 2 * c.inputDepths[0] * _SIBLING_GAS) + _cost(taps, 0))) return 0;
+        // acc[0] = running max / sum, acc[1] = values seen
         int256[2] memory acc;
-        for (uint256 kh = 0; kh < g[6]; ++kh) {
-            (bool inRow, uint256 ih) = _tap((c.element / g[5]) % g[4], g[8], g[10], kh, g[1]);
-            if (inRow) _poolRow(c, proof, g, (ch * g[1] + ih) * g[2], isMax, acc);
-        }
-        if (acc[1] == 0) revert OneStepExecutorShapeMismatch(c.tensor, c.element, size);
+        for (uint256 kh = 0; kh < g[6]; ++kh) _poolRow(c, proof, g, kh, isMax, acc);
         return acc[0];
     }
 
@@ -206,55 +303,78 @@ contract OneStepExecutor is IOneStepExecutor {
         Ctx memory c,
         OneStepProof calldata proof,
         uint256[14] memory g,
-        uint256 xBase,
+        uint256 kh,
         bool isMax,
         int256[2] memory acc
     ) private pure {
-        for (uint256 kw = 0; kw < g[7]; ++kw) {
-            (bool inCol, uint256 iw) = _tap(c.element % g[5], g[9], g[11], kw, g[2]);
-            if (!inCol) continue;
-            int256 v = _elem(c, proof, 0, xBase + iw);
-            if (acc[1] == 0 || (isMax && v > acc[0])) acc[0] = v;
-            else if (!isMax) acc[0] += v;
+        (uint256 first, uint256 count, ) = _rowRun(c, g, c.element / (g[4] * g[5]), kh);
+        if (count == 0) return;
+        int256[] memory x = _elems(c, proof, 0, first, count);
+        for (uint256 i = 0; i < count; ++i) {
+            if (acc[1] == 0 || (isMax && x[i] > acc[0])) acc[0] = x[i];
+            else if (!isMax) acc[0] += x[i];
             acc[1] += 1;
         }
     }
 
-    /// @dev y = clamp(floor((x*M[c] + 2^(S[c]-1)) / 2^S[c]), lo, hi). The multiplier vector's length m
-    /// (1 or the channel count) is read from the leaf positions: SHIFT[i] sits m leaves after MULT[i].
-    function _requant(Ctx memory c, OneStepProof calldata proof, uint256 size) private pure returns (int256) {
-        (int256 mult, int256 shift) = _channelConstants(c, proof, size);
-        int256 scaled = _rescale(_elem(c, proof, 0, c.element), mult, shift);
-        int256 lo = _take(c, proof, _RANGE, 0);
-        return _clamp(scaled, lo, _take(c, proof, _RANGE, 1));
+    /// @dev The in-bounds input elements of window row `kh` in channel `ch`: first index, count, and the
+    /// first kernel column they meet (count 0 when the row is outside the input).
+    function _rowRun(
+        Ctx memory c,
+        uint256[14] memory g,
+        uint256 ch,
+        uint256 kh
+    ) private pure returns (uint256 first, uint256 count, uint256 kw0) {
+        (bool inRow, uint256 ih) = _tap((c.element / g[5]) % g[4], g[8], g[10], kh, g[1]);
+        uint256 kwN;
+        (kw0, kwN) = _cols(c, g);
+        if (!inRow || kwN == kw0) return (0, 0, 0);
+        first = (ch * g[1] + ih) * g[2] + (c.element % g[5]) * g[9] + kw0 - g[11];
+        count = kwN - kw0;
     }
 
-    /// @dev Reads MULT[i] and SHIFT[i] and checks that i is the element channel.
-    function _channelConstants(
+    /// @dev y = clamp(floor((x*M[ch] + 2^(S[ch]-1)) / 2^S[ch]), lo, hi) with ch the element's channel.
+    function _requant(Ctx memory c, OneStepProof calldata proof) private pure returns (int256) {
+        (uint32 ch, ) = _channel(c, proof, 2);
+        if (c.bad) return 0;
+        int256 mult = _one(c, proof, _MULT, ch);
+        int256 shift = _one(c, proof, _SHIFT, ch);
+        int256[] memory range = _run(c, proof, _RANGE, 0, 2);
+        int256 scaled = _rescale(c, _elem(c, proof, 0, c.element), mult, shift);
+        return _clamp(scaled, range[0], range[1]);
+    }
+
+    /// @dev y = x * mul[ch] + add[ch], or + add[0] when the node has one scalar add (CHANNELS[2] == 1).
+    function _affine(Ctx memory c, OneStepProof calldata proof) private pure returns (int256) {
+        (uint32 ch, int256[] memory channels) = _channel(c, proof, 3);
+        if (c.bad) return 0;
+        int256 mul = _one(c, proof, _AFFINE_MUL, ch);
+        int256 add = _one(c, proof, _AFFINE_ADD, channels[2] == 1 ? 0 : ch);
+        return _elem(c, proof, 0, c.element) * mul + add;
+    }
+
+    /// @dev Reads CHANNELS [m, inner, ...] and returns the element's channel floor(e / inner) % m.
+    function _channel(
         Ctx memory c,
         OneStepProof calldata proof,
-        uint256 size
-    ) private pure returns (int256 mult, int256 shift) {
-        uint32 index;
-        uint256 multPos;
-        (mult, index, multPos) = _takeAny(c, proof, _MULT);
-        shift = _take(c, proof, _SHIFT, index);
-        uint256 m = proof.params[c.paramCursor - 1].position - multPos;
-        uint256 expected = m <= 1 ? 0 : (c.element / (size / m)) % m;
-        // INVARIANT: per-channel constants are those of the element own channel.
-        if (index != expected) revert OneStepExecutorWrongChannel(index, expected);
+        uint256 count
+    ) private pure returns (uint32, int256[] memory ch) {
+        ch = _run(c, proof, _CHANNELS, 0, count);
+        if (ch[0] < 1 || ch[1] < 1 || ch[0] > int256(uint256(type(uint32).max))) {
+            _malformed(c);
+            return (0, ch);
+        }
+        return (uint32((c.element / uint256(ch[1])) % uint256(ch[0])), ch);
     }
 
-    /// @dev Index of the first maximum of the input tensor.
+    /// @dev Index of the first maximum of the input tensor, read as one run.
     function _argmax(Ctx memory c, OneStepProof calldata proof, uint256 inSize) private pure returns (int256) {
+        if (c.size != 1) return _malformed(c);
+        if (!_affordable(c, _cost(inSize, c.inputDepths[0]))) return 0;
+        int256[] memory x = _elems(c, proof, 0, 0, inSize);
         uint256 best = 0;
-        int256 bestValue = _elem(c, proof, 0, 0);
         for (uint256 i = 1; i < inSize; ++i) {
-            int256 v = _elem(c, proof, 0, i);
-            if (v > bestValue) {
-                bestValue = v;
-                best = i;
-            }
+            if (x[i] > x[best]) best = i;
         }
         return int256(best);
     }
@@ -266,85 +386,127 @@ contract OneStepExecutor is IOneStepExecutor {
     }
 
     /// @dev floor((x * mult + 2^(shift-1)) / 2^shift); `>>` on int256 rounds toward negative infinity.
-    function _rescale(int256 x, int256 mult, int256 shift) private pure returns (int256) {
-        if (shift < 0 || shift > 254) revert OneStepExecutorUnsupported(_REQUANT);
+    function _rescale(Ctx memory c, int256 x, int256 mult, int256 shift) private pure returns (int256) {
+        if (shift < 0 || uint256(shift) > _MAX_SHIFT) return _malformed(c);
         if (shift == 0) return x * mult;
         uint256 s = uint256(shift);
         return (x * mult + int256(1 << (s - 1))) >> s;
     }
 
     /// @dev Input coordinate o*stride - pad + k, and whether it is inside [0, extent).
-    function _tap(
-        uint256 o,
-        uint256 stride,
-        uint256 pad,
-        uint256 k,
-        uint256 extent
-    ) private pure returns (bool, uint256) {
+    function _tap(uint256 o, uint256 stride, uint256 pad, uint256 k, uint256 extent) private pure returns (bool, uint256) {
         uint256 p = o * stride + k;
         if (p < pad || p - pad >= extent) return (false, 0);
         return (true, p - pad);
     }
 
+    /// @dev Gas bound of reading a run of `count` values with a range proof in a tree of `depth` levels.
+    function _cost(uint256 count, uint256 depth) private pure returns (uint256) {
+        return _RUN_GAS + count * _VALUE_GAS + 2 * depth * _SIBLING_GAS;
+    }
+
+    /// @dev Whether reads of `cost` gas fit; marks the element not executable otherwise.
+    function _affordable(Ctx memory c, uint256 cost) private pure returns (bool) {
+        if (cost <= MAX_STEP_GAS - _BASE_GAS) return true;
+        c.bad = true;
+        return false;
+    }
+
+    function _malformed(Ctx memory c) private pure returns (int256) {
+        c.bad = true;
+        return 0;
+    }
+
     // ------------------------------------------------------------------ proofs
 
-    function _bindInputs(Ctx memory c, bytes32 traceRoot, uint256 count, OneStepProof calldata proof) private pure {
+    /// @dev Proves the element-tree root of each input slot as its tensor's leaf of the trace tree.
+    function _bindInputs(
+        Ctx memory c,
+        bytes32 traceRoot,
+        uint32[] calldata sizes,
+        uint256 count,
+        OneStepProof calldata proof
+    ) private pure {
         if (proof.inputs.length < count) revert OneStepExecutorMissingData(proof.inputs.length);
         for (uint256 s = 0; s < count; ++s) {
-            uint256 id = uint256(_take(c, proof, _INPUTS, uint32(s)));
-            // INVARIANT: a node reads only earlier tensors, whose roots the challenger did not dispute.
-            if (id >= c.tensor) revert OneStepExecutorBadInputTensor(c.tensor, id);
+            uint256 id = c.inputTensors[s];
             TensorRoot calldata r = proof.inputs[s];
-            if (r.tensor != id || TraceMerkle.rootOf(r.root, id, r.siblings) != traceRoot) {
+            bytes32 leaf = TraceMerkle.tensorLeaf(id, sizes[id], r.root);
+            // INVARIANT: an input root is the committed root of exactly tensor `id`, at the trace tree's depth.
+            if (TraceMerkle.leafRoot(leaf, id, c.traceDepth, r.siblings, TraceMerkle.TRACE_NODE) != traceRoot) {
                 revert OneStepExecutorBadTensorProof(id);
             }
             c.roots[s] = r.root;
-            c.inputTensors[s] = id;
         }
+        c.inputCount = count;
     }
 
-    /// @dev Next model leaf, which must be (param, index) of the current node.
-    function _take(
+    /// @dev The next model run, which must be `count` leaves (param, index..) of the current node.
+    function _run(
         Ctx memory c,
         OneStepProof calldata proof,
         uint32 param,
-        uint32 index
-    ) private pure returns (int256 value) {
-        uint32 got;
-        (value, got, ) = _takeAny(c, proof, param);
-        if (got != index) revert OneStepExecutorUnexpectedParam(c.paramCursor - 1, param, index);
-    }
-
-    /// @dev Next model leaf of `param` of the current node, any index; returns its index and position.
-    function _takeAny(
-        Ctx memory c,
-        OneStepProof calldata proof,
-        uint32 param
-    ) private pure returns (int256, uint32, uint256) {
+        uint32 index,
+        uint256 count
+    ) private pure returns (int256[] memory values) {
         uint256 k = c.paramCursor;
         if (k >= proof.params.length) revert OneStepExecutorMissingData(k);
-        ModelLeaf calldata leaf = proof.params[k];
-        if (leaf.param != param) revert OneStepExecutorUnexpectedParam(k, param, leaf.index);
-        bytes32 h = TraceMerkle.modelLeaf(c.node, leaf.param, leaf.index, leaf.value);
+        ParamRun calldata run = proof.params[k];
+        if (run.param != param || run.index != index || run.values.length != count) {
+            revert OneStepExecutorUnexpectedParam(k, param, index, count);
+        }
+        values = run.values;
+        bytes32[] memory leaves = new bytes32[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            leaves[i] = TraceMerkle.modelLeaf(c.node, param, index + uint32(i), values[i]);
+            if (values[i] >= _MAX_ABS || values[i] <= -_MAX_ABS) {
+                c.bad = true;
+                values[i] = 0;
+            }
+        }
         // INVARIANT: every constant the recomputation uses is a leaf of the registered model commitment.
-        if (TraceMerkle.rootOf(h, leaf.position, leaf.siblings) != c.modelHash) {
-            revert OneStepExecutorBadModelProof(c.node, leaf.param, leaf.index);
+        if (TraceMerkle.runRoot(leaves, run.position, c.modelDepth, run.siblings, TraceMerkle.MODEL_NODE) != c.paramRoot) {
+            revert OneStepExecutorBadModelProof(c.node, param, index);
         }
         c.paramCursor = k + 1;
-        return (leaf.value, leaf.index, leaf.position);
     }
 
-    /// @dev Next input element, which must be element `index` of input `slot`, proven against its root.
-    function _elem(Ctx memory c, OneStepProof calldata proof, uint8 slot, uint256 index) private pure returns (int256) {
+    function _one(Ctx memory c, OneStepProof calldata proof, uint32 param, uint32 index) private pure returns (int256) {
+        return _run(c, proof, param, index, 1)[0];
+    }
+
+    /// @dev The next element run, which must be elements [start, start + count) of input `slot`.
+    function _elems(
+        Ctx memory c,
+        OneStepProof calldata proof,
+        uint8 slot,
+        uint256 start,
+        uint256 count
+    ) private pure returns (int256[] memory values) {
         uint256 k = c.elementCursor;
         if (k >= proof.elements.length) revert OneStepExecutorMissingData(k);
-        Element calldata e = proof.elements[k];
-        if (e.slot != slot || e.index != index) revert OneStepExecutorUnexpectedElement(k, slot, index);
-        // INVARIANT: input values are the operator's committed (and undisputed) values.
-        if (TraceMerkle.rootOf(TraceMerkle.elementLeaf(e.value), index, e.siblings) != c.roots[slot]) {
-            revert OneStepExecutorBadElementProof(slot, index);
+        ElementRun calldata run = proof.elements[k];
+        if (run.slot != slot || run.start != start || run.values.length != count) {
+            revert OneStepExecutorUnexpectedElement(k, slot, start, count);
         }
+        values = run.values;
+        bytes32[] memory leaves = new bytes32[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            leaves[i] = TraceMerkle.elementLeaf(values[i]);
+            if (values[i] >= _MAX_ABS || values[i] <= -_MAX_ABS) {
+                c.bad = true;
+                values[i] = 0;
+            }
+        }
+        // INVARIANT: input values are the committed (and agreed) values of the input tensor.
+        if (
+            TraceMerkle.runRoot(leaves, start, c.inputDepths[slot], run.siblings, TraceMerkle.TENSOR_NODE) !=
+            c.roots[slot]
+        ) revert OneStepExecutorBadElementProof(slot, start);
         c.elementCursor = k + 1;
-        return e.value;
+    }
+
+    function _elem(Ctx memory c, OneStepProof calldata proof, uint8 slot, uint256 index) private pure returns (int256) {
+        return _elems(c, proof, slot, index, 1)[0];
     }
 }

@@ -2,10 +2,12 @@
 pragma solidity 0.8.28;
 
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {IActiveClock} from "../../interfaces/IActiveClock.sol";
 import {IArbitrator} from "../../interfaces/IArbitrator.sol";
 import {IModelRegistry} from "../../interfaces/IModelRegistry.sol";
 import {IOneStepExecutor} from "../../interfaces/IOneStepExecutor.sol";
 import {IOptimisticArbitrator} from "../../interfaces/IOptimisticArbitrator.sol";
+import {VerimlOutput} from "../../libraries/VerimlOutput.sol";
 import {TraceMerkle} from "../optimistic/TraceMerkle.sol";
 
 /// @title OptimisticArbitrator
@@ -18,27 +20,31 @@ contract OptimisticArbitrator is IOptimisticArbitrator, Ownable2Step {
     uint64 private constant _MAX_WINDOW = 7 days;
     /// @dev Most tensors / elements per tensor (keeps depths and positions small), as in the OptimisticModule.
     uint256 private constant _MAX_TENSORS = 1 << 16;
+    uint256 private constant _MAX_ELEMENTS = 1 << 24;
 
     IModelRegistry private immutable _registry;
     IOneStepExecutor private immutable _executor;
+    IActiveClock private immutable _clock;
 
     Parameters private _params;
     uint256 private _disputeCount;
     mapping(address client => bool) private _clients;
-    mapping(uint256 modelId => uint32[]) private _tensorSizes;
+    mapping(bytes32 modelHash => ModelShape) private _shapes;
     mapping(uint256 disputeId => Dispute) private _disputes;
 
     constructor(
         address initialOwner,
         IModelRegistry registry_,
         IOneStepExecutor executor_,
+        IActiveClock clock_,
         Parameters memory params
     ) Ownable(initialOwner) {
-        if (address(registry_) == address(0) || address(executor_) == address(0)) {
+        if (address(registry_) == address(0) || address(executor_) == address(0) || address(clock_) == address(0)) {
             revert OptimisticArbitratorZeroAddress();
         }
         _registry = registry_;
         _executor = executor_;
+        _clock = clock_;
         _setParameters(params);
     }
 
@@ -59,7 +65,7 @@ contract OptimisticArbitrator is IOptimisticArbitrator, Ownable2Step {
         Parameters memory params = _params;
         Dispute storage d = _disputes[disputeId];
         d.stage = Stage.Posting;
-        d.deadline = uint64(block.timestamp) + params.postWindow;
+        d.deadline = _now() + params.postWindow;
         d.client = msg.sender;
         d.requestId = requestId;
         d.modelId = modelId;
@@ -69,8 +75,8 @@ contract OptimisticArbitrator is IOptimisticArbitrator, Ownable2Step {
         d.claims = claims;
         d.params = params;
         emit DisputeOpened(disputeId, msg.sender, requestId, modelId, inputHash, claims);
-        // A model the arbitrator cannot replay (no tensor sizes) ends undecided: nobody can be shown wrong.
-        if (_tensorSizes[modelId].length == 0) _resolve(disputeId, d, false, 0, Reason.UnknownModel);
+        // A model the arbitrator cannot replay (no commitment recorded) ends undecided: nobody can be shown wrong.
+        if (_shapes[d.modelHash].tensorSizes.length == 0) _resolve(disputeId, d, false, 0, Reason.UnknownModel);
     }
 
     /// @inheritdoc IArbitrator
@@ -98,24 +104,34 @@ contract OptimisticArbitrator is IOptimisticArbitrator, Ownable2Step {
         return p.postWindow + 2 * p.clock + p.oneStepWindow + 3;
     }
 
+    /// @inheritdoc IArbitrator
+    function supportsModel(uint256 modelId) external view returns (bool) {
+        return _shapes[_registry.getModel(modelId).modelHash].tensorSizes.length != 0;
+    }
+
     // ---------------------------------------------------------------- game
 
     /// @inheritdoc IOptimisticArbitrator
-    function postTrace(uint256 disputeId, bytes32 traceRoot, bytes32[] calldata outputSiblings) external {
+    function postTrace(
+        uint256 disputeId,
+        bytes32 traceRoot,
+        bytes calldata output,
+        bytes32[] calldata outputSiblings
+    ) external {
         Dispute storage d = _requireDispute(disputeId);
         uint256 side = _sideOf(d, msg.sender);
         if (d.stage != Stage.Posting || side > 1 || d.traceRoots[side] != bytes32(0)) {
             revert OptimisticArbitratorNotYourMove(disputeId, msg.sender);
         }
-        if (block.timestamp > d.deadline) revert OptimisticArbitratorWindowClosed(disputeId, d.deadline);
-        uint256 last = _tensorSizes[d.modelId].length - 1;
-        uint8 depth = TraceMerkle.depthFor(last + 1);
+        if (_now() > d.deadline) revert OptimisticArbitratorWindowClosed(disputeId, d.deadline);
+        uint32[] storage sizes = _shapes[d.modelHash].tensorSizes;
+        uint8 depth = TraceMerkle.depthFor(sizes.length);
         // INVARIANT: a posted trace holds the party's own claim as its last tensor, at the depth the game
         // descends, so the two traces differ at or before the last tensor and losing the game loses the claim.
         if (
             traceRoot == bytes32(0) ||
-            outputSiblings.length != depth ||
-            TraceMerkle.rootOf(d.claims[side], last, outputSiblings) != traceRoot
+            keccak256(output) != d.claims[side] ||
+            _outputLeafRoot(output, sizes, outputSiblings, depth) != traceRoot
         ) {
             revert OptimisticArbitratorClaimNotInTrace(disputeId, msg.sender, traceRoot);
         }
@@ -125,7 +141,7 @@ contract OptimisticArbitrator is IOptimisticArbitrator, Ownable2Step {
         d.stage = Stage.Trace;
         d.depth = depth;
         d.nodes = d.traceRoots;
-        d.lastMoveAt = uint64(block.timestamp);
+        d.lastMoveAt = _now();
         d.clocks = [d.params.clock, d.params.clock];
         d.deadline = 0;
     }
@@ -140,7 +156,7 @@ contract OptimisticArbitrator is IOptimisticArbitrator, Ownable2Step {
         }
         _charge(d, disputeId, side);
         uint8 m = _levelsThisMove(d);
-        bytes32 computed = children.length == (uint256(1) << m) ? TraceMerkle.subtreeRoot(children) : bytes32(0);
+        bytes32 computed = children.length == (uint256(1) << m) ? _revealedRoot(d, children) : bytes32(0);
         // INVARIANT: each party's revealed descendants are consistent with what it committed before.
         if (computed != d.nodes[side]) {
             revert OptimisticArbitratorInconsistentReveal(disputeId, msg.sender, d.nodes[side], computed);
@@ -164,20 +180,26 @@ contract OptimisticArbitrator is IOptimisticArbitrator, Ownable2Step {
     function oneStep(uint256 disputeId, uint8 side, IOneStepExecutor.OneStepProof calldata proof) external {
         Dispute storage d = _requireDispute(disputeId);
         if (d.stage != Stage.OneStep || side > 1) revert OptimisticArbitratorNotYourMove(disputeId, msg.sender);
-        if (block.timestamp > d.deadline) revert OptimisticArbitratorWindowClosed(disputeId, d.deadline);
+        if (_now() > d.deadline) revert OptimisticArbitratorWindowClosed(disputeId, d.deadline);
         // INVARIANT: every tensor before the disputed one has the same root in both traces (the descent always
         // takes the leftmost difference), so the recomputation is the same against either trace root.
+        ModelShape storage shape = _shapes[d.modelHash];
         IOneStepExecutor.Step memory step = IOneStepExecutor.Step({
             modelHash: d.modelHash,
+            leafCount: shape.leafCount,
+            paramRoot: shape.paramRoot,
             traceRoot: d.traceRoots[side],
             inputHash: d.inputHash,
             tensor: d.tensor,
             element: d.position
         });
-        int256 computed = _executor.execute(step, _tensorSizes[d.modelId], proof);
-        bytes32 leaf = TraceMerkle.elementLeaf(computed);
+        (bool executable, int256 computed) = _executor.execute(step, shape.tensorSizes, proof);
         d.moves += 1;
         emit OneStepChecked(disputeId, d.tensor, d.position, computed);
+        if (!executable) return _resolve(disputeId, d, false, 0, Reason.NotExecutable);
+        // A one-element tensor's tree is its leaf: the nodes under dispute are then the tensor's trace leaves.
+        bytes32 leaf = TraceMerkle.elementLeaf(computed);
+        if (d.depth == 0) leaf = TraceMerkle.tensorLeaf(d.tensor, 1, leaf);
         _judge(disputeId, d, leaf, Reason.OneStep);
     }
 
@@ -202,21 +224,19 @@ contract OptimisticArbitrator is IOptimisticArbitrator, Ownable2Step {
     // ---------------------------------------------------------------- governance and models
 
     /// @inheritdoc IOptimisticArbitrator
-    function setTensorSizes(uint256 modelId, uint32[] calldata tensorSizes) external {
-        if (_registry.getModel(modelId).owner != msg.sender) {
-            revert OptimisticArbitratorNotModelOwner(modelId, msg.sender);
-        }
+    function setModelCommitment(uint32 leafCount, bytes32 paramRoot, uint32[] calldata tensorSizes) external {
         uint256 n = tensorSizes.length;
+        bytes32 modelHash = TraceMerkle.modelHash(leafCount, paramRoot, tensorSizes);
         // INVARIANT: like the modelHash, a model's shapes never change once disputes can rely on them.
-        if (_tensorSizes[modelId].length != 0 || n < 2 || n > _MAX_TENSORS || tensorSizes[n - 1] != 1) {
-            revert OptimisticArbitratorBadTensorSizes(modelId);
+        if (_shapes[modelHash].tensorSizes.length != 0 || n < 2 || n > _MAX_TENSORS) {
+            revert OptimisticArbitratorBadTensorSizes(modelHash);
         }
         for (uint256 i = 0; i < n; ++i) {
-            if (tensorSizes[i] == 0 || tensorSizes[i] > _MAX_TENSORS)
-                revert OptimisticArbitratorBadTensorSizes(modelId);
+            if (tensorSizes[i] == 0 || tensorSizes[i] > _MAX_ELEMENTS) revert OptimisticArbitratorBadTensorSizes(modelHash);
         }
-        _tensorSizes[modelId] = tensorSizes;
-        emit TensorSizesSet(modelId, tensorSizes);
+        // Keyed by the hash they are the preimage of: anyone may record them, nobody can record wrong ones.
+        _shapes[modelHash] = ModelShape({leafCount: leafCount, paramRoot: paramRoot, tensorSizes: tensorSizes});
+        emit ModelCommitmentSet(modelHash, leafCount, paramRoot, tensorSizes);
     }
 
     /// @inheritdoc IOptimisticArbitrator
@@ -237,9 +257,9 @@ contract OptimisticArbitrator is IOptimisticArbitrator, Ownable2Step {
     function canTimeout(uint256 disputeId) public view returns (bool) {
         Dispute storage d = _disputes[disputeId];
         Stage stage = d.stage;
-        if (stage == Stage.Posting || stage == Stage.OneStep) return block.timestamp > d.deadline;
+        if (stage == Stage.Posting || stage == Stage.OneStep) return _now() > d.deadline;
         if (stage != Stage.Trace && stage != Stage.Tensor) return false;
-        return block.timestamp - d.lastMoveAt > d.clocks[d.bToMove ? 1 : 0];
+        return _now() - d.lastMoveAt > d.clocks[d.bToMove ? 1 : 0];
     }
 
     /// @inheritdoc IOptimisticArbitrator
@@ -248,8 +268,13 @@ contract OptimisticArbitrator is IOptimisticArbitrator, Ownable2Step {
     }
 
     /// @inheritdoc IOptimisticArbitrator
-    function tensorSizesOf(uint256 modelId) external view returns (uint32[] memory) {
-        return _tensorSizes[modelId];
+    function modelShapeOf(bytes32 modelHash) external view returns (ModelShape memory) {
+        return _shapes[modelHash];
+    }
+
+    /// @inheritdoc IOptimisticArbitrator
+    function clock() external view returns (IActiveClock) {
+        return _clock;
     }
 
     /// @inheritdoc IOptimisticArbitrator
@@ -289,7 +314,7 @@ contract OptimisticArbitrator is IOptimisticArbitrator, Ownable2Step {
         d.bToMove = false;
         emit DisagreementLocated(disputeId, d.level, d.position, d.nodes);
         if (d.level < d.depth) return;
-        uint32[] storage sizes = _tensorSizes[d.modelId];
+        uint32[] storage sizes = _shapes[d.modelHash].tensorSizes;
         if (d.stage == Stage.Trace) {
             // INVARIANT: the leftmost differing tensor is a real one: the last tensors (the claims) differ.
             d.stage = Stage.Tensor;
@@ -304,7 +329,7 @@ contract OptimisticArbitrator is IOptimisticArbitrator, Ownable2Step {
             return _judge(disputeId, d, bytes32(0), Reason.Padding);
         }
         d.stage = Stage.OneStep;
-        d.deadline = uint64(block.timestamp) + d.params.oneStepWindow;
+        d.deadline = _now() + d.params.oneStepWindow;
     }
 
     /// @dev The party whose disputed element is `truth` wins; neither matching means both were wrong.
@@ -334,17 +359,47 @@ contract OptimisticArbitrator is IOptimisticArbitrator, Ownable2Step {
 
     /// @dev Chess clock: charges the mover the time since the last move.
     function _charge(Dispute storage d, uint256 disputeId, uint256 side) private {
-        uint64 elapsed = uint64(block.timestamp) - d.lastMoveAt;
+        uint64 nowTs = _now();
+        uint64 elapsed = nowTs - d.lastMoveAt;
         uint64 remaining = d.clocks[side];
         // INVARIANT: a party can only move while its clock has time left.
         if (elapsed > remaining) revert OptimisticArbitratorClockExpired(disputeId, elapsed, remaining);
         d.clocks[side] = remaining - elapsed;
-        d.lastMoveAt = uint64(block.timestamp);
+        d.lastMoveAt = nowTs;
     }
 
     function _levelsThisMove(Dispute storage d) private view returns (uint8) {
         uint8 left = d.depth - d.level;
         return left < LEVELS_PER_MOVE ? left : LEVELS_PER_MOVE;
+    }
+
+    /// @dev Root of a party's revealed descendants: trace nodes in stage Trace, tensor nodes in stage Tensor,
+    /// wrapped as the tensor's trace leaf when they are the top of its element tree.
+    function _revealedRoot(Dispute storage d, bytes32[] calldata children) private view returns (bytes32) {
+        if (d.stage == Stage.Trace) return TraceMerkle.subtreeRoot(children, TraceMerkle.TRACE_NODE);
+        bytes32 root = TraceMerkle.subtreeRoot(children, TraceMerkle.TENSOR_NODE);
+        if (d.level > 0) return root;
+        return TraceMerkle.tensorLeaf(d.tensor, _shapes[d.modelHash].tensorSizes[d.tensor], root);
+    }
+
+    /// @dev Trace root reached from the last tensor's leaf built from `output`, or 0 when `output` is not the
+    /// canonical abi.encode(int256[]) of the last tensor's size or the path is not exactly `depth` long.
+    function _outputLeafRoot(
+        bytes calldata output,
+        uint32[] storage sizes,
+        bytes32[] calldata siblings,
+        uint8 depth
+    ) private view returns (bytes32) {
+        uint256 last = sizes.length - 1;
+        uint256 size = sizes[last];
+        (bool ok, int256[] memory values) = VerimlOutput.tryDecode(output);
+        if (!ok || values.length != size) return bytes32(0);
+        bytes32 leaf = TraceMerkle.tensorLeaf(last, size, TraceMerkle.elementRoot(values));
+        return TraceMerkle.leafRoot(leaf, last, depth, siblings, TraceMerkle.TRACE_NODE);
+    }
+
+    function _now() private view returns (uint64) {
+        return _clock.activeTime();
     }
 
     /// @dev Index of the first differing node; one exists because both sets hash to different nodes.

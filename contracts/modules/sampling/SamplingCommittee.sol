@@ -3,7 +3,9 @@ pragma solidity 0.8.28;
 
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IActiveClock} from "../../interfaces/IActiveClock.sol";
 import {IArbitrator} from "../../interfaces/IArbitrator.sol";
+import {PoolDraw} from "../../libraries/PoolDraw.sol";
 import {IRandomnessSource} from "../../interfaces/IRandomnessSource.sol";
 import {ISamplingCommittee} from "../../interfaces/ISamplingCommittee.sol";
 import {IStakingVault} from "../../interfaces/IStakingVault.sol";
@@ -16,11 +18,14 @@ contract SamplingCommittee is ISamplingCommittee, Ownable2Step, ReentrancyGuard 
     uint16 private constant _BPS = 10_000;
     uint8 private constant _MAX_COMMITTEE = 15;
     uint32 private constant _MAX_WINDOW = 7 days;
-    /// @dev Candidates looked at per draw: bounds the gas of a draw whatever the size of the pool.
+    /// @dev Pool positions looked at per draw: bounds the gas of a draw whatever the size of the pool.
     uint256 private constant _MAX_PROBES = 64;
+    /// @notice Draws (randomness requests) at most per dispute before it ends undecided.
+    uint8 public constant MAX_DRAW_ATTEMPTS = 4;
 
     IStakingVault private immutable _vault;
     IRandomnessSource private immutable _randomness;
+    IActiveClock private immutable _clock;
 
     Parameters private _params;
     uint256 private _disputeCount;
@@ -35,11 +40,15 @@ contract SamplingCommittee is ISamplingCommittee, Ownable2Step, ReentrancyGuard 
         address initialOwner,
         IStakingVault vault_,
         IRandomnessSource randomness_,
+        IActiveClock clock_,
         Parameters memory params
     ) Ownable(initialOwner) {
-        if (address(vault_) == address(0) || address(randomness_) == address(0)) revert SamplingCommitteeZeroAddress();
+        if (address(vault_) == address(0) || address(randomness_) == address(0) || address(clock_) == address(0)) {
+            revert SamplingCommitteeZeroAddress();
+        }
         _vault = vault_;
         _randomness = randomness_;
+        _clock = clock_;
         _setParameters(params);
     }
 
@@ -58,10 +67,8 @@ contract SamplingCommittee is ISamplingCommittee, Ownable2Step, ReentrancyGuard 
         disputeId = ++_disputeCount;
         Parameters memory params = _params;
         Dispute storage dispute = _disputes[disputeId];
-        uint64 commitDeadline = uint64(block.timestamp) + params.commitWindow;
         dispute.stage = Stage.AwaitingDraw;
-        dispute.commitDeadline = commitDeadline;
-        dispute.revealDeadline = commitDeadline + params.revealWindow;
+        dispute.drawDeadline = _now() + params.commitWindow;
         dispute.client = msg.sender;
         dispute.beneficiary = beneficiary;
         dispute.requestId = requestId;
@@ -71,7 +78,7 @@ contract SamplingCommittee is ISamplingCommittee, Ownable2Step, ReentrancyGuard 
         dispute.claims = claims;
         dispute.params = params;
         emit DisputeOpened(disputeId, msg.sender, requestId, modelId, inputHash, claims);
-        _randomness.request(_randomnessKey(disputeId, 0));
+        _requestDraw(disputeId, dispute, 0);
     }
 
     /// @inheritdoc IArbitrator
@@ -90,7 +97,13 @@ contract SamplingCommittee is ISamplingCommittee, Ownable2Step, ReentrancyGuard 
 
     /// @inheritdoc IArbitrator
     function maxResolutionTime() external view returns (uint64) {
-        return uint64(_params.commitWindow) + _params.revealWindow;
+        return 2 * uint64(_params.commitWindow) + _params.revealWindow;
+    }
+
+    /// @inheritdoc IArbitrator
+    /// @dev Any model: members re-execute it themselves.
+    function supportsModel(uint256) external pure returns (bool) {
+        return true;
     }
 
     // ---------------------------------------------------------------- committee
@@ -99,20 +112,44 @@ contract SamplingCommittee is ISamplingCommittee, Ownable2Step, ReentrancyGuard 
     function drawCommittee(uint256 disputeId) external nonReentrant {
         Dispute storage dispute = _requireDispute(disputeId);
         if (dispute.stage != Stage.AwaitingDraw) revert SamplingCommitteeWrongStage(disputeId, dispute.stage);
-        if (block.timestamp > dispute.commitDeadline) {
-            revert SamplingCommitteeOutsideWindow(disputeId, dispute.commitDeadline, block.timestamp);
+        uint64 nowTs = _now();
+        if (nowTs > dispute.drawDeadline) {
+            revert SamplingCommitteeOutsideWindow(disputeId, dispute.drawDeadline, nowTs);
         }
         bytes32 key = _randomnessKey(disputeId, dispute.attempt);
-        if (_randomness.isExpired(address(this), key)) {
-            uint8 attempt = dispute.attempt + 1;
-            dispute.attempt = attempt;
-            emit DrawRandomnessRenewed(disputeId, attempt);
-            _randomness.request(_randomnessKey(disputeId, attempt));
-            return;
-        }
+        if (_randomness.isExpired(address(this), key)) return _redraw(disputeId, dispute);
         if (!_randomness.isReady(address(this), key)) revert SamplingCommitteeRandomnessNotReady(disputeId);
+        address[] memory parties = new address[](2);
+        parties[0] = dispute.parties[0];
+        parties[1] = dispute.parties[1];
+        uint256 size = dispute.params.committeeSize;
+        address[] memory picked = PoolDraw.draw(
+            PoolDraw.Draw({
+                vault: _vault,
+                modelId: dispute.modelId,
+                role: IStakingVault.Role.Validator,
+                snapshotBlock: dispute.snapshotBlock,
+                seed: _randomness.randomness(address(this), key),
+                seats: size,
+                duty: dispute.params.validatorStake,
+                maxProbes: _MAX_PROBES
+            }),
+            parties
+        );
+        // INVARIANT: a dispute is judged by a full committee or not at all (no silently short committee).
+        if (picked.length < size) return _redraw(disputeId, dispute);
         dispute.stage = Stage.Voting;
-        _draw(disputeId, dispute, _randomness.randomness(address(this), key));
+        dispute.commitDeadline = nowTs + dispute.params.commitWindow;
+        dispute.revealDeadline = dispute.commitDeadline + dispute.params.revealWindow;
+        address[] storage members = _members[disputeId];
+        for (uint256 i = 0; i < picked.length; ++i) {
+            address member = picked[i];
+            _isMember[disputeId][member] = true;
+            members.push(member);
+            emit ValidatorDrawn(disputeId, member, dispute.requestId);
+            _vault.lock(validatorLockId(disputeId, member), member, dispute.params.validatorStake);
+        }
+        emit CommitteeDrawn(disputeId, members.length);
     }
 
     /// @inheritdoc ISamplingCommittee
@@ -120,9 +157,11 @@ contract SamplingCommittee is ISamplingCommittee, Ownable2Step, ReentrancyGuard 
         Dispute storage dispute = _requireDispute(disputeId);
         if (dispute.stage != Stage.Voting) revert SamplingCommitteeWrongStage(disputeId, dispute.stage);
         if (!_isMember[disputeId][msg.sender]) revert SamplingCommitteeNotMember(disputeId, msg.sender);
-        if (block.timestamp > dispute.commitDeadline) {
-            revert SamplingCommitteeOutsideWindow(disputeId, dispute.commitDeadline, block.timestamp);
+        if (_now() > dispute.commitDeadline) {
+            revert SamplingCommitteeOutsideWindow(disputeId, dispute.commitDeadline, _now());
         }
+        // INVARIANT: an empty commitment binds nothing, so it must never count towards opening the reveals.
+        if (commitment == bytes32(0)) revert SamplingCommitteeEmptyCommitment(disputeId);
         Vote storage vote = _votes[disputeId][msg.sender];
         if (vote.commitment != bytes32(0)) revert SamplingCommitteeAlreadyVoted(disputeId, msg.sender);
         vote.commitment = commitment;
@@ -135,12 +174,13 @@ contract SamplingCommittee is ISamplingCommittee, Ownable2Step, ReentrancyGuard 
         Dispute storage dispute = _requireDispute(disputeId);
         if (dispute.stage != Stage.Voting) revert SamplingCommitteeWrongStage(disputeId, dispute.stage);
         if (!_isMember[disputeId][msg.sender]) revert SamplingCommitteeNotMember(disputeId, msg.sender);
+        uint64 nowTs = _now();
         // INVARIANT: no vote is public before every member is bound (all committed, or the commit window closed).
-        if (dispute.commits < _members[disputeId].length && block.timestamp <= dispute.commitDeadline) {
-            revert SamplingCommitteeOutsideWindow(disputeId, dispute.commitDeadline, block.timestamp);
+        if (dispute.commits < _members[disputeId].length && nowTs <= dispute.commitDeadline) {
+            revert SamplingCommitteeOutsideWindow(disputeId, dispute.commitDeadline, nowTs);
         }
-        if (block.timestamp > dispute.revealDeadline) {
-            revert SamplingCommitteeOutsideWindow(disputeId, dispute.revealDeadline, block.timestamp);
+        if (nowTs > dispute.revealDeadline) {
+            revert SamplingCommitteeOutsideWindow(disputeId, dispute.revealDeadline, nowTs);
         }
         Vote storage vote = _votes[disputeId][msg.sender];
         if (vote.revealed) revert SamplingCommitteeAlreadyVoted(disputeId, msg.sender);
@@ -201,16 +241,19 @@ contract SamplingCommittee is ISamplingCommittee, Ownable2Step, ReentrancyGuard 
     function canResolve(uint256 disputeId) public view returns (bool) {
         Dispute storage dispute = _disputes[disputeId];
         if (dispute.stage == Stage.Voting) {
-            return dispute.reveals == _members[disputeId].length || block.timestamp > dispute.revealDeadline;
+            return dispute.reveals == _members[disputeId].length || _now() > dispute.revealDeadline;
         }
-        // Never drawn within the commit window: ends undecided.
-        return dispute.stage == Stage.AwaitingDraw && block.timestamp > dispute.commitDeadline;
+        // Never drawn within the draw window (or out of draw attempts): ends undecided.
+        return
+            dispute.stage == Stage.AwaitingDraw &&
+            (_now() > dispute.drawDeadline || dispute.attempt >= MAX_DRAW_ATTEMPTS);
     }
 
     /// @inheritdoc ISamplingCommittee
     function canDraw(uint256 disputeId) external view returns (bool) {
         Dispute storage dispute = _disputes[disputeId];
-        if (dispute.stage != Stage.AwaitingDraw || block.timestamp > dispute.commitDeadline) return false;
+        if (dispute.stage != Stage.AwaitingDraw || _now() > dispute.drawDeadline) return false;
+        if (dispute.attempt >= MAX_DRAW_ATTEMPTS) return false;
         bytes32 key = _randomnessKey(disputeId, dispute.attempt);
         return _randomness.isReady(address(this), key) || _randomness.isExpired(address(this), key);
     }
@@ -267,32 +310,27 @@ contract SamplingCommittee is ISamplingCommittee, Ownable2Step, ReentrancyGuard 
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev Walks the validators of the model from a random start and takes those that are not a party and can
-    /// back the lock, until the committee is full or the probe budget is spent. A short committee still needs
-    /// a majority of the configured size to decide.
-    function _draw(uint256 disputeId, Dispute storage dispute, uint256 random) private {
-        uint256 modelId = dispute.modelId;
-        uint256 count = _vault.serverCount(modelId, IStakingVault.Role.Validator);
-        uint256 size = dispute.params.committeeSize;
-        uint256 stake = dispute.params.validatorStake;
-        address[] storage members = _members[disputeId];
-        uint256 probes = count < _MAX_PROBES ? count : _MAX_PROBES;
-        uint256 start = count == 0 ? 0 : random % count;
-        for (uint256 i = 0; i < probes && members.length < size; ++i) {
-            address candidate = _vault.serverAt(modelId, IStakingVault.Role.Validator, (start + i) % count);
-            // INVARIANT: a party never judges its own dispute, and every member backs its vote with stake.
-            if (
-                candidate == dispute.parties[0] ||
-                candidate == dispute.parties[1] ||
-                _isMember[disputeId][candidate] ||
-                _vault.freeStake(candidate) < stake
-            ) continue;
-            _isMember[disputeId][candidate] = true;
-            members.push(candidate);
-            emit ValidatorDrawn(disputeId, candidate, dispute.requestId);
-            _vault.lock(validatorLockId(disputeId, candidate), candidate, stake);
+    /// @dev Requests the randomness of draw `attempt`; the pool it draws from is fixed now (previous block).
+    function _requestDraw(uint256 disputeId, Dispute storage dispute, uint8 attempt) private {
+        dispute.attempt = attempt;
+        dispute.snapshotBlock = uint64(block.number - 1);
+        _randomness.request(_randomnessKey(disputeId, attempt));
+    }
+
+    /// @dev New randomness and snapshot for another draw, while attempts are left (otherwise the dispute
+    /// waits for `resolve`, which ends it undecided).
+    function _redraw(uint256 disputeId, Dispute storage dispute) private {
+        uint8 attempt = dispute.attempt + 1;
+        emit DrawRandomnessRenewed(disputeId, attempt);
+        if (attempt >= MAX_DRAW_ATTEMPTS) {
+            dispute.attempt = attempt;
+            return;
         }
-        emit CommitteeDrawn(disputeId, members.length);
+        _requestDraw(disputeId, dispute, attempt);
+    }
+
+    function _now() private view returns (uint64) {
+        return _clock.activeTime();
     }
 
     /// @dev The most revealed output hash and its votes (first seen wins a tie, which can then never decide).

@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { getBytes, keccak256 } from "ethers";
+import type { IntGraph } from "../../../verifier-gen/src/intgraph.js";
+import { decodeInputBytes } from "../../../verifier-gen/src/encoding.js";
 import { BadInputError } from "../errors.js";
 import type { Job } from "../store.js";
 
@@ -27,4 +29,16 @@ export async function resolveInput(job: Pick<Job, "input" | "inputHash" | "input
   const hash = keccak256(bytes);
   if (hash !== job.inputHash) throw new BadInputError(`input hash mismatch: request ${job.inputHash}, data ${hash}`);
   return bytes;
+}
+
+/**
+ * Tensor 0 of the model for a request's input bytes: clamp(decode(bytes), lo, hi) with the model's input
+ * encoding, exactly as the zk verifier and the optimistic one-step read it (verifier-gen/src/inputbytes.ts).
+ */
+export function inputTensor(graph: IntGraph, bytes: Uint8Array): number[] {
+  try {
+    return decodeInputBytes(graph, bytes);
+  } catch (cause) {
+    throw new BadInputError((cause as Error).message, { cause });
+  }
 }

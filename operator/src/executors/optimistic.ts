@@ -1,18 +1,15 @@
-import { AbiCoder } from "ethers";
 import type { Logger } from "pino";
-import { BadInputError, ConfigError } from "../errors.js";
-import { loadOptimisticModel, type OptimisticModel } from "../optimistic/model.js";
-import { commitTrace, encodeSubmissionProof } from "../optimistic/trace.js";
+import { loadOptimisticModel, requireDisputable, type OptimisticModel } from "../optimistic/model.js";
+import { commitTrace, encodeSubmissionProof, outputOf } from "../optimistic/trace.js";
 import type { Job } from "../store.js";
 import type { ExecutionResult, Executor } from "./executor.js";
-import { resolveInput } from "./input.js";
-
-const abi = AbiCoder.defaultAbiCoder();
+import { inputTensor, resolveInput } from "./input.js";
 
 /**
- * optimistic mode: runs the integer graph with the reference interpreter and submits the label with
- * a commitment to the whole trace (`abi.encode(OptimisticProof)`, IOptimisticModule). The same model
- * serves the challenger role, which re-executes other operators' results and plays disputes.
+ * optimistic mode: runs the integer graph with the reference interpreter and submits its last tensor
+ * (`abi.encode(int256[])`) with a commitment to the whole trace (`abi.encode(OptimisticProof)`,
+ * IOptimisticModule). The same model serves the challenger role, which re-executes other operators'
+ * results and plays disputes. A model with an element the chain cannot recompute is refused at start.
  */
 export class OptimisticExecutor implements Executor {
   readonly model: OptimisticModel;
@@ -22,9 +19,7 @@ export class OptimisticExecutor implements Executor {
     private readonly log: Logger,
   ) {
     this.model = loadOptimisticModel(artifactsDir);
-    if (this.model.graph.output.kind !== "argmax") {
-      throw new ConfigError(`${artifactsDir}: the optimistic executor serves classifiers (argmax output)`);
-    }
+    requireDisputable(this.model);
   }
 
   get modelHash(): string {
@@ -36,21 +31,14 @@ export class OptimisticExecutor implements Executor {
   }
 
   async execute(job: Job): Promise<ExecutionResult> {
-    const values = this.values(await resolveInput(job));
-    const c = commitTrace(this.model.graph, values);
-    const label = c.trace.output[0]!;
-    this.log.info({ requestId: job.requestId, label, traceRoot: c.traceRoot }, "executed");
-    return { output: abi.encode(["uint256"], [label]), proof: encodeSubmissionProof(c) };
+    const c = commitTrace(this.model.graph, this.values(await resolveInput(job)));
+    const output = outputOf(c);
+    this.log.info({ requestId: job.requestId, output: c.trace.output, traceRoot: c.traceRoot }, "executed");
+    return { output, proof: encodeSubmissionProof(c) };
   }
 
-  /** One byte per input value, inside the graph's input range. */
+  /** Tensor 0 for the request's input bytes. */
   values(input: Uint8Array): number[] {
-    const { lo, hi } = this.model.graph.input;
-    if (input.length !== this.model.tensorSizes[0]) {
-      throw new BadInputError(`input has ${input.length} values, the model needs ${this.model.tensorSizes[0]}`);
-    }
-    const bad = input.findIndex((v) => v < lo || v > hi);
-    if (bad >= 0) throw new BadInputError(`input value ${input[bad]} at index ${bad} is outside [${lo}, ${hi}]`);
-    return Array.from(input);
+    return inputTensor(this.model.graph, input);
   }
 }

@@ -5,17 +5,18 @@ import type { Logger } from "pino";
 import type { IntGraph } from "../../../verifier-gen/src/intgraph.js";
 import { IntOnnxRunner } from "../../../verifier-gen/src/intonnx.js";
 import { modelCommitment } from "../../../verifier-gen/src/merkle.js";
-import { ModelTree, commitTrace, type TraceCommitment } from "../optimistic/trace.js";
-import { BadInputError, ExecutionError } from "../errors.js";
+import { oneStepCost } from "../../../verifier-gen/src/onestep.js";
+import { ModelTree, commitTrace, encodeOutput, type TraceCommitment } from "../optimistic/trace.js";
+import { ExecutionError } from "../errors.js";
 import type { Job } from "../store.js";
 import type { ExecutionResult, Executor } from "./executor.js";
-import { resolveInput } from "./input.js";
+import { inputTensor, resolveInput } from "./input.js";
 
 const abi = AbiCoder.defaultAbiCoder();
 
 /** What one party commits to and later reveals. */
 export interface Opening {
-  /** The output bytes: `abi.encode(uint256 label)` for the digits classifiers. */
+  /** The output bytes: `abi.encode(int256[])` of the graph's last tensor. */
   output: string;
   salt: string;
 }
@@ -32,7 +33,8 @@ export function samplingCommitment(requestId: bigint, party: string, opening: Op
 
 /**
  * spML mode: runs the canonical integer graph of a verifier-gen build with onnxruntime-node (the int64 ONNX
- * the build emitted, bit-exact with the reference interpreter) and answers `abi.encode(uint256 label)`.
+ * the build emitted, bit-exact with the reference interpreter) and answers `abi.encode(int256[])` of the last
+ * tensor, the output encoding of every mode.
  *
  * As the assigned operator's executor it submits only a commitment (`output` empty, `proof =
  * abi.encode(bytes32 commitment)`); the salt is derived from the operator's key and the request, so the
@@ -61,13 +63,18 @@ export class SamplingExecutor implements Executor {
     } catch (cause) {
       throw new ExecutionError(`${artifactsDir}: not a verifier-gen build with an integer ONNX model`, { cause });
     }
-    if (graph.output.kind !== "argmax") {
-      throw new ExecutionError(`${artifactsDir}: the sampling executor serves classifiers (argmax output)`);
-    }
-    const committed = modelCommitment(graph).modelHash;
+    const commitment = modelCommitment(graph);
+    const committed = commitment.modelHash;
     if (committed !== manifest.modelHash) {
       throw new ExecutionError(
         `${artifactsDir}: intgraph.json commits to ${committed}, manifest to ${manifest.modelHash}`,
+      );
+    }
+    // A mismatch can go to the deterministic arbitrator: every element must be disputable there.
+    const cost = oneStepCost(graph, commitment.depth);
+    if (!cost.executable) {
+      throw new ExecutionError(
+        `${artifactsDir}: element ${cost.worst.element} of tensor ${cost.worst.tensor} cannot be recomputed on chain`,
       );
     }
     const runner = await IntOnnxRunner.create(graph, onnx);
@@ -96,15 +103,15 @@ export class SamplingExecutor implements Executor {
     return { output: await this.infer(job), salt: this.salt("operator", job.requestId) };
   }
 
-  /** Runs the model on the request's input: `abi.encode(uint256 label)`. */
+  /** Runs the model on the request's input: `abi.encode(int256[])` of the last tensor. */
   async infer(job: Pick<Job, "requestId" | "input" | "inputHash" | "inputURI">): Promise<string> {
     const values = this.values(await resolveInput(job));
     const started = performance.now();
     const trace = await this.runner.run(values);
-    const label = trace.output[0];
-    if (label === undefined) throw new ExecutionError(`request ${job.requestId}: the model produced no label`);
-    this.log.debug({ requestId: job.requestId, label, ms: performance.now() - started }, "inferred");
-    return abi.encode(["uint256"], [label]);
+    const last = trace.tensors[trace.tensors.length - 1];
+    if (last === undefined) throw new ExecutionError(`request ${job.requestId}: the model produced no output`);
+    this.log.debug({ requestId: job.requestId, output: trace.output, ms: performance.now() - started }, "inferred");
+    return encodeOutput(last);
   }
 
   /**
@@ -132,13 +139,8 @@ export class SamplingExecutor implements Executor {
     await this.runner.release();
   }
 
-  /** One value per input element, inside the model's input range (digits: pixels 0..16 in [0, 31]). */
+  /** Tensor 0 for the request's input bytes. */
   private values(input: Uint8Array): number[] {
-    const { lo, hi, shape } = this.graph.input;
-    const count = shape.reduce((a, b) => a * b, 1);
-    if (input.length !== count) throw new BadInputError(`input has ${input.length} values, the model needs ${count}`);
-    const bad = input.findIndex((v) => v < lo || v > hi);
-    if (bad >= 0) throw new BadInputError(`input value ${input[bad]} at index ${bad} is outside [${lo}, ${hi}]`);
-    return Array.from(input);
+    return inputTensor(this.graph, input);
   }
 }

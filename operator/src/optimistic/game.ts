@@ -2,7 +2,7 @@
  * The moves of an optimistic dispute game, computed from a party's own trace commitment and the
  * game state read from the chain (IOptimisticModule.Game). Pure: no chain access.
  */
-import { concat, keccak256 } from "ethers";
+import { TAG, hashNode } from "../../../verifier-gen/src/merkle.js";
 import {
   buildOneStepProof,
   descendants,
@@ -70,7 +70,7 @@ export function patchedTraceLevels(correct: Levels, reveals: readonly Reveal[]):
     for (let row = bottom + 1, span = r.children.length >> 1; row < depth - r.level; row++, span >>= 1) {
       const first = r.position * span;
       for (let q = first; q < first + span; q++) {
-        levels[row]![q] = keccak256(concat([levels[row - 1]![2 * q]!, levels[row - 1]![2 * q + 1]!]));
+        levels[row]![q] = hashNode(TAG.TRACE_NODE, levels[row - 1]![2 * q]!, levels[row - 1]![2 * q + 1]!);
       }
     }
   }

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import type { IntGraph } from "../../../verifier-gen/src/intgraph.js";
+import { oneStepCost, type OneStepReport } from "../../../verifier-gen/src/onestep.js";
 import { ConfigError } from "../errors.js";
 import { ModelTree, tensorSizes } from "./trace.js";
 
@@ -17,6 +18,8 @@ export interface OptimisticModel {
   tree: ModelTree;
   modelHash: string;
   tensorSizes: number[];
+  /** The model's worst one-step: whether every element can be disputed on chain. */
+  oneStep: OneStepReport;
 }
 
 /** Loads `intgraph.json` + `manifest.json` of a build and checks the graph against the manifest's modelHash. */
@@ -30,6 +33,26 @@ export function loadOptimisticModel(dir: string): OptimisticModel {
     throw new ConfigError(`${dir} is not a readable verifier-gen build`, { cause });
   }
   const tree = new ModelTree(graph);
-  if (tree.root !== modelHash) throw new ConfigError(`${dir}: intgraph.json does not match the manifest modelHash`);
-  return { dir, graph, tree, modelHash, tensorSizes: tensorSizes(graph) };
+  if (tree.modelHash !== modelHash) throw new ConfigError(`${dir}: intgraph.json does not match the manifest modelHash`);
+  return {
+    dir,
+    graph,
+    tree,
+    modelHash,
+    tensorSizes: tensorSizes(graph),
+    oneStep: oneStepCost(graph, tree.commitment.depth),
+  };
+}
+
+/**
+ * Refuses a model whose elements cannot all be disputed on chain: serving it in optimistic or sampling
+ * mode would let anyone win a dispute over the element the executor cannot recompute.
+ */
+export function requireDisputable(model: OptimisticModel): void {
+  if (model.oneStep.executable) return;
+  const w = model.oneStep.worst;
+  throw new ConfigError(
+    `${model.dir}: element ${w.element} of tensor ${w.tensor} needs ~${w.gas} gas of reads, beyond the one-step's bound; ` +
+      "this model cannot be served in optimistic or sampling mode",
+  );
 }

@@ -14,7 +14,10 @@ import {
   buildOneStepProof,
   descendants,
   elementLeaf,
+  outputHashOf,
+  outputOf,
   siblingsOf,
+  tensorLeaf,
   type TraceCommitment,
 } from "../optimistic/trace.js";
 import { MODE_SAMPLING, chainTime, requestInput, samplingModule, sendAndWait } from "../sampling/chain.js";
@@ -140,12 +143,12 @@ export class ArbitrationDuty implements Role {
         if (c === undefined) return false;
         const last = c.tensorLevels.length - 1;
         // Only a trace that holds our claim can be posted (a claim we cannot back is not defended).
-        if (c.tensorLevels[last]![0]![0]!.toLowerCase() !== d.claims[side]!.toLowerCase()) {
+        if (outputHashOf(c).toLowerCase() !== d.claims[side]!.toLowerCase()) {
           this.log.error({ disputeId }, "our trace does not hold our claimed output: not posting");
           return false;
         }
         await this.send("postTrace", () =>
-          arbitrator.postTrace(disputeId, c.traceRoot, siblingsOf(c.traceLevels, last)),
+          arbitrator.postTrace(disputeId, c.traceRoot, outputOf(c), siblingsOf(c.traceLevels, last)),
         );
         return false;
       }
@@ -172,10 +175,19 @@ export class ArbitrationDuty implements Role {
     const [tensor, element] = [Number(d.tensor), Number(d.position)];
     const proof = buildOneStepProof(executor.graph, executor.tree, c, tensor, element, input);
     const oneStep = OneStepExecutor__factory.connect(await arbitrator.oneStepExecutor(), this.ctx.provider);
-    const step = { modelHash: d.modelHash, traceRoot: d.traceRoots[side]!, inputHash: d.inputHash, tensor, element };
-    const sizes = [...(await arbitrator.tensorSizesOf(d.modelId))];
-    const computed = await oneStep.execute(step, sizes, proof);
-    if (elementLeaf(computed).toLowerCase() !== d.nodes[side]!.toLowerCase()) {
+    const shape = await arbitrator.modelShapeOf(d.modelHash);
+    const step = {
+      modelHash: d.modelHash,
+      leafCount: shape.leafCount,
+      paramRoot: shape.paramRoot,
+      traceRoot: d.traceRoots[side]!,
+      inputHash: d.inputHash,
+      tensor,
+      element,
+    };
+    const [executable, computed] = await oneStep.execute(step, [...shape.tensorSizes], proof);
+    const leaf = Number(d.depth) === 0 ? tensorLeaf(tensor, 1, elementLeaf(computed)) : elementLeaf(computed);
+    if (!executable || leaf.toLowerCase() !== d.nodes[side]!.toLowerCase()) {
       this.log.warn({ disputeId, tensor, element }, "the one-step would not rule for us: not running it");
       return false;
     }

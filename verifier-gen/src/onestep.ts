@@ -1,0 +1,377 @@
+/**
+ * The trace commitment of an execution and the one-step proofs of contracts/modules/optimistic/
+ * OneStepExecutor.sol: which values the executor reads for one element, in which order, with which
+ * range proofs, and what those reads cost. `oneStepCost` tells, from the integer graph alone, whether
+ * every element of a model can be disputed within a block; an operator must only serve a model in
+ * optimistic or sampling mode when it can (the executor rules against whoever served an element it
+ * cannot recompute).
+ */
+import { hexlify } from "ethers";
+import { runInt, tensorSizes, type IntGraph, type Trace } from "./intgraph.js";
+import {
+  GRAPH_NODE,
+  PARAMS,
+  TAG,
+  depthFor,
+  elementLeaf,
+  merkleLevels,
+  rangeProof,
+  rootOf,
+  tensorLeaf,
+  type ModelRun,
+  type ModelTree,
+} from "./merkle.js";
+
+/** OneStepExecutor's cost model (gas); both files must change together. */
+export const ONE_STEP_GAS = {
+  MAX_STEP: 10_000_000,
+  BASE: 60_000,
+  RUN: 4_000,
+  VALUE: 1_400,
+  SIBLING: 1_100,
+} as const;
+
+const runCost = (count: number, depth: number) =>
+  ONE_STEP_GAS.RUN + count * ONE_STEP_GAS.VALUE + 2 * depth * ONE_STEP_GAS.SIBLING;
+const affordable = (cost: number) => cost <= ONE_STEP_GAS.MAX_STEP - ONE_STEP_GAS.BASE;
+
+// ------------------------------------------------------------------ trace commitment
+
+export interface TraceCommitment {
+  /** Per tensor: its element tree (levels[0] = element leaves, padded; last = [element root]). */
+  tensorLevels: string[][][];
+  /** The trace tree over the tensor leaves. */
+  traceLevels: string[][];
+  traceRoot: string;
+  tensorSizes: number[];
+  /** The committed values, tensor by tensor. */
+  tensors: ArrayLike<number>[];
+}
+
+/** Commits to a sequence of tensors (tensor 0 = the quantized input, tensor i + 1 = the output of node i). */
+export function commitTensors(tensors: readonly ArrayLike<number>[]): TraceCommitment {
+  const tensorLevels = tensors.map((t) => merkleLevels(Array.from(t, (v) => elementLeaf(v)), TAG.TENSOR_NODE));
+  const leaves = tensorLevels.map((levels, i) => tensorLeaf(i, tensors[i]!.length, rootOf(levels)));
+  const traceLevels = merkleLevels(leaves, TAG.TRACE_NODE);
+  return {
+    tensorLevels,
+    traceLevels,
+    traceRoot: rootOf(traceLevels),
+    tensorSizes: tensors.map((t) => t.length),
+    tensors: [...tensors],
+  };
+}
+
+/** Runs the reference interpreter and commits to its trace. */
+export function commitTrace(graph: IntGraph, input: ArrayLike<number>): TraceCommitment & { trace: Trace } {
+  const trace = runInt(graph, input);
+  return { trace, ...commitTensors(trace.tensors) };
+}
+
+// ------------------------------------------------------------------ cost
+
+/** Reads of one element: gas bound, and where the executor stops when it is not executable. */
+export interface ElementCost {
+  gas: number;
+  executable: boolean;
+}
+
+type Geometry = {
+  C: number;
+  H: number;
+  W: number;
+  OH: number;
+  OW: number;
+  KH: number;
+  KW: number;
+  SH: number;
+  SW: number;
+  PT: number;
+  PL: number;
+};
+
+function geometryOf(n: { inShape: number[]; outShape: number[]; kernel: number[]; strides: number[]; pads: number[] }): Geometry {
+  const [C, H, W] = n.inShape as [number, number, number];
+  const [, OH, OW] = n.outShape as [number, number, number];
+  return {
+    C,
+    H,
+    W,
+    OH,
+    OW,
+    KH: n.kernel[0]!,
+    KW: n.kernel[1]!,
+    SH: n.strides[0]!,
+    SW: n.strides[1]!,
+    PT: n.pads[0]!,
+    PL: n.pads[1]!,
+  };
+}
+
+/** In-bounds window of element e: first kernel column, column count, and the in-bounds rows. */
+function windowOf(g: Geometry, e: number): { kw0: number; cols: number; rows: { kh: number; ih: number }[] } {
+  const oh = Math.floor(e / g.OW) % g.OH;
+  const ow = e % g.OW;
+  const base = ow * g.SW;
+  const kw0 = base >= g.PL ? 0 : g.PL - base;
+  const end = g.W + g.PL;
+  let kwN = end > base ? end - base : 0;
+  if (kwN > g.KW) kwN = g.KW;
+  const cols = Math.max(0, kwN - Math.min(kw0, kwN));
+  const rows: { kh: number; ih: number }[] = [];
+  for (let kh = 0; kh < g.KH; kh++) {
+    const p = oh * g.SH + kh;
+    if (p < g.PT || p - g.PT >= g.H) continue;
+    if (cols > 0) rows.push({ kh, ih: p - g.PT });
+  }
+  return { kw0: Math.min(kw0, kwN), cols, rows };
+}
+
+/** Gas bound of the one-step of element `element` of tensor `tensor`, as OneStepExecutor prices it. */
+export function elementCost(graph: IntGraph, tensor: number, element: number, modelDepth: number): ElementCost {
+  const sizes = tensorSizes(graph);
+  const traceDepth = depthFor(sizes.length);
+  let gas = 0;
+  const read = (count: number, depth: number) => (gas += runCost(count, depth));
+  if (tensor === 0) {
+    read(2, modelDepth);
+    read(2, modelDepth);
+    return { gas, executable: true };
+  }
+  const n = graph.nodes[tensor - 1]!;
+  const ids = n.op === "add" ? n.inputs : [n.input];
+  read(1, modelDepth);
+  read(ids.length, modelDepth);
+  gas += ids.length * runCost(0, traceDepth);
+  const inDepth = depthFor(sizes[ids[0]!]!);
+  const bulk = (cost: number): ElementCost => ({ gas: gas + cost, executable: affordable(cost) });
+  switch (n.op) {
+    case "dense":
+      read(2, modelDepth);
+      return bulk(runCost(n.inF, modelDepth) + runCost(n.inF, inDepth));
+    case "conv2d": {
+      read(14, modelDepth);
+      const g = geometryOf(n);
+      const kernel = g.C * g.KH * g.KW;
+      if (!affordable(runCost(kernel, modelDepth))) return { gas: gas + runCost(kernel, modelDepth), executable: false };
+      const w = windowOf(g, element);
+      const runs = g.C * w.rows.length;
+      const taps = w.rows.length * w.cols;
+      return bulk(
+        runCost(kernel, modelDepth) +
+          runs * (ONE_STEP_GAS.RUN + 2 * inDepth * ONE_STEP_GAS.SIBLING) +
+          g.C * taps * ONE_STEP_GAS.VALUE,
+      );
+    }
+    case "maxpool":
+    case "sumpool": {
+      read(14, modelDepth);
+      const g = geometryOf(n);
+      if (!affordable(runCost(g.KH * g.KW, 0))) return { gas: gas + runCost(g.KH * g.KW, 0), executable: false };
+      const w = windowOf(g, element);
+      return bulk(w.rows.length * (ONE_STEP_GAS.RUN + 2 * inDepth * ONE_STEP_GAS.SIBLING) + runCost(w.rows.length * w.cols, 0));
+    }
+    case "argmax":
+      return bulk(runCost(sizes[ids[0]!]!, inDepth));
+    case "requant":
+      read(2, modelDepth);
+      read(1, modelDepth);
+      read(1, modelDepth);
+      read(2, modelDepth);
+      read(1, inDepth);
+      return { gas, executable: true };
+    case "affine":
+      read(3, modelDepth);
+      read(1, modelDepth);
+      read(1, modelDepth);
+      read(1, inDepth);
+      return { gas, executable: true };
+    case "add":
+      read(1, inDepth);
+      read(2, modelDepth);
+      read(1, depthFor(sizes[ids[1]!]!));
+      return { gas, executable: true };
+    case "clamp":
+    case "leakyrelu":
+      read(1, inDepth);
+      read(n.op === "clamp" ? 2 : 1, modelDepth);
+      if (n.op === "leakyrelu") read(1, modelDepth);
+      return { gas, executable: true };
+    case "relu":
+    case "reshape":
+      read(1, inDepth);
+      return { gas, executable: true };
+  }
+}
+
+export interface OneStepReport {
+  /** The costliest element of the model and its gas bound. */
+  worst: { tensor: number; element: number; gas: number };
+  /** Every element can be disputed within OneStepExecutor's MAX_STEP_GAS. */
+  executable: boolean;
+  /** Per tensor (index = tensor): gas bound of its costliest element. */
+  perTensor: number[];
+}
+
+/** The worst one-step of a model (every element of every tensor). */
+export function oneStepCost(graph: IntGraph, modelDepth: number): OneStepReport {
+  const sizes = tensorSizes(graph);
+  let worst = { tensor: 0, element: 0, gas: 0 };
+  let executable = true;
+  const perTensor: number[] = [];
+  sizes.forEach((size, t) => {
+    const n = t === 0 ? undefined : graph.nodes[t - 1];
+    // Only windowed ops vary by element; the others cost the same for every element.
+    const elements = n && (n.op === "conv2d" || n.op === "maxpool" || n.op === "sumpool") ? size : 1;
+    let top = 0;
+    for (let e = 0; e < elements; e++) {
+      const c = elementCost(graph, t, e, modelDepth);
+      if (!c.executable) executable = false;
+      if (c.gas > top) top = c.gas;
+      if (c.gas > worst.gas) worst = { tensor: t, element: e, gas: c.gas };
+    }
+    perTensor.push(top);
+  });
+  return { worst, executable, perTensor };
+}
+
+// ------------------------------------------------------------------ proofs
+
+export interface OneStepProof {
+  input: string;
+  params: ModelRun[];
+  inputs: { root: string; siblings: string[] }[];
+  elements: { slot: number; start: number; values: bigint[]; siblings: string[] }[];
+}
+
+export const ONE_STEP_PROOF_TYPE =
+  "tuple(bytes input, tuple(uint32 param, uint32 index, uint256 position, int256[] values, bytes32[] siblings)[] params, " +
+  "tuple(bytes32 root, bytes32[] siblings)[] inputs, " +
+  "tuple(uint8 slot, uint256 start, int256[] values, bytes32[] siblings)[] elements)";
+
+/** The module / arbitrator Step for the executor (IOneStepExecutor.Step). */
+export interface Step {
+  modelHash: string;
+  leafCount: number;
+  paramRoot: string;
+  traceRoot: string;
+  inputHash: string;
+  tensor: number;
+  element: number;
+}
+
+/**
+ * Everything OneStepExecutor reads to recompute element `element` of tensor `tensor`, in the order it
+ * reads it, taken from the commitment `c` (whose tensors before `tensor` are what the game agreed on).
+ * Stops where the executor stops for an element it cannot afford.
+ */
+export function buildOneStepProof(
+  graph: IntGraph,
+  model: ModelTree,
+  c: Pick<TraceCommitment, "tensorLevels" | "traceLevels" | "tensors">,
+  tensor: number,
+  element: number,
+  inputBytes: Uint8Array,
+): OneStepProof {
+  const params: ModelRun[] = [];
+  const elements: OneStepProof["elements"] = [];
+  const inputs: OneStepProof["inputs"] = [];
+  const proof: OneStepProof = { input: "0x", params, inputs, elements };
+  if (tensor === 0) {
+    proof.input = hexlify(inputBytes);
+    params.push(model.run(GRAPH_NODE, PARAMS.INPUT_RANGE, 0, 2), model.run(GRAPH_NODE, PARAMS.INPUT_ENCODING, 0, 2));
+    return proof;
+  }
+  const k = tensor - 1;
+  const n = graph.nodes[k];
+  if (n === undefined) throw new RangeError(`tensor ${tensor} is not produced by a node`);
+  const take = (param: number, index: number, count = 1) => params.push(model.run(k, param, index, count));
+  const ids = n.op === "add" ? [...n.inputs] : [n.input];
+  take(PARAMS.OPCODE, 0);
+  take(PARAMS.INPUTS, 0, ids.length);
+  for (const id of ids) {
+    inputs.push({ root: rootOf(c.tensorLevels[id]!), siblings: rangeProof(c.traceLevels, id, 1) });
+  }
+  const elems = (slot: number, start: number, count: number) => {
+    const id = ids[slot]!;
+    const t = c.tensors[id]!;
+    const values: bigint[] = [];
+    for (let i = start; i < start + count; i++) values.push(BigInt(t[i]!));
+    elements.push({ slot, start, values, siblings: rangeProof(c.tensorLevels[id]!, start, count) });
+  };
+  const cost = elementCost(graph, tensor, element, model.commitment.depth);
+  const j = element;
+  switch (n.op) {
+    case "dense":
+      take(PARAMS.DENSE_DIMS, 0, 2);
+      if (!cost.executable) break;
+      take(PARAMS.BIAS, j);
+      take(PARAMS.WEIGHT, j * n.inF, n.inF);
+      elems(0, 0, n.inF);
+      break;
+    case "conv2d":
+    case "maxpool":
+    case "sumpool": {
+      take(PARAMS.GEOMETRY, 0, 14);
+      if (!cost.executable) break;
+      const g = geometryOf(n);
+      const oc = Math.floor(j / (g.OH * g.OW));
+      const w = windowOf(g, j);
+      const ow = j % g.OW;
+      const first = (ch: number, ih: number) => (ch * g.H + ih) * g.W + ow * g.SW + w.kw0 - g.PL;
+      if (n.op === "conv2d") {
+        take(PARAMS.BIAS, oc);
+        take(PARAMS.WEIGHT, oc * g.C * g.KH * g.KW, g.C * g.KH * g.KW);
+        for (let ch = 0; ch < g.C; ch++) for (const r of w.rows) elems(0, first(ch, r.ih), w.cols);
+      } else {
+        for (const r of w.rows) elems(0, first(oc, r.ih), w.cols);
+      }
+      break;
+    }
+    case "requant": {
+      const m = n.mult.length;
+      const inner = m === 1 ? 1 : n.shape.slice(2).reduce((a, b) => a * b, 1);
+      const ch = Math.floor(j / inner) % m;
+      take(PARAMS.CHANNELS, 0, 2);
+      take(PARAMS.MULT, ch);
+      take(PARAMS.SHIFT, ch);
+      take(PARAMS.RANGE, 0, 2);
+      elems(0, j, 1);
+      break;
+    }
+    case "affine": {
+      const m = n.mul.length;
+      const s = n.input === 0 ? graph.input.shape : graph.nodes[n.input - 1]!.shape;
+      const inner = m === 1 ? 1 : s.slice(2).reduce((a, b) => a * b, 1);
+      const ch = Math.floor(j / inner) % m;
+      take(PARAMS.CHANNELS, 0, 3);
+      take(PARAMS.AFFINE_MUL, ch);
+      take(PARAMS.AFFINE_ADD, n.add.length === 1 ? 0 : ch);
+      elems(0, j, 1);
+      break;
+    }
+    case "relu":
+    case "reshape":
+      elems(0, j, 1);
+      break;
+    case "clamp":
+      elems(0, j, 1);
+      take(PARAMS.RANGE, 0, 2);
+      break;
+    case "leakyrelu":
+      elems(0, j, 1);
+      take(PARAMS.MULT, 0);
+      take(PARAMS.SHIFT, 0);
+      break;
+    case "add":
+      elems(0, j, 1);
+      take(PARAMS.ADD_COEFFS, 0, 2);
+      elems(1, j, 1);
+      break;
+    case "argmax":
+      if (!cost.executable) break;
+      elems(0, 0, c.tensors[ids[0]!]!.length);
+      break;
+  }
+  return proof;
+}
