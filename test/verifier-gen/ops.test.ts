@@ -217,10 +217,10 @@ async function checkModel(bytes: Uint8Array, shape: number[], nCalib: number, nT
   return { fg, ig, tests };
 }
 
-async function checkWitness(ig: ReturnType<typeof quantize>, inputs: number[][], publicLogits = false) {
+async function checkWitness(ig: ReturnType<typeof quantize>, inputs: number[][]) {
   const dir = mkdtempSync(join(tmpdir(), "vg-ops-"));
   try {
-    const src = emitCircom(ig, { publicLogits });
+    const src = emitCircom(ig);
     writeFileSync(join(dir, "model.circom"), src.main);
     writeFileSync(join(dir, "veriml_gadgets.circom"), GADGETS_CIRCOM);
     const comp = await compileCircom(dir, "model");
@@ -275,11 +275,6 @@ describe("verifier-gen: operators", function () {
     const { ig, tests } = await checkModel(gapModel(), [1, 2, 5, 5], 64, 20, 0.7);
     expect(ig.output.kind).to.equal("tensor");
     await checkWitness(ig, tests.slice(0, 3));
-  });
-
-  it("publicLogits exposes packed logits", async () => {
-    const { ig, tests } = await checkModel(allOpsModel(13), [1, 1, 6, 6], 32, 4, 0.5);
-    await checkWitness(ig, tests.slice(0, 2), true);
   });
 
   it("modelHash changes with any weight", async () => {

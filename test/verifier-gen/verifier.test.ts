@@ -34,6 +34,8 @@ for (const [model, contract] of [
       await terminateSnarkjs();
     });
 
+    const output = (label: bigint | number) => [BigInt(label)];
+
     it("commits to the model hash of the build", async () => {
       expect(await verifier.getFunction("MODEL_HASH")()).to.equal(md.manifest.modelHash);
       expect(await verifier.getFunction("NUM_PUBLIC_SIGNALS")()).to.equal(BigInt(md.manifest.publicSignals.length));
@@ -49,14 +51,15 @@ for (const [model, contract] of [
       console.log(`      verifyProof gas: estimate ${gas}, used ${rc!.gasUsed}`);
     });
 
-    it("recomputes the public signals from the raw input bytes and the label", async () => {
+    it("recomputes the public signals from the raw input bytes and the output (the last tensor)", async () => {
       const { a, b, c, pub } = args(pf);
       const bytes = Uint8Array.from(test.inputs[0]!);
-      const sig = await verifier.getFunction("packPublicSignals")(bytes, BigInt(pf.decoded.label!));
+      expect(pf.decoded.output).to.deep.equal([pf.decoded.label]);
+      const sig = await verifier.getFunction("packPublicSignals")(bytes, output(pf.decoded.label!));
       expect(sig.map((v: bigint) => v)).to.deep.equal(pub);
-      expect(await verifier.getFunction("verifyInference")(a, b, c, bytes, BigInt(pf.decoded.label!))).to.equal(true);
+      expect(await verifier.getFunction("verifyInference")(a, b, c, bytes, output(pf.decoded.label!))).to.equal(true);
       const other = (pf.decoded.label! + 1) % 10;
-      expect(await verifier.getFunction("verifyInference")(a, b, c, bytes, BigInt(other))).to.equal(false);
+      expect(await verifier.getFunction("verifyInference")(a, b, c, bytes, output(other))).to.equal(false);
     });
 
     it("rejects a changed output (label)", async () => {
@@ -64,7 +67,7 @@ for (const [model, contract] of [
       const bytes = Uint8Array.from(test.inputs[0]!);
       for (let l = 0n; l < 10n; l++) {
         if (l === BigInt(pf.decoded.label!)) continue;
-        const other = await verifier.getFunction("packPublicSignals")(bytes, l);
+        const other = await verifier.getFunction("packPublicSignals")(bytes, output(l));
         expect(other).to.not.deep.equal(pub);
         expect(await verifier.getFunction("verifyProof")(a, b, c, [...other])).to.equal(false);
       }
@@ -82,7 +85,7 @@ for (const [model, contract] of [
       expect(await verifier.getFunction("verifyProof")(a, b, c, changed)).to.equal(false);
       const px = Uint8Array.from(test.inputs[0]!);
       px[10] = (px[10]! + 1) % 17;
-      expect(await verifier.getFunction("verifyInference")(a, b, c, px, BigInt(pf.decoded.label!))).to.equal(false);
+      expect(await verifier.getFunction("verifyInference")(a, b, c, px, output(pf.decoded.label!))).to.equal(false);
     });
 
     it("rejects aliased public signals (value + r) with PublicInputNotInField", async () => {
@@ -102,16 +105,28 @@ for (const [model, contract] of [
       expect(await verifier.getFunction("verifyProof")(c, b, c, pub)).to.equal(false);
     });
 
-    it("rejects out-of-range pixel bytes when packing", async () => {
+    it("reads input bytes as tensor 0 does (clamped to the model's range) and checks output ranges exactly", async () => {
+      const { hi } = md.manifest.input;
       const px = Uint8Array.from(test.inputs[0]!);
-      px[3] = 32;
-      await expect(verifier.getFunction("packPublicSignals")(px, 1n)).to.be.revertedWithCustomError(
-        verifier,
-        "InputValueOutOfRange",
+      const clamped = Uint8Array.from(px);
+      px[3] = 200;
+      clamped[3] = hi;
+      expect(await verifier.getFunction("packPublicSignals")(px, output(1))).to.deep.equal(
+        await verifier.getFunction("packPublicSignals")(clamped, output(1)),
       );
-      await expect(verifier.getFunction("packPublicSignals")(px.slice(1), 1n)).to.be.revertedWithCustomError(
+      await expect(verifier.getFunction("packPublicSignals")(px.slice(1), output(1))).to.be.revertedWithCustomError(
         verifier,
         "InputLengthMismatch",
+      );
+      // The label range is exactly [0, 9]: 10..15 would fit its 4 bits but are refused.
+      for (const bad of [10n, 15n, -1n]) {
+        await expect(verifier.getFunction("packPublicSignals")(px, [bad]))
+          .to.be.revertedWithCustomError(verifier, "ValueOutOfRange")
+          .withArgs(0n, bad, 0n, 9n);
+      }
+      await expect(verifier.getFunction("packPublicSignals")(px, [1n, 2n])).to.be.revertedWithCustomError(
+        verifier,
+        "OutputLengthMismatch",
       );
     });
   });

@@ -305,6 +305,10 @@ export interface ModelCommitment {
 }
 
 export function modelCommitment(g: IntGraph): ModelCommitment {
+  // INVARIANT: the model output is the last tensor: the one every mode delivers and commits.
+  if (g.output.tensor !== g.nodes.length) {
+    throw new RangeError(`graph output is tensor ${g.output.tensor}, not the last tensor ${g.nodes.length}`);
+  }
   const leaves = leafValues(g).map(hashLeaf);
   const levels = merkleLevels(leaves, TAG.MODEL_NODE);
   const paramRoot = rootOf(levels);

@@ -26,8 +26,8 @@ import {
 export const ONE_STEP_GAS = {
   MAX_STEP: 10_000_000,
   BASE: 60_000,
-  RUN: 4_000,
-  VALUE: 1_400,
+  RUN: 6_000,
+  VALUE: 2_000,
   SIBLING: 1_100,
 } as const;
 

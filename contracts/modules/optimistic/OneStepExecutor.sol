@@ -14,10 +14,9 @@ contract OneStepExecutor is IOneStepExecutor {
 
     // Cost model of the reads (an upper bound of what they cost, calldata included; see onestep.ts).
     uint256 private constant _BASE_GAS = 60_000;
-    uint256 private constant _RUN_GAS = 4_000;
-    uint256 private constant _VALUE_GAS = 1_400;
+    uint256 private constant _RUN_GAS = 6_000;
+    uint256 private constant _VALUE_GAS = 2_000;
     uint256 private constant _SIBLING_GAS = 1_100;
-    uint256 private constant _INPUT_BYTE_GAS = 20;
 
     /// @dev Committed parameters and trace values beyond this magnitude make an element not executable,
     /// so no arithmetic below can overflow (and revert) on a malformed model.
@@ -194,8 +193,9 @@ contract OneStepExecutor is IOneStepExecutor {
         if (!_affordable(c, cost)) return 0;
         uint256 o = c.element;
         acc = _one(c, proof, _BIAS, uint32(o));
-        int256[] memory w = _run(c, proof, _WEIGHT, uint32(o * inF), inF);
-        int256[] memory x = _elems(c, proof, 0, 0, inF);
+        int256[] calldata w = _params(c, proof, _WEIGHT, uint32(o * inF), inF);
+        int256[] calldata x = _elems(c, proof, 0, 0, inF);
+        if (c.bad) return 0;
         for (uint256 i = 0; i < inF; ++i) acc += w[i] * x[i];
     }
 
@@ -223,7 +223,7 @@ contract OneStepExecutor is IOneStepExecutor {
         if (!_affordable(c, _convCost(c, g))) return 0;
         uint256 oc = c.element / (g[4] * g[5]);
         acc = _one(c, proof, _BIAS, uint32(oc));
-        int256[] memory w = _run(c, proof, _WEIGHT, uint32(oc * kernel), kernel);
+        int256[] calldata w = _params(c, proof, _WEIGHT, uint32(oc * kernel), kernel);
         for (uint256 ch = 0; ch < g[0]; ++ch) {
             for (uint256 kh = 0; kh < g[6]; ++kh) acc += _convRow(c, proof, g, w, ch, kh);
         }
@@ -267,13 +267,14 @@ contract OneStepExecutor is IOneStepExecutor {
         Ctx memory c,
         OneStepProof calldata proof,
         uint256[14] memory g,
-        int256[] memory w,
+        int256[] calldata w,
         uint256 ch,
         uint256 kh
     ) private pure returns (int256 acc) {
         (uint256 first, uint256 count, uint256 kw0) = _rowRun(c, g, ch, kh);
         if (count == 0) return 0;
-        int256[] memory x = _elems(c, proof, 0, first, count);
+        int256[] calldata x = _elems(c, proof, 0, first, count);
+        if (c.bad) return 0;
         uint256 wBase = (ch * g[6] + kh) * g[7] + kw0;
         for (uint256 i = 0; i < count; ++i) acc += w[wBase + i] * x[i];
     }
@@ -309,7 +310,8 @@ contract OneStepExecutor is IOneStepExecutor {
     ) private pure {
         (uint256 first, uint256 count, ) = _rowRun(c, g, c.element / (g[4] * g[5]), kh);
         if (count == 0) return;
-        int256[] memory x = _elems(c, proof, 0, first, count);
+        int256[] calldata x = _elems(c, proof, 0, first, count);
+        if (c.bad) return;
         for (uint256 i = 0; i < count; ++i) {
             if (acc[1] == 0 || (isMax && x[i] > acc[0])) acc[0] = x[i];
             else if (!isMax) acc[0] += x[i];
@@ -371,7 +373,7 @@ contract OneStepExecutor is IOneStepExecutor {
     function _argmax(Ctx memory c, OneStepProof calldata proof, uint256 inSize) private pure returns (int256) {
         if (c.size != 1) return _malformed(c);
         if (!_affordable(c, _cost(inSize, c.inputDepths[0]))) return 0;
-        int256[] memory x = _elems(c, proof, 0, 0, inSize);
+        int256[] calldata x = _elems(c, proof, 0, 0, inSize);
         uint256 best = 0;
         for (uint256 i = 1; i < inSize; ++i) {
             if (x[i] > x[best]) best = i;
@@ -441,14 +443,16 @@ contract OneStepExecutor is IOneStepExecutor {
         c.inputCount = count;
     }
 
-    /// @dev The next model run, which must be `count` leaves (param, index..) of the current node.
-    function _run(
+    /// @dev The next model run, which must be `count` leaves (param, index..) of the current node; read in
+    /// place from calldata. A value beyond 2^64 marks the element not executable (callers check `c.bad`
+    /// before any arithmetic on a run).
+    function _params(
         Ctx memory c,
         OneStepProof calldata proof,
         uint32 param,
         uint32 index,
         uint256 count
-    ) private pure returns (int256[] memory values) {
+    ) private pure returns (int256[] calldata values) {
         uint256 k = c.paramCursor;
         if (k >= proof.params.length) revert OneStepExecutorMissingData(k);
         ParamRun calldata run = proof.params[k];
@@ -458,11 +462,9 @@ contract OneStepExecutor is IOneStepExecutor {
         values = run.values;
         bytes32[] memory leaves = new bytes32[](count);
         for (uint256 i = 0; i < count; ++i) {
-            leaves[i] = TraceMerkle.modelLeaf(c.node, param, index + uint32(i), values[i]);
-            if (values[i] >= _MAX_ABS || values[i] <= -_MAX_ABS) {
-                c.bad = true;
-                values[i] = 0;
-            }
+            int256 v = values[i];
+            leaves[i] = TraceMerkle.modelLeaf(c.node, param, index + uint32(i), v);
+            if (v >= _MAX_ABS || v <= -_MAX_ABS) c.bad = true;
         }
         // INVARIANT: every constant the recomputation uses is a leaf of the registered model commitment.
         if (TraceMerkle.runRoot(leaves, run.position, c.modelDepth, run.siblings, TraceMerkle.MODEL_NODE) != c.paramRoot) {
@@ -471,18 +473,31 @@ contract OneStepExecutor is IOneStepExecutor {
         c.paramCursor = k + 1;
     }
 
-    function _one(Ctx memory c, OneStepProof calldata proof, uint32 param, uint32 index) private pure returns (int256) {
-        return _run(c, proof, param, index, 1)[0];
+    /// @dev A short model run copied to memory, out-of-bounds values replaced by 0 (and the element marked).
+    function _run(
+        Ctx memory c,
+        OneStepProof calldata proof,
+        uint32 param,
+        uint32 index,
+        uint256 count
+    ) private pure returns (int256[] memory values) {
+        int256[] calldata raw = _params(c, proof, param, index, count);
+        values = new int256[](count);
+        for (uint256 i = 0; i < count; ++i) values[i] = _bounded(raw[i]);
     }
 
-    /// @dev The next element run, which must be elements [start, start + count) of input `slot`.
+    function _one(Ctx memory c, OneStepProof calldata proof, uint32 param, uint32 index) private pure returns (int256) {
+        return _bounded(_params(c, proof, param, index, 1)[0]);
+    }
+
+    /// @dev The next element run, which must be elements [start, start + count) of input `slot`; read in place.
     function _elems(
         Ctx memory c,
         OneStepProof calldata proof,
         uint8 slot,
         uint256 start,
         uint256 count
-    ) private pure returns (int256[] memory values) {
+    ) private pure returns (int256[] calldata values) {
         uint256 k = c.elementCursor;
         if (k >= proof.elements.length) revert OneStepExecutorMissingData(k);
         ElementRun calldata run = proof.elements[k];
@@ -492,11 +507,9 @@ contract OneStepExecutor is IOneStepExecutor {
         values = run.values;
         bytes32[] memory leaves = new bytes32[](count);
         for (uint256 i = 0; i < count; ++i) {
-            leaves[i] = TraceMerkle.elementLeaf(values[i]);
-            if (values[i] >= _MAX_ABS || values[i] <= -_MAX_ABS) {
-                c.bad = true;
-                values[i] = 0;
-            }
+            int256 v = values[i];
+            leaves[i] = TraceMerkle.elementLeaf(v);
+            if (v >= _MAX_ABS || v <= -_MAX_ABS) c.bad = true;
         }
         // INVARIANT: input values are the committed (and agreed) values of the input tensor.
         if (
@@ -507,6 +520,11 @@ contract OneStepExecutor is IOneStepExecutor {
     }
 
     function _elem(Ctx memory c, OneStepProof calldata proof, uint8 slot, uint256 index) private pure returns (int256) {
-        return _elems(c, proof, slot, index, 1)[0];
+        return _bounded(_elems(c, proof, slot, index, 1)[0]);
+    }
+
+    /// @dev The value, or 0 when beyond 2^64 (the element is then marked not executable by the reader).
+    function _bounded(int256 v) private pure returns (int256) {
+        return v >= _MAX_ABS || v <= -_MAX_ABS ? int256(0) : v;
     }
 }

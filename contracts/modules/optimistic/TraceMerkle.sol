@@ -79,18 +79,17 @@ library TraceMerkle {
         uint256 n = nodes.length;
         // INVARIANT: the run lies inside the tree (no position aliasing above the depth).
         if (n == 0 || depth > 64 || start + n > (uint256(1) << depth)) return bytes32(0);
-        Level memory lv;
         uint256 a = start;
         uint256 k = 0;
         for (uint256 d = 0; d < depth; ++d) {
-            lv.off = a & 1;
-            lv.right = ((a + n) & 1) == 1 ? 1 : 0;
-            lv.n = n;
-            if (k + lv.off + lv.right > siblings.length) return bytes32(0);
-            if (lv.off == 1) lv.leftSibling = siblings[k];
-            if (lv.right == 1) lv.rightSibling = siblings[k + lv.off];
-            k += lv.off + lv.right;
-            n = _hashLevel(nodes, lv, tag);
+            // The run needs a left sibling when it starts on a right child, a right one when it ends on a left child.
+            uint256 off = a & 1;
+            uint256 right = (a + n) & 1;
+            if (k + off + right > siblings.length) return bytes32(0);
+            bytes32 leftSibling = off == 1 ? siblings[k] : bytes32(0);
+            bytes32 rightSibling = right == 1 ? siblings[k + off] : bytes32(0);
+            k += off + right;
+            n = _hashLevel(nodes, n, off, leftSibling, rightSibling, tag);
             a >>= 1;
         }
         // INVARIANT: the path has exactly the length the tree's depth gives it.
@@ -98,29 +97,41 @@ library TraceMerkle {
         return nodes[0];
     }
 
-    /// @dev The run of one level, framed by the siblings it needs: a left one when it starts on a right child
-    /// (off = 1), a right one when it ends on a left child (right = 1).
-    struct Level {
-        uint256 off;
-        uint256 right;
-        uint256 n;
-        bytes32 leftSibling;
-        bytes32 rightSibling;
-    }
-
-    /// @dev Hashes the framed run into its parents, in place (parent i reads framed positions 2i and 2i + 1,
-    /// never below i once i > 0); returns the number of parents.
-    function _hashLevel(bytes32[] memory nodes, Level memory lv, bytes1 tag) private pure returns (uint256 parents) {
-        parents = (lv.n + lv.off + lv.right) >> 1;
-        for (uint256 i = 0; i < parents; ++i) {
-            nodes[i] = hashNode(tag, _framed(nodes, lv, 2 * i), _framed(nodes, lv, 2 * i + 1));
+    /// @dev Hashes the run nodes[0..n) framed by its siblings into its parents, in place: parent i reads framed
+    /// positions 2i and 2i + 1 (node 2i - off and 2i + 1 - off), never below i once i > 0. Returns the count.
+    function _hashLevel(
+        bytes32[] memory nodes,
+        uint256 n,
+        uint256 off,
+        bytes32 leftSibling,
+        bytes32 rightSibling,
+        bytes1 tag
+    ) private pure returns (uint256 parents) {
+        parents = (n + off + ((off + n) & 1)) >> 1;
+        assembly ("memory-safe") {
+            let base := add(nodes, 0x20)
+            let scratch := mload(0x40)
+            mstore8(scratch, shr(248, tag))
+            for {
+                let i := 0
+            } lt(i, parents) {
+                i := add(i, 1)
+            } {
+                let li := sub(add(i, i), off)
+                let l := leftSibling
+                if iszero(and(iszero(i), off)) {
+                    l := mload(add(base, shl(5, li)))
+                }
+                let ri := add(li, 1)
+                let r := rightSibling
+                if lt(ri, n) {
+                    r := mload(add(base, shl(5, ri)))
+                }
+                mstore(add(scratch, 1), l)
+                mstore(add(scratch, 33), r)
+                mstore(add(base, shl(5, i)), keccak256(scratch, 65))
+            }
         }
-    }
-
-    function _framed(bytes32[] memory nodes, Level memory lv, uint256 v) private pure returns (bytes32) {
-        if (v < lv.off) return lv.leftSibling;
-        uint256 i = v - lv.off;
-        return i < lv.n ? nodes[i] : lv.rightSibling;
     }
 
     /// @notice Root of a single leaf at `position` with its sibling path, checked at exactly `depth` levels.

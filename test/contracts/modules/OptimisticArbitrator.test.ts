@@ -12,6 +12,7 @@ import { DEFAULT_PARAMETERS, deploySuite } from "../../../scripts/lib/deploy.js"
 import {
   MODE_SAMPLING,
   deploySamplingModule,
+  encodeSamplingConfig,
   registerSamplingModel,
   type SamplingConfig,
 } from "../../../scripts/lib/sampling.js";
@@ -21,9 +22,11 @@ import {
   commitTensors,
   commitTrace,
   descendants,
+  outputOf,
   siblingsOf,
   type TraceCommitment,
 } from "../../../operator/src/optimistic/trace.js";
+import { fulfil } from "../../helpers/randomness.js";
 import { OneStepExecutor__factory, OptimisticArbitrator__factory } from "../../../types/ethers-contracts/index.js";
 
 const { ethers, networkHelpers } = await network.create();
@@ -56,6 +59,7 @@ enum Reason {
   OneStep,
   Padding,
   OneStepMissed,
+  NotExecutable,
 }
 enum Verdict {
   None,
@@ -64,17 +68,11 @@ enum Verdict {
   Rejected,
 }
 
-type Commit = Omit<TraceCommitment, "trace">;
+type Commit = TraceCommitment;
 
 const testSet = JSON.parse(readFileSync("data/digits-test.json", "utf8")) as { inputs: number[][]; labels: number[] };
 const inputOf = (i: number): Uint8Array => Uint8Array.from(testSet.inputs[i]!);
-const labelOf = (c: Commit): number => {
-  const last = c.tensorLevels.length - 1;
-  const leaf = c.tensorLevels[last]![0]![0]!;
-  for (let l = 0; l < 10; l++) if (keccak256(abi.encode(["int256"], [l])) === leaf) return l;
-  throw new Error("label out of range");
-};
-const outputOf = (c: Commit): string => abi.encode(["uint256"], [labelOf(c)]);
+const labelOf = (c: Commit): number => c.tensors[c.tensors.length - 1]![0]!;
 const commitment = (requestId: bigint, party: string, output: string, salt: string): string =>
   keccak256(abi.encode(["uint256", "address", "bytes32", "bytes32"], [requestId, party, keccak256(output), salt]));
 const salt = (): string => hexlify(randomBytes(32));
@@ -90,7 +88,7 @@ function tampered(graph: IntGraph, node: number, index: number, delta: number, f
 
 /** A trace equal to `honest` except for a different label (a party that lies about the output only). */
 function relabelled(honest: TraceCommitment): Commit {
-  const tensors = honest.trace.tensors.map((t) => Array.from(t));
+  const tensors = honest.tensors.map((t) => Array.from(t));
   const last = tensors.length - 1;
   tensors[last] = [(tensors[last]![0]! + 1) % 10];
   return commitTensors(tensors);
@@ -111,6 +109,7 @@ describe("OptimisticArbitrator", function () {
       deployer!.address,
       await suite.registry.getAddress(),
       await executor.getAddress(),
+      await suite.market.getAddress(),
       { postWindow: POST_WINDOW, clock: CLOCK, oneStepWindow: ONE_STEP_WINDOW },
     );
     const arbitratorAddress = await arbitrator.getAddress();
@@ -131,8 +130,8 @@ describe("OptimisticArbitrator", function () {
       ethPrice: PRICE,
       operatorStake: STAKE,
       config,
+      optimisticArbitrator: arbitrator,
     });
-    await arbitrator.setTensorSizes(modelId, MLP.tensorSizes);
     for (const op of [operator!, b1!, b2!]) {
       await suite.vault.connect(op).stake(parseEther("3"), { value: parseEther("3") });
       await suite.vault.connect(op).setService(modelId, 0, true);
@@ -180,7 +179,7 @@ describe("OptimisticArbitrator", function () {
     await f.market
       .connect(f.operator)
       .submitResult(id, "0x", abi.encode(["bytes32"], [commitment(id, f.operator.address, aOutput, aSalt)]));
-    await mine(3);
+    await fulfil(networkHelpers, f.user, f.randomness, await f.sampling.getAddress(), await f.sampling.randomnessKey(id, 0));
     await f.sampling.advance(id);
     const job = await f.sampling.getJob(id);
     const b = f.samplers.find((s) => s.address === job.sampler)!;
@@ -195,7 +194,7 @@ describe("OptimisticArbitrator", function () {
 
   async function post(f: Fixture, disputeId: bigint, party: HardhatEthersSigner, c: Commit) {
     const last = c.tensorLevels.length - 1;
-    return f.arbitrator.connect(party).postTrace(disputeId, c.traceRoot, siblingsOf(c.traceLevels, last));
+    return f.arbitrator.connect(party).postTrace(disputeId, c.traceRoot, outputOf(c), siblingsOf(c.traceLevels, last));
   }
 
   /**
@@ -340,7 +339,7 @@ describe("OptimisticArbitrator", function () {
       .withArgs(id, Verdict.AcceptedOperator, false, STAKE, false);
     await f.market.finalize(id);
     expect(await f.market.resultOf(id)).to.equal(outputOf(honest));
-    expect(abi.decode(["uint256"], outputOf(honest))[0]).to.equal(BigInt(testSet.labels[4]!));
+    expect(labelOf(honest)).to.equal(testSet.labels[4]!);
     expect((await f.vault.stakeOf(b.address)).total).to.equal(parseEther("3") - STAKE);
     expect((await f.vault.stakeOf(f.operator.address)).total).to.equal(parseEther("3"));
     expect(await f.market.owed(f.operator.address, ZeroAddress)).to.equal(PRICE - PROTOCOL_FEE + FEE);
@@ -443,7 +442,7 @@ describe("OptimisticArbitrator", function () {
       .withArgs(id, Verdict.AcceptedSampler, true, 0n, false);
   });
 
-  it("guards its entry points: clients, claims, model owner, tensor sizes, parameters", async () => {
+  it("guards its entry points: clients, claims, model commitments, parameters", async () => {
     const f = await networkHelpers.loadFixture(deployFixture);
     const parties: [string, string] = [f.operator.address, f.samplers[0]!.address];
     await expect(f.arbitrator.openDispute(1, f.modelId, ZeroHash, parties, [ZeroHash, keccak256("0x01")], f.user))
@@ -453,26 +452,30 @@ describe("OptimisticArbitrator", function () {
     await expect(f.arbitrator.openDispute(1, f.modelId, ZeroHash, parties, [ZeroHash, ZeroHash], f.user))
       .to.be.revertedWithCustomError(f.arbitrator, "OptimisticArbitratorSameClaims")
       .withArgs(ZeroHash);
-    await expect(f.arbitrator.connect(f.user).setTensorSizes(f.modelId, [1, 1]))
-      .to.be.revertedWithCustomError(f.arbitrator, "OptimisticArbitratorNotModelOwner")
-      .withArgs(f.modelId, f.user.address);
-    await expect(f.arbitrator.setTensorSizes(f.modelId, MLP.tensorSizes))
+    // The commitment preimage is keyed by the hash it is the preimage of: recording it twice is refused,
+    // and a wrong preimage only describes a model that does not exist.
+    const { leafCount, paramRoot, tensorSizes, modelHash } = MLP.tree.commitment;
+    expect((await f.arbitrator.modelShapeOf(modelHash)).tensorSizes.map(Number)).to.deep.equal(tensorSizes);
+    await expect(f.arbitrator.connect(f.user).setModelCommitment(leafCount, paramRoot, tensorSizes))
       .to.be.revertedWithCustomError(f.arbitrator, "OptimisticArbitratorBadTensorSizes")
-      .withArgs(f.modelId);
-    expect((await f.arbitrator.tensorSizesOf(f.modelId)).map(Number)).to.deep.equal(MLP.tensorSizes);
-    // A model the arbitrator cannot replay: registered without tensor sizes, the dispute ends undecided at once.
-    const { modelId: other } = await registerSamplingModel(f.registry, f.deployer, {
-      buildDir: MLP.dir,
-      artifactURI: `file://${MLP.dir}`,
-      ethPrice: PRICE,
-      operatorStake: STAKE,
-      config: f.config,
-    });
-    await expect(f.arbitrator.setTensorSizes(other, [4, 0, 1])).to.be.revertedWithCustomError(
+      .withArgs(modelHash);
+    await expect(f.arbitrator.setModelCommitment(leafCount, paramRoot, [4, 0, 1])).to.be.revertedWithCustomError(
       f.arbitrator,
       "OptimisticArbitratorBadTensorSizes",
     );
-    await expect(f.arbitrator.openDispute(1, other, ZeroHash, parties, [ZeroHash, keccak256("0x01")], f.user))
+    expect(await f.arbitrator.supportsModel(f.modelId)).to.equal(true);
+    // A model whose commitment is not recorded: the sampling module refuses a config naming the arbitrator,
+    // and a dispute opened anyway (by another client) ends undecided at once.
+    const committeeConfig = encodeSamplingConfig({ ...f.config, arbitrator: await f.committee.getAddress() });
+    await f.registry.registerModel(keccak256("0x1234"), "ipfs://x", PRICE, STAKE, [
+      { mode: MODE_SAMPLING, config: committeeConfig },
+    ]);
+    const otherId = await f.registry.modelCount();
+    expect(await f.arbitrator.supportsModel(otherId)).to.equal(false);
+    await expect(f.registry.configureMode(otherId, MODE_SAMPLING, encodeSamplingConfig(f.config)))
+      .to.be.revertedWithCustomError(f.sampling, "SamplingModuleArbitratorCannotServe")
+      .withArgs(await f.arbitrator.getAddress(), otherId);
+    await expect(f.arbitrator.openDispute(1, otherId, ZeroHash, parties, [ZeroHash, keccak256("0x01")], f.user))
       .to.emit(f.arbitrator, "DisputeResolved")
       .withArgs(1n, false, ZeroHash, ZeroAddress, Reason.UnknownModel, 0);
     expect(await f.arbitrator.isResolved(1n)).to.equal(true);
@@ -488,5 +491,6 @@ describe("OptimisticArbitrator", function () {
       .withArgs(99);
     expect(await f.arbitrator.oneStepExecutor()).to.equal(await f.executor.getAddress());
     expect(await f.arbitrator.registry()).to.equal(await f.registry.getAddress());
+    expect(await f.arbitrator.clock()).to.equal(await f.market.getAddress());
   });
 });

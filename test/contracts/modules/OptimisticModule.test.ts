@@ -4,7 +4,7 @@ import { inlineEthRequest } from "../../../scripts/lib/requests.js";
 import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import { network } from "hardhat";
-import { AbiCoder, parseEther, ZeroAddress, ZeroHash, type Signer } from "ethers";
+import { AbiCoder, keccak256, parseEther, ZeroAddress, ZeroHash, type Signer } from "ethers";
 import type { IntGraph } from "../../../verifier-gen/src/intgraph.js";
 import { DEFAULT_PARAMETERS, deploySuite } from "../../../scripts/lib/deploy.js";
 import {
@@ -15,12 +15,20 @@ import {
 } from "../../../scripts/lib/optimistic.js";
 import { loadOptimisticModel } from "../../../operator/src/optimistic/model.js";
 import {
+  ModelTree,
   buildOneStepProof,
   commitTensors,
   commitTrace,
+  encodeOutput,
   encodeSubmissionProof,
+  outputOf,
+  siblingsOf,
   type TraceCommitment,
 } from "../../../operator/src/optimistic/trace.js";
+import { requireDisputable } from "../../../operator/src/optimistic/model.js";
+import { oneStepCost } from "../../../verifier-gen/src/onestep.js";
+import { encodeInputBytes } from "../../../verifier-gen/src/encoding.js";
+import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import {
   Outcome,
   Phase,
@@ -43,7 +51,7 @@ const CLOCK = 300;
 
 const testSet = JSON.parse(readFileSync("data/digits-test.json", "utf8")) as { inputs: number[][]; labels: number[] };
 const sample = (i: number): Uint8Array => Uint8Array.from(testSet.inputs[i]!);
-const encodeLabel = (label: number): string => abi.encode(["uint256"], [label]);
+const encodeLabel = (label: number): string => encodeOutput([label]);
 
 /** A copy of the graph with one weight (or bias) changed: a "cheaper model" whose whole trace is consistent. */
 function tampered(
@@ -116,7 +124,7 @@ describe("OptimisticModule", function () {
     return id;
   }
 
-  async function submit(f: F, id: bigint, c: TraceCommitment | Omit<TraceCommitment, "trace">, label: number) {
+  async function submit(f: F, id: bigint, c: TraceCommitment, label: number) {
     return f.market.connect(f.operator).submitResult(id, encodeLabel(label), encodeSubmissionProof(c));
   }
 
@@ -215,24 +223,58 @@ describe("OptimisticModule", function () {
       const wrong = (c.trace.output[0]! + 1) % 10;
       await expect(submit(f, id, c, wrong))
         .to.be.revertedWithCustomError(f.optimistic, "OptimisticModuleOutputNotInTrace")
-        .withArgs(id, wrong, c.traceRoot);
+        .withArgs(id, keccak256(encodeLabel(wrong)), c.traceRoot);
       expect((await f.market.getRequest(id)).status).to.equal(2n); // still Claimed
     });
 
-    it("validates configs", async () => {
+    it("validates configs: windows, shapes, the model commitment preimage and the bond", async () => {
       const f = await networkHelpers.loadFixture(deployFixture);
+      const { leafCount, paramRoot, tensorSizes } = MLP.tree.commitment;
+      const good = { challengeWindow: 1, clock: 1, challengerBond: BOND, leafCount, paramRoot, tensorSizes };
       const bad = [
-        { challengeWindow: 0, clock: 1, challengerBond: 1n, tensorSizes: [64, 1] },
-        { challengeWindow: 1, clock: 0, challengerBond: 1n, tensorSizes: [64, 1] },
-        { challengeWindow: 1, clock: 1, challengerBond: 1n, tensorSizes: [64] },
-        { challengeWindow: 1, clock: 1, challengerBond: 1n, tensorSizes: [64, 10] },
-        { challengeWindow: 1, clock: 1, challengerBond: 1n, tensorSizes: [64, 0, 1] },
+        { ...good, challengeWindow: 0 },
+        { ...good, clock: 0 },
+        { ...good, challengeWindow: 31 * 24 * 3600 },
+        { ...good, tensorSizes: [64] },
+        { ...good, tensorSizes: [64, 0, 1] },
       ];
       for (const cfg of bad) {
         await expect(f.registry.configureMode(f.mlpId, MODE_OPTIMISTIC, encodeOptimisticConfig(cfg)))
           .to.be.revertedWithCustomError(f.optimistic, "OptimisticModuleBadConfig")
           .withArgs(f.mlpId);
       }
+      // Shapes or tree that are not the registered model's: a dispute could never be judged against them.
+      for (const cfg of [
+        { ...good, tensorSizes: [...tensorSizes.slice(0, -1), 2] },
+        { ...good, leafCount: leafCount + 1 },
+        { ...good, paramRoot: ZeroHash },
+      ]) {
+        await expect(
+          f.registry.configureMode(f.mlpId, MODE_OPTIMISTIC, encodeOptimisticConfig(cfg)),
+        ).to.be.revertedWithCustomError(f.optimistic, "OptimisticModuleModelMismatch");
+      }
+      // A zero (or too small) bond would let stake-less sybils open games for free.
+      const min = await f.optimistic.minChallengerBond();
+      expect(min).to.be.greaterThan(0n);
+      await expect(
+        f.registry.configureMode(f.mlpId, MODE_OPTIMISTIC, encodeOptimisticConfig({ ...good, challengerBond: 0n })),
+      )
+        .to.be.revertedWithCustomError(f.optimistic, "OptimisticModuleBondTooLow")
+        .withArgs(0n, min);
+      await expect(f.optimistic.setMinChallengerBond(0)).to.be.revertedWithCustomError(
+        f.optimistic,
+        "OptimisticModuleZeroMinimumBond",
+      );
+      await expect(f.optimistic.connect(f.user).setMinChallengerBond(1)).to.be.revertedWithCustomError(
+        f.optimistic,
+        "OwnableUnauthorizedAccount",
+      );
+      await expect(f.optimistic.setMinChallengerBond(BOND * 2n))
+        .to.emit(f.optimistic, "MinChallengerBondSet")
+        .withArgs(BOND * 2n);
+      await expect(
+        f.registry.configureMode(f.mlpId, MODE_OPTIMISTIC, encodeOptimisticConfig(good)),
+      ).to.be.revertedWithCustomError(f.optimistic, "OptimisticModuleBondTooLow");
     });
   });
 
@@ -281,10 +323,10 @@ describe("OptimisticModule", function () {
       const f = await networkHelpers.loadFixture(deployFixture);
       const input = sample(4);
       const correct = commitTrace(MLP.graph, input);
-      const tensors = correct.trace.tensors.map((t) => Float64Array.from(t));
+      const tensors = correct.tensors.map((t) => Float64Array.from(t));
       const wrong = (correct.trace.output[0]! + 3) % 10;
       tensors[tensors.length - 1] = Float64Array.of(wrong);
-      const cheat = { ...commitTensors(tensors), trace: { ...correct.trace, tensors, output: [wrong] } };
+      const cheat = commitTensors(tensors);
       const id = await claimed(f, f.mlpId, input);
       await submit(f, id, cheat, wrong);
       const res = await play(f, id, { op: cheat, correct, graph: MLP.graph, model: MLP, input });
@@ -442,16 +484,16 @@ describe("OptimisticModule", function () {
       // a forged weight (the cheater's own weight, which is not in the registered model)
       const forgedWeight = structuredClone(genuine);
       const w = forgedWeight.params.findIndex((p) => p.param === 3);
-      forgedWeight.params[w]!.value += 200n;
+      forgedWeight.params[w]!.values[5]! += 200n;
       await expect(f.optimistic.oneStep(d.id, ch, forgedWeight))
         .to.be.revertedWithCustomError(exec, "OneStepExecutorBadModelProof")
         .withArgs(0, 3, forgedWeight.params[w]!.index);
-      // a forged input element
+      // a forged input element (the input tensor is read as one run)
       const forgedElement = structuredClone(genuine);
-      forgedElement.elements[5]!.value += 1n;
+      forgedElement.elements[0]!.values[5]! += 1n;
       await expect(f.optimistic.oneStep(d.id, ch, forgedElement))
         .to.be.revertedWithCustomError(exec, "OneStepExecutorBadElementProof")
-        .withArgs(0, 5);
+        .withArgs(0, 0);
       // a forged input tensor root
       const forgedRoot = structuredClone(genuine);
       forgedRoot.inputs[0]!.root = ZeroHash;
@@ -557,6 +599,240 @@ describe("OptimisticModule", function () {
         "StakingVaultInsufficientFreeStake",
       );
       expect(await f.optimistic.challengersOf(id)).to.deep.equal([]);
+    });
+  });
+
+  describe("soundness: paths of exact length in their own tree only (issue 10, items 1-2)", () => {
+    it("refuses an output proven by a path that ends inside another tensor (the input-pixel exploit)", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const input = sample(14);
+      const c = commitTrace(MLP.graph, input);
+      const id = await claimed(f, f.mlpId, input);
+      const last = c.tensorLevels.length - 1;
+      const traceDepth = c.traceLevels.length - 1;
+      // The old exploit: "label" = input pixel `last`, proven through tensor 0's tree then the trace tree.
+      const pixel = c.tensors[0]![last]!;
+      const overLong = [...siblingsOf(c.tensorLevels[0]!, last), ...siblingsOf(c.traceLevels, 0)];
+      const proofs = [
+        overLong,
+        siblingsOf(c.traceLevels, last).slice(1), // over-short
+        [...siblingsOf(c.traceLevels, last), ZeroHash], // over-long by one
+        siblingsOf(c.traceLevels, 0), // another tensor's position
+      ];
+      for (const outputSiblings of proofs) {
+        const proof = abi.encode(
+          ["tuple(bytes32 traceRoot, bytes32[] outputSiblings)"],
+          [{ traceRoot: c.traceRoot, outputSiblings }],
+        );
+        await expect(
+          f.market.connect(f.operator).submitResult(id, encodeLabel(pixel), proof),
+        ).to.be.revertedWithCustomError(f.optimistic, "OptimisticModuleOutputNotInTrace");
+      }
+      expect(traceDepth).to.equal(siblingsOf(c.traceLevels, last).length);
+      // Non-canonical or wrongly sized outputs are refused too.
+      for (const output of [
+        encodeOutput([1, 2]),
+        encodeLabel(c.trace.output[0]!) + "00",
+        abi.encode(["uint256"], [3]),
+      ]) {
+        await expect(
+          f.market.connect(f.operator).submitResult(id, output, encodeSubmissionProof(c)),
+        ).to.be.revertedWithCustomError(f.optimistic, "OptimisticModuleOutputNotInTrace");
+      }
+      await expect(submit(f, id, c, c.trace.output[0]!)).to.emit(f.optimistic, "ResultProposed");
+    });
+
+    it("a malicious challenger cannot slash an honest operator with forged tensor roots, elements or weights", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const input = sample(15);
+      const c = commitTrace(MLP.graph, input);
+      const id = await claimed(f, f.mlpId, input);
+      await submit(f, id, c, c.trace.output[0]!);
+      // The challenger "believes" fc1 differs and descends to a fc1 element; the operator answers honestly.
+      const believed = commitTrace(tampered(MLP.graph, 0, 3, 900, "bias"), input);
+      await f.optimistic.connect(f.challenger).challenge(id);
+      for (;;) {
+        const g = await f.optimistic.getGame(id, f.challenger.address);
+        const s = {
+          phase: Number(g.phase),
+          operatorToMove: g.operatorToMove,
+          level: Number(g.level),
+          tensor: Number(g.tensor),
+          position: Number(g.position),
+        };
+        if (s.phase === Phase.OneStep) break;
+        const children = operatorReveal(c, s);
+        await f.optimistic.connect(f.operator).reveal(id, f.challenger.address, children);
+        await f.optimistic.connect(f.challenger).pick(id, children, Math.max(0, challengerPick(believed, s, children)));
+      }
+      const g = await f.optimistic.getGame(id, f.challenger.address);
+      expect(g.tensor).to.equal(1n); // fc1's output: a dense element reading the whole input tensor
+      const tensor = Number(g.tensor);
+      const element = Number(g.position);
+      const genuine = buildOneStepProof(MLP.graph, MLP.tree, c, tensor, element, input);
+      const exec = await ethers.getContractAt("OneStepExecutor", await f.optimistic.oneStepExecutor());
+      const ch = f.challenger.address;
+      const id0 = 0;
+      const attempts: [string, typeof genuine][] = [];
+      // A believed element root for the input tensor, proven as (a) an inner node of the trace tree, (b) another
+      // tensor's leaf, (c) with an over-long path.
+      const inner = structuredClone(genuine);
+      inner.inputs[0] = { root: c.traceLevels[1]![0]!, siblings: siblingsOf(c.traceLevels, 0).slice(1) };
+      attempts.push(["inner trace node", inner]);
+      const cross = structuredClone(genuine);
+      cross.inputs[0] = {
+        root: c.tensorLevels[id0 + 1]![c.tensorLevels[id0 + 1]!.length - 1]![0]!,
+        siblings: siblingsOf(c.traceLevels, id0 + 1),
+      };
+      attempts.push(["another tensor's root", cross]);
+      const longer = structuredClone(genuine);
+      longer.inputs[0]!.siblings = [...longer.inputs[0]!.siblings, ZeroHash];
+      attempts.push(["over-long tensor path", longer]);
+      for (const [what, proof] of attempts) {
+        await expect(f.optimistic.oneStep(id, ch, proof), what).to.be.revertedWithCustomError(
+          exec,
+          "OneStepExecutorBadTensorProof",
+        );
+      }
+      // The dense element reads all of tensor 0 as one run: no siblings, so any sibling is one too many.
+      expect(genuine.elements[0]!.siblings).to.deep.equal([]);
+      const longElement = structuredClone(genuine);
+      longElement.elements[0]!.siblings = [ZeroHash];
+      await expect(f.optimistic.oneStep(id, ch, longElement)).to.be.revertedWithCustomError(
+        exec,
+        "OneStepExecutorBadElementProof",
+      );
+      const shortParam = structuredClone(genuine);
+      shortParam.params[0]!.siblings = shortParam.params[0]!.siblings.slice(1);
+      await expect(f.optimistic.oneStep(id, ch, shortParam)).to.be.revertedWithCustomError(
+        exec,
+        "OneStepExecutorBadModelProof",
+      );
+      const longParam = structuredClone(genuine);
+      longParam.params[0]!.siblings = [...longParam.params[0]!.siblings, ZeroHash];
+      await expect(f.optimistic.oneStep(id, ch, longParam)).to.be.revertedWithCustomError(
+        exec,
+        "OneStepExecutorBadModelProof",
+      );
+      const extra = structuredClone(genuine);
+      extra.elements.push(structuredClone(extra.elements[0]!));
+      await expect(f.optimistic.oneStep(id, ch, extra)).to.be.revertedWithCustomError(exec, "OneStepExecutorExtraData");
+      // Whoever runs the genuine one-step (here the challenger itself), the honest operator wins.
+      await expect(f.optimistic.connect(f.challenger).oneStep(id, ch, genuine))
+        .to.emit(f.optimistic, "GameResolved")
+        .withArgs(id, ch, Outcome.OperatorWon, 1 /* OneStep */, anyValue);
+      expect((await f.vault.stakeOf(f.operator.address)).locked).to.equal(STAKE); // lock intact until finalize
+    });
+  });
+
+  describe("one-step gas bound (issue 10, item 3)", () => {
+    /** input [1, n] signed, dense n -> 2, argmax: the one-step of a dense element reads n weights and n inputs. */
+    function wide(n: number, bias = 0): IntGraph {
+      return {
+        format: "veriml-intgraph",
+        version: 1,
+        name: `wide-${n}`,
+        bits: 8,
+        input: { shape: [1, n], scale: 1, lo: -127, hi: 127 },
+        nodes: [
+          {
+            name: "fc",
+            op: "dense",
+            input: 0,
+            inF: n,
+            outF: 2,
+            shape: [1, 2],
+            weight: Array.from({ length: 2 * n }, (_, i) => ((i * 7) % 5) - 2),
+            bias: [bias, 1],
+          },
+          { name: "label", op: "argmax", input: 1, shape: [1] },
+        ],
+        output: { kind: "argmax", tensor: 2, logits: 1, scale: [1] },
+      };
+    }
+
+    async function disputeDense(f: F, n: number) {
+      const graph = wide(n);
+      const tree = new ModelTree(graph);
+      const { leafCount, paramRoot, tensorSizes, modelHash } = tree.commitment;
+      const config = encodeOptimisticConfig({
+        challengeWindow: WINDOW,
+        clock: CLOCK,
+        challengerBond: BOND,
+        leafCount,
+        paramRoot,
+        tensorSizes,
+      });
+      await f.registry.registerModel(modelHash, "file://wide", PRICE, STAKE, [{ mode: MODE_OPTIMISTIC, config }]);
+      const modelId = await f.registry.modelCount();
+      await f.vault.connect(f.operator).setService(modelId, 0, true);
+      const q = Array.from({ length: n }, (_, i) => ((i * 13) % 255) - 127);
+      const input = encodeInputBytes(graph, q);
+      const correct = commitTrace(graph, q);
+      const cheat = commitTrace(wide(n, 1_000_000), q);
+      const id = await claimed(f, modelId, input);
+      await f.market.connect(f.operator).submitResult(id, outputOf(cheat), encodeSubmissionProof(cheat));
+      await f.optimistic.connect(f.challenger).challenge(id);
+      for (;;) {
+        const g = await f.optimistic.getGame(id, f.challenger.address);
+        const s = {
+          phase: Number(g.phase),
+          operatorToMove: g.operatorToMove,
+          level: Number(g.level),
+          tensor: Number(g.tensor),
+          position: Number(g.position),
+        };
+        if (s.phase === Phase.OneStep) break;
+        const children = operatorReveal(cheat, s);
+        await f.optimistic.connect(f.operator).reveal(id, f.challenger.address, children);
+        await f.optimistic.connect(f.challenger).pick(id, children, Math.max(0, challengerPick(correct, s, children)));
+      }
+      const g = await f.optimistic.getGame(id, f.challenger.address);
+      // The inputs of the disputed element are agreed: the cheater's own commitment proves them.
+      const proof = buildOneStepProof(graph, tree, cheat, Number(g.tensor), Number(g.position), input);
+      return { id, graph, tree, proof, tensor: Number(g.tensor), element: Number(g.position) };
+    }
+
+    it("a dense element under the bound is recomputed in well under a block; the bound is what the executor charges", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const n = 2_400;
+      const d = await disputeDense(f, n);
+      expect(d.tensor).to.equal(1);
+      const cost = oneStepCost(d.graph, d.tree.commitment.depth);
+      expect(cost.executable).to.equal(true);
+      const tx = await f.optimistic.connect(f.challenger).oneStep(d.id, f.challenger.address, d.proof);
+      const used = (await tx.wait())!.gasUsed;
+      console.log(`      one-step of a ${n}-input dense element: ${used} gas (bound ${cost.worst.gas} + module)`);
+      expect(used).to.be.lessThan(15_000_000n);
+      // The cost model is an upper bound of what the executor spends (the module adds its own bookkeeping).
+      expect(Number(used)).to.be.lessThan(cost.worst.gas + 300_000);
+      const game = await f.optimistic.getGame(d.id, f.challenger.address);
+      expect(game.outcome).to.equal(BigInt(Outcome.ChallengerWon));
+      expect(game.reason).to.equal(1n); // OneStep
+    });
+
+    it("a model with an element beyond the bound is refused by the operator and, if served, lost by its operator", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const n = 2_600;
+      const d = await disputeDense(f, n);
+      const cost = oneStepCost(d.graph, d.tree.commitment.depth);
+      expect(cost.executable).to.equal(false);
+      expect(() =>
+        requireDisputable({
+          dir: "wide",
+          graph: d.graph,
+          tree: d.tree,
+          modelHash: d.tree.modelHash,
+          tensorSizes: [],
+          oneStep: cost,
+        }),
+      ).to.throw(/cannot be served in optimistic or sampling mode/);
+      // The executor stops after the dims: the one-step stays cheap, and the element counts against the operator.
+      const tx = await f.optimistic.connect(f.challenger).oneStep(d.id, f.challenger.address, d.proof);
+      expect((await tx.wait())!.gasUsed).to.be.lessThan(1_000_000n);
+      const game = await f.optimistic.getGame(d.id, f.challenger.address);
+      expect(game.outcome).to.equal(BigInt(Outcome.ChallengerWon));
+      expect(game.reason).to.equal(6n); // NotExecutable
     });
   });
 
