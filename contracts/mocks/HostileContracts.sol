@@ -103,3 +103,24 @@ contract ReentrantToken is ERC20 {
         }
     }
 }
+
+/// @title LyingVerifier
+/// @notice Test-only: claims any model hash and accepts every proof (what a malicious model owner could
+/// deploy as a "verifier"). Shows what the pinned code hash in a zk config does and does not protect.
+contract LyingVerifier {
+    bytes32 public immutable MODEL_HASH;
+
+    constructor(bytes32 modelHash) {
+        MODEL_HASH = modelHash;
+    }
+
+    function verifyInference(
+        uint256[2] calldata,
+        uint256[2][2] calldata,
+        uint256[2] calldata,
+        bytes calldata,
+        int256[] calldata
+    ) external pure returns (bool) {
+        return true;
+    }
+}

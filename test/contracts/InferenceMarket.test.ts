@@ -32,6 +32,8 @@ import {
   networkHelpers,
   NO_SHOW_SLASH_BPS,
   OPERATOR_DEPOSIT,
+  OPERATOR_FREE,
+  MIN_POOL_STAKE,
   OPERATOR_STAKE,
   PROTOCOL_FEE_BPS,
   requestParams,
@@ -615,7 +617,7 @@ describe("InferenceMarket", () => {
       expect(held.staker).to.equal(f.operator.address);
       expect(held.owner).to.equal(await f.market.getAddress());
       expect(held.amount).to.equal(OPERATOR_STAKE);
-      expect(await f.vault.freeStake(f.operator.address)).to.equal(OPERATOR_DEPOSIT - OPERATOR_STAKE);
+      expect(await f.vault.freeStake(f.operator.address)).to.equal(OPERATOR_FREE - OPERATOR_STAKE);
     });
 
     it("caps the claim deadline at the request deadline", async () => {
@@ -631,13 +633,13 @@ describe("InferenceMarket", () => {
       const id = await createAndClaim(f);
       await expect(f.vault.connect(f.operator).requestUnbond(OPERATOR_DEPOSIT))
         .to.be.revertedWithCustomError(f.vault, "StakingVaultInsufficientFreeStake")
-        .withArgs(f.operator.address, OPERATOR_DEPOSIT, OPERATOR_DEPOSIT - OPERATOR_STAKE);
+        .withArgs(f.operator.address, OPERATOR_DEPOSIT, OPERATOR_FREE - OPERATOR_STAKE);
       const lockId = await f.market.operatorLockId(id, f.operator.address);
       await expect(f.vault.connect(f.outsider).slash(lockId, OPERATOR_STAKE, f.outsider.address))
         .to.be.revertedWithCustomError(f.vault, "StakingVaultNotAuthorised")
         .withArgs(f.outsider.address);
       // Free stake stays withdrawable.
-      await f.vault.connect(f.operator).requestUnbond(OPERATOR_DEPOSIT - OPERATOR_STAKE);
+      await f.vault.connect(f.operator).requestUnbond(OPERATOR_FREE - OPERATOR_STAKE);
       expect(await f.vault.freeStake(f.operator.address)).to.equal(0n);
     });
 
@@ -666,6 +668,7 @@ describe("InferenceMarket", () => {
         .to.be.revertedWithCustomError(f.market, "InferenceMarketNotServing")
         .withArgs(f.modelId, f.outsider.address);
       // Serving as a validator is not enough.
+      await f.vault.connect(f.validator).stake(OPERATOR_DEPOSIT, { value: OPERATOR_DEPOSIT });
       await f.vault.connect(f.validator).setService(f.modelId, Role.Validator, true);
       await expect(f.market.connect(f.validator).claim(id))
         .to.be.revertedWithCustomError(f.market, "InferenceMarketNotServing")
@@ -679,7 +682,7 @@ describe("InferenceMarket", () => {
       const id = await createRequest(f);
       await expect(f.market.connect(f.outsider).claim(id))
         .to.be.revertedWithCustomError(f.vault, "StakingVaultInsufficientFreeStake")
-        .withArgs(f.outsider.address, OPERATOR_STAKE, small);
+        .withArgs(f.outsider.address, OPERATOR_STAKE, small - MIN_POOL_STAKE);
       expect(await statusOf(f.market, id)).to.equal(Status.Open);
     });
   });
@@ -861,7 +864,7 @@ describe("InferenceMarket", () => {
       expect(await f.market.owed(f.requester.address, ETH)).to.equal(unusedFee);
       expect(await f.market.liabilities(ETH)).to.equal(ETH_REQUIRED);
       expect((await f.vault.getLock(lockId)).staker).to.equal(ETH);
-      expect(await f.vault.freeStake(f.operator.address)).to.equal(OPERATOR_DEPOSIT);
+      expect(await f.vault.freeStake(f.operator.address)).to.equal(OPERATOR_FREE);
       await expectSolvent(f, tokens);
 
       // Everyone pulls what they are owed.
@@ -1149,7 +1152,7 @@ describe("InferenceMarket", () => {
         .to.emit(f.vault, "StakeUnlocked")
         .withArgs(lockId, f.operator.address, OPERATOR_STAKE - NO_SHOW_SLASH);
       expect(await statusOf(f.market, id)).to.equal(Status.Refunded);
-      expect(await f.vault.freeStake(f.operator.address)).to.equal(OPERATOR_DEPOSIT - NO_SHOW_SLASH);
+      expect(await f.vault.freeStake(f.operator.address)).to.equal(OPERATOR_FREE - NO_SHOW_SLASH);
       expect(await f.market.owed(f.requester.address, ETH)).to.equal(ETH_REQUIRED);
     });
 
@@ -1202,7 +1205,7 @@ describe("InferenceMarket", () => {
   // ================================================================ pause
 
   describe("pause", () => {
-    it("blocks create, claim and submit; withdraw, refund, reopen and finalize still work", async () => {
+    it("blocks create, claim and submit and stops every clock that can slash; withdrawals and finalize go on", async () => {
       const deadline = BigInt(await time.latest()) + 2n * CLAIM_WINDOW;
       const toFinalize = await createClaimSubmit(f);
       await setVerdict(f, toFinalize);
@@ -1211,8 +1214,10 @@ describe("InferenceMarket", () => {
       const toClaim = await createRequest(f);
       const extra = 123n;
       await createRequest(f, { maxFee: ETH_REQUIRED + extra }, f.requester2);
+      const claimDeadline = (await f.market.getRequest(toReopen)).claimDeadline;
 
       await f.market.connect(f.owner).pause();
+      const frozen = await f.market.activeTime();
 
       await expect(createRequest(f)).to.be.revertedWithCustomError(f.market, "EnforcedPause");
       await expect(f.market.connect(f.operator).claim(toClaim)).to.be.revertedWithCustomError(
@@ -1230,13 +1235,47 @@ describe("InferenceMarket", () => {
         ETH_OPERATOR_PAYMENT,
       );
       await expect(f.market.connect(f.requester2).withdraw(ETH)).to.changeEtherBalance(ethers, f.requester2, extra);
-      await time.increaseTo(deadline + 1n);
-      await expect(f.market.reopen(toReopen)).to.emit(f.market, "RequestReopened");
+      // A long pause: every deadline has passed in unix time, none in active time.
+      await time.increaseTo(deadline + 10n * CLAIM_WINDOW);
+      expect(await f.market.activeTime()).to.equal(frozen);
+      await expect(f.market.reopen(toReopen))
+        .to.be.revertedWithCustomError(f.market, "InferenceMarketClaimWindow")
+        .withArgs(toReopen, claimDeadline, frozen);
+      await expect(f.market.refund(toRefund)).to.be.revertedWithCustomError(f.market, "InferenceMarketDeadline");
+      expect((await f.vault.stakeOf(f.operator2.address)).total).to.equal(OPERATOR_DEPOSIT);
+
+      await expect(f.market.connect(f.owner).unpause()).to.emit(f.market, "PauseEnded");
+      const paused = await f.market.pausedTotal();
+      expect(paused).to.be.greaterThan(10n * CLAIM_WINDOW);
+      // The operator still has the rest of its claim window: it submits, nobody slashed it.
+      await expect(f.market.connect(f.operator2).submitResult(toReopen, DEFAULT_OUTPUT, "0x")).to.emit(
+        f.market,
+        "ResultSubmitted",
+      );
+      await expect(f.market.connect(f.operator).claim(toClaim)).to.emit(f.market, "RequestClaimed");
+      // Deadlines resume where they stood: the open request is refundable once its remaining time runs out.
+      await expect(f.market.refund(toRefund)).to.be.revertedWithCustomError(f.market, "InferenceMarketDeadline");
+      await time.increase(2n * CLAIM_WINDOW);
       await expect(f.market.refund(toRefund)).to.emit(f.market, "RequestRefunded");
       await expect(f.market.connect(f.requester).withdraw(ETH)).to.emit(f.market, "PaymentWithdrawn");
+    });
 
-      await f.market.connect(f.owner).unpause();
-      await expect(f.market.connect(f.operator).claim(toClaim)).to.emit(f.market, "RequestClaimed");
+    it("keeps active time equal to unix time minus all paused time, across several pauses", async () => {
+      expect(await f.market.activeTime()).to.equal(BigInt(await time.latest()));
+      let total = 0n;
+      for (const length of [100n, 250n]) {
+        await f.market.connect(f.owner).pause();
+        const start = BigInt(await time.latest());
+        await time.increase(length);
+        await f.market.connect(f.owner).unpause();
+        total += BigInt(await time.latest()) - start;
+      }
+      expect(await f.market.pausedTotal()).to.equal(total);
+      expect(await f.market.activeTime()).to.equal(BigInt(await time.latest()) - total);
+      // A request's deadline is stored in active time, so a client reads it against activeTime().
+      const unixDeadline = BigInt(await time.latest()) + DAY;
+      const id = await createRequest(f, { deadline: unixDeadline });
+      expect((await f.market.getRequest(id)).deadline).to.equal(unixDeadline - total);
     });
   });
 
@@ -1271,7 +1310,7 @@ describe("InferenceMarket", () => {
     async function expectSettledAndPaid(id: bigint): Promise<void> {
       expect(await statusOf(f.market, id)).to.equal(Status.Finalized);
       expect(await f.market.resultOf(id)).to.equal(DEFAULT_OUTPUT);
-      expect(await f.vault.freeStake(f.operator.address)).to.equal(OPERATOR_DEPOSIT);
+      expect(await f.vault.freeStake(f.operator.address)).to.equal(OPERATOR_FREE);
       await expect(f.market.connect(f.operator).withdraw(ETH)).to.changeEtherBalances(
         ethers,
         [f.operator, f.market],

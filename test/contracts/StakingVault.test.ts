@@ -10,6 +10,7 @@ import {
   ETH,
   ethers,
   expectVaultSolvent,
+  MIN_POOL_STAKE,
   namedSigners,
   networkHelpers,
   Role,
@@ -43,14 +44,29 @@ describe("StakingVault", () => {
       const { owner, treasury } = await namedSigners(["owner", "treasury"] as const);
       const factory = await ethers.getContractFactory("StakingVault");
       await expect(
-        ethers.deployContract("StakingVault", [owner.address, ETH, ethers.ZeroAddress, 0n, 0n]),
+        ethers.deployContract("StakingVault", [owner.address, ETH, ethers.ZeroAddress, 0n, 0n, MIN_POOL_STAKE]),
       ).to.be.revertedWithCustomError(factory, "StakingVaultZeroAddress");
-      await expect(ethers.deployContract("StakingVault", [owner.address, ETH, treasury.address, MAX_DELAY + 1n, 0n]))
+      await expect(
+        ethers.deployContract("StakingVault", [
+          owner.address,
+          ETH,
+          treasury.address,
+          MAX_DELAY + 1n,
+          0n,
+          MIN_POOL_STAKE,
+        ]),
+      )
         .to.be.revertedWithCustomError(factory, "StakingVaultDelayTooLong")
         .withArgs(MAX_DELAY + 1n, MAX_DELAY);
-      await expect(ethers.deployContract("StakingVault", [owner.address, ETH, treasury.address, 0n, BPS + 1n]))
+      await expect(
+        ethers.deployContract("StakingVault", [owner.address, ETH, treasury.address, 0n, BPS + 1n, MIN_POOL_STAKE]),
+      )
         .to.be.revertedWithCustomError(factory, "StakingVaultInvalidBps")
         .withArgs(BPS + 1n);
+      // Pools without a bond would let stake-less sybils join.
+      await expect(ethers.deployContract("StakingVault", [owner.address, ETH, treasury.address, 0n, 0n, 0n]))
+        .to.be.revertedWithCustomError(factory, "StakingVaultZeroPoolStake")
+        .withArgs(Role.Operator);
     });
   });
 
@@ -182,11 +198,19 @@ describe("StakingVault", () => {
       });
     });
 
-    describe("service declarations", () => {
-      it("setService adds and removes servers per model and role", async () => {
+    describe("pools (service declarations)", () => {
+      it("joining bonds the minimum pool stake, leaving releases it; membership is per model and role", async () => {
+        await expect(f.vault.connect(f.staker).setService(1n, Role.Operator, true))
+          .to.be.revertedWithCustomError(f.vault, "StakingVaultInsufficientFreeStake")
+          .withArgs(f.staker.address, MIN_POOL_STAKE, 0n);
+        await stake(5n * ONE);
+        await f.vault.connect(f.staker2).stake(5n * ONE, { value: 5n * ONE });
         await expect(f.vault.connect(f.staker).setService(1n, Role.Operator, true))
           .to.emit(f.vault, "ServiceChanged")
-          .withArgs(f.staker.address, 1n, Role.Operator, true);
+          .withArgs(f.staker.address, 1n, Role.Operator, true, MIN_POOL_STAKE);
+        expect(await f.vault.freeStake(f.staker.address)).to.equal(5n * ONE - MIN_POOL_STAKE);
+        expect((await f.vault.stakeOf(f.staker.address)).bonded).to.equal(MIN_POOL_STAKE);
+        expect(await f.vault.poolBondOf(f.staker.address, 1n, Role.Operator)).to.equal(MIN_POOL_STAKE);
         await f.vault.connect(f.staker2).setService(1n, Role.Operator, true);
         await f.vault.connect(f.staker2).setService(1n, Role.Validator, true);
 
@@ -199,22 +223,79 @@ describe("StakingVault", () => {
         expect(await f.vault.serverAt(1n, Role.Operator, 1n)).to.equal(f.staker2.address);
         expect(await f.vault.serverAt(1n, Role.Validator, 0n)).to.equal(f.staker2.address);
 
-        // A repeated declaration changes nothing and emits nothing.
-        await expect(f.vault.connect(f.staker).setService(1n, Role.Operator, true)).not.to.emit(
+        // Joining twice (one address, one seat) or leaving a pool one is not in is refused.
+        await expect(f.vault.connect(f.staker).setService(1n, Role.Operator, true))
+          .to.be.revertedWithCustomError(f.vault, "StakingVaultPoolMembership")
+          .withArgs(f.staker.address, 1n, Role.Operator, true);
+        // The bond cannot be unbonded while in the pool.
+        await expect(f.vault.connect(f.staker).requestUnbond(5n * ONE)).to.be.revertedWithCustomError(
           f.vault,
-          "ServiceChanged",
+          "StakingVaultInsufficientFreeStake",
         );
-        expect(await f.vault.serverCount(1n, Role.Operator)).to.equal(2n);
 
         await expect(f.vault.connect(f.staker).setService(1n, Role.Operator, false))
           .to.emit(f.vault, "ServiceChanged")
-          .withArgs(f.staker.address, 1n, Role.Operator, false);
+          .withArgs(f.staker.address, 1n, Role.Operator, false, MIN_POOL_STAKE);
+        expect(await f.vault.freeStake(f.staker.address)).to.equal(5n * ONE);
         expect(await f.vault.isServing(f.staker.address, 1n, Role.Operator)).to.equal(false);
         expect(await f.vault.serverCount(1n, Role.Operator)).to.equal(1n);
         expect(await f.vault.serverAt(1n, Role.Operator, 0n)).to.equal(f.staker2.address);
-        await expect(f.vault.connect(f.staker).setService(1n, Role.Operator, false)).not.to.emit(
+        await expect(f.vault.connect(f.staker).setService(1n, Role.Operator, false))
+          .to.be.revertedWithCustomError(f.vault, "StakingVaultPoolMembership")
+          .withArgs(f.staker.address, 1n, Role.Operator, false);
+        await expect(f.vault.serverAt(1n, Role.Operator, 1n)).to.be.revertedWithCustomError(
           f.vault,
-          "ServiceChanged",
+          "StakingVaultPoolMembership",
+        );
+      });
+
+      it("reads back the pool exactly as it stood at the end of any past block", async () => {
+        const signers = (await ethers.getSigners()).slice(8, 14);
+        for (const s of signers) await f.vault.connect(s).stake(ONE, { value: ONE });
+        const history: { block: bigint; members: string[] }[] = [];
+        const live: string[] = [];
+        const record = async () =>
+          history.push({ block: BigInt(await ethers.provider.getBlockNumber()), members: [...live] });
+        for (const s of signers) {
+          await f.vault.connect(s).setService(7n, Role.Validator, true);
+          live.push(s.address);
+          await record();
+        }
+        // Swap-and-pop leaves: the last member moves into the hole.
+        for (const leaver of [signers[1]!, signers[4]!, signers[0]!]) {
+          await f.vault.connect(leaver).setService(7n, Role.Validator, false);
+          const i = live.indexOf(leaver.address);
+          live[i] = live[live.length - 1]!;
+          live.pop();
+          await record();
+        }
+        await f.vault.connect(signers[1]!).setService(7n, Role.Validator, true);
+        live.push(signers[1]!.address);
+        await record();
+        for (const { block, members } of history) {
+          expect(await f.vault.poolSizeAt(7n, Role.Validator, block)).to.equal(BigInt(members.length));
+          for (let i = 0; i < members.length; i++) {
+            expect(await f.vault.poolMemberAt(7n, Role.Validator, i, block)).to.equal(members[i]);
+          }
+          await expect(f.vault.poolMemberAt(7n, Role.Validator, members.length, block)).to.be.revertedWithCustomError(
+            f.vault,
+            "StakingVaultPoolMembership",
+          );
+        }
+        expect(await f.vault.poolSizeAt(7n, Role.Validator, history[0]!.block - 1n)).to.equal(0n);
+      });
+
+      it("governance sets the pool bond per role; never zero", async () => {
+        await expect(f.vault.connect(f.owner).setMinPoolStake(Role.Validator, 0n))
+          .to.be.revertedWithCustomError(f.vault, "StakingVaultZeroPoolStake")
+          .withArgs(Role.Validator);
+        await expect(f.vault.connect(f.owner).setMinPoolStake(Role.Validator, 2n * ONE))
+          .to.emit(f.vault, "MinPoolStakeSet")
+          .withArgs(Role.Validator, 2n * ONE);
+        expect(await f.vault.minPoolStake(Role.Validator)).to.equal(2n * ONE);
+        await expect(f.vault.connect(f.staker).setMinPoolStake(Role.Operator, 1n)).to.be.revertedWithCustomError(
+          f.vault,
+          "OwnableUnauthorizedAccount",
         );
       });
     });
@@ -556,6 +637,7 @@ describe("StakingVault", () => {
         treasury.address,
         UNBONDING_DELAY,
         BENEFICIARY_SHARE_BPS,
+        MIN_POOL_STAKE,
       ]);
       await token.mint(staker.address, 100n * ONE);
       await token.mint(predicted, 5n);

@@ -41,6 +41,10 @@ export const CLAIM_WINDOW = 600n;
 export const MAX_CALLBACK_GAS = 500_000n;
 export const UNBONDING_DELAY = 7n * DAY;
 export const BENEFICIARY_SHARE_BPS = 5_000n;
+/** Bond a pool membership takes (StakingVault.minPoolStake). */
+export const MIN_POOL_STAKE = ethers.parseEther("0.01");
+/** Free stake of a fixture operator: its deposit less the bond of its one pool membership. */
+export const OPERATOR_FREE = OPERATOR_DEPOSIT - MIN_POOL_STAKE;
 export const BPS = 10_000n;
 
 export const ETH_FEE = (ETH_PRICE * MODULE_FEE_BPS) / BPS;
@@ -49,7 +53,7 @@ export const TOKEN_FEE = (TOKEN_PRICE * MODULE_FEE_BPS) / BPS;
 export const TOKEN_REQUIRED = TOKEN_PRICE + TOKEN_FEE;
 
 export const DEFAULT_INPUT = ethers.hexlify(ethers.toUtf8Bytes("pixels:0,1,2,3"));
-export const DEFAULT_OUTPUT = ethers.AbiCoder.defaultAbiCoder().encode(["uint256"], [7]);
+export const DEFAULT_OUTPUT = ethers.AbiCoder.defaultAbiCoder().encode(["int256[]"], [[7]]);
 
 /** Mirrors IInferenceMarket.Status. */
 export enum Status {
@@ -104,8 +108,9 @@ export interface Verdict {
   rewards: Reward[];
 }
 
+/** The output encoding of every mode for a classifier's label: abi.encode(int256[] [label]). */
 export function encodeLabel(label: BigNumberish): string {
-  return ethers.AbiCoder.defaultAbiCoder().encode(["uint256"], [label]);
+  return ethers.AbiCoder.defaultAbiCoder().encode(["int256[]"], [[label]]);
 }
 
 export function bytes32Name(name: string): string {
@@ -150,6 +155,7 @@ export async function deployMarketFixture() {
     treasury.address,
     UNBONDING_DELAY,
     BENEFICIARY_SHARE_BPS,
+    MIN_POOL_STAKE,
   ]);
   const market: InferenceMarket = await ethers.deployContract("InferenceMarket", [
     owner.address,
@@ -234,6 +240,7 @@ export async function deployEthVaultFixture() {
     treasury.address,
     UNBONDING_DELAY,
     BENEFICIARY_SHARE_BPS,
+    MIN_POOL_STAKE,
   ]);
   await vault.connect(owner).setAuthorised(module.address, true);
   await vault.connect(owner).setAuthorised(module2.address, true);
@@ -250,6 +257,7 @@ export async function deployTokenVaultFixture() {
     treasury.address,
     UNBONDING_DELAY,
     BENEFICIARY_SHARE_BPS,
+    MIN_POOL_STAKE,
   ]);
   await vault.connect(owner).setAuthorised(module.address, true);
   for (const s of [staker, staker2]) {

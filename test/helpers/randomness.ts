@@ -1,22 +1,26 @@
-// Delivers RandaoRandomness values in tests: mines past the mixed blocks and fulfils with their headers, as
-// the operator bots do (operator/src/chain/randomness.ts).
+// Delivers RandaoRandomness values in tests: mines past the mixed blocks and fulfils every pending request
+// with the blocks' headers, as the operator bots' randomness keeper does (operator/src/chain/randomness.ts).
 import type { ContractRunner, Provider } from "ethers";
 import { fulfilRandomness } from "../../operator/src/chain/randomness.js";
 import { RANDAO_BLOCKS, RANDAO_DELAY } from "../../scripts/lib/randomness.js";
+import { RandaoRandomness__factory } from "../../types/ethers-contracts/index.js";
 
 interface Miner {
   mine(blocks?: number): Promise<void>;
 }
 
-/** Mines until the randomness of (`requester`, `key`) can be delivered, then delivers it. */
-export async function fulfil(
+/** Mines until every pending randomness request of `source` can be delivered, then delivers them all. */
+export async function fulfilAll(
   networkHelpers: Miner,
   runner: ContractRunner & { provider: Provider | null },
   source: string,
-  requester: string,
-  key: string,
-): Promise<void> {
+): Promise<number> {
   await networkHelpers.mine(RANDAO_DELAY + RANDAO_BLOCKS + 1);
-  const sent = await fulfilRandomness(source, runner, requester, key);
-  if (!sent) throw new Error(`randomness ${key} of ${requester} was not fulfilled (not requested, ready or expired)`);
+  const randao = RandaoRandomness__factory.connect(source, runner);
+  const requested = await randao.queryFilter(randao.filters.RandomnessRequested(), 0);
+  let sent = 0;
+  for (const e of requested) {
+    if (await fulfilRandomness(source, runner, e.args.requester, e.args.key)) sent++;
+  }
+  return sent;
 }

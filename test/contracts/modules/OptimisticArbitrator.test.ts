@@ -26,7 +26,7 @@ import {
   siblingsOf,
   type TraceCommitment,
 } from "../../../operator/src/optimistic/trace.js";
-import { fulfil } from "../../helpers/randomness.js";
+import { fulfilAll } from "../../helpers/randomness.js";
 import { OneStepExecutor__factory, OptimisticArbitrator__factory } from "../../../types/ethers-contracts/index.js";
 
 const { ethers, networkHelpers } = await network.create();
@@ -179,7 +179,7 @@ describe("OptimisticArbitrator", function () {
     await f.market
       .connect(f.operator)
       .submitResult(id, "0x", abi.encode(["bytes32"], [commitment(id, f.operator.address, aOutput, aSalt)]));
-    await fulfil(networkHelpers, f.user, f.randomness, await f.sampling.getAddress(), await f.sampling.randomnessKey(id, 0));
+    await fulfilAll(networkHelpers, f.user, f.randomness);
     await f.sampling.advance(id);
     const job = await f.sampling.getJob(id);
     const b = f.samplers.find((s) => s.address === job.sampler)!;

@@ -13,6 +13,7 @@ import {
   registerQualityModel,
   type QualityConfig,
 } from "../../../scripts/lib/quality.js";
+import { fulfilAll } from "../../helpers/randomness.js";
 
 const { ethers, networkHelpers } = await network.create();
 const PRICE = parseEther("0.1");
@@ -49,7 +50,7 @@ describe("QualityModule", function () {
     ];
     const validators = signers.slice(4, 9);
     const suite = await deploySuite(deployer, { ...DEFAULT_PARAMETERS, treasury: treasury.address });
-    const { quality } = await deployQualityModule(suite, deployer);
+    const { quality, randomness } = await deployQualityModule(suite, deployer);
     const modelId = await registerQualityModel(suite.registry, deployer, {
       modelHash: ethers.id("veriml/arith-good"),
       artifactURI: "file://models/quality/gen-good",
@@ -65,7 +66,7 @@ describe("QualityModule", function () {
       await suite.vault.connect(v).stake(VALIDATOR_DEPOSIT, { value: VALIDATOR_DEPOSIT });
       await suite.vault.connect(v).setService(modelId, VALIDATOR, true);
     }
-    return { ...suite, quality, modelId, deployer, treasury, user, operator, validators };
+    return { ...suite, quality, randomness, modelId, deployer, treasury, user, operator, validators };
   }
   type Fixture = Awaited<ReturnType<typeof deployQualityFixture>>;
 
@@ -89,7 +90,7 @@ describe("QualityModule", function () {
   /** Submits, waits for the randomness and draws; returns the committee as signers. */
   async function drawn(response = RESPONSE) {
     const { f, id } = await submitted(response);
-    await networkHelpers.mine(2);
+    await fulfilAll(networkHelpers, f.user, f.randomness);
     await f.quality.drawCommittee(id);
     const members = (await f.quality.getMembers(id)).map((m) => m.validator);
     const signers = members.map((a) => f.validators.find((v) => v.address === a)!);
@@ -165,10 +166,11 @@ describe("QualityModule", function () {
         .withArgs(id, 0, CONFIG.maxInlineBytes);
       await expect(f.market.connect(f.operator).submitResult(id, RESPONSE, "0x"))
         .to.emit(f.quality, "QualitySubmitted")
-        .withArgs(id, f.modelId, f.operator.address, keccak256(RESPONSE), "", anyUint, anyUint);
+        .withArgs(id, f.modelId, f.operator.address, keccak256(RESPONSE), "", anyUint);
       const job = await f.quality.getJob(id);
-      expect(job.revealDeadline - job.commitDeadline).to.equal(BigInt(CONFIG.revealWindow));
-      expect(job.commitDeadline - job.submittedAt).to.equal(BigInt(CONFIG.commitWindow));
+      expect(job.drawDeadline - job.submittedAt).to.equal(BigInt(CONFIG.commitWindow));
+      // Commit and reveal windows start when the committee is drawn.
+      expect([job.commitDeadline, job.revealDeadline]).to.deep.equal([0n, 0n]);
     });
 
     it("takes a long response by hash + URI", async () => {
@@ -181,7 +183,7 @@ describe("QualityModule", function () {
         .withArgs(id, 32, CONFIG.maxInlineBytes);
       await expect(f.market.connect(f.operator).submitResult(id, hash, encodeResponseURI("ipfs://bafy-response")))
         .to.emit(f.quality, "QualitySubmitted")
-        .withArgs(id, f.modelId, f.operator.address, hash, "ipfs://bafy-response", anyUint, anyUint);
+        .withArgs(id, f.modelId, f.operator.address, hash, "ipfs://bafy-response", anyUint);
     });
   });
 
@@ -193,9 +195,11 @@ describe("QualityModule", function () {
         "QualityModuleRandomnessNotReady",
       );
       expect(await f.quality.isDrawReady(id)).to.equal(false);
-      await networkHelpers.mine(2);
+      await fulfilAll(networkHelpers, f.user, f.randomness);
       expect(await f.quality.isDrawReady(id)).to.equal(true);
       await expect(f.quality.drawCommittee(id)).to.emit(f.quality, "CommitteeDrawn");
+      const job = await f.quality.getJob(id);
+      expect(job.revealDeadline - job.commitDeadline).to.equal(BigInt(CONFIG.revealWindow));
       const members = (await f.quality.getMembers(id)).map((m) => m.validator);
       expect(members).to.have.length(CONFIG.committeeSize);
       expect(new Set(members).size).to.equal(CONFIG.committeeSize);
@@ -209,19 +213,43 @@ describe("QualityModule", function () {
       await expect(f.quality.drawCommittee(id)).to.be.revertedWithCustomError(f.quality, "QualityModuleAlreadyDrawn");
     });
 
-    it("never puts the operator on its committee, even when it is the only other validator", async () => {
+    it("never seats the operator or the requester; too few others means no committee and a refund, never a short one", async () => {
       const f = await networkHelpers.loadFixture(deployQualityFixture);
-      // Leave only the operator and one validator serving: the committee is that one validator.
-      for (const v of f.validators.slice(1)) await f.vault.connect(v).setService(f.modelId, VALIDATOR, false);
-      const seen = new Set<string>();
+      // The requester also joins the validator pool of the model, before its request: it must never judge it.
+      await f.vault.connect(f.user).stake(VALIDATOR_DEPOSIT, { value: VALIDATOR_DEPOSIT });
+      await f.vault.connect(f.user).setService(f.modelId, VALIDATOR, true);
       for (let r = 0; r < 4; r++) {
         const id = await createAndClaim(f);
         await f.market.connect(f.operator).submitResult(id, RESPONSE, "0x");
-        await networkHelpers.mine(2);
+        await fulfilAll(networkHelpers, f.user, f.randomness);
         await f.quality.drawCommittee(id);
-        for (const m of await f.quality.getMembers(id)) seen.add(m.validator);
+        const members = (await f.quality.getMembers(id)).map((m) => m.validator);
+        expect(members).to.have.length(3);
+        expect(members).to.not.include(f.operator.address);
+        expect(members).to.not.include(f.user.address);
+        await vote(
+          f,
+          id,
+          members.map((m) => f.validators.find((v) => v.address === m)!),
+          [9_000, 9_000, 9_000],
+        );
+        await f.quality.resolve(id);
+        await f.market.finalize(id);
       }
-      expect([...seen]).to.deep.equal([f.validators[0]!.address]);
+      // Leave only the operator, the requester and one validator: no committee of three can be seated.
+      for (const v of f.validators.slice(1)) await f.vault.connect(v).setService(f.modelId, VALIDATOR, false);
+      const id = await createAndClaim(f);
+      await f.market.connect(f.operator).submitResult(id, RESPONSE, "0x");
+      for (let attempt = 1; attempt <= 4; attempt++) {
+        await fulfilAll(networkHelpers, f.user, f.randomness);
+        await expect(f.quality.drawCommittee(id))
+          .to.emit(f.quality, "CommitteeRandomnessRequested")
+          .withArgs(id, attempt, anyUint);
+        expect(await f.quality.getMembers(id)).to.have.length(0);
+      }
+      await expect(f.quality.drawCommittee(id)).to.be.revertedWithCustomError(f.quality, "QualityModuleDrawClosed");
+      await expect(f.quality.resolve(id)).to.emit(f.quality, "QualityResolved").withArgs(id, false, 0, 0);
+      await expect(f.market.finalize(id)).to.emit(f.market, "RequestRejected").withArgs(id, f.operator.address, 0n);
     });
 
     it("skips validators without enough free stake and spreads duty over the set", async () => {
@@ -232,7 +260,7 @@ describe("QualityModule", function () {
       for (let r = 0; r < 6; r++) {
         const id = await createAndClaim(f);
         await f.market.connect(f.operator).submitResult(id, RESPONSE, "0x");
-        await networkHelpers.mine(2);
+        await fulfilAll(networkHelpers, f.user, f.randomness);
         await f.quality.drawCommittee(id);
         const members = await f.quality.getMembers(id);
         for (const m of members) counts.set(m.validator, (counts.get(m.validator) ?? 0) + 1);
@@ -258,14 +286,14 @@ describe("QualityModule", function () {
       expect(counts.size).to.equal(4); // the four eligible validators all served at some point
     });
 
-    it("asks for fresh randomness when it expired, and closes the draw at the commit deadline", async () => {
+    it("asks for fresh randomness when it expired, and closes the draw at the draw deadline", async () => {
       const { f, id } = await submitted();
       await networkHelpers.mine(300);
       await expect(f.quality.drawCommittee(id))
         .to.emit(f.quality, "CommitteeRandomnessRequested")
         .withArgs(id, 1, anyUint);
       expect((await f.quality.getJob(id)).drawn).to.equal(false);
-      await networkHelpers.mine(2);
+      await fulfilAll(networkHelpers, f.user, f.randomness);
       await f.quality.drawCommittee(id);
       expect(await f.quality.getMembers(id)).to.have.length(3);
 
@@ -303,7 +331,11 @@ describe("QualityModule", function () {
       await vote(f, id, members, [1_200, 600, 2_100]);
       await expect(f.quality.resolve(id)).to.emit(f.quality, "QualityResolved").withArgs(id, false, 1_200, 3);
       const slash = (OPERATOR_STAKE * BigInt(CONFIG.operatorSlashBps)) / 10_000n;
+      const treasuryBefore = await f.vault.slashProceedsOf(f.treasury.address);
       await expect(f.market.finalize(id)).to.emit(f.market, "RequestRejected").withArgs(id, f.operator.address, slash);
+      // The slash goes to the treasury: a requester gains nothing from a rejection it might steer.
+      expect(await f.vault.slashProceedsOf(f.user.address)).to.equal(0n);
+      expect((await f.vault.slashProceedsOf(f.treasury.address)) - treasuryBefore).to.equal(slash);
       // Requester: price + unused fee back; validators that agreed are still paid for their work.
       expect(await f.market.owed(f.user.address, ZeroAddress)).to.equal(PRICE);
       expect(await f.market.owed(f.operator.address, ZeroAddress)).to.equal(0n);
@@ -377,21 +409,45 @@ describe("QualityModule", function () {
       for (const v of f.validators) await f.vault.connect(v).setService(f.modelId, VALIDATOR, false);
       const id = await createAndClaim(f);
       await f.market.connect(f.operator).submitResult(id, RESPONSE, "0x");
-      await networkHelpers.mine(2);
-      await f.quality.drawCommittee(id);
+      await fulfilAll(networkHelpers, f.user, f.randomness);
+      await expect(f.quality.drawCommittee(id)).to.emit(f.quality, "CommitteeRandomnessRequested");
       expect(await f.quality.getMembers(id)).to.have.length(0);
+      await expect(f.quality.resolve(id)).to.be.revertedWithCustomError(f.quality, "QualityModuleNotResolvable");
+      await networkHelpers.time.increase(CONFIG.commitWindow + 1);
       await f.quality.resolve(id);
       await expect(f.market.finalize(id)).to.emit(f.market, "RequestRejected").withArgs(id, f.operator.address, 0n);
       expect(await f.market.owed(f.user.address, ZeroAddress)).to.equal(PRICE + FEE);
     });
 
-    it("settles after the reveal deadline when nobody drew the committee", async () => {
+    it("settles after the draw deadline when nobody drew the committee", async () => {
       const { f, id } = await submitted();
       await expect(f.quality.resolve(id)).to.be.revertedWithCustomError(f.quality, "QualityModuleNotResolvable");
-      await networkHelpers.time.increase(CONFIG.commitWindow + CONFIG.revealWindow + 1);
+      await networkHelpers.time.increase(CONFIG.commitWindow + 1);
       await f.quality.resolve(id);
       await f.market.finalize(id);
       expect(await f.market.owed(f.user.address, ZeroAddress)).to.equal(PRICE + FEE);
+    });
+  });
+
+  describe("soundness: committees from a fixed, staked pool (issue 10, item 5)", () => {
+    it("validators that join after the submission are never drawn for it; stake-less ones cannot join", async () => {
+      const { f, id } = await submitted();
+      const late = (await ethers.getSigners()).slice(12, 17);
+      await expect(f.vault.connect(late[0]!).setService(f.modelId, VALIDATOR, true)).to.be.revertedWithCustomError(
+        f.vault,
+        "StakingVaultInsufficientFreeStake",
+      );
+      for (const s of late) {
+        await f.vault.connect(s).stake(VALIDATOR_DEPOSIT, { value: VALIDATOR_DEPOSIT });
+        await f.vault.connect(s).setService(f.modelId, VALIDATOR, true);
+      }
+      const job = await f.quality.getJob(id);
+      expect(await f.vault.poolSizeAt(f.modelId, VALIDATOR, job.snapshotBlock)).to.equal(6n); // operator + 5
+      await fulfilAll(networkHelpers, f.user, f.randomness);
+      await f.quality.drawCommittee(id);
+      const members = (await f.quality.getMembers(id)).map((m) => m.validator);
+      for (const m of members) expect(late.map((s) => s.address)).to.not.include(m);
+      expect(new Set(members).size).to.equal(3);
     });
   });
 

@@ -7,7 +7,8 @@ import { network } from "hardhat";
 import { AbiCoder, ZeroAddress, ZeroHash, hexlify, keccak256, parseEther, randomBytes } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { runInt, type IntGraph } from "../../../verifier-gen/src/intgraph.js";
-import { quantizeInput } from "../../../verifier-gen/src/quantize.js";
+import { decodeInputBytes, decodeOutput, encodeOutput } from "../../../verifier-gen/src/encoding.js";
+import { fulfilAll } from "../../helpers/randomness.js";
 import { DEFAULT_PARAMETERS, deploySuite } from "../../../scripts/lib/deploy.js";
 import {
   MODE_SAMPLING,
@@ -50,11 +51,12 @@ enum Verdict {
 const graph = JSON.parse(readFileSync(`${MLP}/intgraph.json`, "utf8")) as IntGraph;
 const testSet = JSON.parse(readFileSync("data/digits-test.json", "utf8")) as { inputs: number[][]; labels: number[] };
 const inputOf = (i: number): Uint8Array => Uint8Array.from(testSet.inputs[i]!);
-/** The real model output for a request input: the integer graph's label, ABI-encoded. */
-const infer = (input: Uint8Array): string =>
-  abi.encode(["uint256"], [runInt(graph, quantizeInput(graph, Array.from(input))).output[0]!]);
-const wrongOutput = (output: string): string =>
-  abi.encode(["uint256"], [((abi.decode(["uint256"], output)[0] as bigint) + 1n) % 10n]);
+/** The real model output for a request input: the integer graph's last tensor (the label), encoded. */
+const infer = (input: Uint8Array): string => {
+  const t = runInt(graph, decodeInputBytes(graph, input)).tensors;
+  return encodeOutput(t[t.length - 1]!);
+};
+const wrongOutput = (output: string): string => encodeOutput([(decodeOutput(output)[0]! + 1n) % 10n]);
 const commitment = (requestId: bigint, party: string, output: string, salt: string): string =>
   keccak256(abi.encode(["uint256", "address", "bytes32", "bytes32"], [requestId, party, keccak256(output), salt]));
 const voteCommitment = (disputeId: bigint, validator: string, outputHash: string, salt: string): string =>
@@ -141,7 +143,7 @@ describe("SamplingModule", function () {
     await f.market
       .connect(f.operator)
       .submitResult(id, "0x", abi.encode(["bytes32"], [commitment(id, f.operator.address, output, aSalt)]));
-    await mine(3);
+    await fulfilAll(networkHelpers, f.user, f.randomness);
     await f.sampling.advance(id);
     return aSalt;
   }
@@ -163,7 +165,7 @@ describe("SamplingModule", function () {
 
   /** Draws the committee of `disputeId` and has each member vote `votes[i]` (null: no show). */
   async function committeeVotes(f: Fixture, disputeId: bigint, votes: (string | null)[]) {
-    await mine(3);
+    await fulfilAll(networkHelpers, f.user, f.randomness);
     await f.committee.drawCommittee(disputeId);
     const members = await f.committee.membersOf(disputeId);
     expect(members).to.have.length(3);
@@ -218,7 +220,7 @@ describe("SamplingModule", function () {
       const c = abi.encode(["bytes32"], [commitment(id, f.operator.address, output, salt())]);
       await expect(f.market.connect(f.operator).submitResult(id, output, c))
         .to.be.revertedWithCustomError(f.sampling, "SamplingModuleOutputNotEmpty")
-        .withArgs(id, 32n);
+        .withArgs(id, BigInt((output.length - 2) / 2));
       await expect(f.market.connect(f.operator).submitResult(id, "0x", abi.encode(["bytes32"], [ZeroHash])))
         .to.be.revertedWithCustomError(f.sampling, "SamplingModuleBadCommitment")
         .withArgs(id);
@@ -251,6 +253,9 @@ describe("SamplingModule", function () {
         .withArgs(id, Phase.AwaitingRandomness);
       expect(await f.sampling.canAdvance(id)).to.equal(false);
       await mine(3);
+      // The RANDAO value exists only once someone delivers the headers of its blocks.
+      expect(await f.sampling.canAdvance(id)).to.equal(false);
+      await fulfilAll(networkHelpers, f.user, f.randomness);
       expect(await f.sampling.canAdvance(id)).to.equal(true);
       await expect(f.sampling.advance(id)).to.emit(f.sampling, "SamplingDecided").withArgs(id, false, false);
       await expect(f.sampling.connect(f.operator).reveal(id, wrongOutput(output), aSalt)).to.be.revertedWithCustomError(
@@ -265,7 +270,7 @@ describe("SamplingModule", function () {
         .to.emit(f.market, "RequestFinalized")
         .withArgs(id, f.operator.address, output, PRICE - PROTOCOL_FEE, PROTOCOL_FEE);
       expect(await f.market.resultOf(id)).to.equal(output);
-      expect(abi.decode(["uint256"], output)[0]).to.equal(BigInt(testSet.labels[0]!));
+      expect(decodeOutput(output)[0]).to.equal(BigInt(testSet.labels[0]!));
       // Unsampled: the verification fee goes back to the requester.
       expect((await f.market.owed(f.user.address, ZeroAddress)) - before).to.equal(FEE);
       expect((await f.vault.stakeOf(f.operator.address)).locked).to.equal(0n);
@@ -425,7 +430,7 @@ describe("SamplingModule", function () {
       expect((await f.vault.stakeOf(f.operator.address)).total).to.equal(parseEther("3"));
     });
 
-    it("that does not commit is slashed and replaced; after maxDraws no-shows the request proceeds unsampled", async () => {
+    it("that does not commit is slashed and replaced; after maxDraws no-shows the requester is refunded, never unsampled", async () => {
       const { f, output, id } = await claimed(10_000, 11);
       const aSalt = await committedAndDecided(f, id, output);
       const first = (await f.sampling.getJob(id)).sampler;
@@ -438,11 +443,19 @@ describe("SamplingModule", function () {
       expect(second.sampler).to.not.be.oneOf([first, f.operator.address]);
       expect(second.draws).to.equal(2n);
       await time.increase(WINDOW + 1);
-      await expect(f.sampling.advance(id)).to.emit(f.sampling, "SamplerUnavailable").withArgs(id, 2n);
-      expect((await f.sampling.getJob(id)).phase).to.equal(BigInt(Phase.Unsampled));
-      await f.sampling.connect(f.operator).reveal(id, output, aSalt);
-      await f.market.finalize(id);
-      expect(await f.market.owed(f.operator.address, ZeroAddress)).to.equal(PRICE - PROTOCOL_FEE);
+      await expect(f.sampling.advance(id))
+        .to.emit(f.sampling, "SamplerUnavailable")
+        .withArgs(id, 2n)
+        .and.to.emit(f.sampling, "VerdictReached")
+        .withArgs(id, Verdict.Rejected, false, 0n, false);
+      await expect(f.sampling.connect(f.operator).reveal(id, output, aSalt)).to.be.revertedWithCustomError(
+        f.sampling,
+        "SamplingModuleWrongPhase",
+      );
+      await expect(f.market.finalize(id)).to.emit(f.market, "RequestRejected").withArgs(id, f.operator.address, 0n);
+      expect(await f.market.owed(f.user.address, ZeroAddress)).to.equal(PRICE + FEE);
+      expect(await f.market.owed(f.operator.address, ZeroAddress)).to.equal(0n);
+      expect((await f.vault.stakeOf(f.operator.address)).total).to.equal(parseEther("3"));
       for (const s of [first, second.sampler]) {
         expect((await f.vault.stakeOf(s)).total).to.equal(parseEther("3") - (STAKE * BigInt(NO_SHOW_BPS)) / 10_000n);
         expect((await f.vault.stakeOf(s)).locked).to.equal(0n);
@@ -461,14 +474,31 @@ describe("SamplingModule", function () {
       expect((await f.vault.stakeOf(b.address)).total).to.equal(parseEther("3") - STAKE);
     });
 
-    it("is never drawn when no other operator can back the lock: the request proceeds unsampled", async () => {
+    it("when no operator can back the lock, the request is re-drawn and then refunded, never let through unsampled", async () => {
       const { f, output, id } = await claimed(10_000, 13);
-      for (const s of f.samplers) await f.vault.connect(s).requestUnbond(parseEther("3"));
-      await committedAndDecided(f, id, output);
+      for (const s of f.samplers) await f.vault.connect(s).requestUnbond(await f.vault.freeStake(s.address));
+      const aSalt = salt();
+      await f.market
+        .connect(f.operator)
+        .submitResult(id, "0x", abi.encode(["bytes32"], [commitment(id, f.operator.address, output, aSalt)]));
+      await fulfilAll(networkHelpers, f.user, f.randomness);
+      await expect(f.sampling.advance(id))
+        .to.emit(f.sampling, "SamplerUnavailable")
+        .withArgs(id, 1n)
+        .and.to.emit(f.sampling, "RandomnessRenewed")
+        .withArgs(id, 1);
+      await fulfilAll(networkHelpers, f.user, f.randomness);
+      await expect(f.sampling.advance(id))
+        .to.emit(f.sampling, "VerdictReached")
+        .withArgs(id, Verdict.Rejected, false, 0n, false);
       const job = await f.sampling.getJob(id);
-      expect(job.phase).to.equal(BigInt(Phase.Unsampled));
-      expect(job.sampled).to.equal(true);
-      expect(job.sampler).to.equal(ZeroAddress);
+      expect([job.sampled, job.sampler, job.draws]).to.deep.equal([true, ZeroAddress, 2n]);
+      await expect(f.sampling.connect(f.operator).reveal(id, output, aSalt)).to.be.revertedWithCustomError(
+        f.sampling,
+        "SamplingModuleWrongPhase",
+      );
+      await f.market.finalize(id);
+      expect(await f.market.owed(f.user.address, ZeroAddress)).to.equal(PRICE + FEE);
     });
   });
 
@@ -480,12 +510,12 @@ describe("SamplingModule", function () {
         .submitResult(id, "0x", abi.encode(["bytes32"], [commitment(id, f.operator.address, output, salt())]));
       await mine(300);
       await expect(f.sampling.advance(id)).to.emit(f.sampling, "RandomnessRenewed").withArgs(id, 1);
-      await mine(3);
+      await fulfilAll(networkHelpers, f.user, f.randomness);
       await expect(f.sampling.advance(id)).to.emit(f.sampling, "SamplingDecided").withArgs(id, true, true);
       expect((await f.sampling.getJob(id)).phase).to.equal(BigInt(Phase.SamplerDrawn));
     });
 
-    it("samples about p of the requests (block-hash randomness, 40 requests at p = 50%)", async () => {
+    it("samples about p of the requests (RANDAO randomness, 40 requests at p = 50%)", async () => {
       const f = await networkHelpers.loadFixture(deployFixture);
       await f.registry.configureMode(f.modelId, MODE_SAMPLING, encodeSamplingConfig({ ...f.config, sampleBps: 5_000 }));
       const deadline = BigInt((await time.latest()) + 7200);
@@ -503,7 +533,7 @@ describe("SamplingModule", function () {
         const c = commitment(BigInt(i), f.operator.address, infer(input), salt());
         await f.market.connect(f.operator).submitResult(BigInt(i), "0x", abi.encode(["bytes32"], [c]));
       }
-      await mine(3);
+      await fulfilAll(networkHelpers, f.user, f.randomness);
       for (let i = 1; i <= n; i++) {
         await f.sampling.advance(BigInt(i));
         if ((await f.sampling.getJob(BigInt(i))).sampled) sampled++;
@@ -542,7 +572,7 @@ describe("SamplingModule", function () {
       const { b, bSalt } = await samplerCommits(f, id, output);
       await f.sampling.connect(f.operator).reveal(id, cheat, aSalt);
       await f.sampling.connect(b).reveal(id, output, bSalt);
-      await mine(3);
+      await fulfilAll(networkHelpers, f.user, f.randomness);
       await f.committee.drawCommittee(1n);
       const [m0] = await f.committee.membersOf(1n);
       const s = salt();
@@ -623,8 +653,178 @@ describe("SamplingModule", function () {
           validatorStake: 0n,
         }),
       ).to.be.revertedWithCustomError(f.committee, "SamplingCommitteeInvalidParameters");
-      expect(await f.committee.maxResolutionTime()).to.equal(BigInt(2 * WINDOW));
+      // Draw window, commit window and reveal window.
+      expect(await f.committee.maxResolutionTime()).to.equal(BigInt(3 * WINDOW));
       await expect(f.committee.ruling(1n)).to.be.revertedWithCustomError(f.committee, "SamplingCommitteeNotResolved");
+    });
+  });
+
+  describe("soundness: draws from a fixed, staked pool; no silent fallbacks (issue 10, items 5, 7, 8)", () => {
+    /** Fresh accounts beyond the fixture's. */
+    async function fresh(count: number): Promise<HardhatEthersSigner[]> {
+      return (await ethers.getSigners()).slice(12, 12 + count);
+    }
+
+    it("stake-less addresses cannot join a pool; sybils that join after A's commit are never drawn", async () => {
+      const { f, output, id } = await claimed(10_000, 20);
+      const sybils = await fresh(8);
+      await expect(f.vault.connect(sybils[0]!).setService(f.modelId, 0, true)).to.be.revertedWithCustomError(
+        f.vault,
+        "StakingVaultInsufficientFreeStake",
+      );
+      const aSalt = salt();
+      await f.market
+        .connect(f.operator)
+        .submitResult(id, "0x", abi.encode(["bytes32"], [commitment(id, f.operator.address, output, aSalt)]));
+      const snapshot = (await f.sampling.getJob(id)).snapshotBlock;
+      // After the commit (and before the randomness exists) A floods the pool with staked sybils.
+      for (const s of sybils) {
+        await f.vault.connect(s).stake(parseEther("2"), { value: parseEther("2") });
+        await f.vault.connect(s).setService(f.modelId, 0, true);
+      }
+      expect(await f.vault.serverCount(f.modelId, 0)).to.equal(11n);
+      expect(await f.vault.poolSizeAt(f.modelId, 0, snapshot)).to.equal(3n);
+      await fulfilAll(networkHelpers, f.user, f.randomness);
+      await f.sampling.advance(id);
+      const job = await f.sampling.getJob(id);
+      expect(job.phase).to.equal(BigInt(Phase.SamplerDrawn));
+      expect(job.sampler).to.be.oneOf(f.samplers.map((b) => b.address));
+      void aSalt;
+    });
+
+    it("a draw is a function of the snapshot and the seed alone: later joins, leaves and reorders change nothing", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const harness = await ethers.deployContract("PoolDrawHarness");
+      const sybils = await fresh(6);
+      for (const s of sybils) {
+        await f.vault.connect(s).stake(parseEther("2"), { value: parseEther("2") });
+        await f.vault.connect(s).setService(f.modelId, 0, true);
+      }
+      const snapshot = BigInt(await ethers.provider.getBlockNumber());
+      const vaultAddress = await f.vault.getAddress();
+      const draw = (seed: bigint, seats: number) =>
+        harness.getFunction("draw")(vaultAddress, f.modelId, 0, snapshot, seed, seats, [f.operator.address], STAKE, 32);
+      const seeds = [1n, 2n, 3n, 0xdeadbeefn, 2n ** 200n];
+      const before = (await Promise.all(seeds.map((seed) => draw(seed, 3)))) as string[][];
+      // Churn: two members leave (swap-and-pop reorders the live pool) and new ones join. (Only a candidate's
+      // own stake, checked at the draw, can exclude it, and only itself.)
+      await f.vault.connect(sybils[0]!).setService(f.modelId, 0, false);
+      await f.vault.connect(f.samplers[0]!).setService(f.modelId, 0, false);
+      for (const s of await fresh(10).then((a) => a.slice(6))) {
+        await f.vault.connect(s).stake(parseEther("2"), { value: parseEther("2") });
+        await f.vault.connect(s).setService(f.modelId, 0, true);
+      }
+      const after = (await Promise.all(seeds.map((seed) => draw(seed, 3)))) as string[][];
+      expect(after).to.deep.equal(before);
+      // One address, one seat; the excluded operator never; everyone drawn was in the snapshot.
+      const members = new Set<string>();
+      for (let i = 0n; i < (await f.vault.poolSizeAt(f.modelId, 0, snapshot)); i++) {
+        members.add(await f.vault.poolMemberAt(f.modelId, 0, i, snapshot));
+      }
+      for (const picked of before) {
+        expect(new Set(picked).size).to.equal(picked.length);
+        expect(picked).to.not.include(f.operator.address);
+        for (const p of picked) expect(members.has(p)).to.equal(true);
+      }
+    });
+
+    it("a caught cheater cannot pack or empty the committee: the pool is fixed at the dispute, a short draw is redrawn, never used", async () => {
+      const { f, output, id } = await claimed(10_000, 21);
+      const cheat = wrongOutput(output);
+      const aSalt = await committedAndDecided(f, id, cheat);
+      const { b, bSalt } = await samplerCommits(f, id, output);
+      await f.sampling.connect(f.operator).reveal(id, cheat, aSalt);
+      await f.sampling.connect(b).reveal(id, output, bSalt);
+      const dispute = await f.committee.getDispute(1n);
+      // Once caught, the cheater adds validator sybils: they are not in the pool the first draw uses.
+      const sybils = await fresh(3);
+      for (const s of sybils) {
+        await f.vault.connect(s).stake(parseEther("2"), { value: parseEther("2") });
+        await f.vault.connect(s).setService(f.modelId, 1, true);
+      }
+      expect(await f.vault.poolSizeAt(f.modelId, 1, dispute.snapshotBlock)).to.equal(4n);
+      // ...and sybils that leave the pool or unbond right before the draw only take themselves out:
+      // here three of the four snapshot validators unbond, so no full committee can be seated.
+      for (const v of f.validators.slice(0, 3)) {
+        await f.vault.connect(v).requestUnbond(await f.vault.freeStake(v.address));
+      }
+      for (const s of sybils) await f.vault.connect(s).requestUnbond(await f.vault.freeStake(s.address));
+      for (let attempt = 1; attempt <= 4; attempt++) {
+        await fulfilAll(networkHelpers, f.user, f.randomness);
+        await expect(f.committee.drawCommittee(1n)).to.emit(f.committee, "DrawRandomnessRenewed").withArgs(1n, attempt);
+        expect(await f.committee.membersOf(1n)).to.deep.equal([]); // never a short committee
+      }
+      expect(await f.committee.canDraw(1n)).to.equal(false);
+      expect(await f.committee.canResolve(1n)).to.equal(true);
+      await expect(f.committee.resolve(1n)).to.emit(f.committee, "DisputeResolved").withArgs(1n, false, ZeroHash, 0n);
+      // Undecided: the requester is refunded and neither party is slashed on a ruling nobody made.
+      await expect(f.sampling.advance(id))
+        .to.emit(f.sampling, "VerdictReached")
+        .withArgs(id, Verdict.Rejected, false, 0n, false);
+    });
+
+    it("refuses an arbitration timeout the arbitrator cannot rule within", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const bound = await f.committee.maxResolutionTime();
+      await f.sampling.setArbitrationTimeout(bound);
+      await expect(f.registry.configureMode(f.modelId, MODE_SAMPLING, encodeSamplingConfig(f.config)))
+        .to.be.revertedWithCustomError(f.sampling, "SamplingModuleArbitrationTimeoutTooShort")
+        .withArgs(bound, bound);
+    });
+
+    it("an arbitrator that refuses the dispute never blocks the reveal; advance retries, then ends undecided", async () => {
+      const { f, output, id } = await claimed(10_000, 22);
+      const cheat = wrongOutput(output);
+      const aSalt = await committedAndDecided(f, id, cheat);
+      const { b, bSalt } = await samplerCommits(f, id, output);
+      await f.sampling.connect(f.operator).reveal(id, cheat, aSalt);
+      await f.committee.setClient(await f.sampling.getAddress(), false);
+      await expect(f.sampling.connect(b).reveal(id, output, bSalt)).to.emit(f.sampling, "DisputeOpenFailed");
+      const job = await f.sampling.getJob(id);
+      expect([job.phase, job.disputeOpened, job.samplerRevealed]).to.deep.equal([BigInt(Phase.Disputed), false, true]);
+      expect(await f.sampling.canAdvance(id)).to.equal(true);
+      await expect(f.sampling.advance(id)).to.emit(f.sampling, "DisputeOpenFailed");
+      await f.committee.setClient(await f.sampling.getAddress(), true);
+      await expect(f.sampling.advance(id)).to.emit(f.sampling, "DisputeEscalated");
+      expect((await f.sampling.getJob(id)).disputeOpened).to.equal(true);
+      // A second request whose dispute is never accepted ends undecided: refund, and nobody is slashed.
+      const second = await claimed(10_000, 23);
+      const aSalt2 = await committedAndDecided(second.f, second.id, wrongOutput(second.output));
+      const opened = await samplerCommits(second.f, second.id, second.output);
+      await second.f.sampling.connect(second.f.operator).reveal(second.id, wrongOutput(second.output), aSalt2);
+      await second.f.committee.setClient(await second.f.sampling.getAddress(), false);
+      await second.f.sampling.connect(opened.b).reveal(second.id, second.output, opened.bSalt);
+      await time.increase(ARBITRATION_TIMEOUT + 1);
+      await expect(second.f.sampling.advance(second.id))
+        .to.emit(second.f.sampling, "VerdictReached")
+        .withArgs(second.id, Verdict.Rejected, false, 0n, false);
+      expect((await second.f.vault.stakeOf(opened.b.address)).total).to.equal(parseEther("3"));
+      expect((await second.f.vault.stakeOf(second.f.operator.address)).total).to.equal(parseEther("3"));
+    });
+
+    it("an empty vote commitment is refused and never opens the reveals early", async () => {
+      const { f, output, id } = await claimed(10_000, 24);
+      const cheat = wrongOutput(output);
+      const aSalt = await committedAndDecided(f, id, cheat);
+      const { b, bSalt } = await samplerCommits(f, id, output);
+      await f.sampling.connect(f.operator).reveal(id, cheat, aSalt);
+      await f.sampling.connect(b).reveal(id, output, bSalt);
+      await fulfilAll(networkHelpers, f.user, f.randomness);
+      await f.committee.drawCommittee(1n);
+      const members = await f.committee.membersOf(1n);
+      for (const m of members.slice(0, 2)) {
+        await expect(f.committee.connect(signerOf(f, m)).commitVote(1n, ZeroHash))
+          .to.be.revertedWithCustomError(f.committee, "SamplingCommitteeEmptyCommitment")
+          .withArgs(1n);
+      }
+      const s0 = salt();
+      await f.committee
+        .connect(signerOf(f, members[0]!))
+        .commitVote(1n, voteCommitment(1n, members[0]!, keccak256(output), s0));
+      expect((await f.committee.getDispute(1n)).commits).to.equal(1n);
+      await expect(
+        f.committee.connect(signerOf(f, members[0]!)).revealVote(1n, keccak256(output), s0),
+      ).to.be.revertedWithCustomError(f.committee, "SamplingCommitteeOutsideWindow");
     });
   });
 });

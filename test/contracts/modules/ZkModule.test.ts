@@ -7,7 +7,17 @@ import { AbiCoder, keccak256, parseEther, ZeroAddress, hexlify } from "ethers";
 import { loadModelDir, proveInput, terminateSnarkjs, type ProofFile } from "../../../verifier-gen/src/pipeline.js";
 import { DigitGate__factory } from "../../../types/ethers-contracts/index.js";
 import { DEFAULT_PARAMETERS, deploySuite } from "../../../scripts/lib/deploy.js";
-import { MODE_ZK, deployVerifier, deployZkModule, registerZkModel } from "../../../scripts/lib/zk.js";
+import {
+  BuildRefusedError,
+  MODE_ZK,
+  checkBuildForChain,
+  deployVerifier,
+  deployZkModule,
+  encodeZkConfig,
+  readManifest,
+  registerZkModel,
+} from "../../../scripts/lib/zk.js";
+import { encodeOutput } from "../../../verifier-gen/src/encoding.js";
 
 const { ethers, networkHelpers } = await network.create();
 const abi = AbiCoder.defaultAbiCoder();
@@ -33,7 +43,8 @@ async function prove(dir: string, input: Uint8Array): Promise<ProofFile> {
 }
 const encodeProof = (input: Uint8Array, p: ProofFile): string =>
   abi.encode([ZK_PROOF], [{ input: hexlify(input), a: p.calldata.a, b: p.calldata.b, c: p.calldata.c }]);
-const encodeLabel = (label: number): string => abi.encode(["uint256"], [label]);
+const encodeLabel = (label: number): string => encodeOutput([label]);
+const ZK_CONFIG = "tuple(address verifier, bytes32 verifierCodeHash)";
 
 describe("ZkModule", function () {
   this.timeout(120_000);
@@ -66,17 +77,74 @@ describe("ZkModule", function () {
     return f;
   }
 
-  it("binds the model to a verifier built from it", async () => {
+  it("binds the model to a verifier built from it and pins that verifier's code", async () => {
     const f = await networkHelpers.loadFixture(deployZkFixture);
-    expect(await f.registry.modeConfig(f.modelId, MODE_ZK)).to.equal(abi.encode(["address"], [f.verifier]));
+    const codeHash = keccak256(await ethers.provider.getCode(f.verifier));
+    expect(await f.registry.modeConfig(f.modelId, MODE_ZK)).to.equal(
+      abi.encode([ZK_CONFIG], [{ verifier: f.verifier, verifierCodeHash: codeHash }]),
+    );
     const cnnVerifier = await deployVerifier(CNN, f.deployer);
-    const cnnConfig = abi.encode(["address"], [cnnVerifier]);
-    await expect(f.registry.configureMode(f.modelId, MODE_ZK, cnnConfig))
+    await expect(f.registry.configureMode(f.modelId, MODE_ZK, await encodeZkConfig(cnnVerifier, f.deployer)))
       .to.be.revertedWithCustomError(f.zk, "ZkModuleModelMismatch")
       .withArgs(f.modelId, mlp.manifest.modelHash, loadModelDir(CNN).manifest.modelHash);
-    await expect(f.registry.configureMode(f.modelId, MODE_ZK, abi.encode(["address"], [f.user.address])))
+    await expect(
+      f.registry.configureMode(
+        f.modelId,
+        MODE_ZK,
+        abi.encode([ZK_CONFIG], [{ verifier: f.user.address, verifierCodeHash: ethers.ZeroHash }]),
+      ),
+    )
       .to.be.revertedWithCustomError(f.zk, "ZkModuleNoVerifier")
       .withArgs(f.user.address);
+    // A config whose code hash is not the verifier's own is refused.
+    await expect(
+      f.registry.configureMode(
+        f.modelId,
+        MODE_ZK,
+        abi.encode([ZK_CONFIG], [{ verifier: f.verifier, verifierCodeHash: keccak256("0x00") }]),
+      ),
+    )
+      .to.be.revertedWithCustomError(f.zk, "ZkModuleVerifierCodeMismatch")
+      .withArgs(f.verifier, keccak256("0x00"), codeHash);
+  });
+
+  it("a verifier whose code changes after registration (metamorphic) verifies nothing", async () => {
+    const input = sample(0);
+    const f = await claimedRequest(input);
+    const p = await prove(MLP, input);
+    const liar = await ethers.deployContract("LyingVerifier", [mlp.manifest.modelHash]);
+    // Swap the registered verifier's code for one that accepts anything.
+    await networkHelpers.setCode(f.verifier, await ethers.provider.getCode(await liar.getAddress()));
+    await expect(f.market.connect(f.operator).submitResult(1n, encodeLabel(9), encodeProof(input, p)))
+      .to.be.revertedWithCustomError(f.zk, "ZkModuleVerifierCodeMismatch");
+  });
+
+  it("a self-declared MODEL_HASH is not a verifier: a lying contract needs its own code hash, visible to all", async () => {
+    const f = await networkHelpers.loadFixture(deployZkFixture);
+    const liar = await ethers.deployContract("LyingVerifier", [mlp.manifest.modelHash]);
+    const liarConfig = await encodeZkConfig(await liar.getAddress(), f.deployer);
+    // The model owner chooses the verifier (and is trusted for it, docs/SECURITY.md), but only ever under a
+    // code hash anyone can compare with the verifier rebuilt from the published verification key.
+    const [{ verifierCodeHash }] = abi.decode([ZK_CONFIG], liarConfig) as unknown as [{ verifierCodeHash: string }];
+    expect(verifierCodeHash).to.not.equal(keccak256(await ethers.provider.getCode(f.verifier)));
+    await f.registry.configureMode(f.modelId, MODE_ZK, liarConfig);
+    // Requests snapshot the config they were made with: a consumer reads exactly which verifier judged it.
+    const deadline = BigInt((await networkHelpers.time.latest()) + 3600);
+    await f.market
+      .connect(f.user)
+      .createRequest(inlineEthRequest(f.modelId, MODE_ZK, sample(1), PRICE, deadline), { value: PRICE });
+    expect(await f.market.modeConfigOf(1n)).to.equal(liarConfig);
+  });
+
+  it("refuses development-ceremony builds on public chains and naive baselines everywhere", async () => {
+    const manifest = await readManifest(MLP);
+    expect(manifest.ceremony.development).to.equal(true);
+    expect(() => checkBuildForChain(manifest, 31337n)).to.not.throw();
+    expect(() => checkBuildForChain(manifest, 11155111n)).to.throw(BuildRefusedError, /development ceremony/);
+    expect(() => checkBuildForChain(manifest, 11155111n, true)).to.not.throw();
+    expect(() => checkBuildForChain({ ...manifest, naive: true }, 31337n)).to.throw(BuildRefusedError, /naive/);
+    expect(() => checkBuildForChain({ ...manifest, ceremony: { ...manifest.ceremony, development: false } }, 1n)).to
+      .not.throw();
   });
 
   it("accepts a valid proof, finalizes at once and pays the operator", async () => {
@@ -86,7 +154,7 @@ describe("ZkModule", function () {
     const label = p.decoded.label!;
     await expect(f.market.connect(f.operator).submitResult(1n, encodeLabel(label), encodeProof(input, p)))
       .to.emit(f.zk, "ProofVerified")
-      .withArgs(1n, f.modelId, f.operator.address, label);
+      .withArgs(1n, f.modelId, f.operator.address, encodeLabel(label));
     expect(await f.zk.isFinal(1n)).to.equal(true);
     const fee = (PRICE * BigInt(DEFAULT_PARAMETERS.protocolFeeBps)) / 10_000n;
     await expect(f.market.finalize(1n))

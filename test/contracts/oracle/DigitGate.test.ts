@@ -136,9 +136,13 @@ describe("DigitGate (AIOracleConsumer)", () => {
   }
 
   it("onInferenceResult reverts DigitGateBadOutput for bad outputs (called as the market)", async () => {
+    for (let i = 0; i < 3; i++) {
+      await f.gate.connect(f.requester).submitDigit(image(i + 2), await deadline(), { value: ETH_REQUIRED });
+    }
     const marketAddress = await f.market.getAddress();
+    const escrow = await ethers.provider.getBalance(marketAddress);
     await networkHelpers.impersonateAccount(marketAddress);
-    await networkHelpers.setBalance(marketAddress, ethers.parseEther("1"));
+    await networkHelpers.setBalance(marketAddress, escrow + ethers.parseEther("1"));
     const asMarket = await ethers.getSigner(marketAddress);
     try {
       const tooLarge = encodeLabel(10);
@@ -151,10 +155,49 @@ describe("DigitGate (AIOracleConsumer)", () => {
       // A well-formed label from the market is accepted.
       await expect(f.gate.connect(asMarket).onInferenceResult(3n, encodeLabel(9)))
         .to.emit(f.gate, "DigitClassified")
-        .withArgs(3n, ETH, 9, false);
+        .withArgs(3n, f.requester.address, 9, false);
+      // Not the canonical output encoding (extra bytes), or not one value: refused.
+      await expect(f.gate.connect(asMarket).onInferenceResult(1n, encodeLabel(3) + "00"))
+        .to.be.revertedWithCustomError(f.gate, "DigitGateBadOutput");
     } finally {
       await networkHelpers.stopImpersonatingAccount(marketAddress);
-      await networkHelpers.setBalance(marketAddress, 0n);
+      await networkHelpers.setBalance(marketAddress, escrow);
+    }
+  });
+
+  it("results of requests the gate did not make never reach it, even when they name it as callback", async () => {
+    // An outsider pays for its own request, names the gate as callback and gets its chosen output accepted.
+    const params = {
+      modelId: f.modelId,
+      mode: MODE_ZK,
+      token: ETH,
+      maxFee: ETH_REQUIRED,
+      deadline: await deadline(),
+      input: image(5),
+      inputHash: ethers.ZeroHash,
+      inputURI: "",
+      callback: gateAddress,
+      callbackGasLimit: GATE_CALLBACK_GAS,
+    };
+    await f.market.connect(f.outsider).createRequest(params, { value: ETH_REQUIRED });
+    const id = await f.market.requestCount();
+    await f.market.connect(f.operator).claim(id);
+    await f.market.connect(f.operator).submitResult(id, encodeLabel(TARGET), "0x");
+    await expect(f.market.finalize(id)).to.emit(f.market, "CallbackExecuted").withArgs(id, gateAddress, false);
+    expect(await f.gate.passed(f.outsider.address)).to.equal(false);
+    expect(await f.gate.labelCount(TARGET)).to.equal(0n);
+    // Called directly as the market with that foreign request: AIOracleConsumerForeignRequest.
+    const marketAddress = await f.market.getAddress();
+    const escrow = await ethers.provider.getBalance(marketAddress);
+    await networkHelpers.impersonateAccount(marketAddress);
+    await networkHelpers.setBalance(marketAddress, escrow + ethers.parseEther("1"));
+    try {
+      await expect(f.gate.connect(await ethers.getSigner(marketAddress)).onInferenceResult(id, encodeLabel(TARGET)))
+        .to.be.revertedWithCustomError(f.gate, "AIOracleConsumerForeignRequest")
+        .withArgs(id, f.outsider.address);
+    } finally {
+      await networkHelpers.stopImpersonatingAccount(marketAddress);
+      await networkHelpers.setBalance(marketAddress, escrow);
     }
   });
 
