@@ -265,7 +265,8 @@ contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
     ) external view returns (address) {
         Pool storage pool = _pools[modelId][role];
         uint48 key = uint48(blockNumber);
-        if (index >= pool.size.upperLookupRecent(key)) revert StakingVaultPoolMembership(address(0), modelId, role, false);
+        if (index >= pool.size.upperLookupRecent(key))
+            revert StakingVaultPoolMembership(address(0), modelId, role, false);
         return address(uint160(pool.slots[index].upperLookupRecent(key)));
     }
 

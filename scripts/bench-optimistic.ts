@@ -5,7 +5,7 @@
 import { inlineEthRequest } from "./lib/requests.js";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { network } from "hardhat";
-import { AbiCoder, parseEther } from "ethers";
+import { parseEther } from "ethers";
 import { DEFAULT_PARAMETERS, deploySuite } from "./lib/deploy.js";
 import { MODE_OPTIMISTIC, deployOptimisticModule, registerOptimisticModel } from "./lib/optimistic.js";
 import { loadOptimisticModel, type OptimisticModel } from "../operator/src/optimistic/model.js";
@@ -26,7 +26,6 @@ import {
 import type { IntGraph } from "../verifier-gen/src/intgraph.js";
 
 const { ethers } = await network.create();
-const abi = AbiCoder.defaultAbiCoder();
 const PRICE = parseEther("0.01");
 const testSet = JSON.parse(readFileSync("data/digits-test.json", "utf8")) as { inputs: number[][] };
 const [deployer, treasury, user, operator, challenger] = await ethers.getSigners();
@@ -68,9 +67,7 @@ async function dispute(
   const id = await suite.market.requestCount();
   await suite.market.connect(operator!).claim(id);
   const submit = await (
-    await suite.market
-      .connect(operator!)
-      .submitResult(id, outputOf(cheat), encodeSubmissionProof(cheat))
+    await suite.market.connect(operator!).submitResult(id, outputOf(cheat), encodeSubmissionProof(cheat))
   ).wait();
   const started = performance.now();
   let gas = 0n;

@@ -8,6 +8,7 @@
  *
  * Run: npx hardhat run scripts/bench-sampling.ts      (BENCH_REQUESTS=n per p, default 100)
  */
+import { decodeOutput, encodeOutput } from "../verifier-gen/src/encoding.js";
 import { inlineEthRequest } from "./lib/requests.js";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { network } from "hardhat";
@@ -113,7 +114,7 @@ async function serve(sample: number, cheat = false): Promise<Run> {
   };
   gas.claim = await gasOf(suite.market.connect(operator).claim(id));
   let aOut = await run(operator.address);
-  if (cheat) aOut = abi.encode(["uint256"], [((abi.decode(["uint256"], aOut)[0] as bigint) + 1n) % 10n]);
+  if (cheat) aOut = encodeOutput([(decodeOutput(aOut)[0]! + 1n) % 10n]);
   const aSalt = executorOf.get(operator.address)!.salt("operator", id);
   const aCommit = samplingCommitment(id, operator.address, { output: aOut, salt: aSalt });
   gas.submitCommitment = await gasOf(

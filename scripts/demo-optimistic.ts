@@ -14,7 +14,7 @@ import { ResettingNonceManager } from "../operator/src/chain/nonce.js";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { pino } from "pino";
-import { AbiCoder, formatEther, parseEther } from "ethers";
+import { formatEther, parseEther } from "ethers";
 import { DEFAULT_PARAMETERS, deploySuite } from "./lib/deploy.js";
 import { devAccount } from "./lib/accounts.js";
 import { MODE_OPTIMISTIC, deployOptimisticModule, registerOptimisticModel } from "./lib/optimistic.js";
@@ -29,7 +29,6 @@ const WORK_DIR = ".veriml/demo-optimistic";
 const PER_MODEL = Number(process.env.DEMO_REQUESTS ?? 3);
 const WINDOW = 600;
 const PRICE = parseEther("0.01");
-const abi = AbiCoder.defaultAbiCoder();
 
 const chain = await startInProcessChain();
 const { rpcUrl, provider } = chain;
@@ -79,11 +78,7 @@ if (fc1.op !== "dense") throw new Error("digits-mlp starts with a dense layer");
 fc1.bias[10] = fc1.bias[10]! + 10_000;
 const cheat = commitTrace(wrongGraph, Uint8Array.from(testSet.inputs[cheatSample]!));
 await (await suite.market.connect(cheater).claim(cheatId)).wait();
-await (
-  await suite.market
-    .connect(cheater)
-    .submitResult(cheatId, outputOf(cheat), encodeSubmissionProof(cheat))
-).wait();
+await (await suite.market.connect(cheater).submitResult(cheatId, outputOf(cheat), encodeSubmissionProof(cheat))).wait();
 console.log(
   `request ${cheatId}: cheater submitted label ${cheat.trace.output[0]} (true digit ${testSet.labels[cheatSample]})`,
 );

@@ -8,6 +8,7 @@
  *
  * Run: npx hardhat run scripts/demo-sampling.ts     (DEMO_REQUESTS=n, DEMO_P=bps of sampling, default 5000)
  */
+import { encodeOutput } from "../verifier-gen/src/encoding.js";
 import { waitFor as waitUntil } from "./lib/wait.js";
 import { startInProcessChain } from "./lib/in-process-chain.js";
 import { inlineEthRequest } from "./lib/requests.js";
@@ -155,7 +156,7 @@ console.log(
 
 // The cheat: commit to a wrong label, reveal it once the sampler bot is bound.
 const cheatSalt = keccak256(abi.encode(["string"], ["demo cheat"]));
-const wrong = abi.encode(["uint256"], [(truth(mlp, cheatSample) + 1n) % 10n]);
+const wrong = encodeOutput([(truth(mlp, cheatSample) + 1n) % 10n]);
 await (
   await market
     .connect(cheater)

@@ -5,9 +5,10 @@
  * Run: npm run gas-report          (writes gas-report.json)
  *      npm run gas-report:check  (fails if gas-report.json is out of date)
  */
+import { encodeOutput } from "../verifier-gen/src/encoding.js";
 import { readFile, writeFile } from "node:fs/promises";
 import { network } from "hardhat";
-import { AbiCoder, keccak256, parseEther, toUtf8Bytes, type ContractTransactionResponse } from "ethers";
+import { keccak256, parseEther, toUtf8Bytes, type ContractTransactionResponse } from "ethers";
 import {
   DigitGate__factory,
   MockERC20__factory,
@@ -17,7 +18,6 @@ import { DEFAULT_PARAMETERS, deploySuite } from "./lib/deploy.js";
 
 const REPORT = "gas-report.json";
 const check = process.env.GAS_REPORT_CHECK === "1";
-const abi = AbiCoder.defaultAbiCoder();
 
 const { ethers, networkHelpers } = await network.create();
 const [deployer, treasury, user, operator, operator2] = await ethers.getSigners();
@@ -53,7 +53,7 @@ for (const op of [operator, operator2]) {
 }
 const gate = await new DigitGate__factory(deployer).deploy(await market.getAddress(), 1n, 0, 7);
 
-const output = abi.encode(["uint256"], [7n]);
+const output = encodeOutput([7n]);
 const input = new Uint8Array(64).fill(3);
 const deadline = BigInt((await networkHelpers.time.latest()) + 3600);
 const base = {

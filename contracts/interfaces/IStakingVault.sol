@@ -48,7 +48,13 @@ interface IStakingVault {
     /// @notice Emitted when unbonded stake leaves the vault.
     event StakeWithdrawn(address indexed staker, uint256 amount);
     /// @notice Emitted when a staker joins (bonding `bond`) or leaves (releasing it) the pool of a model in a role.
-    event ServiceChanged(address indexed staker, uint256 indexed modelId, Role indexed role, bool serving, uint256 bond);
+    event ServiceChanged(
+        address indexed staker,
+        uint256 indexed modelId,
+        Role indexed role,
+        bool serving,
+        uint256 bond
+    );
     /// @notice Emitted when governance sets the bond a pool membership of a role takes.
     event MinPoolStakeSet(Role indexed role, uint256 amount);
     /// @notice Emitted when an authorised contract locks stake.
@@ -174,7 +180,12 @@ interface IStakingVault {
     function poolSizeAt(uint256 modelId, Role role, uint256 blockNumber) external view returns (uint256);
 
     /// @notice The `index`-th member of that pool at the end of block `blockNumber` (index < poolSizeAt).
-    function poolMemberAt(uint256 modelId, Role role, uint256 index, uint256 blockNumber) external view returns (address);
+    function poolMemberAt(
+        uint256 modelId,
+        Role role,
+        uint256 index,
+        uint256 blockNumber
+    ) external view returns (address);
 
     /// @notice The bond a pool membership in `role` takes.
     function minPoolStake(Role role) external view returns (uint256);

@@ -70,7 +70,8 @@ contract OptimisticModule is IOptimisticModule, Ownable2Step, ReentrancyGuard {
             revert OptimisticModuleBadConfig(modelId);
         }
         for (uint256 i = 0; i < n; ++i) {
-            if (cfg.tensorSizes[i] == 0 || cfg.tensorSizes[i] > _MAX_ELEMENTS) revert OptimisticModuleBadConfig(modelId);
+            if (cfg.tensorSizes[i] == 0 || cfg.tensorSizes[i] > _MAX_ELEMENTS)
+                revert OptimisticModuleBadConfig(modelId);
         }
         // INVARIANT: a challenger always has something at stake, so sybil games cost their openers.
         if (cfg.challengerBond < _minChallengerBond) {
@@ -368,9 +369,10 @@ contract OptimisticModule is IOptimisticModule, Ownable2Step, ReentrancyGuard {
         bytes32 h = leaf;
         uint256 k = last;
         for (uint256 i = 0; i < depth; ++i) {
-            h = (k & 1) == 1
-                ? TraceMerkle.hashNode(TraceMerkle.TRACE_NODE, p.outputSiblings[i], h)
-                : TraceMerkle.hashNode(TraceMerkle.TRACE_NODE, h, p.outputSiblings[i]);
+            h =
+                (k & 1) == 1
+                    ? TraceMerkle.hashNode(TraceMerkle.TRACE_NODE, p.outputSiblings[i], h)
+                    : TraceMerkle.hashNode(TraceMerkle.TRACE_NODE, h, p.outputSiblings[i]);
             k >>= 1;
         }
         return h == p.traceRoot;

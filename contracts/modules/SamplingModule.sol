@@ -248,7 +248,8 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
             return _randomness.isReady(address(this), key) || _randomness.isExpired(address(this), key);
         }
         if (phase == Phase.Disputed) {
-            return !job.disputeOpened || job.deadline < _now() || _configs[requestId].arbitrator.isResolved(job.disputeId);
+            return
+                !job.disputeOpened || job.deadline < _now() || _configs[requestId].arbitrator.isResolved(job.disputeId);
         }
         return phase != Phase.None && phase != Phase.Final && _now() > job.deadline;
     }

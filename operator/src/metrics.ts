@@ -14,6 +14,7 @@ const COUNTERS = [
   "sampler_reveals",
   "validator_votes",
   "arbitration_moves",
+  "randomness_fulfilled",
 ] as const;
 
 /** Counters and a summary of proof times, served as Prometheus text on /metrics. */

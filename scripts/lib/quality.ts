@@ -1,9 +1,5 @@
 import { AbiCoder, type Signer } from "ethers";
-import {
-  QualityModule__factory,
-  type ModelRegistry,
-  type QualityModule,
-} from "../../types/ethers-contracts/index.js";
+import { QualityModule__factory, type ModelRegistry, type QualityModule } from "../../types/ethers-contracts/index.js";
 import { type Suite, registerModel } from "./deploy.js";
 import { deployRandomness } from "./randomness.js";
 

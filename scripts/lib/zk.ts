@@ -29,7 +29,8 @@ export class BuildRefusedError extends Error {}
  * everywhere (their verifier does not report the model's commitment).
  */
 export function checkBuildForChain(manifest: BuildManifest, chainId: bigint, force = false): void {
-  if (manifest.naive) throw new BuildRefusedError(`${manifest.name} is a naive baseline build: it cannot be registered`);
+  if (manifest.naive)
+    throw new BuildRefusedError(`${manifest.name} is a naive baseline build: it cannot be registered`);
   if (!manifest.ceremony.development || LOCAL_CHAIN_IDS.has(chainId) || force) return;
   throw new BuildRefusedError(
     `${manifest.name} was built with the local development ceremony (${manifest.ceremony.phase1}, ` +
@@ -75,7 +76,10 @@ export interface RegisterZkModelOptions {
 /** The zk config of a deployed verifier: its address and the code hash the ZkModule pins. */
 export async function encodeZkConfig(verifier: string, runner: Signer): Promise<string> {
   const code = await runner.provider!.getCode(verifier);
-  return abi.encode(["tuple(address verifier, bytes32 verifierCodeHash)"], [{ verifier, verifierCodeHash: keccak256(code) }]);
+  return abi.encode(
+    ["tuple(address verifier, bytes32 verifierCodeHash)"],
+    [{ verifier, verifierCodeHash: keccak256(code) }],
+  );
 }
 
 /** Deploys the build's verifier and registers the model in zk mode; returns the model id. */

@@ -1,6 +1,7 @@
 // End to end over real JSON-RPC: a `hardhat node` process, the operator bot as its own OS process,
 // paid requests from an EOA (ETH and ERC-20) and a consumer contract, a SIGKILL mid-batch and a
 // restart, and a cheating operator that is rejected on-chain, slashed as a no-show, and replaced.
+import { encodeOutput } from "../../verifier-gen/src/encoding.js";
 import { waitFor } from "../../scripts/lib/wait.js";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -90,7 +91,7 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
       (await Promise.all(ids.map(statusOf))).every((s) => s === Status.Finalized),
     );
     for (const [i, id] of ids.entries()) {
-      expect(await stack.market.resultOf(id)).to.equal(abi.encode(["uint256"], [modelLabel(i)]));
+      expect(await stack.market.resultOf(id)).to.equal(encodeOutput([modelLabel(i)]));
       const { submitted } = await eventsOf(id);
       const receipt = await provider.getTransactionReceipt(submitted[0]!.transactionHash);
       const proofVerified = stack.zk.interface.getEvent("ProofVerified").topicHash;
@@ -126,7 +127,7 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
     for (const [k, id] of ids.entries()) {
       const { claimed, submitted, finalized } = await eventsOf(id);
       expect([claimed.length, submitted.length, finalized.length], `request ${id} events`).to.deep.equal([1, 1, 1]);
-      expect(await stack.market.resultOf(id)).to.equal(abi.encode(["uint256"], [modelLabel(k + 3)]));
+      expect(await stack.market.resultOf(id)).to.equal(encodeOutput([modelLabel(k + 3)]));
     }
     const stake = await stack.vault.stakeOf(operatorWallet().address);
     expect(stake.locked).to.equal(0n);
@@ -160,7 +161,7 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
       // A fabricated proof.
       [abi.encode([ZK_PROOF], [{ input: hexlify(sample(20)), ...fabricated }]), "ZkModuleInvalidProof"],
     ];
-    const output = abi.encode(["uint256"], [otherProof.decoded.label!]);
+    const output = encodeOutput([otherProof.decoded.label!]);
     for (const [proof, error] of cheats) {
       const refusal = await stack.market
         .connect(cheater)
@@ -183,14 +184,13 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
       async () => (await statusOf(id)) === Status.Finalized,
     );
     expect((await stack.market.getRequest(id)).operator).to.equal(operatorWallet().address);
-    expect(await stack.market.resultOf(id)).to.equal(abi.encode(["uint256"], [modelLabel(20)]));
+    expect(await stack.market.resultOf(id)).to.equal(encodeOutput([modelLabel(20)]));
   });
 
   it("skips malformed inputs without claiming or crashing; they are refunded after the deadline", async () => {
     const user = stack.accounts[2]!;
     const short = sample(30).slice(0, 63);
-    const outOfRange = sample(31);
-    outOfRange[5] = 200;
+    const long = Uint8Array.from([...sample(31), 0]);
     const params = {
       modelId: stack.modelId,
       mode: MODE_ZK,
@@ -204,7 +204,11 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
       callbackGasLimit: 0,
     };
     const bad: bigint[] = [];
-    for (const input of [short, outOfRange]) bad.push(await sendZkRequest(stack, "user-eth", input, params.deadline));
+    for (const input of [short, long]) bad.push(await sendZkRequest(stack, "user-eth", input, params.deadline));
+    // A value beyond the model's range is not malformed: tensor 0 saturates it (clamp), in every mode alike.
+    const saturated = sample(35);
+    saturated[5] = 200;
+    const clampedId = await sendZkRequest(stack, "user-eth", saturated, params.deadline);
     // Input given by hash + data: URI whose bytes do not hash to it.
     const mismatch = await stack.market.connect(user).createRequest(
       {
@@ -214,10 +218,14 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
       },
       { value: ZK_PRICE },
     );
-    bad.push(bad.at(-1)! + 1n);
     await mismatch.wait();
+    bad.push(await stack.market.requestCount());
     const good = await sendZkRequest(stack, "user-eth", sample(34), params.deadline);
     await waitFor("the good request behind the bad ones", async () => (await statusOf(good)) === Status.Finalized);
+    await waitFor("the saturated request", async () => (await statusOf(clampedId)) === Status.Finalized);
+    const clamped = Array.from(saturated, (v) => Math.min(v, model.graph.input.hi));
+    const expected = BigInt(runInt(model.graph, clamped).output[0]!);
+    expect(await stack.market.resultOf(clampedId)).to.equal(encodeOutput([expected]));
     for (const id of bad) expect(await statusOf(id), `bad request ${id} left unclaimed`).to.equal(Status.Open);
     expect(operatorProcess!.exitCode, "operator still running").to.equal(null);
 

@@ -2,6 +2,7 @@
 // executor ran a "cheaper model") is sampled by an honest sampler (sampler role); the dispute goes to the
 // OptimisticArbitrator and the two ArbitrationDuty instances (A in the worker role, B in the sampler role)
 // post their traces, dissect (B restarted mid-game), and B runs the one-step. B wins, A is slashed, the requester gets B's label.
+import { encodeOutput } from "../../verifier-gen/src/encoding.js";
 import { inlineEthRequest } from "../../scripts/lib/requests.js";
 import { ResettingNonceManager } from "../../operator/src/chain/nonce.js";
 import { readFileSync } from "node:fs";
@@ -10,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
-import { AbiCoder, ZeroAddress, keccak256, parseEther } from "ethers";
+import { ZeroAddress, keccak256, parseEther } from "ethers";
 import { pino } from "pino";
 import { runInt, type IntGraph } from "../../verifier-gen/src/intgraph.js";
 import { devAccount } from "../../scripts/lib/accounts.js";
@@ -26,7 +27,6 @@ import { executorKey } from "../../operator/src/roles/worker.js";
 import { OperatorStore } from "../../operator/src/store.js";
 
 const { ethers, networkHelpers } = await network.create();
-const abi = AbiCoder.defaultAbiCoder();
 const MLP = "models/build/digits-mlp";
 const PRICE = parseEther("0.01");
 const STAKE = parseEther("1");
@@ -133,7 +133,7 @@ describe("OptimisticArbitrator bots (worker + sampler arbitration duties)", func
     let cursor = await ethers.provider.getBlockNumber();
     const a = await startBot(f, 3, ["worker"]);
     // The cheat: A's executor runs the cheaper model, for its label and for the trace it defends.
-    a.executor.infer = async () => abi.encode(["uint256"], [labelOf(cheap)]);
+    a.executor.infer = async () => encodeOutput([labelOf(cheap)]);
     a.executor.trace = (bytes) => commitTrace(cheap, Array.from(bytes));
     let b = await startBot(f, 4, ["sampler"]);
     let restarted = false;
@@ -175,7 +175,7 @@ describe("OptimisticArbitrator bots (worker + sampler arbitration duties)", func
     expect(d.tensor).to.equal(1n); // fc1's output, where the cheaper model first differs
     expect(d.position).to.equal(10n);
     expect(d.parties).to.deep.equal([a.address, b.address]);
-    const truth = abi.encode(["uint256"], [labelOf(graph)]);
+    const truth = encodeOutput([labelOf(graph)]);
     const ruling = await f.arbitrator.ruling(1n);
     expect(ruling.outputHash).to.equal(keccak256(truth));
     expect(ruling.rewarded).to.deep.equal([b.address]);

@@ -1,6 +1,7 @@
 // The challenger role over real JSON-RPC (a `hardhat node` process): it re-executes optimistic results,
 // leaves an honest one alone, challenges a cheating operator, survives a restart mid-game from its
 // SQLite store, wins the one-step and finalizes the rejection (operator slashed, requester refunded).
+import { encodeOutput } from "../../verifier-gen/src/encoding.js";
 import { waitFor as waitUntil } from "../../scripts/lib/wait.js";
 import { inlineEthRequest } from "../../scripts/lib/requests.js";
 import { ResettingNonceManager } from "../../operator/src/chain/nonce.js";
@@ -11,7 +12,7 @@ import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { expect } from "chai";
 import { pino } from "pino";
-import { AbiCoder, JsonRpcProvider, parseEther } from "ethers";
+import { JsonRpcProvider, parseEther } from "ethers";
 import { DEFAULT_PARAMETERS, deploySuite, type Suite } from "../../scripts/lib/deploy.js";
 import { devAccount } from "../../scripts/lib/accounts.js";
 import { startHardhatNode } from "../../scripts/lib/hardhat-node.js";
@@ -28,7 +29,6 @@ import type { OptimisticModule } from "../../types/ethers-contracts/index.js";
 
 const BUILD = "models/build/digits-mlp";
 const MODEL = loadOptimisticModel(BUILD);
-const abi = AbiCoder.defaultAbiCoder();
 const PRICE = parseEther("0.01");
 const STAKE = parseEther("1");
 const testSet = JSON.parse(readFileSync("data/digits-test.json", "utf8")) as { inputs: number[][] };
@@ -111,9 +111,7 @@ describe("challenger role over JSON-RPC", function () {
     await (await suite.market.connect(op).claim(id)).wait();
     const c = commitTrace(graph, input);
     await (
-      await suite.market
-        .connect(op)
-        .submitResult(id, abi.encode(["uint256"], [c.trace.output[0]!]), encodeSubmissionProof(c))
+      await suite.market.connect(op).submitResult(id, encodeOutput([c.trace.output[0]!]), encodeSubmissionProof(c))
     ).wait();
     return { id, c };
   }

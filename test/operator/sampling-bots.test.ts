@@ -1,6 +1,7 @@
 // spML bots against the in-process chain: the assigned operator (worker role), samplers (sampler role) and
 // validators (validator role) run their real role code with real ONNX inference of the digits MLP; a
 // cheating worker is caught by them, and a sampler restarted mid-protocol still opens its commitment.
+import { encodeOutput } from "../../verifier-gen/src/encoding.js";
 import { inlineEthRequest } from "../../scripts/lib/requests.js";
 import { ResettingNonceManager } from "../../operator/src/chain/nonce.js";
 import { readFileSync } from "node:fs";
@@ -163,7 +164,7 @@ describe("spML bots (worker, sampler, validator)", function () {
     samplers[i] = await startBot(f, i === 0 ? 4 : 5, ["sampler"], samplers[i]!.storePath);
     await runUntil([a, ...samplers], finalized(f, id), cursor);
 
-    const output = abi.encode(["uint256"], [label(20)]);
+    const output = encodeOutput([label(20)]);
     expect(await f.market.resultOf(id)).to.equal(output);
     expect(await f.sampling.revealedOutput(id, true)).to.equal(output);
     const protocolFee = (PRICE * BigInt(DEFAULT_PARAMETERS.protocolFeeBps)) / 10_000n;
@@ -180,7 +181,7 @@ describe("spML bots (worker, sampler, validator)", function () {
     const honestInfer = a.executor.infer.bind(a.executor);
     a.executor.infer = async (job) => {
       const real = abi.decode(["uint256"], await honestInfer(job))[0] as bigint;
-      return abi.encode(["uint256"], [(real + 1n) % 10n]);
+      return encodeOutput([(real + 1n) % 10n]);
     };
     const samplers = [await startBot(f, 4, ["sampler"]), await startBot(f, 5, ["sampler"])];
     const validators = [
@@ -191,7 +192,7 @@ describe("spML bots (worker, sampler, validator)", function () {
     const id = await request(f, 21);
     await runUntil([a, ...samplers, ...validators], finalized(f, id), cursor);
 
-    const truth = abi.encode(["uint256"], [label(21)]);
+    const truth = encodeOutput([label(21)]);
     const job = await f.sampling.getJob(id);
     expect(job.verdict).to.equal(2n); // AcceptedSampler
     expect(await f.market.resultOf(id)).to.equal(truth);

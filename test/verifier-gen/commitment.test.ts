@@ -110,9 +110,7 @@ describe("verifier-gen: model commitment (format 2)", () => {
     // Cross-tensor: tensor 1's element root cannot stand at tensor 2's position.
     const root1 = rootOf(c.tensorLevels[1]!);
     const at2 = tensorLeaf(2, 2, root1);
-    expect(runRoot([at2], 2, traceDepth, rangeProof(c.traceLevels, 2, 1), TAG.TRACE_NODE)).to.not.equal(
-      c.traceRoot,
-    );
+    expect(runRoot([at2], 2, traceDepth, rangeProof(c.traceLevels, 2, 1), TAG.TRACE_NODE)).to.not.equal(c.traceRoot);
     // The honest leaf verifies.
     const honest = tensorLeaf(2, 1, elementLeaf(5));
     expect(runRoot([honest], 2, traceDepth, rangeProof(c.traceLevels, 2, 1), TAG.TRACE_NODE)).to.equal(c.traceRoot);
@@ -123,9 +121,14 @@ describe("verifier-gen: model commitment (format 2)", () => {
     const c = modelCommitment(graph);
     expect(await h.modelHash(c.leafCount, c.paramRoot, c.tensorSizes)).to.equal(c.modelHash);
     expect(await h.elementLeaf(-3)).to.equal(elementLeaf(-3));
-    expect(await h.tensorLeaf(4, 9, ZERO_HASH.replace(/0$/, "1"))).to.equal(tensorLeaf(4, 9, ZERO_HASH.replace(/0$/, "1")));
+    expect(await h.tensorLeaf(4, 9, ZERO_HASH.replace(/0$/, "1"))).to.equal(
+      tensorLeaf(4, 9, ZERO_HASH.replace(/0$/, "1")),
+    );
     const values = [5n, -2n, 7n, 0n, 11n, 3n];
-    const levels = merkleLevels(values.map((v) => elementLeaf(v)), TAG.TENSOR_NODE);
+    const levels = merkleLevels(
+      values.map((v) => elementLeaf(v)),
+      TAG.TENSOR_NODE,
+    );
     expect(await h.elementRoot(values)).to.equal(rootOf(levels));
     for (const [start, count] of [
       [0, 6],

@@ -90,7 +90,9 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
   const inBits = bitlen(span);
   if (inBits > 0) {
     const exactTop = 2 ** inBits === span + 1;
-    L.push(`    // input range: x[i] - (${g.input.lo}) in [0, 2^${inBits})${exactTop ? "" : ` and (${g.input.hi}) - x[i] in [0, 2^${inBits})`}`);
+    L.push(
+      `    // input range: x[i] - (${g.input.lo}) in [0, 2^${inBits})${exactTop ? "" : ` and (${g.input.hi}) - x[i] in [0, 2^${inBits})`}`,
+    );
     L.push(`    component xr[${nIn}];`);
     if (!exactTop) L.push(`    component xh[${nIn}];`);
     L.push(`    for (var i = 0; i < ${nIn}; i++) {`);

@@ -80,6 +80,7 @@ export function encodeOutput(values: ArrayLike<number | bigint>): string {
 /** The values of an encoded output; throws unless it is the canonical abi.encode(int256[]). */
 export function decodeOutput(output: string): bigint[] {
   const [values] = abi.decode(["int256[]"], output) as unknown as [bigint[]];
-  if (encodeOutput(values) !== output.toLowerCase()) throw new IntegrityError("output is not the canonical abi.encode(int256[])");
+  if (encodeOutput(values) !== output.toLowerCase())
+    throw new IntegrityError("output is not the canonical abi.encode(int256[])");
   return [...values];
 }

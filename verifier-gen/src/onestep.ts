@@ -50,7 +50,12 @@ export interface TraceCommitment {
 
 /** Commits to a sequence of tensors (tensor 0 = the quantized input, tensor i + 1 = the output of node i). */
 export function commitTensors(tensors: readonly ArrayLike<number>[]): TraceCommitment {
-  const tensorLevels = tensors.map((t) => merkleLevels(Array.from(t, (v) => elementLeaf(v)), TAG.TENSOR_NODE));
+  const tensorLevels = tensors.map((t) =>
+    merkleLevels(
+      Array.from(t, (v) => elementLeaf(v)),
+      TAG.TENSOR_NODE,
+    ),
+  );
   const leaves = tensorLevels.map((levels, i) => tensorLeaf(i, tensors[i]!.length, rootOf(levels)));
   const traceLevels = merkleLevels(leaves, TAG.TRACE_NODE);
   return {
@@ -90,7 +95,13 @@ type Geometry = {
   PL: number;
 };
 
-function geometryOf(n: { inShape: number[]; outShape: number[]; kernel: number[]; strides: number[]; pads: number[] }): Geometry {
+function geometryOf(n: {
+  inShape: number[];
+  outShape: number[];
+  kernel: number[];
+  strides: number[];
+  pads: number[];
+}): Geometry {
   const [C, H, W] = n.inShape as [number, number, number];
   const [, OH, OW] = n.outShape as [number, number, number];
   return {
@@ -153,7 +164,8 @@ export function elementCost(graph: IntGraph, tensor: number, element: number, mo
       read(14, modelDepth);
       const g = geometryOf(n);
       const kernel = g.C * g.KH * g.KW;
-      if (!affordable(runCost(kernel, modelDepth))) return { gas: gas + runCost(kernel, modelDepth), executable: false };
+      if (!affordable(runCost(kernel, modelDepth)))
+        return { gas: gas + runCost(kernel, modelDepth), executable: false };
       const w = windowOf(g, element);
       const runs = g.C * w.rows.length;
       const taps = w.rows.length * w.cols;
@@ -169,7 +181,9 @@ export function elementCost(graph: IntGraph, tensor: number, element: number, mo
       const g = geometryOf(n);
       if (!affordable(runCost(g.KH * g.KW, 0))) return { gas: gas + runCost(g.KH * g.KW, 0), executable: false };
       const w = windowOf(g, element);
-      return bulk(w.rows.length * (ONE_STEP_GAS.RUN + 2 * inDepth * ONE_STEP_GAS.SIBLING) + runCost(w.rows.length * w.cols, 0));
+      return bulk(
+        w.rows.length * (ONE_STEP_GAS.RUN + 2 * inDepth * ONE_STEP_GAS.SIBLING) + runCost(w.rows.length * w.cols, 0),
+      );
     }
     case "argmax":
       return bulk(runCost(sizes[ids[0]!]!, inDepth));

@@ -278,7 +278,9 @@ export function loadModelDir(dirArg: string): ModelDir {
   const manifest = JSON.parse(readFileSync(mf, "utf8")) as Manifest;
   if (manifest.format !== "veriml-verifier-gen-manifest") throw new InputError(`${mf} is not a verifier-gen manifest`);
   if (manifest.version !== 2) {
-    throw new InputError(`${mf} is manifest version ${manifest.version}; rebuild the model with this verifier-gen (version 2)`);
+    throw new InputError(
+      `${mf} is manifest version ${manifest.version}; rebuild the model with this verifier-gen (version 2)`,
+    );
   }
   const graph = JSON.parse(readFileSync(join(dir, FILES.intgraph), "utf8")) as IntGraph;
   const vkey = JSON.parse(readFileSync(join(dir, FILES.vkey), "utf8")) as VerificationKey;

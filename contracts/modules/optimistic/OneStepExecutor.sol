@@ -200,7 +200,11 @@ contract OneStepExecutor is IOneStepExecutor {
     }
 
     /// @dev Geometry [C,H,W, OC,OH,OW, KH,KW, SH,SW, PT,PL,PB,PR]; checks it against the tensor sizes.
-    function _geometry(Ctx memory c, OneStepProof calldata proof, uint256 inSize) private pure returns (uint256[14] memory g) {
+    function _geometry(
+        Ctx memory c,
+        OneStepProof calldata proof,
+        uint256 inSize
+    ) private pure returns (uint256[14] memory g) {
         int256[] memory raw = _run(c, proof, _GEOMETRY, 0, 14);
         for (uint256 i = 0; i < 14; ++i) {
             if (raw[i] < 0 || raw[i] > int256(uint256(type(uint32).max))) {
@@ -209,7 +213,14 @@ contract OneStepExecutor is IOneStepExecutor {
             }
             g[i] = uint256(raw[i]);
         }
-        if (g[3] * g[4] * g[5] != c.size || g[0] * g[1] * g[2] != inSize || g[6] == 0 || g[7] == 0 || g[8] == 0 || g[9] == 0) {
+        if (
+            g[3] * g[4] * g[5] != c.size ||
+            g[0] * g[1] * g[2] != inSize ||
+            g[6] == 0 ||
+            g[7] == 0 ||
+            g[8] == 0 ||
+            g[9] == 0
+        ) {
             _malformed(c);
         }
     }
@@ -236,7 +247,10 @@ contract OneStepExecutor is IOneStepExecutor {
         if (_BASE_GAS + _cost(kernel, c.modelDepth) > MAX_STEP_GAS) return type(uint256).max;
         (uint256 rows, uint256 taps) = _window(c, g);
         uint256 runs = g[0] * rows;
-        return _cost(kernel, c.modelDepth) + runs * (_RUN_GAS + 2 * c.inputDepths[0] * _SIBLING_GAS) + g[0] * taps * _VALUE_GAS;
+        return
+            _cost(kernel, c.modelDepth) +
+            runs * (_RUN_GAS + 2 * c.inputDepths[0] * _SIBLING_GAS) +
+            g[0] * taps * _VALUE_GAS;
     }
 
     /// @dev In-bounds input rows and taps of the element's window (per channel).
@@ -396,7 +410,13 @@ contract OneStepExecutor is IOneStepExecutor {
     }
 
     /// @dev Input coordinate o*stride - pad + k, and whether it is inside [0, extent).
-    function _tap(uint256 o, uint256 stride, uint256 pad, uint256 k, uint256 extent) private pure returns (bool, uint256) {
+    function _tap(
+        uint256 o,
+        uint256 stride,
+        uint256 pad,
+        uint256 k,
+        uint256 extent
+    ) private pure returns (bool, uint256) {
         uint256 p = o * stride + k;
         if (p < pad || p - pad >= extent) return (false, 0);
         return (true, p - pad);
@@ -467,7 +487,9 @@ contract OneStepExecutor is IOneStepExecutor {
             if (v >= _MAX_ABS || v <= -_MAX_ABS) c.bad = true;
         }
         // INVARIANT: every constant the recomputation uses is a leaf of the registered model commitment.
-        if (TraceMerkle.runRoot(leaves, run.position, c.modelDepth, run.siblings, TraceMerkle.MODEL_NODE) != c.paramRoot) {
+        if (
+            TraceMerkle.runRoot(leaves, run.position, c.modelDepth, run.siblings, TraceMerkle.MODEL_NODE) != c.paramRoot
+        ) {
             revert OneStepExecutorBadModelProof(c.node, param, index);
         }
         c.paramCursor = k + 1;

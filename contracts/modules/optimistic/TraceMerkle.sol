@@ -50,7 +50,10 @@ library TraceMerkle {
         bytes32 paramRoot,
         uint32[] memory tensorSizes
     ) internal pure returns (bytes32) {
-        return keccak256(abi.encodePacked(MODEL_ROOT, uint32(leafCount), paramRoot, keccak256(abi.encodePacked(tensorSizes))));
+        return
+            keccak256(
+                abi.encodePacked(MODEL_ROOT, uint32(leafCount), paramRoot, keccak256(abi.encodePacked(tensorSizes)))
+            );
     }
 
     /// @notice keccak256(tag ++ left ++ right).

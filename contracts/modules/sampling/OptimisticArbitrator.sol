@@ -232,7 +232,8 @@ contract OptimisticArbitrator is IOptimisticArbitrator, Ownable2Step {
             revert OptimisticArbitratorBadTensorSizes(modelHash);
         }
         for (uint256 i = 0; i < n; ++i) {
-            if (tensorSizes[i] == 0 || tensorSizes[i] > _MAX_ELEMENTS) revert OptimisticArbitratorBadTensorSizes(modelHash);
+            if (tensorSizes[i] == 0 || tensorSizes[i] > _MAX_ELEMENTS)
+                revert OptimisticArbitratorBadTensorSizes(modelHash);
         }
         // Keyed by the hash they are the preimage of: anyone may record them, nobody can record wrong ones.
         _shapes[modelHash] = ModelShape({leafCount: leafCount, paramRoot: paramRoot, tensorSizes: tensorSizes});

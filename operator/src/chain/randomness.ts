@@ -44,7 +44,8 @@ export function encodeHeader(raw: RawBlock): string {
   // Fields of later forks are present only on chains that have them; they are always a suffix.
   const firstMissing = fields.findIndex((f, i) => i >= 15 && f === undefined);
   const present = firstMissing < 0 ? fields : fields.slice(0, firstMissing);
-  if (present.slice(0, 15).some((f) => f === undefined)) throw new HeaderError("block object lacks pre-merge header fields");
+  if (present.slice(0, 15).some((f) => f === undefined))
+    throw new HeaderError("block object lacks pre-merge header fields");
   return encodeRlp(present.filter((f): f is string => f !== undefined));
 }
 
@@ -56,7 +57,8 @@ export async function blockHeader(provider: Provider, number: number): Promise<s
   )) as RawBlock | null;
   if (raw === null) throw new HeaderError(`block ${number} not found`);
   const header = encodeHeader(raw);
-  if (keccak256(header) !== raw.hash) throw new HeaderError(`block ${number}: rebuilt header does not hash to ${raw.hash}`);
+  if (keccak256(header) !== raw.hash)
+    throw new HeaderError(`block ${number}: rebuilt header does not hash to ${raw.hash}`);
   return header;
 }
 

@@ -24,7 +24,9 @@ export class ZkExecutor implements Executor {
   ) {
     this.model = loadModelDir(artifactsDir);
     if (this.model.manifest.naive) {
-      throw new ConfigError(`${artifactsDir}: a naive baseline build cannot serve requests (its verifier is not the model's)`);
+      throw new ConfigError(
+        `${artifactsDir}: a naive baseline build cannot serve requests (its verifier is not the model's)`,
+      );
     }
   }
 

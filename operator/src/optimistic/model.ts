@@ -33,7 +33,8 @@ export function loadOptimisticModel(dir: string): OptimisticModel {
     throw new ConfigError(`${dir} is not a readable verifier-gen build`, { cause });
   }
   const tree = new ModelTree(graph);
-  if (tree.modelHash !== modelHash) throw new ConfigError(`${dir}: intgraph.json does not match the manifest modelHash`);
+  if (tree.modelHash !== modelHash)
+    throw new ConfigError(`${dir}: intgraph.json does not match the manifest modelHash`);
   return {
     dir,
     graph,

@@ -20,6 +20,7 @@ import {
 } from "../optimistic/game.js";
 import { LEVELS_PER_MOVE, buildOneStepProof, commitTrace, type TraceCommitment } from "../optimistic/trace.js";
 import type { OperatorStore } from "../store.js";
+import { chainTime } from "../sampling/chain.js";
 import type { Role } from "./role.js";
 
 const MODE_OPTIMISTIC = 1;
@@ -164,8 +165,8 @@ export class Challenger implements Role {
     const game = await module.getGame(requestId, this.deps.address);
     if (Number(game.phase) === Phase.None) {
       const result = await module.getResult(requestId);
-      const now = (await this.deps.market.runner!.provider!.getBlock("latest"))!.timestamp;
-      if (result.operatorLost || now >= Number(result.challengeDeadline)) return void setState("missed");
+      const now = await chainTime(this.deps);
+      if (result.operatorLost || now >= result.challengeDeadline) return void setState("missed");
       this.log.warn({ requestId, operator: row.operator }, "wrong trace: challenging");
       await this.send("challenge", () => module.challenge(requestId));
     }
@@ -209,9 +210,9 @@ export class Challenger implements Role {
     };
     const myTurn = row.side === "defend" ? state.operatorToMove || phase === Phase.OneStep : !state.operatorToMove;
     if (!myTurn) {
-      const now = (await this.deps.market.runner!.provider!.getBlock("latest"))!.timestamp;
+      const now = await chainTime(this.deps);
       const remaining = state.operatorToMove ? g.operatorClock : g.challengerClock;
-      if (BigInt(now) - g.lastMoveAt > remaining) {
+      if (now - g.lastMoveAt > remaining) {
         this.log.warn({ requestId, challenger: row.challenger }, "opponent out of time");
         await this.send("timeout", () => module.timeout(requestId, row.challenger));
       }

@@ -8,6 +8,7 @@ import { QualityScoreDuty } from "./validator-quality.js";
 import { SamplingVoteDuty } from "./validator-sampling.js";
 import { Worker } from "./worker.js";
 import { Challenger } from "./challenger.js";
+import { RandomnessKeeper } from "./randomness-keeper.js";
 
 type RoleName = RoleContext["config"]["roles"][number];
 
@@ -34,11 +35,19 @@ const FACTORIES: Partial<Record<RoleName, (ctx: RoleContext) => Role>> = {
   validator: (ctx) => new CompositeRole("validator", [new SamplingVoteDuty(ctx), new QualityScoreDuty(ctx)]),
 };
 
-/** Builds the configured roles; a role this build does not have is a config error, not a silent no-op. */
+/** Roles whose duties wait for randomness (sampling decisions and draws, committee draws). */
+const NEEDS_RANDOMNESS: readonly RoleName[] = ["worker", "sampler", "validator"];
+
+/**
+ * Builds the configured roles; a role this build does not have is a config error, not a silent no-op. A
+ * process with any role that waits for randomness also runs one randomness keeper, which delivers it.
+ */
 export function createRoles(ctx: RoleContext): Role[] {
-  return ctx.config.roles.map((name) => {
+  const roles = ctx.config.roles.map((name) => {
     const factory = FACTORIES[name];
     if (factory === undefined) throw new ConfigError(`role "${name}" is not available in this build`);
     return factory(ctx);
   });
+  if (ctx.config.roles.some((r) => NEEDS_RANDOMNESS.includes(r))) roles.push(new RandomnessKeeper(ctx));
+  return roles;
 }

@@ -6,11 +6,14 @@ import { QualityModule__factory, type QualityModule } from "../../../types/ether
 import { isTransient, withRetry } from "../chain/retry.js";
 import { OperatorError } from "../errors.js";
 import { resolveInput } from "../executors/input.js";
+import { chainTime } from "../sampling/chain.js";
 import { CrossEncoder } from "../quality/evaluator.js";
 import type { Role, RoleContext } from "./role.js";
 
 export const MODE_QUALITY = 3;
 const VALIDATOR = 1;
+/** QualityModule.MAX_DRAW_ATTEMPTS. */
+const MAX_DRAW_ATTEMPTS = 4n;
 /** IInferenceMarket.Status values the duty reads. */
 const Status = { Submitted: 3n } as const;
 
@@ -140,17 +143,14 @@ export class QualityScoreDuty implements Role {
       return;
     }
     let job = await module.getJob(requestId);
-    const now = BigInt((await ctx.provider.getBlock("latest"))!.timestamp);
+    const now = await chainTime(ctx);
 
-    if (!job.drawn && now <= job.commitDeadline) {
-      if (!(await module.isDrawReady(requestId))) {
-        // Expired randomness is re-requested by drawCommittee itself; otherwise wait for the target block.
-        const attempt = await module.drawCommittee.staticCall(requestId).catch(() => undefined);
-        if (attempt === false) await this.send("drawCommittee(re-request)", () => module.drawCommittee(requestId));
-        return;
-      }
-      await this.send("drawCommittee", () => module.drawCommittee(requestId));
+    if (!job.drawn && now <= job.drawDeadline && job.drawAttempt < MAX_DRAW_ATTEMPTS) {
+      // The randomness keeper delivers the draw randomness; once it is there (or expired, or the draw came
+      // short and new randomness was requested) drawCommittee takes the next step.
+      if (await module.isDrawReady(requestId)) await this.send("drawCommittee", () => module.drawCommittee(requestId));
       job = await module.getJob(requestId);
+      if (!job.drawn) return;
     }
 
     const members = await module.getMembers(requestId);

@@ -134,8 +134,9 @@ export class Worker implements Role {
         this.log.warn({ requestId: job.requestId, reason: error.message }, "bad input; not claiming");
         return;
       }
-      const head = await market.runner?.provider?.getBlock("latest");
-      if (head && BigInt(head.timestamp) >= onChain.deadline) return; // too late to serve; refundable soon
+      // Deadlines are in the market's active time (stopped while paused).
+      const now = await withRetry("activeTime", () => market.activeTime(), this.deps.retry, this.log);
+      if (now >= onChain.deadline) return; // too late to serve; refundable soon
       await this.send(job, "claim", "claiming", () => market.claim(job.requestId));
       this.deps.metrics.inc("requests_claimed");
       return this.advance({ ...job, state: "claimed" });

@@ -68,11 +68,12 @@ export async function committeeOf(
   return SamplingCommittee__factory.connect(config.arbitrator, ctx.signer);
 }
 
-/** Latest block timestamp: deadlines are judged by the chain's clock, not the host's. */
-export async function chainTime(ctx: RoleContext): Promise<bigint> {
-  const block = await withRetry("getBlock", () => ctx.provider.getBlock("latest"), ctx.retry, ctx.log);
-  if (block === null) throw new OperatorError("no latest block");
-  return BigInt(block.timestamp);
+/**
+ * The market's active clock (IActiveClock): every deadline and chess clock is measured on it, and it stands
+ * still while the market is paused. Never the host's clock, nor a block timestamp.
+ */
+export async function chainTime(ctx: Pick<RoleContext, "market" | "retry" | "log">): Promise<bigint> {
+  return withRetry("activeTime", () => ctx.market.activeTime(), ctx.retry, ctx.log);
 }
 
 /**

@@ -30,7 +30,7 @@ import { fulfilAll } from "../../helpers/randomness.js";
 import { OneStepExecutor__factory, OptimisticArbitrator__factory } from "../../../types/ethers-contracts/index.js";
 
 const { ethers, networkHelpers } = await network.create();
-const { time, mine } = networkHelpers;
+const { time } = networkHelpers;
 const abi = AbiCoder.defaultAbiCoder();
 const MLP = loadOptimisticModel("models/build/digits-mlp");
 const PRICE = parseEther("0.01");

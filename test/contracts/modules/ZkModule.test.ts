@@ -115,8 +115,9 @@ describe("ZkModule", function () {
     const liar = await ethers.deployContract("LyingVerifier", [mlp.manifest.modelHash]);
     // Swap the registered verifier's code for one that accepts anything.
     await networkHelpers.setCode(f.verifier, await ethers.provider.getCode(await liar.getAddress()));
-    await expect(f.market.connect(f.operator).submitResult(1n, encodeLabel(9), encodeProof(input, p)))
-      .to.be.revertedWithCustomError(f.zk, "ZkModuleVerifierCodeMismatch");
+    await expect(
+      f.market.connect(f.operator).submitResult(1n, encodeLabel(9), encodeProof(input, p)),
+    ).to.be.revertedWithCustomError(f.zk, "ZkModuleVerifierCodeMismatch");
   });
 
   it("a self-declared MODEL_HASH is not a verifier: a lying contract needs its own code hash, visible to all", async () => {
@@ -143,8 +144,9 @@ describe("ZkModule", function () {
     expect(() => checkBuildForChain(manifest, 11155111n)).to.throw(BuildRefusedError, /development ceremony/);
     expect(() => checkBuildForChain(manifest, 11155111n, true)).to.not.throw();
     expect(() => checkBuildForChain({ ...manifest, naive: true }, 31337n)).to.throw(BuildRefusedError, /naive/);
-    expect(() => checkBuildForChain({ ...manifest, ceremony: { ...manifest.ceremony, development: false } }, 1n)).to
-      .not.throw();
+    expect(() =>
+      checkBuildForChain({ ...manifest, ceremony: { ...manifest.ceremony, development: false } }, 1n),
+    ).to.not.throw();
   });
 
   it("accepts a valid proof, finalizes at once and pays the operator", async () => {

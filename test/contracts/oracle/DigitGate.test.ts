@@ -157,8 +157,10 @@ describe("DigitGate (AIOracleConsumer)", () => {
         .to.emit(f.gate, "DigitClassified")
         .withArgs(3n, f.requester.address, 9, false);
       // Not the canonical output encoding (extra bytes), or not one value: refused.
-      await expect(f.gate.connect(asMarket).onInferenceResult(1n, encodeLabel(3) + "00"))
-        .to.be.revertedWithCustomError(f.gate, "DigitGateBadOutput");
+      await expect(f.gate.connect(asMarket).onInferenceResult(1n, encodeLabel(3) + "00")).to.be.revertedWithCustomError(
+        f.gate,
+        "DigitGateBadOutput",
+      );
     } finally {
       await networkHelpers.stopImpersonatingAccount(marketAddress);
       await networkHelpers.setBalance(marketAddress, escrow);
