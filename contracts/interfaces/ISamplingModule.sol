@@ -8,8 +8,8 @@ import {IVerificationModule} from "./IVerificationModule.sol";
 /// @notice spML, Proof of Sampling: the assigned operator A commits to its output; randomness fixed only
 /// after that commitment decides whether the request is re-executed (probability p = `sampleBps`) and by
 /// which second operator B (drawn with PoolDraw from the model's operator pool as it stood when the
-/// randomness was requested, never A, never one drawn before for the request). B commits before anything of A's output is
-/// public, then both reveal. Equal outputs settle at once (A paid the price, B the verification fee);
+/// randomness was requested, never A, never one drawn before for the request). B commits before anything
+/// of A's output is public, then both reveal. Equal outputs settle at once (A paid the price, B the verification fee);
 /// different outputs go to the model's arbitrator, whose ruling decides who is slashed. A rational
 /// operator is honest when p clears the bound derived in docs/SAMPLING.md (operator/src/sampling/calculator.ts).
 ///
