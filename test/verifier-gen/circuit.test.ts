@@ -85,7 +85,7 @@ describe("verifier-gen: circuit soundness (tampered witness)", function () {
     const label = Number(labelOf(w));
     const other = (label + 1) % 10;
     const t = withLabel(w, BigInt(other));
-    const am = [...sym.keys()].find((k) => /^main\.ArgMax_[^.]*\.sel\[\d+\]$/.test(k))!.replace(/\.sel\[\d+\]$/, "");
+    const am = [...sym.keys()].find((k) => /^main\.am\d+\.sel\[\d+\]$/.test(k))!.replace(/\.sel\[\d+\]$/, "");
     const logits = trace.logits;
     for (let i = 0; i < 10; i++) {
       const si = sym.get(`${am}.sel[${i}]`);

@@ -18,7 +18,8 @@ import { computeRanges, requantScalar, type IntGraph } from "./intgraph.js";
 import { poolWindows } from "./floatgraph.js";
 import { packLayout, streamSlots, type PackLayout, type PackSegment } from "./packing.js";
 
-type LC = { t: Map<string, bigint>; c: bigint };
+/** A linear combination of circuit signals (by name) plus a constant. */
+export type LC = { t: Map<string, bigint>; c: bigint };
 const lcConst = (c: bigint): LC => ({ t: new Map(), c });
 const lcSig = (s: string): LC => ({ t: new Map([[s, 1n]]), c: 0n });
 function lcAddScaled(acc: LC, a: LC, k: bigint): void {
@@ -55,8 +56,49 @@ export interface PublicSignalSpec {
   element?: number;
 }
 
+/**
+ * Every gadget instance of a circuit, in evaluation order, with its compile-time parameters and the linear
+ * combinations it is fed: the specification an independent witness generator (witness.ts) evaluates.
+ * Component names are the circom paths (`rq2[5]` is `main.rq2[5]` in the .sym file).
+ */
+export type GadgetCall =
+  | { kind: "RangeBits"; name: string; n: number; input: LC }
+  | {
+      kind: "Requant";
+      name: string;
+      M: number;
+      S: number;
+      K: number;
+      N: number;
+      LO: number;
+      HI: number;
+      MODE: number;
+      QMIN: number;
+      input: LC;
+      output: string;
+    }
+  | { kind: "Clamp"; name: string; N: number; LO: number; HI: number; MODE: number; input: LC; output: string }
+  | {
+      kind: "LeakyRelu";
+      name: string;
+      M: number;
+      S: number;
+      K: number;
+      N: number;
+      NQ: number;
+      QMIN: number;
+      input: LC;
+      output: string;
+    }
+  | { kind: "Max2"; name: string; N: number; a: LC; b: LC; output: string }
+  | { kind: "ArgMax"; name: string; n: number; N: number; inputs: LC[]; output: string }
+  | { kind: "Product"; output: string; weight: string; x: LC }
+  | { kind: "Output"; output: string; value: LC };
+
 export interface CircuitSource {
   main: string;
+  /** the gadget instances, in order (what witness.ts evaluates) */
+  plan: GadgetCall[];
   gadgets: string;
   publicSignals: PublicSignalSpec[];
   /** layout of the packed public signals (null in naive mode) */
@@ -79,7 +121,14 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
   const vals: LC[][] = [];
   const traceSignals: (string | null)[][] = [];
   const weightInputs: Record<string, number[]> = {};
+  const plan: GadgetCall[] = [];
   const nIn = ranges[0]!.lo.length;
+  /** Emits a named gadget instance `name` of `template(params)`, its input wiring and output. */
+  const instance = (name: string, template: string, params: number[], wiring: string[], output?: string) => {
+    L.push(`    ${name} = ${template}(${params.join(", ")});`);
+    for (const w of wiring) L.push(`    ${name}.${w};`);
+    if (output !== undefined) L.push(`    ${output} <== ${name}.out;`);
+  };
 
   decl.push(`    signal input x[${nIn}];`);
   vals.push(Array.from({ length: nIn }, (_, i) => lcSig(`x[${i}]`)));
@@ -103,6 +152,16 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
       L.push(`        xh[i].in <== (${g.input.hi}) - x[i];`);
     }
     L.push(`    }`);
+    for (let i = 0; i < nIn; i++) {
+      const below = lcConst(-big(g.input.lo));
+      lcAddScaled(below, lcSig(`x[${i}]`), 1n);
+      plan.push({ kind: "RangeBits", name: `xr[${i}]`, n: inBits, input: below });
+      if (!exactTop) {
+        const above = lcConst(big(g.input.hi));
+        lcAddScaled(above, lcSig(`x[${i}]`), -1n);
+        plan.push({ kind: "RangeBits", name: `xh[${i}]`, n: inBits, input: above });
+      }
+    }
   } else {
     L.push(`    // input range: a single value`);
     L.push(`    for (var i = 0; i < ${nIn}; i++) { x[i] === ${g.input.lo}; }`);
@@ -114,6 +173,7 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
     const p = `p${prodCount++}`;
     decl.push(`    signal ${p};`);
     L.push(`    ${p} <== ${wsig} * (${lcStr(x)});`);
+    plan.push({ kind: "Product", output: p, weight: wsig, x });
     return lcSig(p);
   };
 
@@ -200,12 +260,26 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
                     ),
                   ),
                 );
-          L.push(
-            `    t${id}[${e}] <== Requant(${M}, ${S}, ${K}, ${N}, ${n.lo}, ${n.hi}, ${mode}, ${qmin})(${lcStr(x)});`,
-          );
+          const name = `rq${id}[${e}]`;
+          instance(name, "Requant", [M, S, K, N, n.lo, n.hi, mode, qmin], [`in <== ${lcStr(x)}`], `t${id}[${e}]`);
+          plan.push({
+            kind: "Requant",
+            name,
+            M,
+            S,
+            K,
+            N,
+            LO: n.lo,
+            HI: n.hi,
+            MODE: mode,
+            QMIN: qmin,
+            input: x,
+            output: `t${id}[${e}]`,
+          });
           out.push(lcSig(`t${id}[${e}]`));
           trace.push(`t${id}[${e}]`);
         });
+        decl.push(`    component rq${id}[${xin.length}];`);
         break;
       }
       case "relu":
@@ -213,6 +287,7 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
         const lo = n.op === "relu" ? 0 : n.lo;
         const hi = n.op === "relu" ? Math.max(...inR.hi) : n.hi;
         decl.push(`    signal t${id}[${xin.length}];`);
+        decl.push(`    component cl${id}[${xin.length}];`);
         xin.forEach((x, e) => {
           const a = inR.lo[e]!,
             b = inR.hi[e]!;
@@ -226,7 +301,9 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
             1,
             bitlen(Math.max(Math.abs(b - lo), Math.abs(a - lo), Math.abs(hi - a), Math.abs(hi - b))),
           );
-          L.push(`    t${id}[${e}] <== Clamp(${N}, ${lo}, ${hi}, ${mode})(${lcStr(x)});`);
+          const name = `cl${id}[${e}]`;
+          instance(name, "Clamp", [N, lo, hi, mode], [`in <== ${lcStr(x)}`], `t${id}[${e}]`);
+          plan.push({ kind: "Clamp", name, N, LO: lo, HI: hi, MODE: mode, input: x, output: `t${id}[${e}]` });
           out.push(lcSig(`t${id}[${e}]`));
           trace.push(`t${id}[${e}]`);
         });
@@ -234,6 +311,7 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
       }
       case "leakyrelu": {
         decl.push(`    signal t${id}[${xin.length}];`);
+        decl.push(`    component lk${id}[${xin.length}];`);
         xin.forEach((x, e) => {
           const a = inR.lo[e]!,
             b = inR.hi[e]!;
@@ -243,7 +321,20 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
           const tmin = a * n.mult + 2 ** (n.shift - 1);
           const K = tmin >= 0 ? 0 : Math.ceil(-tmin / 2 ** n.shift) + 1;
           const NQ = Math.max(1, bitlen(qmax - qmin));
-          L.push(`    t${id}[${e}] <== LeakyRelu(${n.mult}, ${n.shift}, ${K}, ${N}, ${NQ}, ${qmin})(${lcStr(x)});`);
+          const name = `lk${id}[${e}]`;
+          instance(name, "LeakyRelu", [n.mult, n.shift, K, N, NQ, qmin], [`in <== ${lcStr(x)}`], `t${id}[${e}]`);
+          plan.push({
+            kind: "LeakyRelu",
+            name,
+            M: n.mult,
+            S: n.shift,
+            K,
+            N,
+            NQ,
+            QMIN: qmin,
+            input: x,
+            output: `t${id}[${e}]`,
+          });
           out.push(lcSig(`t${id}[${e}]`));
           trace.push(`t${id}[${e}]`);
         });
@@ -252,7 +343,7 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
       case "maxpool": {
         const wins = poolWindows(n.inShape, n.outShape, n.kernel, n.strides, n.pads);
         const steps = wins.reduce((s, w) => s + Math.max(0, w.length - 1), 0);
-        if (steps > 0) decl.push(`    signal m${id}[${steps}];`);
+        if (steps > 0) decl.push(`    signal m${id}[${steps}];`, `    component mx${id}[${steps}];`);
         let k = 0;
         for (const w of wins) {
           let cur = xin[w[0]!]!;
@@ -262,8 +353,10 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
           for (let j = 1; j < w.length; j++) {
             const e = w[j]!;
             const N = Math.max(1, bitlen(Math.max(Math.abs(curHi - inR.lo[e]!), Math.abs(inR.hi[e]! - curLo))));
+            const comp = `mx${id}[${k}]`;
             name = `m${id}[${k++}]`;
-            L.push(`    ${name} <== Max2(${N})(${lcStr(cur)}, ${lcStr(xin[e]!)});`);
+            instance(comp, "Max2", [N], [`a <== ${lcStr(cur)}`, `b <== ${lcStr(xin[e]!)}`], name);
+            plan.push({ kind: "Max2", name: comp, N, a: cur, b: xin[e]!, output: name });
             cur = lcSig(name);
             curLo = Math.max(curLo, inR.lo[e]!);
             curHi = Math.max(curHi, inR.hi[e]!);
@@ -315,8 +408,15 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
         for (let i = 0; i < xin.length; i++)
           for (let j = 0; j < xin.length; j++) maxDiff = Math.max(maxDiff, inR.hi[i]! - inR.lo[j]!);
         const N = Math.max(1, bitlen(maxDiff + 1));
-        decl.push(`    signal t${id};`);
-        L.push(`    t${id} <== ArgMax(${xin.length}, ${N})([${xin.map(lcStr).join(", ")}]);`);
+        decl.push(`    signal t${id};`, `    component am${id};`);
+        instance(
+          `am${id}`,
+          "ArgMax",
+          [xin.length, N],
+          xin.map((v, i) => `in[${i}] <== ${lcStr(v)}`),
+          `t${id}`,
+        );
+        plan.push({ kind: "ArgMax", name: `am${id}`, n: xin.length, N, inputs: xin, output: `t${id}` });
         out = [lcSig(`t${id}`)];
         trace = [`t${id}`];
         break;
@@ -338,9 +438,11 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
     outL.push(`    for (var i = 0; i < ${nIn}; i++) { xin[i] <== x[i]; }`);
     for (let i = 0; i < nIn; i++) pub.push({ name: `xin[${i}]`, kind: "input", element: i });
     outDecl.push(`    signal output y[${outVals.length}];`);
+    for (let i = 0; i < nIn; i++) plan.push({ kind: "Output", output: `xin[${i}]`, value: lcSig(`x[${i}]`) });
     outVals.forEach((v, i) => {
       outL.push(`    y[${i}] <== ${lcStr(v)};`);
       pub.push({ name: `y[${i}]`, kind: "output", element: i });
+      plan.push({ kind: "Output", output: `y[${i}]`, value: v });
     });
   } else {
     const segs: Omit<PackSegment, "valueBits">[] = [
@@ -364,6 +466,7 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
     accs.forEach((acc, k) => {
       outL.push(`    pub[${k}] <== ${lcStr(acc)};`);
       pub.push({ name: `pub[${k}]`, kind: "packed", element: k });
+      plan.push({ kind: "Output", output: `pub[${k}]`, value: acc });
     });
   }
 
@@ -384,5 +487,5 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
     `component main = Model();`,
     ``,
   ].join("\n");
-  return { main, gadgets: "", publicSignals: pub, packing, traceSignals, weightInputs };
+  return { main, plan, gadgets: "", publicSignals: pub, packing, traceSignals, weightInputs };
 }

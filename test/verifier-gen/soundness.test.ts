@@ -1,0 +1,307 @@
+/**
+ * Circuit soundness with an independent witness generator (verifier-gen/src/witness.ts): every hint a
+ * prover chooses (quotients, bit decompositions, ArgMax selectors) is overridden in turn and everything
+ * that depends on it is recomputed, so each forged witness is the best a cheating prover could build
+ * around that choice. Every one must violate the R1CS, on the digits MLP and CNN. Then mutation tests:
+ * weakened gadgets (remainder width S + 1, ArgMax range 254, the tie term dropped) let some forgery
+ * through, so this suite would fail for them.
+ */
+import { expect } from "chai";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { emitCircom, type GadgetCall } from "../../verifier-gen/src/circom.js";
+import { loadDataset } from "../../verifier-gen/src/dataset.js";
+import { GADGETS_CIRCOM } from "../../verifier-gen/src/gadgets.circom.js";
+import { calculateWitness, compileCircom, terminateSnarkjs } from "../../verifier-gen/src/groth16.js";
+import { runInt, type IntGraph } from "../../verifier-gen/src/intgraph.js";
+import { loadModelDir } from "../../verifier-gen/src/pipeline.js";
+import { quantizeInput } from "../../verifier-gen/src/quantize.js";
+import { checkWitness, readR1cs, type R1cs } from "../../verifier-gen/src/r1cs.js";
+import {
+  generateSignals,
+  parseSym,
+  witnessVector,
+  type GeneratorOptions,
+  type Hints,
+} from "../../verifier-gen/src/witness.js";
+
+const test = loadDataset("data/digits-test.json");
+
+/** A compiled circuit with what the forgery search needs. */
+interface Compiled {
+  plan: GadgetCall[];
+  r1cs: R1cs;
+  wires: Map<string, number>;
+  wasm: string;
+  /** how a mutated gadget library sizes its range checks */
+  options?: GeneratorOptions;
+}
+
+const big = (v: number) => BigInt(v);
+
+function compiledBuild(dir: string): Compiled {
+  const md = loadModelDir(dir);
+  return {
+    plan: emitCircom(md.graph).plan,
+    r1cs: readR1cs(`${dir}/circuit/model.r1cs`),
+    wires: parseSym(readFileSync(`${dir}/circuit/model.sym`, "utf8")),
+    wasm: `${dir}/circuit/model_js/model.wasm`,
+  };
+}
+
+/** Compiles a circuit source with a given gadget library into a temporary directory. */
+async function compileWith(main: string, gadgets: string): Promise<Compiled & { dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "vg-sound-"));
+  writeFileSync(join(dir, "model.circom"), main);
+  writeFileSync(join(dir, "veriml_gadgets.circom"), gadgets);
+  const comp = await compileCircom(dir, "model");
+  return {
+    dir,
+    plan: [],
+    r1cs: readR1cs(comp.r1cs),
+    wires: parseSym(readFileSync(comp.sym, "utf8")),
+    wasm: comp.wasm,
+  };
+}
+
+const satisfied = (c: Compiled, inputs: Record<string, bigint[]>, hints: Hints = {}): boolean => {
+  const w = witnessVector(generateSignals(c.plan, inputs, hints, c.options), c.wires, c.r1cs.nWires);
+  return checkWitness(c.r1cs, w).length === 0;
+};
+
+/** Every single-hint forgery of a circuit on one input; returns the ones that satisfy the constraints. */
+function forgeries(c: Compiled, x: bigint[], limit = Infinity): string[] {
+  const honest = generateSignals(c.plan, { x }, {}, c.options);
+  const accepted: string[] = [];
+  const attempt = (what: string, hints: Hints) => {
+    if (satisfied(c, { x }, hints)) accepted.push(what);
+  };
+  let tried = 0;
+  for (const call of c.plan) {
+    if (tried >= limit) break;
+    if (call.kind === "Requant" || call.kind === "LeakyRelu") {
+      tried++;
+      const q = honest.get(`main.${call.name}.d.q`)!;
+      // Alternative quotients (and with them remainders off by multiples of 2^S).
+      for (const d of [-2n, -1n, 1n, 2n])
+        attempt(`${call.name} q${d > 0 ? "+" : ""}${d}`, { quotient: new Map([[`${call.name}.d`, q + d]]) });
+      // The clamp branches: claim the other outcome of each comparison (flip the sign bit of the compared value).
+      for (const cmp of ["c.cl", "c.ch", "pos"]) {
+        const rb = `${call.name}.${cmp}.rb`;
+        const v = honest.get(`main.${rb}.in`);
+        if (v === undefined) continue;
+        const N = BigInt(call.N);
+        attempt(`${rb} flipped`, { bits: new Map([[rb, v ^ (1n << N)]]) });
+      }
+    } else if (call.kind === "Clamp" || call.kind === "Max2") {
+      tried++;
+      for (const cmp of call.kind === "Clamp" ? ["cl", "ch"] : ["c"]) {
+        const rb = `${call.name}.${cmp}.rb`;
+        const v = honest.get(`main.${rb}.in`);
+        if (v === undefined) continue;
+        attempt(`${rb} flipped`, { bits: new Map([[rb, v ^ (1n << BigInt(call.N))]]) });
+      }
+    } else if (call.kind === "ArgMax") {
+      // Every other label.
+      const label = Number(honest.get(`main.${call.name}.out`)!);
+      for (let k = 0; k < call.n; k++)
+        if (k !== label) attempt(`${call.name} label ${k}`, { select: new Map([[call.name, k]]) });
+    }
+  }
+  return accepted;
+}
+
+describe("verifier-gen: circuit soundness (independent witness generator, forged hints)", function () {
+  this.timeout(600_000);
+  after(terminateSnarkjs);
+
+  for (const model of ["digits-mlp", "digits-cnn"]) {
+    describe(model, () => {
+      const dir = `models/build/${model}`;
+      const md = loadModelDir(dir);
+      const c = compiledBuild(dir);
+      const inputs = [0, 7, 42].map((i) => quantizeInput(md.graph, test.inputs[i]!).map(big));
+
+      it("the independent generator reproduces circom's witness exactly on every wire", async () => {
+        for (const x of inputs) {
+          const ours = witnessVector(generateSignals(c.plan, { x }), c.wires, c.r1cs.nWires);
+          const theirs = await calculateWitness(c.wasm, { x: x.map(String) });
+          expect(ours).to.deep.equal(theirs);
+          expect(checkWitness(c.r1cs, ours)).to.deep.equal([]);
+        }
+      });
+
+      it("no forged quotient, remainder, clamp branch or label satisfies the constraints", () => {
+        for (const x of inputs.slice(0, 2)) {
+          const accepted = forgeries(c, x, model === "digits-cnn" ? 120 : Infinity);
+          expect(accepted, `forgeries accepted: ${accepted.slice(0, 5).join(", ")}`).to.deep.equal([]);
+        }
+      });
+
+      it("out-of-range inputs (one past hi or below lo) violate the input range check", () => {
+        const x = inputs[0]!;
+        const { lo, hi } = md.graph.input;
+        for (const bad of [hi + 1, lo - 1]) {
+          const forged = [...x];
+          forged[3] = BigInt(bad);
+          expect(satisfied(c, { x: forged }), `input ${bad}`).to.equal(false);
+        }
+      });
+    });
+  }
+
+  describe("exact ranges of signed inputs (item 12)", () => {
+    it("a [-127, 127] input accepts 127 and -127 but not 128 (which fits 8 bits above lo)", async () => {
+      const g: IntGraph = {
+        format: "veriml-intgraph",
+        version: 1,
+        name: "signed",
+        bits: 8,
+        input: { shape: [1, 2], scale: 1, lo: -127, hi: 127 },
+        nodes: [
+          { name: "fc", op: "dense", input: 0, inF: 2, outF: 2, shape: [1, 2], weight: [1, -1, 2, 1], bias: [0, 3] },
+          { name: "label", op: "argmax", input: 1, shape: [1] },
+        ],
+        output: { kind: "argmax", tensor: 2, logits: 1, scale: [1] },
+      };
+      const src = emitCircom(g);
+      const built = await compileWith(src.main, GADGETS_CIRCOM);
+      try {
+        const circuit = { ...built, plan: src.plan };
+        for (const v of [127, -127, 0]) expect(satisfied(circuit, { x: [BigInt(v), 5n] }), `${v}`).to.equal(true);
+        for (const v of [128, -128, 200]) expect(satisfied(circuit, { x: [BigInt(v), 5n] }), `${v}`).to.equal(false);
+        expect(runInt(g, [127, 5]).output[0]).to.be.a("number");
+      } finally {
+        rmSync(built.dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe("ties (ArgMax picks the first maximum)", () => {
+    const argmaxCircuit = (n: number, N: number) =>
+      [
+        "pragma circom 2.1.0;",
+        'include "veriml_gadgets.circom";',
+        "template T() {",
+        `    signal input x[${n}];`,
+        "    signal output label;",
+        "    component am0;",
+        `    am0 = ArgMax(${n}, ${N});`,
+        `    for (var i = 0; i < ${n}; i++) am0.in[i] <== x[i];`,
+        "    label <== am0.out;",
+        "}",
+        "component main = T();",
+      ].join("\n");
+    const plan = (n: number, N: number): GadgetCall[] => [
+      {
+        kind: "ArgMax",
+        name: "am0",
+        n,
+        N,
+        inputs: Array.from({ length: n }, (_, i) => ({ t: new Map([[`x[${i}]`, 1n]]), c: 0n })),
+        output: "label",
+      },
+    ];
+
+    it("with tied logits only the first index is a valid label", async () => {
+      const built = await compileWith(argmaxCircuit(4, 5), GADGETS_CIRCOM);
+      try {
+        const c = { ...built, plan: plan(4, 5) };
+        const x = [3n, 7n, 7n, 1n];
+        expect(satisfied(c, { x })).to.equal(true);
+        expect(generateSignals(c.plan, { x }).get("main.am0.out")).to.equal(1n);
+        for (const k of [0, 2, 3])
+          expect(satisfied(c, { x }, { select: new Map([["am0", k]]) }), `label ${k}`).to.equal(false);
+      } finally {
+        rmSync(built.dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe("mutation tests: a weakened gadget lets a forgery through", () => {
+    const mutate = (from: string, to: string) => {
+      expect(GADGETS_CIRCOM.includes(from), `mutation site "${from}"`).to.equal(true);
+      return GADGETS_CIRCOM.replace(from, to);
+    };
+    const md = loadModelDir("models/build/digits-mlp");
+    const src = emitCircom(md.graph);
+    const x = quantizeInput(md.graph, test.inputs[0]!).map(big);
+
+    it("remainder width S + 1: a quotient one too small is accepted", async () => {
+      const built = await compileWith(
+        src.main,
+        mutate("component rr = RangeBits(S);", "component rr = RangeBits(S + 1);"),
+      );
+      try {
+        const options = { rangeWidth: (comp: string, n: number) => (comp.endsWith(".d.rr") ? n + 1 : n) };
+        const accepted = forgeries({ ...built, plan: src.plan, options }, x);
+        expect(accepted.some((f) => f.endsWith("q-1"))).to.equal(true);
+      } finally {
+        rmSync(built.dir, { recursive: true, force: true });
+      }
+    });
+
+    it("ArgMax range checks of 254 bits: a wrong label is accepted", async () => {
+      const built = await compileWith(src.main, mutate("ge[i] = RangeBits(N);", "ge[i] = RangeBits(254);"));
+      try {
+        const options = { rangeWidth: (comp: string, n: number) => (/\.ge\[\d+\]$/.test(comp) ? 254 : n) };
+        const accepted = forgeries({ ...built, plan: src.plan, options }, x);
+        expect(accepted.some((f) => f.includes("label"))).to.equal(true);
+      } finally {
+        rmSync(built.dir, { recursive: true, force: true });
+      }
+    });
+
+    it("the tie term dropped: a later tied index is accepted", async () => {
+      const gadgets = mutate("ge[i].in <== m - in[i] - after;", "ge[i].in <== m - in[i];");
+      const n = 4;
+      const built = await compileWith(
+        [
+          "pragma circom 2.1.0;",
+          'include "veriml_gadgets.circom";',
+          "template T() {",
+          `    signal input x[${n}];`,
+          "    signal output label;",
+          "    component am0;",
+          `    am0 = ArgMax(${n}, 5);`,
+          `    for (var i = 0; i < ${n}; i++) am0.in[i] <== x[i];`,
+          "    label <== am0.out;",
+          "}",
+          "component main = T();",
+        ].join("\n"),
+        gadgets,
+      );
+      try {
+        const c = {
+          ...built,
+          plan: [
+            {
+              kind: "ArgMax",
+              name: "am0",
+              n,
+              N: 5,
+              inputs: Array.from({ length: n }, (_, i) => ({ t: new Map([[`x[${i}]`, 1n]]), c: 0n })),
+              output: "label",
+            },
+          ] as GadgetCall[],
+        };
+        // The generator's ArgMax uses the real tie term; against the mutant's constraints only the
+        // range-check inputs differ, so rebuild them the way the mutant computes them.
+        const x4 = [3n, 7n, 7n, 1n];
+        const forged = generateSignals(c.plan, { x: x4 }, { select: new Map([["am0", 2]]) });
+        for (let i = 0; i < n; i++) {
+          const v =
+            (7n - x4[i]! + 21888242871839275222246405745257275088548364400416034343698204186575808495617n) %
+            21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+          forged.set(`main.am0.ge[${i}].in`, v);
+          for (let b = 0; b < 5; b++) forged.set(`main.am0.ge[${i}].bits[${b}]`, (v >> BigInt(b)) & 1n);
+        }
+        const w = witnessVector(forged, c.wires, c.r1cs.nWires);
+        expect(checkWitness(c.r1cs, w)).to.deep.equal([]);
+      } finally {
+        rmSync(built.dir, { recursive: true, force: true });
+      }
+    });
+  });
+});
