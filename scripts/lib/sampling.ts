@@ -38,6 +38,8 @@ export interface SamplingDeployOptions {
   committee: CommitteeParameters;
   /** Seconds after which a dispute without a ruling ends undecided (above the committee's windows). */
   arbitrationTimeout: number;
+  /** An existing randomness source (for example a VrfRandomness); a RANDAO source is deployed otherwise. */
+  randomness?: string;
   /** Blocks between a randomness request and its first mixed block. */
   randomnessDelay?: number;
   /**
@@ -56,7 +58,7 @@ export interface SamplingStack {
 }
 
 /**
- * Deploys a RANDAO randomness source, the SamplingModule and its SamplingCommittee, wires them (the
+ * Deploys a RANDAO randomness source (unless one is given), the SamplingModule and its SamplingCommittee, wires them (the
  * committee accepts the module's disputes; governance allows the committee as arbitrator), points mode
  * SAMPLING at the module and authorises both in the vault to lock and slash.
  */
@@ -65,10 +67,9 @@ export async function deploySamplingModule(
   deployer: Signer,
   options: SamplingDeployOptions,
 ): Promise<SamplingStack> {
-  const randomness = await deployRandomness(
-    deployer,
-    options.randomnessDelay === undefined ? {} : { delay: options.randomnessDelay },
-  );
+  const randomness =
+    options.randomness ??
+    (await deployRandomness(deployer, options.randomnessDelay === undefined ? {} : { delay: options.randomnessDelay }));
   const owner = await deployer.getAddress();
   const vault = await suite.vault.getAddress();
   const sampling = await new SamplingModule__factory(deployer).deploy(
