@@ -83,6 +83,10 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     function createRequest(RequestParams calldata params) external payable whenNotPaused returns (uint256 requestId) {
         (IVerificationModule module, uint256 operatorStake) = _registry.requireServable(params.modelId, params.mode);
         bytes memory config = _registry.modeConfig(params.modelId, params.mode);
+        // INVARIANT: a request is judged under the config its requester pinned, never one swapped in front of it.
+        if (params.configHash != bytes32(0) && params.configHash != keccak256(config)) {
+            revert InferenceMarketConfigChanged(params.modelId, params.mode, params.configHash, keccak256(config));
+        }
         (uint256 price, uint256 fee) = _quote(params.modelId, params.token, module, config);
         uint256 required = price + fee;
         if (params.maxFee < required) revert InferenceMarketFeeTooLow(params.maxFee, required);

@@ -8,7 +8,7 @@
 import { encodeOutput } from "../verifier-gen/src/encoding.js";
 import { readFile, writeFile } from "node:fs/promises";
 import { network } from "hardhat";
-import { keccak256, parseEther, toUtf8Bytes, type ContractTransactionResponse } from "ethers";
+import { ZeroHash, keccak256, parseEther, toUtf8Bytes, type ContractTransactionResponse } from "ethers";
 import {
   DigitGate__factory,
   MockERC20__factory,
@@ -51,7 +51,13 @@ for (const op of [operator, operator2]) {
   await measure("StakingVault.stake", vault.connect(op).stake(parseEther("5"), { value: parseEther("5") }));
   await measure("StakingVault.setService", vault.connect(op).setService(1n, 0, true));
 }
-const gate = await new DigitGate__factory(deployer).deploy(await market.getAddress(), 1n, 0, 7);
+const gate = await new DigitGate__factory(deployer).deploy(
+  await market.getAddress(),
+  1n,
+  0,
+  7,
+  keccak256(await registry.modeConfig(1n, 0)),
+);
 
 const output = encodeOutput([7n]);
 const input = new Uint8Array(64).fill(3);
@@ -67,6 +73,7 @@ const base = {
   inputURI: "",
   callback: ethers.ZeroAddress,
   callbackGasLimit: 0,
+  configHash: ZeroHash,
 };
 await measure(
   "InferenceMarket.createRequest (ETH, 64-byte input)",

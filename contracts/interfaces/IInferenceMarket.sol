@@ -41,6 +41,9 @@ interface IInferenceMarket is IActiveClock {
     /// @param inputURI Where the input can be fetched when it is not inline.
     /// @param callback Contract to call with the verified result, or address(0).
     /// @param callbackGasLimit Gas forwarded to the callback.
+    /// @param configHash keccak256 of the mode config the requester accepts (the verifier, windows, bonds
+    /// it read before sending), or zero to accept whatever is current when the request is mined. Pinning it
+    /// stops a model owner from swapping the config in front of the request.
     struct RequestParams {
         uint256 modelId;
         uint8 mode;
@@ -52,6 +55,7 @@ interface IInferenceMarket is IActiveClock {
         string inputURI;
         address callback;
         uint32 callbackGasLimit;
+        bytes32 configHash;
     }
 
     /// @notice A request as stored.
@@ -139,6 +143,8 @@ interface IInferenceMarket is IActiveClock {
     error InferenceMarketUnsupportedToken(uint256 modelId, address token);
     /// @notice maxFee does not cover price + verification fee.
     error InferenceMarketFeeTooLow(uint256 maxFee, uint256 required);
+    /// @notice The mode config changed since the requester read it.
+    error InferenceMarketConfigChanged(uint256 modelId, uint8 mode, bytes32 expected, bytes32 current);
     /// @notice ETH sent differs from what the request needs.
     error InferenceMarketWrongValue(uint256 sent, uint256 expected);
     /// @notice The deadline is not in the future.

@@ -33,14 +33,16 @@ abstract contract AIOracleConsumer is IAIOracleConsumer {
         return _market;
     }
 
-    /// @dev Creates a request paid in ETH (`value` is the max fee) with this contract as the callback.
+    /// @dev Creates a request paid in ETH (`value` is the max fee) with this contract as the callback, judged
+    /// under the mode config whose keccak256 is `configHash` (zero: whatever the model owner has set).
     function _requestInference(
         uint256 modelId,
         uint8 mode,
         bytes memory input,
         uint256 value,
         uint64 deadline,
-        uint32 callbackGasLimit
+        uint32 callbackGasLimit,
+        bytes32 configHash
     ) internal returns (uint256 requestId) {
         return
             _market.createRequest{value: value}(
@@ -54,7 +56,8 @@ abstract contract AIOracleConsumer is IAIOracleConsumer {
                     inputHash: bytes32(0),
                     inputURI: "",
                     callback: address(this),
-                    callbackGasLimit: callbackGasLimit
+                    callbackGasLimit: callbackGasLimit,
+                    configHash: configHash
                 })
             );
     }

@@ -21,6 +21,7 @@ contract DigitGate is AIOracleConsumer {
     uint256 private immutable _modelId;
     uint8 private immutable _mode;
     uint8 private immutable _targetDigit;
+    bytes32 private immutable _configHash;
     uint32 private constant _CALLBACK_GAS = 100_000;
     uint256 private constant _PIXELS = 64;
 
@@ -43,11 +44,21 @@ contract DigitGate is AIOracleConsumer {
     /// @notice The target digit is not in 0-9.
     error DigitGateBadTarget(uint8 target);
 
-    constructor(IInferenceMarket market_, uint256 modelId_, uint8 mode_, uint8 targetDigit_) AIOracleConsumer(market_) {
+    /// @param configHash_ keccak256 of the mode config (for zk: the verifier and its code hash) the gate
+    /// trusts; every request pins it, so the model owner cannot swap the verifier under the gate. Zero trusts
+    /// the owner's current choice.
+    constructor(
+        IInferenceMarket market_,
+        uint256 modelId_,
+        uint8 mode_,
+        uint8 targetDigit_,
+        bytes32 configHash_
+    ) AIOracleConsumer(market_) {
         if (targetDigit_ > 9) revert DigitGateBadTarget(targetDigit_);
         _modelId = modelId_;
         _mode = mode_;
         _targetDigit = targetDigit_;
+        _configHash = configHash_;
     }
 
     /// @notice Sends `pixels` (64 bytes, each 0-16) for classification; msg.value is the max fee.
@@ -56,7 +67,7 @@ contract DigitGate is AIOracleConsumer {
         for (uint256 i = 0; i < _PIXELS; ++i) {
             if (uint8(pixels[i]) > 16) revert DigitGateBadImage(pixels.length, i);
         }
-        requestId = _requestInference(_modelId, _mode, pixels, msg.value, deadline, _CALLBACK_GAS);
+        requestId = _requestInference(_modelId, _mode, pixels, msg.value, deadline, _CALLBACK_GAS, _configHash);
         _classifications[requestId] = Classification({submitter: msg.sender, answered: false, label: 0});
         emit DigitSubmitted(requestId, msg.sender);
     }
@@ -74,6 +85,11 @@ contract DigitGate is AIOracleConsumer {
     /// @notice How many verified digits carried `label`.
     function labelCount(uint8 label) external view returns (uint256) {
         return _labelCounts[label];
+    }
+
+    /// @notice keccak256 of the mode config every request of the gate pins (zero: none pinned).
+    function configHash() external view returns (bytes32) {
+        return _configHash;
     }
 
     /// @notice The digit that opens the gate.

@@ -1,13 +1,17 @@
 import { ZeroAddress, ZeroHash, type BytesLike } from "ethers";
 import type { IInferenceMarket } from "../../types/ethers-contracts/index.js";
 
-/** The most common request: input inline, paid in ETH (`maxFee` sent as value), no consumer callback. */
+/**
+ * The most common request: input inline, paid in ETH (`maxFee` sent as value), no consumer callback, accepting
+ * the mode config current when it is mined unless `configHash` pins one.
+ */
 export function inlineEthRequest(
   modelId: bigint,
   mode: number,
   input: BytesLike,
   maxFee: bigint,
   deadline: bigint,
+  configHash: BytesLike = ZeroHash,
 ): IInferenceMarket.RequestParamsStruct {
   return {
     modelId,
@@ -20,5 +24,6 @@ export function inlineEthRequest(
     inputURI: "",
     callback: ZeroAddress,
     callbackGasLimit: 0,
+    configHash,
   };
 }

@@ -327,6 +327,20 @@ describe("InferenceMarket", () => {
   // ================================================================ createRequest
 
   describe("createRequest", () => {
+    it("refuses a request whose pinned mode config was swapped in front of it; zero accepts the current one", async () => {
+      const params = await requestParams(f);
+      const swapped = ethers.AbiCoder.defaultAbiCoder().encode(["address"], [f.outsider.address]);
+      await f.registry.connect(f.modelOwner).configureMode(f.modelId, MODE_ZK, swapped);
+      await expect(f.market.connect(f.requester).createRequest(params, { value: ETH_REQUIRED }))
+        .to.be.revertedWithCustomError(f.market, "InferenceMarketConfigChanged")
+        .withArgs(f.modelId, MODE_ZK, params.configHash, ethers.keccak256(swapped));
+      expect(await f.market.requestCount()).to.equal(0n);
+      await f.market
+        .connect(f.requester)
+        .createRequest({ ...params, configHash: ethers.ZeroHash }, { value: ETH_REQUIRED });
+      expect(await f.market.modeConfigOf(1n)).to.equal(swapped);
+    });
+
     it("creates an ETH request and escrows exactly the quote", async () => {
       const params = await requestParams(f, { inputURI: "ipfs://input" });
       const inputHash = ethers.keccak256(DEFAULT_INPUT);

@@ -92,6 +92,7 @@ export interface RequestParams {
   inputURI: string;
   callback: string;
   callbackGasLimit: BigNumberish;
+  configHash: BytesLike;
 }
 
 export interface Reward {
@@ -224,6 +225,7 @@ export async function deployDigitGateFixture() {
     f.modelId,
     MODE_ZK,
     7,
+    ethers.keccak256(await f.registry.modeConfig(f.modelId, MODE_ZK)),
   ]);
   await f.module.setAutoAccept(true);
   return { ...f, gate };
@@ -269,13 +271,18 @@ export async function deployTokenVaultFixture() {
 
 // ---------------------------------------------------------------- request helpers
 
-/** RequestParams for the fixture model, paid in ETH with exactly the quote, due in one day. */
+/**
+ * RequestParams for the fixture model, paid in ETH with exactly the quote, due in one day, pinning the mode
+ * config current now (as the client does).
+ */
 export async function requestParams(f: MarketFixture, overrides: Partial<RequestParams> = {}): Promise<RequestParams> {
   const token = overrides.token ?? ETH;
   const required = token === ETH ? ETH_REQUIRED : TOKEN_REQUIRED;
+  const modelId = overrides.modelId ?? f.modelId;
+  const mode = overrides.mode ?? MODE_ZK;
   return {
-    modelId: f.modelId,
-    mode: MODE_ZK,
+    modelId,
+    mode,
     token,
     maxFee: required,
     deadline: BigInt(await time.latest()) + DAY,
@@ -284,6 +291,7 @@ export async function requestParams(f: MarketFixture, overrides: Partial<Request
     inputURI: "",
     callback: ETH,
     callbackGasLimit: 0,
+    configHash: ethers.keccak256(await f.registry.modeConfig(modelId, mode)),
     ...overrides,
   };
 }

@@ -11,7 +11,9 @@ export const RequestStatus = { None: 0n, Open: 1n, Claimed: 2n, Submitted: 3n, F
 /** The market holds exactly what it owes in ETH; the vault holds exactly what it owes. */
 export async function expectSolvent(provider: Provider, market: InferenceMarket, vault: StakingVault): Promise<void> {
   const held = await provider.getBalance(await market.getAddress());
-  expect(held, "market ETH == liabilities").to.equal(await market.liabilities("0x0000000000000000000000000000000000000000"));
+  expect(held, "market ETH == liabilities").to.equal(
+    await market.liabilities("0x0000000000000000000000000000000000000000"),
+  );
   const vaultHeld = await provider.getBalance(await vault.getAddress());
   expect(vaultHeld, "vault ETH == total liabilities").to.equal(await vault.totalLiabilities());
 }
@@ -19,7 +21,11 @@ export async function expectSolvent(provider: Provider, market: InferenceMarket,
 /** Every request pays out at most once: one RequestFinalized or RequestRejected or RequestRefunded at most. */
 export async function expectPaysAtMostOnce(market: InferenceMarket): Promise<void> {
   const ends = new Map<bigint, number>();
-  for (const filter of [market.filters.RequestFinalized(), market.filters.RequestRejected(), market.filters.RequestRefunded()]) {
+  for (const filter of [
+    market.filters.RequestFinalized(),
+    market.filters.RequestRejected(),
+    market.filters.RequestRefunded(),
+  ]) {
     for (const e of await market.queryFilter(filter, 0)) {
       const id = e.args[0] as bigint;
       ends.set(id, (ends.get(id) ?? 0) + 1);

@@ -451,7 +451,8 @@ contract MarketHandler is TestBase {
                 inputHash: bytes32(0),
                 inputURI: "",
                 callback: address(0),
-                callbackGasLimit: 0
+                callbackGasLimit: 0,
+                configHash: bytes32(0)
             });
     }
 

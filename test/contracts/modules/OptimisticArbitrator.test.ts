@@ -170,6 +170,7 @@ describe("OptimisticArbitrator", function () {
         inputURI: "",
         callback: ZeroAddress,
         callbackGasLimit: 0,
+        configHash: ZeroHash,
       },
       { value: PRICE + FEE },
     );

@@ -62,9 +62,21 @@ describe("DigitGate (AIOracleConsumer)", () => {
     expect(await f.gate.targetDigit()).to.equal(BigInt(TARGET));
   });
 
+  it("pins the mode config it trusts: a verifier swapped under it makes its requests revert, nothing paid", async () => {
+    const pinned = await f.gate.configHash();
+    expect(pinned).to.equal(ethers.keccak256(await f.registry.modeConfig(f.modelId, MODE_ZK)));
+    const swapped = ethers.AbiCoder.defaultAbiCoder().encode(["address"], [f.outsider.address]);
+    await f.registry.connect(f.modelOwner).configureMode(f.modelId, MODE_ZK, swapped);
+    await expect(f.gate.connect(f.requester).submitDigit(image(3), await deadline(), { value: ETH_REQUIRED }))
+      .to.be.revertedWithCustomError(f.market, "InferenceMarketConfigChanged")
+      .withArgs(f.modelId, MODE_ZK, pinned, ethers.keccak256(swapped));
+  });
+
   it("rejects a target digit above 9", async () => {
     const factory = await ethers.getContractFactory("DigitGate");
-    await expect(ethers.deployContract("DigitGate", [await f.market.getAddress(), f.modelId, MODE_ZK, 10]))
+    await expect(
+      ethers.deployContract("DigitGate", [await f.market.getAddress(), f.modelId, MODE_ZK, 10, ethers.ZeroHash]),
+    )
       .to.be.revertedWithCustomError(factory, "DigitGateBadTarget")
       .withArgs(10);
   });
@@ -180,6 +192,7 @@ describe("DigitGate (AIOracleConsumer)", () => {
       inputURI: "",
       callback: gateAddress,
       callbackGasLimit: GATE_CALLBACK_GAS,
+      configHash: ethers.ZeroHash,
     };
     await f.market.connect(f.outsider).createRequest(params, { value: ETH_REQUIRED });
     const id = await f.market.requestCount();

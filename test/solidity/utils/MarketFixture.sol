@@ -121,7 +121,8 @@ abstract contract MarketFixture is Test {
                 inputHash: bytes32(0),
                 inputURI: "",
                 callback: address(0),
-                callbackGasLimit: 0
+                callbackGasLimit: 0,
+                configHash: bytes32(0)
             });
     }
 
