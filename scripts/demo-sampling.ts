@@ -8,7 +8,7 @@
  *
  * Run: npx hardhat run scripts/demo-sampling.ts     (DEMO_REQUESTS=n, DEMO_P=bps of sampling, default 5000)
  */
-import { encodeOutput } from "../verifier-gen/src/encoding.js";
+import { decodeOutput, encodeOutput } from "../verifier-gen/src/encoding.js";
 import { waitFor as waitUntil } from "./lib/wait.js";
 import { startInProcessChain } from "./lib/in-process-chain.js";
 import { inlineEthRequest } from "./lib/requests.js";
@@ -219,7 +219,7 @@ for (const id of all) {
     `${id}${id === cheatId ? " (cheat)" : ""}`,
     m.build.split("/").pop()!,
     String(truth(m, sample)),
-    String(abi.decode(["uint256"], await market.resultOf(id))[0]),
+    decodeOutput(await market.resultOf(id)).join(","),
     job.sampled ? "yes" : "no",
     job.sampler === ZeroAddress ? "-" : `${job.sampler.slice(0, 8)}...`,
     verdicts[Number(job.verdict)]!,
@@ -235,6 +235,7 @@ for (const r of rows) console.log(line(r));
 console.log("(gas: every transaction of the request, create and claim included, and of its dispute)");
 const correct = rows.filter((r) => r[2] === r[3]).length;
 console.log(`\n${correct}/${rows.length} results equal the model's own label`);
+if (correct !== rows.length) throw new Error("a settled result is not the model's own output");
 console.log(`cheater stake: ${formatEther((await vault.stakeOf(cheater.address)).total)} ETH (staked 2)`);
 for (const v of validators) {
   console.log(

@@ -8,15 +8,15 @@
  */
 import { startInProcessChain } from "./lib/in-process-chain.js";
 import { readFile, rm } from "node:fs/promises";
-import { AbiCoder, ZeroAddress, formatEther, parseEther } from "ethers";
+import { ZeroAddress, formatEther, parseEther } from "ethers";
 import { startOperatorProcess, stopProcess } from "./lib/operator-process.js";
 import { MODE_ZK } from "./lib/zk.js";
+import { decodeOutput } from "../verifier-gen/src/encoding.js";
 import { type Payer, deployZkStack, sendZkRequest } from "./lib/zk-stack.js";
 
 const BUILD = "models/build/digits-mlp";
 const WORK_DIR = ".veriml/demo";
 const BATCH = Number(process.env.DEMO_REQUESTS ?? 6);
-const abi = AbiCoder.defaultAbiCoder();
 
 const chain = await startInProcessChain();
 const { rpcUrl, provider } = chain;
@@ -90,12 +90,12 @@ for (const s of sent) {
   const verified = submitReceipt!.logs.some((l) => l.address === zkAddress);
   const gas = submitReceipt!.gasUsed + finalizeReceipt!.gasUsed;
   totalGas += gas;
-  const output = abi.decode(["uint256"], await market.resultOf(s.requestId))[0] as bigint;
+  const [output] = decodeOutput(await market.resultOf(s.requestId));
   rows.push([
     s.requestId.toString(),
     PAYER_NAMES[s.payer],
     String(s.label),
-    output.toString(),
+    String(output),
     verified ? "Groth16 ok" : "NO",
     gas.toString(),
     `${((settledAt.get(s.requestId)! - s.sentAt) / 1000).toFixed(2)} s`,

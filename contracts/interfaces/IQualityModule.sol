@@ -19,7 +19,7 @@ import {IVerificationModule} from "./IVerificationModule.sol";
 ///   reveal until `revealDeadline = commitDeadline + revealWindow` (reveals open early once every member
 ///   committed) -> `resolve` (anyone, once every member revealed or the reveal deadline passed) ->
 ///   `InferenceMarket.finalize`. A draw that cannot seat a full committee is re-drawn with new randomness
-///   (new snapshot), at most MAX_DRAW_ATTEMPTS times; never a short or empty committee.
+///   (same pool snapshot), at most MAX_DRAW_ATTEMPTS times; never a short or empty committee.
 ///
 /// Too few reveals (fewer than `minReveals`, including no committee at all): the quality is unknown, so
 /// nobody is paid for it: the requester is refunded, the operator is NOT slashed (nothing shows it
@@ -68,7 +68,7 @@ interface IQualityModule is IVerificationModule {
     /// @param configHash keccak256 of the request's QualityConfig (stored once per distinct config).
     /// @param responseHash keccak256 of the response (inline or behind the URI).
     /// @param drawDeadline Last moment to draw; commit and reveal deadlines are set by the draw.
-    /// @param snapshotBlock Block whose end state of the validator pool the current draw uses.
+    /// @param snapshotBlock Block whose end state of the validator pool every draw of the request uses.
     struct Job {
         address operator;
         uint64 submittedAt;
@@ -166,7 +166,7 @@ interface IQualityModule is IVerificationModule {
 
     /// @notice Draws the committee from the validator pool snapshot (excluding the operator and the
     /// requester) once the randomness is ready, and locks each member's `validatorStake`. Re-requests
-    /// randomness (with a new snapshot) when it expired or the draw could not seat a full committee.
+    /// randomness (same pool snapshot) when it expired or the draw could not seat a full committee.
     /// Anyone may call it until the draw deadline.
     /// @return drawn True when the committee was drawn; false when randomness had to be requested again.
     function drawCommittee(uint256 requestId) external returns (bool drawn);

@@ -6,8 +6,8 @@ import {IArbitrator} from "./IArbitrator.sol";
 /// @title ISamplingCommittee
 /// @notice Committee arbitration for spML disputes. When a client opens a dispute, randomness fixed after
 /// that moment draws `committeeSize` validators (PoolDraw) from the model's validator pool as it stood when
-/// the randomness was requested, never one of the parties, and locks `validatorStake` of each. A draw that
-/// cannot seat a full committee is re-drawn with new randomness (and a new snapshot), at most
+/// its first randomness was requested, never one of the parties, and locks `validatorStake` of each. A draw that
+/// cannot seat a full committee is re-drawn with new randomness (drawing from the same pool snapshot), at most
 /// MAX_DRAW_ATTEMPTS times and only within the draw window; a dispute that never gets a full committee
 /// ends undecided. Empty commitments are refused. Members re-execute the request and vote on the
 /// output hash with commit-reveal: `commitment = keccak256(abi.encode(disputeId, validator, outputHash,
@@ -42,7 +42,7 @@ interface ISamplingCommittee is IArbitrator {
     /// @param beneficiary Receives the injured share of the validators' slashes.
     /// @param drawDeadline End of the draw; `commitDeadline` end of commits and `revealDeadline` end of reveals
     /// (both set when the committee is drawn).
-    /// @param snapshotBlock Block whose end state of the validator pool the draw uses.
+    /// @param snapshotBlock Block whose end state of the validator pool every draw of the dispute uses.
     struct Dispute {
         Stage stage;
         bool decided;

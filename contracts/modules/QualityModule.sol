@@ -379,14 +379,16 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
         }
     }
 
-    /// @dev Requests the randomness of draw `attempt`; the pool it draws from is fixed now (previous block).
+    /// @dev Requests the randomness of draw `attempt`. The first fixes the pool every draw of the request uses
+    /// (the previous block); redraws keep it, so a short or expired draw never lets new joiners in.
     function _requestDraw(uint256 requestId, Job storage job, uint8 attempt) private returns (uint64 readyAt) {
         job.drawAttempt = attempt;
-        job.snapshotBlock = uint64(block.number - 1);
+        // INVARIANT: the pool of a request's draws is fixed before any of its randomness was requested.
+        if (attempt == 0) job.snapshotBlock = uint64(block.number - 1);
         readyAt = _randomness.request(_randomnessKey(requestId, attempt));
     }
 
-    /// @dev Another draw with new randomness and a new snapshot, while attempts are left.
+    /// @dev Another draw with new randomness (same snapshot), while attempts are left.
     function _redraw(uint256 requestId, Job storage job) private returns (bool) {
         uint8 attempt = job.drawAttempt + 1;
         if (attempt >= MAX_DRAW_ATTEMPTS) {

@@ -333,11 +333,13 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
         }
     }
 
-    /// @dev Requests randomness for `attempt` and fixes the pool its draws will use: the state at the end of
-    /// the previous block, which nobody can change any more.
+    /// @dev Requests randomness for `attempt`. The first request fixes the pool every draw of this request
+    /// uses: the state at the end of the previous block, which nobody can change any more. Renewals and
+    /// redraws keep it, so letting randomness expire or a draw come up short never lets new joiners in.
     function _requestRandomness(uint256 requestId, Job storage job, uint8 attempt) private {
         job.attempt = attempt;
-        job.snapshotBlock = uint64(block.number - 1);
+        // INVARIANT: the pool of a request's draws is fixed before any of its randomness was requested.
+        if (attempt == 0) job.snapshotBlock = uint64(block.number - 1);
         _randomness.request(randomnessKey(requestId, attempt));
     }
 
@@ -352,8 +354,8 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
     }
 
     /// @dev Draws a sampler from the operator pool snapshot: neither A nor one drawn before for this request,
-    /// with free stake for the model's lock. A draw that finds nobody is retried with new randomness (and a
-    /// new snapshot); once `maxDraws` are used the request is refunded, never let through unsampled.
+    /// with free stake for the model's lock. A draw that finds nobody is retried with new randomness (same
+    /// snapshot); once `maxDraws` are used the request is refunded, never let through unsampled.
     function _drawSampler(uint256 requestId, Job storage job) private {
         IInferenceMarket.Request memory request = _market.getRequest(requestId);
         SamplingConfig storage cfg = _configs[requestId];

@@ -310,14 +310,16 @@ contract SamplingCommittee is ISamplingCommittee, Ownable2Step, ReentrancyGuard 
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev Requests the randomness of draw `attempt`; the pool it draws from is fixed now (previous block).
+    /// @dev Requests the randomness of draw `attempt`. The first fixes the pool every draw of the dispute
+    /// uses (the previous block); redraws keep it, so a short or expired draw never lets new joiners in.
     function _requestDraw(uint256 disputeId, Dispute storage dispute, uint8 attempt) private {
         dispute.attempt = attempt;
-        dispute.snapshotBlock = uint64(block.number - 1);
+        // INVARIANT: the pool of a dispute's draws is fixed before any of its randomness was requested.
+        if (attempt == 0) dispute.snapshotBlock = uint64(block.number - 1);
         _randomness.request(_randomnessKey(disputeId, attempt));
     }
 
-    /// @dev New randomness and snapshot for another draw, while attempts are left (otherwise the dispute
+    /// @dev New randomness (same snapshot) for another draw, while attempts are left (otherwise the dispute
     /// waits for `resolve`, which ends it undecided).
     function _redraw(uint256 disputeId, Dispute storage dispute) private {
         uint8 attempt = dispute.attempt + 1;

@@ -288,11 +288,14 @@ describe("QualityModule", function () {
 
     it("asks for fresh randomness when it expired, and closes the draw at the draw deadline", async () => {
       const { f, id } = await submitted();
+      const snapshot = (await f.quality.getJob(id)).snapshotBlock;
       await networkHelpers.mine(300);
       await expect(f.quality.drawCommittee(id))
         .to.emit(f.quality, "CommitteeRandomnessRequested")
         .withArgs(id, 1, anyUint);
       expect((await f.quality.getJob(id)).drawn).to.equal(false);
+      // The renewal draws from the pool of the submission, not one that joiners since could change.
+      expect((await f.quality.getJob(id)).snapshotBlock).to.equal(snapshot);
       await fulfilAll(networkHelpers, f.user, f.randomness);
       await f.quality.drawCommittee(id);
       expect(await f.quality.getMembers(id)).to.have.length(3);

@@ -692,6 +692,36 @@ describe("SamplingModule", function () {
       void aSalt;
     });
 
+    it("expired randomness and no-show samplers keep the pool of A's commit: later sybils are never drawn", async () => {
+      const { f, output, id } = await claimed(10_000, 22);
+      await f.market
+        .connect(f.operator)
+        .submitResult(id, "0x", abi.encode(["bytes32"], [commitment(id, f.operator.address, output, salt())]));
+      const snapshot = (await f.sampling.getJob(id)).snapshotBlock;
+      for (const s of await fresh(8)) {
+        await f.vault.connect(s).stake(parseEther("2"), { value: parseEther("2") });
+        await f.vault.connect(s).setService(f.modelId, 0, true);
+      }
+      // Nobody delivers the randomness in time; renewing it must not take a new snapshot.
+      await mine(300);
+      await f.sampling.advance(id);
+      expect((await f.sampling.getJob(id)).attempt).to.equal(1n);
+      expect((await f.sampling.getJob(id)).snapshotBlock).to.equal(snapshot);
+      await fulfilAll(networkHelpers, f.user, f.randomness);
+      await f.sampling.advance(id);
+      const honest = f.samplers.map((b) => b.address);
+      const first = (await f.sampling.getJob(id)).sampler;
+      expect(first).to.be.oneOf(honest);
+      // The drawn sampler never commits: the redraw still uses the snapshot and finds the other honest one.
+      await time.increase(WINDOW + 1);
+      await f.sampling.advance(id);
+      await fulfilAll(networkHelpers, f.user, f.randomness);
+      if (await f.sampling.canAdvance(id)) await f.sampling.advance(id);
+      const job = await f.sampling.getJob(id);
+      expect(job.snapshotBlock).to.equal(snapshot);
+      expect(job.sampler).to.be.oneOf(honest.filter((a) => a !== first));
+    });
+
     it("a draw is a function of the snapshot and the seed alone: later joins, leaves and reorders change nothing", async () => {
       const f = await networkHelpers.loadFixture(deployFixture);
       const harness = await ethers.deployContract("PoolDrawHarness");
@@ -749,10 +779,16 @@ describe("SamplingModule", function () {
         await f.vault.connect(v).requestUnbond(await f.vault.freeStake(v.address));
       }
       for (const s of sybils) await f.vault.connect(s).requestUnbond(await f.vault.freeStake(s.address));
+      // Sybils that join and stay staked are not let in by the redraws either: they reuse the snapshot.
+      for (const s of (await fresh(6)).slice(3)) {
+        await f.vault.connect(s).stake(parseEther("2"), { value: parseEther("2") });
+        await f.vault.connect(s).setService(f.modelId, 1, true);
+      }
       for (let attempt = 1; attempt <= 4; attempt++) {
         await fulfilAll(networkHelpers, f.user, f.randomness);
         await expect(f.committee.drawCommittee(1n)).to.emit(f.committee, "DrawRandomnessRenewed").withArgs(1n, attempt);
         expect(await f.committee.membersOf(1n)).to.deep.equal([]); // never a short committee
+        expect((await f.committee.getDispute(1n)).snapshotBlock).to.equal(dispute.snapshotBlock);
       }
       expect(await f.committee.canDraw(1n)).to.equal(false);
       expect(await f.committee.canResolve(1n)).to.equal(true);
