@@ -6,6 +6,9 @@
  *   VERIML_ARTIFACT_URI=ipfs://<cid> npx hardhat run --network sepolia scripts/register-model.ts
  *
  * Defaults: the digits MLP build, 0.001 ETH per request, 0.01 ETH locked per claim, a file:// URI.
+ * Builds made with the local development ceremony are refused on every chain but the local ones (their
+ * single phase-2 contributor could forge proofs); VERIML_FORCE_DEV_CEREMONY=1 overrides that, for testnet
+ * trials only.
  */
 import { network } from "hardhat";
 import { parseEther } from "ethers";
@@ -31,6 +34,7 @@ const { modelId, verifier, modelHash } = await registerZkModel(registry, owner, 
   artifactURI,
   ethPrice: parseEther(process.env.VERIML_PRICE_ETH ?? "0.001"),
   operatorStake: parseEther(process.env.VERIML_STAKE_ETH ?? "0.01"),
+  force: process.env.VERIML_FORCE_DEV_CEREMONY === "1",
 });
 deployment.models[manifest.name] = { modelId: modelId.toString(), modelHash, verifier, artifactURI, modes: ["zk"] };
 const file = await writeDeployment(chainId, deployment);

@@ -35,7 +35,7 @@ export function checkBuildForChain(manifest: BuildManifest, chainId: bigint, for
   throw new BuildRefusedError(
     `${manifest.name} was built with the local development ceremony (${manifest.ceremony.phase1}, ` +
       `${manifest.ceremony.phase2Contributions} phase-2 contribution): whoever built it can forge proofs. ` +
-      `Rebuild it with a public powers-of-tau file and a multi-party phase 2 for chain ${chainId}, or pass --force.`,
+      `Rebuild it with a public powers-of-tau file and a multi-party phase 2 for chain ${chainId}, or force it (VERIML_FORCE_DEV_CEREMONY=1).`,
   );
 }
 
