@@ -25,6 +25,13 @@ contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
         mapping(address staker => uint256) bond;
     }
 
+    /// @dev Part of a duty lock lent by a pool bond; it refills the bond when the lock is released.
+    struct BondLoan {
+        uint256 modelId;
+        Role role;
+        uint256 amount;
+    }
+
     uint16 private constant _BPS = 10_000;
     uint64 private constant _MAX_UNBONDING_DELAY = 365 days;
 
@@ -32,6 +39,7 @@ contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
 
     mapping(address staker => StakeInfo) private _stakes;
     mapping(bytes32 lockId => Lock) private _locks;
+    mapping(bytes32 lockId => BondLoan) private _bondLoans;
     mapping(uint256 modelId => mapping(Role role => Pool)) private _pools;
     mapping(Role role => uint256) private _minPoolStake;
     mapping(address account => uint256) private _slashProceeds;
@@ -112,7 +120,8 @@ contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
         if (serving) {
             uint256 bond = _minPoolStake[role];
             uint256 free = freeStake(msg.sender);
-            // INVARIANT: every pool member has bonded stake, so sybil members cost their owner capital.
+            // INVARIANT: every pool member joins with bonded stake, so sybil members cost their owner capital
+            // (duties it is drawn for may later lock part of the bond: it is then at risk, not gone).
             if (bond > free) revert StakingVaultInsufficientFreeStake(msg.sender, bond, free);
             info.bonded += bond;
             pool.bond[msg.sender] = bond;
@@ -149,12 +158,54 @@ contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
     }
 
     /// @inheritdoc IStakingVault
+    function lockDuty(
+        bytes32 lockId,
+        address staker,
+        uint256 modelId,
+        Role role,
+        uint256 amount
+    ) external onlyAuthorised returns (uint256 locked) {
+        if (_locks[lockId].staker != address(0)) revert StakingVaultLockExists(lockId);
+        if (staker == address(0)) revert StakingVaultZeroAddress();
+        uint256 free = freeStake(staker);
+        uint256 fromFree = amount < free ? amount : free;
+        Pool storage pool = _pools[modelId][role];
+        uint256 bond = pool.bond[staker];
+        uint256 fromBond = amount - fromFree < bond ? amount - fromFree : bond;
+        StakeInfo storage info = _stakes[staker];
+        if (fromBond > 0) {
+            pool.bond[staker] = bond - fromBond;
+            info.bonded -= fromBond;
+            _bondLoans[lockId] = BondLoan({modelId: modelId, role: role, amount: fromBond});
+            emit PoolBondLocked(staker, modelId, role, fromBond);
+        }
+        locked = fromFree + fromBond;
+        _locks[lockId] = Lock({staker: staker, owner: msg.sender, amount: locked});
+        info.locked += locked;
+        emit StakeLocked(lockId, staker, msg.sender, locked);
+    }
+
+    /// @inheritdoc IStakingVault
     function unlock(bytes32 lockId) external returns (uint256 released) {
         Lock storage held = _requireOwnedLock(lockId);
         address staker = held.staker;
         released = held.amount;
-        _stakes[staker].locked -= released;
+        StakeInfo storage info = _stakes[staker];
+        info.locked -= released;
         delete _locks[lockId];
+        BondLoan storage loan = _bondLoans[lockId];
+        if (loan.amount > 0) {
+            // What the bond lent comes back to it first (slashes took from the lock as a whole), so a
+            // member's exposure does not drain away across duties; a member that left gets it back free.
+            Pool storage pool = _pools[loan.modelId][loan.role];
+            uint256 back = loan.amount < released ? loan.amount : released;
+            if (pool.indexPlusOne[staker] != 0 && back > 0) {
+                pool.bond[staker] += back;
+                info.bonded += back;
+                emit PoolBondRestored(staker, loan.modelId, loan.role, back);
+            }
+            delete _bondLoans[lockId];
+        }
         emit StakeUnlocked(lockId, staker, released);
     }
 

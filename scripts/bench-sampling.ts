@@ -49,7 +49,7 @@ const stack = await deploySamplingModule(suite, deployer, {
     revealWindow: 600,
     validatorStake: parseEther("1"),
   },
-  arbitrationTimeout: 3600,
+  arbitrationTimeout: 3 * 3600,
 });
 const baseConfig = {
   sampleBps: 0,

@@ -48,7 +48,7 @@ const { sampling, committee } = await deploySamplingModule(suite, deployer, {
     revealWindow: 600,
     validatorStake: parseEther("1"),
   },
-  arbitrationTimeout: 3600,
+  arbitrationTimeout: 3 * 3600,
 });
 const config = {
   sampleBps: SAMPLE_BPS,

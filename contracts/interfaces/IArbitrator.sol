@@ -38,7 +38,7 @@ interface IArbitrator {
     /// @param inputHash keccak256 of the request's input.
     /// @param parties The two parties (never drawn as their own judges).
     /// @param claims keccak256 of each party's output, in the order of `parties`.
-    /// @param beneficiary Receives the injured party's share of the arbitrator's own slashes.
+    /// @param requester The requester of the disputed request: never a judge of it, never paid a slash.
     /// @return disputeId The arbitrator's id for the dispute.
     function openDispute(
         uint256 requestId,
@@ -46,7 +46,7 @@ interface IArbitrator {
         bytes32 inputHash,
         address[2] calldata parties,
         bytes32[2] calldata claims,
-        address beneficiary
+        address requester
     ) external returns (uint256 disputeId);
 
     /// @notice Whether the dispute has a ruling (decided or not).

@@ -36,7 +36,8 @@ import {IVerificationModule} from "./IVerificationModule.sol";
 interface IQualityModule is IVerificationModule {
     /// @notice Per-model settings.
     /// @param committeeSize Validators drawn per request (k), 1..MAX_COMMITTEE.
-    /// @param minReveals Fewest reveals for a verdict, 1..committeeSize.
+    /// @param minReveals Fewest reveals for a verdict, 1..committeeSize / 2 + 1 (so withholding reveals to
+    /// force a refund needs a committee majority, like rejecting does).
     /// @param threshold Median score (bps) at or above which the response is accepted.
     /// @param outlierDistance A revealed score farther than this (bps) from the median is an outlier.
     /// @param commitWindow Seconds from submission during which the committee is drawn, and from the draw
@@ -47,7 +48,7 @@ interface IQualityModule is IVerificationModule {
     /// @param validatorStake Stake locked from each member for the duty.
     /// @param validatorReward Paid to each member whose revealed score is within `outlierDistance`.
     /// @param outlierSlash Slashed from a member whose revealed score is an outlier (<= validatorStake).
-    /// @param noRevealSlash Slashed from a member that did not reveal (<= validatorStake).
+    /// @param noRevealSlash Slashed from a member that did not reveal (positive, <= validatorStake).
     struct QualityConfig {
         uint8 committeeSize;
         uint8 minReveals;
@@ -69,6 +70,8 @@ interface IQualityModule is IVerificationModule {
     /// @param responseHash keccak256 of the response (inline or behind the URI).
     /// @param drawDeadline Last moment to draw; commit and reveal deadlines are set by the draw.
     /// @param snapshotBlock Block whose end state of the validator pool every draw of the request uses.
+    /// @param randomnessRequested Whether the source accepted the request of the current draw attempt (a
+    /// refused request is retried by `drawCommittee`, so a failing source never blocks a submission).
     struct Job {
         address operator;
         uint64 submittedAt;
@@ -84,6 +87,7 @@ interface IQualityModule is IVerificationModule {
         uint8 commits;
         uint8 reveals;
         bool quorum;
+        bool randomnessRequested;
         uint256 modelId;
         bytes32 configHash;
         bytes32 responseHash;
@@ -108,6 +112,8 @@ interface IQualityModule is IVerificationModule {
     );
     /// @notice Emitted when committee randomness is requested again (it expired, or the draw came short).
     event CommitteeRandomnessRequested(uint256 indexed requestId, uint8 attempt, uint64 readyAtBlock);
+    /// @notice Emitted when the randomness source refused a request; `drawCommittee` retries it.
+    event CommitteeRandomnessRequestFailed(uint256 indexed requestId, uint8 attempt);
     /// @notice Emitted when the committee is drawn; bots filter on the model to find their duties.
     event CommitteeDrawn(
         uint256 indexed requestId,

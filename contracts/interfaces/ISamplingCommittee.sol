@@ -39,7 +39,7 @@ interface ISamplingCommittee is IArbitrator {
 
     /// @notice A dispute as stored.
     /// @param parties The two disagreeing parties; `claims` their output hashes.
-    /// @param beneficiary Receives the injured share of the validators' slashes.
+    /// @param requester The disputed request's requester: excluded from the committee (slashes go to the treasury).
     /// @param drawDeadline End of the draw; `commitDeadline` end of commits and `revealDeadline` end of reveals
     /// (both set when the committee is drawn).
     /// @param snapshotBlock Block whose end state of the validator pool every draw of the dispute uses.
@@ -54,7 +54,7 @@ interface ISamplingCommittee is IArbitrator {
         uint64 commitDeadline;
         uint64 revealDeadline;
         address client;
-        address beneficiary;
+        address requester;
         uint256 requestId;
         uint256 modelId;
         bytes32 inputHash;

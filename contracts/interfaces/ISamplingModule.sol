@@ -28,7 +28,8 @@ import {IVerificationModule} from "./IVerificationModule.sol";
 /// Timing: the sampling decision needs the randomness source to be ready (a few blocks after A's commit);
 /// B has `commitWindow` seconds to commit after being drawn; A (and B when sampled) have `revealWindow`
 /// seconds to reveal; a dispute that has no ruling after max(arbitrationTimeout, the arbitrator's
-/// maxResolutionTime + 1) seconds ends undecided. Every phase has a deadline (on the market's active
+/// maxResolutionTime + RESOLVE_GRACE) seconds ends undecided (the grace leaves anyone an hour to record a
+/// ruling the arbitrator can already give, so a party cannot race the timeout against it). Every phase has a deadline (on the market's active
 /// clock, stopped while paused), so every request reaches a verdict in bounded time.
 ///
 /// A sampled request is never let through unchecked: when no sampler can be drawn (or every drawn one
@@ -87,6 +88,8 @@ interface ISamplingModule is IVerificationModule {
     /// @param slashOperator Whether settlement slashes A's whole lock.
     /// @param rewardSampler Whether settlement pays B the verification fee.
     /// @param rewardArbitrators Whether settlement shares the fee among the accounts a decided ruling names.
+    /// @param randomnessRequested Whether the source accepted the current randomness request (a refused one is
+    /// retried by `advance` until `deadline`, then the request is refunded: a failing source never blocks A).
     struct Job {
         address operator;
         uint64 deadline;
@@ -103,6 +106,7 @@ interface ISamplingModule is IVerificationModule {
         bool rewardSampler;
         bool rewardArbitrators;
         bool disputeOpened;
+        bool randomnessRequested;
         uint64 snapshotBlock;
         bytes32 operatorCommitment;
         bytes32 samplerCommitment;
@@ -119,6 +123,11 @@ interface ISamplingModule is IVerificationModule {
     /// @notice Emitted when the sampling randomness expired unread and was requested again (the request is
     /// then sampled regardless).
     event RandomnessRenewed(uint256 indexed requestId, uint8 attempt);
+    /// @notice Emitted when the randomness source refused a request; `advance` retries it until `retryUntil`.
+    event RandomnessRequestFailed(uint256 indexed requestId, uint8 attempt, uint64 retryUntil);
+    /// @notice Emitted when randomness could not be had (every attempt used, or the source kept refusing): the
+    /// request is refunded and nobody slashed.
+    event RandomnessExhausted(uint256 indexed requestId, uint8 attempts);
     /// @notice Emitted when a sampler is drawn and its stake locked.
     event SamplerDrawn(uint256 indexed requestId, address indexed sampler, uint64 commitDeadline, uint8 draw);
     /// @notice Emitted when a draw found no sampler; the request is re-drawn with new randomness, or refunded
@@ -160,7 +169,7 @@ interface ISamplingModule is IVerificationModule {
     error SamplingModuleInvalidWindow(uint256 window);
     /// @notice The arbitrator is not allowed by governance.
     error SamplingModuleArbitratorNotAllowed(address arbitrator);
-    /// @notice The arbitration timeout does not exceed the arbitrator's maxResolutionTime.
+    /// @notice The arbitration timeout is below the arbitrator's maxResolutionTime + RESOLVE_GRACE.
     error SamplingModuleArbitrationTimeoutTooShort(uint64 timeout, uint64 maxResolutionTime);
     /// @notice The arbitrator cannot rule on this model (e.g. its commitment is not recorded there).
     error SamplingModuleArbitratorCannotServe(address arbitrator, uint256 modelId);
@@ -203,7 +212,7 @@ interface ISamplingModule is IVerificationModule {
     function setArbitratorAllowed(address arbitrator, bool allowed) external;
 
     /// @notice Governance: seconds after which a dispute without a ruling ends undecided (at least the
-    /// arbitrator's maxResolutionTime + 1 is always waited).
+    /// arbitrator's maxResolutionTime + RESOLVE_GRACE is always waited).
     function setArbitrationTimeout(uint64 timeout) external;
 
     /// @notice Whether `advance` would do something now.

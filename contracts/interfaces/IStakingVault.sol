@@ -13,6 +13,9 @@ pragma solidity ^0.8.28;
 /// is checkpointed by block, so `poolSizeAt` / `poolMemberAt` give the pool exactly as it stood at the end
 /// of any past block: a module that requests randomness fixes the pool it will draw from at that moment
 /// (the previous block), and nobody can join, leave or reorder that pool after seeing the randomness.
+/// A member drawn for a duty is locked with `lockDuty`: its free stake first, then its pool bond, so a
+/// seat never depends on what others did to the member's free stake since the snapshot, and every seat
+/// puts at least what is left of the member's bond at risk.
 interface IStakingVault {
     /// @notice Duties a staker can declare for a model.
     enum Role {
@@ -59,6 +62,10 @@ interface IStakingVault {
     event MinPoolStakeSet(Role indexed role, uint256 amount);
     /// @notice Emitted when an authorised contract locks stake.
     event StakeLocked(bytes32 indexed lockId, address indexed staker, address indexed owner, uint256 amount);
+    /// @notice Emitted when a duty lock takes `amount` out of a pool member's bond.
+    event PoolBondLocked(address indexed staker, uint256 indexed modelId, Role indexed role, uint256 amount);
+    /// @notice Emitted when a released duty lock gives back what it took from a member's bond.
+    event PoolBondRestored(address indexed staker, uint256 indexed modelId, Role indexed role, uint256 amount);
     /// @notice Emitted when what remains of a lock is released.
     event StakeUnlocked(bytes32 indexed lockId, address indexed staker, uint256 amount);
     /// @notice Emitted when locked stake is slashed.
@@ -128,6 +135,19 @@ interface IStakingVault {
 
     /// @notice Locks `amount` of `staker`'s free stake under `lockId`. Authorised callers only.
     function lock(bytes32 lockId, address staker, uint256 amount) external;
+
+    /// @notice Locks up to `amount` of a drawn pool member's stake for a duty: its free stake first, then
+    /// what is left of its bond for (`modelId`, `role`). What the bond lends comes back to it when the lock is
+    /// released (less what was slashed), while the staker is still a member. Never reverts for want of stake:
+    /// the lock may hold less than asked, even nothing. Authorised callers only.
+    /// @return locked What the lock holds.
+    function lockDuty(
+        bytes32 lockId,
+        address staker,
+        uint256 modelId,
+        Role role,
+        uint256 amount
+    ) external returns (uint256 locked);
 
     /// @notice Releases what remains of `lockId` back to free stake. Lock owner only.
     /// @return released The amount released.

@@ -8,13 +8,16 @@ import {IStakingVault} from "../interfaces/IStakingVault.sol";
 /// randomness existed (StakingVault checkpoints, read at `snapshotBlock`), by a partial Fisher-Yates
 /// shuffle seeded with that randomness, so the draw is a deterministic function of the snapshot and the
 /// seed. Each probe looks at a distinct pool position (the pool holds each address once, so one address
-/// gets at most one seat); a candidate is seated unless excluded (the parties it would judge) or unable
-/// to back the duty with free stake, which only the candidate itself can bring about, so nobody can steer
-/// the draw towards a member of their choice. The draw looks at no more than `maxProbes` positions.
+/// gets at most one seat); a candidate is seated unless excluded (the parties it would judge) or no longer
+/// in the pool. Leaving is the only thing that unseats a member and only the member can do it, so nobody
+/// can steer the draw away from a member, only take itself out. Whether a member can back the duty is
+/// deliberately not asked: free stake changes with other parties' actions (claims, other draws), so a
+/// seated member is locked with `StakingVault.lockDuty` (free stake, then bond) for what it has. The draw
+/// looks at no more than `maxProbes` positions.
 library PoolDraw {
     /// @notice What to draw.
     /// @param snapshotBlock The pool is read as it stood at the end of this block.
-    /// @param seats Members wanted; `duty` the free stake each must have; `maxProbes` positions looked at.
+    /// @param seats Members wanted; `maxProbes` positions looked at.
     struct Draw {
         IStakingVault vault;
         uint256 modelId;
@@ -22,13 +25,11 @@ library PoolDraw {
         uint256 snapshotBlock;
         uint256 seed;
         uint256 seats;
-        uint256 duty;
         uint256 maxProbes;
     }
 
-    /// @notice Up to `d.seats` members of the pool snapshot, none in `excluded`, each with at least `d.duty`
-    /// of free stake now. Fewer than `seats` when the probes run out: the caller must redraw or refund,
-    /// never proceed short.
+    /// @notice Up to `d.seats` members of the pool snapshot, none in `excluded`, each still in the pool.
+    /// Fewer than `seats` when the probes run out: the caller must redraw or refund, never proceed short.
     function draw(Draw memory d, address[] memory excluded) internal view returns (address[] memory picked) {
         uint256 n = d.vault.poolSizeAt(d.modelId, d.role, d.snapshotBlock);
         uint256 probes = n < d.maxProbes ? n : d.maxProbes;
@@ -38,7 +39,7 @@ library PoolDraw {
         for (uint256 i = 0; i < probes && count < d.seats; ++i) {
             uint256 j = i + (uint256(keccak256(abi.encode(d.seed, i))) % (n - i));
             address candidate = d.vault.poolMemberAt(d.modelId, d.role, _swap(sh, i, j), d.snapshotBlock);
-            if (_contains(excluded, candidate) || d.vault.freeStake(candidate) < d.duty) continue;
+            if (_contains(excluded, candidate) || !d.vault.isServing(candidate, d.modelId, d.role)) continue;
             picked[count++] = candidate;
         }
         assembly ("memory-safe") {

@@ -15,7 +15,6 @@ contract PoolDrawHarness {
         uint256 seed,
         uint256 seats,
         address[] calldata excluded,
-        uint256 duty,
         uint256 maxProbes
     ) external view returns (address[] memory) {
         return
@@ -27,7 +26,6 @@ contract PoolDrawHarness {
                     snapshotBlock: snapshotBlock,
                     seed: seed,
                     seats: seats,
-                    duty: duty,
                     maxProbes: maxProbes
                 }),
                 excluded

@@ -158,6 +158,10 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
         if (nowTs > job.drawDeadline || job.drawAttempt >= MAX_DRAW_ATTEMPTS) {
             revert QualityModuleDrawClosed(requestId, job.drawDeadline, nowTs);
         }
+        if (!job.randomnessRequested) {
+            _requestDraw(requestId, job, job.drawAttempt);
+            return false;
+        }
         bytes32 key = _randomnessKey(requestId, job.drawAttempt);
         if (_randomness.isExpired(address(this), key)) return _redraw(requestId, job);
         if (!_randomness.isReady(address(this), key)) revert QualityModuleRandomnessNotReady(requestId);
@@ -173,7 +177,6 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
                 snapshotBlock: job.snapshotBlock,
                 seed: _randomness.randomness(address(this), key),
                 seats: cfg.committeeSize,
-                duty: cfg.validatorStake,
                 maxProbes: MAX_PROBES
             }),
             excluded
@@ -189,7 +192,13 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
             address validator = picked[i];
             members.push(Member({validator: validator, commitment: bytes32(0), score: 0, revealed: false}));
             _memberSlot[requestId][validator] = i + 1;
-            _vault.lock(memberLockId(requestId, validator), validator, stakeAmount);
+            _vault.lockDuty(
+                memberLockId(requestId, validator),
+                validator,
+                job.modelId,
+                IStakingVault.Role.Validator,
+                stakeAmount
+            );
         }
         emit CommitteeDrawn(requestId, job.modelId, picked, job.commitDeadline, job.revealDeadline);
         return true;
@@ -284,7 +293,9 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
             !job.drawn &&
             _now() <= job.drawDeadline &&
             job.drawAttempt < MAX_DRAW_ATTEMPTS &&
-            (_randomness.isReady(address(this), key) || _randomness.isExpired(address(this), key));
+            (!job.randomnessRequested ||
+                _randomness.isReady(address(this), key) ||
+                _randomness.isExpired(address(this), key));
     }
 
     /// @inheritdoc IQualityModule
@@ -318,7 +329,9 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
         if (cfg.committeeSize == 0 || cfg.committeeSize > MAX_COMMITTEE) {
             revert QualityModuleBadConfig("committeeSize", cfg.committeeSize);
         }
-        if (cfg.minReveals == 0 || cfg.minReveals > cfg.committeeSize) {
+        // INVARIANT: blocking a quorum (a refund without a verdict) takes as many silent members as rejecting
+        // outright does, a committee majority; and silence always costs stake.
+        if (cfg.minReveals == 0 || cfg.minReveals > cfg.committeeSize / 2 + 1) {
             revert QualityModuleBadConfig("minReveals", cfg.minReveals);
         }
         if (cfg.threshold > MAX_SCORE) revert QualityModuleBadConfig("threshold", cfg.threshold);
@@ -334,7 +347,7 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
         }
         if (cfg.operatorSlashBps > _BPS) revert QualityModuleBadConfig("operatorSlashBps", cfg.operatorSlashBps);
         if (cfg.outlierSlash > cfg.validatorStake) revert QualityModuleBadConfig("outlierSlash", cfg.outlierSlash);
-        if (cfg.noRevealSlash > cfg.validatorStake) {
+        if (cfg.noRevealSlash == 0 || cfg.noRevealSlash > cfg.validatorStake) {
             revert QualityModuleBadConfig("noRevealSlash", cfg.noRevealSlash);
         }
     }
@@ -371,6 +384,8 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
             } else if (quorum && QualityMedian.distance(m.score, med) > cfg.outlierDistance) {
                 penalty = cfg.outlierSlash;
             }
+            uint256 held = _vault.getLock(lockId).amount;
+            if (penalty > held) penalty = held;
             if (penalty > 0) {
                 _vault.slash(lockId, penalty, treasury);
                 emit ValidatorPenalised(requestId, m.validator, m.revealed, penalty);
@@ -381,11 +396,19 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
 
     /// @dev Requests the randomness of draw `attempt`. The first fixes the pool every draw of the request uses
     /// (the previous block); redraws keep it, so a short or expired draw never lets new joiners in.
+    /// A source that refuses (unfunded, misconfigured) never makes the submission revert: the attempt is
+    /// retried by `drawCommittee` until the draw deadline, after which the request resolves without a committee.
     function _requestDraw(uint256 requestId, Job storage job, uint8 attempt) private returns (uint64 readyAt) {
         job.drawAttempt = attempt;
         // INVARIANT: the pool of a request's draws is fixed before any of its randomness was requested.
-        if (attempt == 0) job.snapshotBlock = uint64(block.number - 1);
-        readyAt = _randomness.request(_randomnessKey(requestId, attempt));
+        if (attempt == 0 && job.snapshotBlock == 0) job.snapshotBlock = uint64(block.number - 1);
+        try _randomness.request(_randomnessKey(requestId, attempt)) returns (uint64 ready) {
+            job.randomnessRequested = true;
+            readyAt = ready;
+        } catch {
+            job.randomnessRequested = false;
+            emit CommitteeRandomnessRequestFailed(requestId, attempt);
+        }
     }
 
     /// @dev Another draw with new randomness (same snapshot), while attempts are left.

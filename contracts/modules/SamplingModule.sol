@@ -20,6 +20,10 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
     uint64 private constant _MAX_ARBITRATION_TIMEOUT = 30 days;
     /// @dev Pool positions looked at per draw: bounds the gas of a draw whatever the size of the pool.
     uint256 private constant _MAX_PROBES = 32;
+    /// @notice Time after the arbitrator's bound during which only a ruling, not the timeout, can end a dispute.
+    uint64 public constant RESOLVE_GRACE = 1 hours;
+    /// @dev Randomness requests per request (renewals after expiry or an empty draw) before it is refunded.
+    uint8 private constant _MAX_RANDOMNESS_ATTEMPTS = 16;
     uint256 private constant _MAX_OUTPUT_BYTES = 4096;
 
     IInferenceMarket private immutable _market;
@@ -67,9 +71,10 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
         if (!_allowedArbitrators[address(cfg.arbitrator)]) {
             revert SamplingModuleArbitratorNotAllowed(address(cfg.arbitrator));
         }
-        uint64 resolution = cfg.arbitrator.maxResolutionTime();
-        // INVARIANT: a dispute is never cut short before the arbitrator can rule with everyone acting in time.
-        if (_arbitrationTimeout <= resolution) {
+        uint64 resolution = cfg.arbitrator.maxResolutionTime() + RESOLVE_GRACE;
+        // INVARIANT: a dispute is never cut short before the arbitrator can rule with everyone acting in time,
+        // and anyone has RESOLVE_GRACE after that to have the ruling recorded before a timeout can win the race.
+        if (_arbitrationTimeout < resolution) {
             revert SamplingModuleArbitrationTimeoutTooShort(_arbitrationTimeout, resolution);
         }
         if (!cfg.arbitrator.supportsModel(modelId)) {
@@ -122,7 +127,12 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
             result.output = _samplerOutputs[requestId];
             result.payee = job.sampler;
         }
-        if (job.slashOperator) result.operatorSlash = request.operatorStake;
+        if (job.slashOperator) {
+            result.operatorSlash = request.operatorStake;
+            // INVARIANT: a slash decided by a ruling profits no party (a requester or party holding a committee
+            // majority must not gain by it); a slash for silence goes to the requester, who waited for nothing.
+            if (job.rewardArbitrators) result.slashBeneficiary = _vault.treasury();
+        }
         if (job.rewardSampler) {
             result.rewards = new Reward[](1);
             result.rewards[0] = Reward({to: job.sampler, amount: request.verificationFee});
@@ -196,6 +206,10 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
         Job storage job = _jobs[requestId];
         Phase phase = job.phase;
         if (phase == Phase.AwaitingRandomness) {
+            if (!job.randomnessRequested) {
+                if (_now() > job.deadline) return _randomnessExhausted(requestId, job);
+                return _requestRandomness(requestId, job, job.attempt);
+            }
             bytes32 key = randomnessKey(requestId, job.attempt);
             if (_randomness.isReady(address(this), key)) {
                 _decide(requestId, job, _randomness.randomness(address(this), key));
@@ -244,6 +258,7 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
         Job storage job = _jobs[requestId];
         Phase phase = job.phase;
         if (phase == Phase.AwaitingRandomness) {
+            if (!job.randomnessRequested) return true;
             bytes32 key = randomnessKey(requestId, job.attempt);
             return _randomness.isReady(address(this), key) || _randomness.isExpired(address(this), key);
         }
@@ -336,16 +351,35 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
     /// @dev Requests randomness for `attempt`. The first request fixes the pool every draw of this request
     /// uses: the state at the end of the previous block, which nobody can change any more. Renewals and
     /// redraws keep it, so letting randomness expire or a draw come up short never lets new joiners in.
+    /// A source that refuses never makes A's submission revert: the request is retried by `advance` for one
+    /// commit window, then refunded (nobody slashed).
     function _requestRandomness(uint256 requestId, Job storage job, uint8 attempt) private {
         job.attempt = attempt;
         // INVARIANT: the pool of a request's draws is fixed before any of its randomness was requested.
-        if (attempt == 0) job.snapshotBlock = uint64(block.number - 1);
-        _randomness.request(randomnessKey(requestId, attempt));
+        if (attempt == 0 && job.snapshotBlock == 0) job.snapshotBlock = uint64(block.number - 1);
+        try _randomness.request(randomnessKey(requestId, attempt)) {
+            job.randomnessRequested = true;
+            job.deadline = 0;
+        } catch {
+            if (job.randomnessRequested || job.deadline == 0) {
+                job.deadline = _now() + _configs[requestId].commitWindow;
+            }
+            job.randomnessRequested = false;
+            emit RandomnessRequestFailed(requestId, attempt, job.deadline);
+        }
+    }
+
+    /// @dev No randomness to be had: refunded, nobody slashed (A cannot make a source fail or keep expiring
+    /// values, and a refund never pays a cheat).
+    function _randomnessExhausted(uint256 requestId, Job storage job) private {
+        emit RandomnessExhausted(requestId, job.attempt);
+        _finish(requestId, job, Verdict.Rejected, false, 0);
     }
 
     /// @dev Expired randomness is renewed, and the request is then sampled whatever the new value: letting
     /// an unfavourable draw expire can never help A.
     function _renewRandomness(uint256 requestId, Job storage job) private {
+        if (job.attempt + 1 >= _MAX_RANDOMNESS_ATTEMPTS) return _randomnessExhausted(requestId, job);
         uint8 attempt = job.attempt + 1;
         job.forced = true;
         job.phase = Phase.AwaitingRandomness;
@@ -379,7 +413,6 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
                 snapshotBlock: job.snapshotBlock,
                 seed: uint256(keccak256(abi.encode(job.seed, draw))),
                 seats: 1,
-                duty: request.operatorStake,
                 maxProbes: _MAX_PROBES
             }),
             excluded
@@ -397,7 +430,14 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
         job.phase = Phase.SamplerDrawn;
         job.deadline = commitDeadline;
         emit SamplerDrawn(requestId, sampler, commitDeadline, draw);
-        _vault.lock(samplerLockId(requestId, sampler), sampler, request.operatorStake);
+        // B is seated whatever others did to its free stake since the snapshot; it backs the duty with what it has.
+        _vault.lockDuty(
+            samplerLockId(requestId, sampler),
+            sampler,
+            request.modelId,
+            IStakingVault.Role.Operator,
+            request.operatorStake
+        );
     }
 
     function _openOperatorReveal(Job storage job, uint256 requestId) private {
@@ -457,7 +497,7 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
 
     /// @dev How long a dispute may take: the governance timeout, and never less than the arbitrator's bound.
     function _disputeTimeout(IArbitrator arbitrator) private view returns (uint64) {
-        uint64 bound = arbitrator.maxResolutionTime() + 1;
+        uint64 bound = arbitrator.maxResolutionTime() + RESOLVE_GRACE;
         return bound > _arbitrationTimeout ? bound : _arbitrationTimeout;
     }
 
@@ -481,16 +521,16 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
             _finish(requestId, job, Verdict.Rejected, false, 0);
             _releaseSampler(requestId, sampler, 0, request.requester);
         } else if (ruled.outputHash == job.operatorOutputHash) {
-            // B lied or was lazy: its lock compensates A, whose result stands.
+            // B lied or was lazy: its lock goes to the treasury (never to a party a ruling could favour).
             _finish(requestId, job, Verdict.AcceptedOperator, false, request.operatorStake);
-            _releaseSampler(requestId, sampler, request.operatorStake, job.operator);
+            _releaseSampler(requestId, sampler, request.operatorStake, _vault.treasury());
         } else if (ruled.outputHash == job.samplerOutputHash) {
             // A cheated: the requester gets B's (correct) output, B is paid as the operator, A is slashed.
             _finish(requestId, job, Verdict.AcceptedSampler, true, 0);
             _releaseSampler(requestId, sampler, 0, request.requester);
         } else {
             _finish(requestId, job, Verdict.Rejected, true, request.operatorStake);
-            _releaseSampler(requestId, sampler, request.operatorStake, request.requester);
+            _releaseSampler(requestId, sampler, request.operatorStake, _vault.treasury());
         }
     }
 
@@ -508,9 +548,11 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
         emit VerdictReached(requestId, verdict, slashOperator, samplerSlashed, job.rewardSampler);
     }
 
-    /// @dev Slashes `amount` of the sampler's lock (if any) for `beneficiary` and releases the rest.
+    /// @dev Slashes `amount` of the sampler's lock (at most what it holds) for `beneficiary`, releases the rest.
     function _releaseSampler(uint256 requestId, address sampler, uint256 amount, address beneficiary) private {
         bytes32 lockId = samplerLockId(requestId, sampler);
+        uint256 held = _vault.getLock(lockId).amount;
+        if (amount > held) amount = held;
         if (amount > 0) _vault.slash(lockId, amount, beneficiary);
         _vault.unlock(lockId);
     }

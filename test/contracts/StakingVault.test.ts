@@ -338,6 +338,56 @@ describe("StakingVault", () => {
           .withArgs(f.staker.address, 1n, 0n);
       });
 
+      it("lockDuty locks free stake first, then the member's pool bond, and never reverts for want of stake", async () => {
+        await stake(ONE);
+        await f.vault.connect(f.staker).setService(1n, Role.Validator, true);
+        const free = ONE - MIN_POOL_STAKE;
+        // Enough free stake: the bond is untouched.
+        await expect(f.vault.connect(f.module).lockDuty(LOCK_A, f.staker.address, 1n, Role.Validator, free / 2n))
+          .to.emit(f.vault, "StakeLocked")
+          .withArgs(LOCK_A, f.staker.address, f.module.address, free / 2n);
+        expect(await f.vault.poolBondOf(f.staker.address, 1n, Role.Validator)).to.equal(MIN_POOL_STAKE);
+        // Not enough: the rest of the free stake, then the bond, then nothing more.
+        const rest = free - free / 2n;
+        await expect(f.vault.connect(f.module).lockDuty(LOCK_B, f.staker.address, 1n, Role.Validator, 2n * ONE))
+          .to.emit(f.vault, "PoolBondLocked")
+          .withArgs(f.staker.address, 1n, Role.Validator, MIN_POOL_STAKE)
+          .and.to.emit(f.vault, "StakeLocked")
+          .withArgs(LOCK_B, f.staker.address, f.module.address, rest + MIN_POOL_STAKE);
+        const info = await f.vault.stakeOf(f.staker.address);
+        expect([info.locked, info.bonded, await f.vault.freeStake(f.staker.address)]).to.deep.equal([ONE, 0n, 0n]);
+        expect(await f.vault.isServing(f.staker.address, 1n, Role.Validator), "still a member").to.equal(true);
+        // Nothing left: an empty lock, still a lock (it can be released, and slashed for nothing).
+        const LOCK_C = ethers.id("lock-c");
+        await f.vault.connect(f.module).lockDuty(LOCK_C, f.staker.address, 1n, Role.Validator, ONE);
+        expect((await f.vault.getLock(LOCK_C)).amount).to.equal(0n);
+        await expect(f.vault.connect(f.module).slash(LOCK_C, 1n, f.treasury.address))
+          .to.be.revertedWithCustomError(f.vault, "StakingVaultSlashExceedsLock")
+          .withArgs(LOCK_C, 1n, 0n);
+        await f.vault.connect(f.module).unlock(LOCK_C);
+        // Released, a duty lock refills the bond first (less what was slashed), the rest is free again.
+        await f.vault.connect(f.module).slash(LOCK_B, rest, f.treasury.address);
+        await expect(f.vault.connect(f.module).unlock(LOCK_B))
+          .to.emit(f.vault, "PoolBondRestored")
+          .withArgs(f.staker.address, 1n, Role.Validator, MIN_POOL_STAKE);
+        expect(await f.vault.poolBondOf(f.staker.address, 1n, Role.Validator)).to.equal(MIN_POOL_STAKE);
+        expect(await f.vault.freeStake(f.staker.address)).to.equal(0n);
+        // A member that left while its bond was lent gets the loan back as free stake.
+        await f.vault.connect(f.module).lockDuty(LOCK_B, f.staker.address, 1n, Role.Validator, ONE);
+        await expect(f.vault.connect(f.staker).setService(1n, Role.Validator, false))
+          .to.emit(f.vault, "ServiceChanged")
+          .withArgs(f.staker.address, 1n, Role.Validator, false, 0n);
+        await f.vault.connect(f.module).unlock(LOCK_B);
+        expect(await f.vault.freeStake(f.staker.address)).to.equal(MIN_POOL_STAKE);
+        expect((await f.vault.stakeOf(f.staker.address)).bonded).to.equal(0n);
+        await expect(f.vault.connect(f.outsider).lockDuty(LOCK_C, f.staker.address, 1n, Role.Validator, 1n))
+          .to.be.revertedWithCustomError(f.vault, "StakingVaultNotAuthorised")
+          .withArgs(f.outsider.address);
+        await expect(f.vault.connect(f.module).lockDuty(LOCK_A, f.staker.address, 1n, Role.Validator, 1n))
+          .to.be.revertedWithCustomError(f.vault, "StakingVaultLockExists")
+          .withArgs(LOCK_A);
+      });
+
       it("unlock releases the lock back to free stake", async () => {
         await stake(5n * ONE);
         await f.vault.connect(f.module).lock(LOCK_A, f.staker.address, 2n * ONE);

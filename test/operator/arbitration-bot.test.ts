@@ -67,7 +67,7 @@ describe("OptimisticArbitrator bots (worker + sampler arbitration duties)", func
     const suite = await deploySuite(deployer!, { ...DEFAULT_PARAMETERS, treasury: treasury!.address });
     const stack = await deploySamplingModule(suite, deployer!, {
       committee: { committeeSize: 3, slashBps: 10_000, commitWindow: 600, revealWindow: 600, validatorStake: STAKE },
-      arbitrationTimeout: 3600,
+      arbitrationTimeout: 3 * 3600,
       optimisticArbitrator: { postWindow: 600, clock: 600, oneStepWindow: 600 },
     });
     const arbitrator = stack.optimisticArbitrator!;

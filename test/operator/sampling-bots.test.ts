@@ -60,7 +60,7 @@ describe("spML bots (worker, sampler, validator)", function () {
     const suite = await deploySuite(deployer!, { ...DEFAULT_PARAMETERS, treasury: treasury!.address });
     const stack = await deploySamplingModule(suite, deployer!, {
       committee: { committeeSize: 3, slashBps: 10_000, commitWindow: 600, revealWindow: 600, validatorStake: STAKE },
-      arbitrationTimeout: 3600,
+      arbitrationTimeout: 3 * 3600,
     });
     const { modelId } = await registerSamplingModel(suite.registry, deployer!, {
       buildDir: MLP,

@@ -61,7 +61,7 @@ contract SamplingCommittee is ISamplingCommittee, Ownable2Step, ReentrancyGuard 
         bytes32 inputHash,
         address[2] calldata parties,
         bytes32[2] calldata claims,
-        address beneficiary
+        address requester
     ) external returns (uint256 disputeId) {
         if (!_clients[msg.sender]) revert SamplingCommitteeNotClient(msg.sender);
         disputeId = ++_disputeCount;
@@ -70,7 +70,7 @@ contract SamplingCommittee is ISamplingCommittee, Ownable2Step, ReentrancyGuard 
         dispute.stage = Stage.AwaitingDraw;
         dispute.drawDeadline = _now() + params.commitWindow;
         dispute.client = msg.sender;
-        dispute.beneficiary = beneficiary;
+        dispute.requester = requester;
         dispute.requestId = requestId;
         dispute.modelId = modelId;
         dispute.inputHash = inputHash;
@@ -119,9 +119,11 @@ contract SamplingCommittee is ISamplingCommittee, Ownable2Step, ReentrancyGuard 
         bytes32 key = _randomnessKey(disputeId, dispute.attempt);
         if (_randomness.isExpired(address(this), key)) return _redraw(disputeId, dispute);
         if (!_randomness.isReady(address(this), key)) revert SamplingCommitteeRandomnessNotReady(disputeId);
-        address[] memory parties = new address[](2);
+        // Neither party nor the requester judges the dispute.
+        address[] memory parties = new address[](3);
         parties[0] = dispute.parties[0];
         parties[1] = dispute.parties[1];
+        parties[2] = dispute.requester;
         uint256 size = dispute.params.committeeSize;
         address[] memory picked = PoolDraw.draw(
             PoolDraw.Draw({
@@ -131,7 +133,6 @@ contract SamplingCommittee is ISamplingCommittee, Ownable2Step, ReentrancyGuard 
                 snapshotBlock: dispute.snapshotBlock,
                 seed: _randomness.randomness(address(this), key),
                 seats: size,
-                duty: dispute.params.validatorStake,
                 maxProbes: _MAX_PROBES
             }),
             parties
@@ -147,7 +148,13 @@ contract SamplingCommittee is ISamplingCommittee, Ownable2Step, ReentrancyGuard 
             _isMember[disputeId][member] = true;
             members.push(member);
             emit ValidatorDrawn(disputeId, member, dispute.requestId);
-            _vault.lock(validatorLockId(disputeId, member), member, dispute.params.validatorStake);
+            _vault.lockDuty(
+                validatorLockId(disputeId, member),
+                member,
+                dispute.modelId,
+                IStakingVault.Role.Validator,
+                dispute.params.validatorStake
+            );
         }
         emit CommitteeDrawn(disputeId, members.length);
     }
@@ -206,6 +213,7 @@ contract SamplingCommittee is ISamplingCommittee, Ownable2Step, ReentrancyGuard 
         if (decided) dispute.outputHash = winner;
         emit DisputeResolved(disputeId, decided, decided ? winner : bytes32(0), votes);
         uint256 slash = (dispute.params.validatorStake * dispute.params.slashBps) / _BPS;
+        address treasury = _vault.treasury();
         for (uint256 i = 0; i < members.length; ++i) {
             address member = members[i];
             Vote storage vote = _votes[disputeId][member];
@@ -213,9 +221,12 @@ contract SamplingCommittee is ISamplingCommittee, Ownable2Step, ReentrancyGuard 
             if (withMajority) _majority[disputeId].push(member);
             bytes32 lockId = validatorLockId(disputeId, member);
             // INVARIANT: a member is slashed only for not revealing or for voting against a decided majority.
-            if (!withMajority && (decided || !vote.revealed) && slash > 0) {
-                emit ValidatorSlashed(disputeId, member, slash, vote.revealed);
-                _vault.slash(lockId, slash, dispute.beneficiary);
+            uint256 held = _vault.getLock(lockId).amount;
+            uint256 penalty = slash < held ? slash : held;
+            if (!withMajority && (decided || !vote.revealed) && penalty > 0) {
+                emit ValidatorSlashed(disputeId, member, penalty, vote.revealed);
+                // To the treasury: nobody who could sway the vote profits from a slash.
+                _vault.slash(lockId, penalty, treasury);
             }
             _vault.unlock(lockId);
         }

@@ -320,15 +320,15 @@ describe("SamplingModule", function () {
       await expect(f.sampling.advance(id))
         .to.emit(f.sampling, "VerdictReached")
         .withArgs(id, Verdict.AcceptedSampler, true, 0n, false);
-      const userBefore = await f.vault.slashProceedsOf(f.user.address);
+      const treasuryBefore = await f.vault.slashProceedsOf(f.treasury.address);
       await expect(f.market.finalize(id))
         .to.emit(f.market, "RequestFinalized")
         .withArgs(id, b.address, output, PRICE - PROTOCOL_FEE, PROTOCOL_FEE);
       expect(await f.market.resultOf(id)).to.equal(output);
       expect((await f.vault.stakeOf(f.operator.address)).total).to.equal(parseEther("3") - STAKE);
-      // The requester gets the injured party's share of A's slash (and of the lazy validator's).
-      const share = BigInt(DEFAULT_PARAMETERS.slashBeneficiaryShareBps);
-      expect((await f.vault.slashProceedsOf(f.user.address)) - userBefore).to.equal((STAKE * share) / 10_000n);
+      // Slashes decided by a ruling go to the treasury: nobody who could sway the committee profits from one.
+      expect((await f.vault.slashProceedsOf(f.treasury.address)) - treasuryBefore).to.equal(STAKE);
+      expect(await f.vault.slashProceedsOf(f.user.address)).to.equal(0n);
       expect(await f.market.owed(members[0]!, ZeroAddress)).to.equal(FEE / 2n);
       expect(await f.market.owed(members[1]!, ZeroAddress)).to.equal(FEE / 2n);
       expect(await f.market.owed(members[2]!, ZeroAddress)).to.equal(0n);
@@ -408,7 +408,7 @@ describe("SamplingModule", function () {
       expect((await f.vault.stakeOf(b.address)).total).to.equal(parseEther("3") - STAKE);
     });
 
-    it("that lies is overruled and slashed for A's benefit", async () => {
+    it("that lies is overruled and slashed (to the treasury); A's result stands", async () => {
       const { f, output, id } = await claimed(10_000, 10);
       const aSalt = await committedAndDecided(f, id, output);
       const lie = wrongOutput(output);
@@ -419,11 +419,12 @@ describe("SamplingModule", function () {
       const truth = infer(inputOf(10));
       await committeeVotes(f, 1n, [truth, truth, truth]);
       await f.committee.resolve(1n);
+      const treasuryBefore = await f.vault.slashProceedsOf(f.treasury.address);
       await expect(f.sampling.advance(id))
         .to.emit(f.sampling, "VerdictReached")
         .withArgs(id, Verdict.AcceptedOperator, false, STAKE, false);
-      const aProceeds = await f.vault.slashProceedsOf(f.operator.address);
-      expect(aProceeds).to.equal((STAKE * BigInt(DEFAULT_PARAMETERS.slashBeneficiaryShareBps)) / 10_000n);
+      expect(await f.vault.slashProceedsOf(f.operator.address)).to.equal(0n);
+      expect((await f.vault.slashProceedsOf(f.treasury.address)) - treasuryBefore).to.equal(STAKE);
       await f.market.finalize(id);
       expect(await f.market.resultOf(id)).to.equal(output);
       expect((await f.vault.stakeOf(b.address)).total).to.equal(parseEther("3") - STAKE);
@@ -474,13 +475,14 @@ describe("SamplingModule", function () {
       expect((await f.vault.stakeOf(b.address)).total).to.equal(parseEther("3") - STAKE);
     });
 
-    it("when no operator can back the lock, the request is re-drawn and then refunded, never let through unsampled", async () => {
+    it("when every candidate left the pool, the request is re-drawn and then refunded, never let through unsampled", async () => {
       const { f, output, id } = await claimed(10_000, 13);
-      for (const s of f.samplers) await f.vault.connect(s).requestUnbond(await f.vault.freeStake(s.address));
       const aSalt = salt();
       await f.market
         .connect(f.operator)
         .submitResult(id, "0x", abi.encode(["bytes32"], [commitment(id, f.operator.address, output, aSalt)]));
+      // Both samplers are in the snapshot but leave before the draw: leaving only ever unseats oneself.
+      for (const s of f.samplers) await f.vault.connect(s).setService(f.modelId, 0, false);
       await fulfilAll(networkHelpers, f.user, f.randomness);
       await expect(f.sampling.advance(id))
         .to.emit(f.sampling, "SamplerUnavailable")
@@ -499,6 +501,30 @@ describe("SamplingModule", function () {
       );
       await f.market.finalize(id);
       expect(await f.market.owed(f.user.address, ZeroAddress)).to.equal(PRICE + FEE);
+    });
+  });
+
+  describe("draws others cannot steer (audit: free stake at draw time)", () => {
+    it("a sampler whose free stake was tied up after the snapshot is still drawn, backed by its pool bond", async () => {
+      const { f, output, id } = await claimed(10_000, 14);
+      await f.market
+        .connect(f.operator)
+        .submitResult(id, "0x", abi.encode(["bytes32"], [commitment(id, f.operator.address, output, salt())]));
+      await fulfilAll(networkHelpers, f.user, f.randomness);
+      // Who the randomness seats, seen by a dry run.
+      const dry = await networkHelpers.takeSnapshot();
+      await f.sampling.advance(id);
+      const seated = (await f.sampling.getJob(id)).sampler;
+      await dry.restore();
+      // A (or anyone) now ties up the seated sampler's free stake before the draw runs.
+      const victim = signerOf(f, seated);
+      await f.vault.connect(victim).requestUnbond(await f.vault.freeStake(victim.address));
+      expect(await f.vault.freeStake(victim.address)).to.equal(0n);
+      await f.sampling.advance(id);
+      expect((await f.sampling.getJob(id)).sampler, "the seat was passed on").to.equal(seated);
+      const bond = await f.vault.minPoolStake(0);
+      expect((await f.vault.getLock(await f.sampling.samplerLockId(id, seated))).amount).to.equal(bond);
+      expect(await f.vault.poolBondOf(seated, f.modelId, 0)).to.equal(0n);
     });
   });
 
@@ -722,7 +748,7 @@ describe("SamplingModule", function () {
       expect(job.sampler).to.be.oneOf(honest.filter((a) => a !== first));
     });
 
-    it("a draw is a function of the snapshot and the seed alone: later joins, leaves and reorders change nothing", async () => {
+    it("a draw is a function of the snapshot and the seed alone: later joins and tied-up stakes change nothing", async () => {
       const f = await networkHelpers.loadFixture(deployFixture);
       const harness = await ethers.deployContract("PoolDrawHarness");
       const sybils = await fresh(6);
@@ -733,13 +759,13 @@ describe("SamplingModule", function () {
       const snapshot = BigInt(await ethers.provider.getBlockNumber());
       const vaultAddress = await f.vault.getAddress();
       const draw = (seed: bigint, seats: number) =>
-        harness.getFunction("draw")(vaultAddress, f.modelId, 0, snapshot, seed, seats, [f.operator.address], STAKE, 32);
+        harness.getFunction("draw")(vaultAddress, f.modelId, 0, snapshot, seed, seats, [f.operator.address], 32);
       const seeds = [1n, 2n, 3n, 0xdeadbeefn, 2n ** 200n];
       const before = (await Promise.all(seeds.map((seed) => draw(seed, 3)))) as string[][];
-      // Churn: two members leave (swap-and-pop reorders the live pool) and new ones join. (Only a candidate's
-      // own stake, checked at the draw, can exclude it, and only itself.)
-      await f.vault.connect(sybils[0]!).setService(f.modelId, 0, false);
-      await f.vault.connect(f.samplers[0]!).setService(f.modelId, 0, false);
+      // Churn: stakes tied up and unbonded, members that join later. (Only leaving the pool unseats a
+      // member, and only the member itself can leave.)
+      await f.vault.connect(sybils[0]!).requestUnbond(await f.vault.freeStake(sybils[0]!.address));
+      await f.vault.connect(f.samplers[0]!).requestUnbond(await f.vault.freeStake(f.samplers[0]!.address));
       for (const s of await fresh(10).then((a) => a.slice(6))) {
         await f.vault.connect(s).stake(parseEther("2"), { value: parseEther("2") });
         await f.vault.connect(s).setService(f.modelId, 0, true);
@@ -773,12 +799,10 @@ describe("SamplingModule", function () {
         await f.vault.connect(s).setService(f.modelId, 1, true);
       }
       expect(await f.vault.poolSizeAt(f.modelId, 1, dispute.snapshotBlock)).to.equal(4n);
-      // ...and sybils that leave the pool or unbond right before the draw only take themselves out:
-      // here three of the four snapshot validators unbond, so no full committee can be seated.
-      for (const v of f.validators.slice(0, 3)) {
-        await f.vault.connect(v).requestUnbond(await f.vault.freeStake(v.address));
-      }
-      for (const s of sybils) await f.vault.connect(s).requestUnbond(await f.vault.freeStake(s.address));
+      // ...and members that leave the pool right before the draw only take themselves out: here three of
+      // the four snapshot validators leave, so no full committee can be seated.
+      for (const v of f.validators.slice(0, 3)) await f.vault.connect(v).setService(f.modelId, 1, false);
+      for (const s of sybils) await f.vault.connect(s).setService(f.modelId, 1, false);
       // Sybils that join and stay staked are not let in by the redraws either: they reuse the snapshot.
       for (const s of (await fresh(6)).slice(3)) {
         await f.vault.connect(s).stake(parseEther("2"), { value: parseEther("2") });
@@ -799,13 +823,35 @@ describe("SamplingModule", function () {
         .withArgs(id, Verdict.Rejected, false, 0n, false);
     });
 
-    it("refuses an arbitration timeout the arbitrator cannot rule within", async () => {
+    it("the requester never sits on the committee of its own request's dispute", async () => {
+      const { f, output, id } = await claimed(10_000, 23);
+      await f.vault.connect(f.user).stake(parseEther("1"), { value: parseEther("1") });
+      await f.vault.connect(f.user).setService(f.modelId, 1, true);
+      // Two validators leave before the dispute: without the exclusion the committee would be the two
+      // others and the requester.
+      for (const v of f.validators.slice(0, 2)) await f.vault.connect(v).setService(f.modelId, 1, false);
+      const cheat = wrongOutput(output);
+      const aSalt = await committedAndDecided(f, id, cheat);
+      const { b, bSalt } = await samplerCommits(f, id, output);
+      await f.sampling.connect(f.operator).reveal(id, cheat, aSalt);
+      await f.sampling.connect(b).reveal(id, output, bSalt);
+      expect((await f.committee.getDispute(1n)).requester).to.equal(f.user.address);
+      await fulfilAll(networkHelpers, f.user, f.randomness);
+      await expect(f.committee.drawCommittee(1n)).to.emit(f.committee, "DrawRandomnessRenewed");
+      expect(await f.committee.membersOf(1n)).to.deep.equal([]);
+    });
+
+    it("refuses an arbitration timeout the arbitrator cannot rule within, with a grace to record the ruling", async () => {
       const f = await networkHelpers.loadFixture(deployFixture);
-      const bound = await f.committee.maxResolutionTime();
-      await f.sampling.setArbitrationTimeout(bound);
+      // A timeout at the bound would let a party race the timeout against a ruling already available.
+      const bound = (await f.committee.maxResolutionTime()) + (await f.sampling.RESOLVE_GRACE());
+      expect(await f.sampling.RESOLVE_GRACE()).to.be.at.least(3600n);
+      await f.sampling.setArbitrationTimeout(bound - 1n);
       await expect(f.registry.configureMode(f.modelId, MODE_SAMPLING, encodeSamplingConfig(f.config)))
         .to.be.revertedWithCustomError(f.sampling, "SamplingModuleArbitrationTimeoutTooShort")
-        .withArgs(bound, bound);
+        .withArgs(bound - 1n, bound);
+      await f.sampling.setArbitrationTimeout(bound);
+      await f.registry.configureMode(f.modelId, MODE_SAMPLING, encodeSamplingConfig(f.config));
     });
 
     it("an arbitrator that refuses the dispute never blocks the reveal; advance retries, then ends undecided", async () => {

@@ -7,6 +7,12 @@ import { AbiCoder, keccak256, parseEther, ZeroAddress } from "ethers";
 import { inlineEthRequest } from "../../../scripts/lib/requests.js";
 import { DEFAULT_PARAMETERS, deploySuite } from "../../../scripts/lib/deploy.js";
 import {
+  MODE_QUALITY,
+  deployQualityModule,
+  registerQualityModel,
+  type QualityConfig,
+} from "../../../scripts/lib/quality.js";
+import {
   MODE_SAMPLING,
   deploySamplingModule,
   registerSamplingModel,
@@ -121,6 +127,132 @@ describe("VrfRandomness", function () {
     expect(await f.source.isReady(f.requester.address, KEY), "a late answer is not used").to.equal(false);
   });
 
+  describe("a source that refuses requests never blocks a submission", function () {
+    it("sampling: A's commit goes through, advance retries, and a source that keeps refusing ends in a refund", async () => {
+      const [deployer, treasury, user, operator, b1] = await ethers.getSigners();
+      const suite = await deploySuite(deployer!, { ...DEFAULT_PARAMETERS, treasury: treasury!.address });
+      const coordinator = await new MockVrfCoordinator__factory(deployer!).deploy();
+      const source = await new VrfRandomness__factory(deployer!).deploy(
+        deployer!.address,
+        await coordinator.getAddress(),
+        KEY_HASH,
+        SUB_ID,
+        CONFIRMATIONS,
+        CALLBACK_GAS,
+        TIMEOUT_BLOCKS,
+      );
+      // Misconfigured: the module is not an allowed requester.
+      const stack = await deploySamplingModule(suite, deployer!, {
+        committee: { committeeSize: 3, slashBps: 10_000, commitWindow: 600, revealWindow: 600, validatorStake: 1n },
+        arbitrationTimeout: 3 * 3600,
+        randomness: await source.getAddress(),
+      });
+      const { modelId } = await registerSamplingModel(suite.registry, deployer!, {
+        buildDir: "models/build/digits-mlp",
+        artifactURI: "file://models/build/digits-mlp",
+        ethPrice: parseEther("0.01"),
+        operatorStake: parseEther("1"),
+        config: {
+          sampleBps: 10_000,
+          verifierFeeBps: 10_000,
+          samplerNoShowSlashBps: 2_000,
+          maxDraws: 2,
+          commitWindow: 600,
+          revealWindow: 600,
+          arbitrator: await stack.committee.getAddress(),
+        },
+      });
+      for (const op of [operator!, b1!]) {
+        await suite.vault.connect(op).stake(parseEther("3"), { value: parseEther("3") });
+        await suite.vault.connect(op).setService(modelId, 0, true);
+      }
+      const deadline = BigInt((await networkHelpers.time.latest()) + 7200);
+      for (let i = 0; i < 2; i++) {
+        await suite.market
+          .connect(user!)
+          .createRequest(inlineEthRequest(modelId, MODE_SAMPLING, new Uint8Array(64), parseEther("0.02"), deadline), {
+            value: parseEther("0.02"),
+          });
+        await suite.market.connect(operator!).claim(BigInt(i + 1));
+        await expect(
+          suite.market.connect(operator!).submitResult(BigInt(i + 1), "0x", abi.encode(["bytes32"], [ethers.id("c")])),
+        ).to.emit(stack.sampling, "RandomnessRequestFailed");
+      }
+      expect(await stack.sampling.canAdvance(1n)).to.equal(true);
+      // Request 1: governance fixes the source; the retry goes through and sampling proceeds.
+      await source.setRequesterAllowed(await stack.sampling.getAddress(), true);
+      await expect(stack.sampling.advance(1n)).to.emit(source, "RandomnessRequested");
+      await coordinator.fulfill(await coordinator.lastRequestId(), 77n);
+      await stack.sampling.advance(1n);
+      expect((await stack.sampling.getJob(1n)).sampler).to.equal(b1!.address);
+      // Request 2 waited out its retry window with the source refusing: refunded, A not slashed.
+      await source.setRequesterAllowed(await stack.sampling.getAddress(), false);
+      await networkHelpers.time.increase(601);
+      await expect(stack.sampling.advance(2n)).to.emit(stack.sampling, "RandomnessExhausted");
+      await suite.market.finalize(2n);
+      expect((await suite.vault.stakeOf(operator!.address)).total).to.equal(parseEther("3"));
+    });
+
+    it("quality: the submission goes through, and drawCommittee retries the request", async () => {
+      const [deployer, treasury, user, operator, v1, v2, v3] = await ethers.getSigners();
+      const suite = await deploySuite(deployer!, { ...DEFAULT_PARAMETERS, treasury: treasury!.address });
+      const coordinator = await new MockVrfCoordinator__factory(deployer!).deploy();
+      const source = await new VrfRandomness__factory(deployer!).deploy(
+        deployer!.address,
+        await coordinator.getAddress(),
+        KEY_HASH,
+        SUB_ID,
+        CONFIRMATIONS,
+        CALLBACK_GAS,
+        TIMEOUT_BLOCKS,
+      );
+      const { quality } = await deployQualityModule(suite, deployer!, await source.getAddress());
+      const config: QualityConfig = {
+        committeeSize: 3,
+        minReveals: 2,
+        threshold: 5_000,
+        outlierDistance: 2_000,
+        commitWindow: 600,
+        revealWindow: 600,
+        maxInlineBytes: 256,
+        operatorSlashBps: 5_000,
+        validatorStake: parseEther("0.5"),
+        validatorReward: parseEther("0.002"),
+        outlierSlash: parseEther("0.1"),
+        noRevealSlash: parseEther("0.2"),
+      };
+      const modelId = await registerQualityModel(suite.registry, deployer!, {
+        modelHash: ethers.id("q"),
+        artifactURI: "file://q",
+        ethPrice: parseEther("0.01"),
+        operatorStake: parseEther("1"),
+        config,
+      });
+      await suite.vault.connect(operator!).stake(parseEther("3"), { value: parseEther("3") });
+      await suite.vault.connect(operator!).setService(modelId, 0, true);
+      for (const v of [v1!, v2!, v3!]) {
+        await suite.vault.connect(v).stake(parseEther("1"), { value: parseEther("1") });
+        await suite.vault.connect(v).setService(modelId, 1, true);
+      }
+      const value = parseEther("0.01") + 3n * config.validatorReward;
+      const deadline = BigInt((await networkHelpers.time.latest()) + 7200);
+      await suite.market
+        .connect(user!)
+        .createRequest(inlineEthRequest(modelId, MODE_QUALITY, "0x3332", value, deadline), { value });
+      await suite.market.connect(operator!).claim(1n);
+      await expect(suite.market.connect(operator!).submitResult(1n, "0x3332", "0x")).to.emit(
+        quality,
+        "CommitteeRandomnessRequestFailed",
+      );
+      expect(await quality.isDrawReady(1n)).to.equal(true);
+      await source.setRequesterAllowed(await quality.getAddress(), true);
+      await expect(quality.drawCommittee(1n)).to.emit(source, "RandomnessRequested");
+      await coordinator.fulfill(await coordinator.lastRequestId(), 5n);
+      await quality.drawCommittee(1n);
+      expect(await quality.getMembers(1n)).to.have.length(3);
+    });
+  });
+
   describe("as the randomness of a SamplingModule", function () {
     const PRICE = parseEther("0.01");
     async function samplingFixture() {
@@ -184,6 +316,24 @@ describe("VrfRandomness", function () {
       await f.sampling.advance(1n);
       const job = await f.sampling.getJob(1n);
       expect([f.samplers[0]!.address, f.samplers[1]!.address]).to.include(job.sampler);
+    });
+
+    it("a coordinator that never answers ends in a refund after a bounded number of renewals, nobody slashed", async () => {
+      const f = await networkHelpers.loadFixture(samplingFixture);
+      let renewals = 0;
+      for (;;) {
+        await networkHelpers.mine(TIMEOUT_BLOCKS + 1);
+        const tx = await f.sampling.advance(1n);
+        const receipt = (await tx.wait())!;
+        if (receipt.logs.some((l) => f.sampling.interface.parseLog(l)?.name === "RandomnessExhausted")) break;
+        renewals++;
+        expect(renewals, "renewals are bounded").to.be.lessThan(32);
+      }
+      expect(renewals).to.equal(15);
+      const job = await f.sampling.getJob(1n);
+      expect([job.phase, job.verdict, job.slashOperator]).to.deep.equal([6n, 3n, false]);
+      await f.market.finalize(1n);
+      expect((await f.vault.stakeOf(f.operator.address)).locked).to.equal(0n);
     });
 
     it("requests again when the coordinator never answers, and still samples", async () => {

@@ -43,7 +43,7 @@ const CONFIG = {
 };
 const FEE = 3n * CONFIG.validatorReward;
 const CROSS_ENCODER = "models/quality/cross-encoder";
-const silent = pino({ level: "silent" });
+const silent = pino({ level: process.env.DEBUG_BOTS ? "debug" : "silent" });
 
 interface Bot {
   address: string;
@@ -172,6 +172,8 @@ describe("PoQ bots (worker, validator)", function () {
       await startBot(f, 6, ["validator"]),
     ];
     const text = prompt({ a: 17, b: 15 });
+    // Validators join the pool before the request: a committee is drawn from the pool as it stood then.
+    await runUntil([worker, ...validators], async () => (await f.vault.serverCount(f.modelId, 1)) >= 3n, cursor);
     const id = await request(f, text);
     await runUntil([worker, ...validators], async () => (await f.quality.getJob(id)).commits >= 1n, cursor);
     // Restart the validators that committed, from their stores.
@@ -212,6 +214,8 @@ describe("PoQ bots (worker, validator)", function () {
     ];
     const text = prompt({ a: 3, b: 18 });
     expect(isCorrect(text, await cheap.generate(text))).to.equal(false);
+    // Validators join the pool before the request: a committee is drawn from the pool as it stood then.
+    await runUntil([worker, ...validators], async () => (await f.vault.serverCount(f.modelId, 1)) >= 3n, cursor);
     const id = await request(f, text);
     await runUntil([worker, ...validators], settled(f, id), cursor);
 
