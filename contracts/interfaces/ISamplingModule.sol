@@ -29,8 +29,9 @@ import {IVerificationModule} from "./IVerificationModule.sol";
 /// B has `commitWindow` seconds to commit after being drawn; A (and B when sampled) have `revealWindow`
 /// seconds to reveal; a dispute that has no ruling after max(arbitrationTimeout, the arbitrator's
 /// maxResolutionTime + RESOLVE_GRACE) seconds ends undecided (the grace leaves anyone an hour to record a
-/// ruling the arbitrator can already give, so a party cannot race the timeout against it). Every phase has a deadline (on the market's active
-/// clock, stopped while paused), so every request reaches a verdict in bounded time.
+/// ruling the arbitrator can already give, so a party cannot race the timeout against it). Every phase has
+/// a deadline (on the market's active clock, stopped while paused), so every request reaches a verdict in
+/// bounded time.
 ///
 /// A sampled request is never let through unchecked: when no sampler can be drawn (or every drawn one
 /// failed to commit) within `maxDraws` draws, the request is rejected and the requester refunded (A is

@@ -186,22 +186,20 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
         job.drawn = true;
         job.commitDeadline = nowTs + cfg.commitWindow;
         job.revealDeadline = job.commitDeadline + cfg.revealWindow;
+        _seat(requestId, job.modelId, picked, cfg.validatorStake);
+        emit CommitteeDrawn(requestId, job.modelId, picked, job.commitDeadline, job.revealDeadline);
+        return true;
+    }
+
+    /// @dev Seats the drawn members and locks each one's duty stake (free stake, then its pool bond).
+    function _seat(uint256 requestId, uint256 modelId, address[] memory picked, uint256 duty) private {
         Member[] storage members = _members[requestId];
-        uint256 stakeAmount = cfg.validatorStake;
         for (uint256 i = 0; i < picked.length; ++i) {
             address validator = picked[i];
             members.push(Member({validator: validator, commitment: bytes32(0), score: 0, revealed: false}));
             _memberSlot[requestId][validator] = i + 1;
-            _vault.lockDuty(
-                memberLockId(requestId, validator),
-                validator,
-                job.modelId,
-                IStakingVault.Role.Validator,
-                stakeAmount
-            );
+            _vault.lockDuty(memberLockId(requestId, validator), validator, modelId, IStakingVault.Role.Validator, duty);
         }
-        emit CommitteeDrawn(requestId, job.modelId, picked, job.commitDeadline, job.revealDeadline);
-        return true;
     }
 
     /// @inheritdoc IQualityModule
