@@ -83,9 +83,13 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     function createRequest(RequestParams calldata params) external payable whenNotPaused returns (uint256 requestId) {
         (IVerificationModule module, uint256 operatorStake) = _registry.requireServable(params.modelId, params.mode);
         bytes memory config = _registry.modeConfig(params.modelId, params.mode);
-        // INVARIANT: a request is judged under the config its requester pinned, never one swapped in front of it.
-        if (params.configHash != bytes32(0) && params.configHash != keccak256(config)) {
-            revert InferenceMarketConfigChanged(params.modelId, params.mode, params.configHash, keccak256(config));
+        // INVARIANT: a request is judged under the stake and config its requester pinned, never under terms
+        // swapped in front of it.
+        if (params.termsHash != bytes32(0)) {
+            bytes32 current = keccak256(abi.encode(operatorStake, config));
+            if (params.termsHash != current) {
+                revert InferenceMarketTermsChanged(params.modelId, params.mode, params.termsHash, current);
+            }
         }
         (uint256 price, uint256 fee) = _quote(params.modelId, params.token, module, config);
         uint256 required = price + fee;
@@ -323,6 +327,12 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     }
 
     // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IInferenceMarket
+    function termsHashOf(uint256 modelId, uint8 mode) external view returns (bytes32) {
+        (, uint256 operatorStake) = _registry.requireServable(modelId, mode);
+        return keccak256(abi.encode(operatorStake, _registry.modeConfig(modelId, mode)));
+    }
 
     /// @inheritdoc IInferenceMarket
     function quote(uint256 modelId, uint8 mode, address token) external view returns (uint256 price, uint256 fee) {

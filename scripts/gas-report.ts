@@ -56,7 +56,7 @@ const gate = await new DigitGate__factory(deployer).deploy(
   1n,
   0,
   7,
-  keccak256(await registry.modeConfig(1n, 0)),
+  await market.termsHashOf(1n, 0),
 );
 
 const output = encodeOutput([7n]);
@@ -73,7 +73,7 @@ const base = {
   inputURI: "",
   callback: ethers.ZeroAddress,
   callbackGasLimit: 0,
-  configHash: ZeroHash,
+  termsHash: ZeroHash,
 };
 await measure(
   "InferenceMarket.createRequest (ETH, 64-byte input)",

@@ -41,9 +41,9 @@ interface IInferenceMarket is IActiveClock {
     /// @param inputURI Where the input can be fetched when it is not inline.
     /// @param callback Contract to call with the verified result, or address(0).
     /// @param callbackGasLimit Gas forwarded to the callback.
-    /// @param configHash keccak256 of the mode config the requester accepts (the verifier, windows, bonds
-    /// it read before sending), or zero to accept whatever is current when the request is mined. Pinning it
-    /// stops a model owner from swapping the config in front of the request.
+    /// @param termsHash `termsHashOf(modelId, mode)` as the requester read it: the stake each claim locks and
+    /// the mode config (verifier, windows, bonds, arbitrator), or zero to accept whatever is current when the
+    /// request is mined. Pinning it stops a model owner from swapping either in front of the request.
     struct RequestParams {
         uint256 modelId;
         uint8 mode;
@@ -55,7 +55,7 @@ interface IInferenceMarket is IActiveClock {
         string inputURI;
         address callback;
         uint32 callbackGasLimit;
-        bytes32 configHash;
+        bytes32 termsHash;
     }
 
     /// @notice A request as stored.
@@ -143,8 +143,8 @@ interface IInferenceMarket is IActiveClock {
     error InferenceMarketUnsupportedToken(uint256 modelId, address token);
     /// @notice maxFee does not cover price + verification fee.
     error InferenceMarketFeeTooLow(uint256 maxFee, uint256 required);
-    /// @notice The mode config changed since the requester read it.
-    error InferenceMarketConfigChanged(uint256 modelId, uint8 mode, bytes32 expected, bytes32 current);
+    /// @notice The stake or mode config changed since the requester read them.
+    error InferenceMarketTermsChanged(uint256 modelId, uint8 mode, bytes32 expected, bytes32 current);
     /// @notice ETH sent differs from what the request needs.
     error InferenceMarketWrongValue(uint256 sent, uint256 expected);
     /// @notice The deadline is not in the future.
@@ -199,6 +199,10 @@ interface IInferenceMarket is IActiveClock {
 
     /// @notice Withdraws everything owed to the caller in `token`. Works while paused.
     function withdraw(address token) external;
+
+    /// @notice What a request for `modelId` in `mode` would be judged under now:
+    /// keccak256(abi.encode(uint256 operatorStake, bytes modeConfig)). Requests pin it (RequestParams.termsHash).
+    function termsHashOf(uint256 modelId, uint8 mode) external view returns (bytes32);
 
     /// @notice Price + verification fee of a request for `modelId` in `mode` paid in `token`.
     function quote(uint256 modelId, uint8 mode, address token) external view returns (uint256 price, uint256 fee);

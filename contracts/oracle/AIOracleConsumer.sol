@@ -34,7 +34,8 @@ abstract contract AIOracleConsumer is IAIOracleConsumer {
     }
 
     /// @dev Creates a request paid in ETH (`value` is the max fee) with this contract as the callback, judged
-    /// under the mode config whose keccak256 is `configHash` (zero: whatever the model owner has set).
+    /// under the terms (operator stake and mode config, IInferenceMarket.termsHashOf) whose hash is `termsHash`
+    /// (zero: whatever the model owner has set).
     function _requestInference(
         uint256 modelId,
         uint8 mode,
@@ -42,7 +43,7 @@ abstract contract AIOracleConsumer is IAIOracleConsumer {
         uint256 value,
         uint64 deadline,
         uint32 callbackGasLimit,
-        bytes32 configHash
+        bytes32 termsHash
     ) internal returns (uint256 requestId) {
         return
             _market.createRequest{value: value}(
@@ -57,7 +58,7 @@ abstract contract AIOracleConsumer is IAIOracleConsumer {
                     inputURI: "",
                     callback: address(this),
                     callbackGasLimit: callbackGasLimit,
-                    configHash: configHash
+                    termsHash: termsHash
                 })
             );
     }

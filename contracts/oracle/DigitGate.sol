@@ -21,7 +21,7 @@ contract DigitGate is AIOracleConsumer {
     uint256 private immutable _modelId;
     uint8 private immutable _mode;
     uint8 private immutable _targetDigit;
-    bytes32 private immutable _configHash;
+    bytes32 private immutable _termsHash;
     uint32 private constant _CALLBACK_GAS = 100_000;
     uint256 private constant _PIXELS = 64;
 
@@ -44,21 +44,21 @@ contract DigitGate is AIOracleConsumer {
     /// @notice The target digit is not in 0-9.
     error DigitGateBadTarget(uint8 target);
 
-    /// @param configHash_ keccak256 of the mode config (for zk: the verifier and its code hash) the gate
-    /// trusts; every request pins it, so the model owner cannot swap the verifier under the gate. Zero trusts
-    /// the owner's current choice.
+    /// @param termsHash_ The terms (IInferenceMarket.termsHashOf: operator stake and mode config, for zk the
+    /// verifier and its code hash) the gate trusts; every request pins them, so the model owner cannot swap
+    /// the verifier or cut the stake under the gate. Zero trusts the owner's current choice.
     constructor(
         IInferenceMarket market_,
         uint256 modelId_,
         uint8 mode_,
         uint8 targetDigit_,
-        bytes32 configHash_
+        bytes32 termsHash_
     ) AIOracleConsumer(market_) {
         if (targetDigit_ > 9) revert DigitGateBadTarget(targetDigit_);
         _modelId = modelId_;
         _mode = mode_;
         _targetDigit = targetDigit_;
-        _configHash = configHash_;
+        _termsHash = termsHash_;
     }
 
     /// @notice Sends `pixels` (64 bytes, each 0-16) for classification; msg.value is the max fee.
@@ -67,7 +67,7 @@ contract DigitGate is AIOracleConsumer {
         for (uint256 i = 0; i < _PIXELS; ++i) {
             if (uint8(pixels[i]) > 16) revert DigitGateBadImage(pixels.length, i);
         }
-        requestId = _requestInference(_modelId, _mode, pixels, msg.value, deadline, _CALLBACK_GAS, _configHash);
+        requestId = _requestInference(_modelId, _mode, pixels, msg.value, deadline, _CALLBACK_GAS, _termsHash);
         _classifications[requestId] = Classification({submitter: msg.sender, answered: false, label: 0});
         emit DigitSubmitted(requestId, msg.sender);
     }
@@ -88,8 +88,8 @@ contract DigitGate is AIOracleConsumer {
     }
 
     /// @notice keccak256 of the mode config every request of the gate pins (zero: none pinned).
-    function configHash() external view returns (bytes32) {
-        return _configHash;
+    function termsHash() external view returns (bytes32) {
+        return _termsHash;
     }
 
     /// @notice The digit that opens the gate.

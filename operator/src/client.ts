@@ -1,4 +1,4 @@
-import { Contract, ZeroAddress, ZeroHash, hexlify, keccak256, type Signer } from "ethers";
+import { Contract, ZeroAddress, ZeroHash, hexlify, type Signer } from "ethers";
 import type { Logger } from "pino";
 import {
   InferenceMarket__factory,
@@ -98,8 +98,8 @@ export class VerimlClient {
       const allowance = (await erc20.getFunction("allowance")(owner, spender)) as bigint;
       if (allowance < total) await (await erc20.getFunction("approve")(spender, total)).wait();
     }
-    // Pin the config the quote was read under: a verifier swapped in front of this request makes it revert.
-    const configHash = keccak256(await (await this.registry()).modeConfig(options.modelId, options.mode));
+    // Pin the terms the quote was read under: a verifier or stake swapped in front of this request reverts it.
+    const termsHash = await this.market.termsHashOf(options.modelId, options.mode);
     const block = await this.signer.provider?.getBlock("latest");
     if (!block) throw new OperatorError("cannot read the latest block");
     const tx = await this.market.createRequest(
@@ -114,7 +114,7 @@ export class VerimlClient {
         inputURI: "",
         callback: options.callback ?? ZeroAddress,
         callbackGasLimit: options.callbackGasLimit ?? 0,
-        configHash,
+        termsHash,
       },
       { value: token === ZeroAddress ? total : 0n },
     );

@@ -3,7 +3,7 @@ import type { IInferenceMarket } from "../../types/ethers-contracts/index.js";
 
 /**
  * The most common request: input inline, paid in ETH (`maxFee` sent as value), no consumer callback, accepting
- * the mode config current when it is mined unless `configHash` pins one.
+ * the mode config current when it is mined unless `termsHash` pins one.
  */
 export function inlineEthRequest(
   modelId: bigint,
@@ -11,7 +11,7 @@ export function inlineEthRequest(
   input: BytesLike,
   maxFee: bigint,
   deadline: bigint,
-  configHash: BytesLike = ZeroHash,
+  termsHash: BytesLike = ZeroHash,
 ): IInferenceMarket.RequestParamsStruct {
   return {
     modelId,
@@ -24,6 +24,6 @@ export function inlineEthRequest(
     inputURI: "",
     callback: ZeroAddress,
     callbackGasLimit: 0,
-    configHash,
+    termsHash,
   };
 }

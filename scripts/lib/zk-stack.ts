@@ -1,4 +1,4 @@
-import { ZeroAddress, ZeroHash, keccak256, parseEther, type JsonRpcProvider } from "ethers";
+import { ZeroAddress, ZeroHash, parseEther, type JsonRpcProvider } from "ethers";
 import {
   DigitGate__factory,
   MockERC20__factory,
@@ -61,7 +61,7 @@ export async function deployZkStack(
     modelId,
     MODE_ZK,
     targetDigit,
-    keccak256(await suite.registry.modeConfig(modelId, MODE_ZK)),
+    await suite.market.termsHashOf(modelId, MODE_ZK),
   );
   await gate.waitForDeployment();
   return { ...suite, zk, modelId, verifier, modelHash, token, gate, accounts };
@@ -93,7 +93,7 @@ export async function sendZkRequest(
             inputURI: "",
             callback: ZeroAddress,
             callbackGasLimit: 0,
-            configHash: keccak256(await stack.registry.modeConfig(stack.modelId, MODE_ZK)),
+            termsHash: await stack.market.termsHashOf(stack.modelId, MODE_ZK),
           },
           { value: payer === "user-token" ? 0n : ZK_PRICE },
         );

@@ -327,17 +327,35 @@ describe("InferenceMarket", () => {
   // ================================================================ createRequest
 
   describe("createRequest", () => {
-    it("refuses a request whose pinned mode config was swapped in front of it; zero accepts the current one", async () => {
+    it("refuses a request whose pinned terms (stake or mode config) were swapped in front of it; zero accepts the current ones", async () => {
       const params = await requestParams(f);
-      const swapped = ethers.AbiCoder.defaultAbiCoder().encode(["address"], [f.outsider.address]);
+      const abi = ethers.AbiCoder.defaultAbiCoder();
+      expect(params.termsHash).to.equal(
+        ethers.keccak256(
+          abi.encode(["uint256", "bytes"], [OPERATOR_STAKE, await f.registry.modeConfig(f.modelId, MODE_ZK)]),
+        ),
+      );
+      // The owner cuts the stake each claim locks: the pinned request refuses.
+      await f.registry.connect(f.modelOwner).setOperatorStake(f.modelId, 1n);
+      await expect(f.market.connect(f.requester).createRequest(params, { value: ETH_REQUIRED }))
+        .to.be.revertedWithCustomError(f.market, "InferenceMarketTermsChanged")
+        .withArgs(f.modelId, MODE_ZK, params.termsHash, await f.market.termsHashOf(f.modelId, MODE_ZK));
+      await f.registry.connect(f.modelOwner).setOperatorStake(f.modelId, OPERATOR_STAKE);
+      // The owner swaps the mode config (for zk: the verifier).
+      const swapped = abi.encode(["address"], [f.outsider.address]);
       await f.registry.connect(f.modelOwner).configureMode(f.modelId, MODE_ZK, swapped);
       await expect(f.market.connect(f.requester).createRequest(params, { value: ETH_REQUIRED }))
-        .to.be.revertedWithCustomError(f.market, "InferenceMarketConfigChanged")
-        .withArgs(f.modelId, MODE_ZK, params.configHash, ethers.keccak256(swapped));
+        .to.be.revertedWithCustomError(f.market, "InferenceMarketTermsChanged")
+        .withArgs(
+          f.modelId,
+          MODE_ZK,
+          params.termsHash,
+          ethers.keccak256(abi.encode(["uint256", "bytes"], [OPERATOR_STAKE, swapped])),
+        );
       expect(await f.market.requestCount()).to.equal(0n);
       await f.market
         .connect(f.requester)
-        .createRequest({ ...params, configHash: ethers.ZeroHash }, { value: ETH_REQUIRED });
+        .createRequest({ ...params, termsHash: ethers.ZeroHash }, { value: ETH_REQUIRED });
       expect(await f.market.modeConfigOf(1n)).to.equal(swapped);
     });
 

@@ -92,7 +92,7 @@ export interface RequestParams {
   inputURI: string;
   callback: string;
   callbackGasLimit: BigNumberish;
-  configHash: BytesLike;
+  termsHash: BytesLike;
 }
 
 export interface Reward {
@@ -225,7 +225,7 @@ export async function deployDigitGateFixture() {
     f.modelId,
     MODE_ZK,
     7,
-    ethers.keccak256(await f.registry.modeConfig(f.modelId, MODE_ZK)),
+    await f.market.termsHashOf(f.modelId, MODE_ZK),
   ]);
   await f.module.setAutoAccept(true);
   return { ...f, gate };
@@ -291,7 +291,7 @@ export async function requestParams(f: MarketFixture, overrides: Partial<Request
     inputURI: "",
     callback: ETH,
     callbackGasLimit: 0,
-    configHash: ethers.keccak256(await f.registry.modeConfig(modelId, mode)),
+    termsHash: await f.market.termsHashOf(modelId, mode),
     ...overrides,
   };
 }

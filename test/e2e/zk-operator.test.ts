@@ -202,7 +202,7 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
       inputURI: "",
       callback: ZeroAddress,
       callbackGasLimit: 0,
-      configHash: ZeroHash,
+      termsHash: ZeroHash,
     };
     const bad: bigint[] = [];
     for (const input of [short, long]) bad.push(await sendZkRequest(stack, "user-eth", input, params.deadline));

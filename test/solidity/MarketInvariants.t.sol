@@ -452,7 +452,7 @@ contract MarketHandler is TestBase {
                 inputURI: "",
                 callback: address(0),
                 callbackGasLimit: 0,
-                configHash: bytes32(0)
+                termsHash: bytes32(0)
             });
     }
 

@@ -170,7 +170,7 @@ describe("OptimisticArbitrator", function () {
         inputURI: "",
         callback: ZeroAddress,
         callbackGasLimit: 0,
-        configHash: ZeroHash,
+        termsHash: ZeroHash,
       },
       { value: PRICE + FEE },
     );

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import fc from "fast-check";
 import { network } from "hardhat";
-import { AbiCoder, hexlify, keccak256, parseEther } from "ethers";
+import { AbiCoder, hexlify, parseEther } from "ethers";
 import { inlineEthRequest } from "../../../scripts/lib/requests.js";
 import { DEFAULT_PARAMETERS, deploySuite } from "../../../scripts/lib/deploy.js";
 import { MODE_ZK, deployZkModule, encodeZkConfig, registerZkModel } from "../../../scripts/lib/zk.js";
@@ -66,6 +66,7 @@ describe("ZkModule invariants (actor model over the real contracts, real proofs)
     const liar = await ethers.deployContract("LyingVerifier", [loadModelDir(MLP).manifest.modelHash]);
     const lyingConfig = await encodeZkConfig(await liar.getAddress(), deployer!);
     const honestConfig = await suite.registry.modeConfig(modelId, MODE_ZK);
+    const honestTerms = await suite.market.termsHashOf(modelId, MODE_ZK);
     for (const op of [g!, c!]) {
       await suite.vault.connect(op).stake(parseEther("5"), { value: parseEther("5") });
       await suite.vault.connect(op).setService(modelId, 0, true);
@@ -78,6 +79,7 @@ describe("ZkModule invariants (actor model over the real contracts, real proofs)
       modelId,
       lyingConfig,
       honestConfig,
+      honestTerms,
       deployer: deployer!,
       r: r!,
       g: g!,
@@ -113,6 +115,7 @@ describe("ZkModule invariants (actor model over the real contracts, real proofs)
     await expectOnlyCorrectOutputsAccepted(f.market, (id) => encodeOutput([labels[w.inputs.get(id)!]!]));
     for (const id of w.inputs.keys()) {
       expect(await f.market.modeConfigOf(id), `request ${id} judged by another verifier`).to.equal(f.honestConfig);
+      expect((await f.market.getRequest(id)).operatorStake, `request ${id} backed by less stake`).to.equal(STAKE);
     }
     expect((await f.vault.stakeOf(f.g.address)).total, "the honest operator's stake").to.equal(w.initialHonest);
   }
@@ -132,7 +135,7 @@ describe("ZkModule invariants (actor model over the real contracts, real proofs)
   const create = fc.nat({ max: INPUTS - 1 }).map((i) =>
     action("create", async (w) => {
       const deadline = BigInt(await networkHelpers.time.latest()) + 3600n;
-      const params = inlineEthRequest(w.f.modelId, MODE_ZK, inputOf(i), PRICE, deadline, keccak256(w.f.honestConfig));
+      const params = inlineEthRequest(w.f.modelId, MODE_ZK, inputOf(i), PRICE, deadline, w.f.honestTerms);
       if (!(await tryTx(() => w.f.market.connect(w.f.r).createRequest(params, { value: PRICE })))) return false;
       w.inputs.set(await w.f.market.requestCount(), i);
       return true;
@@ -194,6 +197,13 @@ describe("ZkModule invariants (actor model over the real contracts, real proofs)
         ),
       ),
     );
+  const cutStake = fc
+    .boolean()
+    .map((cut) =>
+      action("owner cuts the stake", async (w) =>
+        tryTx(() => w.f.registry.connect(w.f.deployer).setOperatorStake(w.f.modelId, cut ? 0n : STAKE)),
+      ),
+    );
   const settle = fc.nat().map((seed) =>
     action("settle", async (w) => {
       const ids = [...w.inputs.keys()];
@@ -227,6 +237,7 @@ describe("ZkModule invariants (actor model over the real contracts, real proofs)
             { arbitrary: cheat, weight: 4 },
             { arbitrary: sybil, weight: 2 },
             { arbitrary: swap, weight: 1 },
+            { arbitrary: cutStake, weight: 1 },
             { arbitrary: settle, weight: 3 },
             { arbitrary: warp, weight: 2 },
             { arbitrary: pause, weight: 1 },

@@ -259,7 +259,7 @@ describe("ZkModule", function () {
       f.modelId,
       MODE_ZK,
       label,
-      keccak256(await f.registry.modeConfig(f.modelId, MODE_ZK)),
+      await f.market.termsHashOf(f.modelId, MODE_ZK),
     );
     const deadline = BigInt((await networkHelpers.time.latest()) + 3600);
     await gate.connect(f.user).submitDigit(input, deadline, { value: PRICE });

@@ -62,14 +62,14 @@ describe("DigitGate (AIOracleConsumer)", () => {
     expect(await f.gate.targetDigit()).to.equal(BigInt(TARGET));
   });
 
-  it("pins the mode config it trusts: a verifier swapped under it makes its requests revert, nothing paid", async () => {
-    const pinned = await f.gate.configHash();
-    expect(pinned).to.equal(ethers.keccak256(await f.registry.modeConfig(f.modelId, MODE_ZK)));
+  it("pins the terms it trusts: a verifier swapped under it makes its requests revert, nothing paid", async () => {
+    const pinned = await f.gate.termsHash();
+    expect(pinned).to.equal(await f.market.termsHashOf(f.modelId, MODE_ZK));
     const swapped = ethers.AbiCoder.defaultAbiCoder().encode(["address"], [f.outsider.address]);
     await f.registry.connect(f.modelOwner).configureMode(f.modelId, MODE_ZK, swapped);
     await expect(f.gate.connect(f.requester).submitDigit(image(3), await deadline(), { value: ETH_REQUIRED }))
-      .to.be.revertedWithCustomError(f.market, "InferenceMarketConfigChanged")
-      .withArgs(f.modelId, MODE_ZK, pinned, ethers.keccak256(swapped));
+      .to.be.revertedWithCustomError(f.market, "InferenceMarketTermsChanged")
+      .withArgs(f.modelId, MODE_ZK, pinned, await f.market.termsHashOf(f.modelId, MODE_ZK));
   });
 
   it("rejects a target digit above 9", async () => {
@@ -192,7 +192,7 @@ describe("DigitGate (AIOracleConsumer)", () => {
       inputURI: "",
       callback: gateAddress,
       callbackGasLimit: GATE_CALLBACK_GAS,
-      configHash: ethers.ZeroHash,
+      termsHash: ethers.ZeroHash,
     };
     await f.market.connect(f.outsider).createRequest(params, { value: ETH_REQUIRED });
     const id = await f.market.requestCount();

@@ -122,7 +122,7 @@ abstract contract MarketFixture is Test {
                 inputURI: "",
                 callback: address(0),
                 callbackGasLimit: 0,
-                configHash: bytes32(0)
+                termsHash: bytes32(0)
             });
     }
 
