@@ -177,8 +177,8 @@ interface IOptimisticModule is IVerificationModule {
 
     /// @notice The caller is not the market.
     error OptimisticModuleOnlyMarket(address caller);
-    /// @notice The config is malformed (zero or too long window or clock, fewer than two tensors, an empty
-    /// or oversized tensor).
+    /// @notice The config is malformed (a window or clock under MIN_TIME or too long, fewer than two tensors,
+    /// an empty or oversized tensor).
     error OptimisticModuleBadConfig(uint256 modelId);
     /// @notice leafCount, paramRoot and tensorSizes of the config are not the preimage of the modelHash.
     error OptimisticModuleModelMismatch(uint256 modelId, bytes32 registered, bytes32 computed);

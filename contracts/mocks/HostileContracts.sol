@@ -124,3 +124,23 @@ contract LyingVerifier {
         return true;
     }
 }
+
+/// @notice A verifier claiming a model's hash but refusing every proof (another verification key): a model
+/// owner who configures it makes every honest proof fail, and honest operators must refuse to claim.
+contract RefusingVerifier {
+    bytes32 public immutable MODEL_HASH;
+
+    constructor(bytes32 modelHash) {
+        MODEL_HASH = modelHash;
+    }
+
+    function verifyInference(
+        uint256[2] calldata,
+        uint256[2][2] calldata,
+        uint256[2] calldata,
+        bytes calldata,
+        int256[] calldata
+    ) external pure returns (bool) {
+        return false;
+    }
+}

@@ -24,6 +24,9 @@ contract OptimisticModule is IOptimisticModule, Ownable2Step, ReentrancyGuard {
     uint256 private constant _MAX_ELEMENTS = 1 << 24;
     /// @dev Longest challenge window and chess clock.
     uint64 private constant _MAX_WINDOW = 30 days;
+    /// @notice Shortest challenge window and dispute clock a model config may set: a model owner must not be
+    /// able to set a clock no party can move within, and lose an honest party its stake on time.
+    uint64 public constant MIN_TIME = 5 minutes;
 
     address private immutable _market;
     IModelRegistry private immutable _registry;
@@ -60,9 +63,9 @@ contract OptimisticModule is IOptimisticModule, Ownable2Step, ReentrancyGuard {
         uint256 n = cfg.tensorSizes.length;
         // INVARIANT: every game is bounded in time (window, clocks) and the trace has an input and an output.
         if (
-            cfg.challengeWindow == 0 ||
+            cfg.challengeWindow < MIN_TIME ||
             cfg.challengeWindow > _MAX_WINDOW ||
-            cfg.clock == 0 ||
+            cfg.clock < MIN_TIME ||
             cfg.clock > _MAX_WINDOW ||
             n < 2 ||
             n > _MAX_TENSORS

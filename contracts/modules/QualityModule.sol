@@ -22,6 +22,8 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
     uint16 public constant MAX_SCORE = 10_000;
     /// @notice Longest commit or reveal window.
     uint32 public constant MAX_WINDOW = 30 days;
+    /// @notice Shortest commit or reveal window a model config may set.
+    uint32 public constant MIN_WINDOW = 5 minutes;
     /// @notice Longest inline response.
     uint32 public constant MAX_INLINE_BYTES = 4096;
     /// @notice Most pool positions examined per draw.
@@ -334,10 +336,11 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
         }
         if (cfg.threshold > MAX_SCORE) revert QualityModuleBadConfig("threshold", cfg.threshold);
         if (cfg.outlierDistance > MAX_SCORE) revert QualityModuleBadConfig("outlierDistance", cfg.outlierDistance);
-        if (cfg.commitWindow == 0 || cfg.commitWindow > MAX_WINDOW) {
+        // INVARIANT: no window is too short for an honest validator to act in (it would be slashed on time).
+        if (cfg.commitWindow < MIN_WINDOW || cfg.commitWindow > MAX_WINDOW) {
             revert QualityModuleBadConfig("commitWindow", cfg.commitWindow);
         }
-        if (cfg.revealWindow == 0 || cfg.revealWindow > MAX_WINDOW) {
+        if (cfg.revealWindow < MIN_WINDOW || cfg.revealWindow > MAX_WINDOW) {
             revert QualityModuleBadConfig("revealWindow", cfg.revealWindow);
         }
         if (cfg.maxInlineBytes == 0 || cfg.maxInlineBytes > MAX_INLINE_BYTES) {

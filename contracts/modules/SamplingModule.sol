@@ -17,6 +17,8 @@ import {IVerificationModule} from "../interfaces/IVerificationModule.sol";
 contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
     uint16 private constant _BPS = 10_000;
     uint32 private constant _MAX_WINDOW = 7 days;
+    /// @notice Shortest commit or reveal window a model config may set.
+    uint32 public constant MIN_WINDOW = 5 minutes;
     uint64 private constant _MAX_ARBITRATION_TIMEOUT = 30 days;
     /// @dev Pool positions looked at per draw: bounds the gas of a draw whatever the size of the pool.
     uint256 private constant _MAX_PROBES = 32;
@@ -63,9 +65,10 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
         if (cfg.verifierFeeBps > _BPS) revert SamplingModuleInvalidBps(cfg.verifierFeeBps);
         if (cfg.samplerNoShowSlashBps > _BPS) revert SamplingModuleInvalidBps(cfg.samplerNoShowSlashBps);
         if (cfg.maxDraws == 0) revert SamplingModuleInvalidWindow(cfg.maxDraws);
-        if (cfg.commitWindow == 0 || cfg.commitWindow > _MAX_WINDOW)
+        // INVARIANT: no window is too short for an honest party to act in (it would be slashed on time).
+        if (cfg.commitWindow < MIN_WINDOW || cfg.commitWindow > _MAX_WINDOW)
             revert SamplingModuleInvalidWindow(cfg.commitWindow);
-        if (cfg.revealWindow == 0 || cfg.revealWindow > _MAX_WINDOW)
+        if (cfg.revealWindow < MIN_WINDOW || cfg.revealWindow > _MAX_WINDOW)
             revert SamplingModuleInvalidWindow(cfg.revealWindow);
         // INVARIANT: only arbitrators governance vetted can rule on (and so slash) the operators of a model.
         if (!_allowedArbitrators[address(cfg.arbitrator)]) {

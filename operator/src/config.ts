@@ -51,6 +51,14 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Terms this operator accepts before claiming (clocks and windows it must act within). */
+    policy: z
+      .object({
+        minClockSeconds: z.coerce.number().int().positive().default(300),
+        minWindowSeconds: z.coerce.number().int().positive().default(300),
+      })
+      .strict()
+      .default({}),
     metricsPort: z.coerce.number().int().min(0).max(65535).optional(),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
   })

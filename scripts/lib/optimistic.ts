@@ -1,4 +1,4 @@
-import { AbiCoder, type Signer } from "ethers";
+import type { Signer } from "ethers";
 import {
   OneStepExecutor__factory,
   OptimisticModule__factory,
@@ -6,12 +6,10 @@ import {
   type OptimisticModule,
 } from "../../types/ethers-contracts/index.js";
 import { loadOptimisticModel } from "../../operator/src/optimistic/model.js";
+import { encodeOptimisticConfig } from "../../operator/src/terms.js";
 import { type Suite, registerModel } from "./deploy.js";
 
 export const MODE_OPTIMISTIC = 1;
-const abi = AbiCoder.defaultAbiCoder();
-export const OPTIMISTIC_CONFIG =
-  "tuple(uint64 challengeWindow, uint64 clock, uint256 challengerBond, uint32 leafCount, bytes32 paramRoot, uint32[] tensorSizes)";
 
 /** Smallest challenger bond governance allows by default (a losing challenger pays the operator's gas). */
 export const DEFAULT_MIN_CHALLENGER_BOND = 10n ** 16n;
@@ -49,16 +47,7 @@ export interface OptimisticModelOptions {
   challengerBond: bigint;
 }
 
-export function encodeOptimisticConfig(o: {
-  challengeWindow: number;
-  clock: number;
-  challengerBond: bigint;
-  leafCount: number;
-  paramRoot: string;
-  tensorSizes: number[];
-}): string {
-  return abi.encode([OPTIMISTIC_CONFIG], [o]);
-}
+export { encodeOptimisticConfig };
 
 /** Registers a verifier-gen build in optimistic mode (its commitment preimage read from its integer graph). */
 export async function registerOptimisticModel(

@@ -1,11 +1,11 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { AbiCoder, ContractFactory, keccak256, type Signer } from "ethers";
+import { ContractFactory, keccak256, type Signer } from "ethers";
 import { ZkModule__factory, type ModelRegistry, type ZkModule } from "../../types/ethers-contracts/index.js";
 import { type Suite, registerModel } from "./deploy.js";
+import { encodeZkConfig } from "../../operator/src/terms.js";
 
 export const MODE_ZK = 0;
-const abi = AbiCoder.defaultAbiCoder();
 
 /** The parts of a verifier-gen manifest the deploy scripts read. */
 export interface BuildManifest {
@@ -74,12 +74,9 @@ export interface RegisterZkModelOptions {
 }
 
 /** The zk config of a deployed verifier: its address and the code hash the ZkModule pins. */
-export async function encodeZkConfig(verifier: string, runner: Signer): Promise<string> {
+export async function zkConfigFor(verifier: string, runner: Signer): Promise<string> {
   const code = await runner.provider!.getCode(verifier);
-  return abi.encode(
-    ["tuple(address verifier, bytes32 verifierCodeHash)"],
-    [{ verifier, verifierCodeHash: keccak256(code) }],
-  );
+  return encodeZkConfig({ verifier, verifierCodeHash: keccak256(code) });
 }
 
 /** Deploys the build's verifier and registers the model in zk mode; returns the model id. */
@@ -92,7 +89,7 @@ export async function registerZkModel(
   const { chainId } = await owner.provider!.getNetwork();
   checkBuildForChain(manifest, chainId, options.force);
   const verifier = await deployVerifier(options.buildDir, owner);
-  const config = await encodeZkConfig(verifier, owner);
+  const config = await zkConfigFor(verifier, owner);
   const modelId = await registerModel(registry, owner, {
     modelHash: manifest.modelHash,
     artifactURI: options.artifactURI,

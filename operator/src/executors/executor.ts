@@ -1,4 +1,6 @@
+import type { Provider } from "ethers";
 import type { Job } from "../store.js";
+import type { Terms, TermsPolicy } from "../terms.js";
 
 /** What an executor produces for the market's submitResult. */
 export interface ExecutionResult {
@@ -19,4 +21,15 @@ export interface Executor {
   check(job: Job): Promise<void>;
   /** Throws ExecutionError (or BadInputError) when no result can be produced. */
   execute(job: Job): Promise<ExecutionResult>;
+  /**
+   * Runs before the claim, on the terms the market snapshotted for the request; throws TermsRefusedError
+   * when serving under them could cost an honest operator its stake (a clock it cannot meet, a verifier
+   * that would refuse its proofs).
+   */
+  checkTerms?(terms: Terms, context: TermsContext): Promise<void>;
+}
+
+export interface TermsContext {
+  provider: Provider;
+  policy: TermsPolicy;
 }

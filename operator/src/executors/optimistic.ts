@@ -2,7 +2,8 @@ import type { Logger } from "pino";
 import { loadOptimisticModel, requireDisputable, type OptimisticModel } from "../optimistic/model.js";
 import { commitTrace, encodeSubmissionProof, outputOf } from "../optimistic/trace.js";
 import type { Job } from "../store.js";
-import type { ExecutionResult, Executor } from "./executor.js";
+import { TermsRefusedError, decodeOptimisticConfig, type Terms } from "../terms.js";
+import type { ExecutionResult, Executor, TermsContext } from "./executor.js";
 import { inputTensor, resolveInput } from "./input.js";
 
 /**
@@ -28,6 +29,16 @@ export class OptimisticExecutor implements Executor {
 
   async check(job: Job): Promise<void> {
     this.values(await resolveInput(job));
+  }
+
+  /** A dispute clock too short to answer every move in time would lose an honest result on time. */
+  async checkTerms(terms: Terms, { policy }: TermsContext): Promise<void> {
+    const config = decodeOptimisticConfig(terms.modeConfig);
+    if (config.clock < policy.minClockSeconds) {
+      throw new TermsRefusedError(
+        `dispute clock ${config.clock} s is below this operator's ${policy.minClockSeconds} s`,
+      );
+    }
   }
 
   async execute(job: Job): Promise<ExecutionResult> {

@@ -9,7 +9,9 @@ import { oneStepCost } from "../../../verifier-gen/src/onestep.js";
 import { ModelTree, commitTrace, encodeOutput, type TraceCommitment } from "../optimistic/trace.js";
 import { ExecutionError } from "../errors.js";
 import type { Job } from "../store.js";
-import type { ExecutionResult, Executor } from "./executor.js";
+import { decodeSamplingConfig } from "../sampling/config.js";
+import { TermsRefusedError, type Terms } from "../terms.js";
+import type { ExecutionResult, Executor, TermsContext } from "./executor.js";
 import { inputTensor, resolveInput } from "./input.js";
 
 const abi = AbiCoder.defaultAbiCoder();
@@ -88,6 +90,16 @@ export class SamplingExecutor implements Executor {
 
   async check(job: Job): Promise<void> {
     this.values(await resolveInput(job));
+  }
+
+  /** A's reveal must land inside the reveal window, or A is slashed as if it cheated. */
+  async checkTerms(terms: Terms, { policy }: TermsContext): Promise<void> {
+    const config = decodeSamplingConfig(terms.modeConfig);
+    if (config.revealWindow < policy.minWindowSeconds) {
+      throw new TermsRefusedError(
+        `reveal window ${config.revealWindow} s is below this operator's ${policy.minWindowSeconds} s`,
+      );
+    }
   }
 
   /** Assigned operator: commits to the output; nothing of it leaves the operator before the reveal. */

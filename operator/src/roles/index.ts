@@ -24,6 +24,7 @@ const FACTORIES: Partial<Record<RoleName, (ctx: RoleContext) => Role>> = {
         metrics: ctx.metrics,
         retry: ctx.retry,
         log: ctx.log,
+        policy: ctx.config.policy,
       }),
       new SamplingOperatorDuty(ctx),
       // Party A of spML disputes settled by an OptimisticArbitrator.

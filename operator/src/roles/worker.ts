@@ -1,11 +1,12 @@
 import type { Logger } from "pino";
-import { hexlify, type ContractTransactionResponse, type EventLog, type Log } from "ethers";
+import { hexlify, type ContractTransactionResponse, type EventLog, type Log, type Provider } from "ethers";
 import { IVerificationModule__factory, type InferenceMarket } from "../../../types/ethers-contracts/index.js";
-import { BadInputError } from "../errors.js";
+import { BadInputError, OperatorError } from "../errors.js";
 import type { Executor } from "../executors/executor.js";
 import type { Metrics } from "../metrics.js";
 import type { Job, OperatorStore } from "../store.js";
 import { type RetryPolicy, isTransient, withRetry } from "../chain/retry.js";
+import { DEFAULT_TERMS_POLICY, TermsRefusedError, type TermsPolicy } from "../terms.js";
 import type { Role } from "./role.js";
 
 /** Chain-side request status, as IInferenceMarket.Status. */
@@ -20,6 +21,8 @@ export interface WorkerDeps {
   metrics: Metrics;
   retry: RetryPolicy;
   log: Logger;
+  /** Terms accepted before claiming (defaults: DEFAULT_TERMS_POLICY). */
+  policy?: TermsPolicy;
 }
 
 export const executorKey = (modelId: bigint, mode: number): string => `${modelId}:${mode}`;
@@ -134,6 +137,30 @@ export class Worker implements Role {
         this.log.warn({ requestId: job.requestId, reason: error.message }, "bad input; not claiming");
         return;
       }
+      if (executor.checkTerms !== undefined) {
+        const terms = {
+          operatorStake: onChain.operatorStake,
+          modeConfig: await withRetry(
+            "modeConfigOf",
+            () => market.modeConfigOf(job.requestId),
+            this.deps.retry,
+            this.log,
+          ),
+        };
+        try {
+          await executor.checkTerms(terms, {
+            provider: this.provider(),
+            policy: this.deps.policy ?? DEFAULT_TERMS_POLICY,
+          });
+        } catch (error) {
+          if (!(error instanceof TermsRefusedError)) throw error;
+          // Terms an honest operator cannot meet: claiming could only cost stake.
+          store.update(job.requestId, { state: "skipped", note: `terms refused: ${error.message}` });
+          this.deps.metrics.inc("requests_failed");
+          this.log.warn({ requestId: job.requestId, reason: error.message }, "terms refused; not claiming");
+          return;
+        }
+      }
       // Deadlines are in the market's active time (stopped while paused).
       const now = await withRetry("activeTime", () => market.activeTime(), this.deps.retry, this.log);
       if (now >= onChain.deadline) return; // too late to serve; refundable soon
@@ -172,6 +199,12 @@ export class Worker implements Role {
       this.deps.metrics.inc("requests_settled");
       this.log.info({ requestId: job.requestId }, "settled");
     }
+  }
+
+  private provider(): Provider {
+    const provider = this.deps.market.runner?.provider;
+    if (provider === null || provider === undefined) throw new OperatorError("the market has no provider");
+    return provider;
   }
 
   private async isFinal(moduleAddress: string, requestId: bigint): Promise<boolean> {

@@ -230,10 +230,17 @@ describe("OptimisticModule", function () {
     it("validates configs: windows, shapes, the model commitment preimage and the bond", async () => {
       const f = await networkHelpers.loadFixture(deployFixture);
       const { leafCount, paramRoot, tensorSizes } = MLP.tree.commitment;
-      const good = { challengeWindow: 1, clock: 1, challengerBond: BOND, leafCount, paramRoot, tensorSizes };
+      const min = Number(await f.optimistic.MIN_TIME());
+      expect(min).to.be.at.least(300);
+      const good = { challengeWindow: min, clock: min, challengerBond: BOND, leafCount, paramRoot, tensorSizes };
+      await f.registry.configureMode(f.mlpId, MODE_OPTIMISTIC, encodeOptimisticConfig(good));
       const bad = [
         { ...good, challengeWindow: 0 },
         { ...good, clock: 0 },
+        // A model owner's 1-second clock would lose every honest operator its stake on time (audit).
+        { ...good, clock: 1 },
+        { ...good, clock: min - 1 },
+        { ...good, challengeWindow: min - 1 },
         { ...good, challengeWindow: 31 * 24 * 3600 },
         { ...good, tensorSizes: [64] },
         { ...good, tensorSizes: [64, 0, 1] },
@@ -254,13 +261,13 @@ describe("OptimisticModule", function () {
         ).to.be.revertedWithCustomError(f.optimistic, "OptimisticModuleModelMismatch");
       }
       // A zero (or too small) bond would let stake-less sybils open games for free.
-      const min = await f.optimistic.minChallengerBond();
-      expect(min).to.be.greaterThan(0n);
+      const minBond = await f.optimistic.minChallengerBond();
+      expect(minBond).to.be.greaterThan(0n);
       await expect(
         f.registry.configureMode(f.mlpId, MODE_OPTIMISTIC, encodeOptimisticConfig({ ...good, challengerBond: 0n })),
       )
         .to.be.revertedWithCustomError(f.optimistic, "OptimisticModuleBondTooLow")
-        .withArgs(0n, min);
+        .withArgs(0n, minBond);
       await expect(f.optimistic.setMinChallengerBond(0)).to.be.revertedWithCustomError(
         f.optimistic,
         "OptimisticModuleZeroMinimumBond",

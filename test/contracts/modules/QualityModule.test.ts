@@ -132,6 +132,7 @@ describe("QualityModule", function () {
         [{ noRevealSlash: 0n }, "noRevealSlash", 0n],
         [{ threshold: 10_001 }, "threshold", 10_001n],
         [{ revealWindow: 0 }, "revealWindow", 0n],
+        [{ commitWindow: 299 }, "commitWindow", 299n],
         [{ outlierSlash: parseEther("0.6") }, "outlierSlash", parseEther("0.6")],
         [{ operatorSlashBps: 10_001 }, "operatorSlashBps", 10_001n],
       ];

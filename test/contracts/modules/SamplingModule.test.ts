@@ -197,6 +197,12 @@ describe("SamplingModule", function () {
       await expect(bad({ commitWindow: 0 }))
         .to.be.revertedWithCustomError(f.sampling, "SamplingModuleInvalidWindow")
         .withArgs(0);
+      // Windows too short to act in would slash honest parties on time, whoever set them.
+      const minWindow = Number(await f.sampling.MIN_WINDOW());
+      expect(minWindow).to.be.at.least(300);
+      await expect(bad({ revealWindow: minWindow - 1 }))
+        .to.be.revertedWithCustomError(f.sampling, "SamplingModuleInvalidWindow")
+        .withArgs(minWindow - 1);
       await expect(bad({ maxDraws: 0 })).to.be.revertedWithCustomError(f.sampling, "SamplingModuleInvalidWindow");
       await expect(bad({ arbitrator: f.user.address }))
         .to.be.revertedWithCustomError(f.sampling, "SamplingModuleArbitratorNotAllowed")

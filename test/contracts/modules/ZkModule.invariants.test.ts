@@ -14,7 +14,7 @@ import { network } from "hardhat";
 import { AbiCoder, hexlify, parseEther } from "ethers";
 import { inlineEthRequest } from "../../../scripts/lib/requests.js";
 import { DEFAULT_PARAMETERS, deploySuite } from "../../../scripts/lib/deploy.js";
-import { MODE_ZK, deployZkModule, encodeZkConfig, registerZkModel } from "../../../scripts/lib/zk.js";
+import { MODE_ZK, deployZkModule, registerZkModel, zkConfigFor } from "../../../scripts/lib/zk.js";
 import { loadModelDir, proveInput, terminateSnarkjs, type ProofFile } from "../../../verifier-gen/src/pipeline.js";
 import { encodeOutput } from "../../../verifier-gen/src/encoding.js";
 import {
@@ -64,7 +64,7 @@ describe("ZkModule invariants (actor model over the real contracts, real proofs)
       operatorStake: STAKE,
     });
     const liar = await ethers.deployContract("LyingVerifier", [loadModelDir(MLP).manifest.modelHash]);
-    const lyingConfig = await encodeZkConfig(await liar.getAddress(), deployer!);
+    const lyingConfig = await zkConfigFor(await liar.getAddress(), deployer!);
     const honestConfig = await suite.registry.modeConfig(modelId, MODE_ZK);
     const honestTerms = await suite.market.termsHashOf(modelId, MODE_ZK);
     for (const op of [g!, c!]) {

@@ -13,11 +13,12 @@ import {
   checkBuildForChain,
   deployVerifier,
   deployZkModule,
-  encodeZkConfig,
+  zkConfigFor,
   readManifest,
   registerZkModel,
 } from "../../../scripts/lib/zk.js";
 import { encodeOutput } from "../../../verifier-gen/src/encoding.js";
+import { ZK_CONFIG_TYPE } from "../../../operator/src/terms.js";
 
 const { ethers, networkHelpers } = await network.create();
 const abi = AbiCoder.defaultAbiCoder();
@@ -44,7 +45,7 @@ async function prove(dir: string, input: Uint8Array): Promise<ProofFile> {
 const encodeProof = (input: Uint8Array, p: ProofFile): string =>
   abi.encode([ZK_PROOF], [{ input: hexlify(input), a: p.calldata.a, b: p.calldata.b, c: p.calldata.c }]);
 const encodeLabel = (label: number): string => encodeOutput([label]);
-const ZK_CONFIG = "tuple(address verifier, bytes32 verifierCodeHash)";
+const ZK_CONFIG = ZK_CONFIG_TYPE;
 
 describe("ZkModule", function () {
   this.timeout(120_000);
@@ -84,7 +85,7 @@ describe("ZkModule", function () {
       abi.encode([ZK_CONFIG], [{ verifier: f.verifier, verifierCodeHash: codeHash }]),
     );
     const cnnVerifier = await deployVerifier(CNN, f.deployer);
-    await expect(f.registry.configureMode(f.modelId, MODE_ZK, await encodeZkConfig(cnnVerifier, f.deployer)))
+    await expect(f.registry.configureMode(f.modelId, MODE_ZK, await zkConfigFor(cnnVerifier, f.deployer)))
       .to.be.revertedWithCustomError(f.zk, "ZkModuleModelMismatch")
       .withArgs(f.modelId, mlp.manifest.modelHash, loadModelDir(CNN).manifest.modelHash);
     await expect(
@@ -123,7 +124,7 @@ describe("ZkModule", function () {
   it("a self-declared MODEL_HASH is not a verifier: a lying contract needs its own code hash, visible to all", async () => {
     const f = await networkHelpers.loadFixture(deployZkFixture);
     const liar = await ethers.deployContract("LyingVerifier", [mlp.manifest.modelHash]);
-    const liarConfig = await encodeZkConfig(await liar.getAddress(), f.deployer);
+    const liarConfig = await zkConfigFor(await liar.getAddress(), f.deployer);
     // The model owner chooses the verifier (and is trusted for it, docs/SECURITY.md), but only ever under a
     // code hash anyone can compare with the verifier rebuilt from the published verification key.
     const [{ verifierCodeHash }] = abi.decode([ZK_CONFIG], liarConfig) as unknown as [{ verifierCodeHash: string }];
