@@ -27,6 +27,7 @@ import {
   verifyGroth16,
 } from "./groth16.js";
 import { computeRanges, runInt, type IntGraph, type Trace } from "./intgraph.js";
+import { requireServableGraph } from "./validate.js";
 import { emitIntOnnx, IntOnnxRunner } from "./intonnx.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { inputEncoding, modelCommitment } from "./merkle.js";
@@ -145,7 +146,8 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
     logger,
   );
   ig.name = name;
-  computeRanges(ig);
+  // Every executor (interpreter, int64 ONNX, circuit, on-chain one-step) must agree on this graph.
+  requireServableGraph(ig, `${name}: the quantized graph`);
   const commitment = modelCommitment(ig);
   logger.info({ modelHash: commitment.modelHash, nodes: ig.nodes.length }, "quantized integer graph");
 

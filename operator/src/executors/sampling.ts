@@ -5,9 +5,9 @@ import type { Logger } from "pino";
 import type { IntGraph } from "../../../verifier-gen/src/intgraph.js";
 import { IntOnnxRunner } from "../../../verifier-gen/src/intonnx.js";
 import { modelCommitment } from "../../../verifier-gen/src/merkle.js";
-import { oneStepCost } from "../../../verifier-gen/src/onestep.js";
 import { ModelTree, commitTrace, encodeOutput, type TraceCommitment } from "../optimistic/trace.js";
 import { ExecutionError } from "../errors.js";
+import { requireDisputableGraph } from "../optimistic/model.js";
 import type { Job } from "../store.js";
 import { decodeSamplingConfig } from "../sampling/config.js";
 import { TermsRefusedError, type Terms } from "../terms.js";
@@ -72,13 +72,8 @@ export class SamplingExecutor implements Executor {
         `${artifactsDir}: intgraph.json commits to ${committed}, manifest to ${manifest.modelHash}`,
       );
     }
-    // A mismatch can go to the deterministic arbitrator: every element must be disputable there.
-    const cost = oneStepCost(graph, commitment.depth);
-    if (!cost.executable) {
-      throw new ExecutionError(
-        `${artifactsDir}: element ${cost.worst.element} of tensor ${cost.worst.tensor} cannot be recomputed on chain`,
-      );
-    }
+    // A mismatch can go to the deterministic arbitrator: every element must be disputable there, exactly.
+    requireDisputableGraph(graph, commitment.depth, artifactsDir);
     const runner = await IntOnnxRunner.create(graph, onnx);
     return new SamplingExecutor(graph, runner, committed, privateKey, log);
   }

@@ -3,6 +3,7 @@ import path from "node:path";
 import { z } from "zod";
 import type { IntGraph } from "../../../verifier-gen/src/intgraph.js";
 import { oneStepCost, type OneStepReport } from "../../../verifier-gen/src/onestep.js";
+import { requireServableGraph } from "../../../verifier-gen/src/validate.js";
 import { ConfigError } from "../errors.js";
 import { ModelTree, tensorSizes } from "./trace.js";
 
@@ -46,14 +47,29 @@ export function loadOptimisticModel(dir: string): OptimisticModel {
 }
 
 /**
- * Refuses a model whose elements cannot all be disputed on chain: serving it in optimistic or sampling
- * mode would let anyone win a dispute over the element the executor cannot recompute.
+ * Refuses a model whose elements cannot all be disputed on chain exactly as this operator computes them:
+ * serving it in optimistic or sampling mode would let anyone win a dispute over an element the executor
+ * cannot recompute (over the gas bound, malformed by the chain's rules) or computes differently (values
+ * beyond float64's exact range). The graph comes from the model owner, who is not trusted with it.
  */
-export function requireDisputable(model: OptimisticModel): void {
-  if (model.oneStep.executable) return;
-  const w = model.oneStep.worst;
+export function requireDisputableGraph(graph: IntGraph, modelDepth: number, dir: string): void {
+  try {
+    requireServableGraph(graph, dir);
+  } catch (cause) {
+    throw new ConfigError(
+      `${cause instanceof Error ? cause.message : String(cause)}; this model cannot be served in optimistic or sampling mode`,
+      { cause },
+    );
+  }
+  const cost = oneStepCost(graph, modelDepth);
+  if (cost.executable) return;
+  const w = cost.worst;
   throw new ConfigError(
-    `${model.dir}: element ${w.element} of tensor ${w.tensor} needs ~${w.gas} gas of reads, beyond the one-step's bound; ` +
+    `${dir}: element ${w.element} of tensor ${w.tensor} needs ~${w.gas} gas of reads, beyond the one-step's bound; ` +
       "this model cannot be served in optimistic or sampling mode",
   );
+}
+
+export function requireDisputable(model: OptimisticModel): void {
+  requireDisputableGraph(model.graph, model.tree.commitment.depth, model.dir);
 }

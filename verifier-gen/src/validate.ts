@@ -1,0 +1,213 @@
+/**
+ * Checks that an integer graph is one every executor computes identically: the TypeScript interpreter
+ * (float64), the int64 ONNX, the circuit and the on-chain one-step (OneStepExecutor, int256 with its own
+ * malformed-model rules). A graph from an untrusted model owner must pass before an operator serves it in
+ * a mode that can be disputed: a graph the chain judges differently would lose an honest operator its
+ * stake. The rules mirror every "not executable" condition of OneStepExecutor and bound every
+ * intermediate value so float64 arithmetic is exact.
+ */
+import { poolWindows } from "./floatgraph.js";
+import { computeRanges, nodeInputIds, type IntGraph, type IntNode } from "./intgraph.js";
+import { inputEncoding } from "./merkle.js";
+import { IntegrityError } from "./errors.js";
+
+/** Largest magnitude any parameter or intermediate may reach: float64 is exact up to 2^53. */
+export const EXACT_LIMIT = 2 ** 53 - 1;
+/** Largest requantization shift: beyond it 2^(shift-1) alone leaves float64's exact range. */
+export const MAX_SHIFT = 52;
+const MAX_U32 = 2 ** 32 - 1;
+
+export interface GraphIssue {
+  /** Node index, or -1 for the graph header (input, output). */
+  node: number;
+  op: string;
+  reason: string;
+}
+
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const isInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
+const absMax = (lo: ArrayLike<number>, hi: ArrayLike<number>): number => {
+  let m = 0;
+  for (let i = 0; i < lo.length; i++) m = Math.max(m, Math.abs(lo[i]!), Math.abs(hi[i]!));
+  return m;
+};
+
+/** Every reason the graph cannot be served disputably; empty when it can. */
+export function graphIssues(g: IntGraph): GraphIssue[] {
+  const issues: GraphIssue[] = [];
+  const header = (reason: string) => issues.push({ node: -1, op: "graph", reason });
+  if (!Array.isArray(g.input?.shape) || !g.input.shape.every((d) => isInt(d) && d >= 1)) {
+    header("input shape must be positive integers");
+    return issues;
+  }
+  if (!isInt(g.input.lo) || !isInt(g.input.hi) || g.input.lo > g.input.hi) header("input range must be lo <= hi");
+  else if (inputEncoding(g.input.lo, g.input.hi).bytes > 4)
+    header(`input range [${g.input.lo}, ${g.input.hi}] needs more than 4 bytes per value`);
+  const shapes: number[][] = [g.input.shape];
+  g.nodes.forEach((n, i) => {
+    structure(n, i, shapes, (reason) => issues.push({ node: i, op: n.op, reason }));
+    shapes.push(Array.isArray(n.shape) && n.shape.every(isInt) ? n.shape : [0]);
+  });
+  if (g.output?.tensor !== g.nodes.length) header(`output must be the last tensor (${g.nodes.length})`);
+  if (issues.length > 0) return issues;
+  magnitudes(g, (node, op, reason) => issues.push({ node, op, reason }));
+  return issues;
+}
+
+/** Throws an IntegrityError naming the first issues (node and op) unless the graph passes. */
+export function requireServableGraph(g: IntGraph, where: string): void {
+  const issues = graphIssues(g);
+  if (issues.length === 0) return;
+  const shown = issues
+    .slice(0, 3)
+    .map((x) => (x.node < 0 ? x.reason : `node ${x.node} (${x.op}): ${x.reason}`))
+    .join("; ");
+  throw new IntegrityError(`${where}: ${shown}${issues.length > 3 ? ` (+${issues.length - 3} more)` : ""}`);
+}
+
+function structure(n: IntNode, i: number, shapes: readonly number[][], bad: (reason: string) => void): void {
+  if (!Array.isArray(n.shape) || !n.shape.every((d) => isInt(d) && d >= 1))
+    return bad("shape must be positive integers");
+  const size = prod(n.shape);
+  const ids = nodeInputIds(n);
+  // INVARIANT (chain): a node reads only earlier tensors.
+  if (!ids.every((id) => isInt(id) && id >= 0 && id <= i))
+    return bad(`reads tensor ${ids.join(", ")}, not an earlier one`);
+  const sizes = shapes.map(prod);
+  const inSize = sizes[ids[0]!]!;
+  const ints = (name: string, v: unknown, len?: number) => {
+    if (!Array.isArray(v) || (len !== undefined && v.length !== len) || !v.every(isInt)) {
+      bad(`${name} must be ${len === undefined ? "" : `${len} `}safe integers`);
+      return false;
+    }
+    return true;
+  };
+  switch (n.op) {
+    case "dense":
+      if (n.inF !== inSize || n.outF !== size)
+        return bad(`dims [${n.inF}, ${n.outF}] do not match tensors of ${inSize} -> ${size}`);
+      ints("weight", n.weight, n.inF * n.outF);
+      ints("bias", n.bias, n.outF);
+      return;
+    case "conv2d":
+    case "maxpool":
+    case "sumpool": {
+      const geometry = [...n.inShape, ...n.outShape, ...n.kernel, ...n.strides, ...n.pads];
+      if (geometry.length !== 14 || !geometry.every((v) => isInt(v) && v >= 0 && v <= MAX_U32))
+        return bad("geometry must be 14 integers in uint32");
+      if (prod(n.outShape) !== size || prod(n.inShape) !== inSize)
+        return bad("geometry does not match the tensor sizes");
+      if (n.kernel.some((k) => k === 0) || n.strides.some((s) => s === 0))
+        return bad("kernel and strides must be >= 1");
+      if (n.op === "conv2d") {
+        const [C] = n.inShape;
+        const [OC] = n.outShape;
+        ints("weight", n.weight, OC * C * n.kernel[0] * n.kernel[1]);
+        ints("bias", n.bias, OC);
+        return;
+      }
+      if (n.inShape[0] !== n.outShape[0]) return bad("a pool keeps its channels (C == OC)");
+      // INVARIANT (chain): a window entirely in the padding has no value.
+      if (poolWindows(n.inShape, n.outShape, n.kernel, n.strides, n.pads).some((w) => w.length === 0))
+        return bad("a pooling window lies entirely in the padding");
+      return;
+    }
+    case "argmax":
+      if (size !== 1) return bad("argmax outputs one value");
+      return;
+    default:
+      break;
+  }
+  // Element-wise ops read element e of their inputs: the sizes agree.
+  if (inSize !== size || (n.op === "add" && sizes[n.inputs[1]] !== size)) return bad("input and output sizes differ");
+  const channels = n.shape[1] ?? 1;
+  switch (n.op) {
+    case "requant":
+      if (!ints("mult", n.mult) || !ints("shift", n.shift, n.mult.length)) return;
+      if (n.mult.length !== 1 && n.mult.length !== channels)
+        return bad(`${n.mult.length} multipliers for ${channels} channels`);
+      if (n.shift.some((s) => s < 0 || s > MAX_SHIFT)) return bad(`shift outside [0, ${MAX_SHIFT}]`);
+      if (!isInt(n.lo) || !isInt(n.hi) || n.lo > n.hi) return bad("range must be lo <= hi");
+      return;
+    case "leakyrelu":
+      if (!isInt(n.mult) || !isInt(n.shift)) return bad("mult and shift must be safe integers");
+      if (n.shift < 0 || n.shift > MAX_SHIFT) return bad(`shift outside [0, ${MAX_SHIFT}]`);
+      return;
+    case "clamp":
+      if (!isInt(n.lo) || !isInt(n.hi) || n.lo > n.hi) return bad("range must be lo <= hi");
+      return;
+    case "add":
+      if (!isInt(n.ma) || !isInt(n.mb)) return bad("coefficients must be safe integers");
+      return;
+    case "affine": {
+      if (!ints("mul", n.mul) || !ints("add", n.add)) return;
+      const inChannels = shapes[n.input]![1] ?? 1;
+      if (n.mul.length !== 1 && n.mul.length !== inChannels)
+        return bad(`${n.mul.length} multipliers for ${inChannels} channels`);
+      if (n.add.length !== 1 && n.add.length !== n.mul.length) return bad("add must be scalar or per channel like mul");
+      return;
+    }
+    case "relu":
+    case "reshape":
+      return;
+    default:
+      return bad(`unknown op ${(n as { op: string }).op}`);
+  }
+}
+
+/** Parameters and every intermediate (partial sums, products before a shift) within EXACT_LIMIT. */
+function magnitudes(g: IntGraph, bad: (node: number, op: string, reason: string) => void): void {
+  let ranges: ReturnType<typeof computeRanges>;
+  try {
+    ranges = computeRanges(g);
+  } catch (cause) {
+    bad(-1, "graph", cause instanceof Error ? cause.message : String(cause));
+    return;
+  }
+  const A = ranges.map((r) => absMax(r.lo, r.hi));
+  g.nodes.forEach((n, i) => {
+    const over = (what: string, v: number) => {
+      if (!(v <= EXACT_LIMIT)) bad(i, n.op, `${what} may reach ${v}, beyond 2^53`);
+    };
+    const maxAbs = (v: readonly number[]) => v.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+    const half = (s: number) => (s > 0 ? 2 ** (s - 1) : 0);
+    switch (n.op) {
+      case "dense": {
+        for (let o = 0; o < n.outF; o++) {
+          let acc = Math.abs(n.bias[o]!);
+          for (let k = 0; k < n.inF; k++) acc += Math.abs(n.weight[o * n.inF + k]!) * A[n.input]!;
+          over(`the sum of output ${o}`, acc);
+        }
+        return;
+      }
+      case "conv2d": {
+        const kernel = n.inShape[0] * n.kernel[0] * n.kernel[1];
+        for (let oc = 0; oc < n.outShape[0]; oc++) {
+          const w = n.weight.slice(oc * kernel, (oc + 1) * kernel);
+          over(
+            `the sum of channel ${oc}`,
+            Math.abs(n.bias[oc]!) + w.reduce((s, x) => s + Math.abs(x), 0) * A[n.input]!,
+          );
+        }
+        return;
+      }
+      case "sumpool":
+        over("a window sum", n.kernel[0] * n.kernel[1] * A[n.input]!);
+        return;
+      case "requant":
+        over("x * mult before the shift", A[n.input]! * maxAbs(n.mult) + half(Math.max(...n.shift)));
+        return;
+      case "leakyrelu":
+        over("x * mult before the shift", A[n.input]! * Math.abs(n.mult) + half(n.shift));
+        return;
+      case "add":
+        over("the sum", A[n.inputs[0]]! * Math.abs(n.ma) + A[n.inputs[1]]! * Math.abs(n.mb));
+        return;
+      case "affine":
+        over("x * mul + add", A[n.input]! * maxAbs(n.mul) + maxAbs(n.add));
+        return;
+      default:
+        return;
+    }
+  });
+}
