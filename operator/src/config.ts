@@ -59,6 +59,8 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Directory `file:` input URIs may point into; unset refuses them (requesters choose URIs). */
+    inputFileRoot: z.string().min(1).optional(),
     metricsPort: z.coerce.number().int().min(0).max(65535).optional(),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
   })

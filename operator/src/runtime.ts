@@ -14,6 +14,7 @@ import { sleep, withRetry } from "./chain/retry.js";
 import type { OperatorConfig } from "./config.js";
 import { ConfigError } from "./errors.js";
 import type { Executor } from "./executors/executor.js";
+import { configureInputs } from "./executors/input.js";
 import { Metrics } from "./metrics.js";
 import { createRoles } from "./roles/index.js";
 import { executorKey } from "./roles/worker.js";
@@ -61,6 +62,7 @@ export class OperatorRuntime {
     const registry = ModelRegistry__factory.connect(await market.registry(), signer);
     const store = new OperatorStore(config.storePath);
     this.store = store;
+    configureInputs({ fileRoot: config.inputFileRoot });
 
     const executors = new Map<string, Executor>();
     for (const model of config.models) {
