@@ -23,12 +23,18 @@ contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
         mapping(uint256 index => Checkpoints.Trace208) slots;
         mapping(address staker => uint256) indexPlusOne;
         mapping(address staker => uint256) bond;
+        /// Bond a member joined with, and what of it duty locks currently hold (this membership only).
+        mapping(address staker => uint256) joinedBond;
+        mapping(address staker => uint256) lent;
+        /// Memberships so far: a loan refills only the membership it was taken from.
+        mapping(address staker => uint64) epoch;
     }
 
     /// @dev Part of a duty lock lent by a pool bond; it refills the bond when the lock is released.
     struct BondLoan {
         uint256 modelId;
         Role role;
+        uint64 epoch;
         uint256 amount;
     }
 
@@ -125,6 +131,9 @@ contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
             if (bond > free) revert StakingVaultInsufficientFreeStake(msg.sender, bond, free);
             info.bonded += bond;
             pool.bond[msg.sender] = bond;
+            pool.joinedBond[msg.sender] = bond;
+            pool.lent[msg.sender] = 0;
+            pool.epoch[msg.sender] += 1;
             pool.slots[size].push(blockNumber, uint208(uint160(msg.sender)));
             pool.size.push(blockNumber, uint208(size + 1));
             pool.indexPlusOne[msg.sender] = size + 1;
@@ -176,7 +185,8 @@ contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
         if (fromBond > 0) {
             pool.bond[staker] = bond - fromBond;
             info.bonded -= fromBond;
-            _bondLoans[lockId] = BondLoan({modelId: modelId, role: role, amount: fromBond});
+            pool.lent[staker] += fromBond;
+            _bondLoans[lockId] = BondLoan({modelId: modelId, role: role, epoch: pool.epoch[staker], amount: fromBond});
             emit PoolBondLocked(staker, modelId, role, fromBond);
         }
         locked = fromFree + fromBond;
@@ -199,10 +209,16 @@ contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
             // member's exposure does not drain away across duties; a member that left gets it back free.
             Pool storage pool = _pools[loan.modelId][loan.role];
             uint256 back = loan.amount < released ? loan.amount : released;
-            if (pool.indexPlusOne[staker] != 0 && back > 0) {
-                pool.bond[staker] += back;
-                info.bonded += back;
-                emit PoolBondRestored(staker, loan.modelId, loan.role, back);
+            bool sameMembership = pool.indexPlusOne[staker] != 0 && pool.epoch[staker] == loan.epoch;
+            if (sameMembership) {
+                // A slash that reached the bond leaves it short for good: the member is then no longer
+                // eligible for draws (isPoolEligible) until it rejoins with a full bond.
+                pool.lent[staker] -= loan.amount;
+                if (back > 0) {
+                    pool.bond[staker] += back;
+                    info.bonded += back;
+                    emit PoolBondRestored(staker, loan.modelId, loan.role, back);
+                }
             }
             delete _bondLoans[lockId];
         }
@@ -288,6 +304,14 @@ contract StakingVault is IStakingVault, Ownable2Step, ReentrancyGuard {
     /// @inheritdoc IStakingVault
     function isServing(address staker, uint256 modelId, Role role) external view returns (bool) {
         return _pools[modelId][role].indexPlusOne[staker] != 0;
+    }
+
+    /// @inheritdoc IStakingVault
+    function isPoolEligible(address staker, uint256 modelId, Role role) external view returns (bool) {
+        Pool storage pool = _pools[modelId][role];
+        // INVARIANT: only the member's own conduct (leaving, or a slash that reached its bond) unseats it;
+        // duties others cause only lend the bond out, which still counts.
+        return pool.indexPlusOne[staker] != 0 && pool.bond[staker] + pool.lent[staker] >= pool.joinedBond[staker];
     }
 
     /// @inheritdoc IStakingVault

@@ -207,6 +207,11 @@ interface IStakingVault {
         uint256 blockNumber
     ) external view returns (address);
 
+    /// @notice Whether `staker` may be seated for a duty of `modelId` in `role`: a member whose bond (counting
+    /// what duty locks hold of it) is whole. Only the member can change that: by leaving, or by a slash that
+    /// reached its bond (it then rejoins to be eligible again).
+    function isPoolEligible(address staker, uint256 modelId, Role role) external view returns (bool);
+
     /// @notice The bond a pool membership in `role` takes.
     function minPoolStake(Role role) external view returns (uint256);
 

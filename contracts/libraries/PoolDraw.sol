@@ -8,9 +8,9 @@ import {IStakingVault} from "../interfaces/IStakingVault.sol";
 /// randomness existed (StakingVault checkpoints, read at `snapshotBlock`), by a partial Fisher-Yates
 /// shuffle seeded with that randomness, so the draw is a deterministic function of the snapshot and the
 /// seed. Each probe looks at a distinct pool position (the pool holds each address once, so one address
-/// gets at most one seat); a candidate is seated unless excluded (the parties it would judge) or no longer
-/// in the pool. Leaving is the only thing that unseats a member and only the member can do it, so nobody
-/// can steer the draw away from a member, only take itself out. Whether a member can back the duty is
+/// gets at most one seat); a candidate is seated unless excluded (the parties it would judge), no longer
+/// in the pool, or slashed into its bond (StakingVault.isPoolEligible). Only the member's own conduct
+/// unseats it, so nobody can steer the draw away from a member, only take itself out. Whether a member can back the duty is
 /// deliberately not asked: free stake changes with other parties' actions (claims, other draws), so a
 /// seated member is locked with `StakingVault.lockDuty` (free stake, then bond) for what it has. The draw
 /// looks at no more than `maxProbes` positions.
@@ -39,7 +39,7 @@ library PoolDraw {
         for (uint256 i = 0; i < probes && count < d.seats; ++i) {
             uint256 j = i + (uint256(keccak256(abi.encode(d.seed, i))) % (n - i));
             address candidate = d.vault.poolMemberAt(d.modelId, d.role, _swap(sh, i, j), d.snapshotBlock);
-            if (_contains(excluded, candidate) || !d.vault.isServing(candidate, d.modelId, d.role)) continue;
+            if (_contains(excluded, candidate) || !d.vault.isPoolEligible(candidate, d.modelId, d.role)) continue;
             picked[count++] = candidate;
         }
         assembly ("memory-safe") {

@@ -451,7 +451,11 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
     function _samplerNoShow(uint256 requestId, Job storage job) private {
         address sampler = job.sampler;
         IInferenceMarket.Request memory request = _market.getRequest(requestId);
-        uint256 slashed = (request.operatorStake * _configs[requestId].samplerNoShowSlashBps) / _BPS;
+        uint256 slashed = _samplerSlash(
+            requestId,
+            sampler,
+            (request.operatorStake * _configs[requestId].samplerNoShowSlashBps) / _BPS
+        );
         emit SamplerNoShow(requestId, sampler, slashed);
         _releaseSampler(requestId, sampler, slashed, request.requester);
         _drawSampler(requestId, job);
@@ -461,7 +465,7 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
     /// (after committing) loses its whole lock; a revealed B is paid for its work when A stays silent.
     function _revealTimeout(uint256 requestId, Job storage job) private {
         IInferenceMarket.Request memory request = _market.getRequest(requestId);
-        uint256 samplerSlash = job.samplerRevealed ? 0 : request.operatorStake;
+        uint256 samplerSlash = job.samplerRevealed ? 0 : _samplerSlash(requestId, job.sampler, request.operatorStake);
         if (job.samplerRevealed) job.rewardSampler = true;
         Verdict verdict = job.operatorRevealed ? Verdict.AcceptedOperator : Verdict.Rejected;
         _finish(requestId, job, verdict, !job.operatorRevealed, samplerSlash);
@@ -525,15 +529,17 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
             _releaseSampler(requestId, sampler, 0, request.requester);
         } else if (ruled.outputHash == job.operatorOutputHash) {
             // B lied or was lazy: its lock goes to the treasury (never to a party a ruling could favour).
-            _finish(requestId, job, Verdict.AcceptedOperator, false, request.operatorStake);
-            _releaseSampler(requestId, sampler, request.operatorStake, _vault.treasury());
+            uint256 slashed = _samplerSlash(requestId, sampler, request.operatorStake);
+            _finish(requestId, job, Verdict.AcceptedOperator, false, slashed);
+            _releaseSampler(requestId, sampler, slashed, _vault.treasury());
         } else if (ruled.outputHash == job.samplerOutputHash) {
             // A cheated: the requester gets B's (correct) output, B is paid as the operator, A is slashed.
             _finish(requestId, job, Verdict.AcceptedSampler, true, 0);
             _releaseSampler(requestId, sampler, 0, request.requester);
         } else {
-            _finish(requestId, job, Verdict.Rejected, true, request.operatorStake);
-            _releaseSampler(requestId, sampler, request.operatorStake, _vault.treasury());
+            uint256 slashed = _samplerSlash(requestId, sampler, request.operatorStake);
+            _finish(requestId, job, Verdict.Rejected, true, slashed);
+            _releaseSampler(requestId, sampler, slashed, _vault.treasury());
         }
     }
 
@@ -551,11 +557,16 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
         emit VerdictReached(requestId, verdict, slashOperator, samplerSlashed, job.rewardSampler);
     }
 
-    /// @dev Slashes `amount` of the sampler's lock (at most what it holds) for `beneficiary`, releases the rest.
+    /// @dev `amount`, at most what the sampler's lock holds (lockDuty may have locked less than the stake).
+    function _samplerSlash(uint256 requestId, address sampler, uint256 amount) private view returns (uint256) {
+        uint256 held = _vault.getLock(samplerLockId(requestId, sampler)).amount;
+        return amount < held ? amount : held;
+    }
+
+    /// @dev Slashes `amount` (capped by _samplerSlash) of the sampler's lock for `beneficiary`, releases the rest.
     function _releaseSampler(uint256 requestId, address sampler, uint256 amount, address beneficiary) private {
         bytes32 lockId = samplerLockId(requestId, sampler);
-        uint256 held = _vault.getLock(lockId).amount;
-        if (amount > held) amount = held;
+        amount = _samplerSlash(requestId, sampler, amount);
         if (amount > 0) _vault.slash(lockId, amount, beneficiary);
         _vault.unlock(lockId);
     }

@@ -357,6 +357,7 @@ describe("StakingVault", () => {
         const info = await f.vault.stakeOf(f.staker.address);
         expect([info.locked, info.bonded, await f.vault.freeStake(f.staker.address)]).to.deep.equal([ONE, 0n, 0n]);
         expect(await f.vault.isServing(f.staker.address, 1n, Role.Validator), "still a member").to.equal(true);
+        expect(await f.vault.isPoolEligible(f.staker.address, 1n, Role.Validator), "a lent bond counts").to.equal(true);
         // Nothing left: an empty lock, still a lock (it can be released, and slashed for nothing).
         const LOCK_C = ethers.id("lock-c");
         await f.vault.connect(f.module).lockDuty(LOCK_C, f.staker.address, 1n, Role.Validator, ONE);
@@ -372,6 +373,10 @@ describe("StakingVault", () => {
           .withArgs(f.staker.address, 1n, Role.Validator, MIN_POOL_STAKE);
         expect(await f.vault.poolBondOf(f.staker.address, 1n, Role.Validator)).to.equal(MIN_POOL_STAKE);
         expect(await f.vault.freeStake(f.staker.address)).to.equal(0n);
+        expect(
+          await f.vault.isPoolEligible(f.staker.address, 1n, Role.Validator),
+          "the slash spared the bond",
+        ).to.equal(true);
         // A member that left while its bond was lent gets the loan back as free stake.
         await f.vault.connect(f.module).lockDuty(LOCK_B, f.staker.address, 1n, Role.Validator, ONE);
         await expect(f.vault.connect(f.staker).setService(1n, Role.Validator, false))

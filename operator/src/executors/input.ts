@@ -1,4 +1,4 @@
-import { open, realpath } from "node:fs/promises";
+import { open, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { getBytes, keccak256 } from "ethers";
@@ -39,6 +39,11 @@ async function readFileInput(uri: string): Promise<Uint8Array> {
   if (path.relative(root, file).startsWith("..") || path.isAbsolute(path.relative(root, file))) {
     throw new BadInputError(`input ${uri} is outside the input directory`);
   }
+  // Checked before opening: opening a FIFO would block.
+  const before = await stat(file).catch((cause: unknown) => {
+    throw new BadInputError(`cannot read input ${uri}`, { cause });
+  });
+  if (!before.isFile()) throw new BadInputError(`input ${uri} is not a regular file`);
   const handle = await open(file, "r").catch((cause: unknown) => {
     throw new BadInputError(`cannot read input ${uri}`, { cause });
   });

@@ -289,6 +289,40 @@ describe("QualityModule", function () {
       expect((await f.vault.stakeOf(silent)).locked).to.equal(0n);
     });
 
+    it("a member slashed into its bond is not seated again: sybils cost their bond once per membership (audit)", async () => {
+      const f = await networkHelpers.loadFixture(deployQualityFixture);
+      // Three sybils stake only the pool bond; the honest validators are away for the first request.
+      const sybils = (await ethers.getSigners()).slice(12, 15);
+      const bond = await f.vault.minPoolStake(VALIDATOR);
+      for (const s of sybils) {
+        await f.vault.connect(s).stake(bond, { value: bond });
+        await f.vault.connect(s).setService(f.modelId, VALIDATOR, true);
+      }
+      for (const v of f.validators) await f.vault.connect(v).setService(f.modelId, VALIDATOR, false);
+      const first = await createAndClaim(f);
+      await f.market.connect(f.operator).submitResult(first, RESPONSE, "0x");
+      await fulfilAll(networkHelpers, f.user, f.randomness);
+      await f.quality.drawCommittee(first);
+      expect((await f.quality.getMembers(first)).map((m) => m.validator)).to.have.members(sybils.map((s) => s.address));
+      // Silent: each loses its whole lock, which was its bond.
+      await networkHelpers.time.increase(CONFIG.commitWindow + CONFIG.revealWindow + 2);
+      await f.quality.resolve(first);
+      for (const s of sybils) {
+        expect((await f.vault.stakeOf(s.address)).total).to.equal(0n);
+        expect(await f.vault.isServing(s.address, f.modelId, VALIDATOR), "still listed").to.equal(true);
+        expect(await f.vault.isPoolEligible(s.address, f.modelId, VALIDATOR), "but never seated again").to.equal(false);
+      }
+      // The honest validators are back: the next committee holds none of the stake-less sybils.
+      for (const v of f.validators) await f.vault.connect(v).setService(f.modelId, VALIDATOR, true);
+      const second = await createAndClaim(f);
+      await f.market.connect(f.operator).submitResult(second, RESPONSE, "0x");
+      await fulfilAll(networkHelpers, f.user, f.randomness);
+      await f.quality.drawCommittee(second);
+      const members = (await f.quality.getMembers(second)).map((m) => m.validator);
+      expect(members).to.have.length(CONFIG.committeeSize);
+      for (const s of sybils) expect(members).to.not.include(s.address);
+    });
+
     it("asks for fresh randomness when it expired, and closes the draw at the draw deadline", async () => {
       const { f, id } = await submitted();
       const snapshot = (await f.quality.getJob(id)).snapshotBlock;
