@@ -10,10 +10,10 @@ import {IStakingVault} from "../interfaces/IStakingVault.sol";
 /// seed. Each probe looks at a distinct pool position (the pool holds each address once, so one address
 /// gets at most one seat); a candidate is seated unless excluded (the parties it would judge), no longer
 /// in the pool, or slashed into its bond (StakingVault.isPoolEligible). Only the member's own conduct
-/// unseats it, so nobody can steer the draw away from a member, only take itself out. Whether a member can back the duty is
-/// deliberately not asked: free stake changes with other parties' actions (claims, other draws), so a
-/// seated member is locked with `StakingVault.lockDuty` (free stake, then bond) for what it has. The draw
-/// looks at no more than `maxProbes` positions.
+/// unseats it, so nobody can steer the draw away from a member, only take itself out. Whether a member
+/// can back the duty is deliberately not asked: free stake changes with other parties' actions (claims,
+/// other draws), so a seated member is locked with `StakingVault.lockDuty` (free stake, then bond) for
+/// what it has. The draw looks at no more than `maxProbes` positions.
 library PoolDraw {
     /// @notice What to draw.
     /// @param snapshotBlock The pool is read as it stood at the end of this block.
