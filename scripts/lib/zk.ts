@@ -4,6 +4,7 @@ import { ContractFactory, keccak256, type Signer } from "ethers";
 import { ZkModule__factory, type ModelRegistry, type ZkModule } from "../../types/ethers-contracts/index.js";
 import { type Suite, registerModel } from "./deploy.js";
 import { encodeZkConfig } from "../../operator/src/terms.js";
+import { loadVerifierArtifact } from "../../verifier-gen/src/pipeline.js";
 
 export const MODE_ZK = 0;
 
@@ -56,10 +57,9 @@ export async function deployZkModule(suite: Suite, deployer: Signer): Promise<Zk
 
 /** Deploys the verifier contract verifier-gen generated for a build, from the compiled artifacts. */
 export async function deployVerifier(buildDir: string, deployer: Signer): Promise<string> {
-  const { contractName } = await readManifest(buildDir);
-  const artifactPath = path.resolve("artifacts/contracts/verifiers", `${contractName}.sol`, `${contractName}.json`);
-  const artifact = JSON.parse(await readFile(artifactPath, "utf8")) as { abi: object[]; bytecode: string };
-  const verifier = await new ContractFactory(artifact.abi, artifact.bytecode, deployer).deploy();
+  // The build's own compiled bytecode: its code hash is the one operators of the build accept.
+  const artifact = loadVerifierArtifact(buildDir);
+  const verifier = await new ContractFactory(artifact.abi as object[], artifact.bytecode, deployer).deploy();
   await verifier.waitForDeployment();
   return verifier.getAddress();
 }

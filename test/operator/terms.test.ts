@@ -17,7 +17,7 @@ import {
   type Terms,
 } from "../../operator/src/terms.js";
 import { deployVerifier } from "../../scripts/lib/zk.js";
-import { terminateSnarkjs } from "../../verifier-gen/src/pipeline.js";
+import { loadVerifierArtifact, terminateSnarkjs } from "../../verifier-gen/src/pipeline.js";
 
 const { ethers } = await network.create();
 const BUILD = "models/build/digits-mlp";
@@ -39,26 +39,29 @@ describe("operator: terms checked before claiming", function () {
   after(terminateSnarkjs);
   const context = () => ({ provider: ethers.provider, policy: DEFAULT_TERMS_POLICY });
 
-  it("zk: accepts the build's own verifier, refuses one that would reject its proofs or whose code differs", async () => {
+  it("zk: accepts only the build's own verifier bytecode; any other code, however it behaves, is refused", async () => {
     const [deployer] = await ethers.getSigners();
     const executor = new ZkExecutor(BUILD, silent);
     const own = await deployVerifier(BUILD, deployer!);
     const ownCode = keccak256(await ethers.provider.getCode(own));
+    // The deployed verifier is exactly the build's compiled bytecode (verifier.json).
+    expect(ownCode).to.equal(loadVerifierArtifact(BUILD).codeHash);
+    expect(executor.verifierCodeHash).to.equal(ownCode);
     const terms = (verifier: string, verifierCodeHash: string): Terms => ({
       operatorStake: STAKE,
       modeConfig: encodeZkConfig({ verifier, verifierCodeHash }),
     });
-    await executor.checkTerms(terms(own, ownCode), context());
-    // Same MODEL_HASH, another key: every honest proof would be refused and the operator slashed as a no-show.
+    await executor.checkTerms(terms(own, ownCode));
+    // Same MODEL_HASH, another key or other logic (refusing proofs, or only outside eth_call): every honest
+    // proof would fail in the transaction and the operator be slashed as a no-show.
     const refusing = await ethers.deployContract("RefusingVerifier", [executor.modelHash]);
     const refusingAddress = await refusing.getAddress();
     const refusingCode = keccak256(await ethers.provider.getCode(refusingAddress));
-    const error = await refusal(executor.checkTerms(terms(refusingAddress, refusingCode), context()));
-    expect(error.message).to.match(/does not accept this build's proofs/);
-    // Cached per code hash: the second look costs no proof and gives the same answer.
-    await refusal(executor.checkTerms(terms(refusingAddress, refusingCode), context()));
-    // A config whose pinned code hash is not the verifier's own.
-    await refusal(executor.checkTerms(terms(own, refusingCode), context()));
+    const error = await refusal(executor.checkTerms(terms(refusingAddress, refusingCode)));
+    expect(error.message).to.match(/not this build's/);
+    const liar = await ethers.deployContract("LyingVerifier", [executor.modelHash]);
+    const liarCode = keccak256(await ethers.provider.getCode(await liar.getAddress()));
+    await refusal(executor.checkTerms(terms(await liar.getAddress(), liarCode)));
   });
 
   it("optimistic: refuses a dispute clock below the operator's minimum", async () => {

@@ -34,6 +34,7 @@ import { inputEncoding, modelCommitment } from "./merkle.js";
 import { pack, unpack, type PackLayout } from "./packing.js";
 import { quantize, quantizeInput } from "./quantize.js";
 import { contractNameFor, emitSolidityVerifier, PACKING_LIBRARY_SOL } from "./solidity.js";
+import { compileVerifier, type VerifierArtifact } from "./compile.js";
 
 export const BuildOptionsSchema = z.object({
   model: z.string().min(1),
@@ -108,6 +109,7 @@ const FILES = {
   sym: "circuit/model.sym",
   zkey: "model.zkey",
   vkey: "verification_key.json",
+  verifier: "verifier.json",
 } as const;
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -240,7 +242,10 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   return { manifest, dir, solidityFile: solFile };
 }
 
-/** (Re)generate the Solidity verifier of a build directory from its verification key. */
+/**
+ * (Re)generate the Solidity verifier of a build directory from its verification key, and compile it with the
+ * pinned solc into `verifier.json` (the exact bytecode that is deployed, and its code hash).
+ */
 export function writeSolidity(md: ModelDir, solidityDir?: string): string {
   const m = md.manifest;
   const sol = emitSolidityVerifier(md.vkey, {
@@ -254,6 +259,9 @@ export function writeSolidity(md: ModelDir, solidityDir?: string): string {
   const file = join(md.dir, `${m.contractName}.sol`);
   writeFileSync(file, sol);
   writeFileSync(join(md.dir, "VerimlPacking.sol"), PACKING_LIBRARY_SOL);
+  const source = `${m.contractName}.sol`;
+  const artifact = compileVerifier({ [source]: sol, "VerimlPacking.sol": PACKING_LIBRARY_SOL }, source, m.contractName);
+  writeFileSync(join(md.dir, FILES.verifier), JSON.stringify(artifact, null, 1));
   if (solidityDir) {
     mkdirSync(solidityDir, { recursive: true });
     writeFileSync(join(solidityDir, `${m.contractName}.sol`), sol);
@@ -291,6 +299,15 @@ export function loadModelDir(dirArg: string): ModelDir {
   }
   const src = emitCircom(graph, { naive: manifest.naive });
   return { dir, manifest, graph, vkey, traceSignals: src.traceSignals, naiveWeights: src.weightInputs };
+}
+
+/** The compiled verifier of a build (`verifier.json`, written with its Solidity). */
+export function loadVerifierArtifact(dirArg: string): VerifierArtifact {
+  const file = join(resolve(dirArg), FILES.verifier);
+  if (!existsSync(file)) {
+    throw new InputError(`${dirArg} has no ${FILES.verifier}; regenerate it with \`verifier-gen solidity ${dirArg}\``);
+  }
+  return JSON.parse(readFileSync(file, "utf8")) as VerifierArtifact;
 }
 
 /** Circuit input object for a quantized input. */

@@ -1,13 +1,16 @@
-import { AbiCoder, hexlify, keccak256 } from "ethers";
-import { IInferenceVerifier__factory } from "../../../types/ethers-contracts/index.js";
-import { encodeInputBytes } from "../../../verifier-gen/src/encoding.js";
+import { AbiCoder, hexlify } from "ethers";
 import type { Logger } from "pino";
-import { loadModelDir, proveQuantized, type ModelDir } from "../../../verifier-gen/src/pipeline.js";
+import {
+  loadModelDir,
+  loadVerifierArtifact,
+  proveQuantized,
+  type ModelDir,
+} from "../../../verifier-gen/src/pipeline.js";
 import { ConfigError } from "../errors.js";
 import { encodeOutput } from "../optimistic/trace.js";
 import type { Job } from "../store.js";
 import { TermsRefusedError, decodeZkConfig, type Terms } from "../terms.js";
-import type { ExecutionResult, Executor, TermsContext } from "./executor.js";
+import type { ExecutionResult, Executor } from "./executor.js";
 import { inputTensor, resolveInput } from "./input.js";
 
 const abi = AbiCoder.defaultAbiCoder();
@@ -20,14 +23,19 @@ const ZK_PROOF = "tuple(bytes input, uint256[2] a, uint256[2][2] b, uint256[2] c
  */
 export class ZkExecutor implements Executor {
   private readonly model: ModelDir;
-  /** Verifier code hashes this build's proofs were shown to verify under (or not). */
-  private readonly verifiers = new Map<string, boolean>();
+  /** keccak256 of this build's compiled verifier (verifier.json): the only verifier it serves under. */
+  readonly verifierCodeHash: string;
 
   constructor(
     artifactsDir: string,
     private readonly log: Logger,
   ) {
     this.model = loadModelDir(artifactsDir);
+    try {
+      this.verifierCodeHash = loadVerifierArtifact(artifactsDir).codeHash;
+    } catch (cause) {
+      throw new ConfigError(`${artifactsDir}: no compiled verifier to check requests against`, { cause });
+    }
     if (this.model.manifest.naive) {
       throw new ConfigError(
         `${artifactsDir}: a naive baseline build cannot serve requests (its verifier is not the model's)`,
@@ -45,36 +53,18 @@ export class ZkExecutor implements Executor {
   }
 
   /**
-   * The verifier the request names must accept this build's proofs: a model owner can point the config at
-   * a verifier with the right MODEL_HASH but another key, and every honest proof would then be refused.
-   * Checked once per verifier code hash with a proof of a reference input, by a call (no transaction).
+   * The verifier the request names must be this build's own: a model owner can point the config at a
+   * verifier with the right MODEL_HASH but another key or other logic (refusing proofs, or only in
+   * transactions), and every honest proof would then fail and the operator be slashed as a no-show. The
+   * build records its verifier's exact bytecode (verifier.json), so only that code hash is accepted.
    */
-  async checkTerms(terms: Terms, { provider }: TermsContext): Promise<void> {
+  async checkTerms(terms: Terms): Promise<void> {
     const { verifier, verifierCodeHash } = decodeZkConfig(terms.modeConfig);
-    const known = this.verifiers.get(verifierCodeHash);
-    if (known === true) return;
-    if (known === false) throw new TermsRefusedError(`verifier ${verifier} does not accept this build's proofs`);
-    const code = await provider.getCode(verifier);
-    if (keccak256(code) !== verifierCodeHash) {
-      throw new TermsRefusedError(`verifier ${verifier} does not have the code hash the config pins`);
+    if (verifierCodeHash !== this.verifierCodeHash) {
+      throw new TermsRefusedError(
+        `verifier ${verifier} has code hash ${verifierCodeHash}, not this build's ${this.verifierCodeHash}`,
+      );
     }
-    const graph = this.model.graph;
-    const reference = new Array<number>(graph.input.shape.reduce((a, b) => a * b, 1)).fill(graph.input.lo);
-    const proved = await proveQuantized(this.model, reference);
-    const { a, b, c } = proved.calldata;
-    type Pair = [string, string];
-    const accepts = await IInferenceVerifier__factory.connect(verifier, provider)
-      .verifyInference(
-        a as Pair,
-        b as [Pair, Pair],
-        c as Pair,
-        encodeInputBytes(graph, reference),
-        proved.decoded.output,
-      )
-      .catch(() => false);
-    this.verifiers.set(verifierCodeHash, accepts);
-    this.log.info({ verifier, verifierCodeHash, accepts }, "verifier checked against this build");
-    if (!accepts) throw new TermsRefusedError(`verifier ${verifier} does not accept this build's proofs`);
   }
 
   async execute(job: Job): Promise<ExecutionResult> {
