@@ -12,16 +12,22 @@
  * float / quantized accuracy, agreement and bit-exactness on the held-out split.
  */
 import { median } from "../src/stats.js";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { network } from "hardhat";
 import { loadDataset } from "../src/dataset.js";
 import { PROOF_BYTES } from "../src/groth16.js";
 import { silentLogger, type Logger } from "../src/logger.js";
-import { build, evaluate, loadModelDir, proveInput, terminateSnarkjs, type ModelDir } from "../src/pipeline.js";
+import {
+  build,
+  evaluate,
+  loadModelDir,
+  loadVerifierArtifact,
+  proveInput,
+  terminateSnarkjs,
+  type ModelDir,
+} from "../src/pipeline.js";
 
-const require = createRequire(import.meta.url);
 const ROOT = resolve(import.meta.dirname, "../..");
 const RUNS = Math.max(5, Number(process.env.BENCH_PROVE_RUNS ?? 7));
 const MODELS = (process.env.BENCH_MODELS ?? "digits-mlp,digits-cnn").split(",").filter(Boolean);
@@ -33,27 +39,6 @@ const log: Logger = {
   info: ((a: unknown, b?: string) =>
     process.stderr.write(`[bench] ${typeof a === "string" ? a : (b ?? "")}\n`)) as Logger["info"],
 };
-
-function compileSolidity(file: string, contractName: string): { abi: unknown[]; bytecode: string } {
-  const solc = require("solc") as { compile(input: string): string };
-  const input = {
-    language: "Solidity",
-    sources: { [contractName + ".sol"]: { content: readFileSync(file, "utf8") } },
-    settings: {
-      optimizer: { enabled: true, runs: 200 },
-      evmVersion: "cancun",
-      outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } },
-    },
-  };
-  const out = JSON.parse(solc.compile(JSON.stringify(input))) as {
-    errors?: { severity: string; formattedMessage: string }[];
-    contracts: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>>;
-  };
-  const errs = (out.errors ?? []).filter((e) => e.severity === "error");
-  if (errs.length) throw new Error(errs.map((e) => e.formattedMessage).join("\n"));
-  const c = out.contracts[contractName + ".sol"]![contractName]!;
-  return { abi: c.abi, bytecode: "0x" + c.evm.bytecode.object };
-}
 
 const { ethers } = await network.create();
 const test = loadDataset(resolve(ROOT, "data/digits-test.json"));
@@ -85,7 +70,8 @@ async function measure(model: string, naive: boolean) {
   }
 
   log.info(`verifying ${label} on-chain`);
-  const { abi, bytecode } = compileSolidity(res.solidityFile, md.manifest.contractName);
+  // The bytecode the build compiled and records (verifier.json): what deployments use.
+  const { abi, bytecode } = loadVerifierArtifact(res.dir);
   const factory = new ethers.ContractFactory(abi as never, bytecode, (await ethers.getSigners())[0]);
   const verifier = await factory.deploy();
   await verifier.waitForDeployment();
