@@ -13,6 +13,7 @@ import { PROMPT_TEMPLATES, allQuestions, auc, isCorrect, prompt } from "../opera
 import { CrossEncoder } from "../operator/src/quality/evaluator.js";
 import { OnnxGenerator } from "../operator/src/quality/generators.js";
 import { BotHarness, PRICE, deployQualityStack, requestQuality, type Chain } from "./quality/harness.js";
+import { deliverPendingRandomness } from "./lib/randomness.js";
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 4);
 const log = pino({ level: "silent" });
@@ -101,7 +102,7 @@ for (let r = 0; r < REQUESTS; r++) {
   gas.submit.push(
     await gasOf(stack.market.connect(operator).submitResult(id, toUtf8Bytes(await good.generate(text)), "0x")),
   );
-  await networkHelpers.mine(2);
+  await deliverPendingRandomness(networkHelpers, user, stack.randomness);
   gas.draw.push(await gasOf(stack.quality.drawCommittee(id)));
   const members = await stack.quality.getMembers(id);
   const response = await good.generate(text);

@@ -18,6 +18,7 @@ import { SamplingExecutor, samplingCommitment } from "../operator/src/executors/
 import { DEFAULT_PARAMETERS, deploySuite } from "./lib/deploy.js";
 import { MODE_SAMPLING, deploySamplingModule, encodeSamplingConfig, registerSamplingModel } from "./lib/sampling.js";
 import { devAccount } from "./lib/accounts.js";
+import { deliverPendingRandomness } from "./lib/randomness.js";
 
 const MLP = "models/build/digits-mlp";
 const N = Number(process.env.BENCH_REQUESTS ?? 100);
@@ -120,7 +121,7 @@ async function serve(sample: number, cheat = false): Promise<Run> {
   gas.submitCommitment = await gasOf(
     suite.market.connect(operator).submitResult(id, "0x", abi.encode(["bytes32"], [aCommit])),
   );
-  await networkHelpers.mine(3);
+  await deliverPendingRandomness(networkHelpers, user, stack.randomness);
   gas.decide = await gasOf(stack.sampling.advance(id));
   const state = await stack.sampling.getJob(id);
   if (state.sampler !== ZeroAddress) {
@@ -134,7 +135,7 @@ async function serve(sample: number, cheat = false): Promise<Run> {
     gas.samplerReveal = await gasOf(stack.sampling.connect(b).reveal(id, bOut, bSalt));
     if ((await stack.sampling.getJob(id)).phase === 5n) {
       const disputeId = await stack.committee.disputeCount();
-      await networkHelpers.mine(3);
+      await deliverPendingRandomness(networkHelpers, user, stack.randomness);
       gas.drawCommittee = await gasOf(stack.committee.drawCommittee(disputeId));
       const members = await stack.committee.membersOf(disputeId);
       const votes: [string, string, string][] = [];

@@ -55,6 +55,8 @@ export interface Stack {
   market: InferenceMarket;
   vault: StakingVault;
   registry: ModelRegistry;
+  /** The RandaoRandomness source the quality module draws committees with. */
+  randomness: string;
   quality: QualityModule;
   modelId: bigint;
 }
@@ -69,7 +71,7 @@ export interface Bot {
 export async function deployQualityStack(chain: Chain, operators: number[], validators: number[]): Promise<Stack> {
   const [deployer, treasury] = chain.signers as [import("ethers").Signer, import("ethers").Signer];
   const suite = await deploySuite(deployer, { ...DEFAULT_PARAMETERS, treasury: await treasury.getAddress() });
-  const { quality } = await deployQualityModule(suite, deployer);
+  const { quality, randomness } = await deployQualityModule(suite, deployer);
   const modelId = await registerQualityModel(suite.registry, deployer, {
     modelHash: "0x" + "11".repeat(32),
     artifactURI: "file://models/quality/gen-good",
@@ -83,7 +85,7 @@ export async function deployQualityStack(chain: Chain, operators: number[], vali
   }
   for (const i of operators) await (await suite.vault.connect(chain.signers[i]!).setService(modelId, 0, true)).wait();
   for (const i of validators) await (await suite.vault.connect(chain.signers[i]!).setService(modelId, 1, true)).wait();
-  return { ...suite, quality, modelId };
+  return { ...suite, quality, randomness, modelId };
 }
 
 export class BotHarness {
