@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
 import { QualityModelSchema } from "./quality/config.js";
@@ -48,6 +49,22 @@ export const configSchema = z
       .object({
         attempts: z.coerce.number().int().positive().default(5),
         baseDelayMs: z.coerce.number().int().positive().default(250),
+      })
+      .strict()
+      .default({}),
+    /** Proofs run at once (default: the machine's cores). */
+    provers: z.coerce.number().int().positive().default(Math.max(1, availableParallelism())),
+    /** Claimed-but-unproved requests above which no new one is claimed. */
+    maxBacklog: z.coerce.number().int().positive().default(4),
+    /** Every JSON-RPC call fails after this long (a hung node must not freeze the bot). */
+    rpcTimeoutMs: z.coerce.number().int().positive().default(10_000),
+    /** Transactions: replaced (same nonce, higher fees) when not mined after replaceAfterMs. */
+    tx: z
+      .object({
+        replaceAfterMs: z.coerce.number().int().positive().default(15_000),
+        waitMs: z.coerce.number().int().positive().default(60_000),
+        pollMs: z.coerce.number().int().positive().default(250),
+        urgentFeeMultiplier: z.coerce.number().min(1).default(3),
       })
       .strict()
       .default({}),

@@ -15,12 +15,42 @@ const COUNTERS = [
   "validator_votes",
   "arbitration_moves",
   "randomness_fulfilled",
+  // reliability (issue 11)
+  "job_errors",
+  "claims_deferred",
+  "loop_failures",
+  "tx_replacements",
 ] as const;
+
+const GAUGES = [
+  "jobs_in_flight",
+  "oldest_held_job_age_seconds",
+  "pending_transactions",
+  "last_loop_age_seconds",
+] as const;
+export type Gauge = (typeof GAUGES)[number];
 
 /** Counters and a summary of proof times, served as Prometheus text on /metrics. */
 export class Metrics {
   private readonly counters = new Map<string, number>();
   private readonly durations: number[] = [];
+  private readonly gauges = new Map<string, number>();
+  private lastLoopOk = Date.now();
+  /** A loop older than this makes /healthz answer 503. */
+  healthyWithinMs = 60_000;
+
+  set(name: Gauge, value: number): void {
+    this.gauges.set(name, value);
+  }
+
+  /** The operator loop completed an iteration. */
+  loopOk(): void {
+    this.lastLoopOk = Date.now();
+  }
+
+  healthy(): boolean {
+    return Date.now() - this.lastLoopOk <= this.healthyWithinMs;
+  }
 
   inc(name: (typeof COUNTERS)[number]): void {
     this.counters.set(name, (this.counters.get(name) ?? 0) + 1);
@@ -46,15 +76,22 @@ export class Metrics {
     for (const q of [0.5, 0.9, 0.99]) lines.push(`veriml_proof_seconds{quantile="${q}"} ${quantile(q) / 1000}`);
     lines.push(`veriml_proof_seconds_sum ${sorted.reduce((a, b) => a + b, 0) / 1000}`);
     lines.push(`veriml_proof_seconds_count ${sorted.length}`);
+    this.gauges.set("last_loop_age_seconds", (Date.now() - this.lastLoopOk) / 1000);
+    for (const name of GAUGES)
+      lines.push(`# TYPE veriml_${name} gauge`, `veriml_${name} ${this.gauges.get(name) ?? 0}`);
     return `${lines.join("\n")}\n`;
   }
 
-  /** Serves /metrics on 127.0.0.1:`port` (0 picks a free port). */
+  /** Serves /metrics and /healthz (200 while the loop runs, 503 once it stalled) on 127.0.0.1:`port`. */
   async serve(port: number): Promise<Server> {
     const server = createServer((req, res) => {
       if (req.url === "/metrics") {
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
         res.end(this.render());
+      } else if (req.url === "/healthz") {
+        const ok = this.healthy();
+        res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" });
+        res.end(ok ? "ok\n" : `stalled: last loop ${Math.round((Date.now() - this.lastLoopOk) / 1000)} s ago\n`);
       } else {
         res.writeHead(404).end();
       }

@@ -1,4 +1,4 @@
-import { JsonRpcProvider, WebSocketProvider, type Provider } from "ethers";
+import { FetchRequest, JsonRpcProvider, Wallet, WebSocketProvider, parseUnits, type Provider } from "ethers";
 import type { Server } from "node:http";
 import type { Logger } from "pino";
 import {
@@ -7,9 +7,9 @@ import {
   StakingVault__factory,
   type StakingVault,
 } from "../../types/ethers-contracts/index.js";
-import { GasPolicyWallet } from "./chain/gas.js";
 import { ResettingNonceManager } from "./chain/nonce.js";
 import { BlockRangeWatcher } from "./chain/watcher.js";
+import { DEFAULT_TX_POLICY, TxSender, sendCall } from "./chain/tx-sender.js";
 import { sleep, withRetry } from "./chain/retry.js";
 import type { OperatorConfig } from "./config.js";
 import { ConfigError } from "./errors.js";
@@ -35,6 +35,7 @@ export class OperatorRuntime {
   private server: Server | undefined;
   private store: OperatorStore | undefined;
   private provider: Provider | undefined;
+  private roles: { drain?(): Promise<void> }[] = [];
 
   constructor(
     private readonly config: OperatorConfig,
@@ -44,24 +45,46 @@ export class OperatorRuntime {
 
   async start(): Promise<void> {
     const { config, log } = this;
+    // Every call has a deadline: a hung node must fail the call, not freeze the bot (ethers' default is 5 min).
+    const request = new FetchRequest(config.rpcUrl);
+    request.timeout = config.rpcTimeoutMs;
     const provider = config.rpcUrl.startsWith("ws")
       ? new WebSocketProvider(config.rpcUrl)
-      : new JsonRpcProvider(config.rpcUrl, undefined, {
+      : new JsonRpcProvider(request, undefined, {
           polling: true,
           pollingInterval: config.pollIntervalMs,
           // ethers otherwise reuses identical reads (such as the nonce) for 250 ms.
           cacheTimeout: -1,
+          // One call per HTTP request: one malformed reply fails one call, not a batch.
+          batchMaxCount: 1,
         });
     this.provider = provider;
-    const wallet = new GasPolicyWallet(config.privateKey, provider, config.gas);
+    const wallet = new Wallet(config.privateKey, provider);
     // The nonce manager takes the pending nonce from the node at start, so a restart continues after
     // whatever the previous run already sent.
     const signer = new ResettingNonceManager(wallet);
     const market = InferenceMarket__factory.connect(config.market, signer);
     const vault = StakingVault__factory.connect(await market.vault(), signer);
     const registry = ModelRegistry__factory.connect(await market.registry(), signer);
-    const store = new OperatorStore(config.storePath);
+    // A second process on this store would double-send: the lock refuses it; a damaged store is rebuilt.
+    const store = new OperatorStore(config.storePath, { lock: true, log });
     this.store = store;
+    const gwei = (v: number | undefined) => (v === undefined ? undefined : parseUnits(String(v), "gwei"));
+    const tx = new TxSender(
+      signer,
+      store,
+      {
+        ...DEFAULT_TX_POLICY,
+        ...config.tx,
+        ...(config.gas.maxFeePerGasGwei === undefined ? {} : { maxFeePerGas: gwei(config.gas.maxFeePerGasGwei) }),
+        ...(config.gas.maxPriorityFeePerGasGwei === undefined
+          ? {}
+          : { maxPriorityFeePerGas: gwei(config.gas.maxPriorityFeePerGasGwei) }),
+      },
+      log.child({ ns: "tx" }),
+    );
+    // Transactions signed before a crash: broadcast them again (the node may never have had them).
+    await tx.resume().catch((error: unknown) => log.warn({ err: error }, "could not resume pending transactions yet"));
     configureInputs({ fileRoot: config.inputFileRoot });
 
     const executors = new Map<string, Executor>();
@@ -78,7 +101,7 @@ export class OperatorRuntime {
         executors.set(executorKey(model.modelId, mode), executor);
       }
     }
-    await this.ensureStake(vault, wallet.address);
+    await this.ensureStake(vault, wallet.address, tx);
 
     const roles = createRoles({
       config,
@@ -93,7 +116,9 @@ export class OperatorRuntime {
       metrics: this.metrics,
       retry: config.retry,
       log,
+      tx,
     });
+    this.roles = roles;
     const watchers = roles.map(
       (role) =>
         new BlockRangeWatcher(
@@ -126,8 +151,10 @@ export class OperatorRuntime {
           try {
             await watchers[i]!.catchUp((from, to) => role.scan(from, to));
             await role.work();
+            this.metrics.loopOk();
           } catch (error) {
             // The loop never dies: log, back off, go on.
+            this.metrics.inc("loop_failures");
             log.error({ err: error, role: role.name }, "operator loop iteration failed");
           }
         }
@@ -137,27 +164,29 @@ export class OperatorRuntime {
   }
 
   /** Stakes up to `stakeWei` and declares service for every configured model. */
-  private async ensureStake(vault: StakingVault, address: string): Promise<void> {
+  private async ensureStake(vault: StakingVault, address: string, tx: TxSender): Promise<void> {
     const { config, log } = this;
     const info = await withRetry("stakeOf", () => vault.stakeOf(address), config.retry, log);
     if (config.stakeWei > info.total) {
       const topUp = config.stakeWei - info.total;
-      await (await vault.stake(topUp, { value: topUp })).wait();
+      await sendCall(tx, "stake", () => vault.stake.populateTransaction(topUp, { value: topUp }));
       log.info({ topUp }, "staked");
     }
     // Only executing roles serve as operators: a validator-only process must never be drawn as a sampler.
     const executes = config.roles.includes("worker") || config.roles.includes("sampler");
     for (const model of executes ? config.models : []) {
       if (!(await vault.isServing(address, model.modelId, 0))) {
-        await (await vault.setService(model.modelId, 0, true)).wait();
+        await sendCall(tx, "setService", () => vault.setService.populateTransaction(model.modelId, 0, true));
         log.info({ modelId: model.modelId }, "serving model");
       }
     }
   }
 
+  /** Lets the steps in flight finish (each bounded by its deadlines), then closes everything. */
   async stop(): Promise<void> {
     this.stopping = true;
     await this.loopDone;
+    for (const role of this.roles) await role.drain?.();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.provider?.destroy();
     this.store?.close();

@@ -4,7 +4,7 @@
  * against `blockhash`. This module rebuilds a header from `eth_getBlockByNumber` (post-merge fields, up to
  * the Prague `requestsHash`), checks it hashes to the block hash, and sends `fulfil` once the blocks exist.
  */
-import { encodeRlp, keccak256, toBeHex, type ContractRunner, type Provider } from "ethers";
+import { encodeRlp, keccak256, toBeHex, type ContractRunner, type ContractTransaction, type Provider } from "ethers";
 import { RandaoRandomness__factory } from "../../../types/ethers-contracts/index.js";
 import { OperatorError } from "../errors.js";
 
@@ -71,6 +71,7 @@ export async function fulfilRandomness(
   runner: ContractRunner & { provider: Provider | null },
   requester: string,
   key: string,
+  send?: (build: () => Promise<ContractTransaction>) => Promise<unknown>,
 ): Promise<boolean> {
   const provider = runner.provider;
   if (provider === null) throw new HeaderError("the runner has no provider");
@@ -83,6 +84,7 @@ export async function fulfilRandomness(
   if (head < target + blocks || (await randao.isExpired(requester, key))) return false;
   const headers: string[] = [];
   for (let i = 0; i < blocks; i++) headers.push(await blockHeader(provider, target + i));
-  await (await randao.fulfil(requester, key, headers)).wait();
+  if (send !== undefined) await send(() => randao.fulfil.populateTransaction(requester, key, headers));
+  else await (await randao.fulfil(requester, key, headers)).wait();
   return true;
 }

@@ -1,4 +1,4 @@
-import { concat, keccak256, zeroPadValue, type ContractTransactionResponse } from "ethers";
+import { concat, keccak256, zeroPadValue, type ContractTransaction } from "ethers";
 import type { Logger } from "pino";
 import {
   OneStepExecutor__factory,
@@ -148,7 +148,12 @@ export class ArbitrationDuty implements Role {
           return false;
         }
         await this.send("postTrace", () =>
-          arbitrator.postTrace(disputeId, c.traceRoot, outputOf(c), siblingsOf(c.traceLevels, last)),
+          arbitrator.postTrace.populateTransaction(
+            disputeId,
+            c.traceRoot,
+            outputOf(c),
+            siblingsOf(c.traceLevels, last),
+          ),
         );
         return false;
       }
@@ -163,7 +168,7 @@ export class ArbitrationDuty implements Role {
       const children = descendants(tree, Number(d.level), Number(d.position));
       const opponent = side === 1 ? await this.pendingReveal(arbitrator, row, d.parties[0]!, d) : [];
       if (opponent === undefined) return false; // A's reveal not visible to this node yet
-      await this.send("reveal", () => arbitrator.reveal(disputeId, children, opponent));
+      await this.send("reveal", () => arbitrator.reveal.populateTransaction(disputeId, children, opponent));
       return false;
     }
     // One step: run it only when the recomputation gives our element (we win).
@@ -192,7 +197,7 @@ export class ArbitrationDuty implements Role {
       return false;
     }
     this.log.info({ disputeId, tensor, element }, "running the one-step");
-    await this.send("oneStep", () => arbitrator.oneStep(disputeId, side, proof));
+    await this.send("oneStep", () => arbitrator.oneStep.populateTransaction(disputeId, side, proof));
     return false;
   }
 
@@ -219,7 +224,7 @@ export class ArbitrationDuty implements Role {
   private async timeoutIfDue(arbitrator: OptimisticArbitrator, disputeId: bigint): Promise<boolean> {
     if (await arbitrator.canTimeout(disputeId)) {
       this.log.warn({ disputeId }, "opponent or window out of time: timeout");
-      await this.send("timeout", () => arbitrator.timeout(disputeId));
+      await this.send("timeout", () => arbitrator.timeout.populateTransaction(disputeId));
     }
     return false;
   }
@@ -270,8 +275,8 @@ export class ArbitrationDuty implements Role {
     return known;
   }
 
-  private async send(what: string, tx: () => Promise<ContractTransactionResponse>): Promise<void> {
-    await sendAndWait(this.ctx, what, tx);
+  private async send(what: string, build: () => Promise<ContractTransaction>): Promise<void> {
+    await sendAndWait(this.ctx, what, build);
     this.ctx.metrics.inc("arbitration_moves");
   }
 }

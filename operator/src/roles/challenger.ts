@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
-import type { ContractTransactionResponse } from "ethers";
+import type { ContractTransaction } from "ethers";
+import { sendCall, type TxSender } from "../chain/tx-sender.js";
 import {
   OptimisticModule__factory,
   type InferenceMarket,
@@ -34,6 +35,7 @@ export interface ChallengerDeps {
   executors: Map<string, Executor>;
   retry: RetryPolicy;
   log: Logger;
+  tx: TxSender;
 }
 
 interface ResultRow {
@@ -168,7 +170,7 @@ export class Challenger implements Role {
       const now = await chainTime(this.deps);
       if (result.operatorLost || now >= result.challengeDeadline) return void setState("missed");
       this.log.warn({ requestId, operator: row.operator }, "wrong trace: challenging");
-      await this.send("challenge", () => module.challenge(requestId));
+      await this.send("challenge", () => module.challenge.populateTransaction(requestId));
     }
     db.prepare(
       "INSERT OR IGNORE INTO optimistic_games (request_id, challenger, side, block) VALUES (?, ?, 'attack', ?)",
@@ -192,13 +194,13 @@ export class Challenger implements Role {
         (await this.deps.market.getRequest(requestId)).status === MarketStatus.Submitted &&
         (await module.isFinal(requestId))
       ) {
-        await this.send("finalize", () => this.deps.market.finalize(requestId));
+        await this.send("finalize", () => this.deps.market.finalize.populateTransaction(requestId));
       }
       this.traces.delete(row.request_id);
       return void finish();
     }
     if (result.operatorLost) {
-      await this.send("releaseBond", () => module.releaseBond(requestId, row.challenger));
+      await this.send("releaseBond", () => module.releaseBond.populateTransaction(requestId, row.challenger));
       return void finish();
     }
     const state: GameState = {
@@ -214,7 +216,7 @@ export class Challenger implements Role {
       const remaining = state.operatorToMove ? g.operatorClock : g.challengerClock;
       if (now - g.lastMoveAt > remaining) {
         this.log.warn({ requestId, challenger: row.challenger }, "opponent out of time");
-        await this.send("timeout", () => module.timeout(requestId, row.challenger));
+        await this.send("timeout", () => module.timeout.populateTransaction(requestId, row.challenger));
       }
       return;
     }
@@ -230,10 +232,10 @@ export class Challenger implements Role {
           state.position,
           input,
         );
-        return this.send("oneStep", () => module.oneStep(requestId, row.challenger, proof));
+        return this.send("oneStep", () => module.oneStep.populateTransaction(requestId, row.challenger, proof));
       }
       const children = operatorReveal(c, state);
-      return this.send("reveal", () => module.reveal(requestId, row.challenger, children));
+      return this.send("reveal", () => module.reveal.populateTransaction(requestId, row.challenger, children));
     }
     const reveals = await this.reveals(module, requestId, row);
     if (phase === Phase.OneStep) {
@@ -248,12 +250,12 @@ export class Challenger implements Role {
         input,
       );
       this.log.info({ requestId, tensor: state.tensor, element: state.position }, "running the one-step");
-      return this.send("oneStep", () => module.oneStep(requestId, row.challenger, proof));
+      return this.send("oneStep", () => module.oneStep.populateTransaction(requestId, row.challenger, proof));
     }
     const last = reveals[reveals.length - 1];
     if (last === undefined) return;
     const index = challengerPick(c, state, last.children);
-    await this.send("pick", () => module.pick(requestId, last.children, index < 0 ? 0 : index));
+    await this.send("pick", () => module.pick.populateTransaction(requestId, last.children, index < 0 ? 0 : index));
   }
 
   /** The operator's reveals in this game, in order. */
@@ -271,9 +273,8 @@ export class Challenger implements Role {
     }));
   }
 
-  private async send(what: string, tx: () => Promise<ContractTransactionResponse>): Promise<void> {
-    const sent = await tx();
-    const receipt = await sent.wait();
-    this.log.info({ tx: sent.hash, gasUsed: receipt?.gasUsed.toString() }, what);
+  private async send(what: string, build: () => Promise<ContractTransaction>): Promise<void> {
+    const receipt = await sendCall(this.deps.tx, what, build);
+    this.log.info({ tx: receipt.hash, gasUsed: receipt.gasUsed.toString() }, what);
   }
 }

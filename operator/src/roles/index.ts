@@ -9,6 +9,7 @@ import { SamplingVoteDuty } from "./validator-sampling.js";
 import { Worker } from "./worker.js";
 import { Challenger } from "./challenger.js";
 import { RandomnessKeeper } from "./randomness-keeper.js";
+import { DEFAULT_TX_POLICY, TxSender } from "../chain/tx-sender.js";
 
 type RoleName = RoleContext["config"]["roles"][number];
 
@@ -24,7 +25,13 @@ const FACTORIES: Partial<Record<RoleName, (ctx: RoleContext) => Role>> = {
         metrics: ctx.metrics,
         retry: ctx.retry,
         log: ctx.log,
+        tx: ctx.tx,
         policy: ctx.config.policy,
+        limits: {
+          provers: ctx.config.provers,
+          maxBacklog: ctx.config.maxBacklog,
+          confirmations: ctx.config.confirmations,
+        },
       }),
       new SamplingOperatorDuty(ctx),
       // Party A of spML disputes settled by an OptimisticArbitrator.
@@ -43,7 +50,11 @@ const NEEDS_RANDOMNESS: readonly RoleName[] = ["worker", "sampler", "validator"]
  * Builds the configured roles; a role this build does not have is a config error, not a silent no-op. A
  * process with any role that waits for randomness also runs one randomness keeper, which delivers it.
  */
-export function createRoles(ctx: RoleContext): Role[] {
+export function createRoles(context: Omit<RoleContext, "tx"> & { tx?: TxSender }): Role[] {
+  const ctx: RoleContext = {
+    ...context,
+    tx: context.tx ?? new TxSender(context.signer, context.store, DEFAULT_TX_POLICY, context.log.child({ ns: "tx" })),
+  };
   const roles = ctx.config.roles.map((name) => {
     const factory = FACTORIES[name];
     if (factory === undefined) throw new ConfigError(`role "${name}" is not available in this build`);

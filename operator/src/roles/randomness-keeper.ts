@@ -7,6 +7,7 @@ import {
 } from "../../../types/ethers-contracts/index.js";
 import { isTransient, withRetry } from "../chain/retry.js";
 import { fulfilRandomness } from "../chain/randomness.js";
+import { sendCall } from "../chain/tx-sender.js";
 import type { Role, RoleContext } from "./role.js";
 
 const MODE_SAMPLING = 2;
@@ -116,7 +117,11 @@ export class RandomnessKeeper implements Role {
         }
         const target = Number(await source.targetBlock(row.requester, row.key));
         if (head < target + Number(await source.blocks())) continue;
-        if (await fulfilRandomness(row.source, this.ctx.signer, row.requester, row.key)) {
+        if (
+          await fulfilRandomness(row.source, this.ctx.signer, row.requester, row.key, (build) =>
+            sendCall(this.ctx.tx, "fulfil", build),
+          )
+        ) {
           this.log.info({ requester: row.requester, key: row.key }, "randomness delivered");
           this.ctx.metrics.inc("randomness_fulfilled");
         }

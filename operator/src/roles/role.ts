@@ -2,6 +2,7 @@ import type { NonceManager, Provider } from "ethers";
 import type { Logger } from "pino";
 import type { InferenceMarket, ModelRegistry, StakingVault } from "../../../types/ethers-contracts/index.js";
 import type { RetryPolicy } from "../chain/retry.js";
+import type { TxSender } from "../chain/tx-sender.js";
 import type { OperatorConfig } from "../config.js";
 import type { Executor } from "../executors/executor.js";
 import type { Metrics } from "../metrics.js";
@@ -23,6 +24,8 @@ export interface RoleContext {
   metrics: Metrics;
   retry: RetryPolicy;
   log: Logger;
+  /** Sends every transaction of this operator (sign, record, broadcast; deadlines, replacement). */
+  tx: TxSender;
 }
 
 /**
@@ -35,4 +38,6 @@ export interface Role {
   readonly name: string;
   scan(fromBlock: number, toBlock: number): Promise<void>;
   work(): Promise<void>;
+  /** Stops taking new work and waits for what is in flight (on SIGTERM). */
+  drain?(): Promise<void>;
 }

@@ -104,7 +104,9 @@ export class Sampler implements Role {
       const output = await executor.infer(input);
       const salt = executor.salt("sampler", requestId);
       const commitment = samplingCommitment(requestId, this.ctx.address, { output, salt });
-      await sendAndWait(this.ctx, "commitSampler", () => module.commitSampler(requestId, commitment));
+      await sendAndWait(this.ctx, "commitSampler", () =>
+        module.commitSampler.populateTransaction(requestId, commitment),
+      );
       this.ctx.metrics.inc("sampler_commits");
       return false;
     }
@@ -115,19 +117,20 @@ export class Sampler implements Role {
       if (!(executor instanceof SamplingExecutor)) return false;
       const output = await executor.infer(input);
       await sendAndWait(this.ctx, "reveal", () =>
-        module.reveal(requestId, output, executor.salt("sampler", requestId)),
+        module.reveal.populateTransaction(requestId, output, executor.salt("sampler", requestId)),
       );
       this.ctx.metrics.inc("sampler_reveals");
       return false;
     }
     if (job.phase !== Phase.Final) {
-      if (await module.canAdvance(requestId)) await sendAndWait(this.ctx, "advance", () => module.advance(requestId));
+      if (await module.canAdvance(requestId))
+        await sendAndWait(this.ctx, "advance", () => module.advance.populateTransaction(requestId));
       return false;
     }
     // Final: make sure the market settles (A may be gone), so the fee is credited.
     const request = await this.ctx.market.getRequest(requestId);
     if (request.status === RequestStatus.Submitted) {
-      await sendAndWait(this.ctx, "finalize", () => this.ctx.market.finalize(requestId));
+      await sendAndWait(this.ctx, "finalize", () => this.ctx.market.finalize.populateTransaction(requestId));
     }
     return true;
   }

@@ -52,12 +52,12 @@ export class SamplingOperatorDuty implements Role {
       const executor = this.ctx.executors.get(executorKey(job.modelId, job.mode));
       if (!(executor instanceof SamplingExecutor)) return;
       const { output, salt } = await executor.opening(job);
-      await sendAndWait(this.ctx, "reveal", () => module.reveal(job.requestId, output, salt));
+      await sendAndWait(this.ctx, "reveal", () => module.reveal.populateTransaction(job.requestId, output, salt));
       this.ctx.metrics.inc("sampling_reveals");
       return;
     }
     if (await module.canAdvance(job.requestId)) {
-      await sendAndWait(this.ctx, "advance", () => module.advance(job.requestId));
+      await sendAndWait(this.ctx, "advance", () => module.advance.populateTransaction(job.requestId));
     }
   }
 }

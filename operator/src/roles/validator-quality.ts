@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { AbiCoder, hexlify, keccak256, toUtf8String, getBytes } from "ethers";
+import { AbiCoder, hexlify, keccak256, toUtf8String, getBytes, type ContractTransaction } from "ethers";
+import { sendCall } from "../chain/tx-sender.js";
 import type { Logger } from "pino";
 import { QualityModule__factory, type QualityModule } from "../../../types/ethers-contracts/index.js";
 import { isTransient, withRetry } from "../chain/retry.js";
@@ -79,7 +80,9 @@ export class QualityScoreDuty implements Role {
         this.encoders.set(modelId.toString(), await CrossEncoder.load(crossEncoder, this.log));
       }
       if (!(await ctx.vault.isServing(ctx.address, modelId, VALIDATOR))) {
-        await this.send("setService(validator)", () => ctx.vault.setService(modelId, VALIDATOR, true));
+        await this.send("setService(validator)", () =>
+          ctx.vault.setService.populateTransaction(modelId, VALIDATOR, true),
+        );
       }
     }
     this.module = module;
@@ -148,7 +151,8 @@ export class QualityScoreDuty implements Role {
     if (!job.drawn && now <= job.drawDeadline && job.drawAttempt < MAX_DRAW_ATTEMPTS) {
       // The randomness keeper delivers the draw randomness; once it is there (or expired, or the draw came
       // short and new randomness was requested) drawCommittee takes the next step.
-      if (await module.isDrawReady(requestId)) await this.send("drawCommittee", () => module.drawCommittee(requestId));
+      if (await module.isDrawReady(requestId))
+        await this.send("drawCommittee", () => module.drawCommittee.populateTransaction(requestId));
       job = await module.getJob(requestId);
       if (!job.drawn) return;
     }
@@ -164,7 +168,7 @@ export class QualityScoreDuty implements Role {
           const score = row.score ?? (await this.score(module, requestId, BigInt(row.model_id), job.responseHash));
           this.setState(requestId, "pending", score);
           const commitment = await module.commitmentOf(requestId, ctx.address, score, salt);
-          await this.send("commitScore", () => module.commitScore(requestId, commitment));
+          await this.send("commitScore", () => module.commitScore.populateTransaction(requestId, commitment));
           this.log.info({ requestId, score }, "score committed");
           return;
         }
@@ -173,7 +177,7 @@ export class QualityScoreDuty implements Role {
         const revealOpen = now > job.commitDeadline || commits === members.length;
         if (revealOpen && now <= job.revealDeadline) {
           const score = row.score ?? (await this.score(module, requestId, BigInt(row.model_id), job.responseHash));
-          await this.send("revealScore", () => module.revealScore(requestId, score, salt));
+          await this.send("revealScore", () => module.revealScore.populateTransaction(requestId, score, salt));
           this.log.info({ requestId, score }, "score revealed");
           return;
         }
@@ -184,11 +188,12 @@ export class QualityScoreDuty implements Role {
     if (!job.resolved) {
       const allRevealed = job.drawn && members.every((m) => m.revealed);
       if (!allRevealed && now <= job.revealDeadline) return;
-      await this.send("resolve", () => module.resolve(requestId));
+      await this.send("resolve", () => module.resolve.populateTransaction(requestId));
     }
     // Rewards are credited by the market's settlement: finalize unless the operator already did.
     const latest = await ctx.market.getRequest(requestId);
-    if (latest.status === Status.Submitted) await this.send("finalize", () => ctx.market.finalize(requestId));
+    if (latest.status === Status.Submitted)
+      await this.send("finalize", () => ctx.market.finalize.populateTransaction(requestId));
     this.setState(requestId, "done");
   }
 
@@ -254,14 +259,9 @@ export class QualityScoreDuty implements Role {
     return keccak256(bytes) === responseHash ? bytes : undefined;
   }
 
-  private async send(
-    what: string,
-    fn: () => Promise<{ hash: string; wait: () => Promise<{ status: number | null } | null> }>,
-  ): Promise<void> {
-    const tx = await fn();
-    const receipt = await tx.wait();
-    if (receipt === null || receipt.status !== 1) throw new OperatorError(`${what} transaction ${tx.hash} failed`);
-    this.log.info({ action: what, tx: tx.hash }, "sent");
+  private async send(what: string, build: () => Promise<ContractTransaction>): Promise<void> {
+    const receipt = await sendCall(this.ctx.tx, what, build);
+    this.log.info({ action: what, tx: receipt.hash }, "sent");
   }
 
   async close(): Promise<void> {

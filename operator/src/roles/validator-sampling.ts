@@ -66,7 +66,9 @@ export class SamplingVoteDuty implements Role {
     const addresses = new Set<string>();
     for (const modelId of this.servedModels()) {
       if (!(await this.ctx.vault.isServing(this.ctx.address, modelId, VALIDATOR))) {
-        await sendAndWait(this.ctx, "setService(validator)", () => this.ctx.vault.setService(modelId, VALIDATOR, true));
+        await sendAndWait(this.ctx, "setService(validator)", () =>
+          this.ctx.vault.setService.populateTransaction(modelId, VALIDATOR, true),
+        );
       }
       const config = await this.ctx.registry.modeConfig(modelId, MODE_SAMPLING);
       addresses.add(decodeSamplingConfig(config).arbitrator);
@@ -133,9 +135,9 @@ export class SamplingVoteDuty implements Role {
     const dispute = await committee.getDispute(disputeId);
     if (dispute.stage === Stage.AwaitingDraw) {
       if (await committee.canDraw(disputeId)) {
-        await sendAndWait(this.ctx, "drawCommittee", () => committee.drawCommittee(disputeId));
+        await sendAndWait(this.ctx, "drawCommittee", () => committee.drawCommittee.populateTransaction(disputeId));
       } else if (await committee.canResolve(disputeId)) {
-        await sendAndWait(this.ctx, "resolve", () => committee.resolve(disputeId));
+        await sendAndWait(this.ctx, "resolve", () => committee.resolve.populateTransaction(disputeId));
       }
       return false;
     }
@@ -149,18 +151,18 @@ export class SamplingVoteDuty implements Role {
         Number(dispute.commits),
       );
       if (await committee.canResolve(disputeId)) {
-        await sendAndWait(this.ctx, "resolve", () => committee.resolve(disputeId));
+        await sendAndWait(this.ctx, "resolve", () => committee.resolve.populateTransaction(disputeId));
       }
       return false;
     }
     // Resolved: push the verdict through the module and the market (the majority's reward is paid there).
     const module = this.module!;
     if (await module.canAdvance(requestId)) {
-      await sendAndWait(this.ctx, "advance", () => module.advance(requestId));
+      await sendAndWait(this.ctx, "advance", () => module.advance.populateTransaction(requestId));
     }
     const request = await this.ctx.market.getRequest(requestId);
     if (request.status === RequestStatus.Submitted && (await module.isFinal(requestId))) {
-      await sendAndWait(this.ctx, "finalize", () => this.ctx.market.finalize(requestId));
+      await sendAndWait(this.ctx, "finalize", () => this.ctx.market.finalize.populateTransaction(requestId));
     }
     const after = await this.ctx.market.getRequest(requestId);
     return after.status === RequestStatus.Finalized || after.status === RequestStatus.Refunded;
@@ -192,10 +194,12 @@ export class SamplingVoteDuty implements Role {
     const salt = executor.salt(`validator:${await committee.getAddress()}`, disputeId);
     if (!committed) {
       const commitment = await committee.voteCommitment(disputeId, this.ctx.address, outputHash, salt);
-      await sendAndWait(this.ctx, "commitVote", () => committee.commitVote(disputeId, commitment));
+      await sendAndWait(this.ctx, "commitVote", () => committee.commitVote.populateTransaction(disputeId, commitment));
       this.ctx.metrics.inc("validator_votes");
     } else {
-      await sendAndWait(this.ctx, "revealVote", () => committee.revealVote(disputeId, outputHash, salt));
+      await sendAndWait(this.ctx, "revealVote", () =>
+        committee.revealVote.populateTransaction(disputeId, outputHash, salt),
+      );
       this.ctx.metrics.inc("validator_votes");
     }
   }

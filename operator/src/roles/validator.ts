@@ -16,6 +16,10 @@ export class CompositeRole implements Role {
     for (const duty of this.duties) await duty.scan(fromBlock, toBlock);
   }
 
+  async drain(): Promise<void> {
+    for (const duty of this.duties) await duty.drain?.();
+  }
+
   async work(): Promise<void> {
     let failure: unknown;
     for (const duty of this.duties) {

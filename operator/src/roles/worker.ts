@@ -1,16 +1,43 @@
 import type { Logger } from "pino";
-import { hexlify, type ContractTransactionResponse, type EventLog, type Log, type Provider } from "ethers";
+import { AbiCoder, hexlify, keccak256, type EventLog, type Log, type Provider } from "ethers";
 import { IVerificationModule__factory, type InferenceMarket } from "../../../types/ethers-contracts/index.js";
 import { BadInputError, OperatorError } from "../errors.js";
 import type { Executor } from "../executors/executor.js";
 import type { Metrics } from "../metrics.js";
 import type { Job, OperatorStore } from "../store.js";
-import { type RetryPolicy, isTransient, withRetry } from "../chain/retry.js";
+import { classify } from "../chain/errors.js";
+import { type RetryPolicy, withRetry } from "../chain/retry.js";
+import { TxPendingError, TxRevertedError, type TxSender } from "../chain/tx-sender.js";
 import { DEFAULT_TERMS_POLICY, TermsRefusedError, type TermsPolicy } from "../terms.js";
 import type { Role } from "./role.js";
 
 /** Chain-side request status, as IInferenceMarket.Status. */
 const Status = { None: 0n, Open: 1n, Claimed: 2n, Submitted: 3n, Finalized: 4n, Refunded: 5n } as const;
+
+export interface WorkerLimits {
+  /** Proofs (executions) run at once. */
+  provers: number;
+  /** Claimed-but-unproved jobs above which no new request is claimed (back-pressure). */
+  maxBacklog: number;
+  /** Blocks a settlement must be deep before its job is no longer re-checked (reorgs). */
+  confirmations: number;
+  /** Blocks of our own claims reconciled against the store. */
+  reconcileBlocks: number;
+  reconcileEveryMs: number;
+  /** Backoff of a failing job: base and ceiling. */
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_WORKER_LIMITS: WorkerLimits = {
+  provers: 2,
+  maxBacklog: 4,
+  confirmations: 2,
+  reconcileBlocks: 5_000,
+  reconcileEveryMs: 15_000,
+  backoffMs: 250,
+  maxBackoffMs: 30_000,
+};
 
 export interface WorkerDeps {
   market: InferenceMarket;
@@ -21,26 +48,39 @@ export interface WorkerDeps {
   metrics: Metrics;
   retry: RetryPolicy;
   log: Logger;
+  tx: TxSender;
   /** Terms accepted before claiming (defaults: DEFAULT_TERMS_POLICY). */
   policy?: TermsPolicy;
+  limits?: Partial<WorkerLimits>;
 }
 
 export const executorKey = (modelId: bigint, mode: number): string => `${modelId}:${mode}`;
 
+/** A failure before the claim that makes the request one this operator will not serve. */
+const refusesRequest = (error: unknown) => error instanceof BadInputError || error instanceof TermsRefusedError;
+
 /**
- * The `worker` role: records RequestCreated events for the models it serves, then drives each job
- * through claim -> execute -> submit -> finalize. Every step first reads the request from the chain,
- * so a restart at any point resumes without sending a transaction twice.
+ * The `worker` role: records RequestCreated events for the models it serves and drives each job through
+ * claim -> execute -> submit -> finalize. Jobs run concurrently (proofs in a pool, claims held back while
+ * proving lags behind); every step first reads the request from the chain, so a restart or a reorg at any
+ * point resumes from what the chain says. A job this operator holds is never given up while it can still be
+ * served: any failure re-reads the chain and retries with backoff.
  */
 export class Worker implements Role {
   readonly name = "worker";
   private readonly log: Logger;
+  private readonly limits: WorkerLimits;
+  private readonly inflight = new Map<bigint, Promise<void>>();
+  private proving = 0;
+  private draining = false;
+  private lastReconcile = 0;
 
   constructor(private readonly deps: WorkerDeps) {
     this.log = deps.log.child({ ns: "worker" });
+    this.limits = { ...DEFAULT_WORKER_LIMITS, ...deps.limits };
   }
 
-  /** Scans a block range for new requests; idempotent. */
+  /** Scans a block range for new and reopened requests; idempotent. */
   async scan(fromBlock: number, toBlock: number): Promise<void> {
     const { market, retry } = this.deps;
     const events = await withRetry(
@@ -50,7 +90,6 @@ export class Worker implements Role {
       this.log,
     );
     for (const event of events) this.record(event);
-    // A request another operator claimed and then abandoned is open again: take it back on.
     const reopened = await withRetry(
       "getLogs RequestReopened",
       () => market.queryFilter(market.filters.RequestReopened(), fromBlock, toBlock),
@@ -60,8 +99,8 @@ export class Worker implements Role {
     for (const event of reopened) {
       const requestId = event.args.requestId;
       const job = this.deps.store.getJob(requestId);
-      if (job?.state === "skipped" && job.note?.startsWith("served by")) {
-        this.deps.store.update(requestId, { state: "seen", note: "reopened" });
+      if (job !== undefined && (job.state === "skipped" || job.state === "done")) {
+        this.deps.store.update(requestId, { state: "seen", note: "reopened", failures: 0, retryAt: 0 });
         this.log.info({ requestId }, "request reopened; will claim");
       }
     }
@@ -89,22 +128,93 @@ export class Worker implements Role {
     }
   }
 
-  /** Advances every pending job by as many steps as it can take now. */
+  /** Schedules every job that can move now; returns without waiting for them (they run concurrently). */
   async work(): Promise<void> {
-    for (const job of this.deps.store.pendingJobs()) {
-      try {
-        await this.advance(job);
-      } catch (error) {
-        if (isTransient(error)) {
-          this.log.warn({ requestId: job.requestId, err: error }, "transient failure; will retry");
-          continue;
-        }
-        // A non-transient failure of one request must never stop the others or crash-loop the bot.
-        this.deps.metrics.inc("requests_failed");
-        this.deps.store.update(job.requestId, { state: "skipped", note: errorNote(error) });
-        this.log.error({ requestId: job.requestId, err: error }, "request failed; skipped");
+    if (this.draining) return;
+    const { store } = this.deps;
+    await this.recheckSettled();
+    await this.reconcile();
+    const now = Date.now();
+    const jobs = store.pendingJobs().filter((j) => !this.inflight.has(j.requestId) && j.retryAt <= now);
+    const held = jobs.filter((j) => j.state !== "seen");
+    // Fleets must not collide: each operator walks open requests in its own order.
+    const me = this.deps.operatorAddress.toLowerCase();
+    const rank = (id: bigint) => keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", "address"], [id, me]));
+    const open = jobs
+      .filter((j) => j.state === "seen")
+      .sort((a, b) => (rank(a.requestId) < rank(b.requestId) ? -1 : 1));
+    for (const job of held) this.schedule(job);
+    for (const job of open) {
+      if (this.backlog() >= this.limits.maxBacklog) {
+        this.deps.metrics.inc("claims_deferred");
+        break;
       }
+      this.schedule(job);
     }
+    this.deps.metrics.set("jobs_in_flight", this.inflight.size);
+    this.deps.metrics.set("oldest_held_job_age_seconds", store.oldestHeldJobAgeMs() / 1000);
+    this.deps.metrics.set("pending_transactions", this.deps.tx.pendingCount());
+  }
+
+  /** Stops scheduling and waits for the steps in flight (each bounded by its deadlines). */
+  async drain(): Promise<void> {
+    this.draining = true;
+    await Promise.allSettled([...this.inflight.values()]);
+  }
+
+  /** Jobs claimed (or being claimed) by us and not proved yet, plus proofs running. */
+  private backlog(): number {
+    let n = 0;
+    for (const job of this.deps.store.pendingJobs()) {
+      if ((job.state === "claiming" || job.state === "claimed") && job.output === null) n++;
+    }
+    return Math.max(n, this.proving);
+  }
+
+  private schedule(job: Job): void {
+    const run = this.advance(job)
+      .then(() => {
+        if (job.failures > 0) this.deps.store.update(job.requestId, { failures: 0 });
+      })
+      .catch((error: unknown) => this.failed(job, error))
+      .finally(() => this.inflight.delete(job.requestId));
+    this.inflight.set(job.requestId, run);
+  }
+
+  /** Never gives up a job it may still serve: the next attempt re-reads the chain. */
+  private failed(job: Job, error: unknown): void {
+    const { store, metrics } = this.deps;
+    const current = store.getJob(job.requestId) ?? job;
+    if (error instanceof TxPendingError) {
+      store.update(job.requestId, { retryAt: Date.now() + 500, note: error.message });
+      return;
+    }
+    const failure = classify(error);
+    const summary = error instanceof OperatorError ? error.message : failure.summary;
+    const failures = current.failures + 1;
+    const delay = Math.min(this.limits.maxBackoffMs, this.limits.backoffMs * 2 ** Math.min(failures - 1, 10));
+    metrics.inc("job_errors");
+    const heldByUs = current.state !== "seen";
+    // Not yet ours and refused by the chain again and again (not serving, not enough stake): stop trying.
+    if (!heldByUs && failures >= 8 && failure.kind !== "transient") {
+      store.update(job.requestId, { state: "skipped", note: `not claimable: ${summary}`.slice(0, 500), failures });
+      metrics.inc("requests_failed");
+      this.log.error({ requestId: job.requestId, reason: summary }, "request not claimable; skipped");
+      return;
+    }
+    store.update(job.requestId, { failures, retryAt: Date.now() + delay, note: summary.slice(0, 500) });
+    const level = heldByUs && failures >= 3 ? "error" : "warn";
+    this.log[level](
+      {
+        requestId: job.requestId,
+        state: current.state,
+        kind: failure.kind,
+        reason: summary,
+        failures,
+        retryInMs: delay,
+      },
+      heldByUs ? "step failed on a job we hold; will retry" : "step failed; will retry",
+    );
   }
 
   private async advance(job: Job): Promise<void> {
@@ -113,9 +223,16 @@ export class Worker implements Role {
     const onChain = await withRetry("getRequest", () => market.getRequest(job.requestId), this.deps.retry, this.log);
     const mine = onChain.operator.toLowerCase() === me;
 
+    if (onChain.status === Status.None) {
+      // Not (or no longer, after a reorg) on chain: wait for it to reappear.
+      store.update(job.requestId, { state: "seen", retryAt: Date.now() + 2_000 });
+      return;
+    }
     if (onChain.status === Status.Finalized || onChain.status === Status.Refunded) {
-      store.update(job.requestId, { state: mine && onChain.status === Status.Finalized ? "done" : "skipped" });
-      if (mine && onChain.status === Status.Finalized) this.deps.metrics.inc("requests_settled");
+      const settled = mine && onChain.status === Status.Finalized;
+      const head = await this.provider().getBlockNumber();
+      store.update(job.requestId, { state: settled ? "done" : "skipped", settledBlock: head });
+      if (settled && job.state !== "done") this.deps.metrics.inc("requests_settled");
       return;
     }
     if ((onChain.status === Status.Claimed || onChain.status === Status.Submitted) && !mine) {
@@ -126,79 +243,164 @@ export class Worker implements Role {
     if (executor === undefined) return;
 
     if (onChain.status === Status.Open) {
-      if (await this.waitForSent(job, "claim")) return;
-      try {
-        await executor.check(job);
-      } catch (error) {
-        if (!(error instanceof BadInputError)) throw error;
-        // Left to the deadline refund: claiming would only cost us a no-show slash.
-        store.update(job.requestId, { state: "skipped", note: error.message });
-        this.deps.metrics.inc("requests_failed");
-        this.log.warn({ requestId: job.requestId, reason: error.message }, "bad input; not claiming");
+      const now = await withRetry("activeTime", () => market.activeTime(), this.deps.retry, this.log);
+      if (now >= onChain.deadline) {
+        store.update(job.requestId, { state: "skipped", note: "deadline passed unclaimed" });
         return;
       }
-      if (executor.checkTerms !== undefined) {
-        const terms = {
-          operatorStake: onChain.operatorStake,
-          modeConfig: await withRetry(
+      try {
+        await executor.check(job);
+        if (executor.checkTerms !== undefined) {
+          const modeConfig = await withRetry(
             "modeConfigOf",
             () => market.modeConfigOf(job.requestId),
             this.deps.retry,
             this.log,
-          ),
-        };
-        try {
-          await executor.checkTerms(terms, {
-            provider: this.provider(),
-            policy: this.deps.policy ?? DEFAULT_TERMS_POLICY,
-          });
-        } catch (error) {
-          if (!(error instanceof TermsRefusedError)) throw error;
-          // Terms an honest operator cannot meet: claiming could only cost stake.
-          store.update(job.requestId, { state: "skipped", note: `terms refused: ${error.message}` });
-          this.deps.metrics.inc("requests_failed");
-          this.log.warn({ requestId: job.requestId, reason: error.message }, "terms refused; not claiming");
-          return;
+          );
+          await executor.checkTerms(
+            { operatorStake: onChain.operatorStake, modeConfig },
+            { provider: this.provider(), policy: this.deps.policy ?? DEFAULT_TERMS_POLICY },
+          );
         }
+      } catch (error) {
+        if (!refusesRequest(error)) throw error;
+        // Left to the deadline refund: claiming would only cost a no-show slash.
+        store.update(job.requestId, { state: "skipped", note: (error as Error).message });
+        this.deps.metrics.inc("requests_failed");
+        this.log.warn({ requestId: job.requestId, reason: (error as Error).message }, "not claiming");
+        return;
       }
-      // Deadlines are in the market's active time (stopped while paused).
-      const now = await withRetry("activeTime", () => market.activeTime(), this.deps.retry, this.log);
-      if (now >= onChain.deadline) return; // too late to serve; refundable soon
-      await this.send(job, "claim", "claiming", () => market.claim(job.requestId));
+      try {
+        await this.deps.tx.send({
+          key: `claim:${job.requestId}`,
+          action: "claim",
+          requestId: job.requestId,
+          build: () => market.claim.populateTransaction(job.requestId),
+          deadline: await this.unixOf(onChain.deadline),
+          jobState: "claiming",
+        });
+      } catch (error) {
+        if (!(error instanceof TxRevertedError) && classify(error).kind !== "revert") throw error;
+        // Lost the race (another operator claimed first) or the request changed: the chain decides next.
+        const now = await market.getRequest(job.requestId);
+        if (now.status !== Status.Open) return this.advance(job);
+        throw error;
+      }
+      store.update(job.requestId, { state: "claimed" });
       this.deps.metrics.inc("requests_claimed");
       return this.advance({ ...job, state: "claimed" });
     }
 
     if (onChain.status === Status.Claimed) {
-      if (await this.waitForSent(job, "submit")) return;
       let output = job.output;
       let proof = job.proof;
       if (output === null || proof === null) {
-        const started = performance.now();
-        const result = await executor.execute(job);
-        this.deps.metrics.observeProofMs(performance.now() - started);
-        this.deps.metrics.inc("requests_proved");
+        const result = await this.prove(executor, job);
         output = result.output;
         proof = result.proof;
         store.update(job.requestId, { output, proof, state: "claimed" });
       }
       const [o, p] = [output, proof];
-      await this.send(job, "submit", "submitting", () => market.submitResult(job.requestId, o, p));
+      await this.deps.tx.send({
+        key: `submit:${job.requestId}`,
+        action: "submit",
+        requestId: job.requestId,
+        build: () => market.submitResult.populateTransaction(job.requestId, o, p),
+        deadline: await this.unixOf(onChain.claimDeadline),
+        jobState: "submitting",
+      });
+      store.update(job.requestId, { state: "submitted" });
       return this.advance({ ...job, state: "submitted", output, proof });
     }
 
     if (onChain.status === Status.Submitted) {
-      if (await this.waitForSent(job, "finalize")) return;
-      const moduleFinal = await this.isFinal(onChain.module, job.requestId);
-      if (!moduleFinal) {
-        store.update(job.requestId, { state: "submitted" });
+      if (!(await this.isFinal(onChain.module, job.requestId))) {
+        // The module's verdict takes its windows: look again in a while.
+        store.update(job.requestId, { state: "submitted", retryAt: Date.now() + 2_000 });
         return;
       }
-      await this.send(job, "finalize", "finalizing", () => market.finalize(job.requestId));
-      store.update(job.requestId, { state: "done" });
+      const receipt = await this.deps.tx.send({
+        key: `finalize:${job.requestId}`,
+        action: "finalize",
+        requestId: job.requestId,
+        build: () => market.finalize.populateTransaction(job.requestId),
+        jobState: "finalizing",
+      });
+      store.update(job.requestId, { state: "done", settledBlock: receipt.blockNumber });
       this.deps.metrics.inc("requests_settled");
       this.log.info({ requestId: job.requestId }, "settled");
     }
+  }
+
+  /** Runs the executor within the proving pool. */
+  private async prove(executor: Executor, job: Job): Promise<{ output: string; proof: string }> {
+    while (this.proving >= this.limits.provers) await new Promise((r) => setTimeout(r, 20));
+    this.proving++;
+    try {
+      const started = performance.now();
+      const result = await executor.execute(job);
+      this.deps.metrics.observeProofMs(performance.now() - started);
+      this.deps.metrics.inc("requests_proved");
+      return result;
+    } finally {
+      this.proving--;
+    }
+  }
+
+  /** Jobs marked done recently are re-read until their settlement is `confirmations` deep (reorgs). */
+  private async recheckSettled(): Promise<void> {
+    const head = await withRetry("blockNumber", () => this.provider().getBlockNumber(), this.deps.retry, this.log);
+    for (const job of this.deps.store.recentlyDone(head - this.limits.confirmations)) {
+      const onChain = await withRetry(
+        "getRequest",
+        () => this.deps.market.getRequest(job.requestId),
+        this.deps.retry,
+        this.log,
+      );
+      if (onChain.status !== Status.Finalized && onChain.status !== Status.Refunded) {
+        this.log.warn(
+          { requestId: job.requestId, status: Number(onChain.status) },
+          "settlement reorganised away; resuming",
+        );
+        this.deps.store.update(job.requestId, { state: "submitted", settledBlock: 0, retryAt: 0 });
+      }
+    }
+  }
+
+  /** Every claim of ours in the recent blocks has a live job (a missed or reorganised event cannot strand one). */
+  private async reconcile(): Promise<void> {
+    if (Date.now() - this.lastReconcile < this.limits.reconcileEveryMs) return;
+    this.lastReconcile = Date.now();
+    const { market, store } = this.deps;
+    const head = await withRetry("blockNumber", () => this.provider().getBlockNumber(), this.deps.retry, this.log);
+    const claims = await withRetry(
+      "getLogs RequestClaimed",
+      () =>
+        market.queryFilter(
+          market.filters.RequestClaimed(undefined, this.deps.operatorAddress),
+          Math.max(0, head - this.limits.reconcileBlocks),
+          head,
+        ),
+      this.deps.retry,
+      this.log,
+    );
+    for (const e of claims) {
+      const job = store.getJob(e.args.requestId);
+      if (job === undefined || job.state === "seen" || job.state === "skipped") {
+        const onChain = await market.getRequest(e.args.requestId);
+        const ours = onChain.operator.toLowerCase() === this.deps.operatorAddress.toLowerCase();
+        if (!ours || onChain.status !== Status.Claimed) continue;
+        if (job === undefined) continue; // a model this operator no longer serves: nothing to run it with
+        store.update(job.requestId, { state: "claimed", retryAt: 0, note: "reconciled: our claim" });
+        this.log.warn({ requestId: job.requestId }, "reconciled a claim the store had lost");
+      }
+    }
+  }
+
+  /** A deadline in the market's active time, as unix seconds now (pauses move it later). */
+  private async unixOf(activeDeadline: bigint): Promise<number> {
+    const active = await withRetry("activeTime", () => this.deps.market.activeTime(), this.deps.retry, this.log);
+    return Math.floor(Date.now() / 1000) + Number(activeDeadline - active);
   }
 
   private provider(): Provider {
@@ -211,40 +413,4 @@ export class Worker implements Role {
     const module = IVerificationModule__factory.connect(moduleAddress, this.deps.market.runner);
     return withRetry("isFinal", () => module.isFinal(requestId), this.deps.retry, this.log);
   }
-
-  /**
-   * If a transaction for this step was sent before (e.g. before a crash) and may still be pending,
-   * waits for it instead of sending another. Returns true when the caller should re-read the chain.
-   */
-  private async waitForSent(job: Job, action: string): Promise<boolean> {
-    if (job.lastTx === null || this.deps.store.txCount(job.requestId, action) === 0) return false;
-    const provider = this.deps.market.runner?.provider;
-    if (!provider) return false;
-    const receipt = await provider.getTransactionReceipt(job.lastTx);
-    if (receipt !== null) return false; // mined (succeeded or reverted): the chain state says what next
-    const tx = await provider.getTransaction(job.lastTx);
-    if (tx === null) return false; // dropped: safe to send again
-    this.log.info({ requestId: job.requestId, action, tx: job.lastTx }, "waiting for earlier transaction");
-    await tx.wait();
-    return true;
-  }
-
-  private async send(
-    job: Job,
-    action: string,
-    pendingState: Job["state"],
-    sendTx: () => Promise<ContractTransactionResponse>,
-  ): Promise<void> {
-    const tx = await sendTx();
-    this.deps.store.recordTx(job.requestId, action, tx.hash, pendingState);
-    this.log.info({ requestId: job.requestId, action, tx: tx.hash }, "sent");
-    const receipt = await tx.wait();
-    if (receipt === null || receipt.status !== 1) throw new Error(`${action} transaction ${tx.hash} failed`);
-    job.lastTx = tx.hash;
-  }
-}
-
-function errorNote(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.slice(0, 500);
 }

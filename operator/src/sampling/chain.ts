@@ -1,4 +1,5 @@
-import { hexlify } from "ethers";
+import { hexlify, type ContractTransaction } from "ethers";
+import { sendCall } from "../chain/tx-sender.js";
 import {
   SamplingCommittee__factory,
   SamplingModule__factory,
@@ -77,18 +78,14 @@ export async function chainTime(ctx: Pick<RoleContext, "market" | "retry" | "log
 }
 
 /**
- * Sends a transaction and waits for it to be mined successfully. A send that fails before reaching the chain
- * (gas estimation reverts because another bot took the step first) resets the shared NonceManager, which
- * otherwise keeps the unused nonce counted and every later transaction of the operator is refused.
+ * Sends a role's call through the operator's TxSender (signed, recorded, broadcast, waited for with a
+ * deadline, replaced when slow) and returns the mined transaction's hash; a revert throws.
  */
 export async function sendAndWait(
-  ctx: RoleContext,
+  ctx: Pick<RoleContext, "tx">,
   what: string,
-  send: () => Promise<{ hash: string; wait: () => Promise<{ status: number | null } | null> }>,
+  build: () => Promise<ContractTransaction>,
 ): Promise<string> {
-  const tx = await send();
-  const receipt = await tx.wait();
-  if (receipt === null || receipt.status !== 1) throw new OperatorError(`${what} transaction ${tx.hash} failed`);
-  ctx.log.info({ action: what, tx: tx.hash }, "sent");
-  return tx.hash;
+  const receipt = await sendCall(ctx.tx, what, build);
+  return receipt.hash;
 }

@@ -1,0 +1,324 @@
+/**
+ * Every transaction of the operator goes through here: sign, record, then broadcast; every wait has a
+ * deadline; a transaction not mined in time is replaced at the same nonce with higher fees, up to a
+ * ceiling that rises as the duty's deadline nears; a dropped one is broadcast again. Each send has an
+ * idempotency key (e.g. "claim:42"): a send after a crash resumes the recorded transaction instead of
+ * making a second one, and a key whose transaction was mined is never sent again.
+ */
+import {
+  Transaction,
+  concat,
+  keccak256,
+  type AbstractSigner,
+  type ContractTransaction,
+  type Provider,
+  type TransactionReceipt,
+} from "ethers";
+import type { Logger } from "pino";
+import { OperatorError } from "../errors.js";
+import type { OperatorStore, TxRecord } from "../store.js";
+import { classify } from "./errors.js";
+import { sleep } from "./retry.js";
+
+export interface TxPolicy {
+  /** How often to look for a receipt. */
+  pollMs: number;
+  /** Replace (same nonce, higher fees) a transaction not mined after this long. */
+  replaceAfterMs: number;
+  /** Longest one `send` waits before giving the caller back a TxPendingError (the transaction stays). */
+  waitMs: number;
+  /** Normal ceiling of the max fee per gas (wei); unset: 3x the fee estimate at first send. */
+  maxFeePerGas?: bigint;
+  /** Fixed priority fee (wei); unset: the node's estimate. */
+  maxPriorityFeePerGas?: bigint;
+  /** The ceiling is multiplied up to this factor as the deadline nears. */
+  urgentFeeMultiplier: number;
+}
+
+export const DEFAULT_TX_POLICY: TxPolicy = {
+  pollMs: 250,
+  replaceAfterMs: 15_000,
+  waitMs: 60_000,
+  urgentFeeMultiplier: 3,
+};
+
+export interface SendRequest {
+  /** Idempotency key: one logical transaction (e.g. `claim:42`). */
+  key: string;
+  action: string;
+  requestId?: bigint;
+  /** The call (to, data, value), built fresh when a new transaction is needed. */
+  build: () => Promise<ContractTransaction>;
+  /** Unix seconds by which the transaction must be mined (fees may rise towards it). */
+  deadline?: number;
+  /** Job state recorded with the signed transaction. */
+  jobState?: Parameters<OperatorStore["recordTx"]>[1];
+  /** Whether a key whose transaction was mined returns that receipt instead of sending again (default true). */
+  reuseMined?: boolean;
+}
+
+/** The transaction is recorded and broadcast but not mined within the wait: call `send` again later. */
+export class TxPendingError extends OperatorError {}
+/** The transaction was mined and reverted. */
+export class TxRevertedError extends OperatorError {
+  constructor(
+    message: string,
+    readonly receipt: TransactionReceipt,
+  ) {
+    super(message);
+  }
+}
+
+/** Serialises nonce assignment; everything else (waits) runs concurrently. */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    const previous = this.tail;
+    let release!: () => void;
+    this.tail = new Promise<void>((r) => (release = r));
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+}
+
+/**
+ * Sends a one-off call of a role (a move, a vote, a delivery) through `tx`: keyed by the call itself, so
+ * a send after a crash resumes the same pending transaction; once mined, the same call may be sent again
+ * later (the chain state decides whether it is wanted).
+ */
+export async function sendCall(
+  tx: TxSender,
+  action: string,
+  build: () => Promise<ContractTransaction>,
+  requestId?: bigint,
+): Promise<TransactionReceipt> {
+  const call = await build();
+  const key = `${action}:${keccak256(concat([call.to, call.data]))}`;
+  return tx.send({
+    key,
+    action,
+    build: async () => call,
+    reuseMined: false,
+    ...(requestId === undefined ? {} : { requestId }),
+  });
+}
+
+export class TxSender {
+  private readonly nonceLock = new Mutex();
+  private nextNonce: number | undefined;
+  private readonly provider: Provider;
+
+  constructor(
+    private readonly signer: AbstractSigner,
+    private readonly store: OperatorStore,
+    private readonly policy: TxPolicy,
+    private readonly log: Logger,
+  ) {
+    if (signer.provider === null) throw new OperatorError("the signer has no provider");
+    this.provider = signer.provider;
+  }
+
+  /** Pending transactions recorded but not known mined (a gauge). */
+  pendingCount(): number {
+    return this.store.pendingTxs().length;
+  }
+
+  /**
+   * Sends (or resumes) the transaction of `req.key` and waits for its receipt, at most `policy.waitMs`.
+   * Throws TxRevertedError when it was mined and reverted, TxPendingError when still pending, or the
+   * classified error of building/estimating it (a revert there means the chain refuses the call now).
+   */
+  async send(req: SendRequest): Promise<TransactionReceipt> {
+    const recorded = this.store.txsForKey(req.key);
+    const pending = recorded.filter((t) => t.status === "pending");
+    if (pending.length > 0) return this.await(req, pending[0]!.nonce);
+    const mined = req.reuseMined === false ? undefined : recorded.find((t) => t.status === "mined");
+    if (mined !== undefined) {
+      const receipt = await this.provider.getTransactionReceipt(mined.hash);
+      if (receipt !== null && receipt.status === 1) return receipt;
+      // Gone in a reorg: the key is open again.
+      if (receipt === null) this.store.setTxStatus(mined.hash, "dropped");
+    }
+    const call = await req.build();
+    const from = await this.signer.getAddress();
+    const gasLimit = ((await this.provider.estimateGas({ ...call, from })) * 12n) / 10n + 10_000n;
+    const fees = await this.initialFees(req.deadline);
+    await this.nonceLock.run(async () => {
+      const nonce = await this.allocateNonce();
+      const tx = await this.sign({ ...call, from, gasLimit, nonce, ...fees });
+      this.store.recordTx({ ...tx, key: req.key, requestId: req.requestId ?? null, action: req.action }, req.jobState);
+      const accepted = await this.broadcast(tx.raw);
+      // A broadcast the node certainly rejected leaves the nonce free; any other outcome keeps it ours.
+      if (accepted === "rejected") {
+        this.store.setTxStatus(tx.hash, "dropped");
+        throw new TxPendingError(`${req.action}: the node rejected the transaction; it will be rebuilt`);
+      }
+      this.nextNonce = nonce + 1;
+      this.log.info({ action: req.action, requestId: req.requestId, tx: tx.hash, nonce }, "sent");
+    });
+    const first = this.store.txsForKey(req.key).find((t) => t.status === "pending");
+    if (first === undefined) throw new TxPendingError(`${req.action}: nothing pending after send`);
+    return this.await(req, first.nonce);
+  }
+
+  /** Broadcasts again every recorded pending transaction (after a restart): the node may never have had them. */
+  async resume(): Promise<void> {
+    for (const tx of this.store.pendingTxs()) {
+      const receipt = await this.provider.getTransactionReceipt(tx.hash).catch(() => null);
+      if (receipt !== null) {
+        this.store.setTxStatus(tx.hash, receipt.status === 1 ? "mined" : "reverted", receipt.blockNumber);
+        continue;
+      }
+      await this.broadcast(tx.raw);
+    }
+  }
+
+  /** Waits for the transactions of one nonce, replacing and re-broadcasting as needed. */
+  private async await(req: SendRequest, nonce: number): Promise<TransactionReceipt> {
+    const started = Date.now();
+    const from = await this.signer.getAddress();
+    for (;;) {
+      const group = this.store.txsForKey(req.key).filter((t) => t.nonce === nonce);
+      for (const t of group) {
+        const receipt = await this.provider.getTransactionReceipt(t.hash).catch(() => null);
+        if (receipt === null) continue;
+        for (const other of group) if (other.hash !== t.hash) this.store.setTxStatus(other.hash, "replaced");
+        if (receipt.status !== 1) {
+          this.store.setTxStatus(t.hash, "reverted", receipt.blockNumber);
+          throw new TxRevertedError(`${req.action} transaction ${t.hash} reverted`, receipt);
+        }
+        this.store.setTxStatus(t.hash, "mined", receipt.blockNumber);
+        return receipt;
+      }
+      // Our nonce used but none of ours mined: another process signs with this key.
+      const latestNonce = await this.provider.getTransactionCount(from, "latest").catch(() => -1);
+      if (latestNonce > nonce) {
+        await sleep(this.policy.pollMs);
+        const again = await Promise.all(
+          group.map((t) => this.provider.getTransactionReceipt(t.hash).catch(() => null)),
+        );
+        if (again.every((r) => r === null)) {
+          for (const t of group) this.store.setTxStatus(t.hash, "dropped");
+          this.nextNonce = undefined;
+          throw new TxPendingError(`${req.action}: nonce ${nonce} was used by another transaction`);
+        }
+        continue;
+      }
+      const newest = group[0]!;
+      if (Date.now() - newest.sentAt >= this.policy.replaceAfterMs) {
+        await this.replace(req, newest);
+      } else if ((await this.provider.getTransaction(newest.hash).catch(() => undefined)) === null) {
+        // The node does not know it (dropped, or never received): broadcast the same bytes again.
+        await this.broadcast(newest.raw);
+      }
+      if (Date.now() - started >= this.policy.waitMs) {
+        throw new TxPendingError(`${req.action} transaction ${newest.hash} not mined yet`);
+      }
+      await sleep(this.policy.pollMs);
+    }
+  }
+
+  /** Same nonce, same call, fees bumped by at least 12.5 % (what nodes require), under the ceiling. */
+  private async replace(req: SendRequest, newest: TxRecord): Promise<void> {
+    const old = Transaction.from(newest.raw);
+    const bump = (v: bigint | null): bigint => ((v ?? 0n) * 1125n) / 1000n + 1n;
+    const ceiling = await this.ceiling(req.deadline);
+    const market = await this.provider.getFeeData().catch(() => null);
+    let maxFee = bump(old.maxFeePerGas);
+    if (market?.maxFeePerGas != null && market.maxFeePerGas > maxFee) maxFee = market.maxFeePerGas;
+    if (maxFee > ceiling) {
+      this.log.warn({ action: req.action, tx: newest.hash, ceiling }, "fee ceiling reached; re-broadcasting");
+      await this.broadcast(newest.raw);
+      this.store.recordTx({ ...newest, hash: newest.hash }, undefined); // refresh sent_at
+      return;
+    }
+    let priority = this.policy.maxPriorityFeePerGas ?? bump(old.maxPriorityFeePerGas);
+    if (priority < bump(old.maxPriorityFeePerGas)) priority = bump(old.maxPriorityFeePerGas);
+    if (priority > maxFee) priority = maxFee;
+    const from = await this.signer.getAddress();
+    const tx = await this.sign({
+      to: old.to,
+      data: old.data,
+      value: old.value,
+      chainId: old.chainId,
+      from,
+      gasLimit: old.gasLimit,
+      nonce: old.nonce,
+      type: 2,
+      maxFeePerGas: maxFee,
+      maxPriorityFeePerGas: priority,
+    });
+    this.store.recordTx({ ...tx, key: req.key, requestId: req.requestId ?? null, action: req.action }, undefined);
+    await this.broadcast(tx.raw);
+    this.log.warn({ action: req.action, replaced: newest.hash, tx: tx.hash, maxFee }, "replaced a slow transaction");
+  }
+
+  private chainId: bigint | undefined;
+
+  private async sign(
+    tx: Parameters<AbstractSigner["signTransaction"]>[0],
+  ): Promise<{ hash: string; raw: string; nonce: number }> {
+    this.chainId ??= (await this.provider.getNetwork()).chainId;
+    const raw = await this.signer.signTransaction({ chainId: this.chainId, ...tx });
+    const parsed = Transaction.from(raw);
+    return { hash: parsed.hash!, raw, nonce: parsed.nonce };
+  }
+
+  /** "accepted" (or already known), "rejected" (certainly not taken), or "unknown" (no answer). */
+  private async broadcast(raw: string): Promise<"accepted" | "rejected" | "unknown"> {
+    try {
+      await this.provider.broadcastTransaction(raw);
+      return "accepted";
+    } catch (error) {
+      const message = String((error as { message?: unknown }).message ?? "").toLowerCase();
+      if (message.includes("already known") || message.includes("known transaction")) return "accepted";
+      if (message.includes("nonce too low") || (error as { code?: string }).code === "NONCE_EXPIRED") return "accepted";
+      const failure = classify(error);
+      if (failure.kind === "transient" && !message.includes("underpriced") && !message.includes("fee"))
+        return "unknown";
+      this.log.warn({ reason: failure.summary }, "broadcast rejected");
+      return "rejected";
+    }
+  }
+
+  private async allocateNonce(): Promise<number> {
+    if (this.nextNonce === undefined) {
+      const from = await this.signer.getAddress();
+      const chain = await this.provider.getTransactionCount(from, "pending");
+      const recorded = this.store.pendingTxs().reduce((m, t) => Math.max(m, t.nonce + 1), 0);
+      this.nextNonce = Math.max(chain, recorded);
+    }
+    return this.nextNonce;
+  }
+
+  private async initialFees(
+    deadline?: number,
+  ): Promise<{ maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint; gasPrice?: bigint; type?: number }> {
+    const fee = await this.provider.getFeeData();
+    if (fee.maxFeePerGas === null) return { gasPrice: fee.gasPrice ?? undefined };
+    const ceiling = await this.ceiling(deadline, fee.maxFeePerGas);
+    const maxFeePerGas = fee.maxFeePerGas > ceiling ? ceiling : fee.maxFeePerGas;
+    let maxPriorityFeePerGas = this.policy.maxPriorityFeePerGas ?? fee.maxPriorityFeePerGas ?? 0n;
+    if (maxPriorityFeePerGas > maxFeePerGas) maxPriorityFeePerGas = maxFeePerGas;
+    return { type: 2, maxFeePerGas, maxPriorityFeePerGas };
+  }
+
+  /** The max fee allowed now: the policy ceiling, raised towards `urgentFeeMultiplier` x as the deadline nears. */
+  private async ceiling(deadline?: number, estimate?: bigint): Promise<bigint> {
+    let base = this.policy.maxFeePerGas;
+    if (base === undefined) {
+      const e = estimate ?? (await this.provider.getFeeData()).maxFeePerGas ?? 0n;
+      base = e * 3n;
+    }
+    if (deadline === undefined) return base;
+    const remaining = deadline - Date.now() / 1000;
+    const horizon = 600; // the last ten minutes before the deadline raise the ceiling linearly
+    const urgency = remaining >= horizon ? 0 : Math.min(1, 1 - Math.max(0, remaining) / horizon);
+    const factor = 1 + (this.policy.urgentFeeMultiplier - 1) * urgency;
+    return (base * BigInt(Math.round(factor * 1000))) / 1000n;
+  }
+}
