@@ -15,6 +15,8 @@ export interface OperatorProcessOptions {
   metricsPort?: number;
   /** Roles to run (default: worker). */
   roles?: ("worker" | "challenger" | "sampler" | "validator")[];
+  /** Further config keys (timeouts, transaction policy, ...), merged last. */
+  extra?: Record<string, unknown>;
 }
 
 /** Writes the operator config and starts `veriml operator run` as a separate OS process. */
@@ -32,6 +34,7 @@ export async function startOperatorProcess(
     stakeWei: options.stakeWei.toString(),
     pollIntervalMs: options.pollIntervalMs ?? 200,
     ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),
+    ...options.extra,
   };
   await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
   const logFile = path.join(options.workDir, "operator.log");

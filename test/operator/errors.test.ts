@@ -38,6 +38,8 @@ describe("operator: chain error classification", () => {
     const reset = Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
     expect(classify(reset).kind).to.equal("transient");
     expect(classify(new SyntaxError("Unexpected token < in JSON")).kind).to.equal("transient");
+    const notJson = makeError("response body is not valid JSON", "UNSUPPORTED_OPERATION", { operation: "bodyJson" });
+    expect(classify(notJson).kind, "a reply that is not JSON").to.equal("transient");
     const limited = makeError("rate limited", "UNKNOWN_ERROR", { error: { code: -32005, message: "limit" } } as never);
     expect(classify(limited).kind).to.equal("transient");
   });

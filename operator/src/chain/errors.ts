@@ -127,6 +127,11 @@ export function classify(error: unknown): ChainFailure {
     return { kind: isError(error, "CALL_EXCEPTION") ? "revert" : "transient", summary: "reverted without data" };
   }
   if (typeof code === "string" && TRANSIENT_ETHERS.has(code)) return { kind: "transient", summary: code };
+  // A reply whose body is not JSON at all (a proxy's error page, a truncated stream).
+  const operation = (error as { operation?: unknown } | null)?.operation;
+  if (code === "UNSUPPORTED_OPERATION" && (operation === "bodyJson" || operation === "bodyText")) {
+    return { kind: "transient", summary: "malformed reply" };
+  }
   if (typeof code === "string" && TRANSIENT_SOCKET.has(code)) return { kind: "transient", summary: code };
   const rpc = rpcCode(error);
   if (rpc !== undefined && TRANSIENT_RPC.has(rpc)) return { kind: "transient", summary: `JSON-RPC ${rpc}` };

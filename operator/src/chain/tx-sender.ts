@@ -140,8 +140,11 @@ export class TxSender {
     if (mined !== undefined) {
       const receipt = await this.provider.getTransactionReceipt(mined.hash);
       if (receipt !== null && receipt.status === 1) return receipt;
-      // Gone in a reorg: the key is open again.
-      if (receipt === null) this.store.setTxStatus(mined.hash, "dropped");
+      // Gone in a reorg: the key is open again, and the account's nonce may have gone back with it.
+      if (receipt === null) {
+        this.store.setTxStatus(mined.hash, "dropped");
+        this.nextNonce = undefined;
+      }
     }
     const call = await req.build();
     const from = await this.signer.getAddress();
@@ -212,7 +215,14 @@ export class TxSender {
       if (Date.now() - newest.sentAt >= this.policy.replaceAfterMs) {
         await this.replace(req, newest);
       } else if ((await this.provider.getTransaction(newest.hash).catch(() => undefined)) === null) {
-        // The node does not know it (dropped, or never received): broadcast the same bytes again.
+        // The node does not know it (dropped, or never received): broadcast the same bytes again, unless an
+        // earlier nonce is missing (a reorg took an earlier transaction): then this one can never be mined.
+        const pendingNonce = await this.provider.getTransactionCount(from, "pending").catch(() => nonce);
+        if (pendingNonce < nonce) {
+          for (const t of group) this.store.setTxStatus(t.hash, "dropped");
+          this.nextNonce = undefined;
+          throw new TxPendingError(`${req.action}: nonce ${nonce} is beyond the chain's ${pendingNonce}; rebuilding`);
+        }
         await this.broadcast(newest.raw);
       }
       if (Date.now() - started >= this.policy.waitMs) {

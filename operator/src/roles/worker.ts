@@ -196,7 +196,8 @@ export class Worker implements Role {
     metrics.inc("job_errors");
     const heldByUs = current.state !== "seen";
     // Not yet ours and refused by the chain again and again (not serving, not enough stake): stop trying.
-    if (!heldByUs && failures >= 8 && failure.kind !== "transient") {
+    // Anything else (transport trouble, unknown errors) is retried with backoff, never a reason to give up.
+    if (!heldByUs && failures >= 8 && failure.kind === "revert") {
       store.update(job.requestId, { state: "skipped", note: `not claimable: ${summary}`.slice(0, 500), failures });
       metrics.inc("requests_failed");
       this.log.error({ requestId: job.requestId, reason: summary }, "request not claimable; skipped");
