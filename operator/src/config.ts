@@ -36,6 +36,8 @@ export const configSchema = z
     /** Blocks to scan per eth_getLogs call during catch-up. */
     logBatchBlocks: z.coerce.number().int().positive().default(2000),
     confirmations: z.coerce.number().int().nonnegative().default(0),
+    /** Deepest reorganisation survived: settlements are re-checked until this deep, the cursor rewinds twice it. */
+    reorgDepth: z.coerce.number().int().positive().default(12),
     /** Stake to top up to at start (wei, as a decimal string); 0 keeps what is staked. */
     stakeWei: z.coerce.bigint().nonnegative().default(0n),
     gas: z

@@ -130,6 +130,7 @@ export class OperatorRuntime {
             batchBlocks: config.logBatchBlocks,
             confirmations: config.confirmations,
             retry: config.retry,
+            rewindBlocks: 2 * config.reorgDepth,
           },
           log.child({ ns: `watcher:${role.name}` }),
         ),

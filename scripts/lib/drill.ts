@@ -43,6 +43,8 @@ export interface DrillContext {
   waitForLog(i: number, pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** Resolves once every request settled (or the timeout passed). */
   settled: () => Promise<boolean>;
+  /** Adds a note to the result. */
+  note(text: string): void;
 }
 
 export interface DrillScenario {
@@ -61,7 +63,7 @@ export interface DrillResult {
   settledExactlyOnce: number;
   /** Transactions an honest operator sent twice for the same step (same call, mined twice). */
   duplicates: number;
-  /** Claims an operator lost to a competitor at gas estimation (no transaction sent). */
+  /** Slashes of an honest operator's stake. */
   honestSlashes: number;
   escrowEqualsLiabilities: boolean;
   seconds: number;
@@ -130,6 +132,7 @@ export async function runDrill(scenario: DrillScenario, workRoot: string, timeou
         await sendZkRequest(stack, "user-eth", Uint8Array.from(testSet.inputs[r % testSet.inputs.length]!), deadline),
       );
     }
+    const notes: string[] = [];
     const allSettled = async (): Promise<boolean> => {
       for (const id of ids) if ((await stack.market.getRequest(id)).status !== 4n) return false;
       return true;
@@ -164,12 +167,15 @@ export async function runDrill(scenario: DrillScenario, workRoot: string, timeou
         }
       },
       settled: allSettled,
+      note: (text) => notes.push(text),
     };
     await scenario.inject(ctx);
     proxy.set({});
     const end = Date.now() + timeoutMs;
     while (!(await allSettled()) && Date.now() < end) await new Promise((r) => setTimeout(r, 250));
-    return await judge(scenario, ctx, ids, fromBlock, started, operators);
+    const result = await judge(scenario, ctx, ids, fromBlock, started, operators);
+    result.notes = notes.join("; ");
+    return result;
   } finally {
     for (const op of operators) await stopProcess(op.child, "SIGTERM");
     await proxy.stop();
@@ -324,16 +330,18 @@ export function scenarios(scale: { requests: number }): DrillScenario[] {
       name: "chain reorganisations (2-5 blocks)",
       requests: n,
       inject: async (ctx) => {
-        for (const depth of [2, 3, 4, 5]) {
-          if (await ctx.settled()) break;
+        // Each reorganisation takes back `depth` blocks of the operator's own transactions (claims,
+        // submissions, settlements) and replaces them with a longer branch without them.
+        for (const depth of [2, 3, 4, 5, 3, 2]) {
           const snapshot = (await ctx.node.send("evm_snapshot", [])) as string;
           const at = await ctx.node.getBlockNumber();
           const end = Date.now() + 20_000;
-          while ((await ctx.node.getBlockNumber()) < at + depth && Date.now() < end) await sleep(50);
+          while ((await ctx.node.getBlockNumber()) < at + depth && Date.now() < end) await sleep(20);
+          const undone = (await ctx.node.getBlockNumber()) - at;
           await ctx.node.send("evm_revert", [snapshot]);
-          // The other branch: longer, without the operator's transactions.
           for (let b = 0; b <= depth; b++) await ctx.node.send("evm_mine", []);
-          await sleep(1_500);
+          ctx.note(`reorg of ${undone} blocks`);
+          await sleep(300);
         }
       },
     },

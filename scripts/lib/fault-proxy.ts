@@ -37,7 +37,10 @@ export class FaultProxy {
     this.server.on("connection", (socket) => {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
-      if (this.faults.outage) socket.destroy();
+      if (this.faults.outage) {
+        this.counts.refused++;
+        socket.destroy();
+      }
     });
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;

@@ -156,6 +156,12 @@ export class TxSender {
       this.store.recordTx({ ...tx, key: req.key, requestId: req.requestId ?? null, action: req.action }, req.jobState);
       const accepted = await this.broadcast(tx.raw);
       // A broadcast the node certainly rejected leaves the nonce free; any other outcome keeps it ours.
+      if (accepted === "gap") {
+        // An earlier transaction of ours is missing at the node: this one stays recorded and the repair
+        // re-sends the run in order.
+        this.nextNonce = nonce + 1;
+        return;
+      }
       if (accepted === "rejected") {
         this.store.setTxStatus(tx.hash, "dropped");
         throw new TxPendingError(`${req.action}: the node rejected the transaction; it will be rebuilt`);
@@ -180,16 +186,21 @@ export class TxSender {
     }
   }
 
-  /** Waits for the transactions of one nonce, replacing and re-broadcasting as needed. */
-  private async await(req: SendRequest, nonce: number): Promise<TransactionReceipt> {
+  /**
+   * Waits for the key's transaction, replacing it when slow and re-broadcasting (in nonce order, after
+   * closing any gap) when the node does not have it.
+   */
+  private async await(req: SendRequest, _nonce: number): Promise<TransactionReceipt> {
     const started = Date.now();
     const from = await this.signer.getAddress();
     for (;;) {
-      const group = this.store.txsForKey(req.key).filter((t) => t.nonce === nonce);
-      for (const t of group) {
+      const all = this.store.txsForKey(req.key).filter((t) => t.status !== "reverted");
+      for (const t of all) {
+        if (t.status !== "pending" && t.status !== "replaced") continue;
         const receipt = await this.provider.getTransactionReceipt(t.hash).catch(() => null);
         if (receipt === null) continue;
-        for (const other of group) if (other.hash !== t.hash) this.store.setTxStatus(other.hash, "replaced");
+        for (const other of all)
+          if (other.hash !== t.hash && other.status === "pending") this.store.setTxStatus(other.hash, "replaced");
         if (receipt.status !== 1) {
           this.store.setTxStatus(t.hash, "reverted", receipt.blockNumber);
           throw new TxRevertedError(`${req.action} transaction ${t.hash} reverted`, receipt);
@@ -197,39 +208,80 @@ export class TxSender {
         this.store.setTxStatus(t.hash, "mined", receipt.blockNumber);
         return receipt;
       }
-      // Our nonce used but none of ours mined: another process signs with this key.
+      const newest = all.find((t) => t.status === "pending");
+      if (newest === undefined) throw new TxPendingError(`${req.action}: nothing pending; rebuilding`);
       const latestNonce = await this.provider.getTransactionCount(from, "latest").catch(() => -1);
-      if (latestNonce > nonce) {
+      if (latestNonce > newest.nonce) {
+        // Our nonce is used but none of ours mined (give the receipts a moment): another signer with this key.
         await sleep(this.policy.pollMs);
-        const again = await Promise.all(
-          group.map((t) => this.provider.getTransactionReceipt(t.hash).catch(() => null)),
-        );
-        if (again.every((r) => r === null)) {
-          for (const t of group) this.store.setTxStatus(t.hash, "dropped");
+        const mined = await Promise.all(all.map((t) => this.provider.getTransactionReceipt(t.hash).catch(() => null)));
+        if (mined.every((r) => r === null)) {
+          for (const t of all) if (t.status === "pending") this.store.setTxStatus(t.hash, "dropped");
           this.nextNonce = undefined;
-          throw new TxPendingError(`${req.action}: nonce ${nonce} was used by another transaction`);
+          throw new TxPendingError(`${req.action}: nonce ${newest.nonce} was used by another transaction`);
         }
         continue;
       }
-      const newest = group[0]!;
       if (Date.now() - newest.sentAt >= this.policy.replaceAfterMs) {
         await this.replace(req, newest);
       } else if ((await this.provider.getTransaction(newest.hash).catch(() => undefined)) === null) {
-        // The node does not know it (dropped, or never received): broadcast the same bytes again, unless an
-        // earlier nonce is missing (a reorg took an earlier transaction): then this one can never be mined.
-        const pendingNonce = await this.provider.getTransactionCount(from, "pending").catch(() => nonce);
-        if (pendingNonce < nonce) {
-          for (const t of group) this.store.setTxStatus(t.hash, "dropped");
-          this.nextNonce = undefined;
-          throw new TxPendingError(`${req.action}: nonce ${nonce} is beyond the chain's ${pendingNonce}; rebuilding`);
-        }
-        await this.broadcast(newest.raw);
+        // The node does not have it (dropped, never received, or a reorg took it or an earlier one).
+        await this.repairNonces();
       }
       if (Date.now() - started >= this.policy.waitMs) {
         throw new TxPendingError(`${req.action} transaction ${newest.hash} not mined yet`);
       }
       await sleep(this.policy.pollMs);
     }
+  }
+
+  private lastRepair = 0;
+
+  /**
+   * Makes our pending transactions a gapless run of nonces from the chain's next one and broadcasts them in
+   * order: a transaction the node lost is sent again, and one whose earlier nonce vanished (a reorg, a
+   * transaction the chain will never see) is re-signed at the nonce that is now next. Runs at most every
+   * few polls, under the nonce lock.
+   */
+  private async repairNonces(): Promise<void> {
+    if (Date.now() - this.lastRepair < this.policy.pollMs * 4) return;
+    this.lastRepair = Date.now();
+    await this.nonceLock.run(async () => {
+      const from = await this.signer.getAddress();
+      let expected = await this.provider.getTransactionCount(from, "latest");
+      const byNonce = new Map<number, TxRecord>();
+      for (const t of this.store.pendingTxs()) {
+        const known = byNonce.get(t.nonce);
+        if (known === undefined || t.sentAt >= known.sentAt) byNonce.set(t.nonce, t);
+      }
+      for (const nonce of [...byNonce.keys()].sort((x, y) => x - y)) {
+        if (nonce < expected) continue; // mined or replaced: its own wait settles it
+        let tx = byNonce.get(nonce)!;
+        if (nonce > expected) {
+          // A gap below it: re-sign the same call at the next nonce.
+          const old = Transaction.from(tx.raw);
+          const signed = await this.sign({
+            to: old.to,
+            data: old.data,
+            value: old.value,
+            from,
+            gasLimit: old.gasLimit,
+            nonce: expected,
+            ...(old.type === 2
+              ? { type: 2, maxFeePerGas: old.maxFeePerGas, maxPriorityFeePerGas: old.maxPriorityFeePerGas }
+              : { gasPrice: old.gasPrice }),
+          });
+          for (const stale of this.store.pendingTxs())
+            if (stale.key === tx.key) this.store.setTxStatus(stale.hash, "dropped");
+          this.store.recordTx({ ...signed, key: tx.key, requestId: tx.requestId, action: tx.action }, undefined);
+          this.log.warn({ action: tx.action, from: nonce, to: expected }, "closed a nonce gap");
+          tx = { ...tx, ...signed };
+        }
+        if ((await this.provider.getTransaction(tx.hash).catch(() => undefined)) === null) await this.broadcast(tx.raw);
+        expected++;
+      }
+      this.nextNonce = expected;
+    });
   }
 
   /** Same nonce, same call, fees bumped by at least 12.5 % (what nodes require), under the ceiling. */
@@ -278,8 +330,8 @@ export class TxSender {
     return { hash: parsed.hash!, raw, nonce: parsed.nonce };
   }
 
-  /** "accepted" (or already known), "rejected" (certainly not taken), or "unknown" (no answer). */
-  private async broadcast(raw: string): Promise<"accepted" | "rejected" | "unknown"> {
+  /** "accepted" (or already known), "rejected" (certainly not taken), "gap" (an earlier nonce missing), or "unknown". */
+  private async broadcast(raw: string): Promise<"accepted" | "rejected" | "gap" | "unknown"> {
     try {
       await this.provider.broadcastTransaction(raw);
       return "accepted";
@@ -287,10 +339,11 @@ export class TxSender {
       const message = String((error as { message?: unknown }).message ?? "").toLowerCase();
       if (message.includes("already known") || message.includes("known transaction")) return "accepted";
       if (message.includes("nonce too low") || (error as { code?: string }).code === "NONCE_EXPIRED") return "accepted";
+      if (message.includes("nonce too high")) return "gap";
       const failure = classify(error);
       if (failure.kind === "transient" && !message.includes("underpriced") && !message.includes("fee"))
         return "unknown";
-      this.log.warn({ reason: failure.summary }, "broadcast rejected");
+      this.log.warn({ reason: failure.summary, message: message.slice(0, 200) }, "broadcast rejected");
       return "rejected";
     }
   }

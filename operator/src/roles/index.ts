@@ -30,7 +30,7 @@ const FACTORIES: Partial<Record<RoleName, (ctx: RoleContext) => Role>> = {
         limits: {
           provers: ctx.config.provers,
           maxBacklog: ctx.config.maxBacklog,
-          confirmations: ctx.config.confirmations,
+          confirmations: ctx.config.reorgDepth,
         },
       }),
       new SamplingOperatorDuty(ctx),

@@ -19,7 +19,7 @@ export interface WorkerLimits {
   provers: number;
   /** Claimed-but-unproved jobs above which no new request is claimed (back-pressure). */
   maxBacklog: number;
-  /** Blocks a settlement must be deep before its job is no longer re-checked (reorgs). */
+  /** Blocks a settlement must be deep before its job is no longer re-checked (the deepest reorg survived). */
   confirmations: number;
   /** Blocks of our own claims reconciled against the store. */
   reconcileBlocks: number;
@@ -32,7 +32,7 @@ export interface WorkerLimits {
 export const DEFAULT_WORKER_LIMITS: WorkerLimits = {
   provers: 2,
   maxBacklog: 4,
-  confirmations: 2,
+  confirmations: 12,
   reconcileBlocks: 5_000,
   reconcileEveryMs: 15_000,
   backoffMs: 250,
