@@ -295,23 +295,37 @@ export function scenarios(scale: { requests: number }): DrillScenario[] {
       name: "SIGKILL at every step (9 points)",
       requests: n,
       inject: async (ctx) => {
-        const points: RegExp[] = [
-          /"msg":"request seen"/,
-          /"action":"claim".*"msg":"sent"/,
-          /"msg":"proved"/,
-          /"action":"submit".*"msg":"sent"/,
-          /"action":"finalize".*"msg":"sent"/,
-          /"msg":"settled"/,
-          /"msg":"operator started"/,
-          /"action":"claim".*"msg":"sent"/,
-          /"action":"submit".*"msg":"sent"/,
+        const points: [string, RegExp][] = [
+          ["request seen", /"msg":"request seen"/],
+          ["claim sent", /"action":"claim".*"msg":"sent"/],
+          ["proof made", /"msg":"proved"/],
+          ["submit sent", /"action":"submit".*"msg":"sent"/],
+          ["finalize sent", /"action":"finalize".*"msg":"sent"/],
+          ["settled", /"msg":"settled"/],
+          ["start-up", /"msg":"operator started"/],
+          ["claim sent", /"action":"claim".*"msg":"sent"/],
+          ["submit sent", /"action":"submit".*"msg":"sent"/],
         ];
-        for (const point of points) {
+        let kills = 0;
+        const labels: string[] = [];
+        for (const [label, point] of points) {
           if (await ctx.settled()) break;
-          await ctx.waitForLog(0, point).catch(() => undefined);
+          const hit = await ctx.waitForLog(0, point, 30_000).then(
+            () => true,
+            () => false,
+          );
           await ctx.kill(0);
+          kills++;
+          if (hit)
+            labels.push(
+              point.source
+                .replace(/\\|"|\.\*/g, "")
+                .replace("msg:", "")
+                .replace("action:", ""),
+            );
           await ctx.restart(0);
         }
+        ctx.note(`${kills} SIGKILLs, after: ${labels.join(", ")}`);
       },
     },
     {
@@ -321,8 +335,13 @@ export function scenarios(scale: { requests: number }): DrillScenario[] {
         for (const mode of ["header", "pages"] as const) {
           await ctx.waitForLog(0, /"msg":"settled"/).catch(() => undefined);
           await ctx.kill(0);
-          await damageStore(path.join(ctx.operators[0]!.workDir, "operator.sqlite"), mode);
+          const store = path.join(ctx.operators[0]!.workDir, "operator.sqlite");
+          await damageStore(store, mode);
           await ctx.restart(0);
+          await ctx.waitForLog(0, /store damaged: moved aside/, 20_000).then(
+            () => ctx.note(`${mode} damaged, store rebuilt from the chain`),
+            () => ctx.note(`${mode} damaged, store still readable`),
+          );
         }
       },
     },
@@ -352,6 +371,7 @@ export function scenarios(scale: { requests: number }): DrillScenario[] {
         ctx.proxy.set({ dropTx: 0.4 });
         await ctx.node.send("evm_setAutomine", [false]);
         await ctx.node.send("evm_setIntervalMining", [1_500]);
+        ctx.note("interval mining 1.5 s, 3 base-fee spikes to 200 gwei");
         for (let k = 0; k < 3; k++) {
           // A base-fee spike: transactions under it stay pending until replaced or the spike passes.
           await ctx.node.send("hardhat_setNextBlockBaseFeePerGas", ["0x" + (200n * 10n ** 9n).toString(16)]);
@@ -391,14 +411,13 @@ async function until(ctx: DrillContext, share: number, maxMs = 60_000): Promise<
 export function drillTable(results: DrillResult[]): string {
   const rows = results.map(
     (r) =>
-      `| ${r.fault} | ${r.requests} | ${r.settledExactlyOnce} | ${r.duplicates} | ${r.honestSlashes} | ${r.escrowEqualsLiabilities ? "equal" : "DIFFERENT"} | ${r.seconds} s | ${Object.entries(
-        r.faultsInjected,
-      )
-        .map(([k, v]) => `${k} ${v}`)
-        .join(", ")} |`,
+      `| ${r.fault} | ${r.requests} | ${r.settledExactlyOnce} | ${r.duplicates} | ${r.honestSlashes} | ${r.escrowEqualsLiabilities ? "equal" : "DIFFERENT"} | ${r.seconds} s | ${[
+        ...Object.entries(r.faultsInjected).map(([k, v]) => `${k} ${v}`),
+        ...(r.notes === "" ? [] : [r.notes]),
+      ].join("; ")} |`,
   );
   return [
-    "| fault | requests | settled exactly once | duplicates | honest slashes | escrow vs liabilities | time | faults injected by the proxy |",
+    "| fault | requests | settled exactly once | duplicates | honest slashes | escrow vs liabilities | time | injected |",
     "|---|---|---|---|---|---|---|---|",
     ...rows,
   ].join("\n");
