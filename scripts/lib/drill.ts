@@ -316,13 +316,7 @@ export function scenarios(scale: { requests: number }): DrillScenario[] {
           );
           await ctx.kill(0);
           kills++;
-          if (hit)
-            labels.push(
-              point.source
-                .replace(/\\|"|\.\*/g, "")
-                .replace("msg:", "")
-                .replace("action:", ""),
-            );
+          if (hit) labels.push(label);
           await ctx.restart(0);
         }
         ctx.note(`${kills} SIGKILLs, after: ${labels.join(", ")}`);
