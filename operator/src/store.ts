@@ -277,6 +277,19 @@ export class OperatorStore {
     return rows.map(toTx);
   }
 
+  /**
+   * Transactions at `nonce` or above that may hold their nonce (pending, or once mined or reverted: a
+   * reorganisation can take them back), by nonce and newest first.
+   */
+  txsFromNonce(nonce: number): TxRecord[] {
+    const rows = this.db
+      .prepare(
+        "SELECT * FROM txs WHERE nonce >= ? AND status IN ('pending', 'mined', 'reverted') ORDER BY nonce, sent_at DESC, rowid DESC",
+      )
+      .all(nonce) as unknown as TxRow[];
+    return rows.map(toTx);
+  }
+
   txCount(requestId: bigint, action: string): number {
     const row = this.db
       .prepare("SELECT COUNT(*) AS n FROM txs WHERE request_id = ? AND action = ?")

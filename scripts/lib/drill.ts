@@ -203,6 +203,7 @@ async function judge(
   // Duplicates: the same call (sender, target, calldata) mined more than once by an honest operator.
   const honest = new Set(operators.map((o) => o.address.toLowerCase()));
   const seen = new Map<string, number>();
+  const where = new Map<string, number[]>();
   const head = await node.getBlockNumber();
   for (let b = fromBlock + 1; b <= head; b++) {
     const block = await node.getBlock(b, true);
@@ -210,10 +211,18 @@ async function judge(
       if (!honest.has(tx.from.toLowerCase())) continue;
       const key = `${tx.from}:${tx.to}:${tx.data}`;
       seen.set(key, (seen.get(key) ?? 0) + 1);
+      where.set(key, [...(where.get(key) ?? []), b]);
     }
   }
   let duplicates = 0;
-  for (const n of seen.values()) if (n > 1) duplicates += n - 1;
+  const duplicated: string[] = [];
+  for (const [key, n] of seen) {
+    if (n <= 1) continue;
+    duplicates += n - 1;
+    const [, to, data] = key.split(":");
+    duplicated.push(`${data!.slice(0, 10)} to ${to!.slice(0, 10)} in blocks ${where.get(key)!.join(",")}`);
+  }
+  if (duplicated.length > 0) ctx.note(`duplicated: ${duplicated.join("; ")}`);
   const slashes = await stack.vault.queryFilter(stack.vault.filters.StakeSlashed(), fromBlock);
   const honestSlashes = slashes.filter((e) => honest.has(e.args.staker.toLowerCase())).length;
   const held = await node.getBalance(await stack.market.getAddress());
@@ -346,6 +355,7 @@ export function scenarios(scale: { requests: number }): DrillScenario[] {
         // Each reorganisation takes back `depth` blocks of the operator's own transactions (claims,
         // submissions, settlements) and replaces them with a longer branch without them.
         for (const depth of [2, 3, 4, 5, 3, 2]) {
+          if (await ctx.settled()) break;
           const snapshot = (await ctx.node.send("evm_snapshot", [])) as string;
           const at = await ctx.node.getBlockNumber();
           const end = Date.now() + 20_000;

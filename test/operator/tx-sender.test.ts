@@ -120,6 +120,62 @@ describe("operator: TxSender", function () {
     expect((await tx.send({ key: "pay:drop", action: "pay", build: transfer(wallet.address) })).hash).to.equal(hash);
   });
 
+it("after a reorganisation: the same signed transactions go back in their order, nothing is re-signed", async () => {
+    const { wallet, store, tx } = await sender();
+    const before = (await ethers.provider.send("evm_snapshot", [])) as string;
+    const a = await tx.send({ key: "step:a", action: "a", build: transfer(wallet.address) });
+    const b = await tx.send({ key: "step:b", action: "b", build: transfer(wallet.address) });
+    // Both blocks are taken back and replaced by a longer branch without them.
+    await ethers.provider.send("evm_revert", [before]);
+    await networkHelpers.mine(3);
+    expect(await ethers.provider.getTransactionCount(wallet.address)).to.equal(0);
+    // The next call finds its nonce ahead of the chain: the run is restored in order before it.
+    const c = await tx.send({ key: "step:c", action: "c", build: transfer(wallet.address) });
+    const nonces = await Promise.all([a.hash, b.hash, c.hash].map(async (h) => (await ethers.provider.getTransaction(h))!.nonce));
+    expect(nonces).to.deep.equal([0, 1, 2]);
+    expect((await ethers.provider.getTransactionReceipt(a.hash))!.status).to.equal(1);
+    expect((await ethers.provider.getTransactionReceipt(b.hash))!.status).to.equal(1);
+    expect(await ethers.provider.getTransactionCount(wallet.address)).to.equal(3);
+    for (const key of ["step:a", "step:b", "step:c"]) expect(store.txsForKey(key)).to.have.length(1);
+    expect(store.txsFromNonce(0).filter((t) => t.action === "fill-nonce")).to.deep.equal([]);
+  });
+
+  it("a call re-sent while a reorganisation has taken it back awaits the same transaction", async () => {
+    const { wallet, store, tx } = await sender();
+    const before = (await ethers.provider.send("evm_snapshot", [])) as string;
+    const first = await tx.send({ key: "fin:1", action: "finalize", build: transfer(wallet.address), reuseMined: false });
+    await ethers.provider.send("evm_revert", [before]);
+    await networkHelpers.mine(2);
+    const second = await tx.send({ key: "fin:1", action: "finalize", build: transfer(wallet.address), reuseMined: false });
+    expect(second.hash).to.equal(first.hash);
+    expect(store.txsForKey("fin:1")).to.have.length(1);
+    expect(await ethers.provider.getTransactionCount(wallet.address)).to.equal(1);
+  });
+
+  it("fills a nonce it holds no transaction for, so later ones are not stuck behind it", async () => {
+    const { wallet, store, tx } = await sender({ waitMs: 3_000 });
+    const fee = await ethers.provider.getFeeData();
+    // Signed at nonce 1 with nothing recorded at nonce 0 (a record lost with a damaged store, say).
+    const raw = await wallet.signTransaction({
+      to: wallet.address,
+      value: 1n,
+      nonce: 1,
+      gasLimit: 30_000n,
+      chainId: (await ethers.provider.getNetwork()).chainId,
+      type: 2,
+      maxFeePerGas: fee.maxFeePerGas!,
+      maxPriorityFeePerGas: fee.maxPriorityFeePerGas!,
+    });
+    const hash = Transaction.from(raw).hash!;
+    store.recordTx({ hash, key: "pay:late", requestId: null, action: "pay", nonce: 1, raw });
+    const receipt = await tx.send({ key: "pay:late", action: "pay", build: transfer(wallet.address) });
+    expect(receipt.hash).to.equal(hash);
+    const filler = store.txsForKey("fill-nonce:0");
+    expect(filler.map((t) => t.status)).to.have.length(1);
+    const mined = await ethers.provider.getTransaction(filler[0]!.hash);
+    expect([mined!.nonce, mined!.to, mined!.value]).to.deep.equal([0, wallet.address, 0n]);
+  });
+
   it("a fee ceiling below the base fee: refused without burning a nonce, sent once the ceiling allows", async () => {
     const low = await sender({ maxFeePerGas: 1n });
     let refused: unknown;

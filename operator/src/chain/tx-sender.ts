@@ -136,15 +136,23 @@ export class TxSender {
     const recorded = this.store.txsForKey(req.key);
     const pending = recorded.filter((t) => t.status === "pending");
     if (pending.length > 0) return this.await(req, pending[0]!.nonce);
-    const mined = req.reuseMined === false ? undefined : recorded.find((t) => t.status === "mined");
+    const mined = recorded.find((t) => t.status === "mined");
     if (mined !== undefined) {
       const receipt = await this.provider.getTransactionReceipt(mined.hash);
-      if (receipt !== null && receipt.status === 1) return receipt;
-      // Gone in a reorg: the key is open again, and the account's nonce may have gone back with it.
       if (receipt === null) {
+        const from = await this.signer.getAddress();
+        if ((await this.provider.getTransactionCount(from, "latest")) <= mined.nonce) {
+          // A reorganisation took it back and its nonce is free again: the same signed transaction goes
+          // back in, in its place in our order (a new one could land before the calls it depends on).
+          this.store.setTxStatus(mined.hash, "pending");
+          this.log.warn({ action: req.action, tx: mined.hash }, "transaction taken back by a reorganisation; re-broadcasting");
+          this.lastRepair = 0;
+          await this.repairNonces();
+          return this.await(req, mined.nonce);
+        }
+        // Its nonce went to another transaction in the new branch: the call is open again.
         this.store.setTxStatus(mined.hash, "dropped");
-        this.nextNonce = undefined;
-      }
+      } else if (receipt.status === 1 && req.reuseMined !== false) return receipt;
     }
     const call = await req.build();
     const from = await this.signer.getAddress();
@@ -238,50 +246,49 @@ export class TxSender {
   private lastRepair = 0;
 
   /**
-   * Makes our pending transactions a gapless run of nonces from the chain's next one and broadcasts them in
-   * order: a transaction the node lost is sent again, and one whose earlier nonce vanished (a reorg, a
-   * transaction the chain will never see) is re-signed at the nonce that is now next. Runs at most every
-   * few polls, under the nonce lock.
+   * Makes the chain see our transactions again in the order we signed them. From the chain's next nonce
+   * up, each nonce gets the transaction we recorded for it, broadcast again if the node lacks it: a pending
+   * one the node lost, or one a reorganisation took back (mined or reverted, then undone; it is pending
+   * again). A nonce we hold no transaction for is filled with a zero-value transfer to ourselves. Nothing is
+   * ever re-signed at another nonce: that could put a call before the one it depends on (a finalize before
+   * its submit). Runs at most every few polls, under the nonce lock.
    */
   private async repairNonces(): Promise<void> {
     if (Date.now() - this.lastRepair < this.policy.pollMs * 4) return;
     this.lastRepair = Date.now();
     await this.nonceLock.run(async () => {
       const from = await this.signer.getAddress();
-      let expected = await this.provider.getTransactionCount(from, "latest");
+      const expected = await this.provider.getTransactionCount(from, "latest");
       const byNonce = new Map<number, TxRecord>();
-      for (const t of this.store.pendingTxs()) {
+      for (const t of this.store.txsFromNonce(expected)) {
         const known = byNonce.get(t.nonce);
-        if (known === undefined || t.sentAt >= known.sentAt) byNonce.set(t.nonce, t);
+        // A mined or reverted record beats the pending ones of its nonce: it is the one the chain had.
+        if (known === undefined || (known.status === "pending" && t.status !== "pending")) byNonce.set(t.nonce, t);
       }
-      for (const nonce of [...byNonce.keys()].sort((x, y) => x - y)) {
-        if (nonce < expected) continue; // mined or replaced: its own wait settles it
-        let tx = byNonce.get(nonce)!;
-        if (nonce > expected) {
-          // A gap below it: re-sign the same call at the next nonce.
-          const old = Transaction.from(tx.raw);
-          const signed = await this.sign({
-            to: old.to,
-            data: old.data,
-            value: old.value,
-            from,
-            gasLimit: old.gasLimit,
-            nonce: expected,
-            ...(old.type === 2
-              ? { type: 2, maxFeePerGas: old.maxFeePerGas, maxPriorityFeePerGas: old.maxPriorityFeePerGas }
-              : { gasPrice: old.gasPrice }),
-          });
-          for (const stale of this.store.pendingTxs())
-            if (stale.key === tx.key) this.store.setTxStatus(stale.hash, "dropped");
-          this.store.recordTx({ ...signed, key: tx.key, requestId: tx.requestId, action: tx.action }, undefined);
-          this.log.warn({ action: tx.action, from: nonce, to: expected }, "closed a nonce gap");
-          tx = { ...tx, ...signed };
+      const top = Math.max(expected - 1, ...byNonce.keys(), (this.nextNonce ?? 0) - 1);
+      for (let nonce = expected; nonce <= top; nonce++) {
+        const tx = byNonce.get(nonce);
+        if (tx === undefined) {
+          await this.fillNonce(from, nonce);
+          continue;
+        }
+        if (tx.status !== "pending") {
+          this.store.setTxStatus(tx.hash, "pending");
+          this.log.warn({ action: tx.action, tx: tx.hash, nonce }, "transaction taken back by a reorganisation; re-broadcasting");
         }
         if ((await this.provider.getTransaction(tx.hash).catch(() => undefined)) === null) await this.broadcast(tx.raw);
-        expected++;
       }
-      this.nextNonce = expected;
+      this.nextNonce = top + 1;
     });
+  }
+
+  /** A zero-value transfer to ourselves at `nonce`, so later transactions are not held behind a hole. */
+  private async fillNonce(from: string, nonce: number): Promise<void> {
+    const fees = await this.initialFees();
+    const filler = await this.sign({ to: from, value: 0n, data: "0x", from, gasLimit: 21_000n, nonce, ...fees });
+    this.store.recordTx({ ...filler, key: `fill-nonce:${nonce}`, requestId: null, action: "fill-nonce" }, undefined);
+    await this.broadcast(filler.raw);
+    this.log.warn({ nonce, tx: filler.hash }, "filled a nonce gap");
   }
 
   /** Same nonce, same call, fees bumped by at least 12.5 % (what nodes require), under the ceiling. */
