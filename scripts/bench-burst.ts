@@ -11,7 +11,8 @@ import { JsonRpcProvider, parseEther } from "ethers";
 import { startHardhatNode } from "./lib/hardhat-node.js";
 import { startOperatorProcess, stopProcess } from "./lib/operator-process.js";
 import { MODE_ZK } from "./lib/zk.js";
-import { deployZkStack, sendZkRequest } from "./lib/zk-stack.js";
+import { ZK_PRICE, deployZkStack } from "./lib/zk-stack.js";
+import { inlineEthRequest } from "./lib/requests.js";
 import { median } from "../verifier-gen/src/stats.js";
 
 const BUILD = "models/build/digits-mlp";
@@ -48,17 +49,26 @@ async function run(operatorCount: number) {
     const testSet = JSON.parse(await readFile("data/digits-test.json", "utf8")) as { inputs: number[][] };
     const fromBlock = await provider.getBlockNumber();
     const deadline = BigInt((await provider.getBlock("latest"))!.timestamp + 7200);
+    // The burst: every request sent without waiting for the previous one (explicit nonces), each mined at
+    // once by the automining node; ids are consecutive from the current count.
     const createdAt = new Map<bigint, number>();
+    const user = stack.accounts[2]!;
+    const firstId = (await stack.market.requestCount()) + 1n;
+    let nonce = await provider.getTransactionCount(user.address, "pending");
     const t0 = Date.now();
+    const sends = [];
     for (let r = 0; r < N; r++) {
-      const id = await sendZkRequest(
-        stack,
-        "user-eth",
-        Uint8Array.from(testSet.inputs[r % testSet.inputs.length]!),
-        deadline,
+      const input = Uint8Array.from(testSet.inputs[r % testSet.inputs.length]!);
+      const params = inlineEthRequest(stack.modelId, MODE_ZK, input, ZK_PRICE, deadline);
+      const id = firstId + BigInt(r);
+      sends.push(
+        stack.market
+          .connect(user)
+          .createRequest(params, { value: ZK_PRICE, nonce: nonce++, gasLimit: 600_000n })
+          .then(() => createdAt.set(id, Date.now())),
       );
-      createdAt.set(id, Date.now());
     }
+    await Promise.all(sends);
     const settledAt = new Map<bigint, number>();
     const until = Date.now() + 30 * 60_000;
     while (settledAt.size < N && Date.now() < until) {

@@ -6,6 +6,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { drillTable, runDrill, scenarios, writeDrillResults, type DrillResult } from "./lib/drill.js";
+import { runChallengerDrill, runSamplingDrill } from "./lib/drill-roles.js";
 
 const requests = Number(process.env.DRILL_REQUESTS ?? 20);
 const only = process.env.DRILL_ONLY;
@@ -14,6 +15,17 @@ for (const scenario of scenarios({ requests })) {
   if (only !== undefined && !scenario.name.includes(only)) continue;
   process.stderr.write(`[drill] ${scenario.name}: ${scenario.requests} requests\n`);
   const result = await runDrill(scenario, ".veriml/drill");
+  process.stderr.write(`[drill]   ${JSON.stringify(result)}\n`);
+  results.push(result);
+}
+// The roles that guard other operators' results: challenger, sampler, validators.
+for (const [name, run] of [
+  ["challenger", () => runChallengerDrill(Math.max(4, Math.floor(requests / 2)), ".veriml/drill")],
+  ["sampler", () => runSamplingDrill(Math.max(3, Math.floor(requests / 2)), ".veriml/drill")],
+] as const) {
+  if (only !== undefined && !name.includes(only) && !only.includes("roles")) continue;
+  process.stderr.write(`[drill] ${name} roles\n`);
+  const result = await run();
   process.stderr.write(`[drill]   ${JSON.stringify(result)}\n`);
   results.push(result);
 }

@@ -9,7 +9,8 @@ import {
 } from "../../types/ethers-contracts/index.js";
 import { ResettingNonceManager } from "./chain/nonce.js";
 import { BlockRangeWatcher } from "./chain/watcher.js";
-import { DEFAULT_TX_POLICY, TxSender, sendCall } from "./chain/tx-sender.js";
+import { classify } from "./chain/errors.js";
+import { DEFAULT_TX_POLICY, TxPendingError, TxSender, sendCall } from "./chain/tx-sender.js";
 import { sleep, withRetry } from "./chain/retry.js";
 import type { OperatorConfig } from "./config.js";
 import { ConfigError } from "./errors.js";
@@ -64,8 +65,6 @@ export class OperatorRuntime {
     // whatever the previous run already sent.
     const signer = new ResettingNonceManager(wallet);
     const market = InferenceMarket__factory.connect(config.market, signer);
-    const vault = StakingVault__factory.connect(await market.vault(), signer);
-    const registry = ModelRegistry__factory.connect(await market.registry(), signer);
     // A second process on this store would double-send: the lock refuses it; a damaged store is rebuilt.
     const store = new OperatorStore(config.storePath, { lock: true, log });
     this.store = store;
@@ -83,25 +82,33 @@ export class OperatorRuntime {
       },
       log.child({ ns: "tx" }),
     );
-    // Transactions signed before a crash: broadcast them again (the node may never have had them).
-    await tx.resume().catch((error: unknown) => log.warn({ err: error }, "could not resume pending transactions yet"));
     configureInputs({ fileRoot: config.inputFileRoot });
-
     const executors = new Map<string, Executor>();
     for (const model of config.models) {
-      const registered = await registry.getModel(model.modelId);
-      for (const mode of model.modes) {
-        const executor = await this.executorFactory(model, mode);
-        // Serving artifacts of another model would only earn rejections and slashes.
-        if (executor.modelHash !== undefined && executor.modelHash !== registered.modelHash) {
-          throw new ConfigError(
-            `model ${model.modelId}: artifacts commit to ${executor.modelHash}, the registry to ${registered.modelHash}`,
-          );
-        }
-        executors.set(executorKey(model.modelId, mode), executor);
-      }
+      for (const mode of model.modes) executors.set(executorKey(model.modelId, mode), await this.executorFactory(model, mode));
     }
-    await this.ensureStake(vault, wallet.address, tx);
+    // Start-up talks to the chain too: a node that is down or flaky delays it, it never ends the process
+    // (a supervisor would restart it into the same fault: a crash loop). Only a permanent refusal does.
+    const { vault, registry } = await this.untilStarted(async () => {
+      // Transactions signed before a crash: broadcast them again (the node may never have had them).
+      await tx.resume();
+      const vault = StakingVault__factory.connect(await this.read("vault", () => market.vault()), signer);
+      const registry = ModelRegistry__factory.connect(await this.read("registry", () => market.registry()), signer);
+      for (const model of config.models) {
+        const registered = await this.read("getModel", () => registry.getModel(model.modelId));
+        for (const mode of model.modes) {
+          const executor = executors.get(executorKey(model.modelId, mode))!;
+          // Serving artifacts of another model would only earn rejections and slashes.
+          if (executor.modelHash !== undefined && executor.modelHash !== registered.modelHash) {
+            throw new ConfigError(
+              `model ${model.modelId}: artifacts commit to ${executor.modelHash}, the registry to ${registered.modelHash}`,
+            );
+          }
+        }
+      }
+      await this.ensureStake(vault, wallet.address, tx);
+      return { vault, registry };
+    });
 
     const roles = createRoles({
       config,
@@ -156,7 +163,9 @@ export class OperatorRuntime {
           } catch (error) {
             // The loop never dies: log, back off, go on.
             this.metrics.inc("loop_failures");
-            log.error({ err: error, role: role.name }, "operator loop iteration failed");
+            const failure = classify(error);
+            if (failure.kind === "transient") log.warn({ role: role.name, reason: failure.summary }, "loop iteration failed; next poll retries");
+            else log.error({ err: error, role: role.name }, "operator loop iteration failed");
           }
         }
         if (!this.stopping) await sleep(config.pollIntervalMs);
@@ -164,20 +173,43 @@ export class OperatorRuntime {
     })();
   }
 
+  /** One start-up call, retried on transient failures (each call is idempotent: reads, or keyed sends). */
+  private read<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return withRetry(what, fn, { ...this.config.retry, attempts: Math.max(this.config.retry.attempts, 5) }, this.log);
+  }
+
+  /** Runs the start-up's chain work until it succeeds, backing off on transient failures (up to 10 s apart). */
+  private async untilStarted<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        const transient = error instanceof TxPendingError || classify(error).kind === "transient";
+        if (!transient || this.stopping) throw error;
+        const delay = Math.min(10_000, this.config.retry.baseDelayMs * 2 ** Math.min(attempt, 10));
+        this.metrics.inc("loop_failures");
+        this.log.warn({ attempt, reason: classify(error).summary, retryInMs: delay }, "start-up waiting for the node");
+        await sleep(delay);
+      }
+    }
+  }
+
   /** Stakes up to `stakeWei` and declares service for every configured model. */
   private async ensureStake(vault: StakingVault, address: string, tx: TxSender): Promise<void> {
     const { config, log } = this;
-    const info = await withRetry("stakeOf", () => vault.stakeOf(address), config.retry, log);
+    const info = await this.read("stakeOf", () => vault.stakeOf(address));
     if (config.stakeWei > info.total) {
       const topUp = config.stakeWei - info.total;
-      await sendCall(tx, "stake", () => vault.stake.populateTransaction(topUp, { value: topUp }));
+      await this.read("stake", () => sendCall(tx, "stake", () => vault.stake.populateTransaction(topUp, { value: topUp })));
       log.info({ topUp }, "staked");
     }
     // Only executing roles serve as operators: a validator-only process must never be drawn as a sampler.
     const executes = config.roles.includes("worker") || config.roles.includes("sampler");
     for (const model of executes ? config.models : []) {
-      if (!(await vault.isServing(address, model.modelId, 0))) {
-        await sendCall(tx, "setService", () => vault.setService.populateTransaction(model.modelId, 0, true));
+      if (!(await this.read("isServing", () => vault.isServing(address, model.modelId, 0)))) {
+        await this.read("setService", () =>
+          sendCall(tx, "setService", () => vault.setService.populateTransaction(model.modelId, 0, true)),
+        );
         log.info({ modelId: model.modelId }, "serving model");
       }
     }

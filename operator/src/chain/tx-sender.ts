@@ -221,8 +221,11 @@ export class TxSender {
       const latestNonce = await this.provider.getTransactionCount(from, "latest").catch(() => -1);
       if (latestNonce > newest.nonce) {
         // Our nonce is used but none of ours mined (give the receipts a moment): another signer with this key.
+        // Only answers count: a failed lookup says nothing.
         await sleep(this.policy.pollMs);
-        const mined = await Promise.all(all.map((t) => this.provider.getTransactionReceipt(t.hash).catch(() => null)));
+        const mined = await Promise.all(
+          all.map((t) => this.provider.getTransactionReceipt(t.hash).catch(() => "unknown" as const)),
+        );
         if (mined.every((r) => r === null)) {
           for (const t of all) if (t.status === "pending") this.store.setTxStatus(t.hash, "dropped");
           this.nextNonce = undefined;
@@ -230,7 +233,11 @@ export class TxSender {
         }
         continue;
       }
-      if (Date.now() - newest.sentAt >= this.policy.replaceAfterMs) {
+      if (latestNonce !== -1 && latestNonce < newest.nonce) {
+        // Earlier transactions of ours are not mined yet: this one waits on them (a higher fee would not help);
+        // make sure the node has them all.
+        await this.repairNonces();
+      } else if (Date.now() - newest.sentAt >= this.policy.replaceAfterMs) {
         await this.replace(req, newest);
       } else if ((await this.provider.getTransaction(newest.hash).catch(() => undefined)) === null) {
         // The node does not have it (dropped, never received, or a reorg took it or an earlier one).

@@ -27,6 +27,8 @@ export interface WorkerLimits {
   /** Backoff of a failing job: base and ceiling. */
   backoffMs: number;
   maxBackoffMs: number;
+  /** Ceiling of the backoff of a job we hold after a transient failure: its deadline is running. */
+  maxHeldBackoffMs: number;
 }
 
 export const DEFAULT_WORKER_LIMITS: WorkerLimits = {
@@ -37,6 +39,7 @@ export const DEFAULT_WORKER_LIMITS: WorkerLimits = {
   reconcileEveryMs: 15_000,
   backoffMs: 250,
   maxBackoffMs: 30_000,
+  maxHeldBackoffMs: 2_000,
 };
 
 export interface WorkerDeps {
@@ -192,9 +195,11 @@ export class Worker implements Role {
     const failure = classify(error);
     const summary = error instanceof OperatorError ? error.message : failure.summary;
     const failures = current.failures + 1;
-    const delay = Math.min(this.limits.maxBackoffMs, this.limits.backoffMs * 2 ** Math.min(failures - 1, 10));
-    metrics.inc("job_errors");
     const heldByUs = current.state !== "seen";
+    const ceiling =
+      heldByUs && failure.kind === "transient" ? this.limits.maxHeldBackoffMs : this.limits.maxBackoffMs;
+    const delay = Math.min(ceiling, this.limits.backoffMs * 2 ** Math.min(failures - 1, 10));
+    metrics.inc("job_errors");
     // Not yet ours and refused by the chain again and again (not serving, not enough stake): stop trying.
     // Anything else (transport trouble, unknown errors) is retried with backoff, never a reason to give up.
     if (!heldByUs && failures >= 8 && failure.kind === "revert") {
