@@ -16,7 +16,7 @@ import { runInt } from "../../verifier-gen/src/intgraph.js";
 import { decodeInputBytes } from "../../verifier-gen/src/encoding.js";
 import { devAccount } from "./accounts.js";
 import { DEFAULT_PARAMETERS, deploySuite, type Suite } from "./deploy.js";
-import type { DrillResult } from "./drill.js";
+import { honestCalls, type DrillResult } from "./drill.js";
 import { FaultProxy, type Faults } from "./fault-proxy.js";
 import { startHardhatNode } from "./hardhat-node.js";
 import { startOperatorProcess, stopProcess } from "./operator-process.js";
@@ -81,18 +81,10 @@ async function judge(
   const slashes = (await suite.vault.queryFilter(suite.vault.filters.StakeSlashed(), fromBlock)).filter((e) =>
     set.has(e.args.staker.toLowerCase()),
   ).length;
-  const seen = new Map<string, number>();
-  for (let b = fromBlock + 1; b <= (await node.getBlockNumber()); b++) {
-    for (const tx of (await node.getBlock(b, true))?.prefetchedTransactions ?? []) {
-      if (!set.has(tx.from.toLowerCase())) continue;
-      const key = `${tx.from}:${tx.to}:${tx.data}`;
-      seen.set(key, (seen.get(key) ?? 0) + 1);
-    }
-  }
   // Calls a bot legitimately repeats with identical calldata (advance through phases) are not duplicates.
   const repeatable = ["advance(uint256)"].map((sig) => id(sig).slice(0, 10));
-  let duplicates = 0;
-  for (const [key, n] of seen) if (n > 1 && !repeatable.some((sel) => key.includes(`:${sel}`))) duplicates += n - 1;
+  const { duplicates, revertedTxs, duplicated } = await honestCalls(node, set, fromBlock, repeatable);
+  if (duplicated.length > 0) notes.push(`duplicated: ${duplicated.join("; ")}`);
   const escrowOk =
     (await node.getBalance(await suite.market.getAddress())) === (await suite.market.liabilities(ZeroAddress)) &&
     (await node.getBalance(await suite.vault.getAddress())) === (await suite.vault.totalLiabilities());
@@ -103,6 +95,7 @@ async function judge(
     requests: ids.length,
     settledExactlyOnce: settledOnce,
     duplicates,
+    revertedTxs,
     honestSlashes: slashes,
     escrowEqualsLiabilities: escrowOk,
     seconds: Math.round((Date.now() - started) / 100) / 10,

@@ -63,6 +63,8 @@ export interface DrillResult {
   settledExactlyOnce: number;
   /** Transactions an honest operator sent twice for the same step (same call, mined twice). */
   duplicates: number;
+  /** Transactions of an honest operator mined but reverted (gas wasted; not a safety failure). */
+  revertedTxs?: number;
   /** Slashes of an honest operator's stake. */
   honestSlashes: number;
   escrowEqualsLiabilities: boolean;
@@ -200,28 +202,8 @@ async function judge(
   for (const id of ids) {
     if (perRequest.get(id) === 1 && (await stack.market.getRequest(id)).status === 4n) settledOnce++;
   }
-  // Duplicates: the same call (sender, target, calldata) mined more than once by an honest operator.
   const honest = new Set(operators.map((o) => o.address.toLowerCase()));
-  const seen = new Map<string, number>();
-  const where = new Map<string, number[]>();
-  const head = await node.getBlockNumber();
-  for (let b = fromBlock + 1; b <= head; b++) {
-    const block = await node.getBlock(b, true);
-    for (const tx of block?.prefetchedTransactions ?? []) {
-      if (!honest.has(tx.from.toLowerCase())) continue;
-      const key = `${tx.from}:${tx.to}:${tx.data}`;
-      seen.set(key, (seen.get(key) ?? 0) + 1);
-      where.set(key, [...(where.get(key) ?? []), b]);
-    }
-  }
-  let duplicates = 0;
-  const duplicated: string[] = [];
-  for (const [key, n] of seen) {
-    if (n <= 1) continue;
-    duplicates += n - 1;
-    const [, to, data] = key.split(":");
-    duplicated.push(`${data!.slice(0, 10)} to ${to!.slice(0, 10)} in blocks ${where.get(key)!.join(",")}`);
-  }
+  const { duplicates, revertedTxs, duplicated } = await honestCalls(node, honest, fromBlock);
   if (duplicated.length > 0) ctx.note(`duplicated: ${duplicated.join("; ")}`);
   const slashes = await stack.vault.queryFilter(stack.vault.filters.StakeSlashed(), fromBlock);
   const honestSlashes = slashes.filter((e) => honest.has(e.args.staker.toLowerCase())).length;
@@ -236,12 +218,50 @@ async function judge(
     requests: ids.length,
     settledExactlyOnce: settledOnce,
     duplicates,
+    revertedTxs,
     honestSlashes,
     escrowEqualsLiabilities: escrowOk,
     seconds: Math.round((Date.now() - started) / 100) / 10,
     faultsInjected: Object.fromEntries(Object.entries(faults).filter(([, v]) => v > 0)),
     notes: "",
   };
+}
+
+/**
+ * Duplicates: the same call (sender, target, calldata) mined and executed more than once by an honest
+ * account. Reverted transactions are counted apart: a call retried after it reverted was not sent twice.
+ * Calls with a selector in `repeatable` (advancing through phases) may legitimately repeat.
+ */
+export async function honestCalls(
+  node: JsonRpcProvider,
+  honest: Set<string>,
+  fromBlock: number,
+  repeatable: string[] = [],
+): Promise<{ duplicates: number; revertedTxs: number; duplicated: string[] }> {
+  const seen = new Map<string, number[]>();
+  let revertedTxs = 0;
+  const head = await node.getBlockNumber();
+  for (let b = fromBlock + 1; b <= head; b++) {
+    for (const tx of (await node.getBlock(b, true))?.prefetchedTransactions ?? []) {
+      if (!honest.has(tx.from.toLowerCase())) continue;
+      if ((await node.getTransactionReceipt(tx.hash))?.status === 0) {
+        revertedTxs++;
+        continue;
+      }
+      if (repeatable.includes(tx.data.slice(0, 10))) continue;
+      const key = `${tx.from}:${tx.to}:${tx.data}`;
+      seen.set(key, [...(seen.get(key) ?? []), b]);
+    }
+  }
+  let duplicates = 0;
+  const duplicated: string[] = [];
+  for (const [key, blocks] of seen) {
+    if (blocks.length <= 1) continue;
+    duplicates += blocks.length - 1;
+    const [, to, data] = key.split(":");
+    duplicated.push(`${data!.slice(0, 10)} to ${to!.slice(0, 10)} in blocks ${blocks.join(",")}`);
+  }
+  return { duplicates, revertedTxs, duplicated };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -354,8 +374,9 @@ export function scenarios(scale: { requests: number }): DrillScenario[] {
       inject: async (ctx) => {
         // Each reorganisation takes back `depth` blocks of the operator's own transactions (claims,
         // submissions, settlements) and replaces them with a longer branch without them.
+        let undoneBlocks = 0;
         for (const depth of [2, 3, 4, 5, 3, 2]) {
-          if (await ctx.settled()) break;
+          if (undoneBlocks > 0 && (await ctx.settled())) break;
           const snapshot = (await ctx.node.send("evm_snapshot", [])) as string;
           const at = await ctx.node.getBlockNumber();
           const end = Date.now() + 20_000;
@@ -363,6 +384,7 @@ export function scenarios(scale: { requests: number }): DrillScenario[] {
           const undone = (await ctx.node.getBlockNumber()) - at;
           await ctx.node.send("evm_revert", [snapshot]);
           for (let b = 0; b <= depth; b++) await ctx.node.send("evm_mine", []);
+          undoneBlocks += undone;
           ctx.note(`reorg of ${undone} blocks`);
           await sleep(300);
         }
@@ -415,14 +437,14 @@ async function until(ctx: DrillContext, share: number, maxMs = 60_000): Promise<
 export function drillTable(results: DrillResult[]): string {
   const rows = results.map(
     (r) =>
-      `| ${r.fault} | ${r.requests} | ${r.settledExactlyOnce} | ${r.duplicates} | ${r.honestSlashes} | ${r.escrowEqualsLiabilities ? "equal" : "DIFFERENT"} | ${r.seconds} s | ${[
+      `| ${r.fault} | ${r.requests} | ${r.settledExactlyOnce} | ${r.duplicates} | ${r.revertedTxs ?? "-"} | ${r.honestSlashes} | ${r.escrowEqualsLiabilities ? "equal" : "DIFFERENT"} | ${r.seconds} s | ${[
         ...Object.entries(r.faultsInjected).map(([k, v]) => `${k} ${v}`),
         ...(r.notes === "" ? [] : [r.notes]),
       ].join("; ")} |`,
   );
   return [
-    "| fault | requests | settled exactly once | duplicates | honest slashes | escrow vs liabilities | time | injected |",
-    "|---|---|---|---|---|---|---|---|",
+    "| fault | requests | settled exactly once | duplicates | reverted txs | honest slashes | escrow vs liabilities | time | injected |",
+    "|---|---|---|---|---|---|---|---|---|",
     ...rows,
   ].join("\n");
 }

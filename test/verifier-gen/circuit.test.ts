@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import * as snarkjs from "snarkjs";
 import { loadDataset } from "../../verifier-gen/src/dataset.js";
-import { SNARK_SCALAR_FIELD } from "../../verifier-gen/src/groth16.js";
+import { SNARK_SCALAR_FIELD, calculateWitness } from "../../verifier-gen/src/groth16.js";
 import { runInt } from "../../verifier-gen/src/intgraph.js";
 import { circuitInput, loadModelDir, terminateSnarkjs } from "../../verifier-gen/src/pipeline.js";
 import { quantizeInput } from "../../verifier-gen/src/quantize.js";
@@ -123,5 +123,15 @@ describe("verifier-gen: circuit soundness (tampered witness)", function () {
     expect(await snarkjs.groth16.verify(md.vkey, publicSignals, proof)).to.equal(false);
     const good = await snarkjs.groth16.prove(`${DIR}/model.zkey`, wtnsMem);
     expect(await snarkjs.groth16.verify(md.vkey, good.publicSignals, good.proof)).to.equal(true);
+  });
+
+  it("witnesses computed at once (a pool of provers) are each their own input's", async () => {
+    const wasm = `${DIR}/circuit/model_js/model.wasm`;
+    const inputs = test.inputs.slice(0, 6).map((x) => circuitInput(md, quantizeInput(md.graph, x)));
+    const alone: bigint[][] = [];
+    for (const input of inputs) alone.push(await calculateWitness(wasm, input));
+    const together = await Promise.all(inputs.map((input) => calculateWitness(wasm, input)));
+    expect(new Set(alone.map((w) => w[1]!.toString())).size, "distinct inputs").to.be.greaterThan(1);
+    together.forEach((w, i) => expect(w[1], `witness ${i}`).to.equal(alone[i]![1]));
   });
 });

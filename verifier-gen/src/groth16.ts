@@ -169,17 +169,30 @@ function toBigInts(v: unknown): unknown {
   return v;
 }
 
+// One witness at a time per calculator: circom_runtime computes into the instance's memory and reads the
+// result back after an await, so two interleaved calls can return each other's witness.
+const wcQueue = new Map<string, Promise<unknown>>();
+
 /** Binary .wtns content for an input object. */
 export async function calculateWitnessBin(wasm: string, input: Record<string, unknown>): Promise<Uint8Array> {
-  try {
-    const wc = await witnessCalculator(wasm);
-    return await wc.calculateWTNSBin(
-      Object.fromEntries(Object.entries(input).map(([k, v]) => [k, toBigInts(v)])),
-      true,
-    );
-  } catch (e) {
-    throw new ToolError(`witness generation failed: ${(e as Error).message.split("\n")[0]}`, { cause: e });
-  }
+  const run = async (): Promise<Uint8Array> => {
+    try {
+      const wc = await witnessCalculator(wasm);
+      return await wc.calculateWTNSBin(
+        Object.fromEntries(Object.entries(input).map(([k, v]) => [k, toBigInts(v)])),
+        true,
+      );
+    } catch (e) {
+      throw new ToolError(`witness generation failed: ${(e as Error).message.split("\n")[0]}`, { cause: e });
+    }
+  };
+  const previous = wcQueue.get(wasm) ?? Promise.resolve();
+  const mine = previous.then(run, run);
+  wcQueue.set(
+    wasm,
+    mine.catch(() => undefined),
+  );
+  return mine;
 }
 
 export async function calculateWitness(wasm: string, input: Record<string, unknown>): Promise<bigint[]> {

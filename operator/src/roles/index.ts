@@ -19,6 +19,7 @@ const FACTORIES: Partial<Record<RoleName, (ctx: RoleContext) => Role>> = {
     new CompositeRole("worker", [
       new Worker({
         market: ctx.market,
+        vault: ctx.vault,
         operatorAddress: ctx.address,
         store: ctx.store,
         executors: ctx.executors,

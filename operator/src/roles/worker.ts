@@ -1,6 +1,10 @@
 import type { Logger } from "pino";
 import { AbiCoder, hexlify, keccak256, type EventLog, type Log, type Provider } from "ethers";
-import { IVerificationModule__factory, type InferenceMarket } from "../../../types/ethers-contracts/index.js";
+import {
+  IVerificationModule__factory,
+  type InferenceMarket,
+  type StakingVault,
+} from "../../../types/ethers-contracts/index.js";
 import { BadInputError, OperatorError } from "../errors.js";
 import type { Executor } from "../executors/executor.js";
 import type { Metrics } from "../metrics.js";
@@ -44,6 +48,8 @@ export const DEFAULT_WORKER_LIMITS: WorkerLimits = {
 
 export interface WorkerDeps {
   market: InferenceMarket;
+  /** Read for free stake before each claim (claims in flight reserve theirs). */
+  vault: StakingVault;
   operatorAddress: string;
   store: OperatorStore;
   /** Executor per `${modelId}:${mode}` this operator serves. */
@@ -158,6 +164,9 @@ export class Worker implements Role {
     this.deps.metrics.set("oldest_held_job_age_seconds", store.oldestHeldJobAgeMs() / 1000);
     this.deps.metrics.set("pending_transactions", this.deps.tx.pendingCount());
   }
+
+  /** Stake of our claims in flight (sent or being sent, not yet seen locked). */
+  private reservedStake = 0n;
 
   /** Stops scheduling and waits for the steps in flight (each bounded by its deadlines). */
   async drain(): Promise<void> {
@@ -276,6 +285,14 @@ export class Worker implements Role {
         this.log.warn({ requestId: job.requestId, reason: (error as Error).message }, "not claiming");
         return;
       }
+      // Claims in flight each lock stake once mined: a claim the free stake cannot cover would revert.
+      const free = await withRetry("freeStake", () => this.deps.vault.freeStake(operatorAddress), this.deps.retry, this.log);
+      if (free < this.reservedStake + onChain.operatorStake) {
+        store.update(job.requestId, { retryAt: Date.now() + 1_000, note: "waiting for free stake" });
+        this.deps.metrics.inc("claims_deferred");
+        return;
+      }
+      this.reservedStake += onChain.operatorStake;
       try {
         await this.deps.tx.send({
           key: `claim:${job.requestId}`,
@@ -291,6 +308,8 @@ export class Worker implements Role {
         const now = await market.getRequest(job.requestId);
         if (now.status !== Status.Open) return this.advance(job);
         throw error;
+      } finally {
+        this.reservedStake -= onChain.operatorStake;
       }
       store.update(job.requestId, { state: "claimed" });
       this.deps.metrics.inc("requests_claimed");
