@@ -21,7 +21,7 @@ for (const scenario of scenarios({ requests })) {
 // The roles that guard other operators' results: challenger, sampler, validators.
 for (const [name, run] of [
   ["challenger", () => runChallengerDrill(Math.max(4, Math.floor(requests / 2)), ".veriml/drill")],
-  ["sampler", () => runSamplingDrill(Math.min(6, Math.max(3, Math.floor(requests / 4))), ".veriml/drill")],
+  ["sampler", () => runSamplingDrill(3, ".veriml/drill")],
 ] as const) {
   if (only !== undefined && !name.includes(only) && !only.includes("roles")) continue;
   process.stderr.write(`[drill] ${name} roles\n`);

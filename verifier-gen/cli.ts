@@ -4,6 +4,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
+import type { OutputKind } from "./src/interface.js";
 import { VerifierGenError } from "./src/errors.js";
 import type { Logger } from "./src/logger.js";
 import {
@@ -61,7 +62,9 @@ program
   .option("--bits <n>", "weight/activation bits", int("--bits"), 8)
   .option("--multiplier-bits <n>", "requantization multiplier precision", int("--multiplier-bits"), 10)
   .option("--ptau <file>", "powers-of-tau file (public ceremony); default: local development ceremony in .veriml/ptau")
-  .option("--name <name>", "model name (default: ONNX graph name)")
+  .option("--name <name>", "model name, also of the verifier contract (default: the ONNX file name)")
+  .option("--output-kind <kind>", "label (ArgMax graphs) | logits | probabilities | values | embedding (default: label or values)")
+  .option("--force", "replace a verifier of another model in --solidity-dir")
   .option("--per-tensor", "per-tensor instead of per-channel weight scales")
   .option("--naive", "baseline circuit: weights as private signals, one public signal per value")
   .option("--circom-opt <level>", "circom simplification: O2 (default, fewest constraints) or O1 (sparser)", "O2")
@@ -81,6 +84,8 @@ program
         optimization: o.circomOpt === "O1" ? "O1" : "O2",
         ...(o.ptau ? { ptau: o.ptau as string } : {}),
         ...(o.name ? { name: o.name as string } : {}),
+        ...(o.outputKind ? { outputKind: o.outputKind as OutputKind } : {}),
+        force: !!o.force,
         ...(o.solidityDir ? { solidityDir: o.solidityDir as string } : {}),
       },
       log,
@@ -90,7 +95,7 @@ program
       `model          ${m.name}`,
       `modelHash      ${m.modelHash}  (commitment format 2, ${m.commitment.leafCount} leaves)`,
       `input          [${m.input.shape}] scale ${m.input.scale} range [${m.input.lo}, ${m.input.hi}]`,
-      `output         ${m.output.kind}${m.output.kind === "argmax" ? ` over ${m.output.classes} classes` : ""}`,
+      `output         ${m.output.kind}${m.output.classes > 0 ? ` over ${m.output.classes} classes` : ` (${m.output.count} values)`}`,
       `constraints    ${m.circuit.constraints} (ptau 2^${m.circuit.ptauPower})`,
       `public signals ${m.publicSignals.length}: ${m.publicSignals.map((s) => s.name).join(", ")}`,
       m.packing
@@ -180,6 +185,7 @@ program
         `samples             ${rep.samples}`,
         `float accuracy      ${pct(rep.float_accuracy)}`,
         `quantized accuracy  ${pct(rep.quantized_accuracy)}`,
+        ...(rep.float_mae === null ? [] : [`float MAE           ${rep.float_mae.toPrecision(5)}`, `quantized MAE       ${rep.quantized_mae!.toPrecision(5)}`]),
         `top-1 agreement     ${pct(rep.agreement)}`,
         `bit-exact           ${rep.bitexact} (onnxruntime ${rep.bitexact_detail.interpreter_vs_onnxruntime}/${rep.samples}, witness ${rep.bitexact_detail.interpreter_vs_witness}/${rep.bitexact_detail.witness_checked}, ${rep.bitexact_detail.trace_values_compared} values)`,
         `constraints         ${rep.constraints}`,

@@ -11,6 +11,7 @@ import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
 import { JsonRpcProvider, Wallet, formatEther } from "ethers";
 import { z } from "zod";
+import { decodeModelOutput, encodeQuantized, quantizeFloatInput } from "../../verifier-gen/src/interface.js";
 import { VerimlClient } from "./client.js";
 import { loadConfig } from "./config.js";
 import { OperatorError } from "./errors.js";
@@ -88,45 +89,84 @@ connectionOptions(program.command("models").description("list registered models"
   },
 );
 
-const inputFile = z.union([
-  z.array(z.number().int().min(0).max(255)),
-  z.object({ input: z.array(z.number().int().min(0).max(255)) }),
-]);
+const inputFile = z.union([z.array(z.number()), z.object({ input: z.array(z.number()) })]);
+
+/** Reads the request's input values: a JSON file (an array, or {"input": [...]}) or a comma-separated list. */
+async function readInputValues(opts: { input?: string; values?: string }): Promise<number[]> {
+  if (opts.values !== undefined) {
+    return String(opts.values)
+      .split(",")
+      .map((v, i) => {
+        const x = Number(v.trim());
+        if (v.trim() === "" || !Number.isFinite(x)) throw new OperatorError(`--values: item ${i} ("${v}") is not a number`);
+        return x;
+      });
+  }
+  if (opts.input === undefined) throw new OperatorError("give the input with --input <file> or --values <list>");
+  const text = await readFile(String(opts.input), "utf8").catch((error: unknown) => {
+    throw new OperatorError(`cannot read ${opts.input}`, { cause: error });
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new OperatorError(`${opts.input} is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = inputFile.safeParse(json);
+  if (!parsed.success) throw new OperatorError(`${opts.input}: expected an array of numbers or {"input": [...]}`);
+  return Array.isArray(parsed.data) ? parsed.data : parsed.data.input;
+}
+
+const printJson = (value: unknown): void => {
+  process.stdout.write(`${JSON.stringify(value, (_, v) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
+};
 
 connectionOptions(program.command("request").description("pay for an inference and wait for the verified result"))
   .requiredOption("--model <id>", "model id", (v) => BigInt(v))
   .option("--mode <mode>", "zk|optimistic|sampling|quality", parseMode, 0)
-  .option("--input <file>", 'JSON file: an array of byte values, or {"input": [...]}')
-  .option("--values <list>", "comma-separated byte values instead of --input")
+  .option("--input <file>", 'JSON file: the input values in the model\'s own (float) space, an array or {"input": [...]}')
+  .option("--values <list>", "comma-separated input values instead of --input")
+  .option("--quantized", "the values are already the model's quantized integers")
+  .option("--artifacts <dir>", "the model's build directory (default: its file: artifact URI)")
   .option("--token <address>", "pay in this ERC-20 instead of ETH")
   .option("--deadline <seconds>", "seconds until refundable", (v) => Number(v), 3600)
   .option("--timeout <seconds>", "how long to wait for the result", (v) => Number(v), 600)
   .action(async (opts) => {
-    const values = opts.values
-      ? String(opts.values)
-          .split(",")
-          .map((v: string) => Number(v.trim()))
-      : await readFile(String(opts.input), "utf8").then((t) => {
-          const parsed = inputFile.parse(JSON.parse(t));
-          return Array.isArray(parsed) ? parsed : parsed.input;
-        });
+    const values = await readInputValues(opts);
     const c = client(opts);
+    // Everything is checked before anything is paid: count, finiteness, the model's range.
+    const modelInterface = await c.modelInterface(opts.model, opts.artifacts);
+    const input = opts.quantized
+      ? encodeQuantized(modelInterface, values)
+      : quantizeFloatInput(modelInterface, values).bytes;
+    const started = Date.now();
     const { requestId, txHash, paid } = await c.request({
       modelId: opts.model,
       mode: opts.mode,
-      input: Uint8Array.from(values),
+      input,
       token: opts.token,
       deadlineSeconds: opts.deadline,
     });
-    process.stdout.write(`request ${requestId} created in ${txHash}, paid ${paid}\n`);
+    process.stdout.write(`request ${requestId} created in ${txHash}, paid ${formatEther(paid)}\n`);
     const outcome = await c.waitForResult(requestId, opts.timeout * 1000);
-    process.stdout.write(`${JSON.stringify(outcome, (_, v) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
+    const decoded = outcome.output === null ? null : decodeModelOutput(modelInterface, outcome.output);
+    printJson({ ...outcome, decoded, latencyMs: Date.now() - started });
   });
 
 connectionOptions(program.command("show").description("show one request").argument("<requestId>")).action(
   async (id: string, opts: { rpcUrl: string; market?: string }) => {
-    const outcome = await client(opts).show(BigInt(id));
-    process.stdout.write(`${JSON.stringify(outcome, (_, v) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
+    const c = client(opts);
+    const outcome = await c.show(BigInt(id));
+    const modelId = (await c.market.getRequest(BigInt(id))).modelId;
+    // Decoded when the model's manifest is at hand; the raw output otherwise.
+    const decoded =
+      outcome.output === null
+        ? null
+        : await c.modelInterface(modelId).then(
+            (i) => decodeModelOutput(i, outcome.output!),
+            () => null,
+          );
+    printJson({ ...outcome, decoded });
   },
 );
 

@@ -6,6 +6,10 @@ import {
   type InferenceMarket,
   type ModelRegistry,
 } from "../../types/ethers-contracts/index.js";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { interfaceOf, type ManifestInterfaceFields, type ModelInterface } from "../../verifier-gen/src/interface.js";
 import { OperatorError } from "./errors.js";
 import { sleep } from "./chain/retry.js";
 
@@ -40,12 +44,22 @@ export interface RequestOptions {
   callbackGasLimit?: number;
 }
 
+export interface RequestStep {
+  step: "create" | "claim" | "submit" | "finalize" | "reject" | "refund";
+  tx: string;
+  gasUsed: bigint;
+  /** Unix seconds of the step's block. */
+  at: number;
+}
+
 export interface RequestOutcome {
   requestId: bigint;
   status: StatusName;
   output: string | null;
   operator: string;
   txs: { create?: string; claim?: string; submit?: string; finalize?: string; refund?: string };
+  /** Every step that moved the request, in order, with its gas and block time. */
+  steps: RequestStep[];
 }
 
 /** The requester's side of veriml: list models, pay for a request, wait for its verified result. */
@@ -64,6 +78,37 @@ export class VerimlClient {
   private registry(): Promise<ModelRegistry> {
     this.registryPromise ??= this.market.registry().then((a) => ModelRegistry__factory.connect(a, this.signer));
     return this.registryPromise;
+  }
+
+  /**
+   * The interface of a registered model (input quantization and encoding, output kind and scales), read
+   * from its build manifest: `artifactsDir`, or the model's `file:` artifact URI. The manifest must commit
+   * to the registered modelHash, so the interface is that of the model the chain verifies.
+   */
+  async modelInterface(modelId: bigint, artifactsDir?: string): Promise<ModelInterface> {
+    const registry = await this.registry();
+    const model = await registry.getModel(modelId);
+    if (model.owner === ZeroAddress) throw new OperatorError(`model ${modelId} is not registered`);
+    let dir = artifactsDir;
+    if (dir === undefined) {
+      const uri = model.artifactURI;
+      if (uri.startsWith("file://")) dir = uri.startsWith("file:///") ? fileURLToPath(uri) : uri.slice("file://".length);
+      else if (uri.startsWith("file:")) dir = uri.slice("file:".length);
+      else throw new OperatorError(`model ${modelId}: artifacts at ${uri}; give the build directory with --artifacts`);
+    }
+    const file = path.join(dir, "manifest.json");
+    let manifest: ManifestInterfaceFields & { modelHash?: string };
+    try {
+      manifest = JSON.parse(readFileSync(file, "utf8")) as typeof manifest;
+    } catch (error) {
+      throw new OperatorError(`cannot read the model's manifest ${file}`, { cause: error });
+    }
+    if (manifest.modelHash?.toLowerCase() !== model.modelHash.toLowerCase()) {
+      throw new OperatorError(
+        `${file} is the build of ${String(manifest.modelHash)}, but model ${modelId} is registered as ${model.modelHash}`,
+      );
+    }
+    return interfaceOf(manifest);
   }
 
   async listModels(): Promise<ModelInfo[]> {
@@ -140,15 +185,29 @@ export class VerimlClient {
     const status = STATUS_NAMES[Number(r.status)] ?? "None";
     const txs: RequestOutcome["txs"] = {};
     const f = this.market.filters;
-    const find = async (filter: Parameters<InferenceMarket["queryFilter"]>[0]): Promise<string | undefined> =>
-      (await this.market.queryFilter(filter)).at(-1)?.transactionHash;
-    txs.create = await find(f.RequestCreated(requestId));
-    txs.claim = await find(f.RequestClaimed(requestId));
-    txs.submit = await find(f.ResultSubmitted(requestId));
-    txs.finalize = (await find(f.RequestFinalized(requestId))) ?? (await find(f.RequestRejected(requestId)));
-    txs.refund = await find(f.RequestRefunded(requestId));
+    const steps: RequestStep[] = [];
+    const provider = this.signer.provider;
+    const find = async (
+      step: RequestStep["step"],
+      filter: Parameters<InferenceMarket["queryFilter"]>[0],
+    ): Promise<string | undefined> => {
+      const events = await this.market.queryFilter(filter);
+      for (const e of events) {
+        const receipt = await provider?.getTransactionReceipt(e.transactionHash);
+        const block = await provider?.getBlock(e.blockNumber);
+        steps.push({ step, tx: e.transactionHash, gasUsed: receipt?.gasUsed ?? 0n, at: block?.timestamp ?? 0 });
+      }
+      return events.at(-1)?.transactionHash;
+    };
+    txs.create = await find("create", f.RequestCreated(requestId));
+    txs.claim = await find("claim", f.RequestClaimed(requestId));
+    txs.submit = await find("submit", f.ResultSubmitted(requestId));
+    txs.finalize =
+      (await find("finalize", f.RequestFinalized(requestId))) ?? (await find("reject", f.RequestRejected(requestId)));
+    txs.refund = await find("refund", f.RequestRefunded(requestId));
+    steps.sort((a, b) => a.at - b.at);
     const output = status === "Finalized" ? await this.market.resultOf(requestId) : null;
-    return { requestId, status, output: output === "0x" ? null : output, operator: r.operator, txs };
+    return { requestId, status, output: output === "0x" ? null : output, operator: r.operator, txs, steps };
   }
 
   /** Polls until the request is Finalized or Refunded, or the timeout passes. */

@@ -361,7 +361,7 @@ export async function runSamplingDrill(requests: number, workRoot: string): Prom
     }
     // The cheater reveals once its sampler committed (it must, or it is slashed anyway).
     let killed = false;
-    const end = Date.now() + 300_000;
+    const end = Date.now() + 480_000;
     const pendingCheats = new Set(cheats.map((c) => c.id));
     while (Date.now() < end) {
       for (const c of cheats) {

@@ -9,11 +9,14 @@ export const DatasetSchema = z.object({
   input_shape: z.array(z.number().int().positive()).min(1),
   inputs: z.array(NestedNumbers).min(1),
   labels: z.array(z.number().int().nonnegative()).optional(),
+  /** Regression targets: one number, or one array of numbers, per input. */
+  targets: z.array(z.union([z.number(), z.array(z.number())])).optional(),
 });
 export interface Dataset {
   inputShape: number[];
   inputs: number[][];
   labels?: number[];
+  targets?: number[][];
 }
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -48,7 +51,15 @@ export function parseDataset(raw: unknown, what = "dataset"): Dataset {
   if (r.data.labels && r.data.labels.length !== inputs.length) {
     throw new InputError(`${what}: ${r.data.labels.length} labels for ${inputs.length} inputs`);
   }
-  return { inputShape: r.data.input_shape, inputs, ...(r.data.labels ? { labels: r.data.labels } : {}) };
+  if (r.data.targets && r.data.targets.length !== inputs.length) {
+    throw new InputError(`${what}: ${r.data.targets.length} targets for ${inputs.length} inputs`);
+  }
+  return {
+    inputShape: r.data.input_shape,
+    inputs,
+    ...(r.data.labels ? { labels: r.data.labels } : {}),
+    ...(r.data.targets ? { targets: r.data.targets.map((t) => (typeof t === "number" ? [t] : t)) } : {}),
+  };
 }
 
 export function loadDataset(file: string): Dataset {

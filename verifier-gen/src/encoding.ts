@@ -22,8 +22,11 @@ export function inputByteLength(g: IntGraph): number {
   return prod(g.input.shape) * inputEncoding(g.input.lo, g.input.hi).bytes;
 }
 
+/** What the input encoding needs of a graph (or of a model interface). */
+type InputSpec = { input: { shape: readonly number[]; lo: number; hi: number } };
+
 /** Quantized input values -> request input bytes. Throws on a value outside the model's range. */
-export function encodeInputBytes(g: IntGraph, q: readonly number[]): Uint8Array {
+export function encodeInputBytes(g: InputSpec, q: readonly number[]): Uint8Array {
   const n = prod(g.input.shape);
   if (q.length !== n) throw new IntegrityError(`input has ${q.length} values, the model needs ${n}`);
   const { bytes, signed } = inputEncoding(g.input.lo, g.input.hi);

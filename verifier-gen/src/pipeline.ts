@@ -5,7 +5,7 @@ import { median } from "./stats.js";
 import { createHash } from "node:crypto";
 import { concat, keccak256, toUtf8Bytes } from "ethers";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
 import { z } from "zod";
 import type { Groth16Proof, VerificationKey } from "snarkjs";
@@ -35,6 +35,7 @@ import { pack, unpack, type PackLayout } from "./packing.js";
 import { quantize, quantizeInput } from "./quantize.js";
 import { contractNameFor, emitSolidityVerifier, PACKING_LIBRARY_SOL } from "./solidity.js";
 import { compileVerifier, type VerifierArtifact } from "./compile.js";
+import { OUTPUT_KINDS, type OutputKind } from "./interface.js";
 
 export const BuildOptionsSchema = z.object({
   model: z.string().min(1),
@@ -54,6 +55,13 @@ export const BuildOptionsSchema = z.object({
   solidityDir: z.string().optional(),
   /** circom simplification level: O2 (default, fewest constraints) or O1 (keeps linear constraints, sparser) */
   optimization: z.enum(["O1", "O2"]).default("O2"),
+  /**
+   * What the output values are: `label` for a graph ending in ArgMax (the default there); for a tensor
+   * output `logits`, `probabilities`, `values` (regression; the default) or `embedding`.
+   */
+  outputKind: z.enum(OUTPUT_KINDS).optional(),
+  /** replace a verifier of another model in `solidityDir` (never done silently) */
+  force: z.boolean().default(false),
   /** deterministic phase-2 contribution entropy (tests only) */
   entropy: z.string().optional(),
 });
@@ -83,8 +91,20 @@ export interface Manifest {
     /** on-chain encoding of the request input: big-endian integers of `bytes` bytes per value */
     encoding: { bytes: number; signed: boolean };
   };
-  /** The output is the graph's last tensor: `count` quantized values in [lo, hi] (the label for argmax). */
-  output: { kind: "argmax" | "tensor"; classes: number; count: number; lo: number; hi: number; scale: number[] };
+  /**
+   * The output is the graph's last tensor: `count` quantized values in [lo, hi]. `kind` says what they are
+   * (verifier-gen/src/interface.ts); `graph` whether the integer graph ends in an ArgMax (then one value,
+   * the label) or in a tensor.
+   */
+  output: {
+    kind: OutputKind;
+    graph: "argmax" | "tensor";
+    classes: number;
+    count: number;
+    lo: number;
+    hi: number;
+    scale: number[];
+  };
   /**
    * Where the Groth16 keys come from. `development`: the powers of tau were generated on this machine and
    * phase 2 has the builder's single contribution, so whoever built the keys could forge proofs: never for
@@ -130,13 +150,35 @@ export interface BuildResult {
   solidityFile: string;
 }
 
+/** A model name from its ONNX file name: "models/iris_mlp.onnx" -> "iris_mlp". */
+export function nameFromFile(file: string): string {
+  const stem = basename(file).replace(/\.onnx$/i, "").replace(/[^A-Za-z0-9_-]+/g, "_");
+  if (stem === "") throw new InputError(`cannot derive a model name from ${file}; give --name`);
+  return stem;
+}
+
+/** The output kind of a build: checked against what the integer graph ends in. */
+function outputKindFor(graph: "argmax" | "tensor", asked: OutputKind | undefined, name: string): OutputKind {
+  if (graph === "argmax") {
+    if (asked !== undefined && asked !== "label") {
+      throw new InputError(`${name}: the graph ends in ArgMax, so its output is a label, not ${asked}`);
+    }
+    return "label";
+  }
+  if (asked === "label") {
+    throw new InputError(`${name}: output kind label needs a graph ending in ArgMax; this one outputs a tensor`);
+  }
+  return asked ?? "values";
+}
+
 export async function build(options: BuildOptions, logger: Logger = silentLogger): Promise<BuildResult> {
   const o = BuildOptionsSchema.parse(options);
   const dir = resolve(o.out);
   mkdirSync(join(dir, "circuit"), { recursive: true });
   const bytes = readBytes(o.model, "model");
   const fg = importOnnx(bytes, o.model);
-  const name = o.name ?? fg.name;
+  // PyTorch names every graph "torch_jit": the file name is what tells one model from another.
+  const name = o.name ?? nameFromFile(o.model);
   logger.info({ model: o.model, nodes: fg.nodes.length, input: fg.input.shape }, "parsed ONNX model");
 
   const calib = loadDataset(o.calibration);
@@ -178,6 +220,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   const setupMs = Date.now() - t0;
   writeFileSync(join(dir, FILES.vkey), JSON.stringify(vk, null, 1));
 
+  const outputKind = outputKindFor(ig.output.kind, o.outputKind, name);
   const contractName = contractNameFor(name) + (o.naive ? "Naive" : "");
   const ranges = computeRanges(ig);
   const outRange = ranges[ranges.length - 1]!;
@@ -209,8 +252,14 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
       encoding: inputEncoding(ig.input.lo, ig.input.hi),
     },
     output: {
-      kind: ig.output.kind,
-      classes: ig.output.kind === "argmax" ? prod(ig.nodes[ig.output.logits - 1]!.shape) : 0,
+      kind: outputKind,
+      graph: ig.output.kind,
+      classes:
+        ig.output.kind === "argmax"
+          ? prod(ig.nodes[ig.output.logits - 1]!.shape)
+          : outputKind === "logits" || outputKind === "probabilities"
+            ? outRange.lo.length
+            : 0,
       count: outRange.lo.length,
       lo: Math.min(...outRange.lo),
       hi: Math.max(...outRange.hi),
@@ -237,6 +286,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   const solFile = writeSolidity(
     { dir, manifest, graph: ig, vkey: vk, traceSignals: src.traceSignals, naiveWeights: src.weightInputs },
     o.solidityDir,
+    o.force,
   );
   if (o.naive) writeFileSync(join(dir, "naive_weights.json"), JSON.stringify(src.weightInputs));
   return { manifest, dir, solidityFile: solFile };
@@ -246,7 +296,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
  * (Re)generate the Solidity verifier of a build directory from its verification key, and compile it with the
  * pinned solc into `verifier.json` (the exact bytecode that is deployed, and its code hash).
  */
-export function writeSolidity(md: ModelDir, solidityDir?: string): string {
+export function writeSolidity(md: ModelDir, solidityDir?: string, force = false): string {
   const m = md.manifest;
   const sol = emitSolidityVerifier(md.vkey, {
     contractName: m.contractName,
@@ -264,7 +314,15 @@ export function writeSolidity(md: ModelDir, solidityDir?: string): string {
   writeFileSync(join(md.dir, FILES.verifier), JSON.stringify(artifact, null, 1));
   if (solidityDir) {
     mkdirSync(solidityDir, { recursive: true });
-    writeFileSync(join(solidityDir, `${m.contractName}.sol`), sol);
+    const target = join(solidityDir, `${m.contractName}.sol`);
+    // Two models with the same name would otherwise replace each other's verifier without a word.
+    const existing = existsSync(target) ? readFileSync(target, "utf8") : undefined;
+    if (existing !== undefined && !existing.includes(m.verifierModelHash) && !force) {
+      throw new InputError(
+        `${target} is the verifier of another model (not ${m.verifierModelHash}); give another --name or --force`,
+      );
+    }
+    writeFileSync(target, sol);
     writeFileSync(join(solidityDir, "VerimlPacking.sol"), PACKING_LIBRARY_SOL);
   }
   return file;
@@ -485,6 +543,9 @@ export interface EvalReport {
   float_accuracy: number | null;
   quantized_accuracy: number | null;
   agreement: number;
+  /** Regression (output kind `values`) against the dataset's targets: mean absolute error, float and dequantized. */
+  float_mae: number | null;
+  quantized_mae: number | null;
   bitexact: boolean;
   bitexact_detail: {
     interpreter_vs_onnxruntime: number;
@@ -531,6 +592,10 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
   const sym = symMap(join(md.dir, FILES.sym));
   const wasm = join(md.dir, FILES.wasm);
 
+  let floatAbsError = 0,
+    quantAbsError = 0;
+  const regression = md.manifest.output.kind === "values" && ds.targets !== undefined;
+  const outScale = md.manifest.output.scale;
   let floatCorrect = 0,
     quantCorrect = 0,
     agree = 0,
@@ -557,6 +622,13 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
     const tr = runInt(g, q);
     const qLabel = g.output.kind === "argmax" ? tr.output[0]! : tr.output.indexOf(Math.max(...tr.output));
     if (floatLabel === qLabel) agree++;
+    if (regression) {
+      const target = ds.targets![i]!;
+      target.forEach((y, k) => {
+        floatAbsError += Math.abs(Number(fd[k]) - y) / target.length;
+        quantAbsError += Math.abs(tr.output[k]! * (outScale.length > k ? outScale[k]! : outScale[0]!) - y) / target.length;
+      });
+    }
     if (ds.labels) {
       if (floatLabel === ds.labels[i]) floatCorrect++;
       if (qLabel === ds.labels[i]) quantCorrect++;
@@ -616,6 +688,8 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
     float_accuracy: ds.labels ? floatCorrect / n : null,
     quantized_accuracy: ds.labels ? quantCorrect / n : null,
     agreement: agree / n,
+    float_mae: regression ? floatAbsError / n : null,
+    quantized_mae: regression ? quantAbsError / n : null,
     bitexact: ortMismatch === 0 && witnessMismatch === 0,
     bitexact_detail: {
       interpreter_vs_onnxruntime: n - ortMismatch,

@@ -1,0 +1,135 @@
+// A user's own PyTorch models, exactly as exported (models/pytorch/), end to end over JSON-RPC in zk mode:
+// built by verifier-gen, registered, served by the operator process, paid from the CLI with floats in the
+// model's own input space, and read back decoded: iris_mlp (signed standardized inputs, logits out) and
+// diabetes_relu (regression, one value out). Bad input is refused before anything is paid.
+import { execFile, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { expect } from "chai";
+import { JsonRpcProvider, parseEther } from "ethers";
+import { runInt } from "../../verifier-gen/src/intgraph.js";
+import { interfaceOf, quantizeFloatInput } from "../../verifier-gen/src/interface.js";
+import { loadModelDir } from "../../verifier-gen/src/pipeline.js";
+import { startHardhatNode } from "../../scripts/lib/hardhat-node.js";
+import { startOperatorProcess, stopProcess } from "../../scripts/lib/operator-process.js";
+import { MODE_ZK } from "../../scripts/lib/zk.js";
+import { deployZkStack, type ZkStack } from "../../scripts/lib/zk-stack.js";
+
+const run = promisify(execFile);
+
+interface Decoded {
+  status: string;
+  decoded: { kind: string; quantized: string[]; values: number[]; label?: number } | null;
+  steps: { step: string; gasUsed: string }[];
+}
+
+const MODELS = [
+  { name: "iris_mlp", kind: "logits" },
+  { name: "diabetes_relu", kind: "values" },
+] as const;
+
+for (const { name, kind } of MODELS) {
+  describe(`e2e: ${name} as exported by PyTorch, paid with floats from the CLI (zk)`, function () {
+    this.timeout(300_000);
+    const build = `models/build/${name}`;
+    const model = loadModelDir(build);
+    const data = JSON.parse(readFileSync(`models/pytorch/${name}.json`, "utf8")) as {
+      inputs: number[][];
+      labels?: number[];
+      targets?: number[];
+    };
+    let node: ChildProcess;
+    let operator: ChildProcess | undefined;
+    let provider: JsonRpcProvider;
+    let stack: ZkStack;
+    let rpcUrl: string;
+    let workDir: string;
+
+    const cli = async (args: string[]) => {
+      try {
+        const { stdout } = await run(
+          process.execPath,
+          ["operator/bin/veriml.js", ...args, "--rpc-url", rpcUrl, "--market", await stack.market.getAddress()],
+          { env: { ...process.env, VERIML_PRIVATE_KEY: stack.accounts[2]!.privateKey, NODE_NO_WARNINGS: "1" } },
+        );
+        return { ok: true, stdout, stderr: "" };
+      } catch (error) {
+        const e = error as { stdout: string; stderr: string };
+        return { ok: false, stdout: e.stdout, stderr: e.stderr };
+      }
+    };
+
+    before(async () => {
+      workDir = await mkdtemp(path.join(tmpdir(), `veriml-${name}-`));
+      ({ child: node, rpcUrl } = await startHardhatNode());
+      provider = new JsonRpcProvider(rpcUrl, undefined, { cacheTimeout: -1 });
+      stack = await deployZkStack(provider, build, 0);
+      operator = (
+        await startOperatorProcess({
+          workDir,
+          rpcUrl,
+          market: await stack.market.getAddress(),
+          privateKey: stack.accounts[3]!.privateKey,
+          models: [{ modelId: stack.modelId, artifacts: build, modes: [MODE_ZK] }],
+          stakeWei: parseEther("5"),
+        })
+      ).child;
+    });
+    after(async () => {
+      if (operator) await stopProcess(operator, "SIGTERM");
+      provider?.destroy();
+      if (node) await stopProcess(node, "SIGKILL");
+      await rm(workDir, { recursive: true, force: true });
+    });
+
+    it(`the manifest declares the interface: signed ${model.manifest.input.encoding.bytes}-byte inputs, ${kind} out`, () => {
+      const i = interfaceOf(model.manifest);
+      expect(i.output.kind).to.equal(kind);
+      expect(i.input.lo).to.be.lessThan(0);
+      expect(i.input.encoding.signed).to.equal(true);
+    });
+
+    it("pays with the model's float inputs and prints the verified output, decoded and dequantized", async () => {
+      const x = data.inputs[0]!;
+      const result = await cli(["request", "--model", String(stack.modelId), "--values", x.join(","), "--timeout", "240"]);
+      expect(result.ok, result.stderr).to.equal(true);
+      const out = JSON.parse(result.stdout.slice(result.stdout.indexOf("{"))) as Decoded;
+      expect(out.status).to.equal("Finalized");
+      // The settled values are the registered integer model's, on the floats quantized by the manifest.
+      const expected = runInt(model.graph, quantizeFloatInput(interfaceOf(model.manifest), x).q).output;
+      expect(out.decoded!.quantized.map(Number)).to.deep.equal(Array.from(expected));
+      expect(out.decoded!.kind).to.equal(kind);
+      if (kind === "logits") {
+        expect(out.decoded!.label).to.equal(data.labels![0]);
+      } else {
+        // The dequantized prediction is close to what the float PyTorch model predicts for this row.
+        const floatOut = (JSON.parse(readFileSync(`models/pytorch/${name}.json`, "utf8")) as { float_out: number[][] })
+          .float_out[0]![0]!;
+        expect(Math.abs(out.decoded!.values[0]! - floatOut)).to.be.lessThan(Math.abs(floatOut) * 0.1 + 5);
+      }
+      expect(out.steps.map((s) => s.step)).to.deep.equal(["create", "claim", "submit", "finalize"]);
+      for (const s of out.steps) expect(Number(s.gasUsed)).to.be.greaterThan(21_000);
+    });
+
+    it("refuses bad input before paying: wrong count, out of range, not a number", async () => {
+      const before = await stack.market.requestCount();
+      const balance = await provider.getBalance(stack.accounts[2]!.address);
+      const n = data.inputs[0]!.length;
+      const cases: [string[], RegExp][] = [
+        [["--values", data.inputs[0]!.slice(1).join(",")], new RegExp(`${n - 1} values, the model takes ${n}`)],
+        [["--values", [1e6, ...data.inputs[0]!.slice(1)].join(",")], /outside the model's range/],
+        [["--values", ["abc", ...data.inputs[0]!.slice(1)].join(",")], /not a number/],
+      ];
+      for (const [args, message] of cases) {
+        const result = await cli(["request", "--model", String(stack.modelId), ...args]);
+        expect(result.ok).to.equal(false);
+        expect(result.stderr).to.match(message);
+      }
+      expect(await stack.market.requestCount()).to.equal(before);
+      expect(await provider.getBalance(stack.accounts[2]!.address)).to.equal(balance);
+    });
+  });
+}
