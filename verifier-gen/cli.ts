@@ -63,7 +63,10 @@ program
   .option("--multiplier-bits <n>", "requantization multiplier precision", int("--multiplier-bits"), 10)
   .option("--ptau <file>", "powers-of-tau file (public ceremony); default: local development ceremony in .veriml/ptau")
   .option("--name <name>", "model name, also of the verifier contract (default: the ONNX file name)")
-  .option("--output-kind <kind>", "label (ArgMax graphs) | logits | probabilities | values | embedding (default: label or values)")
+  .option(
+    "--output-kind <kind>",
+    "label (ArgMax graphs) | logits | probabilities | values | embedding (default: label or values)",
+  )
   .option("--force", "replace a verifier of another model in --solidity-dir")
   .option("--per-tensor", "per-tensor instead of per-channel weight scales")
   .option("--naive", "baseline circuit: weights as private signals, one public signal per value")
@@ -185,7 +188,12 @@ program
         `samples             ${rep.samples}`,
         `float accuracy      ${pct(rep.float_accuracy)}`,
         `quantized accuracy  ${pct(rep.quantized_accuracy)}`,
-        ...(rep.float_mae === null ? [] : [`float MAE           ${rep.float_mae.toPrecision(5)}`, `quantized MAE       ${rep.quantized_mae!.toPrecision(5)}`]),
+        ...(rep.float_mae === null
+          ? []
+          : [
+              `float MAE           ${rep.float_mae.toPrecision(5)}`,
+              `quantized MAE       ${rep.quantized_mae!.toPrecision(5)}`,
+            ]),
         `top-1 agreement     ${pct(rep.agreement)}`,
         `bit-exact           ${rep.bitexact} (onnxruntime ${rep.bitexact_detail.interpreter_vs_onnxruntime}/${rep.samples}, witness ${rep.bitexact_detail.interpreter_vs_witness}/${rep.bitexact_detail.witness_checked}, ${rep.bitexact_detail.trace_values_compared} values)`,
         `constraints         ${rep.constraints}`,

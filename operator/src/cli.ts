@@ -98,7 +98,8 @@ async function readInputValues(opts: { input?: string; values?: string }): Promi
       .split(",")
       .map((v, i) => {
         const x = Number(v.trim());
-        if (v.trim() === "" || !Number.isFinite(x)) throw new OperatorError(`--values: item ${i} ("${v}") is not a number`);
+        if (v.trim() === "" || !Number.isFinite(x))
+          throw new OperatorError(`--values: item ${i} ("${v}") is not a number`);
         return x;
       });
   }
@@ -124,7 +125,10 @@ const printJson = (value: unknown): void => {
 connectionOptions(program.command("request").description("pay for an inference and wait for the verified result"))
   .requiredOption("--model <id>", "model id", (v) => BigInt(v))
   .option("--mode <mode>", "zk|optimistic|sampling|quality", parseMode, 0)
-  .option("--input <file>", 'JSON file: the input values in the model\'s own (float) space, an array or {"input": [...]}')
+  .option(
+    "--input <file>",
+    'JSON file: the input values in the model\'s own (float) space, an array or {"input": [...]}',
+  )
   .option("--values <list>", "comma-separated input values instead of --input")
   .option("--quantized", "the values are already the model's quantized integers")
   .option("--artifacts <dir>", "the model's build directory (default: its file: artifact URI)")

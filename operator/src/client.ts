@@ -92,7 +92,8 @@ export class VerimlClient {
     let dir = artifactsDir;
     if (dir === undefined) {
       const uri = model.artifactURI;
-      if (uri.startsWith("file://")) dir = uri.startsWith("file:///") ? fileURLToPath(uri) : uri.slice("file://".length);
+      if (uri.startsWith("file://"))
+        dir = uri.startsWith("file:///") ? fileURLToPath(uri) : uri.slice("file://".length);
       else if (uri.startsWith("file:")) dir = uri.slice("file:".length);
       else throw new OperatorError(`model ${modelId}: artifacts at ${uri}; give the build directory with --artifacts`);
     }

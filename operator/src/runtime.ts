@@ -85,7 +85,8 @@ export class OperatorRuntime {
     configureInputs({ fileRoot: config.inputFileRoot });
     const executors = new Map<string, Executor>();
     for (const model of config.models) {
-      for (const mode of model.modes) executors.set(executorKey(model.modelId, mode), await this.executorFactory(model, mode));
+      for (const mode of model.modes)
+        executors.set(executorKey(model.modelId, mode), await this.executorFactory(model, mode));
     }
     // Start-up talks to the chain too: a node that is down or flaky delays it, it never ends the process
     // (a supervisor would restart it into the same fault: a crash loop). Only a permanent refusal does.
@@ -164,7 +165,8 @@ export class OperatorRuntime {
             // The loop never dies: log, back off, go on.
             this.metrics.inc("loop_failures");
             const failure = classify(error);
-            if (failure.kind === "transient") log.warn({ role: role.name, reason: failure.summary }, "loop iteration failed; next poll retries");
+            if (failure.kind === "transient")
+              log.warn({ role: role.name, reason: failure.summary }, "loop iteration failed; next poll retries");
             else log.error({ err: error, role: role.name }, "operator loop iteration failed");
           }
         }
@@ -200,7 +202,9 @@ export class OperatorRuntime {
     const info = await this.read("stakeOf", () => vault.stakeOf(address));
     if (config.stakeWei > info.total) {
       const topUp = config.stakeWei - info.total;
-      await this.read("stake", () => sendCall(tx, "stake", () => vault.stake.populateTransaction(topUp, { value: topUp })));
+      await this.read("stake", () =>
+        sendCall(tx, "stake", () => vault.stake.populateTransaction(topUp, { value: topUp })),
+      );
       log.info({ topUp }, "staked");
     }
     // Only executing roles serve as operators: a validator-only process must never be drawn as a sampler.

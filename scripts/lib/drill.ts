@@ -266,8 +266,12 @@ export async function honestCalls(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Corrupts a store file in place: `mode` "header" overwrites the first bytes, "pages" zeroes pages. */
+/**
+ * Corrupts a store file in place: `mode` "header" overwrites the first bytes, "pages" zeroes pages. The
+ * write-ahead log goes with it (a lost disk cache): otherwise SQLite heals the pages from it.
+ */
 async function damageStore(file: string, mode: "header" | "pages"): Promise<void> {
+  for (const suffix of ["-wal", "-shm"]) await rm(file + suffix, { force: true });
   if (mode === "header") {
     const handle = await open(file, "r+");
     await handle.write(Buffer.from("garbage garbage garbage garbage garbage!"), 0, 40, 0);

@@ -17,7 +17,8 @@ describe("e2e: reliability drill (CI subset)", function () {
       expect(r.escrowEqualsLiabilities, "escrow").to.equal(true);
       // The fault really happened while requests were served.
       if (scenario.name.includes("reorganisations")) expect(r.notes).to.match(/reorg of [1-9]/);
-      else if (!scenario.name.includes("competing")) expect(r.notes + JSON.stringify(r.faultsInjected)).to.match(/[1-9]/);
+      else if (!scenario.name.includes("competing"))
+        expect(r.notes + JSON.stringify(r.faultsInjected)).to.match(/[1-9]/);
     });
   }
 });

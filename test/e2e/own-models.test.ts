@@ -94,7 +94,15 @@ for (const { name, kind } of MODELS) {
 
     it("pays with the model's float inputs and prints the verified output, decoded and dequantized", async () => {
       const x = data.inputs[0]!;
-      const result = await cli(["request", "--model", String(stack.modelId), "--values", x.join(","), "--timeout", "240"]);
+      const result = await cli([
+        "request",
+        "--model",
+        String(stack.modelId),
+        "--values",
+        x.join(","),
+        "--timeout",
+        "240",
+      ]);
       expect(result.ok, result.stderr).to.equal(true);
       const out = JSON.parse(result.stdout.slice(result.stdout.indexOf("{"))) as Decoded;
       expect(out.status).to.equal("Finalized");

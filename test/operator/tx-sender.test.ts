@@ -120,7 +120,7 @@ describe("operator: TxSender", function () {
     expect((await tx.send({ key: "pay:drop", action: "pay", build: transfer(wallet.address) })).hash).to.equal(hash);
   });
 
-it("after a reorganisation: the same signed transactions go back in their order, nothing is re-signed", async () => {
+  it("after a reorganisation: the same signed transactions go back in their order, nothing is re-signed", async () => {
     const { wallet, store, tx } = await sender();
     const before = (await ethers.provider.send("evm_snapshot", [])) as string;
     const a = await tx.send({ key: "step:a", action: "a", build: transfer(wallet.address) });
@@ -131,7 +131,9 @@ it("after a reorganisation: the same signed transactions go back in their order,
     expect(await ethers.provider.getTransactionCount(wallet.address)).to.equal(0);
     // The next call finds its nonce ahead of the chain: the run is restored in order before it.
     const c = await tx.send({ key: "step:c", action: "c", build: transfer(wallet.address) });
-    const nonces = await Promise.all([a.hash, b.hash, c.hash].map(async (h) => (await ethers.provider.getTransaction(h))!.nonce));
+    const nonces = await Promise.all(
+      [a.hash, b.hash, c.hash].map(async (h) => (await ethers.provider.getTransaction(h))!.nonce),
+    );
     expect(nonces).to.deep.equal([0, 1, 2]);
     expect((await ethers.provider.getTransactionReceipt(a.hash))!.status).to.equal(1);
     expect((await ethers.provider.getTransactionReceipt(b.hash))!.status).to.equal(1);
@@ -143,10 +145,20 @@ it("after a reorganisation: the same signed transactions go back in their order,
   it("a call re-sent while a reorganisation has taken it back awaits the same transaction", async () => {
     const { wallet, store, tx } = await sender();
     const before = (await ethers.provider.send("evm_snapshot", [])) as string;
-    const first = await tx.send({ key: "fin:1", action: "finalize", build: transfer(wallet.address), reuseMined: false });
+    const first = await tx.send({
+      key: "fin:1",
+      action: "finalize",
+      build: transfer(wallet.address),
+      reuseMined: false,
+    });
     await ethers.provider.send("evm_revert", [before]);
     await networkHelpers.mine(2);
-    const second = await tx.send({ key: "fin:1", action: "finalize", build: transfer(wallet.address), reuseMined: false });
+    const second = await tx.send({
+      key: "fin:1",
+      action: "finalize",
+      build: transfer(wallet.address),
+      reuseMined: false,
+    });
     expect(second.hash).to.equal(first.hash);
     expect(store.txsForKey("fin:1")).to.have.length(1);
     expect(await ethers.provider.getTransactionCount(wallet.address)).to.equal(1);

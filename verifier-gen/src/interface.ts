@@ -68,7 +68,8 @@ export function quantizeFloatInput(i: ModelInterface, xs: readonly number[]): { 
   const { scale, lo, hi } = i.input;
   const { min, max } = inputFloatRange(i);
   const q = xs.map((x, k) => {
-    if (typeof x !== "number" || !Number.isFinite(x)) throw new InputError(`input value ${String(x)} at index ${k} is not a finite number`);
+    if (typeof x !== "number" || !Number.isFinite(x))
+      throw new InputError(`input value ${String(x)} at index ${k} is not a finite number`);
     const v = Math.floor(x / scale + 0.5);
     if (v < lo || v > hi) {
       throw new InputError(

@@ -152,7 +152,9 @@ export interface BuildResult {
 
 /** A model name from its ONNX file name: "models/iris_mlp.onnx" -> "iris_mlp". */
 export function nameFromFile(file: string): string {
-  const stem = basename(file).replace(/\.onnx$/i, "").replace(/[^A-Za-z0-9_-]+/g, "_");
+  const stem = basename(file)
+    .replace(/\.onnx$/i, "")
+    .replace(/[^A-Za-z0-9_-]+/g, "_");
   if (stem === "") throw new InputError(`cannot derive a model name from ${file}; give --name`);
   return stem;
 }
@@ -626,7 +628,8 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
       const target = ds.targets![i]!;
       target.forEach((y, k) => {
         floatAbsError += Math.abs(Number(fd[k]) - y) / target.length;
-        quantAbsError += Math.abs(tr.output[k]! * (outScale.length > k ? outScale[k]! : outScale[0]!) - y) / target.length;
+        quantAbsError +=
+          Math.abs(tr.output[k]! * (outScale.length > k ? outScale[k]! : outScale[0]!) - y) / target.length;
       });
     }
     if (ds.labels) {

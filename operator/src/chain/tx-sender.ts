@@ -145,7 +145,10 @@ export class TxSender {
           // A reorganisation took it back and its nonce is free again: the same signed transaction goes
           // back in, in its place in our order (a new one could land before the calls it depends on).
           this.store.setTxStatus(mined.hash, "pending");
-          this.log.warn({ action: req.action, tx: mined.hash }, "transaction taken back by a reorganisation; re-broadcasting");
+          this.log.warn(
+            { action: req.action, tx: mined.hash },
+            "transaction taken back by a reorganisation; re-broadcasting",
+          );
           this.lastRepair = 0;
           await this.repairNonces();
           return this.await(req, mined.nonce);
@@ -281,7 +284,10 @@ export class TxSender {
         }
         if (tx.status !== "pending") {
           this.store.setTxStatus(tx.hash, "pending");
-          this.log.warn({ action: tx.action, tx: tx.hash, nonce }, "transaction taken back by a reorganisation; re-broadcasting");
+          this.log.warn(
+            { action: tx.action, tx: tx.hash, nonce },
+            "transaction taken back by a reorganisation; re-broadcasting",
+          );
         }
         if ((await this.provider.getTransaction(tx.hash).catch(() => undefined)) === null) await this.broadcast(tx.raw);
       }

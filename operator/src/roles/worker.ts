@@ -205,8 +205,7 @@ export class Worker implements Role {
     const summary = error instanceof OperatorError ? error.message : failure.summary;
     const failures = current.failures + 1;
     const heldByUs = current.state !== "seen";
-    const ceiling =
-      heldByUs && failure.kind === "transient" ? this.limits.maxHeldBackoffMs : this.limits.maxBackoffMs;
+    const ceiling = heldByUs && failure.kind === "transient" ? this.limits.maxHeldBackoffMs : this.limits.maxBackoffMs;
     const delay = Math.min(ceiling, this.limits.backoffMs * 2 ** Math.min(failures - 1, 10));
     metrics.inc("job_errors");
     // Not yet ours and refused by the chain again and again (not serving, not enough stake): stop trying.
@@ -286,7 +285,12 @@ export class Worker implements Role {
         return;
       }
       // Claims in flight each lock stake once mined: a claim the free stake cannot cover would revert.
-      const free = await withRetry("freeStake", () => this.deps.vault.freeStake(operatorAddress), this.deps.retry, this.log);
+      const free = await withRetry(
+        "freeStake",
+        () => this.deps.vault.freeStake(operatorAddress),
+        this.deps.retry,
+        this.log,
+      );
       if (free < this.reservedStake + onChain.operatorStake) {
         store.update(job.requestId, { retryAt: Date.now() + 1_000, note: "waiting for free stake" });
         this.deps.metrics.inc("claims_deferred");
