@@ -21,7 +21,7 @@ const Status = { None: 0n, Open: 1n, Claimed: 2n, Submitted: 3n, Finalized: 4n, 
 export interface WorkerLimits {
   /** Proofs (executions) run at once. */
   provers: number;
-  /** Claimed-but-unproved jobs above which no new request is claimed (back-pressure). */
+  /** Claimed-but-unsubmitted jobs (unproved, or submits failing) above which nothing new is claimed. */
   maxBacklog: number;
   /** Blocks a settlement must be deep before its job is no longer re-checked (the deepest reorg survived). */
   confirmations: number;
@@ -174,11 +174,11 @@ export class Worker implements Role {
     await Promise.allSettled([...this.inflight.values()]);
   }
 
-  /** Jobs claimed (or being claimed) by us and not proved yet, plus proofs running. */
+  /** Jobs claimed (or being claimed) by us and not submitted yet (unproved, or a submit failing), or proving. */
   private backlog(): number {
     let n = 0;
     for (const job of this.deps.store.pendingJobs()) {
-      if ((job.state === "claiming" || job.state === "claimed") && job.output === null) n++;
+      if (job.state === "claiming" || job.state === "claimed" || job.state === "submitting") n++;
     }
     return Math.max(n, this.proving);
   }
