@@ -37,6 +37,7 @@ describe("e2e: PyTorch fixtures in optimistic and sampling mode, paid with float
   let provider: JsonRpcProvider;
   let rpcUrl: string;
   let suite: Suite;
+  let samplingStack: Awaited<ReturnType<typeof deploySamplingModule>>;
   let workDir: string;
   const operators: ChildProcess[] = [];
   const ids = new Map<string, { optimistic: bigint; sampling: bigint }>();
@@ -48,7 +49,7 @@ describe("e2e: PyTorch fixtures in optimistic and sampling mode, paid with float
     const deployer = devAccount(0, provider);
     suite = await deploySuite(deployer, { ...DEFAULT_PARAMETERS, treasury: devAccount(1, provider).address });
     await deployOptimisticModule(suite, deployer);
-    const sampling = await deploySamplingModule(suite, deployer, {
+    const sampling = (samplingStack = await deploySamplingModule(suite, deployer, {
       committee: {
         committeeSize: 3,
         slashBps: 10_000,
@@ -57,7 +58,7 @@ describe("e2e: PyTorch fixtures in optimistic and sampling mode, paid with float
         validatorStake: parseEther("0.5"),
       },
       arbitrationTimeout: 3 * 3600,
-    });
+    }));
     const served: { modelId: bigint; artifacts: string; modes: number[] }[] = [];
     for (const { name } of MODELS) {
       const buildDir = `models/build/${name}`;
@@ -168,6 +169,13 @@ describe("e2e: PyTorch fixtures in optimistic and sampling mode, paid with float
         expect(outcome.decoded!.kind).to.equal(kind);
         if (kind === "logits") expect(outcome.decoded!.label).to.equal(data.labels![1]);
         expect(outcome.steps.map((s) => s.step)).to.include.members(["create", "claim", "submit", "finalize"]);
+        if (mode === "sampling") {
+          // Sampled (p = 100 %): the other operator recomputed blind and both revealed the same output.
+          const job = await samplingStack.sampling.getJob(await suite.market.requestCount());
+          expect(job.sampled).to.equal(true);
+          expect(job.sampler).to.not.equal(job.operator);
+          expect(job.samplerOutputHash).to.equal(job.operatorOutputHash);
+        }
       });
     }
   }
