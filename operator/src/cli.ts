@@ -6,10 +6,12 @@
  *   veriml models --rpc URL --market ADDR             list registered models
  *   veriml request --model 1 --mode zk --input x.json pay for an inference and wait for the verified result
  *   veriml show 12                                    one request: status, output, transactions
+ *   veriml quote | refund | withdraw | stake | unbond | withdraw-stake
  */
 import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
-import { JsonRpcProvider, Wallet, formatEther } from "ethers";
+import { JsonRpcProvider, Wallet, formatEther, parseEther } from "ethers";
+import { classify } from "./chain/errors.js";
 import { z } from "zod";
 import { decodeModelOutput, encodeQuantized, quantizeFloatInput } from "../../verifier-gen/src/interface.js";
 import { VerimlClient } from "./client.js";
@@ -70,17 +72,28 @@ const connectionOptions = (command: Command): Command =>
     .option("--rpc-url <url>", "JSON-RPC endpoint", process.env.VERIML_RPC_URL ?? "http://127.0.0.1:8545")
     .option("--market <address>", "InferenceMarket address", process.env.VERIML_MARKET);
 
-function client(opts: { rpcUrl: string; market?: string }): VerimlClient {
+/** A client on the market; with `read` it needs no key (listing, quoting, showing). */
+function client(opts: { rpcUrl: string; market?: string }, read = false): VerimlClient {
   if (!opts.market) throw new OperatorError("--market (or VERIML_MARKET) is required");
-  const key = process.env.VERIML_PRIVATE_KEY;
-  if (!key) throw new OperatorError("VERIML_PRIVATE_KEY is required to sign requests");
   const log = createRootLogger(process.env.VERIML_LOG_LEVEL ?? "warn", process.stderr);
-  return new VerimlClient(opts.market, new Wallet(key, new JsonRpcProvider(opts.rpcUrl)), log);
+  const provider = new JsonRpcProvider(opts.rpcUrl);
+  const key = process.env.VERIML_PRIVATE_KEY;
+  if (read && !key) return new VerimlClient(opts.market, provider, log);
+  if (!key) throw new OperatorError("VERIML_PRIVATE_KEY is required to sign");
+  return new VerimlClient(opts.market, new Wallet(key, provider), log);
 }
+
+const parseEth = (value: string): bigint => {
+  try {
+    return parseEther(value);
+  } catch {
+    throw new InvalidArgumentError(`${value} is not an amount of ETH`);
+  }
+};
 
 connectionOptions(program.command("models").description("list registered models")).action(
   async (opts: { rpcUrl: string; market?: string }) => {
-    for (const m of await client(opts).listModels()) {
+    for (const m of await client(opts, true).listModels()) {
       const modes = m.modes.map((x) => Object.keys(MODES).find((k) => MODES[k] === x) ?? String(x)).join(",");
       process.stdout.write(
         `${m.modelId}\t${m.active ? "active" : "inactive"}\t${modes}\t${formatEther(m.ethPrice)} ETH\t${m.modelHash}\t${m.artifactURI}\n`,
@@ -157,9 +170,48 @@ connectionOptions(program.command("request").description("pay for an inference a
     printJson({ ...outcome, decoded, latencyMs: Date.now() - started });
   });
 
+connectionOptions(program.command("quote").description("what a request costs now: price, fees, total"))
+  .requiredOption("--model <id>", "model id", (v) => BigInt(v))
+  .option("--mode <mode>", "zk|optimistic|sampling|quality", parseMode, 0)
+  .option("--token <address>", "price in this ERC-20 instead of ETH")
+  .action(async (opts) => {
+    const q = await client(opts, true).quote(opts.model, opts.mode, opts.token);
+    printJson({ price: formatEther(q.price), fee: formatEther(q.fee), total: formatEther(q.total) });
+  });
+
+connectionOptions(program.command("refund").description("refund a request nobody answered before its deadline"))
+  .argument("<requestId>")
+  .action(async (id: string, opts) => printJson({ refunded: id, tx: await client(opts).refund(BigInt(id)) }));
+
+connectionOptions(program.command("withdraw").description("pull what the market owes you (refunds, earnings)"))
+  .option("--token <address>", "an ERC-20 instead of ETH")
+  .action(async (opts) => printJson({ tx: await client(opts).withdraw(opts.token) }));
+
+connectionOptions(program.command("stake").description("add stake (operators, validators)"))
+  .argument("<eth>", "amount in ETH", parseEth)
+  .action(async (amount: bigint, opts) => {
+    const c = client(opts);
+    const tx = await c.stake(amount);
+    printJson({ tx, stake: await c.stakeOf() });
+  });
+
+connectionOptions(
+  program.command("unbond").description("start unbonding free stake; then withdraw-stake after the delay"),
+)
+  .argument("<eth>", "amount in ETH", parseEth)
+  .action(async (amount: bigint, opts) => {
+    const c = client(opts);
+    const tx = await c.unbond(amount);
+    printJson({ tx, stake: await c.stakeOf() });
+  });
+
+connectionOptions(program.command("withdraw-stake").description("withdraw stake whose unbonding delay passed")).action(
+  async (opts) => printJson({ tx: await client(opts).withdrawStake() }),
+);
+
 connectionOptions(program.command("show").description("show one request").argument("<requestId>")).action(
   async (id: string, opts: { rpcUrl: string; market?: string }) => {
-    const c = client(opts);
+    const c = client(opts, true);
     const outcome = await c.show(BigInt(id));
     const modelId = (await c.market.getRequest(BigInt(id))).modelId;
     // Decoded when the model's manifest is at hand; the raw output otherwise.
@@ -177,7 +229,14 @@ connectionOptions(program.command("show").description("show one request").argume
 registerSamplingCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
-  const message = error instanceof Error ? error.message : String(error);
+  // A revert is shown as the contract's custom error with its arguments, not as calldata.
+  const failure = classify(error);
+  const message =
+    failure.kind === "revert"
+      ? `the chain refused: ${failure.summary}`
+      : error instanceof Error
+        ? error.message
+        : String(error);
   const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : "";
   process.stderr.write(`veriml: ${message}${cause}\n`);
   process.exit(1);

@@ -1,10 +1,12 @@
-import { Contract, ZeroAddress, ZeroHash, hexlify, type Signer } from "ethers";
+import { AbstractSigner, Contract, ZeroAddress, ZeroHash, hexlify, type Provider, type Signer } from "ethers";
 import type { Logger } from "pino";
 import {
   InferenceMarket__factory,
   ModelRegistry__factory,
+  StakingVault__factory,
   type InferenceMarket,
   type ModelRegistry,
+  type StakingVault,
 } from "../../types/ethers-contracts/index.js";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -67,17 +69,90 @@ export class VerimlClient {
   readonly market: InferenceMarket;
   private registryPromise: Promise<ModelRegistry> | undefined;
 
+  private vaultPromise: Promise<StakingVault> | undefined;
+
+  /** `runner`: a signer to pay and act, or a provider alone to read (models, quote, show). */
   constructor(
     marketAddress: string,
-    private readonly signer: Signer,
+    private readonly runner: Signer | Provider,
     private readonly log: Logger,
   ) {
-    this.market = InferenceMarket__factory.connect(marketAddress, signer);
+    this.market = InferenceMarket__factory.connect(marketAddress, runner);
+  }
+
+  private get signer(): Signer {
+    if (!(this.runner instanceof AbstractSigner)) throw new OperatorError("this needs a key (VERIML_PRIVATE_KEY)");
+    return this.runner;
+  }
+
+  private get provider(): Provider | null {
+    return this.runner instanceof AbstractSigner ? this.runner.provider : (this.runner as Provider);
   }
 
   private registry(): Promise<ModelRegistry> {
-    this.registryPromise ??= this.market.registry().then((a) => ModelRegistry__factory.connect(a, this.signer));
+    this.registryPromise ??= this.market.registry().then((a) => ModelRegistry__factory.connect(a, this.runner));
     return this.registryPromise;
+  }
+
+  private vault(): Promise<StakingVault> {
+    this.vaultPromise ??= this.market.vault().then((a) => StakingVault__factory.connect(a, this.runner));
+    return this.vaultPromise;
+  }
+
+  /** What a request costs now: the operator's price, the protocol and module fees, their sum. */
+  async quote(
+    modelId: bigint,
+    mode: number,
+    token: string = ZeroAddress,
+  ): Promise<{ price: bigint; fee: bigint; total: bigint }> {
+    const [price, fee] = await this.market.quote(modelId, mode, token);
+    return { price, fee, total: price + fee };
+  }
+
+  /** Refunds an unanswered request once its deadline passed (the refund is credited; `withdraw` pulls it). */
+  async refund(requestId: bigint): Promise<string> {
+    const receipt = await (await this.market.connect(this.signer).refund(requestId)).wait();
+    return receipt!.hash;
+  }
+
+  /** Pulls what the market owes this account in `token` (refunds, operator earnings). */
+  async withdraw(token: string = ZeroAddress): Promise<string> {
+    const receipt = await (await this.market.connect(this.signer).withdraw(token)).wait();
+    return receipt!.hash;
+  }
+
+  /** Adds `amount` wei to this account's stake. */
+  async stake(amount: bigint): Promise<string> {
+    const vault = (await this.vault()).connect(this.signer);
+    const receipt = await (await vault.stake(amount, { value: amount })).wait();
+    return receipt!.hash;
+  }
+
+  /** Starts unbonding `amount` of free stake (withdrawable after the vault's delay with `withdrawStake`). */
+  async unbond(amount: bigint): Promise<string> {
+    const vault = (await this.vault()).connect(this.signer);
+    const receipt = await (await vault.requestUnbond(amount)).wait();
+    return receipt!.hash;
+  }
+
+  /** Withdraws stake whose unbonding delay has passed. */
+  async withdrawStake(): Promise<string> {
+    const vault = (await this.vault()).connect(this.signer);
+    const receipt = await (await vault.withdraw()).wait();
+    return receipt!.hash;
+  }
+
+  /** This account's stake: total, locked, unbonding and when it is ready. */
+  async stakeOf(
+    address?: string,
+  ): Promise<{ total: bigint; locked: bigint; unbonding: bigint; unbondingReadyAt: bigint }> {
+    const info = await (await this.vault()).stakeOf(address ?? (await this.signer.getAddress()));
+    return {
+      total: info.total,
+      locked: info.locked,
+      unbonding: info.unbonding,
+      unbondingReadyAt: info.unbondingReadyAt,
+    };
   }
 
   /**
@@ -135,8 +210,8 @@ export class VerimlClient {
   /** Quotes, pays (approving an ERC-20 first when needed) and creates the request. */
   async request(options: RequestOptions): Promise<{ requestId: bigint; txHash: string; paid: bigint }> {
     const token = options.token ?? ZeroAddress;
-    const [price, fee] = await this.market.quote(options.modelId, options.mode, token);
-    const total = price + fee;
+    const { total } = await this.quote(options.modelId, options.mode, token);
+    const market = this.market.connect(this.signer);
     if (token !== ZeroAddress) {
       const erc20 = new Contract(token, ERC20_ABI, this.signer);
       const owner = await this.signer.getAddress();
@@ -146,9 +221,9 @@ export class VerimlClient {
     }
     // Pin the terms the quote was read under: a verifier or stake swapped in front of this request reverts it.
     const termsHash = await this.market.termsHashOf(options.modelId, options.mode);
-    const block = await this.signer.provider?.getBlock("latest");
+    const block = await this.provider?.getBlock("latest");
     if (!block) throw new OperatorError("cannot read the latest block");
-    const tx = await this.market.createRequest(
+    const tx = await market.createRequest(
       {
         modelId: options.modelId,
         mode: options.mode,
@@ -187,7 +262,7 @@ export class VerimlClient {
     const txs: RequestOutcome["txs"] = {};
     const f = this.market.filters;
     const steps: RequestStep[] = [];
-    const provider = this.signer.provider;
+    const provider = this.provider;
     const find = async (
       step: RequestStep["step"],
       filter: Parameters<InferenceMarket["queryFilter"]>[0],

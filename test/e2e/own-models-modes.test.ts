@@ -1,4 +1,4 @@
-// The PyTorch fixtures in optimistic and sampling mode, end to end over JSON-RPC: registered from their
+// The PyTorch fixtures in zk, optimistic and sampling mode, end to end over JSON-RPC: registered from their
 // builds, served by two operator processes (worker + sampler), paid from the CLI with floats, settled
 // with the integer model's output. Optimistic: the challenge window passes unchallenged. Sampling at
 // p = 100 %: the second operator recomputes the output blind, the commitments match, the result stands.
@@ -10,11 +10,11 @@ import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider, parseEther } from "ethers";
 import { devAccount } from "../../scripts/lib/accounts.js";
-import { DEFAULT_PARAMETERS, deploySuite, type Suite } from "../../scripts/lib/deploy.js";
+import { CHALLENGE_WINDOW, deployAllModes, type AllModesStack, type ModeName } from "../../scripts/lib/all-modes.js";
+import type { Suite } from "../../scripts/lib/deploy.js";
 import { startHardhatNode } from "../../scripts/lib/hardhat-node.js";
 import { startOperatorProcess, stopProcess } from "../../scripts/lib/operator-process.js";
-import { MODE_OPTIMISTIC, deployOptimisticModule, registerOptimisticModel } from "../../scripts/lib/optimistic.js";
-import { MODE_SAMPLING, deploySamplingModule, registerSamplingModel } from "../../scripts/lib/sampling.js";
+import type { SamplingStack } from "../../scripts/lib/sampling.js";
 import { runInt } from "../../verifier-gen/src/intgraph.js";
 import { interfaceOf, quantizeFloatInput } from "../../verifier-gen/src/interface.js";
 import { loadModelDir } from "../../verifier-gen/src/pipeline.js";
@@ -23,7 +23,6 @@ const MODELS = [
   { name: "iris_mlp", kind: "logits" },
   { name: "diabetes_relu", kind: "values" },
 ] as const;
-const WINDOW = 3600;
 
 interface CliOutcome {
   status: string;
@@ -31,65 +30,29 @@ interface CliOutcome {
   steps: { step: string }[];
 }
 
-describe("e2e: PyTorch fixtures in optimistic and sampling mode, paid with floats from the CLI", function () {
+describe("e2e: PyTorch fixtures in zk, optimistic and sampling mode, paid with floats from the CLI", function () {
   this.timeout(600_000);
   let node: ChildProcess;
   let provider: JsonRpcProvider;
   let rpcUrl: string;
   let suite: Suite;
-  let samplingStack: Awaited<ReturnType<typeof deploySamplingModule>>;
+  let samplingStack: SamplingStack;
+  let served: AllModesStack["served"];
   let workDir: string;
   const operators: ChildProcess[] = [];
-  const ids = new Map<string, { optimistic: bigint; sampling: bigint }>();
+  const ids = new Map<string, Record<ModeName, bigint>>();
 
   before(async () => {
     workDir = await mkdtemp(path.join(tmpdir(), "veriml-own-modes-"));
     ({ child: node, rpcUrl } = await startHardhatNode());
     provider = new JsonRpcProvider(rpcUrl, undefined, { cacheTimeout: -1 });
-    const deployer = devAccount(0, provider);
-    suite = await deploySuite(deployer, { ...DEFAULT_PARAMETERS, treasury: devAccount(1, provider).address });
-    await deployOptimisticModule(suite, deployer);
-    const sampling = (samplingStack = await deploySamplingModule(suite, deployer, {
-      committee: {
-        committeeSize: 3,
-        slashBps: 10_000,
-        commitWindow: 600,
-        revealWindow: 600,
-        validatorStake: parseEther("0.5"),
-      },
-      arbitrationTimeout: 3 * 3600,
-    }));
-    const served: { modelId: bigint; artifacts: string; modes: number[] }[] = [];
-    for (const { name } of MODELS) {
-      const buildDir = `models/build/${name}`;
-      const common = {
-        buildDir,
-        artifactURI: `file://${buildDir}`,
-        ethPrice: parseEther("0.01"),
-        operatorStake: parseEther("1"),
-      };
-      const optimistic = await registerOptimisticModel(suite.registry, deployer, {
-        ...common,
-        challengeWindow: WINDOW,
-        clock: 600,
-        challengerBond: parseEther("0.1"),
-      });
-      const sampled = await registerSamplingModel(suite.registry, deployer, {
-        ...common,
-        config: {
-          sampleBps: 10_000,
-          verifierFeeBps: 5_000,
-          samplerNoShowSlashBps: 2_000,
-          maxDraws: 2,
-          commitWindow: 600,
-          revealWindow: 600,
-          arbitrator: await sampling.committee.getAddress(),
-        },
-      });
-      ids.set(name, { optimistic: optimistic.modelId, sampling: sampled.modelId });
-      served.push({ modelId: optimistic.modelId, artifacts: buildDir, modes: [MODE_OPTIMISTIC] });
-      served.push({ modelId: sampled.modelId, artifacts: buildDir, modes: [MODE_SAMPLING] });
-    }
+    const stack = await deployAllModes(
+      provider,
+      MODELS.map((m) => `models/build/${m.name}`),
+    );
+    ({ suite, served } = stack);
+    samplingStack = stack.sampling;
+    for (const [build, modelIds] of stack.ids) ids.set(build.replace("models/build/", ""), modelIds);
     for (const account of [3, 4]) {
       const { child } = await startOperatorProcess({
         workDir: path.join(workDir, `operator-${account}`),
@@ -145,7 +108,7 @@ describe("e2e: PyTorch fixtures in optimistic and sampling mode, paid with float
       const id = before + 1n;
       const status = (await suite.market.getRequest(id)).status;
       // Submitted and unchallenged: let the challenge window pass (an automining chain has no clock).
-      if (moveTime && status === 3n) await provider.send("evm_increaseTime", [WINDOW + 1]);
+      if (moveTime && status === 3n) await provider.send("evm_increaseTime", [CHALLENGE_WINDOW + 1]);
       await provider.send("evm_mine", []);
     }
     const stdout = await cli;
@@ -153,7 +116,7 @@ describe("e2e: PyTorch fixtures in optimistic and sampling mode, paid with float
   }
 
   for (const { name, kind } of MODELS) {
-    for (const mode of ["optimistic", "sampling"] as const) {
+    for (const mode of ["zk", "optimistic", "sampling"] as const) {
       it(`${name} in ${mode} mode: floats in, the integer model's ${kind} out, decoded`, async () => {
         const model = loadModelDir(`models/build/${name}`);
         const data = JSON.parse(readFileSync(`models/pytorch/${name}.json`, "utf8")) as {

@@ -48,12 +48,15 @@ for (const { name, kind } of MODELS) {
     let rpcUrl: string;
     let workDir: string;
 
-    const cli = async (args: string[]) => {
+    const cli = async (args: string[], key: string | null = stack.accounts[2]!.privateKey) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: "1" };
+      delete env.VERIML_PRIVATE_KEY;
+      if (key !== null) env.VERIML_PRIVATE_KEY = key;
       try {
         const { stdout } = await run(
           process.execPath,
           ["operator/bin/veriml.js", ...args, "--rpc-url", rpcUrl, "--market", await stack.market.getAddress()],
-          { env: { ...process.env, VERIML_PRIVATE_KEY: stack.accounts[2]!.privateKey, NODE_NO_WARNINGS: "1" } },
+          { env },
         );
         return { ok: true, stdout, stderr: "" };
       } catch (error) {
@@ -121,6 +124,33 @@ for (const { name, kind } of MODELS) {
       expect(out.steps.map((s) => s.step)).to.deep.equal(["create", "claim", "submit", "finalize"]);
       for (const s of out.steps) expect(Number(s.gasUsed)).to.be.greaterThan(21_000);
     });
+
+    if (name === "iris_mlp") {
+      it("models and quote need no key; stake and unbond act; a refused call names its custom error", async () => {
+        const models = await cli(["models"], null);
+        expect(models.ok, models.stderr).to.equal(true);
+        expect(models.stdout).to.include(stack.modelHash);
+        const quote = await cli(["quote", "--model", String(stack.modelId)], null);
+        expect(JSON.parse(quote.stdout)).to.deep.include({ price: "0.01" });
+        const staked = await cli(["stake", "0.5"]);
+        expect(staked.ok, staked.stderr).to.equal(true);
+        expect(JSON.parse(staked.stdout).stake.total).to.equal(parseEther("0.5").toString());
+        const unbonding = await cli(["unbond", "0.2"]);
+        expect(JSON.parse(unbonding.stdout).stake.unbonding).to.equal(parseEther("0.2").toString());
+        // Nothing is owed to the user: the market refuses, and the CLI says so in the contract's words.
+        const withdrawn = await cli(["withdraw"]);
+        expect(withdrawn.ok).to.equal(false);
+        expect(withdrawn.stderr).to.match(
+          /the chain refused: InferenceMarketNothingOwed\(0x[0-9a-fA-F]{40}, 0x0{40}\)/,
+        );
+        // Request 1 was answered: refunding it is refused, and the error says why in the contract's words.
+        const refused = await cli(["refund", "1"]);
+        expect(refused.ok).to.equal(false);
+        expect(refused.stderr).to.match(/the chain refused: InferenceMarket[A-Za-z]+\(1/);
+        const noKey = await cli(["stake", "1"], null);
+        expect(noKey.stderr).to.match(/VERIML_PRIVATE_KEY is required/);
+      });
+    }
 
     it("refuses bad input before paying: wrong count, out of range, not a number", async () => {
       const before = await stack.market.requestCount();
