@@ -97,6 +97,61 @@ const ENV_KEYS: Record<string, keyof OperatorConfig> = {
   VERIML_LOG_LEVEL: "logLevel",
 };
 
+/** The keys an object of the schema takes at `path` (for "did you mean"). */
+function keysAt(path: readonly (string | number)[]): string[] {
+  let schema: z.ZodTypeAny = configSchema;
+  const unwrap = (s: z.ZodTypeAny): z.ZodTypeAny => {
+    for (;;) {
+      if (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodNullable) s = s._def.innerType;
+      else if (s instanceof z.ZodEffects) s = s._def.schema;
+      else return s;
+    }
+  };
+  for (const segment of path) {
+    schema = unwrap(schema);
+    if (schema instanceof z.ZodArray) schema = schema.element as z.ZodTypeAny;
+    else if (schema instanceof z.ZodObject) schema = (schema.shape as Record<string, z.ZodTypeAny>)[String(segment)]!;
+    if (schema === undefined) return [];
+  }
+  schema = unwrap(schema);
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : [];
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(
+        row[j]! + 1,
+        row[j - 1]! + 1,
+        previous + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
+      );
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** One line a person can act on: where, what is wrong, and for a typo the key that was meant. */
+function describeIssue(issue: z.ZodIssue): string {
+  const where = issue.path.join(".") || "(root)";
+  if (issue.code === "unrecognized_keys") {
+    const known = keysAt(issue.path);
+    return issue.keys
+      .map((key) => {
+        const best = known.map((k) => ({ k, d: editDistance(key, k) })).sort((x, y) => x.d - y.d)[0];
+        const hint =
+          best !== undefined && best.d <= Math.max(2, Math.floor(key.length / 3)) ? `; did you mean "${best.k}"?` : "";
+        return `${issue.path.length === 0 ? "" : `${where}: `}unknown key "${key}"${hint}`;
+      })
+      .join("\n  ");
+  }
+  return `${where}: ${issue.message}`;
+}
+
 /**
  * Builds the config from a JSON file, then the environment, then flags (each overriding the one
  * before), and validates it. Unknown keys anywhere are rejected so a typo never silently falls back
@@ -118,7 +173,7 @@ export async function loadConfig(
     try {
       fromFile = JSON.parse(text) as Record<string, unknown>;
     } catch (cause) {
-      throw new ConfigError(`config file ${filePath} is not valid JSON`, { cause });
+      throw new ConfigError(`config file ${filePath} is not valid JSON: ${(cause as Error).message}`, { cause });
     }
   }
   const fromEnv: Record<string, unknown> = {};
@@ -128,8 +183,9 @@ export async function loadConfig(
   const definedFlags = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
   const parsed = configSchema.safeParse({ ...fromFile, ...fromEnv, ...definedFlags });
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
-    throw new ConfigError(`invalid operator config: ${problems}`, { cause: parsed.error });
+    const where = filePath === undefined ? "" : ` (${filePath})`;
+    const problems = parsed.error.issues.map((issue) => `  ${describeIssue(issue)}`).join("\n");
+    throw new ConfigError(`invalid operator config${where}:\n${problems}`, { cause: parsed.error });
   }
   return parsed.data;
 }

@@ -1,4 +1,12 @@
-import { FetchRequest, JsonRpcProvider, Wallet, WebSocketProvider, parseUnits, type Provider } from "ethers";
+import {
+  FetchRequest,
+  JsonRpcProvider,
+  Wallet,
+  WebSocketProvider,
+  ZeroAddress,
+  parseUnits,
+  type Provider,
+} from "ethers";
 import type { Server } from "node:http";
 import type { Logger } from "pino";
 import {
@@ -20,6 +28,9 @@ import { Metrics } from "./metrics.js";
 import { createRoles } from "./roles/index.js";
 import { executorKey } from "./roles/worker.js";
 import { OperatorStore } from "./store.js";
+
+const modeList = (mask: bigint | number): string =>
+  [...Array(8).keys()].filter((m) => (Number(mask) >> m) & 1).join(", ") || "none";
 
 /** Builds the executor for one served model and mode (zk: verifier-gen artifacts; ...). */
 export type ExecutorFactory = (model: OperatorConfig["models"][number], mode: number) => Promise<Executor>;
@@ -97,7 +108,14 @@ export class OperatorRuntime {
       const registry = ModelRegistry__factory.connect(await this.read("registry", () => market.registry()), signer);
       for (const model of config.models) {
         const registered = await this.read("getModel", () => registry.getModel(model.modelId));
+        if (registered.owner === ZeroAddress) throw new ConfigError(`model ${model.modelId} is not registered`);
         for (const mode of model.modes) {
+          // Serving a mode the model does not enable would only ever wait for requests that cannot exist.
+          if (((Number(registered.modes) >> mode) & 1) === 0) {
+            throw new ConfigError(
+              `model ${model.modelId} does not enable mode ${mode}; its registered modes are ${modeList(registered.modes)}`,
+            );
+          }
           const executor = executors.get(executorKey(model.modelId, mode))!;
           // Serving artifacts of another model would only earn rejections and slashes.
           if (executor.modelHash !== undefined && executor.modelHash !== registered.modelHash) {

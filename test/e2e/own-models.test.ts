@@ -150,6 +150,20 @@ for (const { name, kind } of MODELS) {
         const noKey = await cli(["stake", "1"], null);
         expect(noKey.stderr).to.match(/VERIML_PRIVATE_KEY is required/);
       });
+
+      it("an operator configured for a mode the model does not enable refuses to start, saying so", async () => {
+        const { child, logFile } = await startOperatorProcess({
+          workDir: path.join(workDir, "wrong-mode"),
+          rpcUrl,
+          market: await stack.market.getAddress(),
+          privateKey: stack.accounts[4]!.privateKey,
+          models: [{ modelId: stack.modelId, artifacts: build, modes: [1] }],
+          stakeWei: parseEther("1"),
+        });
+        const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+        expect(code).to.not.equal(0);
+        expect(readFileSync(logFile, "utf8")).to.match(/model 1 does not enable mode 1; its registered modes are 0/);
+      });
     }
 
     it("refuses bad input before paying: wrong count, out of range, not a number", async () => {

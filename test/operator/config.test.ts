@@ -45,13 +45,19 @@ describe("operator config", () => {
     {
       const error = await rejectionOf(loadConfig(top, { VERIML_PRIVATE_KEY: KEY }, {}));
       expect(error).to.be.instanceOf(ConfigError);
-      expect(error.message).to.match(/rpcURL/);
+      expect(error.message).to.match(/unknown key "rpcURL"; did you mean "rpcUrl"\?/);
+      expect(error.message).to.include(top);
     }
     const nested = await configFile({ ...base, models: [{ ...base.models[0], artefacts: "x" }] });
     {
       const error = await rejectionOf(loadConfig(nested, { VERIML_PRIVATE_KEY: KEY }, {}));
       expect(error).to.be.instanceOf(ConfigError);
-      expect(error.message).to.match(/artefacts/);
+      expect(error.message).to.match(/models\.0: unknown key "artefacts"; did you mean "artifacts"\?/);
+    }
+    const far = await configFile({ ...base, tx: { wholly: 1 } });
+    {
+      const error = await rejectionOf(loadConfig(far, { VERIML_PRIVATE_KEY: KEY }, {}));
+      expect(error.message).to.match(/tx: unknown key "wholly"$/m);
     }
   });
 
@@ -64,6 +70,9 @@ describe("operator config", () => {
       .to.match(/market/)
       .and.to.match(/privateKey/)
       .and.to.match(/roles\.0/);
+    // One line per problem, no raw zod dump.
+    expect(message.split("\n").length).to.be.greaterThan(3);
+    expect(message).to.not.include('"code"');
   });
 
   it("reports unreadable and non-JSON files as config errors with a cause", async () => {
@@ -74,7 +83,7 @@ describe("operator config", () => {
     {
       const error = await rejectionOf(loadConfig(garbage, {}, {}));
       expect(error).to.be.instanceOf(ConfigError);
-      expect(error.message).to.match(/not valid JSON/);
+      expect(error.message).to.match(/config file .*operator\.json is not valid JSON: /);
     }
   });
 });
