@@ -12,6 +12,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { interfaceOf, type ManifestInterfaceFields, type ModelInterface } from "../../verifier-gen/src/interface.js";
+import type { IntGraph } from "../../verifier-gen/src/intgraph.js";
+import { modelCommitment } from "../../verifier-gen/src/merkle.js";
 import { OperatorError } from "./errors.js";
 import { sleep } from "./chain/retry.js";
 
@@ -174,17 +176,30 @@ export class VerimlClient {
     }
     const file = path.join(dir, "manifest.json");
     let manifest: ManifestInterfaceFields & { modelHash?: string };
+    let graph: IntGraph;
     try {
       manifest = JSON.parse(readFileSync(file, "utf8")) as typeof manifest;
+      graph = JSON.parse(readFileSync(path.join(dir, "intgraph.json"), "utf8")) as IntGraph;
     } catch (error) {
-      throw new OperatorError(`cannot read the model's manifest ${file}`, { cause: error });
+      throw new OperatorError(`cannot read the model's build in ${dir}`, { cause: error });
     }
-    if (manifest.modelHash?.toLowerCase() !== model.modelHash.toLowerCase()) {
+    // The numbers that give a request its meaning (input scale and range, output scales) come from the
+    // integer graph whose commitment is the registered modelHash, recomputed here: not from a file's word.
+    const committed = modelCommitment(graph).modelHash;
+    if (committed.toLowerCase() !== model.modelHash.toLowerCase()) {
       throw new OperatorError(
-        `${file} is the build of ${String(manifest.modelHash)}, but model ${modelId} is registered as ${model.modelHash}`,
+        `${dir} is the build of ${committed}, but model ${modelId} is registered as ${model.modelHash}`,
       );
     }
-    return interfaceOf(manifest);
+    const declared = interfaceOf(manifest);
+    const sameNumbers =
+      declared.input.scale === graph.input.scale &&
+      declared.input.lo === graph.input.lo &&
+      declared.input.hi === graph.input.hi &&
+      declared.input.shape.join(",") === graph.input.shape.join(",") &&
+      declared.output.scale.join(",") === graph.output.scale.join(",");
+    if (!sameNumbers) throw new OperatorError(`${file} does not match the committed integer graph of model ${modelId}`);
+    return declared;
   }
 
   async listModels(): Promise<ModelInfo[]> {

@@ -4,7 +4,7 @@
 // diabetes_relu (regression, one value out). Bad input is refused before anything is paid.
 import { execFile, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -149,6 +149,41 @@ for (const { name, kind } of MODELS) {
         expect(refused.stderr).to.match(/the chain refused: InferenceMarket[A-Za-z]+\(1/);
         const noKey = await cli(["stake", "1"], null);
         expect(noKey.stderr).to.match(/VERIML_PRIVATE_KEY is required/);
+      });
+
+      it("a build whose manifest or integer graph was altered (another input scale) is refused before paying", async () => {
+        const before = await stack.market.requestCount();
+        for (const [file, alter, message] of [
+          [
+            "manifest.json",
+            (m: { input: { scale: number } }) => (m.input.scale *= 2),
+            /does not match the committed integer graph/,
+          ],
+          [
+            "intgraph.json",
+            (g: { input: { scale: number } }) => (g.input.scale *= 2),
+            /is the build of 0x[0-9a-f]{64}, but model 1 is registered as/,
+          ],
+        ] as const) {
+          const copy = path.join(workDir, `altered-${file}`);
+          await cp(build, copy, { recursive: true });
+          const json = JSON.parse(readFileSync(path.join(copy, file), "utf8")) as { input: { scale: number } };
+          alter(json);
+          await writeFile(path.join(copy, file), JSON.stringify(json));
+          const values = data.inputs[0]!.join(",");
+          const result = await cli([
+            "request",
+            "--model",
+            String(stack.modelId),
+            "--values",
+            values,
+            "--artifacts",
+            copy,
+          ]);
+          expect(result.ok).to.equal(false);
+          expect(result.stderr).to.match(message);
+        }
+        expect(await stack.market.requestCount()).to.equal(before);
       });
 
       it("an operator configured for a mode the model does not enable refuses to start, saying so", async () => {
