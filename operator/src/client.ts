@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { interfaceOf, type ManifestInterfaceFields, type ModelInterface } from "../../verifier-gen/src/interface.js";
-import type { IntGraph } from "../../verifier-gen/src/intgraph.js";
+import { tensorSizes, type IntGraph } from "../../verifier-gen/src/intgraph.js";
 import { modelCommitment } from "../../verifier-gen/src/merkle.js";
 import { OperatorError } from "./errors.js";
 import { sleep } from "./chain/retry.js";
@@ -197,7 +197,9 @@ export class VerimlClient {
       declared.input.lo === graph.input.lo &&
       declared.input.hi === graph.input.hi &&
       declared.input.shape.join(",") === graph.input.shape.join(",") &&
-      declared.output.scale.join(",") === graph.output.scale.join(",");
+      declared.output.scale.join(",") === graph.output.scale.join(",") &&
+      declared.output.count === tensorSizes(graph).at(-1) &&
+      (declared.output.kind === "label") === (graph.output.kind === "argmax");
     if (!sameNumbers) throw new OperatorError(`${file} does not match the committed integer graph of model ${modelId}`);
     return declared;
   }

@@ -35,6 +35,7 @@ export class Metrics {
   private readonly counters = new Map<string, number>();
   private readonly durations: number[] = [];
   private readonly gauges = new Map<string, number>();
+  private readonly perModel = new Map<string, number>();
   private lastLoopOk = Date.now();
   /** A loop older than this makes /healthz answer 503. */
   healthyWithinMs = 60_000;
@@ -52,8 +53,18 @@ export class Metrics {
     return Date.now() - this.lastLoopOk <= this.healthyWithinMs;
   }
 
-  inc(name: (typeof COUNTERS)[number]): void {
+  /** Counts one `name`; a request counter with `model` also counts it for that model and mode. */
+  inc(name: (typeof COUNTERS)[number], model?: { modelId: bigint; mode: number }): void {
     this.counters.set(name, (this.counters.get(name) ?? 0) + 1);
+    if (model !== undefined && name.startsWith("requests_")) {
+      const key = `${model.modelId}|${model.mode}|${name.slice("requests_".length)}`;
+      this.perModel.set(key, (this.perModel.get(key) ?? 0) + 1);
+    }
+  }
+
+  /** Requests of one model and mode at one stage (seen, claimed, proved, settled, failed). */
+  getFor(modelId: bigint, mode: number, stage: string): number {
+    return this.perModel.get(`${modelId}|${mode}|${stage}`) ?? 0;
   }
 
   observeProofMs(ms: number): void {
@@ -69,6 +80,11 @@ export class Metrics {
     const lines: string[] = [];
     for (const name of COUNTERS) {
       lines.push(`# TYPE veriml_${name}_total counter`, `veriml_${name}_total ${this.get(name)}`);
+    }
+    lines.push("# TYPE veriml_model_requests_total counter");
+    for (const [key, n] of [...this.perModel].sort()) {
+      const [model, mode, stage] = key.split("|");
+      lines.push(`veriml_model_requests_total{model="${model}",mode="${mode}",stage="${stage}"} ${n}`);
     }
     const sorted = [...this.durations].sort((a, b) => a - b);
     const quantile = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;

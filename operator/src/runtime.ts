@@ -108,13 +108,16 @@ export class OperatorRuntime {
       const registry = ModelRegistry__factory.connect(await this.read("registry", () => market.registry()), signer);
       for (const model of config.models) {
         const registered = await this.read("getModel", () => registry.getModel(model.modelId));
-        if (registered.owner === ZeroAddress) throw new ConfigError(`model ${model.modelId} is not registered`);
         for (const mode of model.modes) {
-          // Serving a mode the model does not enable would only ever wait for requests that cannot exist.
           if (((Number(registered.modes) >> mode) & 1) === 0) {
-            throw new ConfigError(
-              `model ${model.modelId} does not enable mode ${mode}; its registered modes are ${modeList(registered.modes)}`,
-            );
+            // A mode the model does not enable: a configuration mistake when nothing of it is held; when
+            // jobs of it are (the owner disabled the mode later), those are still served to the end.
+            const held = store
+              .pendingJobs()
+              .some((j) => j.modelId === model.modelId && j.mode === mode && j.state !== "seen");
+            const problem = `model ${model.modelId} does not enable mode ${mode}; its registered modes are ${modeList(registered.modes)}`;
+            if (!held) throw new ConfigError(problem);
+            log.warn({ modelId: model.modelId, mode }, `${problem}: serving the jobs held in it, nothing new`);
           }
           const executor = executors.get(executorKey(model.modelId, mode))!;
           // Serving artifacts of another model would only earn rejections and slashes.

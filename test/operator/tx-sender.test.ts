@@ -188,6 +188,65 @@ describe("operator: TxSender", function () {
     expect([mined!.nonce, mined!.to, mined!.value]).to.deep.equal([0, wallet.address, 0n]);
   });
 
+  it("a slow transaction at the front is re-priced by a later one's wait, though nobody waits for it any more", async () => {
+    const { wallet, store, tx } = await sender({ replaceAfterMs: 50, waitMs: 150 });
+    await ethers.provider.send("evm_setAutomine", [false]);
+    try {
+      // The first call's caller gives up waiting (its step moved on); the second waits behind it.
+      await tx.send({ key: "front", action: "a", build: transfer(wallet.address) }).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 100));
+      await tx.send({ key: "behind", action: "b", build: transfer(wallet.address) }).catch(() => undefined);
+      const front = store.txsForKey("front");
+      expect(front.length, "the front transaction was replaced").to.be.greaterThan(1);
+      expect(new Set(front.map((t) => t.nonce))).to.deep.equal(new Set([0]));
+    } finally {
+      await ethers.provider.send("evm_setAutomine", [true]);
+    }
+    await networkHelpers.mine(1);
+    const receipt = await tx.send({ key: "behind", action: "b", build: transfer(wallet.address) });
+    expect((await ethers.provider.getTransaction(receipt.hash))!.nonce).to.equal(1);
+    expect(await ethers.provider.getTransactionCount(wallet.address)).to.equal(2);
+  });
+
+  it("never fills over a transaction of ours the node holds but the store does not know (a rebuilt store)", async () => {
+    const { wallet, store, tx } = await sender({ waitMs: 300 });
+    await ethers.provider.send("evm_setAutomine", [false]);
+    const fee = await ethers.provider.getFeeData();
+    const chainId = (await ethers.provider.getNetwork()).chainId;
+    const sign = (nonce: number) =>
+      wallet.signTransaction({
+        to: wallet.address,
+        value: 1n,
+        nonce,
+        gasLimit: 30_000n,
+        chainId,
+        type: 2,
+        maxFeePerGas: fee.maxFeePerGas!,
+        maxPriorityFeePerGas: fee.maxPriorityFeePerGas!,
+      });
+    try {
+      // Nonce 0 is in the node's mempool with no record; nonce 1 is recorded.
+      const unknown = await sign(0);
+      await ethers.provider.broadcastTransaction(unknown);
+      const raw = await sign(1);
+      store.recordTx({
+        hash: Transaction.from(raw).hash!,
+        key: "pay:after",
+        requestId: null,
+        action: "pay",
+        nonce: 1,
+        raw,
+      });
+      await tx.send({ key: "pay:after", action: "pay", build: transfer(wallet.address) }).catch(() => undefined);
+      expect(store.txsForKey("fill-nonce:0")).to.deep.equal([]);
+      expect(await ethers.provider.getTransaction(Transaction.from(unknown).hash!)).to.not.equal(null);
+    } finally {
+      await ethers.provider.send("evm_setAutomine", [true]);
+    }
+    await networkHelpers.mine(1);
+    expect(await ethers.provider.getTransactionCount(wallet.address)).to.equal(2);
+  });
+
   it("a fee ceiling below the base fee: refused without burning a nonce, sent once the ceiling allows", async () => {
     const low = await sender({ maxFeePerGas: 1n });
     let refused: unknown;

@@ -51,6 +51,12 @@ describe("verifier-gen: model interface", () => {
     const logits = decodeModelOutput(iface(0, 1, 1, "logits", 3), encodeOutput([-4, 10, 3]));
     expect(logits.label).to.equal(1);
     expect(logits.values).to.deep.equal([-2, 5, 1.5]);
+    // Per-class scales: the label is the largest value, not the largest integer.
+    const perClass = {
+      ...iface(0, 1, 1, "logits", 2),
+      output: { kind: "logits" as const, count: 2, scale: [1, 0.1], classes: 2 },
+    };
+    expect(decodeModelOutput(perClass, encodeOutput([5, 20])).label).to.equal(0);
     const values = decodeModelOutput(iface(0, 1, 1, "values", 2), encodeOutput([-3, 8]));
     expect(values.label).to.equal(undefined);
     expect(values.values).to.deep.equal([-1.5, 4]);

@@ -107,8 +107,9 @@ export function decodeModelOutput(i: ModelInterface, output: string): DecodedOut
   const values = quantized.map((q, k) => Number(q) * (scale.length === quantized.length ? scale[k]! : scale[0]!));
   const decoded: DecodedOutput = { kind, quantized, values };
   if (kind === "logits" || kind === "probabilities") {
+    // On the dequantized values: with per-class scales the largest integer need not be the largest value.
     let best = 0;
-    for (let k = 1; k < quantized.length; k++) if (quantized[k]! > quantized[best]!) best = k;
+    for (let k = 1; k < values.length; k++) if (values[k]! > values[best]!) best = k;
     decoded.label = best;
   }
   return decoded;

@@ -153,7 +153,9 @@ export class TxSender {
           await this.repairNonces();
           return this.await(req, mined.nonce);
         }
-        // Its nonce went to another transaction in the new branch: the call is open again.
+        // Its nonce went to another transaction in the new branch (and the node knows nothing of it: not a
+        // lagging backend): the call is open again.
+        if ((await this.provider.getTransaction(mined.hash)) !== null) return this.await(req, mined.nonce);
         this.store.setTxStatus(mined.hash, "dropped");
       } else if (receipt.status === 1 && req.reuseMined !== false) return receipt;
     }
@@ -210,8 +212,10 @@ export class TxSender {
         if (t.status !== "pending" && t.status !== "replaced") continue;
         const receipt = await this.provider.getTransactionReceipt(t.hash).catch(() => null);
         if (receipt === null) continue;
+        // Only transactions at the same nonce are replaced by this one; another nonce's is a live transaction.
         for (const other of all)
-          if (other.hash !== t.hash && other.status === "pending") this.store.setTxStatus(other.hash, "replaced");
+          if (other.hash !== t.hash && other.nonce === t.nonce && other.status === "pending")
+            this.store.setTxStatus(other.hash, "replaced");
         if (receipt.status !== 1) {
           this.store.setTxStatus(t.hash, "reverted", receipt.blockNumber);
           throw new TxRevertedError(`${req.action} transaction ${t.hash} reverted`, receipt);
@@ -276,10 +280,25 @@ export class TxSender {
         if (known === undefined || (known.status === "pending" && t.status !== "pending")) byNonce.set(t.nonce, t);
       }
       const top = Math.max(expected - 1, ...byNonce.keys(), (this.nextNonce ?? 0) - 1);
+      // The node may hold transactions of ours we have no record of (a store rebuilt after damage): a
+      // nonce it counts as pending is never filled over.
+      const pendingAtNode = await this.provider.getTransactionCount(from, "pending");
       for (let nonce = expected; nonce <= top; nonce++) {
         const tx = byNonce.get(nonce);
         if (tx === undefined) {
-          await this.fillNonce(from, nonce);
+          if (nonce >= pendingAtNode) await this.fillNonce(from, nonce);
+          continue;
+        }
+        // The transaction at the front holds every later one: when it is slow, its fee goes up (whoever
+        // sent it may no longer be waiting for it).
+        if (nonce === expected && tx.status === "pending" && Date.now() - tx.sentAt >= this.policy.replaceAfterMs) {
+          const front: SendRequest = {
+            key: tx.key,
+            action: tx.action,
+            build: () => Promise.reject(new Error("a replacement re-signs the recorded call")),
+            ...(tx.requestId === null ? {} : { requestId: tx.requestId }),
+          };
+          await this.replaceUnlocked(front, tx);
           continue;
         }
         if (tx.status !== "pending") {
@@ -306,6 +325,10 @@ export class TxSender {
 
   /** Same nonce, same call, fees bumped by at least 12.5 % (what nodes require), under the ceiling. */
   private async replace(req: SendRequest, newest: TxRecord): Promise<void> {
+    await this.nonceLock.run(() => this.replaceUnlocked(req, newest));
+  }
+
+  private async replaceUnlocked(req: SendRequest, newest: TxRecord): Promise<void> {
     const old = Transaction.from(newest.raw);
     const bump = (v: bigint | null): bigint => ((v ?? 0n) * 1125n) / 1000n + 1n;
     const ceiling = await this.ceiling(req.deadline);

@@ -132,7 +132,7 @@ export class Worker implements Role {
       createdBlock: event.blockNumber,
     });
     if (added) {
-      this.deps.metrics.inc("requests_seen");
+      this.deps.metrics.inc("requests_seen", { modelId, mode });
       this.log.info({ requestId, modelId, mode }, "request seen");
     }
   }
@@ -165,8 +165,8 @@ export class Worker implements Role {
     this.deps.metrics.set("pending_transactions", this.deps.tx.pendingCount());
   }
 
-  /** Stake of our claims in flight (sent or being sent, not yet seen locked). */
-  private reservedStake = 0n;
+  /** Stake of our claims in flight (sent or being sent, not yet mined), by request. */
+  private readonly reserved = new Map<bigint, bigint>();
 
   /** Stops scheduling and waits for the steps in flight (each bounded by its deadlines). */
   async drain(): Promise<void> {
@@ -212,7 +212,7 @@ export class Worker implements Role {
     // Anything else (transport trouble, unknown errors) is retried with backoff, never a reason to give up.
     if (!heldByUs && failures >= 8 && failure.kind === "revert") {
       store.update(job.requestId, { state: "skipped", note: `not claimable: ${summary}`.slice(0, 500), failures });
-      metrics.inc("requests_failed");
+      metrics.inc("requests_failed", job);
       this.log.error({ requestId: job.requestId, reason: summary }, "request not claimable; skipped");
       return;
     }
@@ -235,6 +235,8 @@ export class Worker implements Role {
     const { market, store, operatorAddress } = this.deps;
     const me = operatorAddress.toLowerCase();
     const onChain = await withRetry("getRequest", () => market.getRequest(job.requestId), this.deps.retry, this.log);
+    // A claim in flight that the chain has settled one way or the other holds no stake in reserve any more.
+    if (onChain.status !== Status.Open) this.reserved.delete(job.requestId);
     const mine = onChain.operator.toLowerCase() === me;
 
     if (onChain.status === Status.None) {
@@ -246,7 +248,7 @@ export class Worker implements Role {
       const settled = mine && onChain.status === Status.Finalized;
       const head = await this.provider().getBlockNumber();
       store.update(job.requestId, { state: settled ? "done" : "skipped", settledBlock: head });
-      if (settled && job.state !== "done") this.deps.metrics.inc("requests_settled");
+      if (settled && job.state !== "done") this.deps.metrics.inc("requests_settled", job);
       return;
     }
     if ((onChain.status === Status.Claimed || onChain.status === Status.Submitted) && !mine) {
@@ -259,6 +261,7 @@ export class Worker implements Role {
     if (onChain.status === Status.Open) {
       const now = await withRetry("activeTime", () => market.activeTime(), this.deps.retry, this.log);
       if (now >= onChain.deadline) {
+        this.reserved.delete(job.requestId);
         store.update(job.requestId, { state: "skipped", note: "deadline passed unclaimed" });
         return;
       }
@@ -280,23 +283,28 @@ export class Worker implements Role {
         if (!refusesRequest(error)) throw error;
         // Left to the deadline refund: claiming would only cost a no-show slash.
         store.update(job.requestId, { state: "skipped", note: (error as Error).message });
-        this.deps.metrics.inc("requests_failed");
+        this.deps.metrics.inc("requests_failed", job);
         this.log.warn({ requestId: job.requestId, reason: (error as Error).message }, "not claiming");
         return;
       }
-      // Claims in flight each lock stake once mined: a claim the free stake cannot cover would revert.
-      const free = await withRetry(
-        "freeStake",
-        () => this.deps.vault.freeStake(operatorAddress),
-        this.deps.retry,
-        this.log,
-      );
-      if (free < this.reservedStake + onChain.operatorStake) {
-        store.update(job.requestId, { retryAt: Date.now() + 1_000, note: "waiting for free stake" });
-        this.deps.metrics.inc("claims_deferred");
-        return;
+      // Claims in flight each lock stake once mined: a claim the free stake cannot cover would revert. A
+      // claim of this job already in flight keeps its reservation and is waited for, not re-checked.
+      if (!this.reserved.has(job.requestId)) {
+        const free = await withRetry(
+          "freeStake",
+          () => this.deps.vault.freeStake(operatorAddress),
+          this.deps.retry,
+          this.log,
+        );
+        let reserved = 0n;
+        for (const amount of this.reserved.values()) reserved += amount;
+        if (free < reserved + onChain.operatorStake) {
+          store.update(job.requestId, { retryAt: Date.now() + 1_000, note: "waiting for free stake" });
+          this.deps.metrics.inc("claims_deferred");
+          return;
+        }
+        this.reserved.set(job.requestId, onChain.operatorStake);
       }
-      this.reservedStake += onChain.operatorStake;
       try {
         await this.deps.tx.send({
           key: `claim:${job.requestId}`,
@@ -307,16 +315,20 @@ export class Worker implements Role {
           jobState: "claiming",
         });
       } catch (error) {
+        // Still pending: the reservation stays until the claim is mined or refused.
+        if (error instanceof TxPendingError) throw error;
+        this.reserved.delete(job.requestId);
         if (!(error instanceof TxRevertedError) && classify(error).kind !== "revert") throw error;
         // Lost the race (another operator claimed first) or the request changed: the chain decides next.
         const now = await market.getRequest(job.requestId);
         if (now.status !== Status.Open) return this.advance(job);
+        // Refused and still open: not ours, so not a held job (no backlog, no held-job retries).
+        store.update(job.requestId, { state: "seen" });
         throw error;
-      } finally {
-        this.reservedStake -= onChain.operatorStake;
       }
+      this.reserved.delete(job.requestId);
       store.update(job.requestId, { state: "claimed" });
-      this.deps.metrics.inc("requests_claimed");
+      this.deps.metrics.inc("requests_claimed", job);
       return this.advance({ ...job, state: "claimed" });
     }
 
@@ -356,7 +368,7 @@ export class Worker implements Role {
         jobState: "finalizing",
       });
       store.update(job.requestId, { state: "done", settledBlock: receipt.blockNumber });
-      this.deps.metrics.inc("requests_settled");
+      this.deps.metrics.inc("requests_settled", job);
       this.log.info({ requestId: job.requestId }, "settled");
     }
   }
@@ -369,7 +381,7 @@ export class Worker implements Role {
       const started = performance.now();
       const result = await executor.execute(job);
       this.deps.metrics.observeProofMs(performance.now() - started);
-      this.deps.metrics.inc("requests_proved");
+      this.deps.metrics.inc("requests_proved", job);
       return result;
     } finally {
       this.proving--;
