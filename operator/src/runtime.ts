@@ -1,12 +1,4 @@
-import {
-  FetchRequest,
-  JsonRpcProvider,
-  Wallet,
-  WebSocketProvider,
-  ZeroAddress,
-  parseUnits,
-  type Provider,
-} from "ethers";
+import { FetchRequest, JsonRpcProvider, Wallet, WebSocketProvider, parseUnits, type Provider } from "ethers";
 import type { Server } from "node:http";
 import type { Logger } from "pino";
 import {
