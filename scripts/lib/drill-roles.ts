@@ -363,7 +363,27 @@ export async function runSamplingDrill(requests: number, workRoot: string): Prom
     let killed = false;
     const end = Date.now() + 480_000;
     const pendingCheats = new Set(cheats.map((c) => c.id));
+    // Windows are minutes of chain time: when nothing moves for a while (a party that will not act, such
+    // as the killed validator, is being waited out), the chain's clock moves on by half a window.
+    let lastState = "";
+    let lastChange = Date.now();
+    let clockMoves = 0;
     while (Date.now() < end) {
+      const state = JSON.stringify(
+        await Promise.all(
+          ids.map(async (id) => [(await suite.market.getRequest(id)).status, (await stack.sampling.getJob(id)).phase]),
+        ),
+        (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v),
+      );
+      if (state !== lastState) {
+        lastState = state;
+        lastChange = Date.now();
+      } else if (Date.now() - lastChange > 45_000) {
+        await node.send("evm_increaseTime", [300]);
+        await node.send("evm_mine", []);
+        clockMoves++;
+        lastChange = Date.now();
+      }
       for (const c of cheats) {
         if (!pendingCheats.has(c.id)) continue;
         const job = await stack.sampling.getJob(c.id);
@@ -388,6 +408,7 @@ export async function runSamplingDrill(requests: number, workRoot: string): Prom
       await sleep(300);
     }
     notes.push(`${cheats.length} cheats`);
+    if (clockMoves > 0) notes.push(`clock moved 300 s ${clockMoves} times while a window was waited out`);
     proxy.set({});
     return await judge(
       fault,
