@@ -186,6 +186,12 @@ describe("operator: TxSender", function () {
     expect(filler.map((t) => t.status)).to.have.length(1);
     const mined = await ethers.provider.getTransaction(filler[0]!.hash);
     expect([mined!.nonce, mined!.to, mined!.value]).to.deep.equal([0, wallet.address, 0n]);
+    // Nobody waits for a filler: the next repair settles its record, so nothing stays pending.
+    await tx.send({ key: "pay:next", action: "pay", build: transfer(wallet.address) });
+    (tx as unknown as { lastRepair: number }).lastRepair = 0;
+    await (tx as unknown as { repairNonces(): Promise<void> }).repairNonces();
+    expect(store.txsForKey("fill-nonce:0").map((t) => t.status)).to.deep.equal(["mined"]);
+    expect(store.pendingTxs()).to.deep.equal([]);
   });
 
   it("a slow transaction at the front is re-priced by a later one's wait, though nobody waits for it any more", async () => {

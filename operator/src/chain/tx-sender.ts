@@ -273,6 +273,12 @@ export class TxSender {
     await this.nonceLock.run(async () => {
       const from = await this.signer.getAddress();
       const expected = await this.provider.getTransactionCount(from, "latest");
+      // Fillers have nobody waiting for them: settle the ones the chain has taken.
+      for (const t of this.store.pendingTxs()) {
+        if (t.nonce >= expected || t.action !== "fill-nonce") continue;
+        const receipt = await this.provider.getTransactionReceipt(t.hash).catch(() => null);
+        this.store.setTxStatus(t.hash, receipt === null ? "replaced" : "mined", receipt?.blockNumber ?? null);
+      }
       const byNonce = new Map<number, TxRecord>();
       for (const t of this.store.txsFromNonce(expected)) {
         const known = byNonce.get(t.nonce);
