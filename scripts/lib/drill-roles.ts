@@ -17,6 +17,7 @@ import { decodeInputBytes } from "../../verifier-gen/src/encoding.js";
 import { devAccount } from "./accounts.js";
 import { DEFAULT_PARAMETERS, deploySuite, type Suite } from "./deploy.js";
 import { honestCalls, type DrillResult } from "./drill.js";
+import { waitFor } from "./wait.js";
 import { FaultProxy, type Faults } from "./fault-proxy.js";
 import { startHardhatNode } from "./hardhat-node.js";
 import { startOperatorProcess, stopProcess } from "./operator-process.js";
@@ -40,14 +41,6 @@ interface Bot {
   account: number;
   roles: ("worker" | "challenger" | "sampler" | "validator")[];
   child?: ChildProcess;
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
 }
 
 async function judge(
@@ -170,7 +163,7 @@ export async function runChallengerDrill(requests: number, workRoot: string): Pr
     await waitFor(
       "the bots to stake",
       async () => (await suite.vault.stakeOf(devAccount(4, node).address)).total > 0n,
-      90_000,
+      { timeoutMs: 90_000, intervalMs: 250 },
     );
     const model = loadOptimisticModel(BUILD);
     const wrong = structuredClone(model.graph);
@@ -211,7 +204,7 @@ export async function runChallengerDrill(requests: number, workRoot: string): Pr
         for (const id of cheats) if (Number((await optimistic.getGame(id, challenger)).phase) !== 0) return true;
         return false;
       },
-      120_000,
+      { timeoutMs: 120_000, intervalMs: 250 },
     );
     await stopProcess(bots[1]!.child!, "SIGKILL");
     notes.push("challenger SIGKILLed after its first challenge");
@@ -222,7 +215,7 @@ export async function runChallengerDrill(requests: number, workRoot: string): Pr
         for (const id of cheats) if (Number((await optimistic.getGame(id, challenger)).phase) === 0) return false;
         return true;
       },
-      180_000,
+      { timeoutMs: 180_000, intervalMs: 250 },
     );
     // Every honest result submitted before the clock jumps (or the worker's claim window would close).
     await waitFor(
@@ -231,7 +224,7 @@ export async function runChallengerDrill(requests: number, workRoot: string): Pr
         for (const id of ids) if ((await suite.market.getRequest(id)).status < 3n) return false;
         return true;
       },
-      180_000,
+      { timeoutMs: 180_000, intervalMs: 250 },
     );
     // The cheater never answers: its clock runs out; the honest results' window passes.
     await node.send("evm_increaseTime", [3_700]);
@@ -242,7 +235,7 @@ export async function runChallengerDrill(requests: number, workRoot: string): Pr
         for (const id of ids) if ((await suite.market.getRequest(id)).status < 4n) return false;
         return true;
       },
-      240_000,
+      { timeoutMs: 240_000, intervalMs: 250 },
     ).catch((e: unknown) => notes.push(String(e)));
     proxy.set({});
     return await judge(
@@ -323,8 +316,14 @@ export async function runSamplingDrill(requests: number, workRoot: string): Prom
     const proxyUrl = await proxy.start();
     proxy.set(FAULTS);
     await startBots(bots, workDir, proxyUrl, await suite.market.getAddress(), node, modelId, MODE_SAMPLING);
-    await waitFor("validators to serve", async () => (await suite.vault.serverCount(modelId, 1)) >= 3n, 120_000);
-    await waitFor("operators to serve", async () => (await suite.vault.serverCount(modelId, 0)) >= 3n, 120_000);
+    await waitFor("validators to serve", async () => (await suite.vault.serverCount(modelId, 1)) >= 3n, {
+      timeoutMs: 120_000,
+      intervalMs: 250,
+    });
+    await waitFor("operators to serve", async () => (await suite.vault.serverCount(modelId, 0)) >= 3n, {
+      timeoutMs: 120_000,
+      intervalMs: 250,
+    });
     const graph = loadOptimisticModel(BUILD).graph;
     const testSet = JSON.parse(await readFile("data/digits-test.json", "utf8")) as { inputs: number[][] };
     const fromBlock = await node.getBlockNumber();

@@ -2,7 +2,7 @@
 // builds, served by two operator processes (worker + sampler), paid from the CLI with floats, settled
 // with the integer model's output. Optimistic: the challenge window passes unchallenged. Sampling at
 // p = 100 %: the second operator recomputes the output blind, the commitments match, the result stands.
-import { execFile, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -18,6 +18,7 @@ import type { SamplingStack } from "../../scripts/lib/sampling.js";
 import { runInt } from "../../verifier-gen/src/intgraph.js";
 import { interfaceOf, quantizeFloatInput } from "../../verifier-gen/src/interface.js";
 import { loadModelDir } from "../../verifier-gen/src/pipeline.js";
+import { veriml } from "../helpers/cli.js";
 
 const MODELS = [
   { name: "iris_mlp", kind: "logits" },
@@ -88,18 +89,14 @@ describe("e2e: PyTorch fixtures in zk, optimistic and sampling mode, paid with f
   ): Promise<CliOutcome> {
     const before = await suite.market.requestCount();
     const market = await suite.market.getAddress();
-    const cli = new Promise<string>((resolve, reject) =>
-      execFile(
-        process.execPath,
-        [
-          "operator/bin/veriml.js",
-          ...["request", "--model", String(modelId), "--mode", mode, "--values", values.join(",")],
-          ...["--timeout", "300", "--rpc-url", rpcUrl, "--market", market],
-        ],
-        { env: { ...process.env, VERIML_PRIVATE_KEY: devAccount(2, provider).privateKey, NODE_NO_WARNINGS: "1" } },
-        (error, stdout, stderr) => (error ? reject(new Error(stderr || String(error))) : resolve(stdout)),
-      ),
-    );
+    const cli = veriml(
+      ["request", "--model", String(modelId), "--mode", mode, "--values", values.join(","), "--timeout", "300"],
+      { rpcUrl, market },
+      devAccount(2, provider).privateKey,
+    ).then((r) => {
+      if (!r.ok) throw new Error(r.stderr);
+      return r.stdout;
+    });
     let done = false;
     void cli.finally(() => (done = true)).catch(() => undefined);
     while (!done) {

@@ -2,12 +2,11 @@
 // built by verifier-gen, registered, served by the operator process, paid from the CLI with floats in the
 // model's own input space, and read back decoded: iris_mlp (signed standardized inputs, logits out) and
 // diabetes_relu (regression, one value out). Bad input is refused before anything is paid.
-import { execFile, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { expect } from "chai";
 import { JsonRpcProvider, parseEther } from "ethers";
 import { runInt } from "../../verifier-gen/src/intgraph.js";
@@ -17,8 +16,7 @@ import { startHardhatNode } from "../../scripts/lib/hardhat-node.js";
 import { startOperatorProcess, stopProcess } from "../../scripts/lib/operator-process.js";
 import { MODE_ZK } from "../../scripts/lib/zk.js";
 import { deployZkStack, type ZkStack } from "../../scripts/lib/zk-stack.js";
-
-const run = promisify(execFile);
+import { veriml } from "../helpers/cli.js";
 
 interface Decoded {
   status: string;
@@ -48,22 +46,8 @@ for (const { name, kind } of MODELS) {
     let rpcUrl: string;
     let workDir: string;
 
-    const cli = async (args: string[], key: string | null = stack.accounts[2]!.privateKey) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: "1" };
-      delete env.VERIML_PRIVATE_KEY;
-      if (key !== null) env.VERIML_PRIVATE_KEY = key;
-      try {
-        const { stdout } = await run(
-          process.execPath,
-          ["operator/bin/veriml.js", ...args, "--rpc-url", rpcUrl, "--market", await stack.market.getAddress()],
-          { env },
-        );
-        return { ok: true, stdout, stderr: "" };
-      } catch (error) {
-        const e = error as { stdout: string; stderr: string };
-        return { ok: false, stdout: e.stdout, stderr: e.stderr };
-      }
-    };
+    const cli = async (args: string[], key: string | null = stack.accounts[2]!.privateKey) =>
+      veriml(args, { rpcUrl, market: await stack.market.getAddress() }, key);
 
     before(async () => {
       workDir = await mkdtemp(path.join(tmpdir(), `veriml-${name}-`));

@@ -1,0 +1,33 @@
+// Runs the `veriml` CLI as its own process against a chain, as a user would.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export interface CliResult {
+  ok: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+/** `veriml <args> --rpc-url <rpcUrl> --market <market>`, signing with `key` (null: no key at all). */
+export async function veriml(
+  args: string[],
+  chain: { rpcUrl: string; market: string },
+  key: string | null,
+): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: "1" };
+  delete env.VERIML_PRIVATE_KEY;
+  if (key !== null) env.VERIML_PRIVATE_KEY = key;
+  try {
+    const { stdout } = await run(
+      process.execPath,
+      ["operator/bin/veriml.js", ...args, "--rpc-url", chain.rpcUrl, "--market", chain.market],
+      { env },
+    );
+    return { ok: true, stdout, stderr: "" };
+  } catch (error) {
+    const e = error as { stdout: string; stderr: string };
+    return { ok: false, stdout: e.stdout, stderr: e.stderr };
+  }
+}
