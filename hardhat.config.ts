@@ -43,7 +43,8 @@ export default defineConfig({
   typechain: { outDir: "types/ethers-contracts" },
   networks: {
     hardhatMainnet: { type: "edr-simulated", chainType: "l1" },
-    localhost: { type: "http", chainType: "l1", url: "http://127.0.0.1:8545" },
+    // LOCALHOST_RPC_URL: a node on another port (the e2e tests run theirs on a free one).
+    localhost: { type: "http", chainType: "l1", url: process.env.LOCALHOST_RPC_URL ?? "http://127.0.0.1:8545" },
     sepolia: {
       type: "http",
       chainType: "l1",

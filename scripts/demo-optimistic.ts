@@ -18,7 +18,7 @@ import { formatEther, parseEther } from "ethers";
 import { DEFAULT_PARAMETERS, deploySuite } from "./lib/deploy.js";
 import { devAccount } from "./lib/accounts.js";
 import { MODE_OPTIMISTIC, deployOptimisticModule, registerOptimisticModel } from "./lib/optimistic.js";
-import { configSchema } from "../operator/src/config.js";
+import { operatorConfig } from "../operator/src/config.js";
 import { createExecutor } from "../operator/src/executors/index.js";
 import { OperatorRuntime } from "../operator/src/runtime.js";
 import { loadOptimisticModel } from "../operator/src/optimistic/model.js";
@@ -85,7 +85,7 @@ console.log(
 
 const log = pino({ level: process.env.LOG_LEVEL ?? "warn" });
 const startBot = async (name: string, account: number, roles: string[]): Promise<OperatorRuntime> => {
-  const config = configSchema.parse({
+  const config = operatorConfig({
     rpcUrl,
     privateKey: devAccount(account, provider).privateKey,
     market: await suite.market.getAddress(),

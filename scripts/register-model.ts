@@ -1,43 +1,40 @@
 /**
- * Deploys the Groth16 verifier of a verifier-gen build and registers the model in zk mode on the
- * network chosen with --network, using the addresses in deployments/<chainId>.json.
+ * Registers a verifier-gen build in the modes you choose, with Hardhat Ignition, on the suite deployed to
+ * the network chosen with --network (ignition/modules/Suite.ts first):
  *
- *   VERIML_BUILD=models/build/digits-mlp VERIML_PRICE_ETH=0.001 VERIML_STAKE_ETH=0.01 \
- *   VERIML_ARTIFACT_URI=ipfs://<cid> npx hardhat run --network sepolia scripts/register-model.ts
+ *   VERIML_BUILD=models/build/iris_mlp VERIML_MODES=zk,optimistic,sampling \
+ *     npx hardhat run --network localhost scripts/register-model.ts
  *
- * Defaults: the digits MLP build, 0.001 ETH per request, 0.01 ETH locked per claim, a file:// URI.
- * Builds made with the local development ceremony are refused on every chain but the local ones (their
- * single phase-2 contributor could forge proofs); VERIML_FORCE_DEV_CEREMONY=1 overrides that, for testnet
- * trials only.
+ * VERIML_REGISTRATION: a JSON file of prices and per-mode parameters (scripts/lib/register.ts
+ * RegistrationParameters; e.g. {"ethPrice": "0.01", "sampling": {"sampleBps": 10000}}); VERIML_ARTIFACT_URI:
+ * where operators fetch the build (default file://<build>); VERIML_DEPLOYMENT_ID: the suite's Ignition
+ * deployment (default chain-<chainId>); VERIML_REGISTRATION_ID: register the same build again under a new
+ * id. Builds made with the local development ceremony are refused on every chain but the local ones
+ * (their single phase-2 contributor could forge proofs); VERIML_FORCE_DEV_CEREMONY=1 overrides that, for
+ * testnet trials only.
  */
 import { network } from "hardhat";
-import { parseEther } from "ethers";
-import { ModelRegistry__factory } from "../types/ethers-contracts/index.js";
-import { readDeployment, writeDeployment } from "./lib/deployments.js";
-import { readManifest, registerZkModel } from "./lib/zk.js";
+import { MODE_IDS, readRegistrationParameters, registerWithIgnition, type ModeName } from "./lib/register.js";
 
-const buildDir = process.env.VERIML_BUILD ?? "models/build/digits-mlp";
+const modes = (process.env.VERIML_MODES ?? "zk").split(",").map((m) => m.trim()) as ModeName[];
+for (const mode of modes) {
+  if (!(mode in MODE_IDS)) throw new Error(`VERIML_MODES: unknown mode "${mode}" (zk, optimistic, sampling, quality)`);
+}
 const connection = await network.create();
-const { ethers } = connection;
-const [owner] = await ethers.getSigners();
-if (!owner) throw new Error("no account configured for this network");
-const { chainId } = await ethers.provider.getNetwork();
-const deployment = await readDeployment(chainId);
-const registryAddress = deployment.contracts.ModelRegistry;
-if (!registryAddress) throw new Error(`deployments/${chainId}.json has no ModelRegistry`);
-const registry = ModelRegistry__factory.connect(registryAddress, owner);
-const manifest = await readManifest(buildDir);
-const artifactURI = process.env.VERIML_ARTIFACT_URI ?? `file://${buildDir}`;
-
-const { modelId, verifier, modelHash } = await registerZkModel(registry, owner, {
-  buildDir,
-  artifactURI,
-  ethPrice: parseEther(process.env.VERIML_PRICE_ETH ?? "0.001"),
-  operatorStake: parseEther(process.env.VERIML_STAKE_ETH ?? "0.01"),
-  force: process.env.VERIML_FORCE_DEV_CEREMONY === "1",
+const registered = await registerWithIgnition(connection, {
+  buildDir: process.env.VERIML_BUILD ?? (process.env.VERIML_MODEL_HASH ? undefined : "models/build/digits-mlp"),
+  modelHash: process.env.VERIML_MODEL_HASH,
+  modes,
+  artifactURI: process.env.VERIML_ARTIFACT_URI,
+  parameters: await readRegistrationParameters(process.env.VERIML_REGISTRATION),
+  deploymentId: process.env.VERIML_DEPLOYMENT_ID,
+  registrationId: process.env.VERIML_REGISTRATION_ID,
+  forceDevCeremony: process.env.VERIML_FORCE_DEV_CEREMONY === "1",
 });
-deployment.models[manifest.name] = { modelId: modelId.toString(), modelHash, verifier, artifactURI, modes: ["zk"] };
-const file = await writeDeployment(chainId, deployment);
 process.stdout.write(
-  `model ${manifest.name}: id ${modelId}, verifier ${verifier}, modelHash ${modelHash}; recorded in ${file}\n`,
+  `model ${registered.name}: id ${registered.modelId} in ${registered.modes.join(", ")}` +
+    `${registered.verifier ? `, verifier ${registered.verifier}` : ""}, modelHash ${registered.modelHash}\n` +
+    `recorded in ${registered.deploymentDir}; serve it with an operator config entry\n` +
+    `  {"modelId": "${registered.modelId}", "modes": [${registered.modes.map((m) => MODE_IDS[m]).join(", ")}]}\n`,
 );
+await connection.close();

@@ -38,6 +38,8 @@ interface IZkModule is IVerificationModule {
     error ZkModuleOnlyMarket(address caller);
     /// @notice The config does not name a verifier contract.
     error ZkModuleNoVerifier(address verifier);
+    /// @notice The verifier does not declare IInferenceVerifier through ERC-165.
+    error ZkModuleNotAnInferenceVerifier(address verifier);
     /// @notice The verifier was generated for another model.
     error ZkModuleModelMismatch(uint256 modelId, bytes32 registered, bytes32 verifierModelHash);
     /// @notice The verifier's code is not the code the config pins.

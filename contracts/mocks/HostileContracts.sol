@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {IAIOracleConsumer} from "../interfaces/IAIOracleConsumer.sol";
+import {IInferenceVerifier} from "../interfaces/IInferenceVerifier.sol";
 import {IInferenceMarket} from "../interfaces/IInferenceMarket.sol";
 
 /// @title HostileConsumer
@@ -123,6 +124,10 @@ contract LyingVerifier {
     ) external pure returns (bool) {
         return true;
     }
+
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == 0x01ffc9a7 || interfaceId == type(IInferenceVerifier).interfaceId;
+    }
 }
 
 /// @notice A verifier claiming a model's hash but refusing every proof (another verification key): a model
@@ -142,5 +147,9 @@ contract RefusingVerifier {
         int256[] calldata
     ) external pure returns (bool) {
         return false;
+    }
+
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == 0x01ffc9a7 || interfaceId == type(IInferenceVerifier).interfaceId;
     }
 }

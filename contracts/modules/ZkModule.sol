@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {ERC165Checker} from "@openzeppelin/contracts/utils/introspection/ERC165Checker.sol";
 import {IInferenceVerifier} from "../interfaces/IInferenceVerifier.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IVerificationModule} from "../interfaces/IVerificationModule.sol";
@@ -32,6 +33,11 @@ contract ZkModule is IZkModule {
         IInferenceVerifier verifier = cfg.verifier;
         if (address(verifier).code.length == 0) revert ZkModuleNoVerifier(address(verifier));
         _requireCode(cfg);
+        // INVARIANT: only a contract that declares the interface this module calls is registered as a verifier
+        // (an older or foreign verifier would make every submission revert, and operators lose their stake).
+        if (!ERC165Checker.supportsInterface(address(verifier), type(IInferenceVerifier).interfaceId)) {
+            revert ZkModuleNotAnInferenceVerifier(address(verifier));
+        }
         bytes32 registered = _registry.getModel(modelId).modelHash;
         bytes32 bound = verifier.MODEL_HASH();
         // INVARIANT: a model's proofs are checked by a verifier built from exactly that model.

@@ -2,19 +2,31 @@
 /**
  * veriml: the operator bot and the requester client in one CLI.
  *
- *   veriml operator run --config operator.json        run the bot (key from VERIML_PRIVATE_KEY)
- *   veriml models --rpc URL --market ADDR             list registered models
- *   veriml request --model 1 --mode zk --input x.json pay for an inference and wait for the verified result
- *   veriml show 12                                    one request: status, output, transactions
- *   veriml quote | refund | withdraw | stake | unbond | withdraw-stake
+ *   veriml operator run --config operator.json           run the bot (VERIML_OPERATOR_KEY or a keystore)
+ *   veriml models --network localhost                    list registered models (no key needed)
+ *   veriml request --model iris_mlp --mode zk --values 0.1,-1.2,0.3,0.8
+ *                                                        pay for an inference and wait for the verified result
+ *   veriml show 12                                       one request: status, output, transactions
+ *   veriml quote | refund | withdraw | stake | unbond | withdraw-stake | advance-time | keystore
+ *
+ * Addresses come from Hardhat Ignition's deployment record of the chain (ignition/deployments/chain-<id>);
+ * --market or --deployment choose another. The requester signs with VERIML_REQUESTER_KEY or an encrypted
+ * keystore (VERIML_REQUESTER_KEYSTORE, password from VERIML_REQUESTER_PASSWORD_FILE or a prompt).
  */
 import { readFile } from "node:fs/promises";
 import { Command, InvalidArgumentError } from "commander";
 import { JsonRpcProvider, Wallet, formatEther, parseEther } from "ethers";
+import { resolveMarket } from "./deployment.js";
+import { KEY_ENV, keySourceFromEnv, promptPassword, resolvePrivateKey, writeKeystore } from "./keys.js";
 import { classify } from "./chain/errors.js";
 import { z } from "zod";
-import { decodeModelOutput, encodeQuantized, quantizeFloatInput } from "../../verifier-gen/src/interface.js";
-import { VerimlClient } from "./client.js";
+import {
+  decodeInputValues,
+  decodeModelOutput,
+  encodeQuantized,
+  quantizeFloatInput,
+} from "../../verifier-gen/src/interface.js";
+import { VerimlClient, type RequestProgress } from "./client.js";
 import { loadConfig } from "./config.js";
 import { OperatorError } from "./errors.js";
 import { createExecutor } from "./executors/index.js";
@@ -39,7 +51,8 @@ program
   .description("watch the market and serve requests until SIGINT/SIGTERM")
   .option("-c, --config <file>", "JSON config file (see operator/README.md)")
   .option("--rpc-url <url>", "JSON-RPC endpoint (http(s) or ws(s))")
-  .option("--market <address>", "InferenceMarket address")
+  .option("--market <address>", "InferenceMarket address (default: the chain's Ignition deployment record)")
+  .option("--deployment <id|dir>", "Ignition deployment to read the market from (default chain-<chainId>)")
   .option("--store-path <file>", "SQLite state file")
   .option("--metrics-port <port>", "serve Prometheus metrics on 127.0.0.1:<port>")
   .option("--log-level <level>", "fatal|error|warn|info|debug|trace")
@@ -47,6 +60,7 @@ program
     const config = await loadConfig(opts.config, process.env, {
       rpcUrl: opts.rpcUrl,
       market: opts.market,
+      deployment: opts.deployment,
       storePath: opts.storePath,
       metricsPort: opts.metricsPort,
       logLevel: opts.logLevel,
@@ -67,20 +81,68 @@ program
     await runtime.start();
   });
 
+interface ConnectionOpts {
+  rpcUrl?: string;
+  network?: string;
+  market?: string;
+  deployment?: string;
+}
+
 const connectionOptions = (command: Command): Command =>
   command
-    .option("--rpc-url <url>", "JSON-RPC endpoint", process.env.VERIML_RPC_URL ?? "http://127.0.0.1:8545")
-    .option("--market <address>", "InferenceMarket address", process.env.VERIML_MARKET);
+    .option("--network <name>", "localhost (LOCALHOST_RPC_URL or 127.0.0.1:8545), or a name whose <NAME>_RPC_URL is set")
+    .option("--rpc-url <url>", "JSON-RPC endpoint (overrides --network; default VERIML_RPC_URL, else localhost)")
+    .option("--market <address>", "InferenceMarket address (default: the chain's Ignition deployment record)")
+    .option("--deployment <id|dir>", "Ignition deployment to read addresses from (default chain-<chainId>)");
 
-/** A client on the market; with `read` it needs no key (listing, quoting, showing). */
-function client(opts: { rpcUrl: string; market?: string }, read = false): VerimlClient {
-  if (!opts.market) throw new OperatorError("--market (or VERIML_MARKET) is required");
+/** The endpoint of --rpc-url, --network (Hardhat's variable names), VERIML_RPC_URL or a local node. */
+function rpcUrlOf(opts: ConnectionOpts): string {
+  if (opts.rpcUrl) return opts.rpcUrl;
+  if (opts.network !== undefined) {
+    const variable = `${opts.network.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_RPC_URL`;
+    const url = process.env[variable] ?? (opts.network === "localhost" ? "http://127.0.0.1:8545" : undefined);
+    if (url === undefined) throw new OperatorError(`network ${opts.network}: set ${variable} (or give --rpc-url)`);
+    return url;
+  }
+  return process.env.VERIML_RPC_URL ?? "http://127.0.0.1:8545";
+}
+
+/** A client on the chain's market; with `read` it needs no key (listing, quoting, showing). */
+async function client(opts: ConnectionOpts, read = false): Promise<VerimlClient> {
   const log = createRootLogger(process.env.VERIML_LOG_LEVEL ?? "warn", process.stderr);
-  const provider = new JsonRpcProvider(opts.rpcUrl);
-  const key = process.env.VERIML_PRIVATE_KEY;
-  if (read && !key) return new VerimlClient(opts.market, provider, log);
-  if (!key) throw new OperatorError("VERIML_PRIVATE_KEY is required to sign");
-  return new VerimlClient(opts.market, new Wallet(key, provider), log);
+  const provider = new JsonRpcProvider(rpcUrlOf(opts), undefined, { cacheTimeout: -1 });
+  const market = await resolveMarket({ market: opts.market ?? process.env.VERIML_MARKET, deployment: opts.deployment }, provider);
+  const artifacts = {
+    cacheDir: process.env.VERIML_CACHE ?? ".veriml-cache",
+    ipfsGateway: process.env.VERIML_IPFS_GATEWAY,
+  };
+  const key = await resolvePrivateKey(keySourceFromEnv("requester", process.env), "requester");
+  if (read && key === undefined) return new VerimlClient(market, provider, log, artifacts);
+  if (key === undefined) {
+    const env = KEY_ENV.requester;
+    throw new OperatorError(`signing needs the requester's key: set ${env.key}, or ${env.keystore} (an encrypted JSON keystore)`);
+  }
+  return new VerimlClient(market, new Wallet(key, provider), log, artifacts);
+}
+
+const MODE_NAMES = Object.fromEntries(Object.entries(MODES).map(([name, id]) => [id, name]));
+const time = (unix: number): string => new Date(unix * 1000).toISOString().replace(".000Z", "Z");
+
+/** One line per change of a request's state, on stderr (stdout carries the JSON result). */
+function describeProgress(requestId: bigint, p: RequestProgress, local: boolean, moveClock: boolean): string {
+  let line = `request ${requestId}: ${p.status}`;
+  if (p.status === "Open") line += `, waiting for an operator to claim (refundable after ${time(p.deadline)})`;
+  if (p.status === "Claimed") line += ` by ${p.operator}, result due by ${time(p.claimDeadline)}`;
+  if (p.challengeWindowEnd !== undefined) {
+    line += `, challenge window ends ${time(p.challengeWindowEnd)} (${p.challenges} open challenges)`;
+    if (local && !moveClock) {
+      line += "; this local chain's clock only moves with blocks: rerun with --move-clock, or run `veriml advance-time <seconds>`";
+    }
+  }
+  if (p.sampling !== undefined) {
+    line += `, sampling ${p.sampling.phase}${p.sampling.sampled ? ` (sampled: second operator ${p.sampling.sampler})` : ""}`;
+  }
+  return `${line}\n`;
 }
 
 const parseEth = (value: string): bigint => {
@@ -91,16 +153,36 @@ const parseEth = (value: string): bigint => {
   }
 };
 
-connectionOptions(program.command("models").description("list registered models")).action(
-  async (opts: { rpcUrl: string; market?: string }) => {
-    for (const m of await client(opts, true).listModels()) {
-      const modes = m.modes.map((x) => Object.keys(MODES).find((k) => MODES[k] === x) ?? String(x)).join(",");
-      process.stdout.write(
-        `${m.modelId}\t${m.active ? "active" : "inactive"}\t${modes}\t${formatEther(m.ethPrice)} ETH\t${m.modelHash}\t${m.artifactURI}\n`,
+connectionOptions(program.command("models").description("list registered models: name, modes, input, output, price"))
+  .option("--json", "one JSON array instead of a table")
+  .action(async (opts: ConnectionOpts & { json?: boolean }) => {
+    const c = await client(opts, true);
+    const rows = [];
+    for (const m of await c.listModels()) {
+      // The interface comes from the model's build, checked against its registered commitment.
+      const build = await c.modelBuild(m.modelId).then(
+        (b) => b,
+        (error: unknown) => ({ error: (error as Error).message }),
       );
+      rows.push({
+        id: m.modelId,
+        name: "name" in build ? build.name : "?",
+        status: m.active ? "active" : "inactive",
+        modes: m.modes.map((x) => MODE_NAMES[x] ?? String(x)).join(","),
+        input: "interface" in build ? `[${build.interface.input.shape.join("x")}] x ${build.interface.input.scale.toPrecision(3)}` : "?",
+        output: "interface" in build ? `${build.interface.output.kind}[${build.interface.output.count}]` : "?",
+        price: `${formatEther(m.ethPrice)} ETH`,
+        modelHash: m.modelHash,
+        ...("error" in build ? { problem: build.error } : {}),
+      });
     }
-  },
-);
+    if (opts.json) return printJson(rows);
+    const header = ["id", "name", "status", "modes", "input", "output", "price", "modelHash"] as const;
+    const table = [header.map(String), ...rows.map((r) => header.map((h) => String(r[h])))];
+    const widths = header.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+    for (const row of table) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()}\n`);
+    for (const r of rows) if (r.problem) process.stderr.write(`model ${r.id}: ${r.problem}\n`);
+  });
 
 const inputFile = z.union([z.array(z.number()), z.object({ input: z.array(z.number()) })]);
 
@@ -136,7 +218,7 @@ const printJson = (value: unknown): void => {
 };
 
 connectionOptions(program.command("request").description("pay for an inference and wait for the verified result"))
-  .requiredOption("--model <id>", "model id", (v) => BigInt(v))
+  .requiredOption("--model <id|name>", "model id, or the name of its build")
   .option("--mode <mode>", "zk|optimistic|sampling|quality", parseMode, 0)
   .option(
     "--input <file>",
@@ -148,49 +230,86 @@ connectionOptions(program.command("request").description("pay for an inference a
   .option("--token <address>", "pay in this ERC-20 instead of ETH")
   .option("--deadline <seconds>", "seconds until refundable", (v) => Number(v), 3600)
   .option("--timeout <seconds>", "how long to wait for the result", (v) => Number(v), 600)
+  .option("--move-clock", "local chains: mine blocks and move the clock past challenge windows while waiting")
+  .option("--quiet", "no progress lines on stderr")
   .action(async (opts) => {
     const values = await readInputValues(opts);
-    const c = client(opts);
-    // Everything is checked before anything is paid: count, finiteness, the model's range.
-    const modelInterface = await c.modelInterface(opts.model, opts.artifacts);
+    const c = await client(opts);
+    const modelId = await c.resolveModel(String(opts.model));
+    // Everything is checked before anything is paid: the mode, count, finiteness, the model's range.
+    const model = (await c.listModels()).find((m) => m.modelId === modelId);
+    if (model === undefined) throw new OperatorError(`model ${modelId} is not registered`);
+    if (!model.active) throw new OperatorError(`model ${modelId} is inactive: nothing would serve the request`);
+    if (!model.modes.includes(opts.mode)) {
+      const enabled = model.modes.map((x) => MODE_NAMES[x] ?? String(x)).join(", ");
+      throw new OperatorError(`model ${modelId} is not served in mode ${MODE_NAMES[opts.mode] ?? opts.mode}; it enables ${enabled}`);
+    }
+    const modelInterface = await c.modelInterface(modelId, opts.artifacts);
     const input = opts.quantized
       ? encodeQuantized(modelInterface, values)
       : quantizeFloatInput(modelInterface, values).bytes;
     const started = Date.now();
     const { requestId, txHash, paid } = await c.request({
-      modelId: opts.model,
+      modelId,
       mode: opts.mode,
       input,
       token: opts.token,
       deadlineSeconds: opts.deadline,
     });
     process.stdout.write(`request ${requestId} created in ${txHash}, paid ${formatEther(paid)}\n`);
-    const outcome = await c.waitForResult(requestId, opts.timeout * 1000);
+    const local = await c.requireLocalChain("").then(
+      () => true,
+      () => false,
+    );
+    const outcome = await c.waitForResult(requestId, opts.timeout * 1000, {
+      moveClock: Boolean(opts.moveClock),
+      onProgress: (p) => {
+        if (!opts.quiet) process.stderr.write(describeProgress(requestId, p, local, Boolean(opts.moveClock)));
+      },
+    });
     const decoded = outcome.output === null ? null : decodeModelOutput(modelInterface, outcome.output);
     printJson({ ...outcome, decoded, latencyMs: Date.now() - started });
   });
 
-connectionOptions(program.command("quote").description("what a request costs now: price, fees, total"))
-  .requiredOption("--model <id>", "model id", (v) => BigInt(v))
+/** Gas per step measured by the benchmark (bench/results/own-models.json): what a request is expected to cost. */
+const EXPECTED_GAS: Record<string, Record<string, number>> = {
+  zk: { create: 285_300, claim: 172_358, submit: 434_172, finalize: 231_092 },
+  optimistic: { create: 553_349, claim: 172_358, submit: 567_920, finalize: 240_808 },
+  sampling: { create: 428_011, claim: 172_358, submit: 234_777, finalize: 251_844 },
+};
+
+connectionOptions(program.command("quote").description("what a request costs now: price, fees, total, expected gas"))
+  .requiredOption("--model <id|name>", "model id, or the name of its build")
   .option("--mode <mode>", "zk|optimistic|sampling|quality", parseMode, 0)
   .option("--token <address>", "price in this ERC-20 instead of ETH")
   .action(async (opts) => {
-    const q = await client(opts, true).quote(opts.model, opts.mode, opts.token);
-    printJson({ price: formatEther(q.price), fee: formatEther(q.fee), total: formatEther(q.total) });
+    const c = await client(opts, true);
+    const modelId = await c.resolveModel(String(opts.model));
+    const q = await c.quote(modelId, opts.mode, opts.token);
+    const gas = EXPECTED_GAS[MODE_NAMES[opts.mode] ?? ""];
+    printJson({
+      model: modelId,
+      mode: MODE_NAMES[opts.mode] ?? opts.mode,
+      price: formatEther(q.price),
+      fee: formatEther(q.fee),
+      total: formatEther(q.total),
+      // The requester pays only for "create"; the rest is the operator's (in its price).
+      ...(gas === undefined ? {} : { expectedGas: { ...gas, requesterPays: "create" } }),
+    });
   });
 
 connectionOptions(program.command("refund").description("refund a request nobody answered before its deadline"))
   .argument("<requestId>")
-  .action(async (id: string, opts) => printJson({ refunded: id, tx: await client(opts).refund(BigInt(id)) }));
+  .action(async (id: string, opts) => printJson({ refunded: id, tx: await (await client(opts)).refund(BigInt(id)) }));
 
 connectionOptions(program.command("withdraw").description("pull what the market owes you (refunds, earnings)"))
   .option("--token <address>", "an ERC-20 instead of ETH")
-  .action(async (opts) => printJson({ tx: await client(opts).withdraw(opts.token) }));
+  .action(async (opts) => printJson({ tx: await (await client(opts)).withdraw(opts.token) }));
 
 connectionOptions(program.command("stake").description("add stake (operators, validators)"))
   .argument("<eth>", "amount in ETH", parseEth)
   .action(async (amount: bigint, opts) => {
-    const c = client(opts);
+    const c = await client(opts);
     const tx = await c.stake(amount);
     printJson({ tx, stake: await c.stakeOf() });
   });
@@ -200,31 +319,87 @@ connectionOptions(
 )
   .argument("<eth>", "amount in ETH", parseEth)
   .action(async (amount: bigint, opts) => {
-    const c = client(opts);
+    const c = await client(opts);
     const tx = await c.unbond(amount);
     printJson({ tx, stake: await c.stakeOf() });
   });
 
 connectionOptions(program.command("withdraw-stake").description("withdraw stake whose unbonding delay passed")).action(
-  async (opts) => printJson({ tx: await client(opts).withdrawStake() }),
+  async (opts) => printJson({ tx: await (await client(opts)).withdrawStake() }),
 );
 
 connectionOptions(program.command("show").description("show one request").argument("<requestId>")).action(
-  async (id: string, opts: { rpcUrl: string; market?: string }) => {
-    const c = client(opts, true);
-    const outcome = await c.show(BigInt(id));
-    const modelId = (await c.market.getRequest(BigInt(id))).modelId;
-    // Decoded when the model's manifest is at hand; the raw output otherwise.
+  async (id: string, opts: ConnectionOpts) => {
+    const c = await client(opts, true);
+    const requestId = BigInt(id);
+    const request = await c.market.getRequest(requestId);
+    if (request.requester === "0x0000000000000000000000000000000000000000") {
+      throw new OperatorError(`request ${id} does not exist`);
+    }
+    const outcome = await c.show(requestId);
+    const progress = await c.progress(requestId);
+    const modelInterface = await c.modelInterface(request.modelId).catch(() => null);
+    // Decoded when the model's build is at hand; the raw values otherwise.
     const decoded =
-      outcome.output === null
-        ? null
-        : await c.modelInterface(modelId).then(
-            (i) => decodeModelOutput(i, outcome.output!),
-            () => null,
-          );
-    printJson({ ...outcome, decoded });
+      outcome.output === null || modelInterface === null ? null : decodeModelOutput(modelInterface, outcome.output);
+    const input = await c.requestInput(requestId);
+    printJson({
+      ...outcome,
+      model: request.modelId,
+      mode: MODE_NAMES[Number(request.mode)] ?? Number(request.mode),
+      requester: request.requester,
+      fee: { price: formatEther(request.price), verificationFee: formatEther(request.verificationFee), token: request.token },
+      deadline: time(Number(request.deadline)),
+      ...(progress.challengeWindowEnd === undefined ? {} : { challengeWindowEnd: time(progress.challengeWindowEnd) }),
+      ...(progress.sampling === undefined ? {} : { sampling: progress.sampling }),
+      input: {
+        hash: request.inputHash,
+        bytes: input,
+        ...(input !== null && modelInterface !== null ? { values: decodeInputValues(modelInterface, input) } : {}),
+      },
+      decoded,
+    });
   },
 );
+
+connectionOptions(
+  program.command("advance-time").description("local chains only: move the clock forward and mine a block"),
+)
+  .argument("<seconds>", "how far", (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${v} is not a positive number of seconds`);
+    return n;
+  })
+  .action(async (seconds: number, opts: ConnectionOpts) => {
+    const c = await client(opts, true);
+    printJson({ timestamp: await c.advanceTime(seconds) });
+  });
+
+const keystore = program.command("keystore").description("encrypted JSON keystores for the requester and operator keys");
+keystore
+  .command("new")
+  .description("make a new random key, encrypted into <file>")
+  .argument("<file>")
+  .option("--password-file <file>", "read the password from this file instead of a prompt")
+  .action(async (file: string, opts: { passwordFile?: string }) => {
+    const password = opts.passwordFile
+      ? (await readFile(opts.passwordFile, "utf8")).replace(/\r?\n$/, "")
+      : await promptPassword("new keystore password: ");
+    printJson({ keystore: file, address: await writeKeystore(file, password) });
+  });
+keystore
+  .command("import")
+  .description("encrypt the key in VERIML_IMPORT_KEY (or typed at a prompt) into <file>")
+  .argument("<file>")
+  .option("--password-file <file>", "read the password from this file instead of a prompt")
+  .action(async (file: string, opts: { passwordFile?: string }) => {
+    const key = process.env.VERIML_IMPORT_KEY ?? (await promptPassword("private key to import (0x...): "));
+    const password = opts.passwordFile
+      ? (await readFile(opts.passwordFile, "utf8")).replace(/\r?\n$/, "")
+      : await promptPassword("new keystore password: ");
+    const checked = await resolvePrivateKey({ privateKey: key.trim() }, "requester");
+    printJson({ keystore: file, address: await writeKeystore(file, password, checked) });
+  });
 
 registerSamplingCommands(program);
 

@@ -3,6 +3,8 @@ import type { Logger } from "pino";
 import {
   InferenceMarket__factory,
   ModelRegistry__factory,
+  OptimisticModule__factory,
+  SamplingModule__factory,
   StakingVault__factory,
   type InferenceMarket,
   type ModelRegistry,
@@ -10,10 +12,11 @@ import {
 } from "../../types/ethers-contracts/index.js";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { interfaceOf, type ManifestInterfaceFields, type ModelInterface } from "../../verifier-gen/src/interface.js";
 import { tensorSizes, type IntGraph } from "../../verifier-gen/src/intgraph.js";
 import { modelCommitment } from "../../verifier-gen/src/merkle.js";
+import { fetchArtifacts, type ArtifactOptions } from "./artifacts.js";
+import { LOCAL_CHAIN_IDS } from "./deployment.js";
 import { OperatorError } from "./errors.js";
 import { sleep } from "./chain/retry.js";
 
@@ -56,6 +59,23 @@ export interface RequestStep {
   at: number;
 }
 
+/** ISamplingModule.Phase names. */
+const SAMPLING_PHASES = ["None", "AwaitingRandomness", "Unsampled", "SamplerDrawn", "Revealing", "Disputed", "Final"];
+
+/** A request's state while it is being served. */
+export interface RequestProgress {
+  status: StatusName;
+  mode: number;
+  operator: string;
+  deadline: number;
+  claimDeadline: number;
+  /** Optimistic: when the result stands unless challenged, and the games open against it. */
+  challengeWindowEnd?: number;
+  challenges?: number;
+  /** Sampling: where the sampling protocol is. */
+  sampling?: { phase: string; sampled: boolean; sampler: string; deadline: number };
+}
+
 export interface RequestOutcome {
   requestId: bigint;
   status: StatusName;
@@ -73,17 +93,21 @@ export class VerimlClient {
 
   private vaultPromise: Promise<StakingVault> | undefined;
 
-  /** `runner`: a signer to pay and act, or a provider alone to read (models, quote, show). */
+  /**
+   * `runner`: a signer to pay and act, or a provider alone to read (models, quote, show). `artifacts`: where
+   * builds fetched from http(s) or ipfs artifact URIs are cached (default .veriml-cache).
+   */
   constructor(
     marketAddress: string,
     private readonly runner: Signer | Provider,
     private readonly log: Logger,
+    private readonly artifacts: Omit<ArtifactOptions, "log"> = { cacheDir: ".veriml-cache" },
   ) {
     this.market = InferenceMarket__factory.connect(marketAddress, runner);
   }
 
   private get signer(): Signer {
-    if (!(this.runner instanceof AbstractSigner)) throw new OperatorError("this needs a key (VERIML_PRIVATE_KEY)");
+    if (!(this.runner instanceof AbstractSigner)) throw new OperatorError("this needs the requester's key (VERIML_REQUESTER_KEY or VERIML_REQUESTER_KEYSTORE)");
     return this.runner;
   }
 
@@ -163,19 +187,18 @@ export class VerimlClient {
    * to the registered modelHash, so the interface is that of the model the chain verifies.
    */
   async modelInterface(modelId: bigint, artifactsDir?: string): Promise<ModelInterface> {
+    return (await this.modelBuild(modelId, artifactsDir)).interface;
+  }
+
+  /** A registered model's build (fetched from its artifact URI unless `artifactsDir` is given): name and interface. */
+  async modelBuild(modelId: bigint, artifactsDir?: string): Promise<{ dir: string; name: string; interface: ModelInterface }> {
     const registry = await this.registry();
     const model = await registry.getModel(modelId);
     if (model.owner === ZeroAddress) throw new OperatorError(`model ${modelId} is not registered`);
-    let dir = artifactsDir;
-    if (dir === undefined) {
-      const uri = model.artifactURI;
-      if (uri.startsWith("file://"))
-        dir = uri.startsWith("file:///") ? fileURLToPath(uri) : uri.slice("file://".length);
-      else if (uri.startsWith("file:")) dir = uri.slice("file:".length);
-      else throw new OperatorError(`model ${modelId}: artifacts at ${uri}; give the build directory with --artifacts`);
-    }
+    const dir =
+      artifactsDir ?? (await fetchArtifacts(model.artifactURI, model.modelHash, { ...this.artifacts, log: this.log }));
     const file = path.join(dir, "manifest.json");
-    let manifest: ManifestInterfaceFields & { modelHash?: string };
+    let manifest: ManifestInterfaceFields & { modelHash?: string; name?: string };
     let graph: IntGraph;
     try {
       manifest = JSON.parse(readFileSync(file, "utf8")) as typeof manifest;
@@ -201,7 +224,23 @@ export class VerimlClient {
       declared.output.count === tensorSizes(graph).at(-1) &&
       (declared.output.kind === "label") === (graph.output.kind === "argmax");
     if (!sameNumbers) throw new OperatorError(`${file} does not match the committed integer graph of model ${modelId}`);
-    return declared;
+    return { dir, name: manifest.name ?? `model-${modelId}`, interface: declared };
+  }
+
+  /** A model id from an id or the name of a registered build (the newest active registration of that name). */
+  async resolveModel(idOrName: string): Promise<bigint> {
+    if (/^\d+$/.test(idOrName)) return BigInt(idOrName);
+    const matches: bigint[] = [];
+    for (const m of await this.listModels()) {
+      const name = await this.modelBuild(m.modelId).then(
+        (b) => b.name,
+        () => undefined,
+      );
+      if (name === idOrName && m.active) matches.push(m.modelId);
+    }
+    const last = matches.at(-1);
+    if (last === undefined) throw new OperatorError(`no active model named "${idOrName}" is registered`);
+    return last;
   }
 
   async listModels(): Promise<ModelInfo[]> {
@@ -272,6 +311,18 @@ export class VerimlClient {
     return { requestId, txHash: tx.hash, paid: total };
   }
 
+  /** The input bytes a request was created with (inline input; null for an input given by URI). */
+  async requestInput(requestId: bigint): Promise<string | null> {
+    const [created] = await this.market.queryFilter(this.market.filters.RequestCreated(requestId));
+    if (created === undefined) return null;
+    const tx = await this.provider?.getTransaction(created.transactionHash);
+    if (!tx) return null;
+    const parsed = this.market.interface.parseTransaction({ data: tx.data, value: tx.value });
+    if (parsed?.name !== "createRequest") return null; // created by a contract: its calldata is not ours to parse
+    const input = (parsed.args[0] as { input: string }).input;
+    return input === "0x" ? null : input;
+  }
+
   /** The request's status, settled output and the transactions that moved it. */
   async show(requestId: bigint): Promise<RequestOutcome> {
     const r = await this.market.getRequest(requestId);
@@ -303,14 +354,77 @@ export class VerimlClient {
     return { requestId, status, output: output === "0x" ? null : output, operator: r.operator, txs, steps };
   }
 
-  /** Polls until the request is Finalized or Refunded, or the timeout passes. */
-  async waitForResult(requestId: bigint, timeoutMs: number, pollMs = 500): Promise<RequestOutcome> {
+  /** Where a request stands now: its status, and the clock of the mode it waits on. */
+  async progress(requestId: bigint): Promise<RequestProgress> {
+    const r = await this.market.getRequest(requestId);
+    const progress: RequestProgress = {
+      status: STATUS_NAMES[Number(r.status)] ?? "None",
+      mode: Number(r.mode),
+      operator: r.operator,
+      deadline: Number(r.deadline),
+      claimDeadline: Number(r.claimDeadline),
+    };
+    if (r.status === 3n && r.mode === 1n) {
+      const result = await OptimisticModule__factory.connect(r.module, this.runner).getResult(requestId);
+      progress.challengeWindowEnd = Number(result.challengeDeadline);
+      progress.challenges = Number(result.openGames);
+    } else if (r.status === 3n && r.mode === 2n) {
+      const job = await SamplingModule__factory.connect(r.module, this.runner).getJob(requestId);
+      progress.sampling = {
+        phase: SAMPLING_PHASES[Number(job.phase)] ?? String(job.phase),
+        sampled: job.sampled,
+        sampler: job.sampler,
+        deadline: Number(job.deadline),
+      };
+    }
+    return progress;
+  }
+
+  /**
+   * Polls until the request is Finalized or Refunded, or the timeout passes; `onProgress` hears every change.
+   * `moveClock` (local chains only): mines a block per poll and jumps an optimistic challenge window, which
+   * an automining node would otherwise never see pass.
+   */
+  async waitForResult(
+    requestId: bigint,
+    timeoutMs: number,
+    options: { pollMs?: number; onProgress?: (p: RequestProgress) => void; moveClock?: boolean } = {},
+  ): Promise<RequestOutcome> {
     const until = Date.now() + timeoutMs;
+    const pollMs = options.pollMs ?? 500;
+    if (options.moveClock) await this.requireLocalChain("--move-clock");
+    let last = "";
     for (;;) {
-      const status = Number((await this.market.getRequest(requestId)).status);
-      if (status === 4 || status === 5) return this.show(requestId);
+      const p = await this.progress(requestId);
+      const key = JSON.stringify(p);
+      if (key !== last) options.onProgress?.(p);
+      last = key;
+      if (p.status === "Finalized" || p.status === "Refunded") return this.show(requestId);
       if (Date.now() > until) throw new OperatorError(`request ${requestId} not settled after ${timeoutMs} ms`);
+      if (options.moveClock) {
+        const now = (await this.provider!.getBlock("latest"))!.timestamp;
+        if (p.challengeWindowEnd !== undefined && p.challenges === 0 && now <= p.challengeWindowEnd) {
+          await this.advanceTime(p.challengeWindowEnd - now + 1);
+        } else {
+          await (this.provider as unknown as { send(m: string, p: unknown[]): Promise<unknown> }).send("evm_mine", []);
+        }
+      }
       await sleep(pollMs);
     }
+  }
+
+  /** Refuses anything but a local development chain (moving its clock is meaningless, and impossible, elsewhere). */
+  async requireLocalChain(what: string): Promise<void> {
+    const { chainId } = await this.provider!.getNetwork();
+    if (!LOCAL_CHAIN_IDS.has(chainId)) throw new OperatorError(`${what} works on local chains only, not chain ${chainId}`);
+  }
+
+  /** Local chains: moves the clock `seconds` forward and mines a block. */
+  async advanceTime(seconds: number): Promise<number> {
+    await this.requireLocalChain("moving the clock");
+    const rpc = this.provider as unknown as { send(m: string, p: unknown[]): Promise<unknown> };
+    await rpc.send("evm_increaseTime", [seconds]);
+    await rpc.send("evm_mine", []);
+    return (await this.provider!.getBlock("latest"))!.timestamp;
   }
 }

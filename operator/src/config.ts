@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
+import { resolvePrivateKey } from "./keys.js";
 import { QualityModelSchema } from "./quality/config.js";
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an 0x-prefixed 20-byte address");
@@ -11,7 +12,8 @@ const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "an 0x-prefixed 32-by
 const modelSchema = z
   .object({
     modelId: z.coerce.bigint().positive(),
-    /** Directory of the model's build (integer graph, circuit, keys) as written by verifier-gen. */
+    /** Directory of the model's build (integer graph, circuit, keys) as written by verifier-gen; when absent,
+     * the build is fetched from the model's registered artifactURI and checked against its modelHash. */
     artifacts: z.string().min(1).optional(),
     /** Verification modes this operator takes requests of, for this model. */
     modes: z.array(z.number().int().min(0).max(7)).min(1),
@@ -23,9 +25,17 @@ const modelSchema = z
 export const configSchema = z
   .object({
     rpcUrl: z.string().url(),
-    /** Hex private key, from the environment (VERIML_PRIVATE_KEY) rather than a file. */
-    privateKey,
-    market: address,
+    /** Hex private key, from the environment (VERIML_OPERATOR_KEY) rather than a file; or a keystore. */
+    privateKey: privateKey.optional(),
+    /** An encrypted JSON keystore and the file holding its password (prompted for when absent). */
+    keystore: z
+      .object({ path: z.string().min(1), passwordFile: z.string().min(1).optional() })
+      .strict()
+      .optional(),
+    /** The market; when absent, the one in the Ignition deployment record (`deployment`, default chain-<id>). */
+    market: address.optional(),
+    /** An Ignition deployment id or directory (ignition/deployments/<id>) to read the market from. */
+    deployment: z.string().min(1).optional(),
     roles: z.array(z.enum(["worker", "challenger", "sampler", "validator"])).min(1),
     models: z.array(modelSchema).min(1),
     /** SQLite file holding the operator's own state and block cursor. */
@@ -78,6 +88,10 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Where builds fetched from http(s) and ipfs artifact URIs are kept (one directory per modelHash). */
+    artifactCacheDir: z.string().min(1).default(".veriml-cache"),
+    /** An IPFS HTTP gateway for ipfs:// artifact URIs, e.g. http://127.0.0.1:8080. */
+    ipfsGateway: z.string().url().optional(),
     /** Directory `file:` input URIs may point into; unset refuses them (requesters choose URIs). */
     inputFileRoot: z.string().min(1).optional(),
     metricsPort: z.coerce.number().int().min(0).max(65535).optional(),
@@ -85,13 +99,15 @@ export const configSchema = z
   })
   .strict();
 
-export type OperatorConfig = z.infer<typeof configSchema>;
+/** A validated config whose key is resolved (a keystore decrypted). */
+export type OperatorConfig = z.infer<typeof configSchema> & { privateKey: string };
 
 /** Environment variables that override file settings (secrets belong here, not in files). */
 const ENV_KEYS: Record<string, keyof OperatorConfig> = {
   VERIML_RPC_URL: "rpcUrl",
-  VERIML_PRIVATE_KEY: "privateKey",
+  VERIML_OPERATOR_KEY: "privateKey",
   VERIML_MARKET: "market",
+  VERIML_DEPLOYMENT: "deployment",
   VERIML_STORE: "storePath",
   VERIML_METRICS_PORT: "metricsPort",
   VERIML_LOG_LEVEL: "logLevel",
@@ -180,6 +196,12 @@ export async function loadConfig(
   for (const [name, key] of Object.entries(ENV_KEYS)) {
     if (env[name] !== undefined && env[name] !== "") fromEnv[key] = env[name];
   }
+  if (env.VERIML_OPERATOR_KEYSTORE) {
+    fromEnv.keystore = {
+      path: env.VERIML_OPERATOR_KEYSTORE,
+      ...(env.VERIML_OPERATOR_PASSWORD_FILE ? { passwordFile: env.VERIML_OPERATOR_PASSWORD_FILE } : {}),
+    };
+  }
   const definedFlags = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
   const parsed = configSchema.safeParse({ ...fromFile, ...fromEnv, ...definedFlags });
   if (!parsed.success) {
@@ -187,5 +209,21 @@ export async function loadConfig(
     const problems = parsed.error.issues.map((issue) => `  ${describeIssue(issue)}`).join("\n");
     throw new ConfigError(`invalid operator config${where}:\n${problems}`, { cause: parsed.error });
   }
-  return parsed.data;
+  const key = await resolvePrivateKey(
+    { privateKey: parsed.data.privateKey, keystore: parsed.data.keystore?.path, passwordFile: parsed.data.keystore?.passwordFile },
+    "operator",
+  );
+  if (key === undefined) {
+    throw new ConfigError(
+      "no operator key: set VERIML_OPERATOR_KEY, or a keystore (config \"keystore\" or VERIML_OPERATOR_KEYSTORE)",
+    );
+  }
+  return { ...parsed.data, privateKey: key };
+}
+
+/** Validates a config given in code (scripts, tests): like loadConfig, with the key given directly. */
+export function operatorConfig(input: unknown): OperatorConfig {
+  const parsed = configSchema.parse(input);
+  if (parsed.privateKey === undefined) throw new ConfigError("operatorConfig needs privateKey");
+  return { ...parsed, privateKey: parsed.privateKey };
 }

@@ -13,6 +13,11 @@ import { classify } from "./chain/errors.js";
 import { DEFAULT_TX_POLICY, TxPendingError, TxSender, sendCall } from "./chain/tx-sender.js";
 import { sleep, withRetry } from "./chain/retry.js";
 import type { OperatorConfig } from "./config.js";
+import { resolveMarket } from "./deployment.js";
+import { fetchArtifacts } from "./artifacts.js";
+
+/** Modes whose executors run a verifier-gen build (quality runs a generator of its own config). */
+const modeNeedsBuild = (mode: number): boolean => mode <= 2;
 import { ConfigError } from "./errors.js";
 import type { Executor } from "./executors/executor.js";
 import { configureInputs } from "./executors/input.js";
@@ -67,7 +72,11 @@ export class OperatorRuntime {
     // The nonce manager takes the pending nonce from the node at start, so a restart continues after
     // whatever the previous run already sent.
     const signer = new ResettingNonceManager(wallet);
-    const market = InferenceMarket__factory.connect(config.market, signer);
+    // No address typed by hand: without `market`, the one Ignition recorded for this chain (a file read, and
+    // one eth_chainId that waits for the node like every other start-up call).
+    const marketAddress =
+      config.market ?? (await this.untilStarted(() => resolveMarket({ deployment: config.deployment }, provider)));
+    const market = InferenceMarket__factory.connect(marketAddress, signer);
     // A second process on this store would double-send: the lock refuses it; a damaged store is rebuilt.
     const store = new OperatorStore(config.storePath, { lock: true, log });
     this.store = store;
@@ -87,10 +96,6 @@ export class OperatorRuntime {
     );
     configureInputs({ fileRoot: config.inputFileRoot });
     const executors = new Map<string, Executor>();
-    for (const model of config.models) {
-      for (const mode of model.modes)
-        executors.set(executorKey(model.modelId, mode), await this.executorFactory(model, mode));
-    }
     // Start-up talks to the chain too: a node that is down or flaky delays it, it never ends the process
     // (a supervisor would restart it into the same fault: a crash loop). Only a permanent refusal does.
     const { vault, registry } = await this.untilStarted(async () => {
@@ -111,7 +116,21 @@ export class OperatorRuntime {
             if (!held) throw new ConfigError(problem);
             log.warn({ modelId: model.modelId, mode }, `${problem}: serving the jobs held in it, nothing new`);
           }
-          const executor = executors.get(executorKey(model.modelId, mode))!;
+          const key = executorKey(model.modelId, mode);
+          if (!executors.has(key)) {
+            // Without a local build, the registered artifact URI's, fetched and checked against the modelHash.
+            const artifacts =
+              model.artifacts ??
+              (modeNeedsBuild(mode)
+                ? await fetchArtifacts(registered.artifactURI, registered.modelHash, {
+                    cacheDir: config.artifactCacheDir,
+                    ipfsGateway: config.ipfsGateway,
+                    log: log.child({ ns: "artifacts" }),
+                  })
+                : undefined);
+            executors.set(key, await this.executorFactory({ ...model, ...(artifacts ? { artifacts } : {}) }, mode));
+          }
+          const executor = executors.get(key)!;
           // Serving artifacts of another model would only earn rejections and slashes.
           if (executor.modelHash !== undefined && executor.modelHash !== registered.modelHash) {
             throw new ConfigError(
@@ -146,7 +165,7 @@ export class OperatorRuntime {
           provider,
           store,
           {
-            stream: `market:${config.market.toLowerCase()}:${role.name}`,
+            stream: `market:${marketAddress.toLowerCase()}:${role.name}`,
             startBlock: config.startBlock,
             batchBlocks: config.logBatchBlocks,
             confirmations: config.confirmations,
@@ -164,7 +183,7 @@ export class OperatorRuntime {
         "metrics on /metrics",
       );
     }
-    log.info({ operator: wallet.address, market: config.market, roles: config.roles }, "operator started");
+    log.info({ operator: wallet.address, market: marketAddress, roles: config.roles }, "operator started");
 
     this.loopDone = (async () => {
       while (!this.stopping) {

@@ -7,9 +7,14 @@ export interface OperatorProcessOptions {
   /** Directory for the config, the SQLite store and the log. */
   workDir: string;
   rpcUrl: string;
-  market: string;
-  privateKey: string;
-  models: { modelId: bigint; artifacts: string; modes: number[] }[];
+  /** Absent: the operator reads it from the Ignition deployment record (`extra.deployment`). */
+  market?: string;
+  /** Absent: the key comes from `env` (a keystore, for instance). */
+  privateKey?: string;
+  /** Absent `artifacts`: the operator fetches the build from the model's artifact URI. */
+  models: { modelId: bigint; artifacts?: string; modes: number[] }[];
+  /** Further environment of the process. */
+  env?: Record<string, string>;
   stakeWei: bigint;
   pollIntervalMs?: number;
   metricsPort?: number;
@@ -27,9 +32,13 @@ export async function startOperatorProcess(
   const configFile = path.join(options.workDir, "operator.json");
   const config = {
     rpcUrl: options.rpcUrl,
-    market: options.market,
+    ...(options.market === undefined ? {} : { market: options.market }),
     roles: options.roles ?? ["worker"],
-    models: options.models.map((m) => ({ modelId: m.modelId.toString(), artifacts: m.artifacts, modes: m.modes })),
+    models: options.models.map((m) => ({
+      modelId: m.modelId.toString(),
+      ...(m.artifacts === undefined ? {} : { artifacts: m.artifacts }),
+      modes: m.modes,
+    })),
     storePath: path.join(options.workDir, "operator.sqlite"),
     stakeWei: options.stakeWei.toString(),
     pollIntervalMs: options.pollIntervalMs ?? 200,
@@ -40,7 +49,12 @@ export async function startOperatorProcess(
   const logFile = path.join(options.workDir, "operator.log");
   const log = createWriteStream(logFile, { flags: "a" });
   const child = spawn(process.execPath, ["operator/bin/veriml.js", "operator", "run", "--config", configFile], {
-    env: { ...process.env, VERIML_PRIVATE_KEY: options.privateKey, NODE_NO_WARNINGS: "1" },
+    env: {
+      ...process.env,
+      ...(options.privateKey === undefined ? {} : { VERIML_OPERATOR_KEY: options.privateKey }),
+      NODE_NO_WARNINGS: "1",
+      ...options.env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout?.pipe(log);

@@ -4,6 +4,7 @@ import { ContractFactory, keccak256, type Signer } from "ethers";
 import { ZkModule__factory, type ModelRegistry, type ZkModule } from "../../types/ethers-contracts/index.js";
 import { type Suite, registerModel } from "./deploy.js";
 import { encodeZkConfig } from "../../operator/src/terms.js";
+import { LOCAL_CHAIN_IDS } from "../../operator/src/deployment.js";
 import { loadVerifierArtifact } from "../../verifier-gen/src/pipeline.js";
 
 export const MODE_ZK = 0;
@@ -19,7 +20,7 @@ export interface BuildManifest {
 }
 
 /** Chains where development Groth16 keys are acceptable: Hardhat's and the usual local dev chains. */
-export const LOCAL_CHAIN_IDS = new Set([31337n, 1337n]);
+export { LOCAL_CHAIN_IDS };
 
 /** A build may not be registered where it is about to be used. */
 export class BuildRefusedError extends Error {}

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseEther, toUtf8Bytes, type Provider } from "ethers";
 import type { Logger } from "pino";
-import { configSchema } from "../../operator/src/config.js";
+import { operatorConfig } from "../../operator/src/config.js";
 import { QualityExecutor } from "../../operator/src/executors/quality.js";
 import { Metrics } from "../../operator/src/metrics.js";
 import type { Generator } from "../../operator/src/quality/generators.js";
@@ -107,7 +107,7 @@ export class BotHarness {
     this.dir ??= await mkdtemp(path.join(tmpdir(), "veriml-quality-"));
     const wallet = devAccount(index, this.chain.provider);
     const file = path.join(this.dir, `bot-${index}.sqlite`);
-    const config = configSchema.parse({
+    const config = operatorConfig({
       rpcUrl: "http://127.0.0.1:8545",
       privateKey: wallet.privateKey,
       market: await this.stack.market.getAddress(),

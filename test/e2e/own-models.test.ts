@@ -132,7 +132,7 @@ for (const { name, kind } of MODELS) {
         expect(refused.ok).to.equal(false);
         expect(refused.stderr).to.match(/the chain refused: InferenceMarket[A-Za-z]+\(1/);
         const noKey = await cli(["stake", "1"], null);
-        expect(noKey.stderr).to.match(/VERIML_PRIVATE_KEY is required/);
+        expect(noKey.stderr).to.match(/signing needs the requester's key: set VERIML_REQUESTER_KEY/);
       });
 
       it("a build whose manifest or integer graph was altered (another input scale) is refused before paying", async () => {

@@ -10,20 +10,32 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `veriml <args> --rpc-url <rpcUrl> --market <market>`, signing with `key` (null: no key at all). */
+/**
+ * `veriml <args> --rpc-url <rpcUrl> [--market <market> | --deployment <id>]`, signing with `key` (null: no key
+ * at all); `env` adds to the environment (a keystore, for instance).
+ */
 export async function veriml(
   args: string[],
-  chain: { rpcUrl: string; market: string },
+  chain: { rpcUrl: string; market?: string; deployment?: string },
   key: string | null,
+  extraEnv: Record<string, string> = {},
 ): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: "1" };
-  delete env.VERIML_PRIVATE_KEY;
-  if (key !== null) env.VERIML_PRIVATE_KEY = key;
+  delete env.VERIML_REQUESTER_KEY;
+  delete env.VERIML_REQUESTER_KEYSTORE;
+  if (key !== null) env.VERIML_REQUESTER_KEY = key;
   try {
     const { stdout } = await run(
       process.execPath,
-      ["operator/bin/veriml.js", ...args, "--rpc-url", chain.rpcUrl, "--market", chain.market],
-      { env },
+      [
+        "operator/bin/veriml.js",
+        ...args,
+        "--rpc-url",
+        chain.rpcUrl,
+        ...(chain.market === undefined ? [] : ["--market", chain.market]),
+        ...(chain.deployment === undefined ? [] : ["--deployment", chain.deployment]),
+      ],
+      { env: { ...env, ...extraEnv } },
     );
     return { ok: true, stdout, stderr: "" };
   } catch (error) {

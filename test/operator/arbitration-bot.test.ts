@@ -17,7 +17,7 @@ import { runInt, type IntGraph } from "../../verifier-gen/src/intgraph.js";
 import { devAccount } from "../../scripts/lib/accounts.js";
 import { DEFAULT_PARAMETERS, deploySuite } from "../../scripts/lib/deploy.js";
 import { MODE_SAMPLING, deploySamplingModule, registerSamplingModel } from "../../scripts/lib/sampling.js";
-import { configSchema } from "../../operator/src/config.js";
+import { operatorConfig } from "../../operator/src/config.js";
 import { SamplingExecutor } from "../../operator/src/executors/sampling.js";
 import { Metrics } from "../../operator/src/metrics.js";
 import { commitTrace } from "../../operator/src/optimistic/trace.js";
@@ -99,7 +99,7 @@ describe("OptimisticArbitrator bots (worker + sampler arbitration duties)", func
   async function startBot(f: Fixture, index: number, roleNames: ("worker" | "sampler")[]): Promise<Bot> {
     const wallet = devAccount(index, ethers.provider);
     const file = path.join(dir, `bot-${index}.sqlite`);
-    const config = configSchema.parse({
+    const config = operatorConfig({
       rpcUrl: "http://127.0.0.1:8545",
       privateKey: wallet.privateKey,
       market: await f.market.getAddress(),

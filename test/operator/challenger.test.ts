@@ -18,7 +18,7 @@ import { devAccount } from "../../scripts/lib/accounts.js";
 import { startHardhatNode } from "../../scripts/lib/hardhat-node.js";
 import { stopProcess } from "../../scripts/lib/operator-process.js";
 import { MODE_OPTIMISTIC, deployOptimisticModule, registerOptimisticModel } from "../../scripts/lib/optimistic.js";
-import { configSchema } from "../../operator/src/config.js";
+import { operatorConfig } from "../../operator/src/config.js";
 import { createExecutor } from "../../operator/src/executors/index.js";
 import { OperatorRuntime } from "../../operator/src/runtime.js";
 import { loadOptimisticModel } from "../../operator/src/optimistic/model.js";
@@ -50,7 +50,7 @@ describe("challenger role over JSON-RPC", function () {
   const cheater = () => new ResettingNonceManager(devAccount(3, provider));
 
   const startBot = async (): Promise<OperatorRuntime> => {
-    const config = configSchema.parse({
+    const config = operatorConfig({
       rpcUrl,
       privateKey: bot().privateKey,
       market: await suite.market.getAddress(),

@@ -28,7 +28,7 @@ describe("operator config", () => {
     const file = await configFile({ ...base, logLevel: "debug" });
     const config = await loadConfig(
       file,
-      { VERIML_PRIVATE_KEY: KEY, VERIML_LOG_LEVEL: "warn", VERIML_RPC_URL: "http://env:1" },
+      { VERIML_OPERATOR_KEY: KEY, VERIML_LOG_LEVEL: "warn", VERIML_RPC_URL: "http://env:1" },
       { rpcUrl: "http://flag:2", metricsPort: undefined },
     );
     expect(config.privateKey).to.equal(KEY);
@@ -43,27 +43,27 @@ describe("operator config", () => {
   it("rejects unknown keys, at the top and nested, naming them", async () => {
     const top = await configFile({ ...base, rpcURL: "typo" });
     {
-      const error = await rejectionOf(loadConfig(top, { VERIML_PRIVATE_KEY: KEY }, {}));
+      const error = await rejectionOf(loadConfig(top, { VERIML_OPERATOR_KEY: KEY }, {}));
       expect(error).to.be.instanceOf(ConfigError);
       expect(error.message).to.match(/unknown key "rpcURL"; did you mean "rpcUrl"\?/);
       expect(error.message).to.include(top);
     }
     const nested = await configFile({ ...base, models: [{ ...base.models[0], artefacts: "x" }] });
     {
-      const error = await rejectionOf(loadConfig(nested, { VERIML_PRIVATE_KEY: KEY }, {}));
+      const error = await rejectionOf(loadConfig(nested, { VERIML_OPERATOR_KEY: KEY }, {}));
       expect(error).to.be.instanceOf(ConfigError);
       expect(error.message).to.match(/models\.0: unknown key "artefacts"; did you mean "artifacts"\?/);
     }
     const far = await configFile({ ...base, tx: { wholly: 1 } });
     {
-      const error = await rejectionOf(loadConfig(far, { VERIML_PRIVATE_KEY: KEY }, {}));
+      const error = await rejectionOf(loadConfig(far, { VERIML_OPERATOR_KEY: KEY }, {}));
       expect(error.message).to.match(/tx: unknown key "wholly"$/m);
     }
   });
 
   it("rejects bad values with the path of the problem", async () => {
     const file = await configFile({ ...base, market: "0x1234", roles: ["miner"] });
-    const error = await rejectionOf(loadConfig(file, { VERIML_PRIVATE_KEY: "nope" }, {}));
+    const error = await rejectionOf(loadConfig(file, { VERIML_OPERATOR_KEY: "nope" }, {}));
     expect(error).to.be.instanceOf(ConfigError);
     const message = (error as Error).message;
     expect(message)

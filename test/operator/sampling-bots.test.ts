@@ -17,7 +17,7 @@ import { quantizeInput } from "../../verifier-gen/src/quantize.js";
 import { devAccount } from "../../scripts/lib/accounts.js";
 import { DEFAULT_PARAMETERS, deploySuite } from "../../scripts/lib/deploy.js";
 import { MODE_SAMPLING, deploySamplingModule, registerSamplingModel } from "../../scripts/lib/sampling.js";
-import { configSchema } from "../../operator/src/config.js";
+import { operatorConfig } from "../../operator/src/config.js";
 import { SamplingExecutor } from "../../operator/src/executors/sampling.js";
 import { Metrics } from "../../operator/src/metrics.js";
 import { createRoles } from "../../operator/src/roles/index.js";
@@ -90,7 +90,7 @@ describe("spML bots (worker, sampler, validator)", function () {
   async function startBot(f: Fixture, index: number, roleNames: Bot["roleNames"], storePath?: string): Promise<Bot> {
     const wallet = devAccount(index, ethers.provider);
     const file = storePath ?? path.join(dir, `bot-${index}-${Date.now()}.sqlite`);
-    const config = configSchema.parse({
+    const config = operatorConfig({
       rpcUrl: "http://127.0.0.1:8545",
       privateKey: wallet.privateKey,
       market: await f.market.getAddress(),

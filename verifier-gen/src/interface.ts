@@ -5,7 +5,8 @@
  * dequantized here.
  */
 import { InputError } from "./errors.js";
-import { decodeOutput, encodeInputBytes } from "./encoding.js";
+import { getBytes } from "ethers";
+import { decodeInputRaw, decodeOutput, encodeInputBytes } from "./encoding.js";
 
 /** What the output values are. `label`: one value, the class (an ArgMax graph); the others are tensors. */
 export const OUTPUT_KINDS = ["label", "logits", "probabilities", "values", "embedding"] as const;
@@ -113,4 +114,11 @@ export function decodeModelOutput(i: ModelInterface, output: string): DecodedOut
     decoded.label = best;
   }
   return decoded;
+}
+
+/** A request's input bytes -> the quantized integers and the floats they stand for (q * scale). */
+export function decodeInputValues(i: ModelInterface, input: string): { quantized: number[]; values: number[] } {
+  const { shape, scale, lo, hi } = i.input;
+  const quantized = decodeInputRaw({ input: { shape, scale, lo, hi } } as Parameters<typeof decodeInputRaw>[0], getBytes(input));
+  return { quantized, values: quantized.map((q) => q * i.input.scale) };
 }

@@ -116,6 +116,8 @@ export interface Manifest {
   packing: PackLayout | null;
   circuit: { constraints: number; wires: number; ptauPower: number; ptau: string; compileMs: number; setupMs: number };
   files: Record<string, string>;
+  /** sha256 (hex) of each served file, for operators that fetch the build from its artifact URI. */
+  artifacts?: Record<string, string>;
 }
 
 const FILES = {
@@ -131,6 +133,9 @@ const FILES = {
   vkey: "verification_key.json",
   verifier: "verifier.json",
 } as const;
+
+/** The files an operator serves a build from; the manifest lists their sha256 (`artifacts`) so a fetched copy can be checked. */
+export const SERVED_FILES = [FILES.intgraph, FILES.intOnnx, FILES.wasm, FILES.zkey, FILES.vkey, FILES.verifier] as const;
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -327,6 +332,7 @@ export function writeSolidity(md: ModelDir, solidityDir?: string, force = false)
     writeFileSync(target, sol);
     writeFileSync(join(solidityDir, "VerimlPacking.sol"), PACKING_LIBRARY_SOL);
   }
+  recordArtifactDigests(md.dir, m);
   return file;
 }
 
@@ -359,6 +365,17 @@ export function loadModelDir(dirArg: string): ModelDir {
   }
   const src = emitCircom(graph, { naive: manifest.naive });
   return { dir, manifest, graph, vkey, traceSignals: src.traceSignals, naiveWeights: src.weightInputs };
+}
+
+/** Lists the sha256 of every served file of a build in its manifest (after the last of them is written). */
+export function recordArtifactDigests(dir: string, manifest: Manifest): void {
+  const artifacts: Record<string, string> = {};
+  for (const file of SERVED_FILES) {
+    const target = join(dir, file);
+    if (existsSync(target)) artifacts[file] = createHash("sha256").update(readFileSync(target)).digest("hex");
+  }
+  manifest.artifacts = artifacts;
+  writeFileSync(join(dir, FILES.manifest), JSON.stringify(manifest, null, 2));
 }
 
 /** The compiled verifier of a build (`verifier.json`, written with its Solidity). */

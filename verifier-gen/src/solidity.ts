@@ -6,6 +6,7 @@
  * with the EIP-196/197 precompiles (ecAdd 0x06, ecMul 0x07, ecPairing 0x08).
  * Public inputs >= r (aliases of smaller values) revert with PublicInputNotInField(i).
  */
+import { id, toBeHex } from "ethers";
 import type { VerificationKey } from "snarkjs";
 import type { PackLayout } from "./packing.js";
 
@@ -78,6 +79,13 @@ function packingSource(n: number, o: SolidityOptions): string {
     }`;
 }
 
+/** ERC-165 id of IInferenceVerifier: the XOR of its two selectors (contracts/interfaces/IInferenceVerifier.sol). */
+export const INFERENCE_VERIFIER_INTERFACE_ID = toBeHex(
+  BigInt(id("MODEL_HASH()").slice(0, 10)) ^
+    BigInt(id("verifyInference(uint256[2],uint256[2][2],uint256[2],bytes,int256[])").slice(0, 10)),
+  4,
+);
+
 export function emitSolidityVerifier(vk: VerificationKey, o: SolidityOptions): string {
   const n = vk.nPublic;
   const [bx1, bx0, by1, by0] = g2(vk.vk_beta_2);
@@ -100,6 +108,11 @@ export function emitSolidityVerifier(vk: VerificationKey, o: SolidityOptions): s
         int256[] calldata output
     ) external view returns (bool) {
         return _verify(a, b, c, packPublicSignals(input, output));
+    }
+
+    /// @notice ERC-165: this contract implements IInferenceVerifier (the ZkModule registers nothing else).
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == 0x01ffc9a7 || interfaceId == ${INFERENCE_VERIFIER_INTERFACE_ID};
     }`;
 
   return `// SPDX-License-Identifier: MIT

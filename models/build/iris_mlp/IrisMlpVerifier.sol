@@ -84,6 +84,11 @@ contract IrisMlpVerifier {
         return _verify(a, b, c, packPublicSignals(input, output));
     }
 
+    /// @notice ERC-165: this contract implements IInferenceVerifier (the ZkModule registers nothing else).
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == 0x01ffc9a7 || interfaceId == 0xf7d3c899;
+    }
+
     function _verify(
         uint256[2] calldata a,
         uint256[2][2] calldata b,

@@ -22,6 +22,8 @@ import {
 } from "../../../types/ethers-contracts/index.js";
 import { OptimisticArbitrator__factory, SamplingCommittee__factory } from "../../../types/ethers-contracts/index.js";
 
+import { TransientChainError } from "../errors.js";
+
 export type ErrorKind = "transient" | "revert" | "permanent";
 
 export interface ChainFailure {
@@ -139,6 +141,7 @@ export function classify(error: unknown): ChainFailure {
   if (typeof causeCode === "string" && TRANSIENT_SOCKET.has(causeCode))
     return { kind: "transient", summary: causeCode };
   if (error instanceof SyntaxError) return { kind: "transient", summary: "malformed reply" };
+  if (error instanceof TransientChainError) return { kind: "transient", summary: error.message.slice(0, 200) };
   if (code === "UNKNOWN_ERROR") return { kind: "transient", summary: "unknown node error" };
   const message = error instanceof Error ? error.message.split("\n")[0]!.slice(0, 200) : String(error).slice(0, 200);
   return { kind: "permanent", summary: message };

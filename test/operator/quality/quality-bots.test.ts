@@ -14,7 +14,7 @@ import { pino } from "pino";
 import { devAccount } from "../../../scripts/lib/accounts.js";
 import { DEFAULT_PARAMETERS, deploySuite } from "../../../scripts/lib/deploy.js";
 import { MODE_QUALITY, deployQualityModule, registerQualityModel } from "../../../scripts/lib/quality.js";
-import { configSchema } from "../../../operator/src/config.js";
+import { operatorConfig } from "../../../operator/src/config.js";
 import { QualityExecutor } from "../../../operator/src/executors/quality.js";
 import { Metrics } from "../../../operator/src/metrics.js";
 import { isCorrect, prompt } from "../../../operator/src/quality/arith.js";
@@ -97,7 +97,7 @@ describe("PoQ bots (worker, validator)", function () {
   ): Promise<Bot> {
     const wallet = devAccount(index, ethers.provider);
     const file = storePath ?? path.join(dir, `bot-${index}-${Date.now()}.sqlite`);
-    const config = configSchema.parse({
+    const config = operatorConfig({
       rpcUrl: "http://127.0.0.1:8545",
       privateKey: wallet.privateKey,
       market: await f.market.getAddress(),
