@@ -153,3 +153,23 @@ contract RefusingVerifier {
         return interfaceId == 0x01ffc9a7 || interfaceId == type(IInferenceVerifier).interfaceId;
     }
 }
+
+/// @notice Test-only: a verifier of the right model and functions that does not declare IInferenceVerifier
+/// through ERC-165 (a verifier from before the interface, or a foreign one): the ZkModule refuses it.
+contract UndeclaredVerifier {
+    bytes32 public immutable MODEL_HASH;
+
+    constructor(bytes32 modelHash) {
+        MODEL_HASH = modelHash;
+    }
+
+    function verifyInference(
+        uint256[2] calldata,
+        uint256[2][2] calldata,
+        uint256[2] calldata,
+        bytes calldata,
+        int256[] calldata
+    ) external pure returns (bool) {
+        return true;
+    }
+}

@@ -29,7 +29,6 @@ export class ArtifactError extends OperatorError {}
 /** The artifact host did not answer, or answered 5xx/429: retried. */
 export class ArtifactUnavailableError extends TransientChainError {}
 
-
 export interface ArtifactOptions {
   /** Where fetched builds are kept, one directory per modelHash. */
   cacheDir: string;
@@ -96,7 +95,8 @@ export async function checkBuild(dir: string, modelHash: string, requireDigests:
       continue;
     }
     const actual = await sha256File(target);
-    if (actual !== digest) throw new ArtifactError(`${file} of ${dir} has sha256 ${actual}, the manifest lists ${digest}`);
+    if (actual !== digest)
+      throw new ArtifactError(`${file} of ${dir} has sha256 ${actual}, the manifest lists ${digest}`);
   }
 }
 
@@ -155,7 +155,8 @@ export async function fetchArtifacts(uri: string, modelHash: string, o: Artifact
         throw new ArtifactError(`${uri}: the manifest lists a file outside the build (${file})`);
       }
       const actual = await download(new URL(file, base).href, path.join(staging, file), timeoutMs);
-      if (actual !== digests[file]) throw new ArtifactError(`${uri}${file}: sha256 ${actual}, the manifest lists ${digests[file]}`);
+      if (actual !== digests[file])
+        throw new ArtifactError(`${uri}${file}: sha256 ${actual}, the manifest lists ${digests[file]}`);
     }
     await checkBuild(staging, modelHash, true);
     await rename(staging, target);

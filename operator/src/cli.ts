@@ -90,7 +90,10 @@ interface ConnectionOpts {
 
 const connectionOptions = (command: Command): Command =>
   command
-    .option("--network <name>", "localhost (LOCALHOST_RPC_URL or 127.0.0.1:8545), or a name whose <NAME>_RPC_URL is set")
+    .option(
+      "--network <name>",
+      "localhost (LOCALHOST_RPC_URL or 127.0.0.1:8545), or a name whose <NAME>_RPC_URL is set",
+    )
     .option("--rpc-url <url>", "JSON-RPC endpoint (overrides --network; default VERIML_RPC_URL, else localhost)")
     .option("--market <address>", "InferenceMarket address (default: the chain's Ignition deployment record)")
     .option("--deployment <id|dir>", "Ignition deployment to read addresses from (default chain-<chainId>)");
@@ -111,7 +114,10 @@ function rpcUrlOf(opts: ConnectionOpts): string {
 async function client(opts: ConnectionOpts, read = false): Promise<VerimlClient> {
   const log = createRootLogger(process.env.VERIML_LOG_LEVEL ?? "warn", process.stderr);
   const provider = new JsonRpcProvider(rpcUrlOf(opts), undefined, { cacheTimeout: -1 });
-  const market = await resolveMarket({ market: opts.market ?? process.env.VERIML_MARKET, deployment: opts.deployment }, provider);
+  const market = await resolveMarket(
+    { market: opts.market ?? process.env.VERIML_MARKET, deployment: opts.deployment },
+    provider,
+  );
   const artifacts = {
     cacheDir: process.env.VERIML_CACHE ?? ".veriml-cache",
     ipfsGateway: process.env.VERIML_IPFS_GATEWAY,
@@ -120,7 +126,9 @@ async function client(opts: ConnectionOpts, read = false): Promise<VerimlClient>
   if (read && key === undefined) return new VerimlClient(market, provider, log, artifacts);
   if (key === undefined) {
     const env = KEY_ENV.requester;
-    throw new OperatorError(`signing needs the requester's key: set ${env.key}, or ${env.keystore} (an encrypted JSON keystore)`);
+    throw new OperatorError(
+      `signing needs the requester's key: set ${env.key}, or ${env.keystore} (an encrypted JSON keystore)`,
+    );
   }
   return new VerimlClient(market, new Wallet(key, provider), log, artifacts);
 }
@@ -136,7 +144,8 @@ function describeProgress(requestId: bigint, p: RequestProgress, local: boolean,
   if (p.challengeWindowEnd !== undefined) {
     line += `, challenge window ends ${time(p.challengeWindowEnd)} (${p.challenges} open challenges)`;
     if (local && !moveClock) {
-      line += "; this local chain's clock only moves with blocks: rerun with --move-clock, or run `veriml advance-time <seconds>`";
+      line +=
+        "; this local chain's clock only moves with blocks: rerun with --move-clock, or run `veriml advance-time <seconds>`";
     }
   }
   if (p.sampling !== undefined) {
@@ -169,7 +178,10 @@ connectionOptions(program.command("models").description("list registered models:
         name: "name" in build ? build.name : "?",
         status: m.active ? "active" : "inactive",
         modes: m.modes.map((x) => MODE_NAMES[x] ?? String(x)).join(","),
-        input: "interface" in build ? `[${build.interface.input.shape.join("x")}] x ${build.interface.input.scale.toPrecision(3)}` : "?",
+        input:
+          "interface" in build
+            ? `[${build.interface.input.shape.join("x")}] x ${build.interface.input.scale.toPrecision(3)}`
+            : "?",
         output: "interface" in build ? `${build.interface.output.kind}[${build.interface.output.count}]` : "?",
         price: `${formatEther(m.ethPrice)} ETH`,
         modelHash: m.modelHash,
@@ -180,7 +192,13 @@ connectionOptions(program.command("models").description("list registered models:
     const header = ["id", "name", "status", "modes", "input", "output", "price", "modelHash"] as const;
     const table = [header.map(String), ...rows.map((r) => header.map((h) => String(r[h])))];
     const widths = header.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-    for (const row of table) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()}\n`);
+    for (const row of table)
+      process.stdout.write(
+        `${row
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join("  ")
+          .trimEnd()}\n`,
+      );
     for (const r of rows) if (r.problem) process.stderr.write(`model ${r.id}: ${r.problem}\n`);
   });
 
@@ -242,7 +260,9 @@ connectionOptions(program.command("request").description("pay for an inference a
     if (!model.active) throw new OperatorError(`model ${modelId} is inactive: nothing would serve the request`);
     if (!model.modes.includes(opts.mode)) {
       const enabled = model.modes.map((x) => MODE_NAMES[x] ?? String(x)).join(", ");
-      throw new OperatorError(`model ${modelId} is not served in mode ${MODE_NAMES[opts.mode] ?? opts.mode}; it enables ${enabled}`);
+      throw new OperatorError(
+        `model ${modelId} is not served in mode ${MODE_NAMES[opts.mode] ?? opts.mode}; it enables ${enabled}`,
+      );
     }
     const modelInterface = await c.modelInterface(modelId, opts.artifacts);
     const input = opts.quantized
@@ -348,14 +368,18 @@ connectionOptions(program.command("show").description("show one request").argume
       model: request.modelId,
       mode: MODE_NAMES[Number(request.mode)] ?? Number(request.mode),
       requester: request.requester,
-      fee: { price: formatEther(request.price), verificationFee: formatEther(request.verificationFee), token: request.token },
+      fee: {
+        price: formatEther(request.price),
+        verificationFee: formatEther(request.verificationFee),
+        token: request.token,
+      },
       deadline: time(Number(request.deadline)),
       ...(progress.challengeWindowEnd === undefined ? {} : { challengeWindowEnd: time(progress.challengeWindowEnd) }),
       ...(progress.sampling === undefined ? {} : { sampling: progress.sampling }),
       input: {
         hash: request.inputHash,
         bytes: input,
-        ...(input !== null && modelInterface !== null ? { values: decodeInputValues(modelInterface, input) } : {}),
+        ...(input !== null && modelInterface !== null ? decodeInputValues(modelInterface, input) : {}),
       },
       decoded,
     });
@@ -375,7 +399,9 @@ connectionOptions(
     printJson({ timestamp: await c.advanceTime(seconds) });
   });
 
-const keystore = program.command("keystore").description("encrypted JSON keystores for the requester and operator keys");
+const keystore = program
+  .command("keystore")
+  .description("encrypted JSON keystores for the requester and operator keys");
 keystore
   .command("new")
   .description("make a new random key, encrypted into <file>")

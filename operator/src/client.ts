@@ -107,7 +107,8 @@ export class VerimlClient {
   }
 
   private get signer(): Signer {
-    if (!(this.runner instanceof AbstractSigner)) throw new OperatorError("this needs the requester's key (VERIML_REQUESTER_KEY or VERIML_REQUESTER_KEYSTORE)");
+    if (!(this.runner instanceof AbstractSigner))
+      throw new OperatorError("this needs the requester's key (VERIML_REQUESTER_KEY or VERIML_REQUESTER_KEYSTORE)");
     return this.runner;
   }
 
@@ -191,7 +192,10 @@ export class VerimlClient {
   }
 
   /** A registered model's build (fetched from its artifact URI unless `artifactsDir` is given): name and interface. */
-  async modelBuild(modelId: bigint, artifactsDir?: string): Promise<{ dir: string; name: string; interface: ModelInterface }> {
+  async modelBuild(
+    modelId: bigint,
+    artifactsDir?: string,
+  ): Promise<{ dir: string; name: string; interface: ModelInterface }> {
     const registry = await this.registry();
     const model = await registry.getModel(modelId);
     if (model.owner === ZeroAddress) throw new OperatorError(`model ${modelId} is not registered`);
@@ -416,7 +420,8 @@ export class VerimlClient {
   /** Refuses anything but a local development chain (moving its clock is meaningless, and impossible, elsewhere). */
   async requireLocalChain(what: string): Promise<void> {
     const { chainId } = await this.provider!.getNetwork();
-    if (!LOCAL_CHAIN_IDS.has(chainId)) throw new OperatorError(`${what} works on local chains only, not chain ${chainId}`);
+    if (!LOCAL_CHAIN_IDS.has(chainId))
+      throw new OperatorError(`${what} works on local chains only, not chain ${chainId}`);
   }
 
   /** Local chains: moves the clock `seconds` forward and mines a block. */

@@ -210,12 +210,16 @@ export async function loadConfig(
     throw new ConfigError(`invalid operator config${where}:\n${problems}`, { cause: parsed.error });
   }
   const key = await resolvePrivateKey(
-    { privateKey: parsed.data.privateKey, keystore: parsed.data.keystore?.path, passwordFile: parsed.data.keystore?.passwordFile },
+    {
+      privateKey: parsed.data.privateKey,
+      keystore: parsed.data.keystore?.path,
+      passwordFile: parsed.data.keystore?.passwordFile,
+    },
     "operator",
   );
   if (key === undefined) {
     throw new ConfigError(
-      "no operator key: set VERIML_OPERATOR_KEY, or a keystore (config \"keystore\" or VERIML_OPERATOR_KEYSTORE)",
+      'no operator key: set VERIML_OPERATOR_KEY, or a keystore (config "keystore" or VERIML_OPERATOR_KEYSTORE)',
     );
   }
   return { ...parsed.data, privateKey: key };

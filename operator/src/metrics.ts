@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:http";
+import { ConfigError } from "./errors.js";
 
 const COUNTERS = [
   "requests_seen",
@@ -112,7 +113,21 @@ export class Metrics {
         res.writeHead(404).end();
       }
     });
-    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === "EADDRINUSE"
+            ? new ConfigError(
+                `metrics port ${port} on 127.0.0.1 is in use by another process: choose another metricsPort`,
+                {
+                  cause: error,
+                },
+              )
+            : new ConfigError(`cannot serve metrics on 127.0.0.1:${port}: ${error.message}`, { cause: error }),
+        ),
+      );
+      server.listen(port, "127.0.0.1", resolve);
+    });
     return server;
   }
 }

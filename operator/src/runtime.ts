@@ -54,6 +54,15 @@ export class OperatorRuntime {
 
   async start(): Promise<void> {
     const { config, log } = this;
+    // First: a port in use is a configuration error, reported before anything is locked or sent.
+    if (config.metricsPort !== undefined) {
+      this.server = await this.metrics.serve(config.metricsPort);
+      const address = this.server.address();
+      log.info(
+        { port: typeof address === "object" && address ? address.port : config.metricsPort },
+        "metrics on /metrics",
+      );
+    }
     // Every call has a deadline: a hung node must fail the call, not freeze the bot (ethers' default is 5 min).
     const request = new FetchRequest(config.rpcUrl);
     request.timeout = config.rpcTimeoutMs;
@@ -175,14 +184,6 @@ export class OperatorRuntime {
           log.child({ ns: `watcher:${role.name}` }),
         ),
     );
-    if (config.metricsPort !== undefined) {
-      this.server = await this.metrics.serve(config.metricsPort);
-      const address = this.server.address();
-      log.info(
-        { port: typeof address === "object" && address ? address.port : config.metricsPort },
-        "metrics on /metrics",
-      );
-    }
     log.info({ operator: wallet.address, market: marketAddress, roles: config.roles }, "operator started");
 
     this.loopDone = (async () => {

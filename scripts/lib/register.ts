@@ -25,16 +25,14 @@ import { checkBuildForChain, readManifest } from "./zk.js";
 export const MODE_IDS = { zk: 0, optimistic: 1, sampling: 2, quality: 3 } as const;
 export type ModeName = keyof typeof MODE_IDS;
 
-const eth = z
-  .union([z.string(), z.number()])
-  .transform((v, ctx) => {
-    try {
-      return parseEther(String(v));
-    } catch {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${v} is not an amount of ETH` });
-      return z.NEVER;
-    }
-  });
+const eth = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseEther(String(v));
+  } catch {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${v} is not an amount of ETH` });
+    return z.NEVER;
+  }
+});
 const seconds = z.number().int().positive();
 const bps = z.number().int().min(0).max(10_000);
 
@@ -44,7 +42,11 @@ export const RegistrationParameters = z
     ethPrice: eth.default("0.01"),
     operatorStake: eth.default("1"),
     optimistic: z
-      .object({ challengeWindow: seconds.default(3600), clock: seconds.default(600), challengerBond: eth.default("0.1") })
+      .object({
+        challengeWindow: seconds.default(3600),
+        clock: seconds.default(600),
+        challengerBond: eth.default("0.1"),
+      })
       .strict()
       .default({}),
     sampling: z

@@ -185,7 +185,7 @@ for (const { name, kind } of MODELS) {
       });
     }
 
-    it("refuses bad input before paying: wrong count, out of range, not a number", async () => {
+    it("refuses bad input before paying: wrong count, out of range, not a number, a mode not served, an unknown model", async () => {
       const before = await stack.market.requestCount();
       const balance = await provider.getBalance(stack.accounts[2]!.address);
       const n = data.inputs[0]!.length;
@@ -193,7 +193,13 @@ for (const { name, kind } of MODELS) {
         [["--values", data.inputs[0]!.slice(1).join(",")], new RegExp(`${n - 1} values, the model takes ${n}`)],
         [["--values", [1e6, ...data.inputs[0]!.slice(1)].join(",")], /outside the model's range/],
         [["--values", ["abc", ...data.inputs[0]!.slice(1)].join(",")], /not a number/],
+        [
+          ["--values", data.inputs[0]!.join(","), "--mode", "optimistic"],
+          new RegExp(`model ${stack.modelId} is not served in mode optimistic; it enables zk`),
+        ],
       ];
+      const unknown = await cli(["request", "--model", "no_such_model", "--values", data.inputs[0]!.join(",")]);
+      expect(unknown.stderr).to.match(/no active model named "no_such_model" is registered/);
       for (const [args, message] of cases) {
         const result = await cli(["request", "--model", String(stack.modelId), ...args]);
         expect(result.ok).to.equal(false);

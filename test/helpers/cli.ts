@@ -16,7 +16,7 @@ export interface CliResult {
  */
 export async function veriml(
   args: string[],
-  chain: { rpcUrl: string; market?: string; deployment?: string },
+  chain: { rpcUrl: string; market?: string; deployment?: string } | null,
   key: string | null,
   extraEnv: Record<string, string> = {},
 ): Promise<CliResult> {
@@ -25,19 +25,18 @@ export async function veriml(
   delete env.VERIML_REQUESTER_KEYSTORE;
   if (key !== null) env.VERIML_REQUESTER_KEY = key;
   try {
-    const { stdout } = await run(
+    const { stdout, stderr } = await run(
       process.execPath,
       [
         "operator/bin/veriml.js",
         ...args,
-        "--rpc-url",
-        chain.rpcUrl,
-        ...(chain.market === undefined ? [] : ["--market", chain.market]),
-        ...(chain.deployment === undefined ? [] : ["--deployment", chain.deployment]),
+        ...(chain === null ? [] : ["--rpc-url", chain.rpcUrl]),
+        ...(chain?.market === undefined ? [] : ["--market", chain.market]),
+        ...(chain?.deployment === undefined ? [] : ["--deployment", chain.deployment]),
       ],
       { env: { ...env, ...extraEnv } },
     );
-    return { ok: true, stdout, stderr: "" };
+    return { ok: true, stdout, stderr };
   } catch (error) {
     const e = error as { stdout: string; stderr: string };
     return { ok: false, stdout: e.stdout, stderr: e.stderr };

@@ -119,6 +119,9 @@ export function decodeModelOutput(i: ModelInterface, output: string): DecodedOut
 /** A request's input bytes -> the quantized integers and the floats they stand for (q * scale). */
 export function decodeInputValues(i: ModelInterface, input: string): { quantized: number[]; values: number[] } {
   const { shape, scale, lo, hi } = i.input;
-  const quantized = decodeInputRaw({ input: { shape, scale, lo, hi } } as Parameters<typeof decodeInputRaw>[0], getBytes(input));
+  const quantized = decodeInputRaw(
+    { input: { shape, scale, lo, hi } } as Parameters<typeof decodeInputRaw>[0],
+    getBytes(input),
+  );
   return { quantized, values: quantized.map((q) => q * i.input.scale) };
 }

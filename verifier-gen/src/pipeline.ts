@@ -135,7 +135,14 @@ const FILES = {
 } as const;
 
 /** The files an operator serves a build from; the manifest lists their sha256 (`artifacts`) so a fetched copy can be checked. */
-export const SERVED_FILES = [FILES.intgraph, FILES.intOnnx, FILES.wasm, FILES.zkey, FILES.vkey, FILES.verifier] as const;
+export const SERVED_FILES = [
+  FILES.intgraph,
+  FILES.intOnnx,
+  FILES.wasm,
+  FILES.zkey,
+  FILES.vkey,
+  FILES.verifier,
+] as const;
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 

@@ -19,6 +19,7 @@ import {
 } from "../../../scripts/lib/zk.js";
 import { encodeOutput } from "../../../verifier-gen/src/encoding.js";
 import { ZK_CONFIG_TYPE } from "../../../operator/src/terms.js";
+import { INFERENCE_VERIFIER_INTERFACE_ID } from "../../../verifier-gen/src/solidity.js";
 
 const { ethers, networkHelpers } = await network.create();
 const abi = AbiCoder.defaultAbiCoder();
@@ -107,6 +108,22 @@ describe("ZkModule", function () {
     )
       .to.be.revertedWithCustomError(f.zk, "ZkModuleVerifierCodeMismatch")
       .withArgs(f.verifier, keccak256("0x00"), codeHash);
+  });
+
+  it("registers only a contract that declares IInferenceVerifier through ERC-165", async () => {
+    const f = await networkHelpers.loadFixture(deployZkFixture);
+    // The generated verifier declares it (and ERC-165 itself), and nothing else.
+    const verifier = await ethers.getContractAt(["function supportsInterface(bytes4) view returns (bool)"], f.verifier);
+    const supports = verifier.getFunction("supportsInterface");
+    expect(await supports(INFERENCE_VERIFIER_INTERFACE_ID)).to.equal(true);
+    expect(await supports("0x01ffc9a7")).to.equal(true);
+    expect(await supports("0xffffffff")).to.equal(false);
+    // Right model hash, right functions, no declaration: refused with the offending address.
+    const undeclared = await ethers.deployContract("UndeclaredVerifier", [mlp.manifest.modelHash]);
+    const address = await undeclared.getAddress();
+    await expect(f.registry.configureMode(f.modelId, MODE_ZK, await zkConfigFor(address, f.deployer)))
+      .to.be.revertedWithCustomError(f.zk, "ZkModuleNotAnInferenceVerifier")
+      .withArgs(address);
   });
 
   it("a verifier whose code changes after registration (metamorphic) verifies nothing", async () => {
