@@ -14,6 +14,7 @@
  * keystore (VERIML_REQUESTER_KEYSTORE, password from VERIML_REQUESTER_PASSWORD_FILE or a prompt).
  */
 import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { JsonRpcProvider, Wallet, formatEther, parseEther } from "ethers";
 import { resolveMarket } from "./deployment.js";
@@ -24,9 +25,10 @@ import {
   decodeInputValues,
   decodeModelOutput,
   encodeQuantized,
+  type DecodedOutput,
   quantizeFloatInput,
 } from "../../verifier-gen/src/interface.js";
-import { VerimlClient, type RequestProgress } from "./client.js";
+import { VerimlClient, type RequestOutcome, type RequestProgress } from "./client.js";
 import { loadConfig } from "./config.js";
 import { OperatorError } from "./errors.js";
 import { createExecutor } from "./executors/index.js";
@@ -122,8 +124,9 @@ async function client(opts: ConnectionOpts, read = false): Promise<VerimlClient>
     cacheDir: process.env.VERIML_CACHE ?? ".veriml-cache",
     ipfsGateway: process.env.VERIML_IPFS_GATEWAY,
   };
+  // Reading needs no key: a keystore is not even opened (no prompt for a listing).
+  if (read) return new VerimlClient(market, provider, log, artifacts);
   const key = await resolvePrivateKey(keySourceFromEnv("requester", process.env), "requester");
-  if (read && key === undefined) return new VerimlClient(market, provider, log, artifacts);
   if (key === undefined) {
     const env = KEY_ENV.requester;
     throw new OperatorError(
@@ -131,6 +134,26 @@ async function client(opts: ConnectionOpts, read = false): Promise<VerimlClient>
     );
   }
   return new VerimlClient(market, new Wallet(key, provider), log, artifacts);
+}
+
+const fmt = (v: number): string => (Number.isInteger(v) ? String(v) : v.toPrecision(5));
+
+/** The outcome for a person: the decoded output, then each step with its gas and transaction. */
+function summarise(outcome: RequestOutcome, decoded: DecodedOutput | null, latencyMs: number): string {
+  const lines = [`request ${outcome.requestId} ${outcome.status} after ${(latencyMs / 1000).toFixed(2)} s`];
+  if (decoded !== null) {
+    const label = decoded.label === undefined ? "" : `label ${decoded.label}; `;
+    const values = decoded.kind === "label" ? "" : `${decoded.kind} [${decoded.values.map(fmt).join(", ")}] `;
+    lines.push(`output: ${label}${values}(quantized ${decoded.quantized.join(" ")})`);
+  }
+  const width = Math.max(...outcome.steps.map((s) => s.step.length), 4);
+  lines.push(`${"step".padEnd(width)}  ${"gas".padStart(9)}  transaction`);
+  for (const s of outcome.steps) {
+    lines.push(`${s.step.padEnd(width)}  ${s.gasUsed.toLocaleString("en-US").padStart(9)}  ${s.tx}`);
+  }
+  const total = outcome.steps.reduce((a, s) => a + s.gasUsed, 0n);
+  lines.push(`${"total".padEnd(width)}  ${total.toLocaleString("en-US").padStart(9)}`);
+  return `${lines.join("\n")}\n`;
 }
 
 const MODE_NAMES = Object.fromEntries(Object.entries(MODES).map(([name, id]) => [id, name]));
@@ -141,11 +164,11 @@ function describeProgress(requestId: bigint, p: RequestProgress, local: boolean,
   let line = `request ${requestId}: ${p.status}`;
   if (p.status === "Open") line += `, waiting for an operator to claim (refundable after ${time(p.deadline)})`;
   if (p.status === "Claimed") line += ` by ${p.operator}, result due by ${time(p.claimDeadline)}`;
-  if (p.challengeWindowEnd !== undefined) {
+  if (p.challengeWindowEnd !== undefined && p.status === "Submitted") {
     line += `, challenge window ends ${time(p.challengeWindowEnd)} (${p.challenges} open challenges)`;
     if (local && !moveClock) {
       line +=
-        "; this local chain's clock only moves with blocks: rerun with --move-clock, or run `veriml advance-time <seconds>`";
+        "; this local chain's clock only moves with blocks: run `npx veriml advance-time <seconds>` in another terminal (or pass --move-clock next time)";
     }
   }
   if (p.sampling !== undefined) {
@@ -248,13 +271,16 @@ connectionOptions(program.command("request").description("pay for an inference a
   .option("--token <address>", "pay in this ERC-20 instead of ETH")
   .option("--deadline <seconds>", "seconds until refundable", (v) => Number(v), 3600)
   .option("--timeout <seconds>", "how long to wait for the result", (v) => Number(v), 600)
+  .option("--owner <address>", "with a model name: only the model of this owner")
+  .option("--max-price <eth>", "refuse to pay more than this (price + fees)", parseEth)
   .option("--move-clock", "local chains: mine blocks and move the clock past challenge windows while waiting")
   .option("--quiet", "no progress lines on stderr")
+  .option("--json", "print the outcome as JSON (every transaction, the raw output) instead of a summary")
   .action(async (opts) => {
     const values = await readInputValues(opts);
     const c = await client(opts);
-    const modelId = await c.resolveModel(String(opts.model));
-    // Everything is checked before anything is paid: the mode, count, finiteness, the model's range.
+    const modelId = await c.resolveModel(String(opts.model), opts.owner);
+    // Everything is checked before anything is paid: the mode, count, finiteness, the model's range, the price.
     const model = (await c.listModels()).find((m) => m.modelId === modelId);
     if (model === undefined) throw new OperatorError(`model ${modelId} is not registered`);
     if (!model.active) throw new OperatorError(`model ${modelId} is inactive: nothing would serve the request`);
@@ -265,6 +291,14 @@ connectionOptions(program.command("request").description("pay for an inference a
       );
     }
     const modelInterface = await c.modelInterface(modelId, opts.artifacts);
+    if (opts.maxPrice !== undefined) {
+      const { total } = await c.quote(modelId, opts.mode, opts.token);
+      if (total > opts.maxPrice) {
+        throw new OperatorError(
+          `model ${modelId} costs ${formatEther(total)} now, above --max-price ${formatEther(opts.maxPrice)}`,
+        );
+      }
+    }
     const input = opts.quantized
       ? encodeQuantized(modelInterface, values)
       : quantizeFloatInput(modelInterface, values).bytes;
@@ -288,33 +322,64 @@ connectionOptions(program.command("request").description("pay for an inference a
       },
     });
     const decoded = outcome.output === null ? null : decodeModelOutput(modelInterface, outcome.output);
-    printJson({ ...outcome, decoded, latencyMs: Date.now() - started });
+    const latencyMs = Date.now() - started;
+    if (opts.json) return printJson({ ...outcome, decoded, latencyMs });
+    process.stdout.write(summarise(outcome, decoded, latencyMs));
   });
 
-/** Gas per step measured by the benchmark (bench/results/own-models.json): what a request is expected to cost. */
-const EXPECTED_GAS: Record<string, Record<string, number>> = {
-  zk: { create: 285_300, claim: 172_358, submit: 434_172, finalize: 231_092 },
-  optimistic: { create: 553_349, claim: 172_358, submit: 567_920, finalize: 240_808 },
-  sampling: { create: 428_011, claim: 172_358, submit: 234_777, finalize: 251_844 },
-};
+/**
+ * Gas per step of the model in this mode as the benchmark measured it (bench/results/own-models.json, written
+ * by `npm run bench`): the figures of the model itself when it was measured, else the median over the
+ * measured models of that mode.
+ */
+async function measuredGas(
+  modelName: string,
+  mode: string,
+): Promise<{ gas: Record<string, number>; basis: string } | null> {
+  const file = fileURLToPath(new URL("../../bench/results/own-models.json", import.meta.url));
+  const results = await readFile(file, "utf8")
+    .then(
+      (text) =>
+        (JSON.parse(text) as { results: { model: string; mode: string; gas: Record<string, number> }[] }).results,
+    )
+    .catch(() => []);
+  const own = results.find((r) => r.model === modelName && r.mode === mode);
+  if (own !== undefined) return { gas: own.gas, basis: `measured for ${modelName} (bench/results/own-models.json)` };
+  const same = results.filter((r) => r.mode === mode);
+  if (same.length === 0) return null;
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const steps = Object.keys(same[0]!.gas);
+  return {
+    gas: Object.fromEntries(steps.map((k) => [k, median(same.map((r) => r.gas[k]!))])),
+    basis: `median of ${same.map((r) => r.model).join(", ")} in ${mode} mode (bench/results/own-models.json); yours scales with its size`,
+  };
+}
 
 connectionOptions(program.command("quote").description("what a request costs now: price, fees, total, expected gas"))
   .requiredOption("--model <id|name>", "model id, or the name of its build")
   .option("--mode <mode>", "zk|optimistic|sampling|quality", parseMode, 0)
   .option("--token <address>", "price in this ERC-20 instead of ETH")
+  .option("--owner <address>", "with a model name: only the model of this owner")
   .action(async (opts) => {
     const c = await client(opts, true);
-    const modelId = await c.resolveModel(String(opts.model));
+    const modelId = await c.resolveModel(String(opts.model), opts.owner);
     const q = await c.quote(modelId, opts.mode, opts.token);
-    const gas = EXPECTED_GAS[MODE_NAMES[opts.mode] ?? ""];
+    const name = await c.modelBuild(modelId).then(
+      (b) => b.name,
+      () => `model-${modelId}`,
+    );
+    const measured = await measuredGas(name, MODE_NAMES[opts.mode] ?? String(opts.mode));
     printJson({
       model: modelId,
+      name,
       mode: MODE_NAMES[opts.mode] ?? opts.mode,
       price: formatEther(q.price),
       fee: formatEther(q.fee),
       total: formatEther(q.total),
-      // The requester pays only for "create"; the rest is the operator's (in its price).
-      ...(gas === undefined ? {} : { expectedGas: { ...gas, requesterPays: "create" } }),
+      // The requester sends only "create"; the operator pays the other steps' gas out of its price.
+      ...(measured === null
+        ? {}
+        : { expectedGas: { ...measured.gas, requesterSends: "create", basis: measured.basis } }),
     });
   });
 
@@ -399,6 +464,14 @@ connectionOptions(
     printJson({ timestamp: await c.advanceTime(seconds) });
   });
 
+/** A new keystore's password: from a file, or typed twice at a prompt. */
+async function newPassword(passwordFile: string | undefined): Promise<string> {
+  if (passwordFile !== undefined) return (await readFile(passwordFile, "utf8")).replace(/\r?\n$/, "");
+  const first = await promptPassword("new keystore password: ");
+  if ((await promptPassword("the same password again: ")) !== first) throw new OperatorError("the passwords differ");
+  return first;
+}
+
 const keystore = program
   .command("keystore")
   .description("encrypted JSON keystores for the requester and operator keys");
@@ -408,10 +481,7 @@ keystore
   .argument("<file>")
   .option("--password-file <file>", "read the password from this file instead of a prompt")
   .action(async (file: string, opts: { passwordFile?: string }) => {
-    const password = opts.passwordFile
-      ? (await readFile(opts.passwordFile, "utf8")).replace(/\r?\n$/, "")
-      : await promptPassword("new keystore password: ");
-    printJson({ keystore: file, address: await writeKeystore(file, password) });
+    printJson({ keystore: file, address: await writeKeystore(file, await newPassword(opts.passwordFile)) });
   });
 keystore
   .command("import")
@@ -420,11 +490,8 @@ keystore
   .option("--password-file <file>", "read the password from this file instead of a prompt")
   .action(async (file: string, opts: { passwordFile?: string }) => {
     const key = process.env.VERIML_IMPORT_KEY ?? (await promptPassword("private key to import (0x...): "));
-    const password = opts.passwordFile
-      ? (await readFile(opts.passwordFile, "utf8")).replace(/\r?\n$/, "")
-      : await promptPassword("new keystore password: ");
     const checked = await resolvePrivateKey({ privateKey: key.trim() }, "requester");
-    printJson({ keystore: file, address: await writeKeystore(file, password, checked) });
+    printJson({ keystore: file, address: await writeKeystore(file, await newPassword(opts.passwordFile), checked) });
   });
 
 registerSamplingCommands(program);

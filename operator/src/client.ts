@@ -231,20 +231,30 @@ export class VerimlClient {
     return { dir, name: manifest.name ?? `model-${modelId}`, interface: declared };
   }
 
-  /** A model id from an id or the name of a registered build (the newest active registration of that name). */
-  async resolveModel(idOrName: string): Promise<bigint> {
+  /**
+   * A model id from an id, or from the name of a registered build. Names are chosen by whoever registers,
+   * so anyone can register a copy under a taken name: a name held by more than one active model (or by a
+   * model of another owner than `owner`, when given) is refused with every candidate listed.
+   */
+  async resolveModel(idOrName: string, owner?: string): Promise<bigint> {
     if (/^\d+$/.test(idOrName)) return BigInt(idOrName);
-    const matches: bigint[] = [];
+    const matches: ModelInfo[] = [];
     for (const m of await this.listModels()) {
+      if (!m.active || (owner !== undefined && m.owner.toLowerCase() !== owner.toLowerCase())) continue;
       const name = await this.modelBuild(m.modelId).then(
         (b) => b.name,
         () => undefined,
       );
-      if (name === idOrName && m.active) matches.push(m.modelId);
+      if (name === idOrName) matches.push(m);
     }
-    const last = matches.at(-1);
-    if (last === undefined) throw new OperatorError(`no active model named "${idOrName}" is registered`);
-    return last;
+    if (matches.length === 0) throw new OperatorError(`no active model named "${idOrName}" is registered`);
+    if (matches.length > 1) {
+      const list = matches.map((m) => `${m.modelId} (owner ${m.owner}, ${m.ethPrice} wei)`).join(", ");
+      throw new OperatorError(
+        `${matches.length} active models are named "${idOrName}": ${list}; choose one by id (or --owner)`,
+      );
+    }
+    return matches[0]!.modelId;
   }
 
   async listModels(): Promise<ModelInfo[]> {
@@ -368,11 +378,14 @@ export class VerimlClient {
       deadline: Number(r.deadline),
       claimDeadline: Number(r.claimDeadline),
     };
-    if (r.status === 3n && r.mode === 1n) {
+    // From submission on (and kept after settlement, for `show`): the window, or the sampling protocol.
+    if (r.status >= 3n && r.mode === 1n) {
       const result = await OptimisticModule__factory.connect(r.module, this.runner).getResult(requestId);
-      progress.challengeWindowEnd = Number(result.challengeDeadline);
-      progress.challenges = Number(result.openGames);
-    } else if (r.status === 3n && r.mode === 2n) {
+      if (result.challengeDeadline > 0n) {
+        progress.challengeWindowEnd = Number(result.challengeDeadline);
+        progress.challenges = Number(result.openGames);
+      }
+    } else if (r.status >= 3n && r.mode === 2n) {
       const job = await SamplingModule__factory.connect(r.module, this.runner).getJob(requestId);
       progress.sampling = {
         phase: SAMPLING_PHASES[Number(job.phase)] ?? String(job.phase),

@@ -73,6 +73,30 @@ export async function readDeployedAddresses(dir: string): Promise<Record<string,
   return out;
 }
 
+/** The chain a deployment was made on, from Ignition's journal (undefined without a journal). */
+export async function readDeploymentChainId(dir: string): Promise<bigint | undefined> {
+  const text = await readFile(path.join(dir, "journal.jsonl"), "utf8").catch(() => undefined);
+  if (text === undefined) return undefined;
+  for (const line of text.split("\n")) {
+    if (!line.includes("DEPLOYMENT_INITIALIZE")) continue;
+    const entry = JSON.parse(line) as { type?: string; chainId?: number };
+    if (entry.type === "DEPLOYMENT_INITIALIZE" && entry.chainId !== undefined) return BigInt(entry.chainId);
+  }
+  return undefined;
+}
+
+/** The hash of the last transaction Ignition confirmed for `futureId` in the deployment at `dir`. */
+export async function readConfirmedTransaction(dir: string, futureId: string): Promise<string | undefined> {
+  const text = await readFile(path.join(dir, "journal.jsonl"), "utf8").catch(() => "");
+  let hash: string | undefined;
+  for (const line of text.split("\n")) {
+    if (!line.includes(futureId) || !line.includes("TRANSACTION_CONFIRM")) continue;
+    const entry = JSON.parse(line) as { type?: string; futureId?: string; hash?: string };
+    if (entry.type === "TRANSACTION_CONFIRM" && entry.futureId === futureId) hash = entry.hash;
+  }
+  return hash;
+}
+
 /** The suite's addresses in the deployment at `dir`. */
 export async function readSuiteDeployment(dir: string): Promise<SuiteAddresses> {
   const recorded = await readDeployedAddresses(dir);
@@ -108,6 +132,10 @@ export async function resolveMarket(choice: DeploymentChoice, provider: Provider
   const { chainId } = await provider.getNetwork();
   const dir = deploymentDir(choice.deployment ?? deploymentIdFor(chainId), choice.deploymentsRoot);
   const { market } = await readSuiteDeployment(dir);
+  const recordedChain = await readDeploymentChainId(dir);
+  if (recordedChain !== undefined && recordedChain !== chainId) {
+    throw new DeploymentError(`the deployment at ${dir} is of chain ${recordedChain}, the node is chain ${chainId}`);
+  }
   if ((await provider.getCode(market)) === "0x") {
     throw new DeploymentError(
       `the market recorded in ${dir} (${market}) has no code on chain ${chainId}: the record is of another chain or of a node since restarted; redeploy (add --reset for a fresh local node)`,

@@ -14,7 +14,8 @@ import { DEFAULT_TX_POLICY, TxPendingError, TxSender, sendCall } from "./chain/t
 import { sleep, withRetry } from "./chain/retry.js";
 import type { OperatorConfig } from "./config.js";
 import { resolveMarket } from "./deployment.js";
-import { fetchArtifacts } from "./artifacts.js";
+import { TermsRefusedError } from "./terms.js";
+import { ArtifactError, fetchArtifacts } from "./artifacts.js";
 
 /** Modes whose executors run a verifier-gen build (quality runs a generator of its own config). */
 const modeNeedsBuild = (mode: number): boolean => mode <= 2;
@@ -107,6 +108,8 @@ export class OperatorRuntime {
     const executors = new Map<string, Executor>();
     // Start-up talks to the chain too: a node that is down or flaky delays it, it never ends the process
     // (a supervisor would restart it into the same fault: a crash loop). Only a permanent refusal does.
+    // Models whose fetched artifacts cannot be used: not served, and never declared as served.
+    const unservable = new Set<bigint>();
     const { vault, registry } = await this.untilStarted(async () => {
       // Transactions signed before a crash: broadcast them again (the node may never have had them).
       await tx.resume();
@@ -126,17 +129,29 @@ export class OperatorRuntime {
             log.warn({ modelId: model.modelId, mode }, `${problem}: serving the jobs held in it, nothing new`);
           }
           const key = executorKey(model.modelId, mode);
+          if (unservable.has(model.modelId)) continue;
           if (!executors.has(key)) {
             // Without a local build, the registered artifact URI's, fetched and checked against the modelHash.
-            const artifacts =
-              model.artifacts ??
-              (modeNeedsBuild(mode)
-                ? await fetchArtifacts(registered.artifactURI, registered.modelHash, {
-                    cacheDir: config.artifactCacheDir,
-                    ipfsGateway: config.ipfsGateway,
-                    log: log.child({ ns: "artifacts" }),
-                  })
-                : undefined);
+            let artifacts = model.artifacts;
+            if (artifacts === undefined && modeNeedsBuild(mode)) {
+              try {
+                artifacts = await fetchArtifacts(registered.artifactURI, registered.modelHash, {
+                  cacheDir: config.artifactCacheDir,
+                  ipfsGateway: config.ipfsGateway,
+                  log: log.child({ ns: "artifacts" }),
+                });
+              } catch (error) {
+                // A host that is down is waited for (transient); a build that is not the model's is not
+                // served at all, and the other models still are.
+                if (!(error instanceof ArtifactError)) throw error;
+                log.error(
+                  { modelId: model.modelId, uri: registered.artifactURI, reason: error.message },
+                  "model not served: its artifacts cannot be used",
+                );
+                unservable.add(model.modelId);
+                continue;
+              }
+            }
             executors.set(key, await this.executorFactory({ ...model, ...(artifacts ? { artifacts } : {}) }, mode));
           }
           const executor = executors.get(key)!;
@@ -146,9 +161,22 @@ export class OperatorRuntime {
               `model ${model.modelId}: artifacts commit to ${executor.modelHash}, the registry to ${registered.modelHash}`,
             );
           }
+          if (executor.selfTest !== undefined && ((Number(registered.modes) >> mode) & 1) === 1) {
+            const modeConfig = await this.read("modeConfig", () => registry.modeConfig(model.modelId, mode));
+            try {
+              await executor.selfTest(modeConfig, provider);
+            } catch (error) {
+              if (!(error instanceof TermsRefusedError)) throw error;
+              log.error({ modelId: model.modelId, mode, reason: error.message }, "model not served: self-test failed");
+              executors.delete(key);
+              unservable.add(model.modelId);
+            }
+          }
         }
       }
-      await this.ensureStake(vault, wallet.address, tx);
+      for (const modelId of unservable)
+        for (let mode = 0; mode < 8; mode++) executors.delete(executorKey(modelId, mode));
+      await this.ensureStake(vault, wallet.address, tx, unservable);
       return { vault, registry };
     });
 
@@ -230,7 +258,12 @@ export class OperatorRuntime {
   }
 
   /** Stakes up to `stakeWei` and declares service for every configured model. */
-  private async ensureStake(vault: StakingVault, address: string, tx: TxSender): Promise<void> {
+  private async ensureStake(
+    vault: StakingVault,
+    address: string,
+    tx: TxSender,
+    unservable: ReadonlySet<bigint>,
+  ): Promise<void> {
     const { config, log } = this;
     const info = await this.read("stakeOf", () => vault.stakeOf(address));
     if (config.stakeWei > info.total) {
@@ -242,7 +275,8 @@ export class OperatorRuntime {
     }
     // Only executing roles serve as operators: a validator-only process must never be drawn as a sampler.
     const executes = config.roles.includes("worker") || config.roles.includes("sampler");
-    for (const model of executes ? config.models : []) {
+    // A model it cannot serve is never declared: it would be drawn as a sampler and slashed for the no-show.
+    for (const model of executes ? config.models.filter((m) => !unservable.has(m.modelId)) : []) {
       if (!(await this.read("isServing", () => vault.isServing(address, model.modelId, 0)))) {
         await this.read("setService", () =>
           sendCall(tx, "setService", () => vault.setService.populateTransaction(model.modelId, 0, true)),

@@ -11,9 +11,14 @@ import path from "node:path";
 import { keccak256, parseEther } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import { z } from "zod";
-import { registrationModule, verifierModule } from "../../ignition/modules/Model.js";
+import { moduleId, registrationModule, verifierModule } from "../../ignition/modules/Model.js";
 import { classify } from "../../operator/src/chain/errors.js";
-import { deploymentDir, deploymentIdFor, readSuiteDeployment } from "../../operator/src/deployment.js";
+import {
+  deploymentDir,
+  deploymentIdFor,
+  readConfirmedTransaction,
+  readSuiteDeployment,
+} from "../../operator/src/deployment.js";
 import { loadOptimisticModel } from "../../operator/src/optimistic/model.js";
 import { encodeSamplingConfig } from "../../operator/src/sampling/config.js";
 import { encodeOptimisticConfig, encodeZkConfig } from "../../operator/src/terms.js";
@@ -152,7 +157,7 @@ export async function registerWithIgnition(connection: NetworkConnection, o: Reg
   for (const mode of o.modes) {
     if (mode === "zk") {
       const artifact = loadVerifierArtifact(o.buildDir!);
-      const deployed = await ignition.deploy(verifierModule(manifest!.name, artifact), {
+      const deployed = await ignition.deploy(verifierModule(name, artifact), {
         deploymentId,
         displayUi: false,
       });
@@ -204,11 +209,18 @@ export async function registerWithIgnition(connection: NetworkConnection, o: Reg
     throw new Error(`the registry refuses this registration: ${failure.summary}`, { cause: error });
   }
   await ignition.deploy(registrationModule(name, spec), { deploymentId, displayUi: false });
-  const events = await registry.queryFilter(registry.filters.ModelRegistered(undefined, owner.address, modelHash));
-  const last = events.at(-1);
-  if (last === undefined) throw new Error("the registration emitted no ModelRegistered");
+  // The id is the one this registration's own transaction got (Ignition's journal has it), never a guess
+  // from events of other registrations of the same build.
+  const futureId = `${moduleId("VerimlModel", name)}#RegisterModel`;
+  const txHash = await readConfirmedTransaction(dir, futureId);
+  if (txHash === undefined) throw new Error(`${dir} records no confirmed transaction for ${futureId}`);
+  const receipt = await ethers.provider.getTransactionReceipt(txHash);
+  const registered = receipt?.logs
+    .map((log) => registry.interface.parseLog(log))
+    .find((parsed) => parsed?.name === "ModelRegistered");
+  if (registered === undefined || registered === null) throw new Error(`${txHash} emitted no ModelRegistered`);
   return {
-    modelId: last.args.modelId,
+    modelId: registered.args.modelId as bigint,
     name: manifest?.name ?? name,
     modelHash,
     modes: o.modes,

@@ -201,6 +201,7 @@ describe("e2e: PyTorch fixtures deployed with Ignition, served in zk, optimistic
         const x = data.inputs[1]!;
         const result = await cli([
           "request",
+          "--json",
           "--model",
           name,
           "--mode",

@@ -14,7 +14,9 @@ import { interfaceOf, quantizeFloatInput } from "../../verifier-gen/src/interfac
 import { loadModelDir } from "../../verifier-gen/src/pipeline.js";
 import { startHardhatNode } from "../../scripts/lib/hardhat-node.js";
 import { startOperatorProcess, stopProcess } from "../../scripts/lib/operator-process.js";
-import { MODE_ZK } from "../../scripts/lib/zk.js";
+import { MODE_ZK, zkConfigFor } from "../../scripts/lib/zk.js";
+import { registerModel } from "../../scripts/lib/deploy.js";
+import { RefusingVerifier__factory } from "../../types/ethers-contracts/index.js";
 import { deployZkStack, type ZkStack } from "../../scripts/lib/zk-stack.js";
 import { veriml } from "../helpers/cli.js";
 
@@ -83,6 +85,7 @@ for (const { name, kind } of MODELS) {
       const x = data.inputs[0]!;
       const result = await cli([
         "request",
+        "--json",
         "--model",
         String(stack.modelId),
         "--values",
@@ -107,6 +110,14 @@ for (const { name, kind } of MODELS) {
       }
       expect(out.steps.map((s) => s.step)).to.deep.equal(["create", "claim", "submit", "finalize"]);
       for (const s of out.steps) expect(Number(s.gasUsed)).to.be.greaterThan(21_000);
+      // Without --json: a summary a person reads, the decoded output first, then gas per step.
+      const summary = await cli(["request", "--model", String(stack.modelId), "--values", x.join(",")]);
+      expect(summary.ok, summary.stderr).to.equal(true);
+      const kindLine = kind === "logits" ? `label ${data.labels![0]}; logits [` : "values [";
+      expect(summary.stdout).to.match(/request \d+ Finalized after \d+\.\d\d s/);
+      expect(summary.stdout).to.include(`output: ${kindLine}`);
+      expect(summary.stdout).to.match(/\nclaim\s+\d{3},\d{3}\s+0x[0-9a-f]{64}/);
+      expect(summary.stdout).to.match(/\ntotal\s+\d/);
     });
 
     if (name === "iris_mlp") {
@@ -115,7 +126,10 @@ for (const { name, kind } of MODELS) {
         expect(models.ok, models.stderr).to.equal(true);
         expect(models.stdout).to.include(stack.modelHash);
         const quote = await cli(["quote", "--model", String(stack.modelId)], null);
-        expect(JSON.parse(quote.stdout)).to.deep.include({ price: "0.01" });
+        expect(JSON.parse(quote.stdout)).to.deep.include({ price: "0.01", name: "iris_mlp" });
+        expect(JSON.parse(quote.stdout).expectedGas.basis).to.equal(
+          "measured for iris_mlp (bench/results/own-models.json)",
+        );
         const staked = await cli(["stake", "0.5"]);
         expect(staked.ok, staked.stderr).to.equal(true);
         expect(JSON.parse(staked.stdout).stake.total).to.equal(parseEther("0.5").toString());
@@ -157,6 +171,7 @@ for (const { name, kind } of MODELS) {
           const values = data.inputs[0]!.join(",");
           const result = await cli([
             "request",
+            "--json",
             "--model",
             String(stack.modelId),
             "--values",
@@ -182,6 +197,71 @@ for (const { name, kind } of MODELS) {
         const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
         expect(code).to.not.equal(0);
         expect(readFileSync(logFile, "utf8")).to.match(/model 1 does not enable mode 1; its registered modes are 0/);
+      });
+
+      it("a copy under the same name is refused by name; an operator does not serve a build its verifier refuses", async () => {
+        // Anyone may register the same build again: here with a verifier that refuses every proof.
+        const owner = stack.accounts[5]!;
+        const refusing = await new RefusingVerifier__factory(owner).deploy(model.manifest.modelHash);
+        await refusing.waitForDeployment();
+        const copyId = await registerModel(stack.registry, owner, {
+          modelHash: model.manifest.modelHash,
+          artifactURI: `file://${path.resolve(build)}`,
+          ethPrice: parseEther("0.02"),
+          operatorStake: parseEther("0.5"),
+          modes: [{ mode: MODE_ZK, config: await zkConfigFor(await refusing.getAddress(), owner) }],
+        });
+        try {
+          const before = await stack.market.requestCount();
+          const byName = await cli(["request", "--model", name, "--values", data.inputs[0]!.join(",")]);
+          expect(byName.ok).to.equal(false);
+          expect(byName.stderr).to.include(`2 active models are named "${name}": ${stack.modelId} (owner`);
+          expect(byName.stderr).to.include(`${copyId} (owner ${owner.address}`);
+          // Choosing the owner resolves it; a price cap refuses the copy's higher price before paying.
+          const capped = await cli([
+            "request",
+            "--model",
+            name,
+            "--owner",
+            owner.address,
+            "--max-price",
+            "0.015",
+            "--values",
+            data.inputs[0]!.join(","),
+          ]);
+          expect(capped.stderr).to.match(new RegExp(`model ${copyId} costs 0\\.02\\d* now, above --max-price 0\\.015`));
+          expect(await stack.market.requestCount()).to.equal(before);
+          // An operator configured for both: the self-test proof is refused by the copy's verifier, so the copy
+          // is neither served nor declared (it would be drawn and slashed), and the original still is.
+          const { child, logFile } = await startOperatorProcess({
+            workDir: path.join(workDir, "self-test"),
+            rpcUrl,
+            market: await stack.market.getAddress(),
+            privateKey: stack.accounts[4]!.privateKey,
+            models: [
+              { modelId: stack.modelId, artifacts: build, modes: [MODE_ZK] },
+              { modelId: copyId, artifacts: build, modes: [MODE_ZK] },
+            ],
+            stakeWei: parseEther("2"),
+          });
+          try {
+            const operator = stack.accounts[4]!.address;
+            const until = Date.now() + 60_000;
+            while (!(await stack.vault.isServing(operator, stack.modelId, 0))) {
+              if (Date.now() > until) throw new Error(`operator did not start: ${readFileSync(logFile, "utf8")}`);
+              await new Promise((r) => setTimeout(r, 250));
+            }
+            expect(await stack.vault.isServing(operator, copyId, 0)).to.equal(false);
+            expect(readFileSync(logFile, "utf8")).to.match(
+              /refuses this build's proofs.*model not served: self-test failed/s,
+            );
+            expect(child.exitCode).to.equal(null);
+          } finally {
+            await stopProcess(child, "SIGTERM");
+          }
+        } finally {
+          await (await stack.registry.connect(owner).setActive(copyId, false)).wait();
+        }
       });
     }
 

@@ -5,7 +5,13 @@ import { cp, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { ArtifactError, ArtifactUnavailableError, fetchArtifacts, httpBaseOf } from "../../operator/src/artifacts.js";
+import {
+  ArtifactError,
+  ArtifactUnavailableError,
+  cacheDirOf,
+  fetchArtifacts,
+  httpBaseOf,
+} from "../../operator/src/artifacts.js";
 import { classify } from "../../operator/src/chain/errors.js";
 import { rejectionOf } from "../helpers/errors.js";
 import { serveDirectory, type StaticServer } from "../helpers/static-server.js";
@@ -49,7 +55,7 @@ describe("operator/artifacts", function () {
   it("downloads an http build into the cache, checks every file, and reuses it without fetching again", async () => {
     const cacheDir = path.join(work, "cache");
     const dir = await fetchArtifacts(`${server.url}/`, modelHash, { cacheDir });
-    expect(dir).to.equal(path.join(cacheDir, modelHash.toLowerCase()));
+    expect(dir).to.equal(cacheDirOf(cacheDir, `${server.url}/`, modelHash));
     const { artifacts } = await manifestOf(IRIS);
     expect(Object.keys(artifacts)).to.include.members(["intgraph.json", "model.zkey", "circuit/model_js/model.wasm"]);
     for (const file of Object.keys(artifacts)) {
@@ -95,6 +101,48 @@ describe("operator/artifacts", function () {
     expect(escaped.message).to.include("a file outside the build");
     expect((await readdir(cacheDir)).filter((f) => !f.startsWith("."))).to.deep.equal([]);
     expect(await readdir(cacheDir)).to.deep.equal([]);
+  });
+
+  it("refuses manifests that name the manifest itself, escape the build or the host, or leave a served file unlisted", async () => {
+    const original = await manifestOf(host);
+    for (const name of [
+      "manifest.json",
+      "%2e%2e/x",
+      "http://evil.example/x",
+      "a/../../x",
+      "/etc/passwd",
+      "a\\..\\x",
+      "C:x",
+    ]) {
+      await writeFile(
+        path.join(host, "manifest.json"),
+        JSON.stringify({ ...original, artifacts: { ...original.artifacts, [name]: "00" } }),
+      );
+      const error = await rejectionOf(fetchArtifacts(`${server.url}/`, modelHash, { cacheDir: path.join(work, "c") }));
+      expect(error.message, name).to.include("a file outside the build");
+    }
+    const { "model.zkey": _zkey, ...withoutKey } = original.artifacts;
+    await writeFile(path.join(host, "manifest.json"), JSON.stringify({ ...original, artifacts: withoutKey }));
+    const unlisted = await rejectionOf(fetchArtifacts(`${server.url}/`, modelHash, { cacheDir: path.join(work, "c") }));
+    expect(unlisted.message).to.include("lists no digest for model.zkey");
+    await writeFile(path.join(host, "manifest.json"), "{ not json");
+    const broken = await rejectionOf(fetchArtifacts(`${server.url}/`, modelHash, { cacheDir: path.join(work, "c") }));
+    expect(broken).to.be.instanceOf(ArtifactError);
+    expect(classify(broken).kind).to.equal("permanent");
+  });
+
+  it("keeps a build per (modelHash, URI), refetches a damaged cached copy, and caps the bytes a host may send", async () => {
+    const cacheDir = path.join(work, "cache");
+    expect(cacheDirOf(cacheDir, "https://a/", modelHash)).to.not.equal(cacheDirOf(cacheDir, "https://b/", modelHash));
+    const dir = await fetchArtifacts(`${server.url}/`, modelHash, { cacheDir });
+    await writeFile(path.join(dir, "model.zkey"), "damaged");
+    expect(await fetchArtifacts(`${server.url}/`, modelHash, { cacheDir })).to.equal(dir);
+    expect(await readFile(path.join(dir, "model.zkey"))).to.deep.equal(await readFile(path.join(IRIS, "model.zkey")));
+    expect((await readdir(cacheDir)).some((f) => f.includes(".damaged-"))).to.equal(true);
+    const capped = await rejectionOf(
+      fetchArtifacts(`${server.url}/`, modelHash, { cacheDir: path.join(work, "small"), maxBytes: 10_000 }),
+    );
+    expect(capped.message).to.include("larger than the 10000 bytes allowed");
   });
 
   it("tells an unavailable host (retried) from a missing file (not)", async () => {

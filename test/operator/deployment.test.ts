@@ -1,7 +1,7 @@
 // Ignition's deployment record as the CLI and the operator read it: the suite's addresses by future id;
 // a missing record, a record without the suite, and a record of another (or restarted) chain are refused
 // with what to do, never answered with calls to an empty address.
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -82,5 +82,23 @@ describe("operator/deployment", () => {
     );
     const error = await rejectionOf(resolveMarket({ deployment: stale }, ethers.provider));
     expect(error.message).to.match(/has no code on chain \d+: .*redeploy/);
+    // A record whose journal says another chain, even if an address happens to hold code here.
+    const market = await ethers.deployContract("MockERC20", ["t", "t"]);
+    const other = await record(
+      "other-chain",
+      Object.fromEntries(CONTRACTS.map((c) => [`${SUITE_MODULE}#${c}`, ethers.getAddress(`0x${"cd".repeat(20)}`)])),
+    );
+    const recorded = JSON.parse(await readFile(path.join(other, "deployed_addresses.json"), "utf8")) as Record<
+      string,
+      string
+    >;
+    recorded[`${SUITE_MODULE}#InferenceMarket`] = await market.getAddress();
+    await writeFile(path.join(other, "deployed_addresses.json"), JSON.stringify(recorded));
+    await writeFile(
+      path.join(other, "journal.jsonl"),
+      `${JSON.stringify({ chainId: 11155111, type: "DEPLOYMENT_INITIALIZE" })}\n`,
+    );
+    const wrongChain = await rejectionOf(resolveMarket({ deployment: other }, ethers.provider));
+    expect(wrongChain.message).to.match(/is of chain 11155111, the node is chain \d+/);
   });
 });

@@ -27,6 +27,12 @@ export interface Executor {
    * that would refuse its proofs).
    */
   checkTerms?(terms: Terms, context: TermsContext): Promise<void>;
+  /**
+   * Runs once at start, with the model's registered config of this mode: throws when the artifacts cannot
+   * produce what the chain accepts (a zk build whose proofs the registered verifier refuses), so the model
+   * is not served rather than claimed and missed.
+   */
+  selfTest?(modeConfig: string, provider: Provider): Promise<void>;
 }
 
 export interface TermsContext {

@@ -1,4 +1,4 @@
-import { AbiCoder, hexlify } from "ethers";
+import { AbiCoder, Contract, hexlify, keccak256, type Provider } from "ethers";
 import type { Logger } from "pino";
 import {
   loadModelDir,
@@ -6,6 +6,7 @@ import {
   proveQuantized,
   type ModelDir,
 } from "../../../verifier-gen/src/pipeline.js";
+import { encodeInputBytes } from "../../../verifier-gen/src/encoding.js";
 import { ConfigError } from "../errors.js";
 import { encodeOutput } from "../optimistic/trace.js";
 import type { Job } from "../store.js";
@@ -15,6 +16,9 @@ import { inputTensor, resolveInput } from "./input.js";
 
 const abi = AbiCoder.defaultAbiCoder();
 const ZK_PROOF = "tuple(bytes input, uint256[2] a, uint256[2][2] b, uint256[2] c)";
+const VERIFY_INFERENCE =
+  "function verifyInference(uint256[2] a, uint256[2][2] b, uint256[2] c, bytes input, int256[] output) view returns (bool)";
+const inputSize = (g: ModelDir["graph"]): number => g.input.shape.reduce((x, y) => x * y, 1);
 
 /**
  * zk mode: runs the integer graph of a verifier-gen build and proves it with Groth16 in-process.
@@ -32,7 +36,8 @@ export class ZkExecutor implements Executor {
   ) {
     this.model = loadModelDir(artifactsDir);
     try {
-      this.verifierCodeHash = loadVerifierArtifact(artifactsDir).codeHash;
+      // Recomputed from the bytecode: the recorded hash is only the build's own word.
+      this.verifierCodeHash = keccak256(loadVerifierArtifact(artifactsDir).deployedBytecode);
     } catch (cause) {
       throw new ConfigError(`${artifactsDir}: no compiled verifier to check requests against`, { cause });
     }
@@ -65,6 +70,29 @@ export class ZkExecutor implements Executor {
         `verifier ${verifier} has code hash ${verifierCodeHash}, not this build's ${this.verifierCodeHash}`,
       );
     }
+  }
+
+  /**
+   * Proves a probe input (every value at the one nearest 0) and asks the registered verifier, by eth_call,
+   * whether it accepts the proof: ties the served circuit and proving key to the verifier on chain.
+   */
+  async selfTest(modeConfig: string, provider: Provider): Promise<void> {
+    const { verifier } = decodeZkConfig(modeConfig);
+    const { lo, hi } = this.model.graph.input;
+    const probe = new Array<number>(inputSize(this.model.graph)).fill(Math.min(hi, Math.max(lo, 0)));
+    const proved = await proveQuantized(this.model, probe);
+    const { a, b, c } = proved.calldata;
+    const contract = new Contract(verifier, [VERIFY_INFERENCE], provider);
+    const input = hexlify(encodeInputBytes(this.model.graph, probe));
+    const accepted = (await contract
+      .getFunction("verifyInference")(a, b, c, input, proved.decoded.output)
+      .catch(() => false)) as boolean;
+    if (!accepted) {
+      throw new TermsRefusedError(
+        `the registered verifier ${verifier} refuses this build's proofs (another key or circuit)`,
+      );
+    }
+    this.log.info({ verifier }, "self-test: the registered verifier accepts this build's proofs");
   }
 
   async execute(job: Job): Promise<ExecutionResult> {
