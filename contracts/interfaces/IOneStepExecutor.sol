@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 /// @title IOneStepExecutor
 /// @notice Recomputes ONE element of ONE tensor of a model's integer graph on-chain, with exactly the
 /// integer semantics of verifier-gen's reference interpreter (verifier-gen/src/intgraph.ts). Every value
-/// it reads is proven, at the exact depth of its tree (TraceMerkle, commitment format 2): node metadata
+/// it reads is proven, at the exact depth of its tree (TraceMerkle, commitment format 3): node metadata
 /// and parameters as runs of consecutive leaves of the model tree, whose root and leaf count the model
 /// commitment binds; the element-tree roots of the node's input tensors as trace leaves against the trace
 /// root; input elements as runs against those roots; the request input bytes against the input hash. A

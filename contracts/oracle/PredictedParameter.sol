@@ -12,7 +12,7 @@ import {AIOracleConsumer} from "./AIOracleConsumer.sol";
 /// number and, when inside the configured bounds, becomes the parameter.
 /// @dev The scale is given at deployment (from the build's manifest) together with the modelHash it belongs
 /// to; the constructor checks the registry holds that modelHash, and the modelHash commits to the scale
-/// (verifier-gen commitment format 2), so the scale cannot be the operator's word.
+/// (verifier-gen commitment format 3), so the scale cannot be the operator's word.
 contract PredictedParameter is AIOracleConsumer {
     uint256 private immutable _modelId;
     uint8 private immutable _mode;

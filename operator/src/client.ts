@@ -12,7 +12,12 @@ import {
 } from "../../types/ethers-contracts/index.js";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { interfaceOf, type ManifestInterfaceFields, type ModelInterface } from "../../verifier-gen/src/interface.js";
+import {
+  interfaceOf,
+  outputMeaning,
+  type ManifestInterfaceFields,
+  type ModelInterface,
+} from "../../verifier-gen/src/interface.js";
 import { tensorSizes, type IntGraph } from "../../verifier-gen/src/intgraph.js";
 import { modelCommitment } from "../../verifier-gen/src/merkle.js";
 import { fetchArtifacts, type ArtifactOptions } from "./artifacts.js";
@@ -226,7 +231,7 @@ export class VerimlClient {
       declared.input.shape.join(",") === graph.input.shape.join(",") &&
       declared.output.scale.join(",") === graph.output.scale.join(",") &&
       declared.output.count === tensorSizes(graph).at(-1) &&
-      (declared.output.kind === "label") === (graph.output.kind === "argmax");
+      declared.output.kind === outputMeaning(graph);
     if (!sameNumbers) throw new OperatorError(`${file} does not match the committed integer graph of model ${modelId}`);
     return { dir, name: manifest.name ?? `model-${modelId}`, interface: declared };
   }

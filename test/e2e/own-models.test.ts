@@ -149,23 +149,27 @@ for (const { name, kind } of MODELS) {
         expect(noKey.stderr).to.match(/signing needs the requester's key: set VERIML_REQUESTER_KEY/);
       });
 
-      it("a build whose manifest or integer graph was altered (another input scale) is refused before paying", async () => {
+      it("a build whose manifest or integer graph was altered (input scale, output kind) is refused before paying", async () => {
         const before = await stack.market.requestCount();
-        for (const [file, alter, message] of [
+        type Altered = { input: { scale: number }; output: { kind?: string; meaning?: string } };
+        const cases: [string, (j: Altered) => void, RegExp][] = [
+          ["manifest.json", (m) => (m.input.scale *= 2), /does not match the committed integer graph/],
+          ["manifest.json", (m) => (m.output.kind = "probabilities"), /does not match the committed integer graph/],
           [
-            "manifest.json",
-            (m: { input: { scale: number } }) => (m.input.scale *= 2),
-            /does not match the committed integer graph/,
+            "intgraph.json",
+            (g) => (g.input.scale *= 2),
+            /is the build of 0x[0-9a-f]{64}, but model 1 is registered as/,
           ],
           [
             "intgraph.json",
-            (g: { input: { scale: number } }) => (g.input.scale *= 2),
+            (g) => (g.output.meaning = "probabilities"),
             /is the build of 0x[0-9a-f]{64}, but model 1 is registered as/,
           ],
-        ] as const) {
-          const copy = path.join(workDir, `altered-${file}`);
+        ];
+        for (const [n, [file, alter, message]] of cases.entries()) {
+          const copy = path.join(workDir, `altered-${n}`);
           await cp(build, copy, { recursive: true });
-          const json = JSON.parse(readFileSync(path.join(copy, file), "utf8")) as { input: { scale: number } };
+          const json = JSON.parse(readFileSync(path.join(copy, file), "utf8")) as Altered;
           alter(json);
           await writeFile(path.join(copy, file), JSON.stringify(json));
           const values = data.inputs[0]!.join(",");

@@ -1,4 +1,4 @@
-// The commitments (verifier-gen/src/merkle.ts, format 2): encodings, domain separation, exact-length range
+// The commitments (verifier-gen/src/merkle.ts, format 3): encodings, domain separation, exact-length range
 // proofs, and the same results on chain (TraceMerkle through a harness contract).
 import { expect } from "chai";
 import fc from "fast-check";
@@ -38,13 +38,30 @@ const graph = JSON.parse(readFileSync("models/build/digits-mlp/intgraph.json", "
 const manifest = JSON.parse(readFileSync("models/build/digits-mlp/manifest.json", "utf8")) as { modelHash: string };
 const { ethers } = await network.create();
 
-describe("verifier-gen: model commitment (format 2)", () => {
+describe("verifier-gen: model commitment (format 3)", () => {
   it("matches the committed manifest and binds leaf count, tree root and tensor sizes", () => {
     const c = modelCommitment(graph);
     expect(c.modelHash).to.equal(manifest.modelHash);
     expect(modelRoot(c.leafCount, c.paramRoot, c.tensorSizes)).to.equal(c.modelHash);
     expect(modelRoot(c.leafCount + 1, c.paramRoot, c.tensorSizes)).to.not.equal(c.modelHash);
     expect(modelRoot(c.leafCount, c.paramRoot, [...c.tensorSizes.slice(0, -1), 2])).to.not.equal(c.modelHash);
+  });
+
+  it("binds what the output means: the same tensor as logits, probabilities or values is three models", () => {
+    const iris = JSON.parse(readFileSync("models/build/iris_mlp/intgraph.json", "utf8")) as IntGraph;
+    expect(iris.output.meaning).to.equal("logits");
+    const kinds = ["logits", "probabilities", "values", "embedding"] as const;
+    const hashes = kinds.map((meaning) => modelCommitment({ ...iris, output: { ...iris.output, meaning } }).modelHash);
+    expect(new Set(hashes).size).to.equal(kinds.length);
+    const header = leafValues(iris).filter((l) => l.node === 0xffffffff && l.param === 9);
+    expect(header.map((l) => l.value)).to.deep.equal([1n]); // index of "logits"
+    // A label belongs to an ArgMax graph only, and a tensor never says it is a label.
+    expect(() => modelCommitment({ ...iris, output: { ...iris.output, meaning: "label" } })).to.throw(
+      /output kind label does not fit a graph whose output is tensor/,
+    );
+    expect(() => modelCommitment({ ...graph, output: { ...graph.output, meaning: "logits" } })).to.throw(
+      /output kind logits does not fit a graph whose output is argmax/,
+    );
   });
 
   it("leaf encoding is 0x04 ++ abi.encodePacked(uint32 node, uint32 param, uint32 index, int256 value)", () => {

@@ -12,6 +12,16 @@ import { decodeInputRaw, decodeOutput, encodeInputBytes } from "./encoding.js";
 export const OUTPUT_KINDS = ["label", "logits", "probabilities", "values", "embedding"] as const;
 export type OutputKind = (typeof OUTPUT_KINDS)[number];
 
+/** What a graph's output means, as its commitment binds it (the default for graphs that do not say). */
+export function outputMeaning(g: { output: { kind: "argmax" | "tensor"; meaning?: OutputKind } }): OutputKind {
+  const meaning = g.output.meaning ?? (g.output.kind === "argmax" ? "label" : "values");
+  if (!OUTPUT_KINDS.includes(meaning)) throw new InputError(`unknown output kind "${String(meaning)}"`);
+  if ((meaning === "label") !== (g.output.kind === "argmax")) {
+    throw new InputError(`output kind ${meaning} does not fit a graph whose output is ${g.output.kind}`);
+  }
+  return meaning;
+}
+
 export interface ModelInterface {
   input: {
     shape: number[];

@@ -71,6 +71,12 @@ export interface IntGraph {
     logits: number;
     /** real value of the logits / output tensor ~= q * scale (per element of channel axis) */
     scale: number[];
+    /**
+     * What the output values are (interface.ts OUTPUT_KINDS: label, logits, probabilities, values, embedding),
+     * committed by modelHash so that a consumer never takes the kind on an operator's word. Absent: "label"
+     * for an ArgMax graph, "values" otherwise.
+     */
+    meaning?: "label" | "logits" | "probabilities" | "values" | "embedding";
   };
 }
 

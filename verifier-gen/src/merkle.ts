@@ -1,5 +1,5 @@
 /**
- * The commitments of veriml (format 2): the model commitment `modelHash` and the execution-trace
+ * The commitments of veriml (format 3): the model commitment `modelHash` and the execution-trace
  * commitment of optimistic mode and of the arbitration game. contracts/modules/optimistic/TraceMerkle.sol
  * is the on-chain mirror of this file; both must change together.
  *
@@ -25,10 +25,11 @@
  * one-step checks against are the model's own).
  */
 import { concat, getBytes, keccak256, toBeHex, zeroPadValue } from "ethers";
+import { OUTPUT_KINDS, outputMeaning } from "./interface.js";
 import { tensorSizes, type IntGraph, type IntNode } from "./intgraph.js";
 
 /** Version of the commitment format, the first leaf of every model tree. */
-export const COMMITMENT_VERSION = 2;
+export const COMMITMENT_VERSION = 3;
 
 export const TAG = {
   ELEMENT_LEAF: 0x00,
@@ -68,6 +69,8 @@ export const PARAMS = {
   NODE_COUNT: 7,
   /** [bytes per value, signed (0/1)]: how the request's input bytes encode the quantized input */
   INPUT_ENCODING: 8,
+  /** [index in OUTPUT_KINDS]: what the output values are (format 3) */
+  OUTPUT_KIND: 9,
   // per node
   OPCODE: 0,
   INPUTS: 1,
@@ -240,6 +243,7 @@ export function leafValues(g: IntGraph): Leaf[] {
   put(G, PARAMS.OUTPUT_SCALE_F64, g.output.scale.map(f64bits));
   put(G, PARAMS.NODE_COUNT, [g.nodes.length]);
   put(G, PARAMS.INPUT_ENCODING, [enc.bytes, enc.signed ? 1 : 0]);
+  put(G, PARAMS.OUTPUT_KIND, [OUTPUT_KINDS.indexOf(outputMeaning(g))]);
   const shapeOf = (id: number) => (id === 0 ? g.input.shape : g.nodes[id - 1]!.shape);
   const channels = (m: number, s: readonly number[]) => {
     if (m !== 1 && m !== s[1]) throw new RangeError(`per-channel vector of ${m} for a tensor of shape [${s}]`);

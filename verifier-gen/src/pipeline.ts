@@ -76,8 +76,8 @@ export interface Manifest {
   modelHash: string;
   /** What the verifier's MODEL_HASH reports: modelHash, or for a naive baseline a value derived from it. */
   verifierModelHash: string;
-  /** The preimage of modelHash (commitment format 2, verifier-gen/src/merkle.ts). */
-  commitment: { format: 2; leafCount: number; depth: number; paramRoot: string; tensorSizes: number[] };
+  /** The preimage of modelHash (commitment format 3, verifier-gen/src/merkle.ts). */
+  commitment: { format: 3; leafCount: number; depth: number; paramRoot: string; tensorSizes: number[] };
   sourceOnnxSha256: string;
   bits: number;
   multiplierBits: number;
@@ -204,6 +204,9 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
     logger,
   );
   ig.name = name;
+  // What the output means is part of the model: committed with it, so no one can relabel it later.
+  const outputKind = outputKindFor(ig.output.kind, o.outputKind, name);
+  ig.output.meaning = outputKind;
   // Every executor (interpreter, int64 ONNX, circuit, on-chain one-step) must agree on this graph.
   requireServableGraph(ig, `${name}: the quantized graph`);
   const commitment = modelCommitment(ig);
@@ -234,7 +237,6 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   const setupMs = Date.now() - t0;
   writeFileSync(join(dir, FILES.vkey), JSON.stringify(vk, null, 1));
 
-  const outputKind = outputKindFor(ig.output.kind, o.outputKind, name);
   const contractName = contractNameFor(name) + (o.naive ? "Naive" : "");
   const ranges = computeRanges(ig);
   const outRange = ranges[ranges.length - 1]!;
@@ -247,7 +249,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
     modelHash: commitment.modelHash,
     verifierModelHash: o.naive ? naiveModelHash(commitment.modelHash) : commitment.modelHash,
     commitment: {
-      format: 2,
+      format: 3,
       leafCount: commitment.leafCount,
       depth: commitment.depth,
       paramRoot: commitment.paramRoot,

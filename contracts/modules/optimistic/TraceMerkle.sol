@@ -2,7 +2,7 @@
 pragma solidity 0.8.28;
 
 /// @title TraceMerkle
-/// @notice The commitments of veriml, format 2 (mirror of verifier-gen/src/merkle.ts): the model commitment
+/// @notice The commitments of veriml, format 3 (mirror of verifier-gen/src/merkle.ts): the model commitment
 /// and the execution-trace commitment. Every hash carries a one-byte domain tag, so a value of one kind
 /// can never pose as another (an inner node as a leaf, an element-tree node as a tensor, a trace node as a
 /// model node), and every path is checked at the exact depth of its tree:

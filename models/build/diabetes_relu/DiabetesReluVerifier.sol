@@ -14,7 +14,7 @@ contract DiabetesReluVerifier {
     error OutputLengthMismatch(uint256 got, uint256 expected);
 
     /// @notice The model commitment (verifier-gen/src/merkle.ts) of the integer graph the circuit encodes.
-    bytes32 public constant MODEL_HASH = 0xd619794501ca0b2ed35a9e970c229ceeb19f7b87cfe53fe7ebb5ca72499031dd;
+    bytes32 public constant MODEL_HASH = 0x55767132cecf72ac4d0d37bba7f99b6c99c6a7b2ff6a22d422226e95c315dafc;
     uint256 public constant NUM_PUBLIC_SIGNALS = 1;
 
     // BN254 scalar field r and base field q

@@ -14,7 +14,7 @@ contract DigitsCnnVerifier {
     error OutputLengthMismatch(uint256 got, uint256 expected);
 
     /// @notice The model commitment (verifier-gen/src/merkle.ts) of the integer graph the circuit encodes.
-    bytes32 public constant MODEL_HASH = 0xb120183b3c359efb8eff06ca8f3dc499b917c6507b58a294005e25833991339b;
+    bytes32 public constant MODEL_HASH = 0xd7b763e0ee13fc011748ffa720bd0531ff990a9f08c9af52e047cc6d35048472;
     uint256 public constant NUM_PUBLIC_SIGNALS = 2;
 
     // BN254 scalar field r and base field q

@@ -14,7 +14,7 @@ contract DigitsMlpVerifier {
     error OutputLengthMismatch(uint256 got, uint256 expected);
 
     /// @notice The model commitment (verifier-gen/src/merkle.ts) of the integer graph the circuit encodes.
-    bytes32 public constant MODEL_HASH = 0x352eb4065ecdcd41987d79164c6c83eb8e95ee058d0a582383c5a4cadb3f0807;
+    bytes32 public constant MODEL_HASH = 0x74b4e6a17c86658f14e6e7f808f6da20370750288dc9c680f8e080f62318b299;
     uint256 public constant NUM_PUBLIC_SIGNALS = 2;
 
     // BN254 scalar field r and base field q

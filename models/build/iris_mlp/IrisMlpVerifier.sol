@@ -14,7 +14,7 @@ contract IrisMlpVerifier {
     error OutputLengthMismatch(uint256 got, uint256 expected);
 
     /// @notice The model commitment (verifier-gen/src/merkle.ts) of the integer graph the circuit encodes.
-    bytes32 public constant MODEL_HASH = 0x5f0a94609ae48c5be09dc804ff5976efa503bb4993f227db4300120cd29f99f3;
+    bytes32 public constant MODEL_HASH = 0x0868e624eae7f516595eb6b3367765cc07b1a1945c2f1b81f069581e29b468fc;
     uint256 public constant NUM_PUBLIC_SIGNALS = 1;
 
     // BN254 scalar field r and base field q

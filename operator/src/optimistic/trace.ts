@@ -1,5 +1,5 @@
 /**
- * The operator's side of the trace commitment (verifier-gen/src/merkle.ts, format 2, mirrored on chain by
+ * The operator's side of the trace commitment (verifier-gen/src/merkle.ts, format 3, mirrored on chain by
  * TraceMerkle) and of the dispute moves: the descendants a party reveals, the leftmost difference a
  * challenger picks, and what an operator submits. Commitments and one-step proofs are built by
  * verifier-gen/src/onestep.ts, the one mirror of OneStepExecutor.
