@@ -19,6 +19,7 @@ import { modelCommitment } from "../../verifier-gen/src/merkle.js";
 import { quantize, quantizeInput } from "../../verifier-gen/src/quantize.js";
 import { checkDatasetShape, parseDataset } from "../../verifier-gen/src/dataset.js";
 import { packedSignals } from "../../verifier-gen/src/pipeline.js";
+import { activationMlp } from "../helpers/onnx-models.js";
 import {
   DataType,
   attrFloat,
@@ -275,6 +276,24 @@ describe("verifier-gen: operators", function () {
     const { ig, tests } = await checkModel(gapModel(), [1, 2, 5, 5], 64, 20, 0.7);
     expect(ig.output.kind).to.equal("tensor");
     await checkWitness(ig, tests.slice(0, 3));
+  });
+
+  it("element-wise functions (Tanh, Sigmoid, Erf, Softplus, Exp) as committed tables: executors agree", async () => {
+    const bytes = activationMlp(["Tanh", "Sigmoid", "Erf", "Softplus", "Exp"]);
+    const { ig, tests } = await checkModel(bytes, [1, 6], 64, 30, 0.8);
+    const luts = ig.nodes.filter((n) => n.op === "lut");
+    expect(luts).to.have.length(5);
+    for (const n of luts) if (n.op === "lut") expect(n.table).to.have.length(n.hi - n.lo + 1);
+    // The table is the model: another entry is another modelHash.
+    const h = modelCommitment(ig).modelHash;
+    const lut = luts[0]!;
+    if (lut.op !== "lut") throw new Error("unreachable");
+    lut.table[3] = lut.table[3]! + 1;
+    expect(modelCommitment(ig).modelHash).to.not.equal(h);
+    lut.table[3] = lut.table[3]! - 1;
+    const constraints = await checkWitness(ig, tests.slice(0, 3));
+    // One-hot lookups: about one constraint per table entry per element.
+    expect(constraints).to.be.greaterThan(5 * 8 * 200);
   });
 
   it("modelHash changes with any weight", async () => {

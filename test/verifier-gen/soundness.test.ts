@@ -16,7 +16,10 @@ import { GADGETS_CIRCOM } from "../../verifier-gen/src/gadgets.circom.js";
 import { calculateWitness, compileCircom, terminateSnarkjs } from "../../verifier-gen/src/groth16.js";
 import { runInt, type IntGraph } from "../../verifier-gen/src/intgraph.js";
 import { loadModelDir } from "../../verifier-gen/src/pipeline.js";
-import { quantizeInput } from "../../verifier-gen/src/quantize.js";
+import { quantize, quantizeInput } from "../../verifier-gen/src/quantize.js";
+import { importOnnx } from "../../verifier-gen/src/floatgraph.js";
+import { SNARK_SCALAR_FIELD } from "../../verifier-gen/src/groth16.js";
+import { activationMlp } from "../helpers/onnx-models.js";
 import { checkWitness, readR1cs, type R1cs } from "../../verifier-gen/src/r1cs.js";
 import {
   generateSignals,
@@ -39,6 +42,8 @@ interface Compiled {
 }
 
 const big = (v: number) => BigInt(v);
+/** A field element as the signed integer it stands for. */
+const signedOf = (v: bigint): bigint => (v > SNARK_SCALAR_FIELD / 2n ? v - SNARK_SCALAR_FIELD : v);
 
 function compiledBuild(dir: string): Compiled {
   const md = loadModelDir(dir);
@@ -101,6 +106,13 @@ function forgeries(c: Compiled, x: bigint[], limit = Infinity): string[] {
         const v = honest.get(`main.${rb}.in`);
         if (v === undefined) continue;
         attempt(`${rb} flipped`, { bits: new Map([[rb, v ^ (1n << BigInt(call.N))]]) });
+      }
+    } else if (call.kind === "Lookup") {
+      tried++;
+      const k = Number(signedOf(honest.get(`main.${call.name}.in`)!)) - call.LO;
+      for (const other of [k - 1, k + 1]) {
+        if (other >= 0 && other < call.table.length)
+          attempt(`${call.name} position ${other}`, { select: new Map([[call.name, other]]) });
       }
     } else if (call.kind === "ArgMax") {
       // Every other label.
@@ -213,6 +225,56 @@ describe("verifier-gen: circuit soundness (independent witness generator, forged
         expect(generateSignals(c.plan, { x }).get("main.am0.out")).to.equal(1n);
         for (const k of [0, 2, 3])
           expect(satisfied(c, { x }, { select: new Map([["am0", k]]) }), `label ${k}`).to.equal(false);
+      } finally {
+        rmSync(built.dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe("function tables (lookup gadget)", () => {
+    const fg = importOnnx(activationMlp(["Tanh", "Sigmoid"], { seed: 5 }));
+    const calib = Array.from({ length: 48 }, (_, i) => Array.from({ length: 6 }, (_, k) => Math.sin(i * 7 + k) * 2));
+    const ig = quantize(fg, calib);
+    const src = emitCircom(ig);
+    const x = quantizeInput(ig, calib[3]!).map(big);
+
+    it("every other table position, for every looked-up element, violates the constraints", async () => {
+      const built = await compileWith(src.main, GADGETS_CIRCOM);
+      try {
+        const c = { ...built, plan: src.plan };
+        const honest = witnessVector(generateSignals(c.plan, { x }), c.wires, c.r1cs.nWires);
+        expect(honest).to.deep.equal(await calculateWitness(c.wasm, { x: x.map(String) }));
+        const lookups = src.plan.filter((p) => p.kind === "Lookup");
+        expect(lookups).to.have.length(16);
+        const values = generateSignals(c.plan, { x });
+        for (const call of lookups) {
+          if (call.kind !== "Lookup") continue;
+          const k = Number(signedOf(values.get(`main.${call.name}.in`)!)) - call.LO;
+          for (const other of [k - 1, k + 1, 0, call.table.length - 1]) {
+            if (other === k || other < 0 || other >= call.table.length) continue;
+            expect(satisfied(c, { x }, { select: new Map([[call.name, other]]) }), `${call.name} at ${other}`).to.equal(
+              false,
+            );
+          }
+        }
+      } finally {
+        rmSync(built.dir, { recursive: true, force: true });
+      }
+    });
+
+    it("mutation: without the position constraint, another table entry is accepted", async () => {
+      const mutant = src.main.replaceAll(/ {4}idx === in - \(-?\d+\);\n/g, "");
+      expect(mutant).to.not.equal(src.main);
+      const built = await compileWith(mutant, GADGETS_CIRCOM);
+      try {
+        const call = src.plan.find((p) => p.kind === "Lookup")!;
+        if (call.kind !== "Lookup") throw new Error("unreachable");
+        const values = generateSignals(src.plan, { x });
+        const k = Number(signedOf(values.get(`main.${call.name}.in`)!)) - call.LO;
+        const other = call.table.findIndex((t, i) => i !== k && t !== call.table[k]);
+        expect(satisfied({ ...built, plan: src.plan }, { x }, { select: new Map([[call.name, other]]) })).to.equal(
+          true,
+        );
       } finally {
         rmSync(built.dir, { recursive: true, force: true });
       }

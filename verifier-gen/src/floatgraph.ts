@@ -39,7 +39,57 @@ export const SUPPORTED_OPS = [
   "Squeeze",
   "Concat",
   "Cast",
+  "Tanh",
+  "Sigmoid",
+  "Erf",
+  "Exp",
+  "Sqrt",
+  "Softplus",
 ] as const;
+
+/** Element-wise non-linear functions: quantized as committed tables over the input's integer range. */
+export const FUNCS = ["tanh", "sigmoid", "erf", "exp", "sqrt", "softplus"] as const;
+export type FuncName = (typeof FUNCS)[number];
+
+/** erf to ~1e-15 (series below 2.5, continued fraction above; JavaScript has no Math.erf). */
+export function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 2.5) {
+    // Maclaurin series: erf x = 2/sqrt(pi) * sum (-1)^n x^(2n+1) / (n! (2n+1))
+    let term = ax;
+    let sum = ax;
+    for (let n = 1; n < 80; n++) {
+      term *= (-ax * ax) / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    return Math.sign(x) * Math.min(1, (2 / Math.sqrt(Math.PI)) * sum);
+  }
+  // erfc x = exp(-x^2)/sqrt(pi) * 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))) (Lentz, from the tail)
+  let cf = 0;
+  for (let k = 60; k >= 1; k--) cf = k / 2 / (ax + cf);
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + cf);
+  return Math.sign(x) * (1 - erfc);
+}
+
+/** The float semantics of each function (the reference the tables are built from). */
+export function applyFunc(fn: FuncName, x: number): number {
+  switch (fn) {
+    case "tanh":
+      return Math.tanh(x);
+    case "sigmoid":
+      return 1 / (1 + Math.exp(-x));
+    case "erf":
+      return erf(x);
+    case "exp":
+      return Math.exp(x);
+    case "sqrt":
+      return Math.sqrt(Math.max(0, x));
+    case "softplus":
+      return x > 30 ? x : Math.log1p(Math.exp(x));
+  }
+}
 
 export type Shape = number[];
 
@@ -78,6 +128,7 @@ export type FNode = Base &
     | { op: "affine"; input: string; mul: Float64Array; add: Float64Array }
     | { op: "reshape"; input: string }
     | { op: "argmax"; input: string }
+    | { op: "func"; input: string; fn: FuncName }
   );
 
 export interface FloatGraph {
@@ -327,6 +378,21 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
       }
       case "Relu":
         push({ op: "relu", name, output: out, input: ins[0]!, shape: dynShape(ins[0]) });
+        break;
+      case "Tanh":
+      case "Sigmoid":
+      case "Erf":
+      case "Exp":
+      case "Sqrt":
+      case "Softplus":
+        push({
+          op: "func",
+          fn: op.toLowerCase() as FuncName,
+          name,
+          output: out,
+          input: ins[0]!,
+          shape: dynShape(ins[0]),
+        });
         break;
       case "LeakyRelu": {
         const alpha = attrF(node, "alpha", 0.01);
@@ -718,6 +784,9 @@ export function runFloat(g: FloatGraph, input: ArrayLike<number>): Map<string, F
         break;
       case "relu":
         y = get(n.input).map((v) => (v > 0 ? v : 0));
+        break;
+      case "func":
+        y = get(n.input).map((v) => applyFunc(n.fn, v));
         break;
       case "leakyrelu":
         y = get(n.input).map((v) => (v >= 0 ? v : v * n.alpha));

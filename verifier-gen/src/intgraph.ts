@@ -49,6 +49,11 @@ export type IntNode = {
   | { op: "reshape"; input: number }
   /** index of the first maximum */
   | { op: "argmax"; input: number }
+  /**
+   * y = table[clamp(x, lo, hi) - lo]: an element-wise function (tanh, sigmoid, erf, ...) as the committed
+   * table of its quantized values over the input's whole integer range (table.length = hi - lo + 1).
+   */
+  | { op: "lut"; input: number; lo: number; hi: number; table: number[] }
 );
 
 export interface IntGraph {
@@ -144,6 +149,8 @@ function evalNode(n: IntNode, t: Float64Array[], g: IntGraph): Float64Array {
     }
     case "relu":
       return t[n.input]!.map((v) => (v > 0 ? v : 0));
+    case "lut":
+      return t[n.input]!.map((v) => n.table[Math.min(n.hi, Math.max(n.lo, v)) - n.lo]!);
     case "clamp":
       return t[n.input]!.map((v) => Math.min(n.hi, Math.max(n.lo, v)));
     case "leakyrelu":
@@ -242,6 +249,23 @@ export function computeRanges(g: IntGraph): { lo: Float64Array; hi: Float64Array
         lo = r.lo.map((v) => Math.min(n.hi, Math.max(n.lo, v)));
         hi = r.hi.map((v) => Math.min(n.hi, Math.max(n.lo, v)));
         break;
+      case "lut": {
+        // The table entries the input's range can reach.
+        const reach = (a: number, b: number) => {
+          const from = Math.min(n.hi, Math.max(n.lo, a)) - n.lo;
+          const to = Math.min(n.hi, Math.max(n.lo, b)) - n.lo;
+          let mn = Infinity,
+            mx = -Infinity;
+          for (let k = from; k <= to; k++) {
+            mn = Math.min(mn, n.table[k]!);
+            mx = Math.max(mx, n.table[k]!);
+          }
+          return [mn, mx] as const;
+        };
+        lo = r.lo.map((v, i) => reach(v, r.hi[i]!)[0]);
+        hi = r.lo.map((v, i) => reach(v, r.hi[i]!)[1]);
+        break;
+      }
       case "leakyrelu":
         lo = r.lo.map((v) => (v >= 0 ? v : requantScalar(v, n.mult, n.shift)));
         hi = r.hi.map((v) => (v >= 0 ? v : requantScalar(v, n.mult, n.shift)));

@@ -170,6 +170,13 @@ export function emitIntOnnx(g: IntGraph): Uint8Array {
       case "reshape":
         op("Reshape", [tname(n.input), cst([n.shape.length], n.shape)], [], out);
         break;
+      case "lut": {
+        // table[clamp(x, lo, hi) - lo] as Gather over the constant table (int64 indices).
+        const lo = cst([], [n.lo]);
+        const clamped = op("Min", [op("Max", [tname(n.input), lo]), cst([], [n.hi])]);
+        op("Gather", [cst([n.table.length], n.table), op("Sub", [clamped, lo])], [attrInt("axis", 0)], out);
+        break;
+      }
       case "argmax": {
         const flat = op("Reshape", [tname(n.input), cst([2], [1, prod(shapeOf(n.input))])]);
         const dbl = op("Cast", [flat], [attrInt("to", DataType.DOUBLE)]);

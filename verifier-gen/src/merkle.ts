@@ -56,6 +56,7 @@ export const OPCODES: Record<IntNode["op"], number> = {
   affine: 10,
   reshape: 11,
   argmax: 12,
+  lut: 13,
 };
 export const PARAMS = {
   // graph header (node = 0xffffffff)
@@ -87,6 +88,8 @@ export const PARAMS = {
   AFFINE_ADD: 12,
   /** [m, inner] (+ [adds] for affine): per-channel constants have m entries; element e is in channel floor(e / inner) % m */
   CHANNELS: 13,
+  /** a function table: entry k is the output for input lo + k (lut) */
+  TABLE: 14,
 } as const;
 
 export const ZERO_HASH = "0x" + "00".repeat(32);
@@ -272,6 +275,10 @@ export function leafValues(g: IntGraph): Leaf[] {
         break;
       case "clamp":
         put(i, PARAMS.RANGE, [n.lo, n.hi]);
+        break;
+      case "lut":
+        put(i, PARAMS.RANGE, [n.lo, n.hi]);
+        put(i, PARAMS.TABLE, n.table);
         break;
       case "leakyrelu":
         put(i, PARAMS.MULT, [n.mult]);

@@ -205,6 +205,11 @@ export function elementCost(graph: IntGraph, tensor: number, element: number, mo
       read(2, modelDepth);
       read(1, depthFor(sizes[ids[1]!]!));
       return { gas, executable: true };
+    case "lut":
+      read(1, inDepth);
+      read(2, modelDepth);
+      read(1, modelDepth);
+      return { gas, executable: true };
     case "clamp":
     case "leakyrelu":
       read(1, inDepth);
@@ -372,6 +377,13 @@ export function buildOneStepProof(
       elems(0, j, 1);
       take(PARAMS.RANGE, 0, 2);
       break;
+    case "lut": {
+      elems(0, j, 1);
+      take(PARAMS.RANGE, 0, 2);
+      const x = c.tensors[ids[0]!]![j]!;
+      take(PARAMS.TABLE, Math.min(n.hi, Math.max(n.lo, x)) - n.lo);
+      break;
+    }
     case "leakyrelu":
       elems(0, j, 1);
       take(PARAMS.MULT, 0);

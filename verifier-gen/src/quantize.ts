@@ -13,7 +13,7 @@
  */
 import { z } from "zod";
 import { InputError } from "./errors.js";
-import { runFloat, nodeInputs, type FloatGraph, type FNode, type Shape } from "./floatgraph.js";
+import { applyFunc, runFloat, nodeInputs, type FloatGraph, type FNode, type Shape } from "./floatgraph.js";
 import type { IntGraph, IntNode } from "./intgraph.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
@@ -221,6 +221,29 @@ export function quantize(
             descs.set(n.output, { ...d, id, lo, hi });
           }
         }
+        break;
+      }
+      case "func": {
+        // f over the input's whole integer range, quantized with the output's calibrated scale: a table the
+        // model commits to, so every executor computes exactly the same integer function.
+        const x = asAct(n.input, n.name);
+        const r = rangeOf(n.output);
+        const p = actParams(r.min, r.max);
+        const sx = x.scale[0]!;
+        const table: number[] = [];
+        for (let v = x.lo; v <= x.hi; v++) {
+          const y = Math.round(applyFunc(n.fn, v * sx) / p.scale);
+          table.push(Math.min(p.hi, Math.max(p.lo, Number.isFinite(y) ? y : y > 0 ? p.hi : p.lo)));
+        }
+        const id = emit({ op: "lut", name: n.name, shape: n.shape, input: x.id, lo: x.lo, hi: x.hi, table });
+        descs.set(n.output, {
+          id,
+          kind: "act",
+          scale: [p.scale],
+          lo: Math.min(...table),
+          hi: Math.max(...table),
+          shape: n.shape,
+        });
         break;
       }
       case "leakyrelu": {

@@ -65,6 +65,9 @@ export function requireServableGraph(g: IntGraph, where: string): void {
   throw new IntegrityError(`${where}: ${shown}${issues.length > 3 ? ` (+${issues.length - 3} more)` : ""}`);
 }
 
+/** Largest function table (entries): 16-bit inputs; the circuit pays one constraint per entry per element. */
+const MAX_TABLE = 65_536;
+
 function structure(n: IntNode, i: number, shapes: readonly number[][], bad: (reason: string) => void): void {
   if (!Array.isArray(n.shape) || !n.shape.every((d) => isInt(d) && d >= 1))
     return bad("shape must be positive integers");
@@ -135,6 +138,11 @@ function structure(n: IntNode, i: number, shapes: readonly number[][], bad: (rea
       return;
     case "clamp":
       if (!isInt(n.lo) || !isInt(n.hi) || n.lo > n.hi) return bad("range must be lo <= hi");
+      return;
+    case "lut":
+      if (!isInt(n.lo) || !isInt(n.hi) || n.lo > n.hi) return bad("range must be lo <= hi");
+      if (n.hi - n.lo + 1 > MAX_TABLE) return bad(`a table of ${n.hi - n.lo + 1} entries (at most ${MAX_TABLE})`);
+      ints("table", n.table, n.hi - n.lo + 1);
       return;
     case "add":
       if (!isInt(n.ma) || !isInt(n.mb)) return bad("coefficients must be safe integers");

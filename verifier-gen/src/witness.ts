@@ -17,7 +17,7 @@ export interface Hints {
   quotient?: Map<string, bigint>;
   /** RangeBits component (e.g. "rq2[5].d.rr") -> the value whose low bits are claimed */
   bits?: Map<string, bigint>;
-  /** ArgMax component (e.g. "am5") -> the index claimed */
+  /** ArgMax component (e.g. "am5") -> the index claimed; Lookup component (e.g. "lu3[0]") -> the table position claimed */
   select?: Map<string, number>;
 }
 
@@ -177,6 +177,19 @@ class Evaluator {
           ),
         );
         return;
+      case "Lookup": {
+        const c = call.name;
+        const input = this.set(`${c}.in`, this.lc(call.input));
+        const honest = Number(signed(input) - BigInt(call.LO));
+        const k = this.hints.select?.get(c) ?? honest;
+        let out = 0n;
+        call.table.forEach((t, i) => {
+          const sel = this.set(`${c}.sel[${i}]`, i === k ? 1n : 0n);
+          out += t * sel;
+        });
+        this.set(call.output, this.set(`${c}.out`, out));
+        return;
+      }
       case "Product":
         this.set(call.output, this.get(call.weight) * this.lc(call.x));
         return;

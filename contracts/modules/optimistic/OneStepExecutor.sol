@@ -40,6 +40,7 @@ contract OneStepExecutor is IOneStepExecutor {
     uint32 private constant _AFFINE_MUL = 11;
     uint32 private constant _AFFINE_ADD = 12;
     uint32 private constant _CHANNELS = 13;
+    uint32 private constant _TABLE = 14;
 
     uint256 private constant _DENSE = 1;
     uint256 private constant _CONV2D = 2;
@@ -53,6 +54,7 @@ contract OneStepExecutor is IOneStepExecutor {
     uint256 private constant _AFFINE = 10;
     uint256 private constant _RESHAPE = 11;
     uint256 private constant _ARGMAX = 12;
+    uint256 private constant _LUT = 13;
 
     /// @dev Read state of one recomputation.
     struct Ctx {
@@ -164,7 +166,17 @@ contract OneStepExecutor is IOneStepExecutor {
             int256[] memory coeffs = _run(c, proof, _ADD_COEFFS, 0, 2);
             return x * coeffs[0] + _elem(c, proof, 1, c.element) * coeffs[1];
         }
+        if (op == _LUT) return _lut(c, proof);
         return _malformed(c);
+    }
+
+    /// @dev y = table[clamp(x, lo, hi) - lo]: the one table entry the element reads, proven at its index.
+    function _lut(Ctx memory c, OneStepProof calldata proof) private pure returns (int256) {
+        int256 x = _elem(c, proof, 0, c.element);
+        int256[] memory range = _run(c, proof, _RANGE, 0, 2);
+        if (range[0] > range[1] || range[1] - range[0] >= int256(uint256(type(uint32).max))) return _malformed(c);
+        // INVARIANT: the entry read is the one at the input's own position in the committed table.
+        return _one(c, proof, _TABLE, uint32(uint256(_clamp(x, range[0], range[1]) - range[0])));
     }
 
     /// @dev Tensor 0: q = clamp(decode(bytes of value e), lo, hi), with the model's input encoding.

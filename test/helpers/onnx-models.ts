@@ -1,0 +1,91 @@
+// Small ONNX models built with verifier-gen's own writer, as PyTorch would export them, for op tests.
+import {
+  DataType,
+  encodeModel,
+  makeModel,
+  makeTensor,
+  valueInfo,
+  attrInt,
+  type NodeProtoObj,
+  type TensorProtoObj,
+} from "../../verifier-gen/src/onnx/proto.js";
+
+/** A deterministic pseudo-random stream in [-0.5, 0.5). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+  };
+}
+
+/**
+ * x[1, inputs] -> Gemm -> f1 -> Gemm -> f2 -> ... -> Gemm -> y[1, outputs]: an MLP whose hidden activations
+ * are the given ONNX ops (Tanh, Sigmoid, Erf, ...), and an optional op after the last layer (e.g. Softmax).
+ */
+export function activationMlp(
+  activations: string[],
+  options: { inputs?: number; hidden?: number; outputs?: number; head?: NodeProtoObj["op_type"]; seed?: number } = {},
+): Uint8Array {
+  const inputs = options.inputs ?? 6;
+  const hidden = options.hidden ?? 8;
+  const outputs = options.outputs ?? 3;
+  const r = rng(options.seed ?? 11);
+  const nodes: NodeProtoObj[] = [];
+  const inits: TensorProtoObj[] = [];
+  let x = "x";
+  let width = inputs;
+  const gemm = (out: number, name: string) => {
+    inits.push(
+      makeTensor(
+        `${name}.w`,
+        [out, width],
+        DataType.FLOAT,
+        Array.from({ length: out * width }, () => r() * 1.5),
+      ),
+      makeTensor(
+        `${name}.b`,
+        [out],
+        DataType.FLOAT,
+        Array.from({ length: out }, () => r() * 0.2),
+      ),
+    );
+    nodes.push({
+      op_type: "Gemm",
+      name,
+      input: [x, `${name}.w`, `${name}.b`],
+      output: [`${name}_out`],
+      attribute: [attrInt("transB", 1)],
+    });
+    x = `${name}_out`;
+    width = out;
+  };
+  activations.forEach((op, i) => {
+    gemm(hidden, `l${i}`);
+    nodes.push({ op_type: op, name: `act${i}`, input: [x], output: [`act${i}_out`] });
+    x = `act${i}_out`;
+  });
+  gemm(outputs, "head");
+  if (options.head !== undefined) {
+    nodes.push({
+      op_type: options.head,
+      name: "head_op",
+      input: [x],
+      output: ["y"],
+      attribute: options.head === "Softmax" ? [attrInt("axis", -1)] : [],
+    });
+  } else {
+    nodes[nodes.length - 1]!.output = ["y"];
+  }
+  const graph = {
+    name: "torch_jit",
+    node: nodes,
+    initializer: inits,
+    input: [valueInfo("x", DataType.FLOAT, [1, inputs])],
+    output: [valueInfo("y", DataType.FLOAT, [1, outputs])],
+  };
+  return encodeModel(makeModel(graph, 13));
+}
