@@ -296,6 +296,31 @@ describe("verifier-gen: operators", function () {
     expect(constraints).to.be.greaterThan(5 * 8 * 200);
   });
 
+  it("Softmax (probabilities out): max subtraction, committed exp table, rounded division; executors agree", async () => {
+    const { ig, tests } = await checkModel(activationMlp(["Tanh"], { head: "Softmax", outputs: 4 }), [1, 6], 64, 30, 0.8);
+    const sm = ig.nodes.at(-1)!;
+    expect(sm.op).to.equal("softmax");
+    if (sm.op !== "softmax") throw new Error("unreachable");
+    expect(sm.exp[0]).to.equal(2 ** 16);
+    for (const x of tests) {
+      const probs = runInt(ig, quantizeInput(ig, x)).output;
+      // Rounded to 255 steps, a row sums to 255 within one step per value.
+      expect(Math.abs(probs.reduce((a, b) => a + b, 0) - 255)).to.be.at.most(probs.length);
+    }
+    await checkWitness(ig, tests.slice(0, 3));
+  });
+
+  it("refuses Softmax over an axis other than the last, naming the node", () => {
+    const graph = {
+      name: "torch_jit",
+      node: [{ op_type: "Softmax", name: "sm", input: ["x"], output: ["y"], attribute: [attrInt("axis", 1)] }],
+      initializer: [],
+      input: [valueInfo("x", DataType.FLOAT, [1, 3, 4])],
+      output: [valueInfo("y", DataType.FLOAT, [1, 3, 4])],
+    };
+    expect(() => importOnnx(encodeModel(makeModel(graph, 13)))).to.throw(UnsupportedOperatorError, /sm.*only over the last axis/s);
+  });
+
   it("modelHash changes with any weight", async () => {
     const fg = importOnnx(allOpsModel(13));
     const calib = Array.from({ length: 16 }, () => rand(36, 2));
@@ -316,7 +341,7 @@ describe("verifier-gen: operators", function () {
     it("names an unsupported operator, its node, and the supported list", () => {
       const graph = {
         name: "bad",
-        node: [{ op_type: "Softmax", name: "my_softmax", input: ["x"], output: ["y"] }],
+        node: [{ op_type: "Hardmax", name: "my_hardmax", input: ["x"], output: ["y"] }],
         initializer: [],
         input: [valueInfo("x", DataType.FLOAT, [1, 4])],
         output: [valueInfo("y", DataType.FLOAT, [1, 4])],
@@ -327,9 +352,9 @@ describe("verifier-gen: operators", function () {
       } catch (e) {
         expect(e).to.be.instanceOf(UnsupportedOperatorError);
         const err = e as UnsupportedOperatorError;
-        expect(err.message).to.contain("Softmax").and.contain("my_softmax").and.contain("Gemm").and.contain("Conv");
-        expect(err.opType).to.equal("Softmax");
-        expect(err.nodeName).to.equal("my_softmax");
+        expect(err.message).to.contain("Hardmax").and.contain("my_hardmax").and.contain("Gemm").and.contain("Conv");
+        expect(err.opType).to.equal("Hardmax");
+        expect(err.nodeName).to.equal("my_hardmax");
       }
     });
 

@@ -281,6 +281,75 @@ describe("verifier-gen: circuit soundness (independent witness generator, forged
     });
   });
 
+  describe("softmax (row maximum, exponential table, rounded division)", () => {
+    const fg = importOnnx(activationMlp(["Tanh"], { head: "Softmax", outputs: 4, seed: 9 }));
+    const calib = Array.from({ length: 48 }, (_, i) => Array.from({ length: 6 }, (_, k) => Math.sin(i * 5 + k) * 2));
+    const ig = quantize(fg, calib);
+    const src = emitCircom(ig);
+    const x = quantizeInput(ig, calib[7]!).map(big);
+
+    it("no other maximum, table position or quotient satisfies the constraints", async () => {
+      const built = await compileWith(src.main, GADGETS_CIRCOM);
+      try {
+        const c = { ...built, plan: src.plan };
+        const honest = generateSignals(c.plan, { x });
+        expect(witnessVector(honest, c.wires, c.r1cs.nWires)).to.deep.equal(
+          await calculateWitness(c.wasm, { x: x.map(String) }),
+        );
+        const rowMax = src.plan.find((p) => p.kind === "RowMax")!;
+        const m = honest.get(`main.${rowMax.name}.out`)!;
+        for (const d of [-1n, 1n, 5n]) {
+          expect(satisfied(c, { x }, { max: new Map([[rowMax.name, m + d]]) }), `max ${d}`).to.equal(false);
+        }
+        for (const call of src.plan.filter((p) => p.kind === "SoftmaxDiv")) {
+          const q = honest.get(`main.${call.name}.q`)!;
+          for (const d of [-1n, 1n]) {
+            expect(satisfied(c, { x }, { divide: new Map([[call.name, q + d]]) }), `${call.name} ${d}`).to.equal(false);
+          }
+        }
+        expect(forgeries(c, x)).to.deep.equal([]);
+      } finally {
+        rmSync(built.dir, { recursive: true, force: true });
+      }
+    });
+
+    it("mutations: without the product a larger maximum passes; without the lower remainder check a larger quotient does", async () => {
+      const noProduct = GADGETS_CIRCOM.replace("    prodc[n - 1] === 0;\n", "");
+      const noLower = GADGETS_CIRCOM.replace("    rl.in <== r;\n", "    rl.in <== 0;\n");
+      expect(noProduct).to.not.equal(GADGETS_CIRCOM);
+      expect(noLower).to.not.equal(GADGETS_CIRCOM);
+      const honest = generateSignals(src.plan, { x });
+      const rowMax = src.plan.find((p) => p.kind === "RowMax")!;
+      const a = await compileWith(src.main, noProduct);
+      try {
+        // A "maximum" above every input passes the range checks; only the product pinned it to an input.
+        const m = honest.get(`main.${rowMax.name}.out`)!;
+        expect(satisfied({ ...a, plan: src.plan }, { x }, { max: new Map([[rowMax.name, m + 1n]]) })).to.equal(true);
+      } finally {
+        rmSync(a.dir, { recursive: true, force: true });
+      }
+      const b = await compileWith(src.main, noLower);
+      try {
+        // q + 1 leaves a negative remainder, which only the lower check refused.
+        const accepted = src.plan.filter((call) => {
+          if (call.kind !== "SoftmaxDiv") return false;
+          const q = honest.get(`main.${call.name}.q`)!;
+          const forged = generateSignals(src.plan, { x }, { divide: new Map([[call.name, q + 1n]]) });
+          // The mutant checks 0 instead of r in every division: its bits are all zero.
+          for (const other of src.plan) {
+            if (other.kind !== "SoftmaxDiv") continue;
+            forged.set(`main.${other.name}.rl.in`, 0n);
+            for (let i = 0; i < other.NR; i++) forged.set(`main.${other.name}.rl.bits[${i}]`, 0n);
+          }
+          return checkWitness(b.r1cs, witnessVector(forged, b.wires, b.r1cs.nWires)).length === 0;
+        });
+        expect(accepted.length).to.be.greaterThan(0);
+      } finally {
+        rmSync(b.dir, { recursive: true, force: true });
+      }
+    });
+  });
+
   describe("mutation tests: a weakened gadget lets a forgery through", () => {
     const mutate = (from: string, to: string) => {
       expect(GADGETS_CIRCOM.includes(from), `mutation site "${from}"`).to.equal(true);

@@ -94,6 +94,8 @@ export type GadgetCall =
   | { kind: "Max2"; name: string; N: number; a: LC; b: LC; output: string }
   | { kind: "ArgMax"; name: string; n: number; N: number; inputs: LC[]; output: string }
   | { kind: "Lookup"; name: string; LO: number; table: bigint[]; input: LC; output: string }
+  | { kind: "RowMax"; name: string; n: number; N: number; inputs: LC[]; output: string }
+  | { kind: "SoftmaxDiv"; name: string; NR: number; NQ: number; OUT: number; e: LC; s: LC; output: string }
   | { kind: "Product"; output: string; weight: string; x: LC }
   | { kind: "Output"; output: string; value: LC };
 
@@ -455,6 +457,47 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
           out.push(lcSig(`t${id}[${e}]`));
           trace.push(`t${id}[${e}]`);
         });
+        break;
+      }
+      case "softmax": {
+        const D = n.hi - n.lo;
+        if (inR.lo.some((v) => v < n.lo) || inR.hi.some((v) => v > n.hi)) {
+          throw new IntegrityError(`node ${ni} (softmax): its input can leave the table's range [${n.lo}, ${n.hi}]`);
+        }
+        const template = `Exp${id}`;
+        templates.push(lookupTemplate(template, 0, n.exp));
+        const rows = xin.length / n.n;
+        const N = Math.max(1, bitlen(D));
+        const sMax = n.n * Math.max(...n.exp);
+        const NR = bitlen(2 * sMax);
+        const NQ = Math.max(1, bitlen(n.out));
+        decl.push(`    signal m${id}[${rows}];`, `    signal e${id}[${xin.length}];`, `    signal t${id}[${xin.length}];`);
+        decl.push(`    component mx${id}[${rows}];`, `    component ex${id}[${xin.length}];`, `    component sd${id}[${xin.length}];`);
+        for (let row = 0; row < rows; row++) {
+          const xs = xin.slice(row * n.n, (row + 1) * n.n);
+          const mName = `mx${id}[${row}]`;
+          instance(mName, "RowMax", [n.n, N], xs.map((x, j) => `in[${j}] <== ${lcStr(x)}`), `m${id}[${row}]`);
+          plan.push({ kind: "RowMax", name: mName, n: n.n, N, inputs: xs, output: `m${id}[${row}]` });
+          const s = lcConst(0n);
+          xs.forEach((x, j) => {
+            const e = row * n.n + j;
+            const d = lcSig(`m${id}[${row}]`);
+            lcAddScaled(d, x, -1n);
+            const lName = `ex${id}[${e}]`;
+            instance(lName, template, [], [`in <== ${lcStr(d)}`], `e${id}[${e}]`);
+            plan.push({ kind: "Lookup", name: lName, LO: 0, table: n.exp.map(big), input: d, output: `e${id}[${e}]` });
+            lcAddScaled(s, lcSig(`e${id}[${e}]`), 1n);
+          });
+          xs.forEach((_, j) => {
+            const e = row * n.n + j;
+            const dName = `sd${id}[${e}]`;
+            instance(dName, "SoftmaxDiv", [NR, NQ, n.out], [`e <== e${id}[${e}]`, `s <== ${lcStr(s)}`]);
+            L.push(`    t${id}[${e}] <== ${dName}.q;`);
+            plan.push({ kind: "SoftmaxDiv", name: dName, NR, NQ, OUT: n.out, e: lcSig(`e${id}[${e}]`), s, output: `t${id}[${e}]` });
+            out.push(lcSig(`t${id}[${e}]`));
+            trace.push(`t${id}[${e}]`);
+          });
+        }
         break;
       }
       case "argmax": {

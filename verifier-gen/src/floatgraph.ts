@@ -45,6 +45,7 @@ export const SUPPORTED_OPS = [
   "Exp",
   "Sqrt",
   "Softplus",
+  "Softmax",
 ] as const;
 
 /** Element-wise non-linear functions: quantized as committed tables over the input's integer range. */
@@ -129,6 +130,8 @@ export type FNode = Base &
     | { op: "reshape"; input: string }
     | { op: "argmax"; input: string }
     | { op: "func"; input: string; fn: FuncName }
+    /** softmax over rows of the last axis (n values each) */
+    | { op: "softmax"; input: string; n: number }
   );
 
 export interface FloatGraph {
@@ -379,6 +382,20 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
       case "Relu":
         push({ op: "relu", name, output: out, input: ins[0]!, shape: dynShape(ins[0]) });
         break;
+      case "Softmax": {
+        const s = dynShape(ins[0]);
+        const rank = s.length;
+        let axis = attrI(node, "axis", opset >= 13 ? -1 : 1);
+        if (axis < 0) axis += rank;
+        // Before opset 13 Softmax flattens the axes from `axis` on: the same rows when that is the last axis,
+        // or when every later axis has size 1.
+        const last = s.slice(axis + 1).every((d) => d === 1);
+        if (axis < 0 || axis >= rank || (!last && axis !== rank - 1)) {
+          unsupported(`softmax over axis ${attrI(node, "axis", -1)} of a [${s.join(", ")}] tensor: only over the last axis`);
+        }
+        push({ op: "softmax", name, output: out, input: ins[0]!, n: s[axis]!, shape: s });
+        break;
+      }
       case "Tanh":
       case "Sigmoid":
       case "Erf":
@@ -788,6 +805,18 @@ export function runFloat(g: FloatGraph, input: ArrayLike<number>): Map<string, F
       case "func":
         y = get(n.input).map((v) => applyFunc(n.fn, v));
         break;
+      case "softmax": {
+        const x = get(n.input);
+        y = new Float64Array(x.length);
+        for (let r0 = 0; r0 < x.length; r0 += n.n) {
+          let m = -Infinity;
+          for (let j = 0; j < n.n; j++) m = Math.max(m, x[r0 + j]!);
+          let s = 0;
+          for (let j = 0; j < n.n; j++) s += y[r0 + j] = Math.exp(x[r0 + j]! - m);
+          for (let j = 0; j < n.n; j++) y[r0 + j] = y[r0 + j]! / s;
+        }
+        break;
+      }
       case "leakyrelu":
         y = get(n.input).map((v) => (v >= 0 ? v : v * n.alpha));
         break;

@@ -167,4 +167,42 @@ template ArgMax(n, N) {
         ge[i].in <== m - in[i] - after;
     }
 }
+
+// out = max(in[0..n)), given every in[i] within 2^N of the maximum.
+// Soundness: out - in[i] in [0, 2^N) for every i, so out >= every input; the product of (out - in[i]) is 0,
+// and a product of field elements is 0 only if a factor is, so out equals one of the inputs: the maximum.
+template RowMax(n, N) {
+    signal input in[n];
+    signal output out;
+    signal prodc[n];
+    var m = in[0];
+    for (var i = 1; i < n; i++) { if (in[i] > m) { m = in[i]; } }
+    out <-- m;
+    component ge[n];
+    for (var i = 0; i < n; i++) {
+        ge[i] = RangeBits(N);
+        ge[i].in <== out - in[i];
+    }
+    prodc[0] <== out - in[0];
+    for (var i = 1; i < n; i++) { prodc[i] <== prodc[i - 1] * (out - in[i]); }
+    prodc[n - 1] === 0;
+}
+
+// q = floor((2 * OUT * e + s) / (2 * s)): e / s rounded to OUT steps, given 0 <= e <= s and 2 * s < 2^NR.
+// Soundness: q * 2s + r = 2 * OUT * e + s with r and 2s - 1 - r in [0, 2^NR) (so 0 <= r < 2s) and q in
+// [0, 2^NQ): every term is far below the field size, so this holds over the integers and q is the floor.
+template SoftmaxDiv(NR, NQ, OUT) {
+    signal input e;
+    signal input s;
+    signal output q;
+    signal r;
+    q <-- (2 * OUT * e + s) \ (2 * s);
+    r <== 2 * OUT * e + s - 2 * q * s;
+    component rl = RangeBits(NR);
+    rl.in <== r;
+    component rh = RangeBits(NR);
+    rh.in <== 2 * s - 1 - r;
+    component qr = RangeBits(NQ);
+    qr.in <== q;
+}
 `;

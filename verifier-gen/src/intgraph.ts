@@ -54,7 +54,22 @@ export type IntNode = {
    * table of its quantized values over the input's whole integer range (table.length = hi - lo + 1).
    */
   | { op: "lut"; input: number; lo: number; hi: number; table: number[] }
+  /**
+   * Softmax over rows of n consecutive values: m = max of the row, e_j = exp[m - x_j] (the committed table of
+   * round(2^16 exp(-d * scale)) for d in [0, hi - lo]), S = sum of e_j, y_j = floor((2 * out * e_j + S) / (2 * S)),
+   * i.e. e_j / S rounded to the output's `out` steps (probabilities in [0, out], scale 1 / out).
+   */
+  | { op: "softmax"; input: number; n: number; lo: number; hi: number; exp: number[]; out: number }
 );
+
+/** The integer softmax of one row (IntNode "softmax"): the one definition every executor mirrors. */
+export function softmaxRow(x: ArrayLike<number>, exp: readonly number[], out: number): number[] {
+  let m = -Infinity;
+  for (let j = 0; j < x.length; j++) m = Math.max(m, x[j]!);
+  const e = Array.from(x, (v) => exp[m - v]!);
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => Math.floor((2 * out * v + s) / (2 * s)));
+}
 
 export interface IntGraph {
   format: "veriml-intgraph";
@@ -151,6 +166,12 @@ function evalNode(n: IntNode, t: Float64Array[], g: IntGraph): Float64Array {
       return t[n.input]!.map((v) => (v > 0 ? v : 0));
     case "lut":
       return t[n.input]!.map((v) => n.table[Math.min(n.hi, Math.max(n.lo, v)) - n.lo]!);
+    case "softmax": {
+      const x = t[n.input]!;
+      const y = new Float64Array(x.length);
+      for (let r0 = 0; r0 < x.length; r0 += n.n) y.set(softmaxRow(x.subarray(r0, r0 + n.n), n.exp, n.out), r0);
+      return y;
+    }
     case "clamp":
       return t[n.input]!.map((v) => Math.min(n.hi, Math.max(n.lo, v)));
     case "leakyrelu":
@@ -266,6 +287,10 @@ export function computeRanges(g: IntGraph): { lo: Float64Array; hi: Float64Array
         hi = r.lo.map((v, i) => reach(v, r.hi[i]!)[1]);
         break;
       }
+      case "softmax":
+        lo = new Float64Array(r.lo.length).fill(0);
+        hi = new Float64Array(r.lo.length).fill(n.out);
+        break;
       case "leakyrelu":
         lo = r.lo.map((v) => (v >= 0 ? v : requantScalar(v, n.mult, n.shift)));
         hi = r.hi.map((v) => (v >= 0 ? v : requantScalar(v, n.mult, n.shift)));

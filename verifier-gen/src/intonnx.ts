@@ -170,6 +170,17 @@ export function emitIntOnnx(g: IntGraph): Uint8Array {
       case "reshape":
         op("Reshape", [tname(n.input), cst([n.shape.length], n.shape)], [], out);
         break;
+      case "softmax": {
+        // Rows of n: max, differences, the exponential table, the row sum, and the rounded division.
+        const rows = op("Reshape", [tname(n.input), cst([2], [prod(n.shape) / n.n, n.n])]);
+        const m = op("ReduceMax", [rows], [attrInts("axes", [1]), attrInt("keepdims", 1)]);
+        const e = op("Gather", [cst([n.exp.length], n.exp), op("Sub", [m, rows])], [attrInt("axis", 0)]);
+        const s = op("ReduceSum", [e, cst([1], [1])], [attrInt("keepdims", 1)]);
+        const num = op("Add", [op("Mul", [e, cst([], [2 * n.out])]), s]);
+        const q = op("Div", [num, op("Mul", [s, cst([], [2])])]);
+        op("Reshape", [q, cst([n.shape.length], n.shape)], [], out);
+        break;
+      }
       case "lut": {
         // table[clamp(x, lo, hi) - lo] as Gather over the constant table (int64 indices).
         const lo = cst([], [n.lo]);

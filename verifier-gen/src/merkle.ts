@@ -57,6 +57,7 @@ export const OPCODES: Record<IntNode["op"], number> = {
   reshape: 11,
   argmax: 12,
   lut: 13,
+  softmax: 14,
 };
 export const PARAMS = {
   // graph header (node = 0xffffffff)
@@ -90,6 +91,8 @@ export const PARAMS = {
   CHANNELS: 13,
   /** a function table: entry k is the output for input lo + k (lut) */
   TABLE: 14,
+  /** [row length n, output steps out] (softmax) */
+  SOFTMAX: 15,
 } as const;
 
 export const ZERO_HASH = "0x" + "00".repeat(32);
@@ -279,6 +282,11 @@ export function leafValues(g: IntGraph): Leaf[] {
       case "lut":
         put(i, PARAMS.RANGE, [n.lo, n.hi]);
         put(i, PARAMS.TABLE, n.table);
+        break;
+      case "softmax":
+        put(i, PARAMS.RANGE, [n.lo, n.hi]);
+        put(i, PARAMS.TABLE, n.exp);
+        put(i, PARAMS.SOFTMAX, [n.n, n.out]);
         break;
       case "leakyrelu":
         put(i, PARAMS.MULT, [n.mult]);

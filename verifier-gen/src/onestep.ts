@@ -210,6 +210,11 @@ export function elementCost(graph: IntGraph, tensor: number, element: number, mo
       read(2, modelDepth);
       read(1, modelDepth);
       return { gas, executable: true };
+    case "softmax":
+      // The row, the range, the whole exponential table and [n, out]: an element depends on its whole row.
+      read(2, modelDepth);
+      read(2, modelDepth);
+      return bulk(runCost(n.hi - n.lo + 1, modelDepth) + runCost(n.n, inDepth));
     case "clamp":
     case "leakyrelu":
       read(1, inDepth);
@@ -377,6 +382,14 @@ export function buildOneStepProof(
       elems(0, j, 1);
       take(PARAMS.RANGE, 0, 2);
       break;
+    case "softmax": {
+      take(PARAMS.SOFTMAX, 0, 2);
+      take(PARAMS.RANGE, 0, 2);
+      if (!cost.executable) break;
+      take(PARAMS.TABLE, 0, n.exp.length);
+      elems(0, Math.floor(j / n.n) * n.n, n.n);
+      break;
+    }
     case "lut": {
       elems(0, j, 1);
       take(PARAMS.RANGE, 0, 2);

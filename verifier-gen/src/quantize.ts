@@ -35,6 +35,8 @@ interface Desc {
 }
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+/** Fixed-point bits of the softmax exponential table: exp[0] = 2^16. */
+export const SOFTMAX_EXP_BITS = 16;
 const bitlen = (v: number) => (v <= 0 ? 0 : Math.floor(Math.log2(v)) + 1);
 
 export function multiplierFor(m: number, precision: number): { mult: number; shift: number } {
@@ -244,6 +246,18 @@ export function quantize(
           hi: Math.max(...table),
           shape: n.shape,
         });
+        break;
+      }
+      case "softmax": {
+        // exp(-(m - x) * scale) in 16-bit fixed point over every difference the input's range allows; the
+        // probabilities come out in 2^bits - 1 steps.
+        const x = asAct(n.input, n.name);
+        const sx = x.scale[0]!;
+        const exp: number[] = [];
+        for (let d = 0; d <= x.hi - x.lo; d++) exp.push(Math.round(2 ** SOFTMAX_EXP_BITS * Math.exp(-d * sx)));
+        const out = 2 ** bits - 1;
+        const id = emit({ op: "softmax", name: n.name, shape: n.shape, input: x.id, n: n.n, lo: x.lo, hi: x.hi, exp, out });
+        descs.set(n.output, { id, kind: "act", scale: [1 / out], lo: 0, hi: out, shape: n.shape });
         break;
       }
       case "leakyrelu": {

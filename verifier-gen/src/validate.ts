@@ -139,6 +139,16 @@ function structure(n: IntNode, i: number, shapes: readonly number[][], bad: (rea
     case "clamp":
       if (!isInt(n.lo) || !isInt(n.hi) || n.lo > n.hi) return bad("range must be lo <= hi");
       return;
+    case "softmax":
+      if (!isInt(n.lo) || !isInt(n.hi) || n.lo > n.hi) return bad("range must be lo <= hi");
+      if (!isInt(n.n) || n.n < 1 || size % n.n !== 0) return bad(`rows of ${n.n} do not divide ${size} values`);
+      if (!isInt(n.out) || n.out < 1 || n.out > 65_535) return bad("out must be in [1, 65535]");
+      if (n.hi - n.lo + 1 > MAX_TABLE) return bad(`a table of ${n.hi - n.lo + 1} entries (at most ${MAX_TABLE})`);
+      if (!ints("exp", n.exp, n.hi - n.lo + 1)) return;
+      // INVARIANT: the row maximum has e = exp[0] > 0, so S > 0; the table never grows with d.
+      if (!(n.exp[0]! >= 1) || n.exp.some((e, k) => e < 0 || (k > 0 && e > n.exp[k - 1]!)))
+        return bad("exp must be positive at 0 and non-increasing");
+      return;
     case "lut":
       if (!isInt(n.lo) || !isInt(n.hi) || n.lo > n.hi) return bad("range must be lo <= hi");
       if (n.hi - n.lo + 1 > MAX_TABLE) return bad(`a table of ${n.hi - n.lo + 1} entries (at most ${MAX_TABLE})`);
@@ -213,6 +223,9 @@ function magnitudes(g: IntGraph, bad: (node: number, op: string, reason: string)
         return;
       case "affine":
         over("x * mul + add", A[n.input]! * maxAbs(n.mul) + maxAbs(n.add));
+        return;
+      case "softmax":
+        over("2 * out * e + S", (2 * n.out + n.n) * maxAbs(n.exp));
         return;
       default:
         return;

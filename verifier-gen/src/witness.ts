@@ -19,6 +19,10 @@ export interface Hints {
   bits?: Map<string, bigint>;
   /** ArgMax component (e.g. "am5") -> the index claimed; Lookup component (e.g. "lu3[0]") -> the table position claimed */
   select?: Map<string, number>;
+  /** RowMax component (e.g. "mx4[0]") -> the maximum claimed */
+  max?: Map<string, bigint>;
+  /** SoftmaxDiv component (e.g. "sd4[2]") -> the quotient claimed */
+  divide?: Map<string, bigint>;
 }
 
 const mod = (x: bigint): bigint => ((x % P) + P) % P;
@@ -188,6 +192,33 @@ class Evaluator {
           out += t * sel;
         });
         this.set(call.output, this.set(`${c}.out`, out));
+        return;
+      }
+      case "RowMax": {
+        const c = call.name;
+        const xs = call.inputs.map((l, i) => this.set(`${c}.in[${i}]`, this.lc(l)));
+        let best = xs[0]!;
+        for (const x of xs) if (signed(x) > signed(best)) best = x;
+        const m = this.set(`${c}.out`, this.hints.max?.get(c) ?? best);
+        let p = 0n;
+        xs.forEach((x, i) => {
+          this.rangeBits(`${c}.ge[${i}]`, call.N, mod(m - x));
+          p = this.set(`${c}.prodc[${i}]`, i === 0 ? m - x : p * (m - x));
+        });
+        this.set(call.output, m);
+        return;
+      }
+      case "SoftmaxDiv": {
+        const c = call.name;
+        const e = this.set(`${c}.e`, this.lc(call.e));
+        const s = this.set(`${c}.s`, this.lc(call.s));
+        const num = mod(2n * BigInt(call.OUT) * e + s);
+        const q = this.set(`${c}.q`, this.hints.divide?.get(c) ?? num / mod(2n * s));
+        const r = this.set(`${c}.r`, num - 2n * q * s);
+        this.rangeBits(`${c}.rl`, call.NR, r);
+        this.rangeBits(`${c}.rh`, call.NR, mod(2n * s - 1n - r));
+        this.rangeBits(`${c}.qr`, call.NQ, q);
+        this.set(call.output, q);
         return;
       }
       case "Product":

@@ -41,6 +41,7 @@ contract OneStepExecutor is IOneStepExecutor {
     uint32 private constant _AFFINE_ADD = 12;
     uint32 private constant _CHANNELS = 13;
     uint32 private constant _TABLE = 14;
+    uint32 private constant _SOFTMAX = 15;
 
     uint256 private constant _DENSE = 1;
     uint256 private constant _CONV2D = 2;
@@ -55,6 +56,7 @@ contract OneStepExecutor is IOneStepExecutor {
     uint256 private constant _RESHAPE = 11;
     uint256 private constant _ARGMAX = 12;
     uint256 private constant _LUT = 13;
+    uint256 private constant _SOFTMAX_OP = 14;
 
     /// @dev Read state of one recomputation.
     struct Ctx {
@@ -136,6 +138,7 @@ contract OneStepExecutor is IOneStepExecutor {
         if (op == _CONV2D) return _conv(c, proof, inSize);
         if (op == _MAXPOOL || op == _SUMPOOL) return _pool(c, proof, op == _MAXPOOL, inSize);
         if (op == _ARGMAX) return _argmax(c, proof, inSize);
+        if (op == _SOFTMAX_OP) return inSize == c.size ? _softmax(c, proof) : _malformed(c);
         // Element-wise ops: the output has the input's size.
         if (inSize != c.size || (op == _ADD && sizes[c.inputTensors[1]] != c.size)) return _malformed(c);
         return _elementwise(c, proof, op);
@@ -168,6 +171,47 @@ contract OneStepExecutor is IOneStepExecutor {
         }
         if (op == _LUT) return _lut(c, proof);
         return _malformed(c);
+    }
+
+    /// @dev Element j of its row: floor((2 out e_j + S) / 2S), e = exp[max - x] over the whole row (IntNode softmax).
+    function _softmax(Ctx memory c, OneStepProof calldata proof) private pure returns (int256) {
+        int256[] memory dims = _run(c, proof, _SOFTMAX, 0, 2);
+        int256[] memory range = _run(c, proof, _RANGE, 0, 2);
+        if (dims[0] < 1 || dims[1] < 1 || c.size % uint256(dims[0]) != 0 || range[0] > range[1]) return _malformed(c);
+        uint256 n = uint256(dims[0]);
+        uint256 entries = uint256(range[1] - range[0]) + 1;
+        if (!_affordable(c, _cost(entries, c.modelDepth) + _cost(n, c.inputDepths[0]))) return 0;
+        (int256 mine, int256 sum) = _softmaxRow(c, proof, n, entries);
+        // INVARIANT: every difference indexes the committed table (an input outside its range is malformed).
+        if (sum <= 0) return _malformed(c);
+        return (2 * dims[1] * mine + sum) / (2 * sum);
+    }
+
+    /// @dev Reads the whole exponential table and the element's row, and returns e_j and S.
+    function _softmaxRow(
+        Ctx memory c,
+        OneStepProof calldata proof,
+        uint256 n,
+        uint256 entries
+    ) private pure returns (int256, int256) {
+        int256[] memory table = _run(c, proof, _TABLE, 0, entries);
+        return _softmaxTerms(table, _elems(c, proof, 0, (c.element / n) * n, n), c.element % n);
+    }
+
+    /// @dev e_j and S of a row: e = table[max - x]; S = -1 when a difference falls outside the table.
+    function _softmaxTerms(
+        int256[] memory table,
+        int256[] calldata row,
+        uint256 j
+    ) private pure returns (int256 mine, int256 sum) {
+        int256 m = row[0];
+        for (uint256 k = 1; k < row.length; ++k) if (row[k] > m) m = row[k];
+        for (uint256 k = 0; k < row.length; ++k) {
+            int256 d = m - row[k];
+            if (d < 0 || uint256(d) >= table.length) return (0, -1);
+            sum += table[uint256(d)];
+            if (k == j) mine = table[uint256(d)];
+        }
     }
 
     /// @dev y = table[clamp(x, lo, hi) - lo]: the one table entry the element reads, proven at its index.

@@ -77,3 +77,49 @@ describe("OneStepExecutor: function tables (lut)", () => {
     );
   });
 });
+
+describe("OneStepExecutor: softmax", () => {
+  const fg = importOnnx(activationMlp(["Tanh"], { head: "Softmax", outputs: 5, seed: 4 }));
+  const calib = Array.from({ length: 40 }, (_, i) => Array.from({ length: 6 }, (_, k) => Math.sin(i * 3 + k) * 2));
+  const graph = quantize(fg, calib);
+  const tree = new ModelTree(graph);
+
+  async function deploy() {
+    return ethers.deployContract("OneStepExecutor");
+  }
+
+  it("recomputes every probability from its whole row, as the interpreter, for several inputs", async () => {
+    const exec = await networkHelpers.loadFixture(deploy);
+    const tensor = graph.nodes.length;
+    expect(graph.nodes[tensor - 1]!.op).to.equal("softmax");
+    for (const row of [1, 9, 23]) {
+      const q = quantizeInput(graph, calib[row]!);
+      const input = encodeInputBytes(graph, q);
+      const c = commitTrace(graph, q);
+      for (let e = 0; e < c.tensorSizes[tensor]!; e++) {
+        const proof = buildOneStepProof(graph, tree, c, tensor, e, input);
+        const step = {
+          modelHash: tree.modelHash,
+          leafCount: tree.commitment.leafCount,
+          paramRoot: tree.commitment.paramRoot,
+          traceRoot: c.traceRoot,
+          inputHash: keccak256(input),
+          tensor,
+          element: e,
+        };
+        const [executable, value] = await exec.execute(step, c.tensorSizes, proof);
+        expect(executable).to.equal(true);
+        expect(value).to.equal(BigInt(c.tensors[tensor]![e]!));
+        if (e === 0) {
+          // A row value other than the committed one is refused: the element depends on all of them.
+          const forged = structuredClone(proof);
+          forged.elements[0]!.values[2] = forged.elements[0]!.values[2]! + 1n;
+          await expect(exec.execute(step, c.tensorSizes, forged)).to.be.revertedWithCustomError(
+            exec,
+            "OneStepExecutorBadElementProof",
+          );
+        }
+      }
+    }
+  });
+});
