@@ -96,7 +96,7 @@ program
     const m = r.manifest;
     const lines = [
       `model          ${m.name}`,
-      `modelHash      ${m.modelHash}  (commitment format 2, ${m.commitment.leafCount} leaves)`,
+      `modelHash      ${m.modelHash}  (commitment format ${m.commitment.format}, ${m.commitment.leafCount} leaves)`,
       `input          [${m.input.shape}] scale ${m.input.scale} range [${m.input.lo}, ${m.input.hi}]`,
       `output         ${m.output.kind}${m.output.classes > 0 ? ` over ${m.output.classes} classes` : ` (${m.output.count} values)`}`,
       `constraints    ${m.circuit.constraints} (ptau 2^${m.circuit.ptauPower})`,

@@ -34,6 +34,7 @@ import { serveDirectory, type StaticServer } from "../helpers/static-server.js";
 const MODELS = [
   { name: "iris_mlp", kind: "logits" },
   { name: "diabetes_relu", kind: "values" },
+  { name: "wine_probs", kind: "probabilities" },
 ] as const;
 const MODES = ["zk", "optimistic", "sampling"] as const;
 
@@ -151,6 +152,7 @@ describe("e2e: PyTorch fixtures deployed with Ignition, served in zk, optimistic
     expect(rows.map((r) => [r.name, r.modes, r.output])).to.deep.equal([
       ["iris_mlp", "zk,optimistic,sampling", "logits[3]"],
       ["diabetes_relu", "zk,optimistic,sampling", "values[1]"],
+      ["wine_probs", "zk,optimistic,sampling", "probabilities[3]"],
     ]);
     expect(rows[0]!.input).to.match(/^\[1x4\] x 0\.0207/);
     // The HTTP-hosted build was fetched by the operators (every served file, each checked by sha256).
@@ -218,7 +220,7 @@ describe("e2e: PyTorch fixtures deployed with Ignition, served in zk, optimistic
         const expected = runInt(model.graph, quantizeFloatInput(interfaceOf(model.manifest), x).q).output;
         expect(outcome.decoded!.quantized.map(Number)).to.deep.equal(Array.from(expected));
         expect(outcome.decoded!.kind).to.equal(kind);
-        if (kind === "logits") expect(outcome.decoded!.label).to.equal(data.labels![1]);
+        if (kind !== "values") expect(outcome.decoded!.label).to.equal(data.labels![1]);
         expect(outcome.steps.map((s) => s.step)).to.include.members(["create", "claim", "submit", "finalize"]);
         expect(outcome.latencyMs).to.be.greaterThan(0);
         // Progress lines on stderr: the states the request went through.

@@ -29,6 +29,7 @@ interface Decoded {
 const MODELS = [
   { name: "iris_mlp", kind: "logits" },
   { name: "diabetes_relu", kind: "values" },
+  { name: "wine_probs", kind: "probabilities" },
 ] as const;
 
 for (const { name, kind } of MODELS) {
@@ -100,8 +101,14 @@ for (const { name, kind } of MODELS) {
       const expected = runInt(model.graph, quantizeFloatInput(interfaceOf(model.manifest), x).q).output;
       expect(out.decoded!.quantized.map(Number)).to.deep.equal(Array.from(expected));
       expect(out.decoded!.kind).to.equal(kind);
-      if (kind === "logits") {
+      if (kind === "logits" || kind === "probabilities") {
         expect(out.decoded!.label).to.equal(data.labels![0]);
+        if (kind === "probabilities") {
+          // Probabilities in [0, 1] that sum to 1 within a rounding step per class.
+          const sum = out.decoded!.values.reduce((a, b) => a + b, 0);
+          expect(Math.abs(sum - 1)).to.be.at.most(out.decoded!.values.length / 255);
+          out.decoded!.values.forEach((p) => expect(p).to.be.within(0, 1));
+        }
       } else {
         // The dequantized prediction is close to what the float PyTorch model predicts for this row.
         const floatOut = (JSON.parse(readFileSync(`models/pytorch/${name}.json`, "utf8")) as { float_out: number[][] })
@@ -113,7 +120,7 @@ for (const { name, kind } of MODELS) {
       // Without --json: a summary a person reads, the decoded output first, then gas per step.
       const summary = await cli(["request", "--model", String(stack.modelId), "--values", x.join(",")]);
       expect(summary.ok, summary.stderr).to.equal(true);
-      const kindLine = kind === "logits" ? `label ${data.labels![0]}; logits [` : "values [";
+      const kindLine = kind === "values" ? "values [" : `label ${data.labels![0]}; ${kind} [`;
       expect(summary.stdout).to.match(/request \d+ Finalized after \d+\.\d\d s/);
       expect(summary.stdout).to.include(`output: ${kindLine}`);
       expect(summary.stdout).to.match(/\nclaim\s+\d{3},\d{3}\s+0x[0-9a-f]{64}/);

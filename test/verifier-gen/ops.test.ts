@@ -297,7 +297,13 @@ describe("verifier-gen: operators", function () {
   });
 
   it("Softmax (probabilities out): max subtraction, committed exp table, rounded division; executors agree", async () => {
-    const { ig, tests } = await checkModel(activationMlp(["Tanh"], { head: "Softmax", outputs: 4 }), [1, 6], 64, 30, 0.8);
+    const { ig, tests } = await checkModel(
+      activationMlp(["Tanh"], { head: "Softmax", outputs: 4 }),
+      [1, 6],
+      64,
+      30,
+      0.8,
+    );
     const sm = ig.nodes.at(-1)!;
     expect(sm.op).to.equal("softmax");
     if (sm.op !== "softmax") throw new Error("unreachable");
@@ -318,7 +324,10 @@ describe("verifier-gen: operators", function () {
       input: [valueInfo("x", DataType.FLOAT, [1, 3, 4])],
       output: [valueInfo("y", DataType.FLOAT, [1, 3, 4])],
     };
-    expect(() => importOnnx(encodeModel(makeModel(graph, 13)))).to.throw(UnsupportedOperatorError, /sm.*only over the last axis/s);
+    expect(() => importOnnx(encodeModel(makeModel(graph, 13)))).to.throw(
+      UnsupportedOperatorError,
+      /sm.*only over the last axis/s,
+    );
   });
 
   it("modelHash changes with any weight", async () => {

@@ -471,12 +471,26 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
         const sMax = n.n * Math.max(...n.exp);
         const NR = bitlen(2 * sMax);
         const NQ = Math.max(1, bitlen(n.out));
-        decl.push(`    signal m${id}[${rows}];`, `    signal e${id}[${xin.length}];`, `    signal t${id}[${xin.length}];`);
-        decl.push(`    component mx${id}[${rows}];`, `    component ex${id}[${xin.length}];`, `    component sd${id}[${xin.length}];`);
+        decl.push(
+          `    signal m${id}[${rows}];`,
+          `    signal e${id}[${xin.length}];`,
+          `    signal t${id}[${xin.length}];`,
+        );
+        decl.push(
+          `    component mx${id}[${rows}];`,
+          `    component ex${id}[${xin.length}];`,
+          `    component sd${id}[${xin.length}];`,
+        );
         for (let row = 0; row < rows; row++) {
           const xs = xin.slice(row * n.n, (row + 1) * n.n);
           const mName = `mx${id}[${row}]`;
-          instance(mName, "RowMax", [n.n, N], xs.map((x, j) => `in[${j}] <== ${lcStr(x)}`), `m${id}[${row}]`);
+          instance(
+            mName,
+            "RowMax",
+            [n.n, N],
+            xs.map((x, j) => `in[${j}] <== ${lcStr(x)}`),
+            `m${id}[${row}]`,
+          );
           plan.push({ kind: "RowMax", name: mName, n: n.n, N, inputs: xs, output: `m${id}[${row}]` });
           const s = lcConst(0n);
           xs.forEach((x, j) => {
@@ -493,7 +507,16 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
             const dName = `sd${id}[${e}]`;
             instance(dName, "SoftmaxDiv", [NR, NQ, n.out], [`e <== e${id}[${e}]`, `s <== ${lcStr(s)}`]);
             L.push(`    t${id}[${e}] <== ${dName}.q;`);
-            plan.push({ kind: "SoftmaxDiv", name: dName, NR, NQ, OUT: n.out, e: lcSig(`e${id}[${e}]`), s, output: `t${id}[${e}]` });
+            plan.push({
+              kind: "SoftmaxDiv",
+              name: dName,
+              NR,
+              NQ,
+              OUT: n.out,
+              e: lcSig(`e${id}[${e}]`),
+              s,
+              output: `t${id}[${e}]`,
+            });
             out.push(lcSig(`t${id}[${e}]`));
             trace.push(`t${id}[${e}]`);
           });

@@ -391,7 +391,9 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
         // or when every later axis has size 1.
         const last = s.slice(axis + 1).every((d) => d === 1);
         if (axis < 0 || axis >= rank || (!last && axis !== rank - 1)) {
-          unsupported(`softmax over axis ${attrI(node, "axis", -1)} of a [${s.join(", ")}] tensor: only over the last axis`);
+          unsupported(
+            `softmax over axis ${attrI(node, "axis", -1)} of a [${s.join(", ")}] tensor: only over the last axis`,
+          );
         }
         push({ op: "softmax", name, output: out, input: ins[0]!, n: s[axis]!, shape: s });
         break;

@@ -256,7 +256,17 @@ export function quantize(
         const exp: number[] = [];
         for (let d = 0; d <= x.hi - x.lo; d++) exp.push(Math.round(2 ** SOFTMAX_EXP_BITS * Math.exp(-d * sx)));
         const out = 2 ** bits - 1;
-        const id = emit({ op: "softmax", name: n.name, shape: n.shape, input: x.id, n: n.n, lo: x.lo, hi: x.hi, exp, out });
+        const id = emit({
+          op: "softmax",
+          name: n.name,
+          shape: n.shape,
+          input: x.id,
+          n: n.n,
+          lo: x.lo,
+          hi: x.hi,
+          exp,
+          out,
+        });
         descs.set(n.output, { id, kind: "act", scale: [1 / out], lo: 0, hi: out, shape: n.shape });
         break;
       }
