@@ -186,15 +186,24 @@ program
       [
         `model               ${rep.model} (${rep.modelHash})`,
         `samples             ${rep.samples}`,
-        `float accuracy      ${pct(rep.float_accuracy)}`,
-        `quantized accuracy  ${pct(rep.quantized_accuracy)}`,
-        ...(rep.float_mae === null
+        `output kind         ${rep.output_kind}`,
+        ...(rep.agreement === null
           ? []
           : [
-              `float MAE           ${rep.float_mae.toPrecision(5)}`,
-              `quantized MAE       ${rep.quantized_mae!.toPrecision(5)}`,
+              `float accuracy      ${pct(rep.float_accuracy)}`,
+              `quantized accuracy  ${pct(rep.quantized_accuracy)}`,
+              `top-1 agreement     ${pct(rep.agreement)}`,
             ]),
-        `top-1 agreement     ${pct(rep.agreement)}`,
+        ...(rep.mae_float === null
+          ? []
+          : [
+              `MAE float           ${rep.mae_float.toPrecision(5)}`,
+              `MAE quantized       ${rep.mae_quantized!.toPrecision(5)}`,
+              `MAE float vs quant  ${rep.mae_float_vs_quantized!.toPrecision(5)}`,
+            ]),
+        ...(rep.mean_cosine === null
+          ? []
+          : [`cosine mean / min   ${rep.mean_cosine.toFixed(5)} / ${rep.min_cosine!.toFixed(5)}`]),
         `bit-exact           ${rep.bitexact} (onnxruntime ${rep.bitexact_detail.interpreter_vs_onnxruntime}/${rep.samples}, witness ${rep.bitexact_detail.interpreter_vs_witness}/${rep.bitexact_detail.witness_checked}, ${rep.bitexact_detail.trace_values_compared} values)`,
         `constraints         ${rep.constraints}`,
         `witness ms median   ${rep.witness_ms_median?.toFixed(1)}`,

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadDataset } from "../../verifier-gen/src/dataset.js";
 import { DataType, attrInt, encodeModel, makeModel, makeTensor, valueInfo } from "../../verifier-gen/src/onnx/proto.js";
+import { activationMlp } from "../helpers/onnx-models.js";
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, ["--import", "tsx", "verifier-gen/cli.ts", ...args], {
@@ -77,6 +78,60 @@ describe("verifier-gen: CLI", function () {
     }
     expect(rep.samples).to.equal(12);
     expect(rep.bitexact).to.equal(true);
+  });
+
+  it("eval --json reports each output kind's metrics: MAE for regression, cosine for embeddings", async () => {
+    const reg = cli(
+      "eval",
+      "models/build/diabetes_relu",
+      "--data",
+      "models/pytorch/diabetes_relu.json",
+      "--json",
+      "--prove-samples",
+      "1",
+      "-q",
+    );
+    expect(reg.code, reg.err).to.equal(0);
+    const r = JSON.parse(reg.out);
+    expect(r.output_kind).to.equal("values");
+    expect(r.agreement).to.equal(null);
+    expect(r.mae_float).to.be.closeTo(54.445, 0.01);
+    expect(r.mae_quantized).to.be.a("number");
+    expect(r.mae_float_vs_quantized).to.be.greaterThan(0).and.lessThan(r.mae_float);
+    expect(r.mean_cosine).to.equal(null);
+    // A small embedding model (Tanh features out), built and evaluated as such.
+    writeFileSync(join(tmp, "embed.onnx"), activationMlp(["Tanh"], { outputs: 5, seed: 21 }));
+    const rows = Array.from({ length: 24 }, (_, i) => Array.from({ length: 6 }, (_, k) => Math.sin(i * 11 + k) * 2));
+    writeFileSync(join(tmp, "embed.json"), JSON.stringify({ input_shape: [1, 6], inputs: rows }));
+    const b = cli(
+      "build",
+      join(tmp, "embed.onnx"),
+      "--calibration",
+      join(tmp, "embed.json"),
+      "--out",
+      join(tmp, "embed"),
+      "--output-kind",
+      "embedding",
+      "-q",
+    );
+    expect(b.code, b.err).to.equal(0);
+    const emb = cli(
+      "eval",
+      join(tmp, "embed"),
+      "--data",
+      join(tmp, "embed.json"),
+      "--json",
+      "--prove-samples",
+      "1",
+      "-q",
+    );
+    expect(emb.code, emb.err).to.equal(0);
+    const e = JSON.parse(emb.out);
+    expect(e.output_kind).to.equal("embedding");
+    expect(e.float_accuracy).to.equal(null);
+    expect(e.mean_cosine).to.be.greaterThan(0.99);
+    expect(e.min_cosine).to.be.greaterThan(0.95).and.at.most(e.mean_cosine);
+    expect(e.bitexact).to.equal(true);
   });
 
   it("build -> prove -> verify for a freshly built tiny model", () => {

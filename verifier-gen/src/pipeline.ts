@@ -568,12 +568,21 @@ export interface EvalReport {
   model: string;
   modelHash: string;
   samples: number;
+  /** What the output is (the manifest's kind); which metrics below apply follows from it. */
+  output_kind: string;
+  /** Classifiers (label, logits, probabilities): accuracy on the dataset's labels, float and quantized. */
   float_accuracy: number | null;
   quantized_accuracy: number | null;
-  agreement: number;
-  /** Regression (output kind `values`) against the dataset's targets: mean absolute error, float and dequantized. */
-  float_mae: number | null;
-  quantized_mae: number | null;
+  /** Classifiers: share of inputs whose quantized class is the float model's. */
+  agreement: number | null;
+  /** Regression (values) against the dataset's targets: mean absolute error of the float and the dequantized
+   * model, and between the two. */
+  mae_float: number | null;
+  mae_quantized: number | null;
+  mae_float_vs_quantized: number | null;
+  /** Embeddings: cosine similarity between the float and the dequantized vector, mean and minimum. */
+  mean_cosine: number | null;
+  min_cosine: number | null;
   bitexact: boolean;
   bitexact_detail: {
     interpreter_vs_onnxruntime: number;
@@ -621,8 +630,12 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
   const wasm = join(md.dir, FILES.wasm);
 
   let floatAbsError = 0,
-    quantAbsError = 0;
-  const regression = md.manifest.output.kind === "values" && ds.targets !== undefined;
+    quantAbsError = 0,
+    gapAbsError = 0;
+  const kind = md.manifest.output.kind;
+  const classifier = kind === "label" || kind === "logits" || kind === "probabilities";
+  const regression = kind === "values" && ds.targets !== undefined;
+  const cosines: number[] = [];
   const outScale = md.manifest.output.scale;
   let floatCorrect = 0,
     quantCorrect = 0,
@@ -650,13 +663,27 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
     const tr = runInt(g, q);
     const qLabel = g.output.kind === "argmax" ? tr.output[0]! : tr.output.indexOf(Math.max(...tr.output));
     if (floatLabel === qLabel) agree++;
+    const dequantized = (k: number) => tr.output[k]! * (outScale.length > k ? outScale[k]! : outScale[0]!);
     if (regression) {
       const target = ds.targets![i]!;
       target.forEach((y, k) => {
         floatAbsError += Math.abs(Number(fd[k]) - y) / target.length;
-        quantAbsError +=
-          Math.abs(tr.output[k]! * (outScale.length > k ? outScale[k]! : outScale[0]!) - y) / target.length;
+        quantAbsError += Math.abs(dequantized(k) - y) / target.length;
+        gapAbsError += Math.abs(Number(fd[k]) - dequantized(k)) / target.length;
       });
+    }
+    if (kind === "embedding") {
+      let dot = 0,
+        nf = 0,
+        nq = 0;
+      for (let k = 0; k < tr.output.length; k++) {
+        const a = Number(fd[k]),
+          b = dequantized(k);
+        dot += a * b;
+        nf += a * a;
+        nq += b * b;
+      }
+      cosines.push(nf === 0 || nq === 0 ? 0 : dot / Math.sqrt(nf * nq));
     }
     if (ds.labels) {
       if (floatLabel === ds.labels[i]) floatCorrect++;
@@ -714,11 +741,15 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
     model: md.manifest.name,
     modelHash: md.manifest.modelHash,
     samples: n,
-    float_accuracy: ds.labels ? floatCorrect / n : null,
-    quantized_accuracy: ds.labels ? quantCorrect / n : null,
-    agreement: agree / n,
-    float_mae: regression ? floatAbsError / n : null,
-    quantized_mae: regression ? quantAbsError / n : null,
+    output_kind: kind,
+    float_accuracy: classifier && ds.labels ? floatCorrect / n : null,
+    quantized_accuracy: classifier && ds.labels ? quantCorrect / n : null,
+    agreement: classifier ? agree / n : null,
+    mae_float: regression ? floatAbsError / n : null,
+    mae_quantized: regression ? quantAbsError / n : null,
+    mae_float_vs_quantized: regression ? gapAbsError / n : null,
+    mean_cosine: cosines.length > 0 ? cosines.reduce((a, b) => a + b, 0) / cosines.length : null,
+    min_cosine: cosines.length > 0 ? Math.min(...cosines) : null,
     bitexact: ortMismatch === 0 && witnessMismatch === 0,
     bitexact_detail: {
       interpreter_vs_onnxruntime: n - ortMismatch,
