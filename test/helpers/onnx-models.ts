@@ -89,3 +89,39 @@ export function activationMlp(
   };
   return encodeModel(makeModel(graph, 13));
 }
+
+/** x [1, tokens, inputs] -> MatMul W1 -> Tanh -> MatMul W2 -> y [1, tokens, outputs]: a dense layer per token. */
+export function tokenMlp(
+  options: { tokens?: number; inputs?: number; hidden?: number; outputs?: number } = {},
+): Uint8Array {
+  const T = options.tokens ?? 4,
+    K = options.inputs ?? 6,
+    H = options.hidden ?? 5,
+    N = options.outputs ?? 3;
+  const r = rng(17);
+  const graph = {
+    name: "torch_jit",
+    node: [
+      { op_type: "MatMul", name: "/embed/MatMul", input: ["x", "w1"], output: ["h"] },
+      { op_type: "Tanh", name: "/act/Tanh", input: ["h"], output: ["a"] },
+      { op_type: "MatMul", name: "/head/MatMul", input: ["a", "w2"], output: ["y"] },
+    ],
+    initializer: [
+      makeTensor(
+        "w1",
+        [K, H],
+        DataType.FLOAT,
+        Array.from({ length: K * H }, () => r() * 1.5),
+      ),
+      makeTensor(
+        "w2",
+        [H, N],
+        DataType.FLOAT,
+        Array.from({ length: H * N }, () => r() * 1.5),
+      ),
+    ],
+    input: [valueInfo("x", DataType.FLOAT, [1, T, K])],
+    output: [valueInfo("y", DataType.FLOAT, [1, T, N])],
+  };
+  return encodeModel(makeModel(graph, 13));
+}

@@ -19,7 +19,7 @@ import { modelCommitment } from "../../verifier-gen/src/merkle.js";
 import { quantize, quantizeInput } from "../../verifier-gen/src/quantize.js";
 import { checkDatasetShape, parseDataset } from "../../verifier-gen/src/dataset.js";
 import { packedSignals } from "../../verifier-gen/src/pipeline.js";
-import { activationMlp } from "../helpers/onnx-models.js";
+import { activationMlp, tokenMlp } from "../helpers/onnx-models.js";
 import {
   DataType,
   attrFloat,
@@ -328,6 +328,16 @@ describe("verifier-gen: operators", function () {
       UnsupportedOperatorError,
       /sm.*only over the last axis/s,
     );
+  });
+
+  it("MatMul of a [1, tokens, K] activation with a constant [K, N]: one dense layer per token, executors agree", async () => {
+    const { ig, tests } = await checkModel(tokenMlp(), [1, 4, 6], 64, 30, 0.8);
+    const dense = ig.nodes.filter((n) => n.op === "dense");
+    expect(dense.map((n) => n.shape)).to.deep.equal([
+      [1, 4, 5],
+      [1, 4, 3],
+    ]);
+    await checkWitness(ig, tests.slice(0, 3));
   });
 
   it("modelHash changes with any weight", async () => {

@@ -229,15 +229,17 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
           decl.push(`    signal input w${id}[${n.weight.length}];`);
           weightInputs[`w${id}`] = n.weight;
         }
-        for (let o = 0; o < n.outF; o++) {
-          const acc = lcConst(big(n.bias[o]!));
-          for (let i = 0; i < n.inF; i++) {
-            const w = n.weight[o * n.inF + i]!;
-            if (naive) lcAddScaled(acc, naiveProduct(`w${id}[${o * n.inF + i}]`, xin[i]!), 1n);
-            else lcAddScaled(acc, xin[i]!, big(w));
+        for (let row = 0; row < xin.length / n.inF; row++)
+          for (let o = 0; o < n.outF; o++) {
+            const acc = lcConst(big(n.bias[o]!));
+            for (let i = 0; i < n.inF; i++) {
+              const w = n.weight[o * n.inF + i]!;
+              const x = xin[row * n.inF + i]!;
+              if (naive) lcAddScaled(acc, naiveProduct(`w${id}[${o * n.inF + i}]`, x), 1n);
+              else lcAddScaled(acc, x, big(w));
+            }
+            out.push(acc);
           }
-          out.push(acc);
-        }
         trace = out.map(() => null);
         break;
       }

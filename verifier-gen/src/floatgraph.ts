@@ -308,10 +308,11 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
         if (isConst(ins[0])) unsupported("constant left operand (only x @ W with constant W is supported)");
         const a = dynShape(ins[0]);
         const B = cst(ins[1]);
-        if (a.length !== 2 || a[0] !== 1) unsupported(`input must be [1, K], got [${a}]`);
-        if (B.dims.length !== 2 || B.dims[0] !== a[1])
-          throw new ShapeError(`node "${name}": MatMul shapes [${a}] x [${B.dims}]`);
-        const K = a[1]!,
+        // x [1, ..., K] @ W [K, N]: the same dense layer applied to every row (token) of the leading axes.
+        if (a.length < 2 || a[0] !== 1) unsupported(`input must be [1, ..., K], got [${a}]`);
+        if (B.dims.length !== 2) unsupported(`a constant right operand of rank ${B.dims.length} (only [K, N])`);
+        if (B.dims[0] !== a[a.length - 1]) throw new ShapeError(`node "${name}": MatMul shapes [${a}] x [${B.dims}]`);
+        const K = a[a.length - 1]!,
           N = B.dims[1]!;
         const W = new Float64Array(N * K);
         for (let o = 0; o < N; o++) for (let i = 0; i < K; i++) W[o * K + i] = B.data[i * N + o]!;
@@ -324,7 +325,7 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
           outF: N,
           W,
           B: new Float64Array(N),
-          shape: [1, N],
+          shape: [...a.slice(0, -1), N],
         });
         break;
       }
@@ -790,12 +791,14 @@ export function runFloat(g: FloatGraph, input: ArrayLike<number>): Map<string, F
     switch (n.op) {
       case "dense": {
         const x = get(n.input);
-        y = new Float64Array(n.outF);
-        for (let o = 0; o < n.outF; o++) {
-          let s = n.B[o]!;
-          for (let i = 0; i < n.inF; i++) s += n.W[o * n.inF + i]! * x[i]!;
-          y[o] = s;
-        }
+        const rows = x.length / n.inF;
+        y = new Float64Array(rows * n.outF);
+        for (let r = 0; r < rows; r++)
+          for (let o = 0; o < n.outF; o++) {
+            let s = n.B[o]!;
+            for (let i = 0; i < n.inF; i++) s += n.W[o * n.inF + i]! * x[r * n.inF + i]!;
+            y[r * n.outF + o] = s;
+          }
         break;
       }
       case "conv":

@@ -144,13 +144,16 @@ function evalNode(n: IntNode, t: Float64Array[], g: IntGraph): Float64Array {
   const shapeOf = (id: number) => (id === 0 ? g.input.shape : g.nodes[id - 1]!.shape);
   switch (n.op) {
     case "dense": {
+      // Every row (token) of the input: y[r, o] = bias[o] + sum_i W[o, i] x[r, i].
       const x = t[n.input]!;
-      const y = new Float64Array(n.outF);
-      for (let o = 0; o < n.outF; o++) {
-        let s = n.bias[o]!;
-        for (let i = 0; i < n.inF; i++) s += n.weight[o * n.inF + i]! * x[i]!;
-        y[o] = s;
-      }
+      const rows = x.length / n.inF;
+      const y = new Float64Array(rows * n.outF);
+      for (let r = 0; r < rows; r++)
+        for (let o = 0; o < n.outF; o++) {
+          let s = n.bias[o]!;
+          for (let i = 0; i < n.inF; i++) s += n.weight[o * n.inF + i]! * x[r * n.inF + i]!;
+          y[r * n.outF + o] = s;
+        }
       return y;
     }
     case "conv2d":
@@ -223,19 +226,22 @@ export function computeRanges(g: IntGraph): { lo: Float64Array; hi: Float64Array
     const r = n.op === "add" ? ranges[n.inputs[0]]! : ranges[n.input]!;
     switch (n.op) {
       case "dense": {
-        lo = new Float64Array(n.outF);
-        hi = new Float64Array(n.outF);
-        for (let o = 0; o < n.outF; o++) {
-          let a = n.bias[o]!,
-            b = n.bias[o]!;
-          for (let i = 0; i < n.inF; i++) {
-            const w = n.weight[o * n.inF + i]!;
-            a += Math.min(w * r.lo[i]!, w * r.hi[i]!);
-            b += Math.max(w * r.lo[i]!, w * r.hi[i]!);
+        const rows = r.lo.length / n.inF;
+        lo = new Float64Array(rows * n.outF);
+        hi = new Float64Array(rows * n.outF);
+        for (let row = 0; row < rows; row++)
+          for (let o = 0; o < n.outF; o++) {
+            let a = n.bias[o]!,
+              b = n.bias[o]!;
+            for (let i = 0; i < n.inF; i++) {
+              const w = n.weight[o * n.inF + i]!;
+              const k = row * n.inF + i;
+              a += Math.min(w * r.lo[k]!, w * r.hi[k]!);
+              b += Math.max(w * r.lo[k]!, w * r.hi[k]!);
+            }
+            lo[row * n.outF + o] = a;
+            hi[row * n.outF + o] = b;
           }
-          lo[o] = a;
-          hi[o] = b;
-        }
         break;
       }
       case "conv2d": {

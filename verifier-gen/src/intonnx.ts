@@ -54,11 +54,13 @@ export function emitIntOnnx(g: IntGraph): Uint8Array {
     const out = tname(i + 1);
     switch (n.op) {
       case "dense": {
-        const x = op("Reshape", [tname(n.input), cst([2], [1, n.inF])]);
+        const rows = prod(shapeOf(n.input)) / n.inF;
+        const x = op("Reshape", [tname(n.input), cst([2], [rows, n.inF])]);
         const wt: number[] = new Array(n.inF * n.outF);
         for (let o = 0; o < n.outF; o++) for (let k = 0; k < n.inF; k++) wt[k * n.outF + o] = n.weight[o * n.inF + k]!;
         const mm = op("MatMul", [x, cst([n.inF, n.outF], wt)]);
-        op("Add", [mm, cst([n.outF], n.bias)], [], out);
+        const y = op("Add", [mm, cst([n.outF], n.bias)]);
+        op("Reshape", [y, cst([n.shape.length], n.shape)], [], out);
         break;
       }
       case "conv2d": {

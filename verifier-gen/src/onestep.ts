@@ -329,9 +329,9 @@ export function buildOneStepProof(
     case "dense":
       take(PARAMS.DENSE_DIMS, 0, 2);
       if (!cost.executable) break;
-      take(PARAMS.BIAS, j);
-      take(PARAMS.WEIGHT, j * n.inF, n.inF);
-      elems(0, 0, n.inF);
+      take(PARAMS.BIAS, j % n.outF);
+      take(PARAMS.WEIGHT, (j % n.outF) * n.inF, n.inF);
+      elems(0, Math.floor(j / n.outF) * n.inF, n.inF);
       break;
     case "conv2d":
     case "maxpool":

@@ -168,7 +168,10 @@ export function quantize(
       case "conv": {
         const x = asAct(n.input, n.name);
         const OC = n.op === "dense" ? n.outF : n.outShape[0];
-        const perChannel = opts.perChannel && !feedsArgmax;
+        // Per-channel scales follow the channel axis (1); a dense layer over rows (tokens) has its outputs on
+        // the last axis instead, so it takes one scale.
+        const rowsOfDense = n.op === "dense" && prod(n.shape) !== n.outF;
+        const perChannel = opts.perChannel && !feedsArgmax && !rowsOfDense;
         const { wq, sw } = quantWeights(n.W, OC, perChannel);
         const sx = x.scale[0]!;
         const bias = Array.from(n.B, (b, o) => Math.round(b / (sx * sw[o]!)));

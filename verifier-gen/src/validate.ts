@@ -87,7 +87,8 @@ function structure(n: IntNode, i: number, shapes: readonly number[][], bad: (rea
   };
   switch (n.op) {
     case "dense":
-      if (n.inF !== inSize || n.outF !== size)
+      // Rows of inF values each map to rows of outF (one row: a plain dense layer).
+      if (!isInt(n.inF) || n.inF < 1 || inSize % n.inF !== 0 || (inSize / n.inF) * n.outF !== size)
         return bad(`dims [${n.inF}, ${n.outF}] do not match tensors of ${inSize} -> ${size}`);
       ints("weight", n.weight, n.inF * n.outF);
       ints("bias", n.bias, n.outF);

@@ -240,17 +240,28 @@ contract OneStepExecutor is IOneStepExecutor {
         return _clamp(v, range[0], range[1]);
     }
 
-    /// @dev y[o] = bias[o] + sum_i W[o, i] x[i]: the weight row and the whole input as one run each.
-    function _dense(Ctx memory c, OneStepProof calldata proof, uint256 inSize) private pure returns (int256 acc) {
+    /// @dev y[r, o] = bias[o] + sum_i W[o, i] x[r, i]: the weight row and the input row as one run each.
+    function _dense(Ctx memory c, OneStepProof calldata proof, uint256 inSize) private pure returns (int256) {
         int256[] memory dims = _run(c, proof, _DENSE_DIMS, 0, 2);
-        if (dims[0] < 0 || uint256(dims[0]) != inSize || uint256(dims[1]) != c.size) return _malformed(c);
-        uint256 inF = inSize;
-        uint256 cost = _cost(inF, c.modelDepth) + _cost(inF, c.inputDepths[0]);
-        if (!_affordable(c, cost)) return 0;
-        uint256 o = c.element;
+        // Rows of inF inputs map to rows of outF outputs (one row: a plain dense layer).
+        if (dims[0] < 1 || dims[1] < 1 || inSize % uint256(dims[0]) != 0) return _malformed(c);
+        if ((inSize / uint256(dims[0])) * uint256(dims[1]) != c.size) return _malformed(c);
+        uint256 inF = uint256(dims[0]);
+        if (!_affordable(c, _cost(inF, c.modelDepth) + _cost(inF, c.inputDepths[0]))) return 0;
+        return _denseRow(c, proof, inF, uint256(dims[1]));
+    }
+
+    /// @dev Output o of row r (element r * outF + o): bias[o] + W[o, :] . x[r, :].
+    function _denseRow(
+        Ctx memory c,
+        OneStepProof calldata proof,
+        uint256 inF,
+        uint256 outF
+    ) private pure returns (int256 acc) {
+        uint256 o = c.element % outF;
         acc = _one(c, proof, _BIAS, uint32(o));
         int256[] calldata w = _params(c, proof, _WEIGHT, uint32(o * inF), inF);
-        int256[] calldata x = _elems(c, proof, 0, 0, inF);
+        int256[] calldata x = _elems(c, proof, 0, (c.element / outF) * inF, inF);
         if (c.bad) return 0;
         for (uint256 i = 0; i < inF; ++i) acc += w[i] * x[i];
     }
