@@ -125,3 +125,39 @@ export function tokenMlp(
   };
   return encodeModel(makeModel(graph, 13));
 }
+
+/**
+ * The first layers of a PyTorch ViT as exported: x [1, tokens, K] -> MatMul W [K, d] -> Add bias [d] (last axis)
+ * -> Add position embedding [1, tokens, d] (whole shape) -> Tanh -> MatMul [d, N] -> Add bias [N].
+ */
+export function tokenEmbedding(
+  options: { tokens?: number; inputs?: number; width?: number; outputs?: number } = {},
+): Uint8Array {
+  const T = options.tokens ?? 4,
+    K = options.inputs ?? 6,
+    D = options.width ?? 5,
+    N = options.outputs ?? 3;
+  const r = rng(23);
+  const F = (name: string, dims: number[]) =>
+    makeTensor(
+      name,
+      dims,
+      DataType.FLOAT,
+      Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => r() * 1.5),
+    );
+  const graph = {
+    name: "torch_jit",
+    node: [
+      { op_type: "MatMul", name: "/embed/MatMul", input: ["x", "embed.w"], output: ["e0"] },
+      { op_type: "Add", name: "/embed/Add", input: ["embed.b", "e0"], output: ["e1"] },
+      { op_type: "Add", name: "/Add", input: ["e1", "pos"], output: ["e2"] },
+      { op_type: "Tanh", name: "/Tanh", input: ["e2"], output: ["a"] },
+      { op_type: "MatMul", name: "/head/MatMul", input: ["a", "head.w"], output: ["h0"] },
+      { op_type: "Add", name: "/head/Add", input: ["h0", "head.b"], output: ["y"] },
+    ],
+    initializer: [F("embed.w", [K, D]), F("embed.b", [D]), F("pos", [1, T, D]), F("head.w", [D, N]), F("head.b", [N])],
+    input: [valueInfo("x", DataType.FLOAT, [1, T, K])],
+    output: [valueInfo("y", DataType.FLOAT, [1, T, N])],
+  };
+  return encodeModel(makeModel(graph, 14));
+}

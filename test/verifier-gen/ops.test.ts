@@ -19,7 +19,7 @@ import { modelCommitment } from "../../verifier-gen/src/merkle.js";
 import { quantize, quantizeInput } from "../../verifier-gen/src/quantize.js";
 import { checkDatasetShape, parseDataset } from "../../verifier-gen/src/dataset.js";
 import { packedSignals } from "../../verifier-gen/src/pipeline.js";
-import { activationMlp, tokenMlp } from "../helpers/onnx-models.js";
+import { activationMlp, tokenEmbedding, tokenMlp } from "../helpers/onnx-models.js";
 import {
   DataType,
   attrFloat,
@@ -337,6 +337,17 @@ describe("verifier-gen: operators", function () {
       [1, 4, 5],
       [1, 4, 3],
     ]);
+    await checkWitness(ig, tests.slice(0, 3));
+  });
+
+  it("constants over the trailing axes: a bias on the last axis (folded) and a positional embedding of the whole shape", async () => {
+    const { ig, tests } = await checkModel(tokenEmbedding(), [1, 4, 6], 64, 30, 0.8);
+    // The biases fold into the per-token dense layers; the positional embedding stays an affine over the tensor.
+    const affine = ig.nodes.filter((n) => n.op === "affine");
+    expect(affine).to.have.length(1);
+    if (affine[0]!.op !== "affine") throw new Error("unreachable");
+    expect(affine[0]!.inner).to.equal(1);
+    expect(affine[0]!.add).to.have.length(4 * 5);
     await checkWitness(ig, tests.slice(0, 3));
   });
 

@@ -432,7 +432,12 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
         const s = n.input === 0 ? g.input.shape : g.nodes[n.input - 1]!.shape;
         const inner = s.slice(2).reduce((a, b) => a * b, 1);
         out = xin.map((a, e) => {
-          const c = n.mul.length === 1 ? 0 : Math.floor(e / inner) % s[1]!;
+          const c =
+            n.mul.length === 1
+              ? 0
+              : n.inner !== undefined
+                ? Math.floor(e / n.inner) % n.mul.length
+                : Math.floor(e / inner) % s[1]!;
           const acc = lcConst(big(n.add[n.add.length === 1 ? 0 : c]!));
           lcAddScaled(acc, a, big(n.mul[c]!));
           return acc;

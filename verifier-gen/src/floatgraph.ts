@@ -126,7 +126,8 @@ export type FNode = Base &
         pads: [number, number, number, number];
       }
     | { op: "add"; inputs: [string, string]; ca: number; cb: number }
-    | { op: "affine"; input: string; mul: Float64Array; add: Float64Array }
+    /** y = x * mul[k] + add[k], k = vectorIndex(e): per channel (axis 1), or along the trailing axes (inner) */
+    | { op: "affine"; input: string; mul: Float64Array; add: Float64Array; inner?: number }
     | { op: "reshape"; input: string }
     | { op: "argmax"; input: string }
     | { op: "func"; input: string; fn: FuncName }
@@ -356,9 +357,17 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
         const dynIdx = c0 ? 1 : 0;
         const s = dynShape(ins[dynIdx]);
         const c = cst(ins[1 - dynIdx]);
-        const per = channelVector(c, s, () =>
-          unsupported(`constant of shape [${c.dims}] must be a scalar or per-channel (axis 1) for input [${s}]`),
-        );
+        // A scalar, a per-channel vector (axis 1), or a constant over the trailing axes (a bias on the last
+        // axis of a [1, tokens, d] tensor, a positional embedding of the whole shape).
+        const trailing = trailingVector(c, s);
+        const per =
+          trailing ??
+          channelVector(c, s, () =>
+            unsupported(
+              `constant of shape [${c.dims}] must be a scalar, per-channel (axis 1) or over the trailing axes of input [${s}]`,
+            ),
+          );
+        const inner = trailing === null || trailing.length === 1 ? undefined : 1;
         const nc = per.length;
         const mul = new Float64Array(nc).fill(1);
         const add = new Float64Array(nc);
@@ -377,7 +386,16 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
             mul[k] = 1 / v;
           }
         }
-        push({ op: "affine", name, output: out, input: ins[dynIdx]!, mul, add, shape: s });
+        push({
+          op: "affine",
+          name,
+          output: out,
+          input: ins[dynIdx]!,
+          mul,
+          add,
+          shape: s,
+          ...(inner === undefined ? {} : { inner }),
+        });
         break;
       }
       case "Relu":
@@ -638,6 +656,20 @@ function convPads(
 }
 
 /** A constant broadcast against a dynamic tensor of shape s, as a scalar or per-channel (axis 1) vector. */
+/**
+ * A constant that broadcasts along a suffix of s's axes (numpy rules: its non-unit axes are exactly the last
+ * ones of s): its values, indexed by e % length; null when it is not of that form (or when it is per channel).
+ */
+function trailingVector(c: Const, s: Shape): number[] | null {
+  const dims = [...c.dims];
+  while (dims.length < s.length) dims.unshift(1);
+  if (dims.length !== s.length || s.length < 3) return null;
+  const k = dims.findIndex((d) => d !== 1);
+  if (k < 1) return null; // a scalar (or all ones): handled as one entry
+  for (let j = k; j < s.length; j++) if (dims[j] !== s[j]) return null;
+  return c.data.slice(0, prod(c.dims));
+}
+
 function channelVector(c: Const, s: Shape, fail: () => never): number[] {
   const n = prod(c.dims);
   if (n === 1) return [c.data[0]!];
@@ -742,6 +774,12 @@ function optimize(g: FloatGraph): FloatGraph {
       const p = nodes.find((q) => q.output === n.input);
       if (!p || (p.op !== "dense" && p.op !== "conv") || cons.get(p.output) !== 1) continue;
       const OC = p.op === "dense" ? p.outF : p.outShape[0];
+      // The vector must index the producer's output channel: per channel of a conv or a one-row dense, or the
+      // last axis (inner 1, OC entries) of a dense applied per row.
+      const oneEntry = n.mul.length === 1 && n.add.length === 1;
+      const perChannel = n.inner === undefined && (p.op === "conv" || prod(p.shape) === OC);
+      const lastAxis = n.inner === 1 && p.op === "dense" && n.mul.length === OC;
+      if (!oneEntry && !perChannel && !lastAxis) continue;
       const per = p.W.length / OC;
       const W = new Float64Array(p.W.length),
         B = new Float64Array(OC);
@@ -846,7 +884,7 @@ export function runFloat(g: FloatGraph, input: ArrayLike<number>): Map<string, F
       case "affine": {
         const x = get(n.input);
         y = x.map((v, i) => {
-          const c = channelOf(i, n.shape, n.mul.length);
+          const c = vectorIndex(i, n.shape, n.mul.length, n.inner);
           return v * n.mul[c]! + n.add[n.add.length === 1 ? 0 : c]!;
         });
         break;
@@ -868,6 +906,16 @@ export function runFloat(g: FloatGraph, input: ArrayLike<number>): Map<string, F
 }
 
 /** Channel (axis 1) index of flat element i of a tensor of shape s, or 0 for per-tensor vectors. */
+/**
+ * The entry of a constant vector of `vecLen` entries that element i reads: per channel (axis 1) when `inner`
+ * is absent, else floor(i / inner) % vecLen (inner = 1: a vector along the trailing axes, e.g. a bias on the
+ * last axis or a constant of the tensor's whole shape).
+ */
+export function vectorIndex(i: number, s: Shape, vecLen: number, inner?: number): number {
+  if (vecLen === 1) return 0;
+  return inner === undefined ? channelOf(i, s, vecLen) : Math.floor(i / inner) % vecLen;
+}
+
 export function channelOf(i: number, s: Shape, vecLen: number): number {
   if (vecLen === 1) return 0;
   const inner = prod(s.slice(2));

@@ -8,7 +8,7 @@
  * arithmetic is exact.
  */
 import { IntegrityError } from "./errors.js";
-import { channelOf, convGeneric, poolWindows, type Shape } from "./floatgraph.js";
+import { channelOf, convGeneric, poolWindows, vectorIndex, type Shape } from "./floatgraph.js";
 
 export type IntNode = {
   name: string;
@@ -44,8 +44,8 @@ export type IntNode = {
     }
   /** y = a * ma + b * mb */
   | { op: "add"; inputs: [number, number]; ma: number; mb: number }
-  /** y = x * mul[c] + add[c] (per channel or scalar) */
-  | { op: "affine"; input: number; mul: number[]; add: number[] }
+  /** y = x * mul[c] + add[c] (per channel, scalar, or along the trailing axes when `inner` is set: c = floor(e / inner) % m) */
+  | { op: "affine"; input: number; mul: number[]; add: number[]; inner?: number }
   | { op: "reshape"; input: number }
   /** index of the first maximum */
   | { op: "argmax"; input: number }
@@ -196,7 +196,7 @@ function evalNode(n: IntNode, t: Float64Array[], g: IntGraph): Float64Array {
       const x = t[n.input]!;
       const s = shapeOf(n.input);
       return x.map((v, i) => {
-        const c = channelOf(i, s, n.mul.length);
+        const c = vectorIndex(i, s, n.mul.length, n.inner);
         return v * n.mul[c]! + n.add[n.add.length === 1 ? 0 : c]!;
       });
     }
@@ -322,7 +322,7 @@ export function computeRanges(g: IntGraph): { lo: Float64Array; hi: Float64Array
       }
       case "affine": {
         const s = shapeOf(n.input);
-        const ca = (i: number) => channelOf(i, s, n.mul.length);
+        const ca = (i: number) => vectorIndex(i, s, n.mul.length, n.inner);
         const ad = (i: number) => n.add[n.add.length === 1 ? 0 : ca(i)]!;
         lo = r.lo.map((v, i) => Math.min(v * n.mul[ca(i)]!, r.hi[i]! * n.mul[ca(i)]!) + ad(i));
         hi = r.hi.map((v, i) => Math.max(v * n.mul[ca(i)]!, r.lo[i]! * n.mul[ca(i)]!) + ad(i));

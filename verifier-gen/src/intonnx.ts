@@ -165,8 +165,17 @@ export function emitIntOnnx(g: IntGraph): Uint8Array {
       }
       case "affine": {
         const s = shapeOf(n.input);
-        const m = op("Mul", [tname(n.input), chanConst(n.mul, s)]);
-        op("Add", [m, chanConst(n.add, s)], [], out);
+        // Along the trailing axes: the vector repeated over the whole tensor (inner = 1, index e % m).
+        const full = (vals: number[]) =>
+          vals.length === 1
+            ? cst([], vals)
+            : cst(
+                s,
+                Array.from({ length: prod(s) }, (_, e) => vals[e % vals.length]!),
+              );
+        const konst = (vals: number[]) => (n.inner === undefined ? chanConst(vals, s) : full(vals));
+        const m = op("Mul", [tname(n.input), konst(n.mul)]);
+        op("Add", [m, konst(n.add)], [], out);
         break;
       }
       case "reshape":

@@ -300,7 +300,12 @@ export function leafValues(g: IntGraph): Leaf[] {
         put(i, PARAMS.ADD_COEFFS, [n.ma, n.mb]);
         break;
       case "affine":
-        put(i, PARAMS.CHANNELS, [...channels(n.mul.length, shapeOf(n.input)), n.add.length === 1 ? 1 : n.mul.length]);
+        put(i, PARAMS.CHANNELS, [
+          ...(n.inner === undefined || n.mul.length === 1
+            ? channels(n.mul.length, shapeOf(n.input))
+            : [n.mul.length, n.inner]),
+          n.add.length === 1 ? 1 : n.mul.length,
+        ]);
         put(i, PARAMS.AFFINE_MUL, n.mul);
         put(i, PARAMS.AFFINE_ADD, n.add);
         break;

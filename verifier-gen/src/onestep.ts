@@ -366,7 +366,7 @@ export function buildOneStepProof(
     case "affine": {
       const m = n.mul.length;
       const s = n.input === 0 ? graph.input.shape : graph.nodes[n.input - 1]!.shape;
-      const inner = m === 1 ? 1 : s.slice(2).reduce((a, b) => a * b, 1);
+      const inner = m === 1 ? 1 : (n.inner ?? s.slice(2).reduce((a, b) => a * b, 1));
       const ch = Math.floor(j / inner) % m;
       take(PARAMS.CHANNELS, 0, 3);
       take(PARAMS.AFFINE_MUL, ch);

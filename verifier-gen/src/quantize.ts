@@ -339,7 +339,15 @@ export function quantize(
         const mul = Array.from(n.mul, (m) => Math.round(m / sm));
         const sacc = x.scale[0]! * sm;
         const add = Array.from(n.add, (a) => Math.round(a / sacc));
-        const id = emit({ op: "affine", name: n.name, shape: n.shape, input: x.id, mul, add });
+        const id = emit({
+          op: "affine",
+          name: n.name,
+          shape: n.shape,
+          input: x.id,
+          mul,
+          add,
+          ...(n.inner === undefined ? {} : { inner: n.inner }),
+        });
         descs.set(n.output, { id, kind: "acc", scale: [sacc], lo: -Infinity, hi: Infinity, shape: n.shape });
         break;
       }

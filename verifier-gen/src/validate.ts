@@ -160,6 +160,13 @@ function structure(n: IntNode, i: number, shapes: readonly number[][], bad: (rea
       return;
     case "affine": {
       if (!ints("mul", n.mul) || !ints("add", n.add)) return;
+      if (n.inner !== undefined) {
+        // Along the trailing axes: m entries, element e reads floor(e / inner) % m.
+        if (!isInt(n.inner) || n.inner < 1 || size % (n.mul.length * n.inner) !== 0)
+          return bad(`${n.mul.length} entries of ${n.inner} elements do not tile ${size} values`);
+        if (n.add.length !== 1 && n.add.length !== n.mul.length) return bad("add must be scalar or like mul");
+        return;
+      }
       const inChannels = shapes[n.input]![1] ?? 1;
       if (n.mul.length !== 1 && n.mul.length !== inChannels)
         return bad(`${n.mul.length} multipliers for ${inChannels} channels`);

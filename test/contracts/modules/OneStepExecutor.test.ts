@@ -9,7 +9,7 @@ import { importOnnx } from "../../../verifier-gen/src/floatgraph.js";
 import { ModelTree, PARAMS } from "../../../verifier-gen/src/merkle.js";
 import { buildOneStepProof, commitTrace, elementCost } from "../../../verifier-gen/src/onestep.js";
 import { quantize, quantizeInput } from "../../../verifier-gen/src/quantize.js";
-import { activationMlp, tokenMlp } from "../../helpers/onnx-models.js";
+import { activationMlp, tokenEmbedding, tokenMlp } from "../../helpers/onnx-models.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -139,6 +139,37 @@ describe("OneStepExecutor: a dense layer per token", () => {
     for (let e = 0; e < c.tensorSizes[tensor]!; e++) {
       const proof = buildOneStepProof(graph, tree, c, tensor, e, input);
       expect(Number(proof.elements[0]!.start)).to.equal(Math.floor(e / 5) * 6);
+      const step = {
+        modelHash: tree.modelHash,
+        leafCount: tree.commitment.leafCount,
+        paramRoot: tree.commitment.paramRoot,
+        traceRoot: c.traceRoot,
+        inputHash: keccak256(input),
+        tensor,
+        element: e,
+      };
+      const [executable, value] = await exec.execute(step, c.tensorSizes, proof);
+      expect(executable).to.equal(true);
+      expect(value).to.equal(BigInt(c.tensors[tensor]![e]!));
+    }
+  });
+});
+
+describe("OneStepExecutor: constants over the trailing axes", () => {
+  const fg = importOnnx(tokenEmbedding());
+  const calib = Array.from({ length: 40 }, (_, i) => Array.from({ length: 24 }, (_, k) => Math.cos(i * 5 + k) * 2));
+  const graph = quantize(fg, calib);
+  const tree = new ModelTree(graph);
+
+  it("recomputes every element of the positional-embedding affine from its own entry", async () => {
+    const exec = await ethers.deployContract("OneStepExecutor");
+    const q = quantizeInput(graph, calib[4]!);
+    const input = encodeInputBytes(graph, q);
+    const c = commitTrace(graph, q);
+    const tensor = graph.nodes.findIndex((n) => n.op === "affine") + 1;
+    expect(tensor).to.be.greaterThan(0);
+    for (let e = 0; e < c.tensorSizes[tensor]!; e++) {
+      const proof = buildOneStepProof(graph, tree, c, tensor, e, input);
       const step = {
         modelHash: tree.modelHash,
         leafCount: tree.commitment.leafCount,
