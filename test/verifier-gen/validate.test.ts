@@ -2,12 +2,16 @@
 // identically, or an honest operator serving it loses disputes (audit: a bias of 2^53 that float64 rounds,
 // a shift of 200 the chain calls malformed). The validator names the node and op of every problem, and the
 // operator refuses such a build before serving it.
-import { mkdtemp, rm, writeFile, copyFile } from "node:fs/promises";
+import { cp, mkdtemp, rm, writeFile, copyFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import type { IntGraph, IntNode } from "../../verifier-gen/src/intgraph.js";
+import { hexlify, keccak256 } from "ethers";
+import { runInt, type IntGraph, type IntNode } from "../../verifier-gen/src/intgraph.js";
+import { decodeOutput, encodeInputBytes } from "../../verifier-gen/src/encoding.js";
+import { IntOnnxRunner, emitIntOnnx } from "../../verifier-gen/src/intonnx.js";
+import { SamplingExecutor } from "../../operator/src/executors/sampling.js";
 import { modelCommitment } from "../../verifier-gen/src/merkle.js";
 import { graphIssues } from "../../verifier-gen/src/validate.js";
 import { OptimisticExecutor } from "../../operator/src/executors/optimistic.js";
@@ -55,6 +59,26 @@ describe("verifier-gen: graphs every executor computes alike", () => {
       /padding/,
     ],
     ["digits-cnn", "a zero stride", (g) => (nodeOf(g, "conv2d").strides = [0, 1]), /stride/],
+    [
+      "wine_probs",
+      "a softmax whose input can leave its exponential table",
+      (g) => {
+        const sm = nodeOf(g, "softmax");
+        sm.hi = sm.lo + 3;
+        sm.exp = sm.exp.slice(0, 4);
+      },
+      /beyond the table's/,
+    ],
+    [
+      "wine_probs",
+      "a function table narrower than its input's range",
+      (g) => {
+        const lut = nodeOf(g, "lut");
+        lut.lo += 10;
+        lut.table = lut.table.slice(10);
+      },
+      /beyond the table's/,
+    ],
   ];
   for (const [model, what, change, reason] of cases) {
     it(`names the node and op of ${what}`, () => {
@@ -86,6 +110,52 @@ describe("verifier-gen: graphs every executor computes alike", () => {
         .that.matches(/node \d+ \(requant\): shift/);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+  it("the sampling executor computes the committed graph, whatever model.int.onnx the build ships", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "veriml-int-onnx-"));
+    try {
+      await cp("models/build/iris_mlp", dir, { recursive: true });
+      // A shipped integer ONNX of another model: the executor must not use it.
+      await copyFile("models/build/diabetes_relu/model.int.onnx", path.join(dir, "model.int.onnx"));
+      const executor = await SamplingExecutor.create(dir, `0x${"11".repeat(32)}`, pino({ level: "silent" }));
+      try {
+        const g = load("iris_mlp");
+        const q = [5, -3, 40, -127];
+        const input = encodeInputBytes(g, q);
+        const out = await executor.infer({
+          requestId: 1n,
+          input: hexlify(input),
+          inputHash: keccak256(input),
+          inputURI: "",
+        });
+        expect(decodeOutput(out).map(Number)).to.deep.equal(runInt(g, q).output);
+      } finally {
+        await executor.release();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the int64 ONNX spreads a constant with inner > 1 as the interpreter does", async () => {
+    const g: IntGraph = {
+      format: "veriml-intgraph",
+      version: 1,
+      name: "inner",
+      bits: 8,
+      input: { shape: [1, 8], scale: 1, lo: -127, hi: 127 },
+      nodes: [{ op: "affine", name: "a", shape: [1, 8], input: 0, mul: [1, 10], add: [0, 100], inner: 2 }],
+      output: { kind: "tensor", tensor: 1, logits: 1, scale: [1] },
+    };
+    expect(graphIssues(g)).to.deep.equal([]);
+    const runner = await IntOnnxRunner.create(g, emitIntOnnx(g));
+    try {
+      const x = [1, 2, 3, 4, 5, 6, 7, -1];
+      expect((await runner.run(x)).output).to.deep.equal(runInt(g, x).output);
+      expect(runInt(g, x).output).to.deep.equal([1, 2, 130, 140, 5, 6, 170, 90]);
+    } finally {
+      await runner.release();
     }
   });
 });

@@ -165,13 +165,13 @@ export function emitIntOnnx(g: IntGraph): Uint8Array {
       }
       case "affine": {
         const s = shapeOf(n.input);
-        // Along the trailing axes: the vector repeated over the whole tensor (inner = 1, index e % m).
+        // With `inner`: the vector spread over the whole tensor, element e reading entry floor(e / inner) % m.
         const full = (vals: number[]) =>
           vals.length === 1
             ? cst([], vals)
             : cst(
                 s,
-                Array.from({ length: prod(s) }, (_, e) => vals[e % vals.length]!),
+                Array.from({ length: prod(s) }, (_, e) => vals[Math.floor(e / n.inner!) % vals.length]!),
               );
         const konst = (vals: number[]) => (n.inner === undefined ? chanConst(vals, s) : full(vals));
         const m = op("Mul", [tname(n.input), konst(n.mul)]);

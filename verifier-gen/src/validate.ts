@@ -233,8 +233,16 @@ function magnitudes(g: IntGraph, bad: (node: number, op: string, reason: string)
         over("x * mul + add", A[n.input]! * maxAbs(n.mul) + maxAbs(n.add));
         return;
       case "softmax":
-        over("2 * out * e + S", (2 * n.out + n.n) * maxAbs(n.exp));
+      case "lut": {
+        if (n.op === "softmax") over("2 * out * e + S", (2 * n.out + n.n) * maxAbs(n.exp));
+        // INVARIANT: every value the input can take has its table entry (else executors disagree or fail).
+        const r = ranges[n.input]!;
+        const lo = Math.min(...r.lo),
+          hi = Math.max(...r.hi);
+        if (lo < n.lo || hi > n.hi)
+          bad(i, n.op, `its input ranges over [${lo}, ${hi}], beyond the table's [${n.lo}, ${n.hi}]`);
         return;
+      }
       default:
         return;
     }

@@ -3,7 +3,7 @@ import path from "node:path";
 import { AbiCoder, computeAddress, keccak256 } from "ethers";
 import type { Logger } from "pino";
 import type { IntGraph } from "../../../verifier-gen/src/intgraph.js";
-import { IntOnnxRunner } from "../../../verifier-gen/src/intonnx.js";
+import { IntOnnxRunner, emitIntOnnx } from "../../../verifier-gen/src/intonnx.js";
 import { modelCommitment } from "../../../verifier-gen/src/merkle.js";
 import { ModelTree, commitTrace, encodeOutput, type TraceCommitment } from "../optimistic/trace.js";
 import { ExecutionError } from "../errors.js";
@@ -57,13 +57,11 @@ export class SamplingExecutor implements Executor {
   static async create(artifactsDir: string, privateKey: string, log: Logger): Promise<SamplingExecutor> {
     let graph: IntGraph;
     let manifest: { modelHash: string };
-    let onnx: Uint8Array;
     try {
       graph = JSON.parse(await readFile(path.join(artifactsDir, "intgraph.json"), "utf8")) as IntGraph;
       manifest = JSON.parse(await readFile(path.join(artifactsDir, "manifest.json"), "utf8")) as { modelHash: string };
-      onnx = new Uint8Array(await readFile(path.join(artifactsDir, "model.int.onnx")));
     } catch (cause) {
-      throw new ExecutionError(`${artifactsDir}: not a verifier-gen build with an integer ONNX model`, { cause });
+      throw new ExecutionError(`${artifactsDir}: not a verifier-gen build`, { cause });
     }
     const commitment = modelCommitment(graph);
     const committed = commitment.modelHash;
@@ -74,7 +72,9 @@ export class SamplingExecutor implements Executor {
     }
     // A mismatch can go to the deterministic arbitrator: every element must be disputable there, exactly.
     requireDisputableGraph(graph, commitment.depth, artifactsDir);
-    const runner = await IntOnnxRunner.create(graph, onnx);
+    // The integer ONNX is emitted here from the committed graph, never taken from the build: a model owner's
+    // shipped model.int.onnx that differed from its graph would make honest samplers disagree with the chain.
+    const runner = await IntOnnxRunner.create(graph, emitIntOnnx(graph));
     return new SamplingExecutor(graph, runner, committed, privateKey, log);
   }
 
