@@ -161,3 +161,58 @@ export function tokenEmbedding(
   };
   return encodeModel(makeModel(graph, 14));
 }
+
+/**
+ * x [1, 6] -> Gemm -> GELU -> Gemm -> y, the GELU either as PyTorch exports nn.GELU() (Div by sqrt 2, Erf, Add 1,
+ * Mul x, Mul 0.5, with Constant nodes) or as opset 20's Gelu op (approximate "none" or "tanh").
+ */
+export function geluMlp(form: "exported" | "none" | "tanh"): Uint8Array {
+  const r = rng(31);
+  const F = (name: string, dims: number[]) =>
+    makeTensor(
+      name,
+      dims,
+      DataType.FLOAT,
+      Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => r() * 1.5),
+    );
+  const scalar = (name: string, v: number): NodeProtoObj => ({
+    op_type: "Constant",
+    name,
+    input: [],
+    output: [name],
+    attribute: [{ name: "value", type: 4, t: makeTensor(name, [], DataType.FLOAT, [v]) }],
+  });
+  const gelu: NodeProtoObj[] =
+    form === "exported"
+      ? [
+          scalar("sqrt2", Math.SQRT2),
+          { op_type: "Div", name: "/ff.1/Div", input: ["h", "sqrt2"], output: ["d"] },
+          { op_type: "Erf", name: "/ff.1/Erf", input: ["d"], output: ["e"] },
+          scalar("one", 1),
+          { op_type: "Add", name: "/ff.1/Add", input: ["e", "one"], output: ["a"] },
+          { op_type: "Mul", name: "/ff.1/Mul", input: ["h", "a"], output: ["m"] },
+          scalar("half", 0.5),
+          { op_type: "Mul", name: "/ff.1/Mul_1", input: ["m", "half"], output: ["g"] },
+        ]
+      : [
+          {
+            op_type: "Gelu",
+            name: "/ff.1/Gelu",
+            input: ["h"],
+            output: ["g"],
+            attribute: [{ name: "approximate", type: 3, s: new TextEncoder().encode(form) }],
+          },
+        ];
+  const graph = {
+    name: "torch_jit",
+    node: [
+      { op_type: "Gemm", name: "l0", input: ["x", "w0", "b0"], output: ["h"], attribute: [attrInt("transB", 1)] },
+      ...gelu,
+      { op_type: "Gemm", name: "l1", input: ["g", "w1", "b1"], output: ["y"], attribute: [attrInt("transB", 1)] },
+    ],
+    initializer: [F("w0", [8, 6]), F("b0", [8]), F("w1", [3, 8]), F("b1", [3])],
+    input: [valueInfo("x", DataType.FLOAT, [1, 6])],
+    output: [valueInfo("y", DataType.FLOAT, [1, 3])],
+  };
+  return encodeModel(makeModel(graph, form === "exported" ? 14 : 20));
+}

@@ -19,7 +19,7 @@ import { modelCommitment } from "../../verifier-gen/src/merkle.js";
 import { quantize, quantizeInput } from "../../verifier-gen/src/quantize.js";
 import { checkDatasetShape, parseDataset } from "../../verifier-gen/src/dataset.js";
 import { packedSignals } from "../../verifier-gen/src/pipeline.js";
-import { activationMlp, tokenEmbedding, tokenMlp } from "../helpers/onnx-models.js";
+import { activationMlp, geluMlp, tokenEmbedding, tokenMlp } from "../helpers/onnx-models.js";
 import {
   DataType,
   attrFloat,
@@ -349,6 +349,28 @@ describe("verifier-gen: operators", function () {
     expect(affine[0]!.inner).to.equal(1);
     expect(affine[0]!.add).to.have.length(4 * 5);
     await checkWitness(ig, tests.slice(0, 3));
+  });
+
+  it("GELU as PyTorch exports it (Div, Erf, Add, Mul, Mul) is one table; so is opset 20's Gelu, exact and tanh", async () => {
+    for (const form of ["exported", "none", "tanh"] as const) {
+      const { ig, tests } = await checkModel(geluMlp(form), [1, 6], 64, 30, 0.8);
+      const luts = ig.nodes.filter((n) => n.op === "lut");
+      expect(luts, form).to.have.length(1);
+      expect(
+        ig.nodes.some((n) => n.op === "affine"),
+        form,
+      ).to.equal(false);
+      if (form === "exported") await checkWitness(ig, tests.slice(0, 2));
+    }
+    // The exported and the opset-20 exact forms are the same function: the same table.
+    const calib = Array.from({ length: 32 }, (_, i) => rand(6, 1 + (i % 3)));
+    const table = (form: "exported" | "none") =>
+      quantize(importOnnx(geluMlp(form)), calib).nodes.find((n) => n.op === "lut");
+    expect(table("exported")).to.deep.include({ op: "lut" });
+    const a = table("exported"),
+      b = table("none");
+    if (a?.op !== "lut" || b?.op !== "lut") throw new Error("unreachable");
+    expect(a.table).to.deep.equal(b.table);
   });
 
   it("modelHash changes with any weight", async () => {

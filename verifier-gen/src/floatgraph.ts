@@ -46,10 +46,11 @@ export const SUPPORTED_OPS = [
   "Sqrt",
   "Softplus",
   "Softmax",
+  "Gelu",
 ] as const;
 
 /** Element-wise non-linear functions: quantized as committed tables over the input's integer range. */
-export const FUNCS = ["tanh", "sigmoid", "erf", "exp", "sqrt", "softplus"] as const;
+export const FUNCS = ["tanh", "sigmoid", "erf", "exp", "sqrt", "softplus", "gelu", "gelu_tanh"] as const;
 export type FuncName = (typeof FUNCS)[number];
 
 /** erf to ~1e-15 (series below 2.5, continued fraction above; JavaScript has no Math.erf). */
@@ -89,7 +90,63 @@ export function applyFunc(fn: FuncName, x: number): number {
       return Math.sqrt(Math.max(0, x));
     case "softplus":
       return x > 30 ? x : Math.log1p(Math.exp(x));
+    case "gelu":
+      return 0.5 * x * (1 + erf(x / Math.SQRT2));
+    case "gelu_tanh":
+      return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
   }
+}
+
+/** A node's single-valued constant input (an initializer or a Constant node), if it has one. */
+type ScalarOf = (name: string) => number | undefined;
+
+/**
+ * Recognises GELU as PyTorch exports it, x * 0.5 * (1 + erf(x / sqrt 2)) (Div, Erf, Add, Mul, Mul; or
+ * Mul by 1/sqrt 2 first), and replaces the five nodes by one Gelu node: an element-wise function of x,
+ * so one table instead of a product of two activations. Nodes whose intermediate values are used
+ * elsewhere are left alone.
+ */
+export function fuseGelu(nodes: readonly NodeProtoObj[], scalarOf: ScalarOf): NodeProtoObj[] {
+  const near = (v: number | undefined, target: number) => v !== undefined && Math.abs(v - target) < 1e-5 * target;
+  const uses = new Map<string, NodeProtoObj[]>();
+  for (const n of nodes) for (const i of n.input ?? []) uses.set(i, [...(uses.get(i) ?? []), n]);
+  const only = (name: string | undefined) => {
+    const u = name === undefined ? undefined : uses.get(name);
+    return u?.length === 1 ? u[0] : undefined;
+  };
+  /** The other input of a binary node, when one of its inputs is `known`. */
+  const other = (n: NodeProtoObj, known: string) => {
+    const [a, b] = n.input ?? [];
+    return a === known ? b : b === known ? a : undefined;
+  };
+  const removed = new Set<NodeProtoObj>();
+  const replaced = new Map<NodeProtoObj, NodeProtoObj>();
+  for (const erfNode of nodes) {
+    if (erfNode.op_type !== "Erf") continue;
+    const scaled = nodes.find((n) => n.output?.[0] === erfNode.input?.[0]);
+    if (scaled === undefined || only(scaled.output?.[0]) !== erfNode) continue;
+    const [s0, s1] = scaled.input ?? [];
+    let x: string | undefined;
+    if (scaled.op_type === "Div" && near(scalarOf(s1 ?? ""), Math.SQRT2)) x = s0;
+    else if (scaled.op_type === "Mul" && near(scalarOf(s1 ?? ""), Math.SQRT1_2)) x = s0;
+    else if (scaled.op_type === "Mul" && near(scalarOf(s0 ?? ""), Math.SQRT1_2)) x = s1;
+    if (x === undefined) continue;
+    const plusOne = only(erfNode.output?.[0]);
+    if (plusOne?.op_type !== "Add" || !near(scalarOf(other(plusOne, erfNode.output![0]!) ?? ""), 1)) continue;
+    const times = only(plusOne.output?.[0]);
+    if (times?.op_type !== "Mul" || other(times, plusOne.output![0]!) !== x) continue;
+    const half = only(times.output?.[0]);
+    if (half?.op_type !== "Mul" || !near(scalarOf(other(half, times.output![0]!) ?? ""), 0.5)) continue;
+    for (const n of [scaled, erfNode, plusOne, times]) removed.add(n);
+    replaced.set(half, {
+      op_type: "Gelu",
+      name: `${erfNode.name ?? "gelu"}#gelu`,
+      input: [x],
+      output: [half.output![0]!],
+      attribute: [],
+    });
+  }
+  return nodes.filter((n) => !removed.has(n)).map((n) => replaced.get(n) ?? n);
 }
 
 export type Shape = number[];
@@ -199,6 +256,21 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
   });
   if (inShape[0] !== 1) throw new ShapeError(`input batch dimension must be 1, got ${inShape[0]}`);
 
+  const constantNodes = new Map<string, NodeProtoObj>();
+  for (const n of g.node ?? []) if (n.op_type === "Constant" && n.output?.[0]) constantNodes.set(n.output[0], n);
+  const scalarOf: ScalarOf = (name) => {
+    const c = consts.get(name);
+    if (c !== undefined) return c.data.length === 1 ? c.data[0] : undefined;
+    const node = constantNodes.get(name);
+    const t = node === undefined ? undefined : attr(node, "value")?.t;
+    if (t !== undefined) {
+      const v = tensorValues(t);
+      return v.length === 1 ? v[0] : undefined;
+    }
+    const f = node === undefined ? undefined : attr(node, "value_float")?.f;
+    return f ?? undefined;
+  };
+  const graphNodes = fuseGelu(g.node ?? [], scalarOf);
   const shapes = new Map<string, Shape>([[inVi.name, inShape]]);
   const alias = new Map<string, string>();
   const resolveName = (n: string) => {
@@ -208,8 +280,8 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
   };
   const nodes: FNode[] = [];
 
-  for (let ni = 0; ni < (g.node ?? []).length; ni++) {
-    const node = g.node![ni]!;
+  for (let ni = 0; ni < graphNodes.length; ni++) {
+    const node = graphNodes[ni]!;
     const op = node.op_type;
     const name = node.name || `${op}_${ni}`;
     const ins = (node.input ?? []).map((n) => (n === "" ? "" : resolveName(n)));
@@ -415,6 +487,15 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
           );
         }
         push({ op: "softmax", name, output: out, input: ins[0]!, n: s[axis]!, shape: s });
+        break;
+      }
+      case "Gelu": {
+        // Opset 20's Gelu, or PyTorch's exported form fused into it (fuseGelu).
+        const approximate = new TextDecoder().decode(attr(node, "approximate")?.s ?? new Uint8Array());
+        if (approximate !== "" && approximate !== "none" && approximate !== "tanh")
+          unsupported(`approximate="${approximate}"`);
+        const fn: FuncName = approximate === "tanh" ? "gelu_tanh" : "gelu";
+        push({ op: "func", fn, name, output: out, input: ins[0]!, shape: dynShape(ins[0]) });
         break;
       }
       case "Tanh":
