@@ -1,5 +1,5 @@
 /**
- * Gas per step for users' own models (the PyTorch fixtures iris_mlp and diabetes_relu) in zk, optimistic
+ * Gas per step for users' own models (the PyTorch fixtures iris_mlp, diabetes_relu and wine_probs) in zk, optimistic
  * and sampling mode: the in-process chain over JSON-RPC, two operator processes (worker + sampler), requests
  * paid through the client with float inputs. Per step (create, claim, submit, finalize) the gas of that
  * transaction; "whole request" sums every transaction mined from the request's creation to its settlement
@@ -19,7 +19,7 @@ import { ALL_MODES, CHALLENGE_WINDOW, deployAllModes, type ModeName } from "./li
 import { startInProcessChain } from "./lib/in-process-chain.js";
 import { startOperatorProcess, stopProcess } from "./lib/operator-process.js";
 
-const MODELS = ["iris_mlp", "diabetes_relu"];
+const MODELS = ["iris_mlp", "diabetes_relu", "wine_probs"];
 const REQUESTS = Math.max(1, Number(process.env.BENCH_REQUESTS ?? 3));
 const OUT = "bench/results/own-models.json";
 
