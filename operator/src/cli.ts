@@ -291,6 +291,8 @@ connectionOptions(program.command("request").description("pay for an inference a
       );
     }
     const modelInterface = await c.modelInterface(modelId, opts.artifacts);
+    // Moving the clock is for local chains: refused here, before paying, not after.
+    if (opts.moveClock) await c.requireLocalChain("--move-clock");
     if (opts.maxPrice !== undefined) {
       const { total } = await c.quote(modelId, opts.mode, opts.token);
       if (total > opts.maxPrice) {
