@@ -293,14 +293,6 @@ connectionOptions(program.command("request").description("pay for an inference a
     const modelInterface = await c.modelInterface(modelId, opts.artifacts);
     // Moving the clock is for local chains: refused here, before paying, not after.
     if (opts.moveClock) await c.requireLocalChain("--move-clock");
-    if (opts.maxPrice !== undefined) {
-      const { total } = await c.quote(modelId, opts.mode, opts.token);
-      if (total > opts.maxPrice) {
-        throw new OperatorError(
-          `model ${modelId} costs ${formatEther(total)} now, above --max-price ${formatEther(opts.maxPrice)}`,
-        );
-      }
-    }
     const input = opts.quantized
       ? encodeQuantized(modelInterface, values)
       : quantizeFloatInput(modelInterface, values).bytes;
@@ -311,6 +303,8 @@ connectionOptions(program.command("request").description("pay for an inference a
       input,
       token: opts.token,
       deadlineSeconds: opts.deadline,
+      // Checked against the very quote the payment is made from.
+      ...(opts.maxPrice === undefined ? {} : { maxTotal: opts.maxPrice as bigint }),
     });
     process.stdout.write(`request ${requestId} created in ${txHash}, paid ${formatEther(paid)}\n`);
     const local = await c.requireLocalChain("").then(

@@ -1,4 +1,13 @@
-import { AbstractSigner, Contract, ZeroAddress, ZeroHash, hexlify, type Provider, type Signer } from "ethers";
+import {
+  AbstractSigner,
+  Contract,
+  ZeroAddress,
+  ZeroHash,
+  formatEther,
+  hexlify,
+  type Provider,
+  type Signer,
+} from "ethers";
 import type { Logger } from "pino";
 import {
   InferenceMarket__factory,
@@ -54,6 +63,8 @@ export interface RequestOptions {
   deadlineSeconds: number;
   callback?: string;
   callbackGasLimit?: number;
+  /** Refuse (before sending) when the price plus fees quoted now exceed this (wei). */
+  maxTotal?: bigint;
 }
 
 export interface RequestStep {
@@ -286,6 +297,11 @@ export class VerimlClient {
   async request(options: RequestOptions): Promise<{ requestId: bigint; txHash: string; paid: bigint }> {
     const token = options.token ?? ZeroAddress;
     const { total } = await this.quote(options.modelId, options.mode, token);
+    if (options.maxTotal !== undefined && total > options.maxTotal) {
+      throw new OperatorError(
+        `model ${options.modelId} costs ${formatEther(total)} now, above --max-price ${formatEther(options.maxTotal)}`,
+      );
+    }
     const market = this.market.connect(this.signer);
     if (token !== ZeroAddress) {
       const erc20 = new Contract(token, ERC20_ABI, this.signer);
