@@ -20,7 +20,6 @@ export interface BuildManifest {
 }
 
 /** Chains where development Groth16 keys are acceptable: Hardhat's and the usual local dev chains. */
-export { LOCAL_CHAIN_IDS };
 
 /** A build may not be registered where it is about to be used. */
 export class BuildRefusedError extends Error {}
