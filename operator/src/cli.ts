@@ -18,7 +18,14 @@ import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { JsonRpcProvider, Wallet, formatEther, parseEther } from "ethers";
 import { resolveMarket } from "./deployment.js";
-import { KEY_ENV, keySourceFromEnv, promptPassword, resolvePrivateKey, writeKeystore } from "./keys.js";
+import {
+  KEY_ENV,
+  keySourceFromEnv,
+  promptPassword,
+  readPasswordFile,
+  resolvePrivateKey,
+  writeKeystore,
+} from "./keys.js";
 import { classify } from "./chain/errors.js";
 import { z } from "zod";
 import {
@@ -462,7 +469,7 @@ connectionOptions(
 
 /** A new keystore's password: from a file, or typed twice at a prompt. */
 async function newPassword(passwordFile: string | undefined): Promise<string> {
-  if (passwordFile !== undefined) return (await readFile(passwordFile, "utf8")).replace(/\r?\n$/, "");
+  if (passwordFile !== undefined) return readPasswordFile(passwordFile, "new keystore");
   const first = await promptPassword("new keystore password: ");
   if ((await promptPassword("the same password again: ")) !== first) throw new OperatorError("the passwords differ");
   return first;

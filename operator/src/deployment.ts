@@ -73,28 +73,32 @@ export async function readDeployedAddresses(dir: string): Promise<Record<string,
   return out;
 }
 
+interface JournalEntry {
+  type?: string;
+  chainId?: number;
+  futureId?: string;
+  hash?: string;
+}
+
+/** The entries of Ignition's journal of type `type` (none without a journal), in order. */
+async function journalEntries(dir: string, type: string): Promise<JournalEntry[]> {
+  const text = await readFile(path.join(dir, "journal.jsonl"), "utf8").catch(() => "");
+  return text
+    .split("\n")
+    .filter((line) => line.includes(type))
+    .map((line) => JSON.parse(line) as JournalEntry)
+    .filter((entry) => entry.type === type);
+}
+
 /** The chain a deployment was made on, from Ignition's journal (undefined without a journal). */
 export async function readDeploymentChainId(dir: string): Promise<bigint | undefined> {
-  const text = await readFile(path.join(dir, "journal.jsonl"), "utf8").catch(() => undefined);
-  if (text === undefined) return undefined;
-  for (const line of text.split("\n")) {
-    if (!line.includes("DEPLOYMENT_INITIALIZE")) continue;
-    const entry = JSON.parse(line) as { type?: string; chainId?: number };
-    if (entry.type === "DEPLOYMENT_INITIALIZE" && entry.chainId !== undefined) return BigInt(entry.chainId);
-  }
-  return undefined;
+  const chainId = (await journalEntries(dir, "DEPLOYMENT_INITIALIZE")).find((e) => e.chainId !== undefined)?.chainId;
+  return chainId === undefined ? undefined : BigInt(chainId);
 }
 
 /** The hash of the last transaction Ignition confirmed for `futureId` in the deployment at `dir`. */
 export async function readConfirmedTransaction(dir: string, futureId: string): Promise<string | undefined> {
-  const text = await readFile(path.join(dir, "journal.jsonl"), "utf8").catch(() => "");
-  let hash: string | undefined;
-  for (const line of text.split("\n")) {
-    if (!line.includes(futureId) || !line.includes("TRANSACTION_CONFIRM")) continue;
-    const entry = JSON.parse(line) as { type?: string; futureId?: string; hash?: string };
-    if (entry.type === "TRANSACTION_CONFIRM" && entry.futureId === futureId) hash = entry.hash;
-  }
-  return hash;
+  return (await journalEntries(dir, "TRANSACTION_CONFIRM")).filter((e) => e.futureId === futureId).at(-1)?.hash;
 }
 
 /** The suite's addresses in the deployment at `dir`. */

@@ -48,15 +48,17 @@ export async function promptPassword(question: string): Promise<string> {
   }
 }
 
-async function readPassword(source: KeySource, role: KeyRole): Promise<string> {
-  if (source.passwordFile !== undefined) {
-    try {
-      // A trailing newline is what an editor or `echo` leaves; it is not part of the password.
-      return (await readFile(source.passwordFile, "utf8")).replace(/\r?\n$/, "");
-    } catch (cause) {
-      throw new ConfigError(`cannot read the ${role} password file ${source.passwordFile}`, { cause });
-    }
+/** A password kept in a file; a trailing newline is what an editor or `echo` leaves, not part of it. */
+export async function readPasswordFile(file: string, what: string): Promise<string> {
+  try {
+    return (await readFile(file, "utf8")).replace(/\r?\n$/, "");
+  } catch (cause) {
+    throw new ConfigError(`cannot read the ${what} password file ${file}`, { cause });
   }
+}
+
+async function readPassword(source: KeySource, role: KeyRole): Promise<string> {
+  if (source.passwordFile !== undefined) return readPasswordFile(source.passwordFile, role);
   return promptPassword(`password of the ${role} keystore ${source.keystore}: `);
 }
 

@@ -152,6 +152,9 @@ export async function registerWithIgnition(connection: NetworkConnection, o: Reg
   const artifactURI = o.artifactURI ?? (o.buildDir ? `file://${path.resolve(o.buildDir)}` : "");
   const p = o.parameters;
 
+  // The build's commitment preimage, read once for whichever modes need it.
+  let preimage: { leafCount: number; paramRoot: string; tensorSizes: number[] } | undefined;
+  const commitment = () => (preimage ??= loadOptimisticModel(o.buildDir!).tree.commitment);
   const modes: { mode: number; config: string }[] = [];
   let verifier: string | undefined;
   for (const mode of o.modes) {
@@ -168,7 +171,7 @@ export async function registerWithIgnition(connection: NetworkConnection, o: Reg
       }
       modes.push({ mode: MODE_IDS.zk, config: encodeZkConfig({ verifier, verifierCodeHash: codeHash }) });
     } else if (mode === "optimistic") {
-      const { leafCount, paramRoot, tensorSizes } = loadOptimisticModel(o.buildDir!).tree.commitment;
+      const { leafCount, paramRoot, tensorSizes } = commitment();
       modes.push({
         mode: MODE_IDS.optimistic,
         config: encodeOptimisticConfig({ ...p.optimistic, leafCount, paramRoot, tensorSizes }),
@@ -180,7 +183,7 @@ export async function registerWithIgnition(connection: NetworkConnection, o: Reg
       if (arbitrator === suite.gameArbitrator) {
         // The game arbitrator rules only on models whose commitment preimage it holds (anyone may record it).
         const game = OptimisticArbitrator__factory.connect(arbitrator, owner);
-        const { leafCount, paramRoot, tensorSizes } = loadOptimisticModel(o.buildDir!).tree.commitment;
+        const { leafCount, paramRoot, tensorSizes } = commitment();
         if ((await game.modelShapeOf(modelHash)).tensorSizes.length === 0) {
           await (await game.setModelCommitment(leafCount, paramRoot, tensorSizes)).wait();
         }

@@ -22,6 +22,12 @@ export function rng(seed: number): () => number {
   };
 }
 
+/** A float initializer of the given shape with values from `r` (times `scale`). */
+function randomTensor(r: () => number, name: string, dims: number[], scale = 1.5): TensorProtoObj {
+  const values = Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => r() * scale);
+  return makeTensor(name, dims, DataType.FLOAT, values);
+}
+
 /**
  * x[1, inputs] -> Gemm -> f1 -> Gemm -> f2 -> ... -> Gemm -> y[1, outputs]: an MLP whose hidden activations
  * are the given ONNX ops (Tanh, Sigmoid, Erf, ...), and an optional op after the last layer (e.g. Softmax).
@@ -39,20 +45,7 @@ export function activationMlp(
   let x = "x";
   let width = inputs;
   const gemm = (out: number, name: string) => {
-    inits.push(
-      makeTensor(
-        `${name}.w`,
-        [out, width],
-        DataType.FLOAT,
-        Array.from({ length: out * width }, () => r() * 1.5),
-      ),
-      makeTensor(
-        `${name}.b`,
-        [out],
-        DataType.FLOAT,
-        Array.from({ length: out }, () => r() * 0.2),
-      ),
-    );
+    inits.push(randomTensor(r, `${name}.w`, [out, width]), randomTensor(r, `${name}.b`, [out], 0.2));
     nodes.push({
       op_type: "Gemm",
       name,
@@ -106,20 +99,7 @@ export function tokenMlp(
       { op_type: "Tanh", name: "/act/Tanh", input: ["h"], output: ["a"] },
       { op_type: "MatMul", name: "/head/MatMul", input: ["a", "w2"], output: ["y"] },
     ],
-    initializer: [
-      makeTensor(
-        "w1",
-        [K, H],
-        DataType.FLOAT,
-        Array.from({ length: K * H }, () => r() * 1.5),
-      ),
-      makeTensor(
-        "w2",
-        [H, N],
-        DataType.FLOAT,
-        Array.from({ length: H * N }, () => r() * 1.5),
-      ),
-    ],
+    initializer: [randomTensor(r, "w1", [K, H]), randomTensor(r, "w2", [H, N])],
     input: [valueInfo("x", DataType.FLOAT, [1, T, K])],
     output: [valueInfo("y", DataType.FLOAT, [1, T, N])],
   };
@@ -138,13 +118,7 @@ export function tokenEmbedding(
     D = options.width ?? 5,
     N = options.outputs ?? 3;
   const r = rng(23);
-  const F = (name: string, dims: number[]) =>
-    makeTensor(
-      name,
-      dims,
-      DataType.FLOAT,
-      Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => r() * 1.5),
-    );
+  const F = (name: string, dims: number[]) => randomTensor(r, name, dims);
   const graph = {
     name: "torch_jit",
     node: [
@@ -168,13 +142,7 @@ export function tokenEmbedding(
  */
 export function geluMlp(form: "exported" | "none" | "tanh"): Uint8Array {
   const r = rng(31);
-  const F = (name: string, dims: number[]) =>
-    makeTensor(
-      name,
-      dims,
-      DataType.FLOAT,
-      Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => r() * 1.5),
-    );
+  const F = (name: string, dims: number[]) => randomTensor(r, name, dims);
   const scalar = (name: string, v: number): NodeProtoObj => ({
     op_type: "Constant",
     name,

@@ -19,7 +19,7 @@ import { modelCommitment } from "../../verifier-gen/src/merkle.js";
 import { quantize, quantizeInput } from "../../verifier-gen/src/quantize.js";
 import { checkDatasetShape, parseDataset } from "../../verifier-gen/src/dataset.js";
 import { packedSignals } from "../../verifier-gen/src/pipeline.js";
-import { activationMlp, geluMlp, tokenEmbedding, tokenMlp } from "../helpers/onnx-models.js";
+import { activationMlp, geluMlp, rng, tokenEmbedding, tokenMlp } from "../helpers/onnx-models.js";
 import {
   DataType,
   attrFloat,
@@ -33,16 +33,6 @@ import {
   type TensorProtoObj,
 } from "../../verifier-gen/src/onnx/proto.js";
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
 const r = rng(7);
 const rand = (n: number, s = 1) => Array.from({ length: n }, () => r() * 2 * s);
 const F = (name: string, dims: number[], v: number[]) => makeTensor(name, dims, DataType.FLOAT, v);

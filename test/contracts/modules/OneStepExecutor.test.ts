@@ -13,6 +13,19 @@ import { activationMlp, tokenEmbedding, tokenMlp } from "../../helpers/onnx-mode
 
 const { ethers, networkHelpers } = await network.create();
 
+/** The executor's Step for one element of a committed trace (IOneStepExecutor.Step). */
+function stepFor(tree: ModelTree, c: { traceRoot: string }, input: Uint8Array, tensor: number, element: number) {
+  return {
+    modelHash: tree.modelHash,
+    leafCount: tree.commitment.leafCount,
+    paramRoot: tree.commitment.paramRoot,
+    traceRoot: c.traceRoot,
+    inputHash: keccak256(input),
+    tensor,
+    element,
+  };
+}
+
 describe("OneStepExecutor: function tables (lut)", () => {
   const fg = importOnnx(activationMlp(["Tanh", "Sigmoid"], { seed: 3 }));
   const calib = Array.from({ length: 40 }, (_, i) => Array.from({ length: 6 }, (_, k) => Math.cos(i * 3 + k) * 2));
@@ -26,15 +39,7 @@ describe("OneStepExecutor: function tables (lut)", () => {
     return ethers.deployContract("OneStepExecutor");
   }
 
-  const stepOf = (tensor: number, element: number) => ({
-    modelHash: tree.modelHash,
-    leafCount: tree.commitment.leafCount,
-    paramRoot: tree.commitment.paramRoot,
-    traceRoot: c.traceRoot,
-    inputHash: keccak256(input),
-    tensor,
-    element,
-  });
+  const stepOf = (tensor: number, element: number) => stepFor(tree, c, input, tensor, element);
 
   it("recomputes every element of every table node exactly as the interpreter", async () => {
     const exec = await networkHelpers.loadFixture(deploy);
@@ -98,15 +103,7 @@ describe("OneStepExecutor: softmax", () => {
       const c = commitTrace(graph, q);
       for (let e = 0; e < c.tensorSizes[tensor]!; e++) {
         const proof = buildOneStepProof(graph, tree, c, tensor, e, input);
-        const step = {
-          modelHash: tree.modelHash,
-          leafCount: tree.commitment.leafCount,
-          paramRoot: tree.commitment.paramRoot,
-          traceRoot: c.traceRoot,
-          inputHash: keccak256(input),
-          tensor,
-          element: e,
-        };
+        const step = stepFor(tree, c, input, tensor, e);
         const [executable, value] = await exec.execute(step, c.tensorSizes, proof);
         expect(executable).to.equal(true);
         expect(value).to.equal(BigInt(c.tensors[tensor]![e]!));
@@ -139,15 +136,7 @@ describe("OneStepExecutor: a dense layer per token", () => {
     for (let e = 0; e < c.tensorSizes[tensor]!; e++) {
       const proof = buildOneStepProof(graph, tree, c, tensor, e, input);
       expect(Number(proof.elements[0]!.start)).to.equal(Math.floor(e / 5) * 6);
-      const step = {
-        modelHash: tree.modelHash,
-        leafCount: tree.commitment.leafCount,
-        paramRoot: tree.commitment.paramRoot,
-        traceRoot: c.traceRoot,
-        inputHash: keccak256(input),
-        tensor,
-        element: e,
-      };
+      const step = stepFor(tree, c, input, tensor, e);
       const [executable, value] = await exec.execute(step, c.tensorSizes, proof);
       expect(executable).to.equal(true);
       expect(value).to.equal(BigInt(c.tensors[tensor]![e]!));
@@ -170,15 +159,7 @@ describe("OneStepExecutor: constants over the trailing axes", () => {
     expect(tensor).to.be.greaterThan(0);
     for (let e = 0; e < c.tensorSizes[tensor]!; e++) {
       const proof = buildOneStepProof(graph, tree, c, tensor, e, input);
-      const step = {
-        modelHash: tree.modelHash,
-        leafCount: tree.commitment.leafCount,
-        paramRoot: tree.commitment.paramRoot,
-        traceRoot: c.traceRoot,
-        inputHash: keccak256(input),
-        tensor,
-        element: e,
-      };
+      const step = stepFor(tree, c, input, tensor, e);
       const [executable, value] = await exec.execute(step, c.tensorSizes, proof);
       expect(executable).to.equal(true);
       expect(value).to.equal(BigInt(c.tensors[tensor]![e]!));
