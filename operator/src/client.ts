@@ -109,6 +109,9 @@ export class VerimlClient {
 
   private vaultPromise: Promise<StakingVault> | undefined;
 
+  /** Builds already fetched and checked, by model id (a name lookup reads every model's once, not per call). */
+  private readonly builds = new Map<bigint, Promise<{ dir: string; name: string; interface: ModelInterface }>>();
+
   /**
    * `runner`: a signer to pay and act, or a provider alone to read (models, quote, show). `artifacts`: where
    * builds fetched from http(s) or ipfs artifact URIs are cached (default .veriml-cache).
@@ -208,7 +211,22 @@ export class VerimlClient {
   }
 
   /** A registered model's build (fetched from its artifact URI unless `artifactsDir` is given): name and interface. */
-  async modelBuild(
+  modelBuild(
+    modelId: bigint,
+    artifactsDir?: string,
+  ): Promise<{ dir: string; name: string; interface: ModelInterface }> {
+    if (artifactsDir !== undefined) return this.loadBuild(modelId, artifactsDir);
+    let build = this.builds.get(modelId);
+    if (build === undefined) {
+      build = this.loadBuild(modelId);
+      // A failure is not remembered: the next call tries again.
+      build.catch(() => this.builds.delete(modelId));
+      this.builds.set(modelId, build);
+    }
+    return build;
+  }
+
+  private async loadBuild(
     modelId: bigint,
     artifactsDir?: string,
   ): Promise<{ dir: string; name: string; interface: ModelInterface }> {
