@@ -5,6 +5,17 @@
  */
 import { OnnxParseError, ShapeError, UnsupportedOperatorError } from "./errors.js";
 import {
+  axesLast,
+  broadcastIndex,
+  broadcastShape,
+  composeIndex,
+  concatIndex,
+  gatherAxisIndex,
+  isFlatIdentity,
+  sliceIndex,
+  transposeIndex,
+} from "./tensorindex.js";
+import {
   decodeModel,
   tensorValues,
   type AttributeProtoObj,
@@ -47,10 +58,20 @@ export const SUPPORTED_OPS = [
   "Softplus",
   "Softmax",
   "Gelu",
+  "Transpose",
+  "Slice",
+  "Split",
+  "Expand",
+  "ReduceMean",
+  "ReduceSum",
+  "ReduceMax",
+  "Pow",
+  "Reciprocal",
+  "LayerNormalization",
 ] as const;
 
 /** Element-wise non-linear functions: quantized as committed tables over the input's integer range. */
-export const FUNCS = ["tanh", "sigmoid", "erf", "exp", "sqrt", "softplus", "gelu", "gelu_tanh"] as const;
+export const FUNCS = ["tanh", "sigmoid", "erf", "exp", "sqrt", "softplus", "gelu", "gelu_tanh", "reciprocal"] as const;
 export type FuncName = (typeof FUNCS)[number];
 
 /** erf to ~1e-15 (series below 2.5, continued fraction above; JavaScript has no Math.erf). */
@@ -94,6 +115,8 @@ export function applyFunc(fn: FuncName, x: number): number {
       return 0.5 * x * (1 + erf(x / Math.SQRT2));
     case "gelu_tanh":
       return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+    case "reciprocal":
+      return 1 / x;
   }
 }
 
@@ -149,6 +172,120 @@ export function fuseGelu(nodes: readonly NodeProtoObj[], scalarOf: ScalarOf): No
   return nodes.filter((n) => !removed.has(n)).map((n) => replaced.get(n) ?? n);
 }
 
+/** A node's constant input values (an initializer or a Constant node), if it has them. */
+type ValuesOf = (name: string) => number[] | undefined;
+
+/** The op type of the internal node that fuseNormalize leaves (never in a user's model: it has a domain). */
+export const NORMALIZE_OP = "Normalize";
+const NORMALIZE_DOMAIN = "veriml";
+/** The nodes the fusions made (only these may carry NORMALIZE_DOMAIN). */
+const FUSED = new WeakSet<NodeProtoObj>();
+
+/**
+ * Recognises normalisation as PyTorch exports it and replaces it by one Normalize node, so that it is
+ * quantized as one integer op (an exact inverse square root of the row's sum of squares) instead of a
+ * division of two activations:
+ *   LayerNorm core   (x - mean(x)) / sqrt(mean((x - mean(x))^2) + eps)
+ *   RMSNorm          x / sqrt(mean(x^2) + eps)
+ *   L2 normalisation x / sqrt(sum(x^2) + eps)     (eps optional; ^2 as Pow 2 or x * x; / as Div or * Reciprocal)
+ * The reductions must be over the same axes; nodes whose intermediate values are used elsewhere are left alone.
+ */
+export function fuseNormalize(nodes: readonly NodeProtoObj[], valuesOf: ValuesOf): NodeProtoObj[] {
+  const uses = new Map<string, NodeProtoObj[]>();
+  for (const n of nodes) for (const i of n.input ?? []) uses.set(i, [...(uses.get(i) ?? []), n]);
+  const producer = new Map<string, NodeProtoObj>();
+  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
+  const usedOnlyBy = (name: string, users: NodeProtoObj[]) => (uses.get(name) ?? []).every((u) => users.includes(u));
+  const scalar = (name: string | undefined) => {
+    const v = name === undefined ? undefined : valuesOf(name);
+    return v?.length === 1 ? v[0] : undefined;
+  };
+  const reduceAxes = (n: NodeProtoObj): string | undefined => {
+    const a = n.attribute?.find((x) => x.name === "axes")?.ints?.map(Number) ?? (n.input?.[1] ? valuesOf(n.input[1]) : []);
+    const keep = Number(n.attribute?.find((x) => x.name === "keepdims")?.i ?? 1);
+    return a === undefined || keep !== 1 ? undefined : JSON.stringify(a);
+  };
+  const removed = new Set<NodeProtoObj>();
+  const replaced = new Map<NodeProtoObj, NodeProtoObj>();
+  for (const last of nodes) {
+    let num: string | undefined, den: string | undefined;
+    const chain: NodeProtoObj[] = [];
+    if (last.op_type === "Div") [num, den] = last.input ?? [];
+    else if (last.op_type === "Mul") {
+      const [a, b] = last.input ?? [];
+      const ra = producer.get(a ?? ""),
+        rb = producer.get(b ?? "");
+      const rec = ra?.op_type === "Reciprocal" ? ra : rb?.op_type === "Reciprocal" ? rb : undefined;
+      if (rec === undefined) continue;
+      num = rec === ra ? b : a;
+      den = rec.input?.[0];
+      chain.push(rec);
+    } else continue;
+    const sqrt = producer.get(den ?? "");
+    if (sqrt?.op_type !== "Sqrt" || num === undefined) continue;
+    chain.push(sqrt);
+    let reduced = producer.get(sqrt.input?.[0] ?? "");
+    let eps = 0;
+    if (reduced?.op_type === "Add") {
+      const [a, b] = reduced.input ?? [];
+      const ea = scalar(a),
+        eb = scalar(b);
+      const e = ea ?? eb;
+      if (e === undefined || !(e >= 0)) continue;
+      eps = e;
+      chain.push(reduced);
+      reduced = producer.get((ea !== undefined ? b : a) ?? "");
+    }
+    if (reduced?.op_type !== "ReduceMean" && reduced?.op_type !== "ReduceSum") continue;
+    chain.push(reduced);
+    const axes = reduceAxes(reduced);
+    const square = producer.get(reduced.input?.[0] ?? "");
+    const squares =
+      square !== undefined &&
+      ((square.op_type === "Pow" && square.input?.[0] === num && scalar(square.input?.[1]) === 2) ||
+        (square.op_type === "Mul" && square.input?.[0] === num && square.input?.[1] === num));
+    if (!squares || axes === undefined) continue;
+    chain.push(square);
+    let input = num;
+    let center = false;
+    const sub = producer.get(num);
+    if (sub?.op_type === "Sub" && reduced.op_type === "ReduceMean") {
+      const [x, m] = sub.input ?? [];
+      const mean = producer.get(m ?? "");
+      if (
+        mean?.op_type === "ReduceMean" &&
+        mean.input?.[0] === x &&
+        reduceAxes(mean) === axes &&
+        usedOnlyBy(m!, [sub]) &&
+        usedOnlyBy(num, [square, last])
+      ) {
+        input = x!;
+        center = true;
+        chain.push(sub, mean);
+      }
+    }
+    const internal = chain.flatMap((n) => n.output ?? []).filter((o) => o !== num || center);
+    if (!internal.every((o) => usedOnlyBy(o, [...chain, last]))) continue;
+    for (const n of chain) removed.add(n);
+    const fused: NodeProtoObj = {
+      op_type: NORMALIZE_OP,
+      domain: NORMALIZE_DOMAIN,
+      name: `${last.name ?? "normalize"}#normalize`,
+      input: [input],
+      output: [last.output![0]!],
+      attribute: [
+        { name: "center", i: center ? 1 : 0 },
+        { name: "reduce", s: new TextEncoder().encode(reduced.op_type === "ReduceMean" ? "mean" : "sum") },
+        { name: "epsilon", f: eps },
+        { name: "axes", ints: JSON.parse(axes) as number[] },
+      ],
+    };
+    FUSED.add(fused);
+    replaced.set(last, fused);
+  }
+  return nodes.filter((n) => !removed.has(n)).map((n) => replaced.get(n) ?? n);
+}
+
 export type Shape = number[];
 
 interface Base {
@@ -190,6 +327,17 @@ export type FNode = Base &
     | { op: "func"; input: string; fn: FuncName }
     /** softmax over rows of the last axis (n values each) */
     | { op: "softmax"; input: string; n: number }
+    /** y[e] = concat(inputs)[index[e]] (flat, row-major); index -1 is the constant 0 */
+    | { op: "gather"; inputs: string[]; index: number[] }
+    /** y[b, i, j] = sum_k a[b, i, k] * bt[b, j, k]: a is [batch, m, k], bt is [batch, n, k] (B transposed) */
+    | { op: "matmul"; inputs: [string, string]; batch: number; m: number; k: number; n: number }
+    /**
+     * Rows of n: c = x - mean(x) when centered, else x; y = c / sqrt(reduce(c^2) + eps), reduce = mean or sum
+     * (LayerNorm without its affine part, RMSNorm, L2 normalisation).
+     */
+    | { op: "normalize"; input: string; n: number; center: boolean; reduce: "mean" | "sum"; eps: number }
+    /** y[i, :] = table[id_i, :] (rows x width), id_i = x_i (negative ids count from the end, as in Gather) */
+    | { op: "embed"; input: string; rows: number; width: number; table: Float64Array }
   );
 
 export interface FloatGraph {
@@ -270,7 +418,13 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
     const f = node === undefined ? undefined : attr(node, "value_float")?.f;
     return f ?? undefined;
   };
-  const graphNodes = fuseGelu(g.node ?? [], scalarOf);
+  const valuesOf: ValuesOf = (name) => {
+    const c = consts.get(name);
+    if (c !== undefined) return c.data;
+    const t = constantNodes.get(name) === undefined ? undefined : attr(constantNodes.get(name)!, "value")?.t;
+    return t === undefined ? undefined : tensorValues(t);
+  };
+  const graphNodes = fuseNormalize(fuseGelu(g.node ?? [], scalarOf), valuesOf);
   const shapes = new Map<string, Shape>([[inVi.name, inShape]]);
   const alias = new Map<string, string>();
   const resolveName = (n: string) => {
@@ -286,7 +440,8 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
     const name = node.name || `${op}_${ni}`;
     const ins = (node.input ?? []).map((n) => (n === "" ? "" : resolveName(n)));
     const out = node.output?.[0] ?? `${name}:out`;
-    if (node.domain && node.domain !== "" && node.domain !== "ai.onnx") {
+    const internal = FUSED.has(node);
+    if (node.domain && node.domain !== "" && node.domain !== "ai.onnx" && !internal) {
       throw new UnsupportedOperatorError(`${node.domain}.${op}`, name, "custom domain", SUPPORTED_OPS);
     }
     const unsupported = (detail?: string): never => {
@@ -306,6 +461,21 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
     const push = (n: FNode) => {
       nodes.push(n);
       shapes.set(n.output, n.shape);
+    };
+    /** A data-movement node (index map of `inputs`) with its own output name; returns that name. */
+    let parts = 0;
+    const gather = (inputs: string[], index: number[], shape: Shape, output = `${out}#${parts++}`): string => {
+      push({ op: "gather", name: `${name}/gather`, output, inputs, index, shape });
+      return output;
+    };
+    /** The tensor broadcast to shape `to` (itself when it already has it). */
+    const broadcast = (x: string, to: Shape): string =>
+      dynShape(x).join(",") === to.join(",") ? x : gather([x], broadcastIndex(dynShape(x), to), to);
+    /** Products of two tensors, element by element (numpy broadcasting). */
+    const product = (x: string, y: string, output: string) => {
+      const s = broadcastShape(dynShape(x), dynShape(y));
+      const size = prod(s);
+      push({ op: "matmul", name, output, inputs: [broadcast(x, s), broadcast(y, s)], batch: size, m: 1, k: 1, n: 1, shape: s });
     };
 
     // ---- constant folding: every input constant ----
@@ -349,8 +519,208 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
     switch (op) {
       case "Identity":
       case "Dropout":
+      // Between float and integer types of integer-valued data (token ids): the value is unchanged.
+      case "Cast":
         alias.set(out, ins[0]!);
         break;
+      case "Transpose": {
+        const s = dynShape(ins[0]);
+        const perm = attrIs(node, "perm") ?? s.map((_, i) => s.length - 1 - i);
+        const t = transposeIndex(s, perm);
+        if (isFlatIdentity(s, perm)) push({ op: "reshape", name, output: out, input: ins[0]!, shape: t.shape });
+        else gather([ins[0]!], t.index, t.shape, out);
+        break;
+      }
+      case "Slice": {
+        const s = dynShape(ins[0]);
+        const list = (k: number, a: string) =>
+          opset >= 10 ? (ins[k] ? cst(ins[k]).data.map(Number) : undefined) : attrIs(node, a);
+        const starts = list(1, "starts") ?? unsupported("Slice without starts");
+        const ends = list(2, "ends") ?? unsupported("Slice without ends");
+        const axes = list(3, "axes") ?? starts.map((_, i) => i);
+        const steps = list(4, "steps") ?? starts.map(() => 1);
+        const t = sliceIndex(s, starts, ends, axes, steps);
+        gather([ins[0]!], t.index, t.shape, out);
+        break;
+      }
+      case "Split": {
+        const s = dynShape(ins[0]);
+        let axis = attrI(node, "axis", 0);
+        if (axis < 0) axis += s.length;
+        const outputs = node.output ?? [];
+        const d = s[axis]!;
+        const even = Math.ceil(d / outputs.length);
+        const sizes =
+          (ins[1] ? cst(ins[1]).data.map(Number) : attrIs(node, "split")) ??
+          outputs.map((_, k) => Math.max(0, Math.min(even, d - k * even)));
+        if (sizes.length !== outputs.length || sizes.reduce((a, b) => a + b, 0) !== d)
+          throw new ShapeError(`node "${name}": split sizes [${sizes}] do not add up to ${d}`);
+        let start = 0;
+        outputs.forEach((o, k) => {
+          const t = sliceIndex(s, [start], [start + sizes[k]!], [axis], [1]);
+          start += sizes[k]!;
+          if (o) gather([ins[0]!], t.index, t.shape, o);
+        });
+        break;
+      }
+      case "Concat": {
+        // Dynamic parts are moved; constant parts read the constant 0 and are added afterwards.
+        const axis = attrI(node, "axis", 0);
+        const pieces = ins.filter((p) => p !== "");
+        const rank = Math.max(...pieces.map((p) => (isConst(p) ? cst(p).dims.length : dynShape(p).length)));
+        const shapeOfPiece = (p: string) => (isConst(p) ? cst(p).dims : dynShape(p));
+        const t = concatIndex(pieces.map(shapeOfPiece), axis < 0 ? axis + rank : axis);
+        const dyn = [...new Set(pieces.filter((p) => !isConst(p)))];
+        const offset = new Map<string, number>();
+        dyn.reduce((acc, p) => (offset.set(p, acc), acc + prod(dynShape(p))), 0);
+        const index = t.index.map((i, e) => (isConst(pieces[t.part[e]!]!) ? -1 : offset.get(pieces[t.part[e]!]!)! + i));
+        const add = t.index.map((i, e) => (isConst(pieces[t.part[e]!]!) ? cst(pieces[t.part[e]!]!).data[i]! : 0));
+        if (add.every((v) => v === 0)) {
+          gather(dyn, index, t.shape, out);
+          break;
+        }
+        const moved = gather(dyn, index, t.shape);
+        const mul = new Float64Array(add.length).fill(1);
+        push({ op: "affine", name, output: out, input: moved, mul, add: Float64Array.from(add), inner: 1, shape: t.shape });
+        break;
+      }
+      case "Gather": {
+        const axis = attrI(node, "axis", 0);
+        if (isConst(ins[0]) && !isConst(ins[1])) {
+          // An embedding: one table row per id.
+          const T = cst(ins[0]);
+          if (axis !== 0 && axis !== -T.dims.length) unsupported(`a constant table gathered along axis ${axis} (only 0)`);
+          if (T.dims.length < 1) unsupported("a scalar table");
+          const rows = T.dims[0]!;
+          push({
+            op: "embed",
+            name,
+            output: out,
+            input: ins[1]!,
+            rows,
+            width: prod(T.dims.slice(1)),
+            table: Float64Array.from(T.data),
+            shape: [...dynShape(ins[1]), ...T.dims.slice(1)],
+          });
+        } else if (!isConst(ins[0]) && isConst(ins[1])) {
+          const idx = cst(ins[1]);
+          const t = gatherAxisIndex(dynShape(ins[0]), axis, idx.data, idx.dims);
+          gather([ins[0]!], t.index, t.shape, out);
+        } else unsupported("Gather of a computed tensor at computed indices");
+        break;
+      }
+      case "Expand": {
+        const s = dynShape(ins[0]);
+        const to = broadcastShape(s, cst(ins[1]).data.map(Number));
+        gather([ins[0]!], broadcastIndex(s, to), to, out);
+        break;
+      }
+      case "ReduceMean":
+      case "ReduceSum":
+      case "ReduceMax": {
+        const s = dynShape(ins[0]);
+        const axesInput = opset >= 18 || (op === "ReduceSum" && opset >= 13);
+        let axes = (axesInput ? (ins[1] ? cst(ins[1]).data.map(Number) : undefined) : attrIs(node, "axes")) ?? [];
+        if (axes.length === 0 && attrI(node, "noop_with_empty_axes", 0) === 1) {
+          alias.set(out, ins[0]!);
+          break;
+        }
+        if (axes.length === 0) axes = s.map((_, i) => i);
+        axes = [...new Set(axes.map((a) => (a < 0 ? a + s.length : a)))].sort((a, b) => a - b);
+        const keep = attrI(node, "keepdims", 1) === 1;
+        const outShape = keep ? s.map((d, i) => (axes.includes(i) ? 1 : d)) : s.filter((_, i) => !axes.includes(i));
+        const { perm, rows, k } = axesLast(s, axes);
+        let src = ins[0]!;
+        if (!isFlatIdentity(s, perm)) {
+          const t = transposeIndex(s, perm);
+          src = gather([src], t.index, t.shape);
+        }
+        // Rows of k values: a window of the whole row.
+        const pooled = op === "ReduceSum" ? `${out}#mean` : out;
+        push({
+          op: op === "ReduceMax" ? "maxpool" : "avgpool",
+          name,
+          output: pooled,
+          input: src,
+          inShape: [rows, 1, k],
+          outShape: [rows, 1, 1],
+          kernel: [1, k],
+          strides: [1, 1],
+          pads: [0, 0, 0, 0],
+          shape: outShape.length > 0 ? outShape : [1],
+        });
+        if (op === "ReduceSum") {
+          push({
+            op: "affine",
+            name: `${name}/sum`,
+            output: out,
+            input: pooled,
+            mul: Float64Array.of(k),
+            add: Float64Array.of(0),
+            shape: outShape.length > 0 ? outShape : [1],
+          });
+        }
+        break;
+      }
+      case "Pow": {
+        const p = cst(ins[1]).data;
+        if (p.length !== 1) unsupported("an exponent that is not a scalar");
+        if (p[0] === 1) alias.set(out, ins[0]!);
+        else if (p[0] === 2) product(ins[0]!, ins[0]!, out);
+        else if (p[0] === 0.5 || p[0] === -1) {
+          const fn: FuncName = p[0] === 0.5 ? "sqrt" : "reciprocal";
+          push({ op: "func", fn, name, output: out, input: ins[0]!, shape: dynShape(ins[0]) });
+        } else unsupported(`exponent ${p[0]} (supported: 2, 0.5, 1, -1)`);
+        break;
+      }
+      case "Reciprocal":
+        push({ op: "func", fn: "reciprocal", name, output: out, input: ins[0]!, shape: dynShape(ins[0]) });
+        break;
+      case "LayerNormalization":
+      case NORMALIZE_OP: {
+        const s = dynShape(ins[0]);
+        let n: number;
+        if (op === NORMALIZE_OP) {
+          const axes = (attrIs(node, "axes") ?? []).map((a) => (a < 0 ? a + s.length : a)).sort((a, b) => a - b);
+          if (axes.length === 0 || axes.some((a, i) => a !== s.length - axes.length + i))
+            unsupported(`normalisation over axes [${attrIs(node, "axes")}] of [${s}]: only over the last axes`);
+          n = prod(axes.map((a) => s[a]!));
+        } else {
+          let axis = attrI(node, "axis", -1);
+          if (axis < 0) axis += s.length;
+          n = prod(s.slice(axis));
+        }
+        const layerNorm = op === "LayerNormalization";
+        const normalized = layerNorm ? `${out}#normalized` : out;
+        push({
+          op: "normalize",
+          name,
+          output: normalized,
+          input: ins[0]!,
+          n,
+          center: layerNorm || attrI(node, "center", 0) === 1,
+          reduce: layerNorm || attrS(node, "reduce") === "mean" ? "mean" : "sum",
+          eps: attrF(node, "epsilon", layerNorm ? 1e-5 : 0),
+          shape: s,
+        });
+        if (layerNorm) {
+          const scale = cst(ins[1]);
+          const bias = ins[2] ? cst(ins[2]) : undefined;
+          if (prod(scale.dims) !== n || (bias !== undefined && prod(bias.dims) !== n))
+            unsupported(`scale / bias of [${scale.dims}] / [${bias?.dims}] for rows of ${n}`);
+          push({
+            op: "affine",
+            name: `${name}/affine`,
+            output: out,
+            input: normalized,
+            mul: Float64Array.from(scale.data),
+            add: bias === undefined ? Float64Array.of(0) : Float64Array.from(bias.data),
+            ...(n > 1 ? { inner: 1 } : {}),
+            shape: s,
+          });
+        }
+        break;
+      }
       case "Gemm": {
         const a = dynShape(ins[0]);
         if (attrI(node, "transA", 0) !== 0) unsupported("transA=1");
@@ -378,6 +748,32 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
         break;
       }
       case "MatMul": {
+        if (!isConst(ins[0]) && !isConst(ins[1])) {
+          // Two activations (attention): batch axes broadcast, B transposed so that both operands are read by rows.
+          const sa = dynShape(ins[0]),
+            sb = dynShape(ins[1]);
+          if (sa.length < 2 || sb.length < 2) unsupported(`MatMul of a rank-1 tensor ([${sa}] x [${sb}])`);
+          const [M, K] = sa.slice(-2) as [number, number];
+          const [K2, N] = sb.slice(-2) as [number, number];
+          if (K !== K2) throw new ShapeError(`node "${name}": MatMul shapes [${sa}] x [${sb}]`);
+          const batch = broadcastShape(sa.slice(0, -2), sb.slice(0, -2));
+          const fullB = [...batch, K, N];
+          const r = fullB.length;
+          const t = transposeIndex(fullB, [...batch.map((_, i) => i), r - 1, r - 2]);
+          const bt = gather([ins[1]!], composeIndex(broadcastIndex(sb, fullB), t.index), t.shape);
+          push({
+            op: "matmul",
+            name,
+            output: out,
+            inputs: [broadcast(ins[0]!, [...batch, M, K]), bt],
+            batch: prod(batch),
+            m: M,
+            k: K,
+            n: N,
+            shape: [...batch, M, N],
+          });
+          break;
+        }
         if (isConst(ins[0])) unsupported("constant left operand (only x @ W with constant W is supported)");
         const a = dynShape(ins[0]);
         const B = cst(ins[1]);
@@ -409,17 +805,18 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
         const c0 = isConst(ins[0]),
           c1 = isConst(ins[1]);
         if (!c0 && !c1) {
-          if (op === "Mul" || op === "Div")
-            unsupported(`${op} of two dynamic tensors (only multiplication by a constant)`);
-          const sa = dynShape(ins[0]),
-            sb = dynShape(ins[1]);
-          if (sa.join(",") !== sb.join(","))
-            unsupported(`${op} of two tensors needs equal shapes, got [${sa}] and [${sb}]`);
+          if (op === "Div")
+            unsupported("Div of two dynamic tensors (only by a constant, or as part of a LayerNorm / L2 normalisation)");
+          if (op === "Mul") {
+            product(ins[0]!, ins[1]!, out);
+            break;
+          }
+          const sa = broadcastShape(dynShape(ins[0]), dynShape(ins[1]));
           push({
             op: "add",
             name,
             output: out,
-            inputs: [ins[0]!, ins[1]!],
+            inputs: [broadcast(ins[0]!, sa), broadcast(ins[1]!, sa)],
             ca: 1,
             cb: op === "Sub" ? -1 : 1,
             shape: sa,
@@ -431,13 +828,12 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
         const c = cst(ins[1 - dynIdx]);
         // A scalar, a per-channel vector (axis 1), or a constant over the trailing axes (a bias on the last
         // axis of a [1, tokens, d] tensor, a positional embedding of the whole shape).
-        const trailing = trailingVector(c, s);
+        // Anything else that broadcasts to the input's shape is spread over the whole tensor.
+        const trailing = trailingVector(c, s) ?? wholeTensor(c, s);
         const per =
           trailing ??
           channelVector(c, s, () =>
-            unsupported(
-              `constant of shape [${c.dims}] must be a scalar, per-channel (axis 1) or over the trailing axes of input [${s}]`,
-            ),
+            unsupported(`constant of shape [${c.dims}] does not broadcast to the input's shape [${s}]`),
           );
         const inner = trailing === null || trailing.length === 1 ? undefined : 1;
         const nc = per.length;
@@ -480,13 +876,23 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
         if (axis < 0) axis += rank;
         // Before opset 13 Softmax flattens the axes from `axis` on: the same rows when that is the last axis,
         // or when every later axis has size 1.
-        const last = s.slice(axis + 1).every((d) => d === 1);
-        if (axis < 0 || axis >= rank || (!last && axis !== rank - 1)) {
-          unsupported(
-            `softmax over axis ${attrI(node, "axis", -1)} of a [${s.join(", ")}] tensor: only over the last axis`,
-          );
+        if (axis < 0 || axis >= rank) unsupported(`softmax over axis ${attrI(node, "axis", -1)} of a [${s}] tensor`);
+        if (opset < 13 && axis !== rank - 1) {
+          // Before opset 13 Softmax flattens the axes from `axis` on: one row of all of them.
+          push({ op: "softmax", name, output: out, input: ins[0]!, n: prod(s.slice(axis)), shape: s });
+          break;
         }
-        push({ op: "softmax", name, output: out, input: ins[0]!, n: s[axis]!, shape: s });
+        const perm = [...s.keys()].filter((a) => a !== axis).concat([axis]);
+        if (isFlatIdentity(s, perm)) {
+          push({ op: "softmax", name, output: out, input: ins[0]!, n: s[axis]!, shape: s });
+          break;
+        }
+        // Another axis: moved last, softmax over rows, moved back.
+        const t = transposeIndex(s, perm);
+        const moved = gather([ins[0]!], t.index, t.shape);
+        const back = transposeIndex(t.shape, perm.map((_, i) => perm.indexOf(i)));
+        push({ op: "softmax", name, output: `${out}#softmax`, input: moved, n: s[axis]!, shape: t.shape });
+        gather([`${out}#softmax`], back.index, s, out);
         break;
       }
       case "Gelu": {
@@ -751,6 +1157,16 @@ function trailingVector(c: Const, s: Shape): number[] | null {
   return c.data.slice(0, prod(c.dims));
 }
 
+/** A constant that broadcasts to s in any other way, spread over s's elements (null when it does not fit s). */
+function wholeTensor(c: Const, s: Shape): number[] | null {
+  try {
+    if (broadcastShape(c.dims, s).join(",") !== s.join(",") || prod(c.dims) === 1) return null;
+    return broadcastIndex(c.dims, s).map((i) => c.data[i]!);
+  } catch {
+    return null;
+  }
+}
+
 function channelVector(c: Const, s: Shape, fail: () => never): number[] {
   const n = prod(c.dims);
   if (n === 1) return [c.data[0]!];
@@ -828,7 +1244,7 @@ function pruneDead(g: FloatGraph): FloatGraph {
 }
 
 export function nodeInputs(n: FNode): string[] {
-  return n.op === "add" ? [...n.inputs] : [n.input];
+  return n.op === "add" || n.op === "gather" || n.op === "matmul" ? [...n.inputs] : [n.input];
 }
 
 /**
@@ -845,6 +1261,21 @@ function optimize(g: FloatGraph): FloatGraph {
     m.set(g.output, (m.get(g.output) ?? 0) + 1);
     return m;
   };
+  // Data movement composes: a gather of a gather (or of a reshape) reads the earlier tensor directly.
+  nodes = nodes.map((n, i) => {
+    if (n.op !== "gather" || n.inputs.length !== 1) return n;
+    let cur: FNode = n;
+    for (;;) {
+      const src: string = (cur as Extract<FNode, { op: "gather" }>).inputs[0]!;
+      const p = nodes.slice(0, i).find((q) => q.output === src);
+      if (p?.op === "reshape") cur = { ...cur, inputs: [p.input] } as FNode;
+      else if (p?.op === "gather" && p.inputs.length === 1) {
+        const c = cur as Extract<FNode, { op: "gather" }>;
+        cur = { ...c, inputs: [p.inputs[0]!], index: composeIndex(p.index, c.index) };
+      } else return cur;
+    }
+  });
+  nodes = pruneDead({ ...g, nodes }).nodes;
   let changed = true;
   while (changed) {
     changed = false;
@@ -872,6 +1303,35 @@ function optimize(g: FloatGraph): FloatGraph {
       }
       const merged = { ...p, W, B, output: n.output, name: `${p.name}+${n.name}` } as FNode;
       nodes = nodes.filter((q) => q !== n).map((q) => (q === p ? merged : q));
+      changed = true;
+      break;
+    }
+    if (changed) continue;
+    // affine of an affine (LayerNorm's Mul then Add): one affine.
+    for (const n of nodes) {
+      if (n.op !== "affine") continue;
+      const p = nodes.find((q) => q.output === n.input);
+      if (p?.op !== "affine" || cons.get(p.output) !== 1) continue;
+      const len = Math.max(p.mul.length, p.add.length, n.mul.length, n.add.length);
+      const fits = (v: Float64Array) => v.length === 1 || v.length === len;
+      const innerOf = (q: typeof n) => (q.mul.length === 1 && q.add.length === 1 ? null : (q.inner ?? "channel"));
+      const ip = innerOf(p),
+        iq = innerOf(n);
+      if (![p.mul, p.add, n.mul, n.add].every(fits) || (ip !== null && iq !== null && ip !== iq)) continue;
+      const at = (v: Float64Array, k: number) => v[v.length === 1 ? 0 : k]!;
+      const mul = Float64Array.from({ length: len }, (_, k) => at(p.mul, k) * at(n.mul, k));
+      const add = Float64Array.from({ length: len }, (_, k) => at(p.add, k) * at(n.mul, k) + at(n.add, k));
+      const inner = ip ?? iq;
+      const merged = {
+        ...n,
+        input: p.input,
+        mul,
+        add,
+        name: `${p.name}+${n.name}`,
+        ...(inner === "channel" || inner === null ? {} : { inner }),
+      } as FNode;
+      if (inner === "channel" || inner === null) delete (merged as { inner?: number }).inner;
+      nodes = nodes.filter((q) => q !== p).map((q) => (q === n ? merged : q));
       changed = true;
       break;
     }
@@ -980,10 +1440,79 @@ export function runFloat(g: FloatGraph, input: ArrayLike<number>): Map<string, F
         y = Float64Array.of(b);
         break;
       }
+      case "gather": {
+        const flat = concatFlat(n.inputs.map(get));
+        y = Float64Array.from(n.index, (i) => (i < 0 ? 0 : flat[i]!));
+        break;
+      }
+      case "matmul":
+        y = matmulGeneric(get(n.inputs[0]), get(n.inputs[1]), n);
+        break;
+      case "normalize": {
+        const x = get(n.input);
+        y = new Float64Array(x.length);
+        for (let r0 = 0; r0 < x.length; r0 += n.n) {
+          let mean = 0;
+          if (n.center) {
+            for (let j = 0; j < n.n; j++) mean += x[r0 + j]!;
+            mean /= n.n;
+          }
+          let ss = 0;
+          for (let j = 0; j < n.n; j++) ss += (x[r0 + j]! - mean) ** 2;
+          const d = Math.sqrt((n.reduce === "mean" ? ss / n.n : ss) + n.eps);
+          for (let j = 0; j < n.n; j++) y[r0 + j] = (x[r0 + j]! - mean) / d;
+        }
+        break;
+      }
+      case "embed": {
+        const x = get(n.input);
+        y = new Float64Array(x.length * n.width);
+        x.forEach((v, i) => {
+          const row = embedRow(v, n.rows);
+          for (let j = 0; j < n.width; j++) y[i * n.width + j] = n.table[row * n.width + j]!;
+        });
+        break;
+      }
     }
     vals.set(n.output, y);
   }
   return vals;
+}
+
+/** The flat concatenation of tensors (what a gather's indices address). */
+export function concatFlat(parts: readonly ArrayLike<number>[]): Float64Array {
+  const y = new Float64Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    y.set(Array.from(p), o);
+    o += p.length;
+  }
+  return y;
+}
+
+/** y[b, i, j] = sum_k a[b, i, k] * bt[b, j, k]. */
+export function matmulGeneric(
+  a: ArrayLike<number>,
+  bt: ArrayLike<number>,
+  d: { batch: number; m: number; k: number; n: number },
+): Float64Array {
+  const y = new Float64Array(d.batch * d.m * d.n);
+  for (let b = 0; b < d.batch; b++)
+    for (let i = 0; i < d.m; i++)
+      for (let j = 0; j < d.n; j++) {
+        let s = 0;
+        const ra = (b * d.m + i) * d.k,
+          rb = (b * d.n + j) * d.k;
+        for (let q = 0; q < d.k; q++) s += a[ra + q]! * bt[rb + q]!;
+        y[(b * d.m + i) * d.n + j] = s;
+      }
+  return y;
+}
+
+/** The table row an embedding id reads: negative ids count from the end (as Gather does); others are clamped. */
+export function embedRow(id: number, rows: number): number {
+  const r = Math.trunc(id) < 0 ? Math.trunc(id) + rows : Math.trunc(id);
+  return Math.min(rows - 1, Math.max(0, r));
 }
 
 /** Channel (axis 1) index of flat element i of a tensor of shape s, or 0 for per-tensor vectors. */
