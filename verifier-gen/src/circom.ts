@@ -14,7 +14,7 @@
  * `naive: true` emits the baseline for benchmarks: weights as private input signals (every
  * product is a constraint) and one public signal per input / output value, in the same order.
  */
-import { computeRanges, requantScalar, type IntGraph } from "./intgraph.js";
+import { computeRanges, nodeInputIds, normalizeBounds, requantScalar, type IntGraph } from "./intgraph.js";
 import { IntegrityError } from "./errors.js";
 import { poolWindows } from "./floatgraph.js";
 import { packLayout, streamSlots, type PackLayout, type PackSegment } from "./packing.js";
@@ -97,6 +97,10 @@ export type GadgetCall =
   | { kind: "RowMax"; name: string; n: number; N: number; inputs: LC[]; output: string }
   | { kind: "SoftmaxDiv"; name: string; NR: number; NQ: number; OUT: number; e: LC; s: LC; output: string }
   | { kind: "Product"; output: string; weight: string; x: LC }
+  /** output <== a * b: a product of two activations */
+  | { kind: "Mul"; output: string; a: LC; b: LC }
+  | { kind: "Rsqrt"; name: string; R: number; NH: number; input: LC; output: string }
+  | { kind: "Embed"; name: string; LO: number; width: number; table: bigint[]; input: LC; outputs: string[] }
   | { kind: "Output"; output: string; value: LC };
 
 export interface CircuitSource {
@@ -145,6 +149,38 @@ export function lookupTemplate(name: string, LO: number, table: readonly number[
     `    one === 1;`,
     `    idx === in - (${LO});`,
     `    out <== acc;`,
+    `}`,
+    ``,
+  ].join("\n");
+}
+
+/**
+ * out[j] = T[(in - LO) * W + j] for j < W: one table row per input value (an embedding), with the one-hot selector
+ * of lookupTemplate shared by the W columns. Soundness as lookupTemplate: the selector is pinned to the input's own
+ * position, and every output is a fixed linear function of it. Cost: n + 2 constraints per input plus W outputs.
+ */
+export function embedTemplate(name: string, LO: number, width: number, table: readonly number[]): string {
+  const n = table.length / width;
+  return [
+    `template ${name}() {`,
+    `    var T[${table.length}] = [${table.join(", ")}];`,
+    `    signal input in;`,
+    `    signal output out[${width}];`,
+    `    signal sel[${n}];`,
+    `    var one = 0;`,
+    `    var idx = 0;`,
+    `    var acc[${width}];`,
+    `    for (var j = 0; j < ${width}; j++) { acc[j] = 0; }`,
+    `    for (var i = 0; i < ${n}; i++) {`,
+    `        sel[i] <-- (in - (${LO}) == i) ? 1 : 0;`,
+    `        sel[i] * (sel[i] - 1) === 0;`,
+    `        one += sel[i];`,
+    `        idx += i * sel[i];`,
+    `        for (var j = 0; j < ${width}; j++) { acc[j] += T[i * ${width} + j] * sel[i]; }`,
+    `    }`,
+    `    one === 1;`,
+    `    idx === in - (${LO});`,
+    `    for (var j = 0; j < ${width}; j++) { out[j] <== acc[j]; }`,
     `}`,
     ``,
   ].join("\n");
@@ -216,10 +252,48 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
     return lcSig(p);
   };
 
+  /** Signal arrays of products, by name: how many of their entries are used (declared after the nodes). */
+  const products = new Map<string, number>();
+  /** <array>[next] <== a * b (both linear combinations); returns the product as a linear combination. */
+  const mul = (array: string, a: LC, b: LC): LC => {
+    if (a.t.size === 0 || b.t.size === 0) {
+      // A constant factor: the product is linear, no constraint.
+      const [k, x] = a.t.size === 0 ? [a.c, b] : [b.c, a];
+      const acc = lcConst(0n);
+      lcAddScaled(acc, x, k);
+      return acc;
+    }
+    const k = products.get(array) ?? 0;
+    products.set(array, k + 1);
+    const sig = `${array}[${k}]`;
+    L.push(`    ${sig} <== (${lcStr(a)}) * (${lcStr(b)});`);
+    plan.push({ kind: "Mul", output: sig, a, b });
+    return lcSig(sig);
+  };
+  /** Requant gadget rq<id>[e] of x (static range [lo, hi]) into t<id>[e]. */
+  const requantAt = (id: number, e: number, x: LC, lo: number, hi: number, M: number, S: number, LO: number, HI: number) => {
+    const qmin = requantScalar(lo, M, S),
+      qmax = requantScalar(hi, M, S);
+    const tmin = lo * M + 2 ** (S - 1);
+    const K = tmin >= 0 ? 0 : Math.ceil(-tmin / 2 ** S) + 1;
+    const mode = (qmin < LO ? 1 : 0) | (qmax > HI ? 2 : 0);
+    const N =
+      mode === 0
+        ? Math.max(1, bitlen(qmax - qmin))
+        : Math.max(
+            1,
+            bitlen(Math.max(Math.abs(qmax - LO), Math.abs(qmin - LO), Math.abs(HI - qmin), Math.abs(HI - qmax))),
+          );
+    const name = `rq${id}[${e}]`;
+    instance(name, "Requant", [M, S, K, N, LO, HI, mode, qmin], [`in <== ${lcStr(x)}`], `t${id}[${e}]`);
+    plan.push({ kind: "Requant", name, M, S, K, N, LO, HI, MODE: mode, QMIN: qmin, input: x, output: `t${id}[${e}]` });
+    return lcSig(`t${id}[${e}]`);
+  };
+
   g.nodes.forEach((n, ni) => {
     const id = ni + 1;
-    const inR = n.op === "add" ? ranges[n.inputs[0]]! : ranges[n.input]!;
-    const xin = n.op === "add" ? vals[n.inputs[0]]! : vals[n.input]!;
+    const inR = ranges[nodeInputIds(n)[0]!]!;
+    const xin = vals[nodeInputIds(n)[0]!]!;
     let out: LC[] = [];
     let trace: (string | null)[] = [];
     L.push(`    // node ${ni}: ${n.op} ${n.name}`);
@@ -530,6 +604,86 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
         }
         break;
       }
+      case "gather": {
+        const flat = n.inputs.flatMap((i) => vals[i]!);
+        const flatTrace = n.inputs.flatMap((i) => traceSignals[i]!);
+        out = n.index.map((i) => (i < 0 ? lcConst(0n) : flat[i]!));
+        trace = n.index.map((i) => (i < 0 ? null : flatTrace[i]!));
+        break;
+      }
+      case "matmul": {
+        // One product constraint per term; the sums are linear.
+        const bt = vals[n.inputs[1]]!;
+        for (let b = 0; b < n.batch; b++)
+          for (let i = 0; i < n.m; i++)
+            for (let j = 0; j < n.n; j++) {
+              const acc = lcConst(0n);
+              for (let q = 0; q < n.k; q++) {
+                const p = mul(`mm${id}`, xin[(b * n.m + i) * n.k + q]!, bt[(b * n.n + j) * n.k + q]!);
+                lcAddScaled(acc, p, 1n);
+              }
+              out.push(acc);
+            }
+        trace = out.map(() => null);
+        break;
+      }
+      case "normalize": {
+        // Per row: c (linear), Q = sum c^2 (n products), r = Rsqrt(Q + eps), y = requant(c r) (a product each).
+        const rows = xin.length / n.n;
+        const b = normalizeBounds(n.n, n.center, n.eps, Math.min(...inR.lo), Math.max(...inR.hi));
+        const NH = bitlen(2 ** (n.R + 1) * Math.ceil(Math.sqrt(b.D)) + b.D) + 1;
+        decl.push(
+          `    signal r${id}[${rows}];`,
+          `    signal t${id}[${xin.length}];`,
+          `    component rs${id}[${rows}];`,
+          `    component rq${id}[${xin.length}];`,
+        );
+        for (let row = 0; row < rows; row++) {
+          const xs = xin.slice(row * n.n, (row + 1) * n.n);
+          const sum = lcConst(0n);
+          for (const x of xs) lcAddScaled(sum, x, 1n);
+          const cs = xs.map((x) => {
+            if (!n.center) return x;
+            const c = lcConst(0n);
+            lcAddScaled(c, x, big(n.n));
+            lcAddScaled(c, sum, -1n);
+            return c;
+          });
+          const D = lcConst(big(n.eps));
+          for (const c of cs) lcAddScaled(D, mul(`sq${id}`, c, c), 1n);
+          const rName = `rs${id}[${row}]`;
+          instance(rName, "Rsqrt", [n.R, NH], [`d <== ${lcStr(D)}`], `r${id}[${row}]`);
+          plan.push({ kind: "Rsqrt", name: rName, R: n.R, NH, input: D, output: `r${id}[${row}]` });
+          cs.forEach((c, j) => {
+            const e = row * n.n + j;
+            // |c r| <= 2^R: c^2 <= D and r^2 D <= 4^R.
+            const p = mul(`cr${id}`, c, lcSig(`r${id}[${row}]`));
+            out.push(requantAt(id, e, p, -(2 ** n.R), 2 ** n.R, n.mult, n.shift, n.lo, n.hi));
+            trace.push(`t${id}[${e}]`);
+          });
+        }
+        break;
+      }
+      case "embed": {
+        if (inR.lo.some((v) => v < n.lo) || inR.hi.some((v) => v > n.hi)) {
+          throw new IntegrityError(`node ${ni} (embed): its ids can leave the table's range [${n.lo}, ${n.hi}]`);
+        }
+        const template = `Embed${id}`;
+        templates.push(embedTemplate(template, n.lo, n.width, n.table));
+        decl.push(`    signal t${id}[${xin.length * n.width}];`, `    component em${id}[${xin.length}];`);
+        xin.forEach((x, i) => {
+          const name = `em${id}[${i}]`;
+          const outputs = Array.from({ length: n.width }, (_, j) => `t${id}[${i * n.width + j}]`);
+          instance(name, template, [], [`in <== ${lcStr(x)}`]);
+          outputs.forEach((o, j) => L.push(`    ${o} <== ${name}.out[${j}];`));
+          plan.push({ kind: "Embed", name, LO: n.lo, width: n.width, table: n.table.map(big), input: x, outputs });
+          for (const o of outputs) {
+            out.push(lcSig(o));
+            trace.push(o);
+          }
+        });
+        break;
+      }
       case "argmax": {
         let maxDiff = 0;
         for (let i = 0; i < xin.length; i++)
@@ -552,6 +706,8 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
     vals.push(out);
     traceSignals.push(trace);
   });
+
+  for (const [array, count] of products) decl.push(`    signal ${array}[${count}];`);
 
   // ---- public outputs: the input values, then the graph's last tensor ----
   const pub: PublicSignalSpec[] = [];

@@ -8,7 +8,15 @@
  * arithmetic is exact.
  */
 import { IntegrityError } from "./errors.js";
-import { channelOf, convGeneric, poolWindows, vectorIndex, type Shape } from "./floatgraph.js";
+import {
+  channelOf,
+  concatFlat,
+  convGeneric,
+  matmulGeneric,
+  poolWindows,
+  vectorIndex,
+  type Shape,
+} from "./floatgraph.js";
 
 export type IntNode = {
   name: string;
@@ -60,7 +68,87 @@ export type IntNode = {
    * i.e. e_j / S rounded to the output's `out` steps (probabilities in [0, out], scale 1 / out).
    */
   | { op: "softmax"; input: number; n: number; lo: number; hi: number; exp: number[]; out: number }
+  /**
+   * y[e] = concat(inputs)[index[e]] over the flat inputs (one or two), index -1 = the constant 0: data
+   * movement (Transpose, Slice, Split, Concat, Gather at constant indices, broadcasting), free in a circuit.
+   */
+  | { op: "gather"; inputs: number[]; index: number[] }
+  /** y[b, i, j] = sum_q a[b, i, q] * bt[b, j, q]; a is [batch, m, k], bt is [batch, n, k] (flat): products of activations */
+  | { op: "matmul"; inputs: [number, number]; batch: number; m: number; k: number; n: number }
+  /**
+   * Rows of n values (see normalizeRow): c_j = center ? n x_j - sum(x) : x_j, D = sum c^2 + eps (eps >= 1),
+   * r = floor(sqrt(floor(4^R / D))) (the exact inverse square root in R fractional bits),
+   * y_j = clamp(floor((c_j r mult + 2^(shift-1)) / 2^shift), lo, hi).
+   */
+  | {
+      op: "normalize";
+      input: number;
+      n: number;
+      center: boolean;
+      eps: number;
+      R: number;
+      mult: number;
+      shift: number;
+      lo: number;
+      hi: number;
+    }
+  /** y[i * width + j] = table[(clamp(x_i, lo, hi) - lo) * width + j]: an embedding, one table row per id */
+  | { op: "embed"; input: number; lo: number; hi: number; width: number; table: number[] }
 );
+
+const floorDiv = (a: bigint, b: bigint): bigint => {
+  const q = a / b;
+  return q * b !== a && a < 0n !== b < 0n ? q - 1n : q;
+};
+
+/** floor(sqrt(v)) of a non-negative bigint (Newton's method). */
+export function isqrt(v: bigint): bigint {
+  if (v < 0n) throw new RangeError("isqrt of a negative value");
+  if (v < 2n) return v;
+  let x = BigInt(Math.floor(Math.sqrt(Number(v))));
+  for (;;) {
+    const y = (x + v / x) >> 1n;
+    if (y >= x) {
+      // Newton's iteration from above stops at floor(sqrt(v)) or one above it.
+      while (x * x > v) x -= 1n;
+      while ((x + 1n) * (x + 1n) <= v) x += 1n;
+      return x;
+    }
+    x = y;
+  }
+}
+
+/** The inverse square root of a normalize row: r = floor(sqrt(floor(4^R / D))), the largest r with r^2 D <= 4^R. */
+export function inverseRoot(D: bigint, R: number): bigint {
+  return isqrt((1n << BigInt(2 * R)) / D);
+}
+
+/** The integer normalisation of one row (IntNode "normalize"): the one definition every executor mirrors. */
+export function normalizeRow(
+  x: ArrayLike<number>,
+  p: { center: boolean; eps: number; R: number; mult: number; shift: number; lo: number; hi: number },
+): number[] {
+  const n = BigInt(x.length);
+  let s = 0n;
+  for (let j = 0; j < x.length; j++) s += BigInt(x[j]!);
+  const c = Array.from(x, (v) => (p.center ? n * BigInt(v) - s : BigInt(v)));
+  const D = c.reduce((a, v) => a + v * v, 0n) + BigInt(p.eps);
+  const r = inverseRoot(D, p.R);
+  const half = p.shift > 0 ? 1n << BigInt(p.shift - 1) : 0n;
+  return c.map((v) => {
+    const q = Number(floorDiv(v * r * BigInt(p.mult) + half, 1n << BigInt(p.shift)));
+    return Math.min(p.hi, Math.max(p.lo, q));
+  });
+}
+
+/** The largest fractional bit count of a normalisation's inverse square root: 4^R must fit int64. */
+export const MAX_NORMALIZE_R = 31;
+
+/** Largest |c_j| and D of a normalize row whose inputs lie in [lo, hi] (bounds for bit widths and R). */
+export function normalizeBounds(n: number, center: boolean, eps: number, lo: number, hi: number): { c: number; D: number } {
+  const c = center ? (n - 1) * (hi - lo) : Math.max(Math.abs(lo), Math.abs(hi));
+  return { c, D: n * c * c + eps };
+}
 
 /** The integer softmax of one row (IntNode "softmax"): the one definition every executor mirrors. */
 export function softmaxRow(x: ArrayLike<number>, exp: readonly number[], out: number): number[] {
@@ -108,7 +196,7 @@ export function tensorSizes(g: IntGraph): number[] {
 }
 
 export function nodeInputIds(n: IntNode): number[] {
-  return n.op === "add" ? [...n.inputs] : [n.input];
+  return n.op === "add" || n.op === "gather" || n.op === "matmul" ? [...n.inputs] : [n.input];
 }
 
 const pow2 = (k: number) => 2 ** k;
@@ -208,6 +296,27 @@ function evalNode(n: IntNode, t: Float64Array[], g: IntGraph): Float64Array {
       for (let i = 1; i < x.length; i++) if (x[i]! > x[b]!) b = i;
       return Float64Array.of(b);
     }
+    case "gather": {
+      const flat = concatFlat(n.inputs.map((id) => t[id]!));
+      return Float64Array.from(n.index, (i) => (i < 0 ? 0 : flat[i]!));
+    }
+    case "matmul":
+      return matmulGeneric(t[n.inputs[0]]!, t[n.inputs[1]]!, n);
+    case "normalize": {
+      const x = t[n.input]!;
+      const y = new Float64Array(x.length);
+      for (let r0 = 0; r0 < x.length; r0 += n.n) y.set(normalizeRow(x.subarray(r0, r0 + n.n), n), r0);
+      return y;
+    }
+    case "embed": {
+      const x = t[n.input]!;
+      const y = new Float64Array(x.length * n.width);
+      x.forEach((v, i) => {
+        const row = Math.min(n.hi, Math.max(n.lo, v)) - n.lo;
+        for (let j = 0; j < n.width; j++) y[i * n.width + j] = n.table[row * n.width + j]!;
+      });
+      return y;
+    }
   }
 }
 
@@ -223,7 +332,7 @@ export function computeRanges(g: IntGraph): { lo: Float64Array; hi: Float64Array
   const shapeOf = (id: number) => (id === 0 ? g.input.shape : g.nodes[id - 1]!.shape);
   for (const n of g.nodes) {
     let lo: Float64Array, hi: Float64Array;
-    const r = n.op === "add" ? ranges[n.inputs[0]]! : ranges[n.input]!;
+    const r = ranges[nodeInputIds(n)[0]!]!;
     switch (n.op) {
       case "dense": {
         const rows = r.lo.length / n.inF;
@@ -336,6 +445,58 @@ export function computeRanges(g: IntGraph): { lo: Float64Array; hi: Float64Array
         lo = Float64Array.of(0);
         hi = Float64Array.of(r.lo.length - 1);
         break;
+      case "gather": {
+        const flo = concatFlat(n.inputs.map((id) => ranges[id]!.lo));
+        const fhi = concatFlat(n.inputs.map((id) => ranges[id]!.hi));
+        lo = Float64Array.from(n.index, (i) => (i < 0 ? 0 : flo[i]!));
+        hi = Float64Array.from(n.index, (i) => (i < 0 ? 0 : fhi[i]!));
+        break;
+      }
+      case "matmul": {
+        const a = r,
+          b = ranges[n.inputs[1]]!;
+        lo = new Float64Array(n.batch * n.m * n.n);
+        hi = new Float64Array(n.batch * n.m * n.n);
+        for (let bb = 0; bb < n.batch; bb++)
+          for (let i = 0; i < n.m; i++)
+            for (let j = 0; j < n.n; j++) {
+              let mn = 0,
+                mx = 0;
+              for (let q = 0; q < n.k; q++) {
+                const ia = (bb * n.m + i) * n.k + q,
+                  ib = (bb * n.n + j) * n.k + q;
+                const p = [a.lo[ia]! * b.lo[ib]!, a.lo[ia]! * b.hi[ib]!, a.hi[ia]! * b.lo[ib]!, a.hi[ia]! * b.hi[ib]!];
+                mn += Math.min(...p);
+                mx += Math.max(...p);
+              }
+              lo[(bb * n.m + i) * n.n + j] = mn;
+              hi[(bb * n.m + i) * n.n + j] = mx;
+            }
+        break;
+      }
+      case "normalize":
+        lo = new Float64Array(r.lo.length).fill(n.lo);
+        hi = new Float64Array(r.lo.length).fill(n.hi);
+        break;
+      case "embed": {
+        lo = new Float64Array(r.lo.length * n.width);
+        hi = new Float64Array(r.lo.length * n.width);
+        for (let i = 0; i < r.lo.length; i++) {
+          const from = Math.min(n.hi, Math.max(n.lo, r.lo[i]!)) - n.lo;
+          const to = Math.min(n.hi, Math.max(n.lo, r.hi[i]!)) - n.lo;
+          for (let j = 0; j < n.width; j++) {
+            let mn = Infinity,
+              mx = -Infinity;
+            for (let k = from; k <= to; k++) {
+              mn = Math.min(mn, n.table[k * n.width + j]!);
+              mx = Math.max(mx, n.table[k * n.width + j]!);
+            }
+            lo[i * n.width + j] = mn;
+            hi[i * n.width + j] = mx;
+          }
+        }
+        break;
+      }
     }
     ranges.push({ lo, hi });
   }

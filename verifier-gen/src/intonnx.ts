@@ -154,7 +154,7 @@ export function emitIntOnnx(g: IntGraph): Uint8Array {
           n.op === "maxpool"
             ? op("ReduceMax", [gathered], [attrInts("axes", [1]), attrInt("keepdims", 0)])
             : op("ReduceSum", [gathered, cst([1], [1])], [attrInt("keepdims", 0)]);
-        op("Reshape", [red, cst([4], [1, ...n.outShape])], [], out);
+        op("Reshape", [red, cst([n.shape.length], n.shape)], [], out);
         break;
       }
       case "add": {
@@ -197,6 +197,59 @@ export function emitIntOnnx(g: IntGraph): Uint8Array {
         const lo = cst([], [n.lo]);
         const clamped = op("Min", [op("Max", [tname(n.input), lo]), cst([], [n.hi])]);
         op("Gather", [cst([n.table.length], n.table), op("Sub", [clamped, lo])], [attrInt("axis", 0)], out);
+        break;
+      }
+      case "gather": {
+        // The flat inputs and a trailing 0, gathered at constant positions (-1: the 0).
+        const flats = n.inputs.map((id) => op("Reshape", [tname(id), cst([1], [prod(shapeOf(id))])]));
+        const total = n.inputs.reduce((s, id) => s + prod(shapeOf(id)), 0);
+        const padded = op("Concat", [...flats, cst([1], [0])], [attrInt("axis", 0)]);
+        const idx = n.index.map((i) => (i < 0 ? total : i));
+        const y = op("Gather", [padded, cst([idx.length], idx)], [attrInt("axis", 0)]);
+        op("Reshape", [y, cst([n.shape.length], n.shape)], [], out);
+        break;
+      }
+      case "matmul": {
+        const a = op("Reshape", [tname(n.inputs[0]), cst([3], [n.batch, n.m, n.k])]);
+        const bt = op("Reshape", [tname(n.inputs[1]), cst([3], [n.batch, n.n, n.k])]);
+        const b = op("Transpose", [bt], [attrInts("perm", [0, 2, 1])]);
+        const y = op("MatMul", [a, b]);
+        op("Reshape", [y, cst([n.shape.length], n.shape)], [], out);
+        break;
+      }
+      case "normalize": {
+        // Rows of n: c, D = sum c^2 + eps, r = isqrt(4^R \ D) (a float64 square root corrected to the exact
+        // floor twice each way), then the requantization of c r (made non-negative by K 2^shift, |c r| <= 2^R).
+        const rows = op("Reshape", [tname(n.input), cst([2], [prod(n.shape) / n.n, n.n])]);
+        const c = n.center
+          ? op("Sub", [op("Mul", [rows, cst([], [n.n])]), op("ReduceSum", [rows, cst([1], [1])], [attrInt("keepdims", 1)])])
+          : rows;
+        const D = op("Add", [op("ReduceSum", [op("Mul", [c, c]), cst([1], [1])], [attrInt("keepdims", 1)]), cst([], [n.eps])]);
+        const N = op("Div", [cst([], [2 ** (2 * n.R)]), D]);
+        const asDouble = op("Cast", [N], [attrInt("to", DataType.DOUBLE)]);
+        let r = op("Cast", [op("Floor", [op("Sqrt", [asDouble])])], [attrInt("to", DataType.INT64)]);
+        const one = cst([], [1]);
+        for (let k = 0; k < 2; k++) {
+          const next = op("Add", [r, one]);
+          const over = op("Cast", [op("Greater", [op("Mul", [next, next]), N])], [attrInt("to", DataType.INT64)]);
+          r = op("Sub", [next, over]);
+          const tooBig = op("Cast", [op("Greater", [op("Mul", [r, r]), N])], [attrInt("to", DataType.INT64)]);
+          r = op("Sub", [r, tooBig]);
+        }
+        const K = Math.ceil((2 ** n.R * n.mult) / 2 ** n.shift) + 1;
+        const t1 = op("Mul", [op("Mul", [c, r]), cst([], [n.mult])]);
+        const t2 = op("Add", [t1, cst([], [2 ** (n.shift - 1) + K * 2 ** n.shift])]);
+        const t4 = op("Sub", [op("Div", [t2, cst([], [2 ** n.shift])]), cst([], [K])]);
+        const y = op("Min", [op("Max", [t4, cst([], [n.lo])]), cst([], [n.hi])]);
+        op("Reshape", [y, cst([n.shape.length], n.shape)], [], out);
+        break;
+      }
+      case "embed": {
+        const lo = cst([], [n.lo]);
+        const clamped = op("Min", [op("Max", [tname(n.input), lo]), cst([], [n.hi])]);
+        const rowsOf = n.table.length / n.width;
+        const y = op("Gather", [cst([rowsOf, n.width], n.table), op("Sub", [clamped, lo])], [attrInt("axis", 0)]);
+        op("Reshape", [y, cst([n.shape.length], n.shape)], [], out);
         break;
       }
       case "argmax": {

@@ -13,8 +13,8 @@
  */
 import { z } from "zod";
 import { InputError } from "./errors.js";
-import { applyFunc, runFloat, nodeInputs, type FloatGraph, type FNode, type Shape } from "./floatgraph.js";
-import type { IntGraph, IntNode } from "./intgraph.js";
+import { applyFunc, embedRow, runFloat, nodeInputs, type FloatGraph, type FNode, type Shape } from "./floatgraph.js";
+import { MAX_NORMALIZE_R, normalizeBounds, type IntGraph, type IntNode } from "./intgraph.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
 
@@ -37,6 +37,8 @@ interface Desc {
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 /** Fixed-point bits of the softmax exponential table: exp[0] = 2^16. */
 export const SOFTMAX_EXP_BITS = 16;
+/** Bits of the inverse square root of a normalisation at the largest row sum of squares its input allows. */
+export const NORMALIZE_BITS = 16;
 const bitlen = (v: number) => (v <= 0 ? 0 : Math.floor(Math.log2(v)) + 1);
 
 export function multiplierFor(m: number, precision: number): { mult: number; shift: number } {
@@ -283,7 +285,9 @@ export function quantize(
         break;
       }
       case "maxpool": {
-        const d = descs.get(n.input)!;
+        let d = descs.get(n.input)!;
+        // Per-channel accumulator scales must follow the pool's channels (a row maximum reads across them).
+        if (d.kind === "acc" && d.scale.length > 1 && d.scale.length !== n.inShape[0]) d = materialize(d, n.input, n.name);
         const id = emit({
           op: "maxpool",
           name: n.name,
@@ -328,12 +332,14 @@ export function quantize(
         break;
       }
       case "affine": {
-        const x = asAct(n.input, n.name);
         const m0 = n.mul[0]!;
         if (n.mul.every((m) => m === m0) && m0 > 0 && n.add.every((a) => a === 0)) {
-          descs.set(n.output, { ...x, scale: [x.scale[0]! * m0] }); // pure rescale: no integer op
+          // A pure rescale (e.g. attention's 1 / sqrt(d)): no integer op, on an accumulator as on an activation.
+          const d = descs.get(n.input)!;
+          descs.set(n.output, { ...d, scale: d.scale.map((s) => s * m0) });
           break;
         }
+        const x = asAct(n.input, n.name);
         const qmax = 2 ** (bits - 1) - 1;
         const mmax = Math.max(...Array.from(n.mul, Math.abs));
         const sm = mmax > 0 ? mmax / qmax : 1;
@@ -357,6 +363,135 @@ export function quantize(
         if (d.kind === "acc" && d.scale.length > 1) d = materialize(d, n.input, n.name);
         const id = emit({ op: "reshape", name: n.name, shape: n.shape, input: d.id });
         descs.set(n.output, { ...d, id, shape: n.shape });
+        break;
+      }
+      case "gather": {
+        if (n.inputs.length === 1) {
+          let d = descs.get(n.inputs[0]!)!;
+          if (d.kind === "acc" && d.scale.length > 1) d = materialize(d, n.inputs[0]!, n.name);
+          const id = emit({ op: "gather", name: n.name, shape: n.shape, inputs: [d.id], index: n.index });
+          descs.set(n.output, { ...d, id, shape: n.shape, lo: Math.min(d.lo, 0), hi: Math.max(d.hi, 0) });
+          break;
+        }
+        // Parts of a concatenation share one scale: the output's, each part requantized to it when it differs.
+        const r = rangeOf(n.output);
+        const p = actParams(r.min, r.max);
+        const parts = n.inputs.map((name) => {
+          const a = asAct(name, n.name);
+          if (a.scale[0] === p.scale) return a;
+          const q = multiplierFor(a.scale[0]! / p.scale, multiplierBits);
+          const id = emit({
+            op: "requant",
+            name: `${n.name}/rescale`,
+            shape: a.shape,
+            input: a.id,
+            mult: [q.mult],
+            shift: [q.shift],
+            lo: p.lo,
+            hi: p.hi,
+          });
+          return { ...a, id, scale: [p.scale], lo: p.lo, hi: p.hi };
+        });
+        // Two inputs per integer gather: the first parts are concatenated whole, the last step moves.
+        let acc = parts[0]!;
+        let accSize = prod(acc.shape);
+        for (let k = 1; k < parts.length; k++) {
+          const part = parts[k]!;
+          const size = prod(part.shape);
+          const last = k === parts.length - 1;
+          const index = last ? n.index : Array.from({ length: accSize + size }, (_, i) => i);
+          const shape = last ? n.shape : [accSize + size];
+          const id = emit({ op: "gather", name: n.name, shape, inputs: [acc.id, part.id], index });
+          acc = { ...acc, id, shape, lo: Math.min(acc.lo, part.lo, 0), hi: Math.max(acc.hi, part.hi, 0) };
+          accSize += size;
+        }
+        descs.set(n.output, acc);
+        break;
+      }
+      case "matmul": {
+        const a = asAct(n.inputs[0], n.name);
+        const b = asAct(n.inputs[1], n.name);
+        const id = emit({
+          op: "matmul",
+          name: n.name,
+          shape: n.shape,
+          inputs: [a.id, b.id],
+          batch: n.batch,
+          m: n.m,
+          k: n.k,
+          n: n.n,
+        });
+        descs.set(n.output, { id, kind: "acc", scale: [a.scale[0]! * b.scale[0]!], lo: -Infinity, hi: Infinity, shape: n.shape });
+        break;
+      }
+      case "normalize": {
+        // y = c G / sqrt(Q + E) with c, Q the integer row statistics (intgraph normalizeRow); E carries eps into
+        // the integer units, G the mean's sqrt(n). r keeps NORMALIZE_BITS bits at the largest Q the range allows.
+        const x = asAct(n.input, n.name);
+        const sx = x.scale[0]!;
+        const mean = n.reduce === "mean";
+        const epsUnits = n.center ? (mean ? n.n ** 3 : n.n ** 2) : mean ? n.n : 1;
+        const eps = Math.max(1, Math.round((n.eps * epsUnits) / (sx * sx)));
+        const bound = normalizeBounds(n.n, n.center, eps, x.lo, x.hi);
+        // 4^R stays below 2^63 (the integer ONNX computes in int64).
+        const R = Math.min(MAX_NORMALIZE_R, Math.ceil(Math.log2(Math.sqrt(bound.D))) + NORMALIZE_BITS);
+        const r = rangeOf(n.output);
+        const p = actParams(r.min, r.max);
+        const gain = mean ? Math.sqrt(n.n) : 1;
+        const { mult, shift } = multiplierFor(gain / (2 ** R * p.scale), multiplierBits);
+        const id = emit({
+          op: "normalize",
+          name: n.name,
+          shape: n.shape,
+          input: x.id,
+          n: n.n,
+          center: n.center,
+          eps,
+          R,
+          mult,
+          shift,
+          lo: p.lo,
+          hi: p.hi,
+        });
+        descs.set(n.output, { id, kind: "act", scale: [p.scale], lo: p.lo, hi: p.hi, shape: n.shape });
+        break;
+      }
+      case "embed": {
+        // Ids must be integers of scale 1 (token ids as the model's own input): one table row per id value.
+        const x = descs.get(n.input)!;
+        if (x.kind !== "act" || x.scale.length !== 1 || x.scale[0] !== 1) {
+          throw new InputError(
+            `embedding ${n.name}: its ids must be integer values (scale 1), but they are quantized with scale ${x.scale[0]}`,
+          );
+        }
+        const r = rangeOf(n.output);
+        const p = actParams(r.min, r.max);
+        const table: number[] = [];
+        for (let v = x.lo; v <= x.hi; v++) {
+          const row = embedRow(v, n.rows);
+          for (let j = 0; j < n.width; j++) {
+            const y = Math.round(n.table[row * n.width + j]! / p.scale) + 0;
+            table.push(Math.min(p.hi, Math.max(p.lo, y)));
+          }
+        }
+        const id = emit({
+          op: "embed",
+          name: n.name,
+          shape: n.shape,
+          input: x.id,
+          lo: x.lo,
+          hi: x.hi,
+          width: n.width,
+          table,
+        });
+        descs.set(n.output, {
+          id,
+          kind: "act",
+          scale: [p.scale],
+          lo: Math.min(...table),
+          hi: Math.max(...table),
+          shape: n.shape,
+        });
         break;
       }
       case "argmax": {

@@ -7,7 +7,7 @@
  * intermediate value so float64 arithmetic is exact.
  */
 import { poolWindows } from "./floatgraph.js";
-import { computeRanges, nodeInputIds, type IntGraph, type IntNode } from "./intgraph.js";
+import { MAX_NORMALIZE_R, computeRanges, nodeInputIds, normalizeBounds, type IntGraph, type IntNode } from "./intgraph.js";
 import { inputEncoding } from "./merkle.js";
 import { IntegrityError } from "./errors.js";
 
@@ -119,6 +119,27 @@ function structure(n: IntNode, i: number, shapes: readonly number[][], bad: (rea
     case "argmax":
       if (size !== 1) return bad("argmax outputs one value");
       return;
+    case "gather": {
+      if (ids.length < 1 || ids.length > 2) return bad("a gather reads one or two tensors");
+      const total = ids.reduce((s, id) => s + sizes[id]!, 0);
+      if (!ints("index", n.index, size)) return;
+      // INVARIANT: every output element copies an input element or the constant 0.
+      if (n.index.some((k) => k < -1 || k >= total)) return bad(`an index outside [-1, ${total})`);
+      return;
+    }
+    case "matmul": {
+      const dims = [n.batch, n.m, n.k, n.n];
+      if (!dims.every((d) => isInt(d) && d >= 1)) return bad("batch, m, k, n must be positive integers");
+      if (inSize !== n.batch * n.m * n.k || sizes[n.inputs[1]] !== n.batch * n.n * n.k || size !== n.batch * n.m * n.n)
+        return bad(`[${dims}] do not match tensors of ${inSize} x ${sizes[n.inputs[1]]} -> ${size}`);
+      return;
+    }
+    case "embed":
+      if (!isInt(n.lo) || !isInt(n.hi) || n.lo > n.hi) return bad("range must be lo <= hi");
+      if (!isInt(n.width) || n.width < 1 || size !== inSize * n.width) return bad(`width ${n.width} does not map ${inSize} ids to ${size} values`);
+      if ((n.hi - n.lo + 1) * n.width > MAX_TABLE * 16) return bad("a table beyond 2^20 entries");
+      ints("table", n.table, (n.hi - n.lo + 1) * n.width);
+      return;
     default:
       break;
   }
@@ -173,6 +194,15 @@ function structure(n: IntNode, i: number, shapes: readonly number[][], bad: (rea
       if (n.add.length !== 1 && n.add.length !== n.mul.length) return bad("add must be scalar or per channel like mul");
       return;
     }
+    case "normalize":
+      if (!isInt(n.n) || n.n < 1 || size % n.n !== 0) return bad(`rows of ${n.n} do not divide ${size} values`);
+      // INVARIANT: D >= 1 (the inverse square root exists) and 4^R fits every executor's integers.
+      if (!isInt(n.eps) || n.eps < 1) return bad("eps must be an integer >= 1");
+      if (!isInt(n.R) || n.R < 1 || n.R > MAX_NORMALIZE_R) return bad(`R outside [1, ${MAX_NORMALIZE_R}]`);
+      if (!isInt(n.mult) || !isInt(n.shift) || n.shift < 1 || n.shift > MAX_SHIFT) return bad("mult and shift must be safe integers, shift in [1, 52]");
+      if (!isInt(n.lo) || !isInt(n.hi) || n.lo > n.hi) return bad("range must be lo <= hi");
+      if (typeof n.center !== "boolean") return bad("center must be a boolean");
+      return;
     case "relu":
     case "reshape":
       return;
@@ -232,6 +262,17 @@ function magnitudes(g: IntGraph, bad: (node: number, op: string, reason: string)
       case "affine":
         over("x * mul + add", A[n.input]! * maxAbs(n.mul) + maxAbs(n.add));
         return;
+      case "matmul":
+        over("the sum of products", n.k * A[n.inputs[0]]! * A[n.inputs[1]]!);
+        return;
+      case "normalize": {
+        const r = ranges[n.input]!;
+        const b = normalizeBounds(n.n, n.center, n.eps, Math.min(...r.lo), Math.max(...r.hi));
+        over("the row's sum of squares", b.D);
+        over("c r mult before the shift", 2 ** n.R * Math.abs(n.mult) + 2 ** (n.shift - 1));
+        return;
+      }
+      case "embed":
       case "softmax":
       case "lut": {
         if (n.op === "softmax") over("2 * out * e + S", (2 * n.out + n.n) * maxAbs(n.exp));

@@ -10,6 +10,7 @@
  */
 import type { GadgetCall, LC } from "./circom.js";
 import { SNARK_SCALAR_FIELD as P } from "./groth16.js";
+import { isqrt } from "./intgraph.js";
 
 /** Prover choices that replace the honest hints, keyed by component path (as in circom.ts `plan`). */
 export interface Hints {
@@ -23,6 +24,8 @@ export interface Hints {
   max?: Map<string, bigint>;
   /** SoftmaxDiv component (e.g. "sd4[2]") -> the quotient claimed */
   divide?: Map<string, bigint>;
+  /** Rsqrt component (e.g. "rs5[0]") -> the inverse square root claimed */
+  root?: Map<string, bigint>;
 }
 
 const mod = (x: bigint): bigint => ((x % P) + P) % P;
@@ -224,6 +227,36 @@ class Evaluator {
       case "Product":
         this.set(call.output, this.get(call.weight) * this.lc(call.x));
         return;
+      case "Mul":
+        this.set(call.output, this.lc(call.a) * this.lc(call.b));
+        return;
+      case "Rsqrt": {
+        const c = call.name;
+        const d = this.set(`${c}.d`, this.lc(call.input));
+        const four = 1n << BigInt(2 * call.R);
+        const r = this.set(`${c}.r`, this.hints.root?.get(c) ?? isqrt(four / d));
+        this.rangeBits(`${c}.rb`, call.R + 1, r);
+        const rr2 = this.set(`${c}.rr2`, r * r);
+        const lo = this.set(`${c}.lo`, rr2 * d);
+        const hi = this.set(`${c}.hi`, (2n * r + 1n) * d);
+        this.rangeBits(`${c}.lb`, 2 * call.R + 1, mod(four - lo));
+        this.rangeBits(`${c}.hb`, call.NH, mod(lo + hi - four - 1n));
+        this.set(call.output, r);
+        return;
+      }
+      case "Embed": {
+        const c = call.name;
+        const input = this.set(`${c}.in`, this.lc(call.input));
+        const honest = Number(signed(input) - BigInt(call.LO));
+        const k = this.hints.select?.get(c) ?? honest;
+        const rows = call.table.length / call.width;
+        for (let i = 0; i < rows; i++) this.set(`${c}.sel[${i}]`, i === k ? 1n : 0n);
+        call.outputs.forEach((o, j) => {
+          const v = k >= 0 && k < rows ? call.table[k * call.width + j]! : 0n;
+          this.set(o, this.set(`${c}.out[${j}]`, v));
+        });
+        return;
+      }
       case "Output":
         this.set(call.output, this.lc(call.value));
         return;
