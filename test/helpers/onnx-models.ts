@@ -184,3 +184,203 @@ export function geluMlp(form: "exported" | "none" | "tanh"): Uint8Array {
   };
   return encodeModel(makeModel(graph, form === "exported" ? 14 : 20));
 }
+
+const I64 = (name: string, v: number[]) => makeTensor(name, [v.length], DataType.INT64, v);
+const F32 = (name: string, v: number) => makeTensor(name, [], DataType.FLOAT, [v]);
+
+/**
+ * A one-block pre-norm transformer as PyTorch exports it: x [1, T, K] -> MatMul + bias -> LayerNorm -> q, k, v ->
+ * Reshape [1, T, h, dh] -> Transpose (k to [1, h, dh, T]) -> MatMul q k^T -> Mul 1/sqrt(dh) -> Softmax -> MatMul v ->
+ * Transpose -> Reshape -> MatMul + residual Add -> ReduceMean over the tokens -> Gemm -> y [1, classes].
+ * The LayerNorm is decomposed (ReduceMean, Sub, Pow, ReduceMean, Add eps, Sqrt, Div, Mul, Add), opset 17's
+ * LayerNormalization, or an RMSNorm (Pow, ReduceMean, Add, Sqrt, Div, Mul); opset 18 passes ReduceMean's axes
+ * as an input.
+ */
+export function miniTransformer(
+  options: { norm?: "decomposed" | "op17" | "rms"; opset?: number; tokens?: number; seed?: number } = {},
+): Uint8Array {
+  const norm = options.norm ?? "decomposed";
+  const opset = options.opset ?? (norm === "op17" ? 17 : 14);
+  const T = options.tokens ?? 4,
+    K = 5,
+    D = 6,
+    H = 2,
+    DH = 3,
+    C = 3;
+  const r = rng(options.seed ?? 41);
+  const F = (name: string, dims: number[], s = 1) => randomTensor(r, name, dims, s);
+  const inits: TensorProtoObj[] = [
+    F("we", [K, D]),
+    F("be", [D], 0.3),
+    makeTensor("ln.g", [D], DataType.FLOAT, Array.from({ length: D }, () => 1 + r() * 0.4)),
+    F("ln.b", [D], 0.3),
+    F("wq", [D, D]),
+    F("wk", [D, D]),
+    F("wv", [D, D]),
+    F("wo", [D, D]),
+    F("bq", [D], 0.2),
+    F("head.w", [C, D]),
+    F("head.b", [C], 0.2),
+    I64("heads", [1, T, H, DH]),
+    I64("merged", [1, T, D]),
+    F32("two", 2),
+    F32("eps", 1e-5),
+    F32("scale", 1 / Math.sqrt(DH)),
+  ];
+  const mean = (name: string, input: string, output: string, axes: number[], keep = 1): NodeProtoObj[] =>
+    opset >= 18
+      ? (inits.push(I64(`${name}.axes`, axes)),
+        [{ op_type: "ReduceMean", name, input: [input, `${name}.axes`], output: [output], attribute: [attrInt("keepdims", keep)] }])
+      : [
+          {
+            op_type: "ReduceMean",
+            name,
+            input: [input],
+            output: [output],
+            attribute: [{ name: "axes", type: 7, ints: axes }, attrInt("keepdims", keep)],
+          },
+        ];
+  const ln: NodeProtoObj[] =
+    norm === "op17"
+      ? [
+          {
+            op_type: "LayerNormalization",
+            name: "/ln/LayerNormalization",
+            input: ["e", "ln.g", "ln.b"],
+            output: ["n"],
+            attribute: [attrInt("axis", -1), { name: "epsilon", type: 1, f: 1e-5 }],
+          },
+        ]
+      : [
+          ...(norm === "decomposed"
+            ? [
+                ...mean("/ln/ReduceMean", "e", "mu", [-1]),
+                { op_type: "Sub", name: "/ln/Sub", input: ["e", "mu"], output: ["c"] },
+              ]
+            : [{ op_type: "Identity", name: "/ln/Identity", input: ["e"], output: ["c"] }]),
+          { op_type: "Pow", name: "/ln/Pow", input: ["c", "two"], output: ["c2"] },
+          ...mean("/ln/ReduceMean_1", "c2", "var", [-1]),
+          { op_type: "Add", name: "/ln/Add", input: ["var", "eps"], output: ["ve"] },
+          { op_type: "Sqrt", name: "/ln/Sqrt", input: ["ve"], output: ["sd"] },
+          { op_type: "Div", name: "/ln/Div", input: ["c", "sd"], output: ["z"] },
+          { op_type: "Mul", name: "/ln/Mul", input: ["z", "ln.g"], output: ["zg"] },
+          ...(norm === "decomposed" ? [{ op_type: "Add", name: "/ln/Add_1", input: ["zg", "ln.b"], output: ["n"] }] : []),
+        ];
+  const lnOut = norm === "rms" ? "zg" : "n";
+  const perm = (p: number[]) => [{ name: "perm", type: 7, ints: p }];
+  const nodes: NodeProtoObj[] = [
+    { op_type: "MatMul", name: "/embed/MatMul", input: ["x", "we"], output: ["e0"] },
+    { op_type: "Add", name: "/embed/Add", input: ["be", "e0"], output: ["e"] },
+    ...ln,
+    { op_type: "MatMul", name: "/q/MatMul", input: [lnOut, "wq"], output: ["q0"] },
+    { op_type: "Add", name: "/q/Add", input: ["bq", "q0"], output: ["q1"] },
+    { op_type: "MatMul", name: "/k/MatMul", input: [lnOut, "wk"], output: ["k1"] },
+    { op_type: "MatMul", name: "/v/MatMul", input: [lnOut, "wv"], output: ["v1"] },
+    { op_type: "Reshape", name: "/Reshape", input: ["q1", "heads"], output: ["q2"] },
+    { op_type: "Transpose", name: "/Transpose", input: ["q2"], output: ["q3"], attribute: perm([0, 2, 1, 3]) },
+    { op_type: "Reshape", name: "/Reshape_1", input: ["k1", "heads"], output: ["k2"] },
+    { op_type: "Transpose", name: "/Transpose_1", input: ["k2"], output: ["k3"], attribute: perm([0, 2, 3, 1]) },
+    { op_type: "Reshape", name: "/Reshape_2", input: ["v1", "heads"], output: ["v2"] },
+    { op_type: "Transpose", name: "/Transpose_2", input: ["v2"], output: ["v3"], attribute: perm([0, 2, 1, 3]) },
+    { op_type: "MatMul", name: "/MatMul", input: ["q3", "k3"], output: ["s0"] },
+    { op_type: "Mul", name: "/Mul", input: ["s0", "scale"], output: ["s1"] },
+    { op_type: "Softmax", name: "/Softmax", input: ["s1"], output: ["p"], attribute: [attrInt("axis", -1)] },
+    { op_type: "MatMul", name: "/MatMul_1", input: ["p", "v3"], output: ["a0"] },
+    { op_type: "Transpose", name: "/Transpose_3", input: ["a0"], output: ["a1"], attribute: perm([0, 2, 1, 3]) },
+    { op_type: "Reshape", name: "/Reshape_3", input: ["a1", "merged"], output: ["a2"] },
+    { op_type: "MatMul", name: "/o/MatMul", input: ["a2", "wo"], output: ["o"] },
+    { op_type: "Add", name: "/Add", input: ["e", "o"], output: ["res"] },
+    ...mean("/ReduceMean", "res", "pooled", [1], 0),
+    {
+      op_type: "Gemm",
+      name: "/head/Gemm",
+      input: ["pooled", "head.w", "head.b"],
+      output: ["y"],
+      attribute: [attrInt("transB", 1)],
+    },
+  ];
+  const graph = {
+    name: "torch_jit",
+    node: nodes,
+    initializer: inits,
+    input: [valueInfo("x", DataType.FLOAT, [1, T, K])],
+    output: [valueInfo("y", DataType.FLOAT, [1, C])],
+  };
+  return encodeModel(makeModel(graph, opset));
+}
+
+/**
+ * Token ids [1, T] (floats holding integers 0..V-1, as a user's input) -> Cast -> Gather of an embedding table
+ * [V, d] -> Add position embedding -> Mul by itself -> ReduceSum (axes input, keepdims) -> Add eps -> Sqrt -> Div:
+ * L2-normalised token vectors [1, T, d] (an embedding output).
+ */
+export function tokenIdsEmbedding(options: { tokens?: number; vocabulary?: number; width?: number } = {}): Uint8Array {
+  const T = options.tokens ?? 5,
+    V = options.vocabulary ?? 10,
+    D = options.width ?? 4;
+  const r = rng(53);
+  const graph = {
+    name: "torch_jit",
+    node: [
+      { op_type: "Cast", name: "/Cast", input: ["ids"], output: ["i"], attribute: [attrInt("to", DataType.INT64)] },
+      { op_type: "Gather", name: "/emb/Gather", input: ["table", "i"], output: ["g"] },
+      { op_type: "Add", name: "/Add", input: ["g", "pos"], output: ["e"] },
+      { op_type: "Mul", name: "/Mul", input: ["e", "e"], output: ["sq"] },
+      { op_type: "ReduceSum", name: "/ReduceSum", input: ["sq", "axes"], output: ["ss"], attribute: [attrInt("keepdims", 1)] },
+      { op_type: "Add", name: "/Add_1", input: ["ss", "eps"], output: ["sse"] },
+      { op_type: "Sqrt", name: "/Sqrt", input: ["sse"], output: ["nrm"] },
+      { op_type: "Div", name: "/Div", input: ["e", "nrm"], output: ["y"] },
+    ],
+    initializer: [randomTensor(r, "table", [V, D]), randomTensor(r, "pos", [1, T, D], 0.5), I64("axes", [-1]), F32("eps", 1e-12)],
+    input: [valueInfo("ids", DataType.FLOAT, [1, T])],
+    output: [valueInfo("y", DataType.FLOAT, [1, T, D])],
+  };
+  return encodeModel(makeModel(graph, 14));
+}
+
+/**
+ * Data movement and broadcasting: x [1, 4, 6] -> Slice (tokens 1..3, every column) -> Split the columns [2, 4]
+ * -> Concat(second, a constant [1, 3, 1], first) -> Sigmoid -> Mul by a broadcast row (ReduceMax over the tokens)
+ * -> Softmax over the tokens (axis 1) -> Sub a broadcast column (ReduceSum over the last axis) -> Flatten -> y.
+ */
+export function dataMovement(): Uint8Array {
+  const r = rng(61);
+  const graph = {
+    name: "torch_jit",
+    node: [
+      { op_type: "Slice", name: "/Slice", input: ["x", "st", "en", "ax"], output: ["s"] },
+      {
+        op_type: "Split",
+        name: "/Split",
+        input: ["s", "sizes"],
+        output: ["a", "b"],
+        attribute: [attrInt("axis", 2)],
+      },
+      { op_type: "Concat", name: "/Concat", input: ["b", "k", "a"], output: ["c"], attribute: [attrInt("axis", 2)] },
+      { op_type: "Sigmoid", name: "/Sigmoid", input: ["c"], output: ["g"] },
+      {
+        op_type: "ReduceMax",
+        name: "/ReduceMax",
+        input: ["g"],
+        output: ["m"],
+        attribute: [{ name: "axes", type: 7, ints: [1] }, attrInt("keepdims", 1)],
+      },
+      { op_type: "Mul", name: "/Mul", input: ["g", "m"], output: ["gm"] },
+      { op_type: "Softmax", name: "/Softmax", input: ["gm"], output: ["p"], attribute: [attrInt("axis", 1)] },
+      { op_type: "ReduceSum", name: "/ReduceSum", input: ["p", "last"], output: ["ps"], attribute: [attrInt("keepdims", 1)] },
+      { op_type: "Sub", name: "/Sub", input: ["p", "ps"], output: ["d"] },
+      { op_type: "Flatten", name: "/Flatten", input: ["d"], output: ["y"], attribute: [attrInt("axis", 1)] },
+    ],
+    initializer: [
+      I64("st", [1]),
+      I64("en", [4]),
+      I64("ax", [1]),
+      I64("sizes", [2, 4]),
+      I64("last", [-1]),
+      randomTensor(r, "k", [1, 3, 1]),
+    ],
+    input: [valueInfo("x", DataType.FLOAT, [1, 4, 6])],
+    output: [valueInfo("y", DataType.FLOAT, [1, 21])],
+  };
+  return encodeModel(makeModel(graph, 13));
+}

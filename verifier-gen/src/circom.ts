@@ -122,65 +122,102 @@ export interface CircomOptions {
 }
 
 /**
- * out = T[in - LO] for a committed table T: a one-hot selector over the table's positions.
- * Soundness: every sel[i] is boolean and exactly one is set (their sum is 1), so sel is e_k for one k; and
- * sum i * sel[i] = in - LO pins k to the input's own position. out is then T[k], a linear function of sel:
- * no prover choice is left. An input outside [LO, LO + n) has no satisfying selector at all.
- * Cost: n + 2 constraints per element (n boolean checks, the sum, the position) plus the output.
+ * How a table lookup of `rows` positions (`width` values each) selects its row: a flat one-hot selector over every
+ * position (outer = 1), or two one-hot selectors, an outer one over groups of `inner` positions and an inner one
+ * inside the group, when that is cheaper (a 256-entry table: 51 constraints instead of 258).
  */
-export function lookupTemplate(name: string, LO: number, table: readonly number[]): string {
-  const n = table.length;
-  return [
-    `template ${name}() {`,
-    `    var T[${n}] = [${table.join(", ")}];`,
-    `    signal input in;`,
-    `    signal output out;`,
-    `    signal sel[${n}];`,
-    `    var one = 0;`,
-    `    var idx = 0;`,
-    `    var acc = 0;`,
-    `    for (var i = 0; i < ${n}; i++) {`,
-    `        sel[i] <-- (in - (${LO}) == i) ? 1 : 0;`,
-    `        sel[i] * (sel[i] - 1) === 0;`,
-    `        one += sel[i];`,
-    `        idx += i * sel[i];`,
-    `        acc += T[i] * sel[i];`,
-    `    }`,
-    `    one === 1;`,
-    `    idx === in - (${LO});`,
-    `    out <== acc;`,
-    `}`,
-    ``,
-  ].join("\n");
+export function tableSplit(rows: number, width: number): { outer: number; inner: number } {
+  const flat = rows + 3 + width;
+  let best = { outer: 1, inner: rows, cost: flat };
+  for (let outer = 2; outer <= rows; outer++) {
+    const inner = Math.ceil(rows / outer);
+    if (inner < 2) break;
+    const cost = outer + inner + 4 + outer * width + width;
+    if (cost < best.cost) best = { outer, inner, cost };
+  }
+  return { outer: best.outer, inner: best.inner };
 }
 
 /**
- * out[j] = T[(in - LO) * W + j] for j < W: one table row per input value (an embedding), with the one-hot selector
- * of lookupTemplate shared by the W columns. Soundness as lookupTemplate: the selector is pinned to the input's own
- * position, and every output is a fixed linear function of it. Cost: n + 2 constraints per input plus W outputs.
+ * out = T[in - LO] (width 1) or out[j] = T[(in - LO) * W + j] (an embedding row) for a committed table T.
+ * Flat (outer 1): sel is one-hot (booleans summing to 1) and sum i * sel[i] = in - LO pins it to the input's own
+ * position; the outputs are fixed linear functions of sel. Split: hs (outer) and ls (inner) are each one-hot and
+ * inner * (sum i * hs[i]) + sum j * ls[j] = in - LO pins both (j < inner makes the decomposition unique); a group
+ * row is a linear function of ls and out = sum_i hs[i] * row_i, one product per group and column; positions past
+ * the table (last group, j beyond its rows) are excluded by hs[last] * (sum of those ls) = 0. Either way no prover
+ * choice is left, and an input outside [LO, LO + rows) has no satisfying selector at all.
+ * Cost per element: flat rows + 3 + W, split outer + inner + 4 + (outer + 1) * W constraints.
  */
-export function embedTemplate(name: string, LO: number, width: number, table: readonly number[]): string {
-  const n = table.length / width;
+export function tableTemplate(name: string, LO: number, table: readonly number[], width = 1): string {
+  const rows = table.length / width;
+  const { outer, inner } = tableSplit(rows, width);
+  const out = width === 1 ? "out" : `out[${width}]`;
+  const at = (j: string) => (width === 1 ? "out" : `out[${j}]`);
+  const head = [`template ${name}() {`, `    var T[${table.length}] = [${table.join(", ")}];`, `    signal input in;`, `    signal output ${out};`];
+  if (outer === 1) {
+    return [
+      ...head,
+      `    signal sel[${rows}];`,
+      `    var one = 0;`,
+      `    var idx = 0;`,
+      `    var acc[${width}];`,
+      `    for (var j = 0; j < ${width}; j++) { acc[j] = 0; }`,
+      `    for (var i = 0; i < ${rows}; i++) {`,
+      `        sel[i] <-- (in - (${LO}) == i) ? 1 : 0;`,
+      `        sel[i] * (sel[i] - 1) === 0;`,
+      `        one += sel[i];`,
+      `        idx += i * sel[i];`,
+      `        for (var j = 0; j < ${width}; j++) { acc[j] += T[i * ${width} + j] * sel[i]; }`,
+      `    }`,
+      `    one === 1;`,
+      `    idx === in - (${LO});`,
+      `    for (var j = 0; j < ${width}; j++) { ${at("j")} <== acc[j]; }`,
+      `}`,
+      ``,
+    ].join("\n");
+  }
+  const tail = rows - (outer - 1) * inner; // positions of the last group
   return [
-    `template ${name}() {`,
-    `    var T[${table.length}] = [${table.join(", ")}];`,
-    `    signal input in;`,
-    `    signal output out[${width}];`,
-    `    signal sel[${n}];`,
-    `    var one = 0;`,
-    `    var idx = 0;`,
-    `    var acc[${width}];`,
-    `    for (var j = 0; j < ${width}; j++) { acc[j] = 0; }`,
-    `    for (var i = 0; i < ${n}; i++) {`,
-    `        sel[i] <-- (in - (${LO}) == i) ? 1 : 0;`,
-    `        sel[i] * (sel[i] - 1) === 0;`,
-    `        one += sel[i];`,
-    `        idx += i * sel[i];`,
-    `        for (var j = 0; j < ${width}; j++) { acc[j] += T[i * ${width} + j] * sel[i]; }`,
+    ...head,
+    `    signal hs[${outer}];`,
+    `    signal ls[${inner}];`,
+    `    signal p[${outer}][${width}];`,
+    `    var pos = in - (${LO});`,
+    `    var oneH = 0;`,
+    `    var idxH = 0;`,
+    `    for (var i = 0; i < ${outer}; i++) {`,
+    `        hs[i] <-- (pos \\ ${inner} == i) ? 1 : 0;`,
+    `        hs[i] * (hs[i] - 1) === 0;`,
+    `        oneH += hs[i];`,
+    `        idxH += i * hs[i];`,
     `    }`,
-    `    one === 1;`,
-    `    idx === in - (${LO});`,
-    `    for (var j = 0; j < ${width}; j++) { out[j] <== acc[j]; }`,
+    `    var oneL = 0;`,
+    `    var idxL = 0;`,
+    `    var past = 0;`,
+    `    for (var j = 0; j < ${inner}; j++) {`,
+    `        ls[j] <-- (pos % ${inner} == j) ? 1 : 0;`,
+    `        ls[j] * (ls[j] - 1) === 0;`,
+    `        oneL += ls[j];`,
+    `        idxL += j * ls[j];`,
+    `        if (j >= ${tail}) { past += ls[j]; }`,
+    `    }`,
+    `    oneH === 1;`,
+    `    oneL === 1;`,
+    `    idxH * ${inner} + idxL === pos;`,
+    ...(tail < inner ? [`    hs[${outer - 1}] * past === 0;`] : []),
+    `    var acc[${width}];`,
+    `    for (var w = 0; w < ${width}; w++) { acc[w] = 0; }`,
+    `    for (var i = 0; i < ${outer}; i++) {`,
+    `        for (var w = 0; w < ${width}; w++) {`,
+    `            var row = 0;`,
+    `            for (var j = 0; j < ${inner}; j++) {`,
+    `                if (i * ${inner} + j < ${rows}) { row += T[(i * ${inner} + j) * ${width} + w] * ls[j]; }`,
+    `            }`,
+    `            p[i][w] <== hs[i] * row;`,
+    `            acc[w] += p[i][w];`,
+    `        }`,
+    `    }`,
+    `    for (var w = 0; w < ${width}; w++) { ${at("w")} <== acc[w]; }`,
     `}`,
     ``,
   ].join("\n");
@@ -528,7 +565,7 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
           throw new IntegrityError(`node ${ni} (lut): its input can leave the table's range [${n.lo}, ${n.hi}]`);
         }
         const template = `Lut${id}`;
-        templates.push(lookupTemplate(template, n.lo, n.table));
+        templates.push(tableTemplate(template, n.lo, n.table));
         decl.push(`    signal t${id}[${xin.length}];`);
         decl.push(`    component lu${id}[${xin.length}];`);
         xin.forEach((x, e) => {
@@ -546,7 +583,7 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
           throw new IntegrityError(`node ${ni} (softmax): its input can leave the table's range [${n.lo}, ${n.hi}]`);
         }
         const template = `Exp${id}`;
-        templates.push(lookupTemplate(template, 0, n.exp));
+        templates.push(tableTemplate(template, 0, n.exp));
         const rows = xin.length / n.n;
         const N = Math.max(1, bitlen(D));
         const sMax = n.n * Math.max(...n.exp);
@@ -669,7 +706,7 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
           throw new IntegrityError(`node ${ni} (embed): its ids can leave the table's range [${n.lo}, ${n.hi}]`);
         }
         const template = `Embed${id}`;
-        templates.push(embedTemplate(template, n.lo, n.width, n.table));
+        templates.push(tableTemplate(template, n.lo, n.table, n.width));
         decl.push(`    signal t${id}[${xin.length * n.width}];`, `    component em${id}[${xin.length}];`);
         xin.forEach((x, i) => {
           const name = `em${id}[${i}]`;

@@ -1307,6 +1307,32 @@ function optimize(g: FloatGraph): FloatGraph {
       break;
     }
     if (changed) continue;
+    // An affine over the last axis read only by dense layers (LayerNorm's scale and shift before q, k, v) is
+    // folded into each of them: W'[o, i] = W[o, i] mul[i], B'[o] = B[o] + sum_i W[o, i] add[i].
+    for (const n of nodes) {
+      if (n.op !== "affine" || n.output === g.output) continue;
+      const users = nodes.filter((q) => nodeInputs(q).includes(n.output));
+      const inF = n.shape[n.shape.length - 1]!;
+      const lastAxis = n.inner === 1 || (n.mul.length === 1 && n.add.length === 1);
+      const fits = (v: Float64Array) => v.length === 1 || v.length === inF;
+      if (!lastAxis || !fits(n.mul) || !fits(n.add) || users.length === 0) continue;
+      if (!users.every((u) => u.op === "dense" && u.inF === inF && u.input === n.output)) continue;
+      const at = (v: Float64Array, i: number) => v[v.length === 1 ? 0 : i]!;
+      const folded = new Map<FNode, FNode>();
+      for (const u of users as Extract<FNode, { op: "dense" }>[]) {
+        const W = Float64Array.from(u.W, (w, k) => w * at(n.mul, k % u.inF));
+        const B = Float64Array.from(u.B, (b, o) => {
+          let s = b;
+          for (let i = 0; i < u.inF; i++) s += u.W[o * u.inF + i]! * at(n.add, i);
+          return s;
+        });
+        folded.set(u, { ...u, input: n.input, W, B, name: `${n.name}+${u.name}` });
+      }
+      nodes = nodes.filter((q) => q !== n).map((q) => folded.get(q) ?? q);
+      changed = true;
+      break;
+    }
+    if (changed) continue;
     // affine of an affine (LayerNorm's Mul then Add): one affine.
     for (const n of nodes) {
       if (n.op !== "affine") continue;

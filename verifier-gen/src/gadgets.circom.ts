@@ -218,7 +218,7 @@ function veriml_isqrt(v) {
     return x;
 }
 
-// r = floor(sqrt(floor(4^R / d))), the largest r with r^2 d <= 4^R, for an input 1 <= d whose honest values keep
+// out = r = floor(sqrt(floor(4^R / d))), the largest r with r^2 d <= 4^R, for an input 1 <= d whose honest values keep
 // (r + 1)^2 d - 4^R - 1 below 2^NH (the caller derives NH from the static range of d).
 // Soundness: r in [0, 2^(R+1)) by its bits; 4^R - r^2 d in [0, 2^(2R+1)) and (r + 1)^2 d - 4^R - 1 in [0, 2^NH).
 // Every term stays far below the field size (r < 2^(R+1), d < 2^(2R+2) when the checks hold), so over the
@@ -226,16 +226,16 @@ function veriml_isqrt(v) {
 // Cost: R + 1 + 2R + 1 + NH + 3 constraints per row.
 template Rsqrt(R, NH) {
     signal input d;
-    signal output r;
+    signal output out;
     signal rr2;
     signal lo;
     signal hi;
-    r <-- veriml_isqrt((1 << (2 * R)) \ d);
+    out <-- veriml_isqrt((1 << (2 * R)) \ d);
     component rb = RangeBits(R + 1);
-    rb.in <== r;
-    rr2 <== r * r;
+    rb.in <== out;
+    rr2 <== out * out;
     lo <== rr2 * d;
-    hi <== (2 * r + 1) * d;
+    hi <== (2 * out + 1) * d;
     component lb = RangeBits(2 * R + 1);
     lb.in <== (1 << (2 * R)) - lo;
     component hb = RangeBits(NH);

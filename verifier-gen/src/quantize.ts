@@ -320,11 +320,16 @@ export function quantize(
         break;
       }
       case "add": {
-        const a = asAct(n.inputs[0], n.name);
-        const b = asAct(n.inputs[1], n.name);
+        // An accumulator is added as it is (a residual after its dense layer): no requantization before the sum.
+        const operand = (name: string) => {
+          const d = descs.get(name)!;
+          return d.kind === "acc" && d.scale.length === 1 ? d : asAct(name, n.name);
+        };
+        const a = operand(n.inputs[0]);
+        const b = operand(n.inputs[1]);
         const sa = a.scale[0]!,
           sb = b.scale[0]!;
-        const sacc = Math.max(sa, sb) / 2 ** (multiplierBits - 2);
+        const sacc = Math.min(sa, sb, Math.max(sa, sb) / 2 ** (multiplierBits - 2));
         const ma = Math.round((n.ca * sa) / sacc),
           mb = Math.round((n.cb * sb) / sacc);
         const id = emit({ op: "add", name: n.name, shape: n.shape, inputs: [a.id, b.id], ma, mb });

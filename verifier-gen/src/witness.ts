@@ -8,7 +8,7 @@
  * R1CS, the circuit is unsound for that hint. The soundness tests use it to try every alternative a
  * gadget leaves open, and the mutation tests to show a weakened gadget is caught.
  */
-import type { GadgetCall, LC } from "./circom.js";
+import { tableSplit, type GadgetCall, type LC } from "./circom.js";
 import { SNARK_SCALAR_FIELD as P } from "./groth16.js";
 import { isqrt } from "./intgraph.js";
 
@@ -137,6 +137,27 @@ class Evaluator {
     return this.set(`${c}.out`, idx);
   }
 
+  /** A table template (circom.ts tableTemplate): selectors for the claimed position, and the row it reads. */
+  table(c: string, LO: number, table: readonly bigint[], width: number, input: bigint): bigint[] {
+    this.set(`${c}.in`, input);
+    const rows = table.length / width;
+    const k = this.hints.select?.get(c) ?? Number(signed(input) - BigInt(LO));
+    const { outer, inner } = tableSplit(rows, width);
+    const entry = (pos: number, j: number) => (pos >= 0 && pos < rows ? table[pos * width + j]! : 0n);
+    const outName = (j: number) => (width === 1 ? `${c}.out` : `${c}.out[${j}]`);
+    if (outer === 1) {
+      for (let i = 0; i < rows; i++) this.set(`${c}.sel[${i}]`, i === k ? 1n : 0n);
+      return Array.from({ length: width }, (_, j) => this.set(outName(j), entry(k, j)));
+    }
+    const h = Math.floor(k / inner),
+      l = k - h * inner;
+    for (let i = 0; i < outer; i++) this.set(`${c}.hs[${i}]`, i === h ? 1n : 0n);
+    for (let j = 0; j < inner; j++) this.set(`${c}.ls[${j}]`, j === l ? 1n : 0n);
+    for (let i = 0; i < outer; i++)
+      for (let j = 0; j < width; j++) this.set(`${c}.p[${i}][${j}]`, i === h ? entry(i * inner + l, j) : 0n);
+    return Array.from({ length: width }, (_, j) => this.set(outName(j), entry(k, j)));
+  }
+
   run(call: GadgetCall): void {
     switch (call.kind) {
       case "RangeBits":
@@ -184,19 +205,9 @@ class Evaluator {
           ),
         );
         return;
-      case "Lookup": {
-        const c = call.name;
-        const input = this.set(`${c}.in`, this.lc(call.input));
-        const honest = Number(signed(input) - BigInt(call.LO));
-        const k = this.hints.select?.get(c) ?? honest;
-        let out = 0n;
-        call.table.forEach((t, i) => {
-          const sel = this.set(`${c}.sel[${i}]`, i === k ? 1n : 0n);
-          out += t * sel;
-        });
-        this.set(call.output, this.set(`${c}.out`, out));
+      case "Lookup":
+        this.set(call.output, this.table(call.name, call.LO, call.table, 1, this.lc(call.input))[0]!);
         return;
-      }
       case "RowMax": {
         const c = call.name;
         const xs = call.inputs.map((l, i) => this.set(`${c}.in[${i}]`, this.lc(l)));
@@ -234,7 +245,7 @@ class Evaluator {
         const c = call.name;
         const d = this.set(`${c}.d`, this.lc(call.input));
         const four = 1n << BigInt(2 * call.R);
-        const r = this.set(`${c}.r`, this.hints.root?.get(c) ?? isqrt(four / d));
+        const r = this.set(`${c}.out`, this.hints.root?.get(c) ?? isqrt(four / d));
         this.rangeBits(`${c}.rb`, call.R + 1, r);
         const rr2 = this.set(`${c}.rr2`, r * r);
         const lo = this.set(`${c}.lo`, rr2 * d);
@@ -245,21 +256,10 @@ class Evaluator {
         return;
       }
       case "Embed": {
-        const c = call.name;
-        const input = this.set(`${c}.in`, this.lc(call.input));
-        const honest = Number(signed(input) - BigInt(call.LO));
-        const k = this.hints.select?.get(c) ?? honest;
-        const rows = call.table.length / call.width;
-        for (let i = 0; i < rows; i++) this.set(`${c}.sel[${i}]`, i === k ? 1n : 0n);
-        call.outputs.forEach((o, j) => {
-          const v = k >= 0 && k < rows ? call.table[k * call.width + j]! : 0n;
-          this.set(o, this.set(`${c}.out[${j}]`, v));
-        });
+        const row = this.table(call.name, call.LO, call.table, call.width, this.lc(call.input));
+        call.outputs.forEach((o, j) => this.set(o, row[j]!));
         return;
       }
-      case "Output":
-        this.set(call.output, this.lc(call.value));
-        return;
     }
   }
 }
