@@ -10,7 +10,7 @@ import { expect } from "chai";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { emitCircom, type GadgetCall } from "../../verifier-gen/src/circom.js";
+import { emitCircom, tableSplit, type GadgetCall } from "../../verifier-gen/src/circom.js";
 import { loadDataset } from "../../verifier-gen/src/dataset.js";
 import { GADGETS_CIRCOM } from "../../verifier-gen/src/gadgets.circom.js";
 import { calculateWitness, compileCircom, terminateSnarkjs } from "../../verifier-gen/src/groth16.js";
@@ -19,7 +19,7 @@ import { loadModelDir } from "../../verifier-gen/src/pipeline.js";
 import { quantize, quantizeInput } from "../../verifier-gen/src/quantize.js";
 import { importOnnx } from "../../verifier-gen/src/floatgraph.js";
 import { SNARK_SCALAR_FIELD } from "../../verifier-gen/src/groth16.js";
-import { activationMlp } from "../helpers/onnx-models.js";
+import { activationMlp, miniTransformer, rng, tokenIdsEmbedding } from "../helpers/onnx-models.js";
 import { checkWitness, readR1cs, type R1cs } from "../../verifier-gen/src/r1cs.js";
 import {
   generateSignals,
@@ -70,9 +70,16 @@ async function compileWith(main: string, gadgets: string): Promise<Compiled & { 
   };
 }
 
+/**
+ * Whether a hint gives another witness that satisfies the constraints. A hint whose signals the compiler eliminated
+ * (they are linear functions of the remaining wires) leaves the witness as it was: that is no forgery.
+ */
 const satisfied = (c: Compiled, inputs: Record<string, bigint[]>, hints: Hints = {}): boolean => {
   const w = witnessVector(generateSignals(c.plan, inputs, hints, c.options), c.wires, c.r1cs.nWires);
-  return checkWitness(c.r1cs, w).length === 0;
+  if (checkWitness(c.r1cs, w).length !== 0) return false;
+  if (Object.keys(hints).length === 0) return true;
+  const honest = witnessVector(generateSignals(c.plan, inputs, {}, c.options), c.wires, c.r1cs.nWires);
+  return w.some((v, i) => v !== honest[i]);
 };
 
 /** Every single-hint forgery of a circuit on one input; returns the ones that satisfy the constraints. */
@@ -107,13 +114,22 @@ function forgeries(c: Compiled, x: bigint[], limit = Infinity): string[] {
         if (v === undefined) continue;
         attempt(`${rb} flipped`, { bits: new Map([[rb, v ^ (1n << BigInt(call.N))]]) });
       }
-    } else if (call.kind === "Lookup") {
+    } else if (call.kind === "Lookup" || call.kind === "Embed") {
       tried++;
+      const width = call.kind === "Embed" ? call.width : 1;
+      const rows = call.table.length / width;
+      const { inner } = tableSplit(rows, width);
       const k = Number(signedOf(honest.get(`main.${call.name}.in`)!)) - call.LO;
-      for (const other of [k - 1, k + 1]) {
-        if (other >= 0 && other < call.table.length)
+      // Neighbours in both selectors of a two-level table (k +- 1 and k +- inner).
+      for (const other of new Set([k - 1, k + 1, k - inner, k + inner])) {
+        if (other >= 0 && other < rows)
           attempt(`${call.name} position ${other}`, { select: new Map([[call.name, other]]) });
       }
+    } else if (call.kind === "Rsqrt") {
+      tried++;
+      const r0 = honest.get(`main.${call.name}.out`)!;
+      for (const d of [-2n, -1n, 1n, 2n])
+        attempt(`${call.name} root ${d > 0 ? "+" : ""}${d}`, { root: new Map([[call.name, r0 + d]]) });
     } else if (call.kind === "ArgMax") {
       // Every other label.
       const label = Number(honest.get(`main.${call.name}.out`)!);
@@ -263,7 +279,7 @@ describe("verifier-gen: circuit soundness (independent witness generator, forged
     });
 
     it("mutation: without the position constraint, another table entry is accepted", async () => {
-      const mutant = src.main.replaceAll(/ {4}idx === in - \(-?\d+\);\n/g, "");
+      const mutant = src.main.replaceAll(/ {4}(idx === in - \(-?\d+\)|idxH \* \d+ \+ idxL === pos);\n/g, "");
       expect(mutant).to.not.equal(src.main);
       const built = await compileWith(mutant, GADGETS_CIRCOM);
       try {
@@ -346,6 +362,71 @@ describe("verifier-gen: circuit soundness (independent witness generator, forged
         expect(accepted.length).to.be.greaterThan(0);
       } finally {
         rmSync(b.dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe("transformer gadgets (products of activations, inverse square root, two-level tables, embeddings)", () => {
+    const r = rng(77);
+    const fg = importOnnx(miniTransformer());
+    const calib = Array.from({ length: 48 }, () => Array.from({ length: 20 }, () => r() * 3));
+    const ig = quantize(fg, calib);
+    const src = emitCircom(ig);
+    const x = quantizeInput(ig, calib[4]!).map(big);
+    const idsFg = importOnnx(tokenIdsEmbedding());
+    const idsCalib = Array.from({ length: 48 }, () => Array.from({ length: 5 }, () => Math.floor((r() + 0.5) * 10)));
+    const idsIg = quantize(idsFg, idsCalib);
+    const idsSrc = emitCircom(idsIg);
+    const ids = quantizeInput(idsIg, idsCalib[2]!).map(big);
+
+    it("the generator reproduces circom's witness on every wire, and no forged root, position or quotient passes", async () => {
+      for (const [s, input] of [
+        [src, x],
+        [idsSrc, ids],
+      ] as const) {
+        const built = await compileWith(s.main, GADGETS_CIRCOM);
+        try {
+          const c = { ...built, plan: s.plan };
+          expect(witnessVector(generateSignals(c.plan, { x: input }), c.wires, c.r1cs.nWires)).to.deep.equal(
+            await calculateWitness(c.wasm, { x: input.map(String) }),
+          );
+          const kinds = new Set(s.plan.map((p) => p.kind));
+          expect(kinds.has("Rsqrt")).to.equal(true);
+          expect(forgeries(c, input)).to.deep.equal([]);
+        } finally {
+          rmSync(built.dir, { recursive: true, force: true });
+        }
+      }
+      expect(src.plan.some((p) => p.kind === "Mul")).to.equal(true);
+      expect(idsSrc.plan.some((p) => p.kind === "Embed")).to.equal(true);
+      // The two-level selector is what this circuit uses for its larger tables.
+      const big2 = src.plan.find((p) => p.kind === "Lookup" && p.table.length > 64);
+      expect(big2 && big2.kind === "Lookup" && tableSplit(big2.table.length, 1).outer).to.be.greaterThan(1);
+    });
+
+    it("mutations: without the upper check a smaller root passes, without the lower one a larger root", async () => {
+      const honest = generateSignals(src.plan, { x });
+      const call = src.plan.find((p) => p.kind === "Rsqrt")!;
+      if (call.kind !== "Rsqrt") throw new Error("unreachable");
+      const r0 = honest.get(`main.${call.name}.out`)!;
+      for (const [line, check, bits, d] of [
+        ["    hb.in <== lo + hi - (1 << (2 * R)) - 1;\n", "hb", call.NH, -1n],
+        ["    lb.in <== (1 << (2 * R)) - lo;\n", "lb", 2 * call.R + 1, 1n],
+      ] as const) {
+        const weakened = GADGETS_CIRCOM.replace(line, `    ${check}.in <== 0;\n`);
+        expect(weakened).to.not.equal(GADGETS_CIRCOM);
+        const m = await compileWith(src.main, weakened);
+        try {
+          const forged = generateSignals(src.plan, { x }, { root: new Map([[call.name, r0 + d]]) });
+          for (const other of src.plan) {
+            if (other.kind !== "Rsqrt") continue;
+            forged.set(`main.${other.name}.${check}.in`, 0n);
+            for (let i = 0; i < bits; i++) forged.set(`main.${other.name}.${check}.bits[${i}]`, 0n);
+          }
+          expect(checkWitness(m.r1cs, witnessVector(forged, m.wires, m.r1cs.nWires)), check).to.deep.equal([]);
+        } finally {
+          rmSync(m.dir, { recursive: true, force: true });
+        }
       }
     });
   });

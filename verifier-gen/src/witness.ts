@@ -260,6 +260,9 @@ class Evaluator {
         call.outputs.forEach((o, j) => this.set(o, row[j]!));
         return;
       }
+      case "Output":
+        this.set(call.output, this.lc(call.value));
+        return;
     }
   }
 }
