@@ -26,7 +26,7 @@
  */
 import { concat, getBytes, keccak256, toBeHex, zeroPadValue } from "ethers";
 import { OUTPUT_KINDS, outputMeaning } from "./interface.js";
-import { tensorSizes, type IntGraph, type IntNode } from "./intgraph.js";
+import { nodeInputIds, tensorSizes, type IntGraph, type IntNode } from "./intgraph.js";
 
 /** Version of the commitment format, the first leaf of every model tree. */
 export const COMMITMENT_VERSION = 3;
@@ -43,6 +43,7 @@ export const TAG = {
 export type NodeTag = typeof TAG.TENSOR_NODE | typeof TAG.TRACE_NODE | typeof TAG.MODEL_NODE;
 
 export const GRAPH_NODE = 0xffffffff;
+/** Opcode of each op; a gather's depends on its input count (`opcodeOf`). */
 export const OPCODES: Record<IntNode["op"], number> = {
   dense: 1,
   conv2d: 2,
@@ -58,7 +59,22 @@ export const OPCODES: Record<IntNode["op"], number> = {
   argmax: 12,
   lut: 13,
   softmax: 14,
+  /** a gather of one input (of two: GATHER2_OPCODE) */
+  gather: 15,
+  matmul: 17,
+  normalize: 18,
+  embed: 19,
 };
+/** A gather of two inputs (their concatenation). */
+export const GATHER2_OPCODE = 16;
+
+/** The committed opcode of a node: the executor derives from it how many inputs the node reads. */
+export function opcodeOf(n: IntNode): number {
+  if (n.op !== "gather") return OPCODES[n.op];
+  if (n.inputs.length === 1) return OPCODES.gather;
+  if (n.inputs.length === 2) return GATHER2_OPCODE;
+  throw new RangeError(`gather ${n.name} has ${n.inputs.length} inputs, not 1 or 2`);
+}
 export const PARAMS = {
   // graph header (node = 0xffffffff)
   FORMAT_VERSION: 0,
@@ -93,12 +109,21 @@ export const PARAMS = {
   TABLE: 14,
   /** [row length n, output steps out] (softmax) */
   SOFTMAX: 15,
+  /** the flat input position of each output element, -1 = the constant 0 (gather) */
+  INDEX: 16,
+  /** [batch, m, k, n] (matmul) */
+  MATMUL: 17,
+  /** [row length n, center (0/1), eps, R] (normalize; with MULT [mult], SHIFT [shift], RANGE [lo, hi]) */
+  NORMALIZE: 18,
+  /** [width] (embed; with RANGE [lo, hi] and TABLE, row k = the output row of id lo + k) */
+  EMBED: 19,
 } as const;
 
 export const ZERO_HASH = "0x" + "00".repeat(32);
 const tagByte = (tag: number) => "0x" + tag.toString(16).padStart(2, "0");
 const word = (v: bigint | number) => zeroPadValue(toBeHex(BigInt.asUintN(256, BigInt(v))), 32);
 const u32 = (v: number) => zeroPadValue(toBeHex(v >>> 0), 4);
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 function f64bits(x: number): bigint {
   const b = Buffer.alloc(8);
@@ -256,8 +281,8 @@ export function leafValues(g: IntGraph): Leaf[] {
     return [m, m === 1 ? 1 : s.slice(2).reduce((a, b) => a * b, 1)];
   };
   g.nodes.forEach((n, i) => {
-    put(i, PARAMS.OPCODE, [OPCODES[n.op]]);
-    put(i, PARAMS.INPUTS, n.op === "add" ? n.inputs : [n.input]);
+    put(i, PARAMS.OPCODE, [opcodeOf(n)]);
+    put(i, PARAMS.INPUTS, nodeInputIds(n));
     put(i, PARAMS.SHAPE, n.shape);
     switch (n.op) {
       case "dense":
@@ -308,6 +333,33 @@ export function leafValues(g: IntGraph): Leaf[] {
         ]);
         put(i, PARAMS.AFFINE_MUL, n.mul);
         put(i, PARAMS.AFFINE_ADD, n.add);
+        break;
+      case "gather":
+        // INVARIANT: every output element has its index leaf (the one-step of element e reads INDEX[e]).
+        if (n.index.length !== prod(n.shape)) {
+          throw new RangeError(`gather ${n.name} has ${n.index.length} indices for ${prod(n.shape)} outputs`);
+        }
+        put(i, PARAMS.INDEX, n.index);
+        break;
+      case "matmul":
+        put(i, PARAMS.MATMUL, [n.batch, n.m, n.k, n.n]);
+        break;
+      case "normalize":
+        put(i, PARAMS.NORMALIZE, [n.n, n.center ? 1 : 0, n.eps, n.R]);
+        put(i, PARAMS.MULT, [n.mult]);
+        put(i, PARAMS.SHIFT, [n.shift]);
+        put(i, PARAMS.RANGE, [n.lo, n.hi]);
+        break;
+      case "embed":
+        // INVARIANT: every id in [lo, hi] has its whole table row (the one-step reads the entry of its id).
+        if (n.table.length !== (n.hi - n.lo + 1) * n.width) {
+          throw new RangeError(
+            `embed ${n.name} has ${n.table.length} table entries, not ${n.hi - n.lo + 1} rows of ${n.width}`,
+          );
+        }
+        put(i, PARAMS.EMBED, [n.width]);
+        put(i, PARAMS.RANGE, [n.lo, n.hi]);
+        put(i, PARAMS.TABLE, n.table);
         break;
       case "relu":
       case "reshape":

@@ -5,9 +5,16 @@
  * every element of a model can be disputed within a block; an operator must only serve a model in
  * optimistic or sampling mode when it can (the executor rules against whoever served an element it
  * cannot recompute).
+ *
+ * What an element reads, by op: element-wise ops their element (and their constants); dense the input row
+ * and the weight row; conv2d / pools the in-bounds rows of the window; argmax the whole input; softmax its
+ * row and the exponential table; gather its index INDEX[e] and the one input element it names (none for a
+ * negative index; the second input past the first's size); matmul its row of a and its row of bt (two
+ * runs of k); normalize its whole row of n (the inverse square root is recomputed from all of it); embed
+ * its id x[e / width] and the one table entry (clamp(id) - lo) * width + e % width.
  */
 import { hexlify } from "ethers";
-import { runInt, tensorSizes, type IntGraph, type Trace } from "./intgraph.js";
+import { nodeInputIds, runInt, tensorSizes, type IntGraph, type IntNode, type Trace } from "./intgraph.js";
 import {
   GRAPH_NODE,
   PARAMS,
@@ -34,6 +41,49 @@ export const ONE_STEP_GAS = {
 const runCost = (count: number, depth: number) =>
   ONE_STEP_GAS.RUN + count * ONE_STEP_GAS.VALUE + 2 * depth * ONE_STEP_GAS.SIBLING;
 const affordable = (cost: number) => cost <= ONE_STEP_GAS.MAX_STEP - ONE_STEP_GAS.BASE;
+/** Values the executor refuses to compute with (OneStepExecutor._MAX_ABS). */
+const huge = (...v: number[]) => v.some((x) => !(Math.abs(x) < 2 ** 64));
+const U32_MAX = 0xffffffff;
+
+/**
+ * Whether the executor finds the committed constants of a matmul, normalize or embed node
+ * malformed once it has read them (the checks of OneStepExecutor._matmul, _normalizeParams and _embed).
+ */
+function malformedNode(n: IntNode, sizes: readonly number[], size: number): boolean {
+  const ids = nodeInputIds(n);
+  const in0 = sizes[ids[0]!]!;
+  const in1 = ids.length === 2 ? sizes[ids[1]!]! : 0;
+  switch (n.op) {
+    case "matmul": {
+      const d = [n.batch, n.m, n.k, n.n];
+      if (d.some((v) => !(v >= 1 && v <= U32_MAX))) return true;
+      const p = (a: number, b: number, c: number) => BigInt(a) * BigInt(b) * BigInt(c);
+      return (
+        p(n.batch, n.m, n.k) !== BigInt(in0) ||
+        p(n.batch, n.n, n.k) !== BigInt(in1) ||
+        p(n.batch, n.m, n.n) !== BigInt(size)
+      );
+    }
+    case "normalize":
+      if (huge(n.n, n.eps, n.R, n.mult, n.shift, n.lo, n.hi)) return true;
+      return (
+        n.n < 1 ||
+        size % n.n !== 0 ||
+        in0 !== size ||
+        n.eps < 1 ||
+        n.R < 0 ||
+        n.R > 64 ||
+        n.shift < 0 ||
+        n.shift > 127 ||
+        n.lo > n.hi
+      );
+    case "embed":
+      if (huge(n.lo, n.hi, n.width)) return true;
+      return n.width < 1 || n.lo > n.hi || (n.hi - n.lo + 1) * n.width > U32_MAX || in0 * n.width !== size;
+    default:
+      return false;
+  }
+}
 
 // ------------------------------------------------------------------ trace commitment
 
@@ -140,7 +190,16 @@ function windowOf(g: Geometry, e: number): { kw0: number; cols: number; rows: { 
 
 /** Gas bound of the one-step of element `element` of tensor `tensor`, as OneStepExecutor prices it. */
 export function elementCost(graph: IntGraph, tensor: number, element: number, modelDepth: number): ElementCost {
-  const sizes = tensorSizes(graph);
+  return costOf(graph, tensorSizes(graph), tensor, element, modelDepth);
+}
+
+function costOf(
+  graph: IntGraph,
+  sizes: readonly number[],
+  tensor: number,
+  element: number,
+  modelDepth: number,
+): ElementCost {
   const traceDepth = depthFor(sizes.length);
   let gas = 0;
   const read = (count: number, depth: number) => (gas += runCost(count, depth));
@@ -150,7 +209,7 @@ export function elementCost(graph: IntGraph, tensor: number, element: number, mo
     return { gas, executable: true };
   }
   const n = graph.nodes[tensor - 1]!;
-  const ids = n.op === "add" ? n.inputs : [n.input];
+  const ids = nodeInputIds(n);
   read(1, modelDepth);
   read(ids.length, modelDepth);
   gas += ids.length * runCost(0, traceDepth);
@@ -225,6 +284,37 @@ export function elementCost(graph: IntGraph, tensor: number, element: number, mo
     case "reshape":
       read(1, inDepth);
       return { gas, executable: true };
+    case "gather": {
+      // INDEX[e], then the one element it names (none for a negative index): the cost varies per element.
+      read(1, modelDepth);
+      const at = n.index[element];
+      if (at === undefined || huge(at)) return { gas, executable: false };
+      if (at < 0) return { gas, executable: true };
+      const in0 = sizes[ids[0]!]!;
+      if (at < in0) return { gas: gas + runCost(1, inDepth), executable: true };
+      if (ids.length === 2 && at - in0 < sizes[ids[1]!]!) {
+        return { gas: gas + runCost(1, depthFor(sizes[ids[1]!]!)), executable: true };
+      }
+      return { gas, executable: false };
+    }
+    case "matmul":
+      read(4, modelDepth);
+      if (malformedNode(n, sizes, sizes[tensor]!)) return { gas, executable: false };
+      return bulk(runCost(n.k, inDepth) + runCost(n.k, depthFor(sizes[ids[1]!]!)));
+    case "normalize":
+      read(4, modelDepth);
+      read(1, modelDepth);
+      read(1, modelDepth);
+      read(2, modelDepth);
+      if (malformedNode(n, sizes, sizes[tensor]!)) return { gas, executable: false };
+      return bulk(runCost(n.n, inDepth));
+    case "embed":
+      read(2, modelDepth);
+      read(1, modelDepth);
+      if (malformedNode(n, sizes, sizes[tensor]!)) return { gas, executable: false };
+      read(1, inDepth);
+      read(1, modelDepth);
+      return { gas, executable: true };
   }
 }
 
@@ -245,11 +335,12 @@ export function oneStepCost(graph: IntGraph, modelDepth: number): OneStepReport 
   const perTensor: number[] = [];
   sizes.forEach((size, t) => {
     const n = t === 0 ? undefined : graph.nodes[t - 1];
-    // Only windowed ops vary by element; the others cost the same for every element.
-    const elements = n && (n.op === "conv2d" || n.op === "maxpool" || n.op === "sumpool") ? size : 1;
+    // Only windowed ops and gathers vary by element; the others cost the same for every element.
+    const elements =
+      n && (n.op === "conv2d" || n.op === "maxpool" || n.op === "sumpool" || n.op === "gather") ? size : 1;
     let top = 0;
     for (let e = 0; e < elements; e++) {
-      const c = elementCost(graph, t, e, modelDepth);
+      const c = costOf(graph, sizes, t, e, modelDepth);
       if (!c.executable) executable = false;
       if (c.gas > top) top = c.gas;
       if (c.gas > worst.gas) worst = { tensor: t, element: e, gas: c.gas };
@@ -310,7 +401,8 @@ export function buildOneStepProof(
   const n = graph.nodes[k];
   if (n === undefined) throw new RangeError(`tensor ${tensor} is not produced by a node`);
   const take = (param: number, index: number, count = 1) => params.push(model.run(k, param, index, count));
-  const ids = n.op === "add" ? [...n.inputs] : [n.input];
+  const ids = nodeInputIds(n);
+  const sizes = tensorSizes(graph);
   take(PARAMS.OPCODE, 0);
   take(PARAMS.INPUTS, 0, ids.length);
   for (const id of ids) {
@@ -323,7 +415,7 @@ export function buildOneStepProof(
     for (let i = start; i < start + count; i++) values.push(BigInt(t[i]!));
     elements.push({ slot, start, values, siblings: rangeProof(c.tensorLevels[id]!, start, count) });
   };
-  const cost = elementCost(graph, tensor, element, model.commitment.depth);
+  const cost = costOf(graph, sizes, tensor, element, model.commitment.depth);
   const j = element;
   switch (n.op) {
     case "dense":
@@ -411,6 +503,40 @@ export function buildOneStepProof(
       if (!cost.executable) break;
       elems(0, 0, c.tensors[ids[0]!]!.length);
       break;
+    case "gather": {
+      take(PARAMS.INDEX, j);
+      const at = n.index[j]!;
+      const in0 = sizes[ids[0]!]!;
+      if (huge(at) || at < 0) break;
+      if (at < in0) elems(0, at, 1);
+      else if (ids.length === 2 && at - in0 < sizes[ids[1]!]!) elems(1, at - in0, 1);
+      break;
+    }
+    case "matmul":
+      take(PARAMS.MATMUL, 0, 4);
+      if (!cost.executable) break;
+      elems(0, Math.floor(j / n.n) * n.k, n.k);
+      elems(1, (Math.floor(j / (n.m * n.n)) * n.n + (j % n.n)) * n.k, n.k);
+      break;
+    case "normalize":
+      take(PARAMS.NORMALIZE, 0, 4);
+      take(PARAMS.MULT, 0);
+      take(PARAMS.SHIFT, 0);
+      take(PARAMS.RANGE, 0, 2);
+      if (!cost.executable) break;
+      elems(0, Math.floor(j / n.n) * n.n, n.n);
+      break;
+    case "embed": {
+      take(PARAMS.RANGE, 0, 2);
+      take(PARAMS.EMBED, 0);
+      if (!cost.executable) break;
+      const at = Math.floor(j / n.width);
+      elems(0, at, 1);
+      const x = c.tensors[ids[0]!]![at]!;
+      if (huge(x)) break;
+      take(PARAMS.TABLE, (Math.min(n.hi, Math.max(n.lo, x)) - n.lo) * n.width + (j % n.width));
+      break;
+    }
   }
   return proof;
 }

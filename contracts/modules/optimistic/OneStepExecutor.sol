@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IOneStepExecutor} from "../../interfaces/IOneStepExecutor.sol";
 import {TraceMerkle} from "./TraceMerkle.sol";
 
@@ -8,6 +9,10 @@ import {TraceMerkle} from "./TraceMerkle.sol";
 /// @notice Stateless on-chain recomputation of one element of the integer graph (see IOneStepExecutor).
 /// Mirrors verifier-gen/src/intgraph.ts `evalNode` op by op; verifier-gen/src/onestep.ts builds the proofs
 /// in the order this contract reads them and prices them with the same cost model.
+/// Besides the element-wise, dense and windowed ops: gather (one or two inputs) reads its element's committed
+/// index and the one input element it names; matmul reads the element's row of each operand (two runs of k);
+/// normalize reads the element's whole row and recomputes its integer inverse square root (normalizeRow);
+/// embed reads the element's id and the one table entry of that id's row.
 contract OneStepExecutor is IOneStepExecutor {
     /// @inheritdoc IOneStepExecutor
     uint256 public constant MAX_STEP_GAS = 10_000_000;
@@ -42,6 +47,10 @@ contract OneStepExecutor is IOneStepExecutor {
     uint32 private constant _CHANNELS = 13;
     uint32 private constant _TABLE = 14;
     uint32 private constant _SOFTMAX = 15;
+    uint32 private constant _INDEX = 16;
+    uint32 private constant _MATMUL_DIMS = 17;
+    uint32 private constant _NORMALIZE_PARAMS = 18;
+    uint32 private constant _EMBED_WIDTH = 19;
 
     uint256 private constant _DENSE = 1;
     uint256 private constant _CONV2D = 2;
@@ -57,6 +66,14 @@ contract OneStepExecutor is IOneStepExecutor {
     uint256 private constant _ARGMAX = 12;
     uint256 private constant _LUT = 13;
     uint256 private constant _SOFTMAX_OP = 14;
+    uint256 private constant _GATHER1 = 15;
+    uint256 private constant _GATHER2 = 16;
+    uint256 private constant _MATMUL = 17;
+    uint256 private constant _NORMALIZE = 18;
+    uint256 private constant _EMBED = 19;
+
+    /// @dev Largest R of a normalize (4^R fits in 129 bits, r = isqrt(4^R / D) in 64).
+    uint256 private constant _MAX_NORM_BITS = 64;
 
     /// @dev Read state of one recomputation.
     struct Ctx {
@@ -124,7 +141,8 @@ contract OneStepExecutor is IOneStepExecutor {
         OneStepProof calldata proof
     ) private pure returns (int256) {
         uint256 op = uint256(_one(c, proof, _OPCODE, 0));
-        uint256 count = op == _ADD ? 2 : 1;
+        // INVARIANT: the committed opcode alone fixes how many inputs are read (two: add, gather2, matmul).
+        uint256 count = op == _ADD || op == _GATHER2 || op == _MATMUL ? 2 : 1;
         int256[] memory ids = _run(c, proof, _INPUTS, 0, count);
         for (uint256 s = 0; s < count; ++s) {
             // INVARIANT: a node reads only earlier tensors, whose roots the game has agreed on.
@@ -139,6 +157,7 @@ contract OneStepExecutor is IOneStepExecutor {
         if (op == _MAXPOOL || op == _SUMPOOL) return _pool(c, proof, op == _MAXPOOL, inSize);
         if (op == _ARGMAX) return _argmax(c, proof, inSize);
         if (op == _SOFTMAX_OP) return inSize == c.size ? _softmax(c, proof) : _malformed(c);
+        if (op >= _GATHER1 && op <= _EMBED) return _dataOp(c, proof, op, sizes);
         // Element-wise ops: the output has the input's size.
         if (inSize != c.size || (op == _ADD && sizes[c.inputTensors[1]] != c.size)) return _malformed(c);
         return _elementwise(c, proof, op);
@@ -221,6 +240,157 @@ contract OneStepExecutor is IOneStepExecutor {
         if (range[0] > range[1] || range[1] - range[0] >= int256(uint256(type(uint32).max))) return _malformed(c);
         // INVARIANT: the entry read is the one at the input's own position in the committed table.
         return _one(c, proof, _TABLE, uint32(uint256(_clamp(x, range[0], range[1]) - range[0])));
+    }
+
+    /// @dev The ops of sequence models: gather, matmul, normalize, embed.
+    function _dataOp(
+        Ctx memory c,
+        OneStepProof calldata proof,
+        uint256 op,
+        uint32[] calldata sizes
+    ) private pure returns (int256) {
+        uint256 inSize = sizes[c.inputTensors[0]];
+        // The second input's size (0 when the op has one input).
+        uint256 inSize1 = c.inputCount == 2 ? sizes[c.inputTensors[1]] : 0;
+        if (op == _MATMUL) return _matmul(c, proof, inSize, inSize1);
+        if (op == _NORMALIZE) return _normalize(c, proof, inSize);
+        if (op == _EMBED) return _embed(c, proof, inSize);
+        return _gather(c, proof, inSize, inSize1);
+    }
+
+    /// @dev y[e] = concat(x0, x1)[INDEX[e]], a negative index = the constant 0: one index, one input element.
+    function _gather(
+        Ctx memory c,
+        OneStepProof calldata proof,
+        uint256 inSize,
+        uint256 inSize1
+    ) private pure returns (int256) {
+        // INVARIANT: the index read is the element's own (INDEX[e]), so no other input position can stand in.
+        int256 at = _one(c, proof, _INDEX, uint32(c.element));
+        if (c.bad) return 0;
+        if (at < 0) return 0;
+        uint256 i = uint256(at);
+        if (i < inSize) return _elem(c, proof, 0, i);
+        // INVARIANT: an index past both inputs names no value: the committed gather is malformed.
+        if (i - inSize >= inSize1) return _malformed(c);
+        return _elem(c, proof, 1, i - inSize);
+    }
+
+    /// @dev y[b, i, j] = sum_q a[(b m + i) k + q] bt[(b n + j) k + q]: the row of a and the row of bt, one run each.
+    function _matmul(
+        Ctx memory c,
+        OneStepProof calldata proof,
+        uint256 inSize,
+        uint256 inSize1
+    ) private pure returns (int256 acc) {
+        int256[] memory raw = _run(c, proof, _MATMUL_DIMS, 0, 4);
+        uint256[4] memory d; // batch, m, k, n
+        for (uint256 i = 0; i < 4; ++i) {
+            // INVARIANT: dims are in [1, 2^32), so their products below cannot overflow.
+            if (raw[i] < 1 || raw[i] > int256(uint256(type(uint32).max))) return _malformed(c);
+            d[i] = uint256(raw[i]);
+        }
+        // INVARIANT: both operands and the output have exactly the element counts the dims give them.
+        if (d[0] * d[1] * d[2] != inSize || d[0] * d[3] * d[2] != inSize1 || d[0] * d[1] * d[3] != c.size) {
+            return _malformed(c);
+        }
+        uint256 k = d[2];
+        if (!_affordable(c, _cost(k, c.inputDepths[0]) + _cost(k, c.inputDepths[1]))) return 0;
+        int256[] calldata a = _elems(c, proof, 0, (c.element / d[3]) * k, k);
+        uint256 row = (c.element / (d[1] * d[3])) * d[3] + (c.element % d[3]);
+        int256[] calldata bt = _elems(c, proof, 1, row * k, k);
+        // INVARIANT: operands below 2^64 and k affordable (< 2^13): the sum stays below 2^141.
+        if (c.bad) return 0;
+        for (uint256 q = 0; q < k; ++q) acc += a[q] * bt[q];
+    }
+
+    /// @dev Element j of its row of n (IntNode normalize, normalizeRow): c_j = center ? n x_j - sum(x) : x_j,
+    /// D = sum c^2 + eps, r = floor(sqrt(floor(4^R / D))),
+    /// y = clamp(floor((c_j r mult + 2^(shift-1)) / 2^shift), lo, hi).
+    function _normalize(Ctx memory c, OneStepProof calldata proof, uint256 inSize) private pure returns (int256) {
+        int256[8] memory p = _normalizeParams(c, proof, inSize);
+        if (c.bad) return 0;
+        uint256 n = uint256(p[0]);
+        if (!_affordable(c, _cost(n, c.inputDepths[0]))) return 0;
+        int256[] calldata row = _elems(c, proof, 0, (c.element / n) * n, n);
+        if (c.bad) return 0;
+        (int256 mine, uint256 r) = _inverseRoot(row, c.element % n, p);
+        return _clamp(_rescale(c, mine * int256(r), p[4], p[5]), p[6], p[7]);
+    }
+
+    /// @dev c_j of element j of a row and r = floor(sqrt(floor(4^R / D))), D = sum c^2 + eps, in one pass:
+    /// sum (n x_k - s)^2 = n (n Q - s^2) with s = sum x, Q = sum x^2 (c = x when not centered: D = Q + eps).
+    function _inverseRoot(
+        int256[] calldata row,
+        uint256 j,
+        int256[8] memory p
+    ) private pure returns (int256 mine, uint256 r) {
+        // INVARIANT: |x| < 2^64 and n affordable (< 2^13): |s| < 2^77, Q < 2^141, n (n Q - s^2) < 2^168 (>= 0 by
+        // Cauchy-Schwarz), |c_j| < 2^78, r < 2^64 and c_j r mult < 2^206: nothing below can overflow, unchecked.
+        unchecked {
+            int256 s = 0;
+            int256 q = 0;
+            for (uint256 k = 0; k < row.length; ++k) {
+                int256 v = row[k];
+                s += v;
+                q += v * v;
+            }
+            int256 n = int256(row.length);
+            bool center = p[1] == 1;
+            uint256 sumSq = center ? uint256(n * (n * q - s * s)) : uint256(q);
+            mine = center ? n * row[j] - s : row[j];
+            r = Math.sqrt((uint256(1) << (2 * uint256(p[3]))) / (sumSq + uint256(p[2])));
+        }
+    }
+
+    /// @dev [n, center, eps, R, mult, shift, lo, hi] of a normalize; marks the element when they are malformed.
+    function _normalizeParams(
+        Ctx memory c,
+        OneStepProof calldata proof,
+        uint256 inSize
+    ) private pure returns (int256[8] memory p) {
+        int256[] memory dims = _run(c, proof, _NORMALIZE_PARAMS, 0, 4);
+        p[4] = _one(c, proof, _MULT, 0);
+        p[5] = _one(c, proof, _SHIFT, 0);
+        int256[] memory range = _run(c, proof, _RANGE, 0, 2);
+        if (c.bad) return p;
+        for (uint256 i = 0; i < 4; ++i) p[i] = dims[i];
+        p[6] = range[0];
+        p[7] = range[1];
+        // INVARIANT: rows of n tile the input, which the output mirrors; D >= eps >= 1 (no division by zero);
+        // 4^R fits (R <= 64) and the shift is one _rescale takes: no committed values make the arithmetic revert.
+        if (
+            p[0] < 1 ||
+            c.size % uint256(p[0]) != 0 ||
+            inSize != c.size ||
+            (p[1] != 0 && p[1] != 1) ||
+            p[2] < 1 ||
+            p[3] < 0 ||
+            uint256(p[3]) > _MAX_NORM_BITS ||
+            p[5] < 0 ||
+            uint256(p[5]) > _MAX_SHIFT ||
+            p[6] > p[7]
+        ) _malformed(c);
+    }
+
+    /// @dev y[i width + j] = table[(clamp(x_i, lo, hi) - lo) width + j]: the id, then its row's one entry.
+    function _embed(Ctx memory c, OneStepProof calldata proof, uint256 inSize) private pure returns (int256) {
+        int256[] memory range = _run(c, proof, _RANGE, 0, 2);
+        int256 width = _one(c, proof, _EMBED_WIDTH, 0);
+        if (c.bad) return 0;
+        // INVARIANT: every row of the committed table indexes within uint32, and the output is width per id.
+        if (
+            width < 1 ||
+            range[0] > range[1] ||
+            (uint256(range[1] - range[0]) + 1) * uint256(width) > type(uint32).max ||
+            inSize * uint256(width) != c.size
+        ) return _malformed(c);
+        uint256 w = uint256(width);
+        int256 x = _elem(c, proof, 0, c.element / w);
+        if (c.bad) return 0;
+        uint256 id = uint256(_clamp(x, range[0], range[1]) - range[0]);
+        // INVARIANT: the entry read is the one at the id's row and the element's column of the committed table.
+        return _one(c, proof, _TABLE, uint32(id * w + (c.element % w)));
     }
 
     /// @dev Tensor 0: q = clamp(decode(bytes of value e), lo, hi), with the model's input encoding.
