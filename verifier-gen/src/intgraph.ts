@@ -213,8 +213,12 @@ export interface Trace {
   logits: number[];
 }
 
-/** The reference interpreter. `input` is the quantized integer input (flat). */
-export function runInt(g: IntGraph, input: ArrayLike<number>): Trace {
+/**
+ * The reference interpreter. `input` is the quantized integer input (flat). `substitute` replaces the values of
+ * some tensors (by id) with given ones, the later tensors computed from them: the consistent trace of an
+ * operator who got those tensors wrong (what a dispute must catch).
+ */
+export function runInt(g: IntGraph, input: ArrayLike<number>, substitute?: ReadonlyMap<number, ArrayLike<number>>): Trace {
   const n0 = prod(g.input.shape);
   if (input.length !== n0) throw new IntegrityError(`input has ${input.length} values, model expects ${n0}`);
   const tensors: Float64Array[] = [Float64Array.from(input)];
@@ -223,7 +227,10 @@ export function runInt(g: IntGraph, input: ArrayLike<number>): Trace {
       throw new IntegrityError(`quantized input value ${x} outside [${g.input.lo}, ${g.input.hi}]`);
     }
   }
-  for (const n of g.nodes) tensors.push(evalNode(n, tensors, g));
+  for (const n of g.nodes) {
+    const forced = substitute?.get(tensors.length);
+    tensors.push(forced === undefined ? evalNode(n, tensors, g) : Float64Array.from(forced));
+  }
   const out = tensors[g.output.tensor]!;
   return { tensors, output: Array.from(out), logits: Array.from(tensors[g.output.logits]!) };
 }

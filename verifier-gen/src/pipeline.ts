@@ -9,7 +9,7 @@ import { basename, join, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
 import { z } from "zod";
 import type { Groth16Proof, VerificationKey } from "snarkjs";
-import { emitCircom, type PublicSignalSpec } from "./circom.js";
+import { constraintBreakdown, emitCircom, type PublicSignalSpec } from "./circom.js";
 import { checkDatasetShape, loadDataset, type Dataset } from "./dataset.js";
 import { InputError, IntegrityError, ToolError, VerifierGenError } from "./errors.js";
 import { importOnnx } from "./floatgraph.js";
@@ -591,6 +591,8 @@ export interface EvalReport {
     trace_values_compared: number;
   };
   constraints: number;
+  /** Constraints per integer op (circom.ts constraintBreakdown: counted from the gadget plan). */
+  constraint_breakdown: Record<string, number>;
   witness_ms_median: number | null;
   prove_ms_median: number | null;
   proved: number;
@@ -758,6 +760,7 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
       trace_values_compared: compared,
     },
     constraints: md.manifest.circuit.constraints,
+    constraint_breakdown: constraintBreakdown(g, emitCircom(g, { naive: md.manifest.naive }).plan),
     witness_ms_median: medianOrNull(wms),
     prove_ms_median: medianOrNull(pms),
     proved: proveN,
