@@ -197,7 +197,14 @@ const F32 = (name: string, v: number) => makeTensor(name, [], DataType.FLOAT, [v
  * as an input.
  */
 export function miniTransformer(
-  options: { norm?: "decomposed" | "op17" | "rms"; opset?: number; tokens?: number; seed?: number } = {},
+  options: {
+    norm?: "decomposed" | "op17" | "rms";
+    opset?: number;
+    tokens?: number;
+    seed?: number;
+    /** GPT-style causal attention: a lower-triangular buffer, Slice, Equal 0, Where(-inf) before the Softmax */
+    causal?: boolean;
+  } = {},
 ): Uint8Array {
   const norm = options.norm ?? "decomposed";
   const opset = options.opset ?? (norm === "op17" ? 17 : 14);
@@ -266,6 +273,19 @@ export function miniTransformer(
           { op_type: "Mul", name: "/ln/Mul", input: ["z", "ln.g"], output: ["zg"] },
           ...(norm === "decomposed" ? [{ op_type: "Add", name: "/ln/Add_1", input: ["zg", "ln.b"], output: ["n"] }] : []),
         ];
+  if (options.causal) {
+    // The buffer is larger than T, as nn.Module buffers are (block size 8), and sliced to T x T.
+    const B = 8;
+    const tril = Array.from({ length: B * B }, (_, e) => (e % B <= Math.floor(e / B) ? 1 : 0));
+    inits.push(
+      makeTensor("tril", [1, 1, B, B], DataType.FLOAT, tril),
+      I64("zero2", [0, 0]),
+      I64("tt", [T, T]),
+      I64("axes23", [2, 3]),
+      F32("zeroF", 0),
+      F32("ninf", -Infinity),
+    );
+  }
   const lnOut = norm === "rms" ? "zg" : "n";
   const perm = (p: number[]) => [{ name: "perm", type: 7, ints: p }];
   const nodes: NodeProtoObj[] = [
@@ -284,7 +304,20 @@ export function miniTransformer(
     { op_type: "Transpose", name: "/Transpose_2", input: ["v2"], output: ["v3"], attribute: perm([0, 2, 1, 3]) },
     { op_type: "MatMul", name: "/MatMul", input: ["q3", "k3"], output: ["s0"] },
     { op_type: "Mul", name: "/Mul", input: ["s0", "scale"], output: ["s1"] },
-    { op_type: "Softmax", name: "/Softmax", input: ["s1"], output: ["p"], attribute: [attrInt("axis", -1)] },
+    ...(options.causal
+      ? [
+          { op_type: "Slice", name: "/Slice", input: ["tril", "zero2", "tt", "axes23"], output: ["trilT"] },
+          { op_type: "Equal", name: "/Equal", input: ["trilT", "zeroF"], output: ["future"] },
+          { op_type: "Where", name: "/Where", input: ["future", "ninf", "s1"], output: ["s2"] },
+        ]
+      : []),
+    {
+      op_type: "Softmax",
+      name: "/Softmax",
+      input: [options.causal ? "s2" : "s1"],
+      output: ["p"],
+      attribute: [attrInt("axis", -1)],
+    },
     { op_type: "MatMul", name: "/MatMul_1", input: ["p", "v3"], output: ["a0"] },
     { op_type: "Transpose", name: "/Transpose_3", input: ["a0"], output: ["a1"], attribute: perm([0, 2, 1, 3]) },
     { op_type: "Reshape", name: "/Reshape_3", input: ["a1", "merged"], output: ["a2"] },

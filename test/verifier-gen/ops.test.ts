@@ -345,6 +345,21 @@ describe("verifier-gen: operators", function () {
     });
   }
 
+  it("causal attention (a sliced lower-triangular buffer, Equal 0, Where -inf): a masked softmax, executors agree", async () => {
+    const { ig, tests } = await checkModel(miniTransformer({ causal: true }), [1, 4, 5], 64, 30, 0.8);
+    const sm = ig.nodes.find((n) => n.op === "softmax");
+    if (sm?.op !== "softmax" || sm.mask === undefined) throw new Error("expected a masked softmax");
+    // Per head, token t attends to tokens 0..t only.
+    expect(sm.mask.slice(0, 16)).to.deep.equal([1, 0, 0, 0, 1, 1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 1]);
+    for (const x of tests.slice(0, 5)) {
+      const t = runInt(ig, quantizeInput(ig, x)).tensors[ig.nodes.indexOf(sm) + 1]!;
+      sm.mask.forEach((k, e) => {
+        if (k === 0) expect(t[e]).to.equal(0);
+      });
+    }
+    await checkWitness(ig, tests.slice(0, 2));
+  });
+
   it("Cast + Gather embeddings of integer token ids, then L2 normalisation (Mul, ReduceSum, Sqrt, Div)", async () => {
     const ids = () => Math.floor((r() + 0.5) * 10);
     const { ig, tests } = await checkModel(tokenIdsEmbedding(), [1, 5], 64, 30, 0, ids);

@@ -368,7 +368,7 @@ describe("verifier-gen: circuit soundness (independent witness generator, forged
 
   describe("transformer gadgets (products of activations, inverse square root, two-level tables, embeddings)", () => {
     const r = rng(77);
-    const fg = importOnnx(miniTransformer());
+    const fg = importOnnx(miniTransformer({ causal: true }));
     const calib = Array.from({ length: 48 }, () => Array.from({ length: 20 }, () => r() * 3));
     const ig = quantize(fg, calib);
     const src = emitCircom(ig);

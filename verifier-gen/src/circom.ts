@@ -589,55 +589,73 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
         const sMax = n.n * Math.max(...n.exp);
         const NR = bitlen(2 * sMax);
         const NQ = Math.max(1, bitlen(n.out));
+        // Masked elements (mask 0, causal attention) take no part: no lookup, no division, the constant 0.
+        const kept = (e: number) => n.mask === undefined || n.mask[e] === 1;
+        const keptCount = xin.reduce((c, _, e) => c + (kept(e) ? 1 : 0), 0);
         decl.push(
           `    signal m${id}[${rows}];`,
-          `    signal e${id}[${xin.length}];`,
-          `    signal t${id}[${xin.length}];`,
+          `    signal e${id}[${keptCount}];`,
+          `    signal t${id}[${keptCount}];`,
         );
         decl.push(
           `    component mx${id}[${rows}];`,
-          `    component ex${id}[${xin.length}];`,
-          `    component sd${id}[${xin.length}];`,
+          `    component ex${id}[${keptCount}];`,
+          `    component sd${id}[${keptCount}];`,
         );
+        let k = 0;
         for (let row = 0; row < rows; row++) {
-          const xs = xin.slice(row * n.n, (row + 1) * n.n);
+          const cols = Array.from({ length: n.n }, (_, j) => row * n.n + j).filter(kept);
+          const xs = cols.map((e) => xin[e]!);
           const mName = `mx${id}[${row}]`;
           instance(
             mName,
             "RowMax",
-            [n.n, N],
+            [xs.length, N],
             xs.map((x, j) => `in[${j}] <== ${lcStr(x)}`),
             `m${id}[${row}]`,
           );
-          plan.push({ kind: "RowMax", name: mName, n: n.n, N, inputs: xs, output: `m${id}[${row}]` });
+          plan.push({ kind: "RowMax", name: mName, n: xs.length, N, inputs: xs, output: `m${id}[${row}]` });
           const s = lcConst(0n);
+          const first = k;
           xs.forEach((x, j) => {
-            const e = row * n.n + j;
             const d = lcSig(`m${id}[${row}]`);
             lcAddScaled(d, x, -1n);
-            const lName = `ex${id}[${e}]`;
-            instance(lName, template, [], [`in <== ${lcStr(d)}`], `e${id}[${e}]`);
-            plan.push({ kind: "Lookup", name: lName, LO: 0, table: n.exp.map(big), input: d, output: `e${id}[${e}]` });
-            lcAddScaled(s, lcSig(`e${id}[${e}]`), 1n);
+            const lName = `ex${id}[${first + j}]`;
+            instance(lName, template, [], [`in <== ${lcStr(d)}`], `e${id}[${first + j}]`);
+            plan.push({
+              kind: "Lookup",
+              name: lName,
+              LO: 0,
+              table: n.exp.map(big),
+              input: d,
+              output: `e${id}[${first + j}]`,
+            });
+            lcAddScaled(s, lcSig(`e${id}[${first + j}]`), 1n);
           });
-          xs.forEach((_, j) => {
+          for (let j = 0; j < n.n; j++) {
             const e = row * n.n + j;
-            const dName = `sd${id}[${e}]`;
-            instance(dName, "SoftmaxDiv", [NR, NQ, n.out], [`e <== e${id}[${e}]`, `s <== ${lcStr(s)}`]);
-            L.push(`    t${id}[${e}] <== ${dName}.q;`);
+            if (!kept(e)) {
+              out.push(lcConst(0n));
+              trace.push(null);
+              continue;
+            }
+            const dName = `sd${id}[${k}]`;
+            instance(dName, "SoftmaxDiv", [NR, NQ, n.out], [`e <== e${id}[${k}]`, `s <== ${lcStr(s)}`]);
+            L.push(`    t${id}[${k}] <== ${dName}.q;`);
             plan.push({
               kind: "SoftmaxDiv",
               name: dName,
               NR,
               NQ,
               OUT: n.out,
-              e: lcSig(`e${id}[${e}]`),
+              e: lcSig(`e${id}[${k}]`),
               s,
-              output: `t${id}[${e}]`,
+              output: `t${id}[${k}]`,
             });
-            out.push(lcSig(`t${id}[${e}]`));
-            trace.push(`t${id}[${e}]`);
-          });
+            out.push(lcSig(`t${id}[${k}]`));
+            trace.push(`t${id}[${k}]`);
+            k++;
+          }
         }
         break;
       }

@@ -68,6 +68,7 @@ export const SUPPORTED_OPS = [
   "Pow",
   "Reciprocal",
   "LayerNormalization",
+  "Where",
 ] as const;
 
 /** Element-wise non-linear functions: quantized as committed tables over the input's integer range. */
@@ -325,8 +326,8 @@ export type FNode = Base &
     | { op: "reshape"; input: string }
     | { op: "argmax"; input: string }
     | { op: "func"; input: string; fn: FuncName }
-    /** softmax over rows of the last axis (n values each) */
-    | { op: "softmax"; input: string; n: number }
+    /** softmax over rows of the last axis (n values each); mask[e] = 0 leaves element e out (probability 0) */
+    | { op: "softmax"; input: string; n: number; mask?: number[] }
     /** y[e] = concat(inputs)[index[e]] (flat, row-major); index -1 is the constant 0 */
     | { op: "gather"; inputs: string[]; index: number[] }
     /** y[b, i, j] = sum_k a[b, i, k] * bt[b, j, k]: a is [batch, m, k], bt is [batch, n, k] (B transposed) */
@@ -433,6 +434,10 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
     return r;
   };
   const nodes: FNode[] = [];
+  const onnxUsers = new Map<string, NodeProtoObj[]>();
+  for (const n of graphNodes) for (const i of n.input ?? []) onnxUsers.set(i, [...(onnxUsers.get(i) ?? []), n]);
+  /** Where outputs that only mask a Softmax's input: the tensor, and which elements it keeps. */
+  const masks = new Map<string, { input: string; keep: number[] }>();
 
   for (let ni = 0; ni < graphNodes.length; ni++) {
     const node = graphNodes[ni]!;
@@ -500,9 +505,7 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
     if (
       allConst &&
       ins.length > 0 &&
-      ["Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Identity", "Reshape", "Mul", "Add", "Sub", "Div"].includes(
-        op,
-      )
+      CONSTANT_FOLDED.includes(op)
     ) {
       consts.set(
         out,
@@ -869,7 +872,45 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
       case "Relu":
         push({ op: "relu", name, output: out, input: ins[0]!, shape: dynShape(ins[0]) });
         break;
+      case "Where": {
+        // A constant mask: where it selects the constant, the constant; elsewhere the tensor.
+        const [cn, an, bn] = ins;
+        if (!isConst(cn)) unsupported("a computed condition (only a constant mask)");
+        const ca = isConst(an),
+          cb = isConst(bn);
+        if (ca === cb) unsupported(ca ? "every input constant" : "a choice between two computed tensors");
+        const x = ca ? bn! : an!;
+        const s = dynShape(x);
+        const cond = cst(cn);
+        const C = cst(ca ? an : bn);
+        const condAt = broadcastIndex(cond.dims, s).map((i) => cond.data[i] !== 0);
+        const constAt = broadcastIndex(C.dims, s).map((i) => C.data[i]!);
+        const takesConst = condAt.map((c) => (ca ? c : !c));
+        const users = onnxUsers.get(node.output?.[0] ?? "") ?? [];
+        // Masking before a Softmax (causal attention: -inf, or a large negative value): the softmax leaves those
+        // elements out, exactly.
+        if (users.length === 1 && users[0]!.op_type === "Softmax" && takesConst.every((t, e) => !t || constAt[e]! <= -1e4)) {
+          masks.set(out, { input: x, keep: takesConst.map((t) => (t ? 0 : 1)) });
+          break;
+        }
+        if (constAt.some((v, e) => takesConst[e] && !Number.isFinite(v)))
+          unsupported("a masked value of -inf that no Softmax reads");
+        push({
+          op: "affine",
+          name,
+          output: out,
+          input: x,
+          mul: Float64Array.from(takesConst, (t) => (t ? 0 : 1)),
+          add: Float64Array.from(takesConst, (t, e) => (t ? constAt[e]! : 0)),
+          inner: 1,
+          shape: s,
+        });
+        break;
+      }
       case "Softmax": {
+        const masked = masks.get(ins[0]!);
+        if (masked !== undefined) ins[0] = masked.input;
+        const mask = masked?.keep;
         const s = dynShape(ins[0]);
         const rank = s.length;
         let axis = attrI(node, "axis", opset >= 13 ? -1 : 1);
@@ -877,21 +918,36 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
         // Before opset 13 Softmax flattens the axes from `axis` on: the same rows when that is the last axis,
         // or when every later axis has size 1.
         if (axis < 0 || axis >= rank) unsupported(`softmax over axis ${attrI(node, "axis", -1)} of a [${s}] tensor`);
+        const rowsOf = (n: number, m: number[] | undefined) => {
+          // INVARIANT: every row keeps an element (a softmax of nothing has no value).
+          if (m !== undefined) for (let r0 = 0; r0 < m.length; r0 += n) if (!m.slice(r0, r0 + n).includes(1)) unsupported("a row masked entirely");
+          return m === undefined ? {} : { mask: m };
+        };
         if (opset < 13 && axis !== rank - 1) {
           // Before opset 13 Softmax flattens the axes from `axis` on: one row of all of them.
-          push({ op: "softmax", name, output: out, input: ins[0]!, n: prod(s.slice(axis)), shape: s });
+          const n = prod(s.slice(axis));
+          push({ op: "softmax", name, output: out, input: ins[0]!, n, shape: s, ...rowsOf(n, mask) });
           break;
         }
         const perm = [...s.keys()].filter((a) => a !== axis).concat([axis]);
         if (isFlatIdentity(s, perm)) {
-          push({ op: "softmax", name, output: out, input: ins[0]!, n: s[axis]!, shape: s });
+          push({ op: "softmax", name, output: out, input: ins[0]!, n: s[axis]!, shape: s, ...rowsOf(s[axis]!, mask) });
           break;
         }
         // Another axis: moved last, softmax over rows, moved back.
         const t = transposeIndex(s, perm);
         const moved = gather([ins[0]!], t.index, t.shape);
         const back = transposeIndex(t.shape, perm.map((_, i) => perm.indexOf(i)));
-        push({ op: "softmax", name, output: `${out}#softmax`, input: moved, n: s[axis]!, shape: t.shape });
+        const movedMask = mask === undefined ? undefined : t.index.map((i) => mask[i]!);
+        push({
+          op: "softmax",
+          name,
+          output: `${out}#softmax`,
+          input: moved,
+          n: s[axis]!,
+          shape: t.shape,
+          ...rowsOf(s[axis]!, movedMask),
+        });
         gather([`${out}#softmax`], back.index, s, out);
         break;
       }
@@ -1179,10 +1235,75 @@ function channelVector(c: Const, s: Shape, fail: () => never): number[] {
   return c.data.slice(0, n);
 }
 
+/** Ops computed at import when every input is a constant (PyTorch's shape and mask subgraphs). */
+const CONSTANT_FOLDED = [
+  "Gather",
+  "Unsqueeze",
+  "Squeeze",
+  "Concat",
+  "Cast",
+  "Identity",
+  "Reshape",
+  "Mul",
+  "Add",
+  "Sub",
+  "Div",
+  "Equal",
+  "Less",
+  "Greater",
+  "Not",
+  "Where",
+  "Slice",
+  "Expand",
+  "Transpose",
+  "Neg",
+];
+
+/** Element-wise op of constants with numpy broadcasting. */
+function foldElementwise(ins: readonly Const[], f: (...v: number[]) => number): Const {
+  const dims = ins.reduce<number[]>((s, c) => broadcastShape(s, c.dims), []);
+  const idx = ins.map((c) => broadcastIndex(c.dims, dims));
+  const size = dims.reduce((a, b) => a * b, 1);
+  return { dims, data: Array.from({ length: size }, (_, e) => f(...ins.map((c, k) => c.data[idx[k]![e]!]!))) };
+}
+
 function foldConst(node: NodeProtoObj, ins: Const[], opset: number, unsupported: (d?: string) => never): Const {
   const op = node.op_type;
   const a = ins[0]!;
   switch (op) {
+    case "Equal":
+      return foldElementwise(ins, (x, y) => (x === y ? 1 : 0));
+    case "Less":
+      return foldElementwise(ins, (x, y) => (x! < y! ? 1 : 0));
+    case "Greater":
+      return foldElementwise(ins, (x, y) => (x! > y! ? 1 : 0));
+    case "Not":
+      return { dims: a.dims, data: a.data.map((v) => (v === 0 ? 1 : 0)) };
+    case "Neg":
+      return { dims: a.dims, data: a.data.map((v) => -v) };
+    case "Where":
+      return foldElementwise(ins, (c, x, y) => (c !== 0 ? x! : y!));
+    case "Slice": {
+      const list = (k: number, at: string) =>
+        opset >= 10 ? (ins[k] ? ins[k].data.map(Number) : undefined) : attrIs(node, at);
+      const starts = list(1, "starts") ?? [];
+      const t = sliceIndex(
+        a.dims,
+        starts,
+        list(2, "ends") ?? [],
+        list(3, "axes") ?? starts.map((_, i) => i),
+        list(4, "steps") ?? starts.map(() => 1),
+      );
+      return { dims: t.shape, data: t.index.map((i) => a.data[i]!) };
+    }
+    case "Expand": {
+      const dims = broadcastShape(a.dims, ins[1]!.data.map(Number));
+      return { dims, data: broadcastIndex(a.dims, dims).map((i) => a.data[i]!) };
+    }
+    case "Transpose": {
+      const t = transposeIndex(a.dims, attrIs(node, "perm") ?? a.dims.map((_, i) => a.dims.length - 1 - i));
+      return { dims: t.shape, data: t.index.map((i) => a.data[i]!) };
+    }
     case "Identity":
     case "Cast":
       return a;
@@ -1213,17 +1334,10 @@ function foldConst(node: NodeProtoObj, ins: Const[], opset: number, unsupported:
     case "Mul":
     case "Add":
     case "Sub":
-    case "Div": {
-      const b = ins[1]!;
-      const n = Math.max(a.data.length, b.data.length);
-      if (a.data.length !== n && a.data.length !== 1) unsupported("constant broadcast");
-      if (b.data.length !== n && b.data.length !== 1) unsupported("constant broadcast");
-      const f = (x: number, y: number) => (op === "Mul" ? x * y : op === "Add" ? x + y : op === "Sub" ? x - y : x / y);
-      const data = Array.from({ length: n }, (_, i) =>
-        f(a.data[a.data.length === 1 ? 0 : i]!, b.data[b.data.length === 1 ? 0 : i]!),
+    case "Div":
+      return foldElementwise(ins, (x, y) =>
+        op === "Mul" ? x! * y! : op === "Add" ? x! + y! : op === "Sub" ? x! - y! : x! / y!,
       );
-      return { dims: a.data.length === n ? a.dims : b.dims, data };
-    }
     default:
       void opset;
       return unsupported("constant folding");
@@ -1418,11 +1532,12 @@ export function runFloat(g: FloatGraph, input: ArrayLike<number>): Map<string, F
       case "softmax": {
         const x = get(n.input);
         y = new Float64Array(x.length);
+        const kept = (e: number) => n.mask === undefined || n.mask[e] === 1;
         for (let r0 = 0; r0 < x.length; r0 += n.n) {
           let m = -Infinity;
-          for (let j = 0; j < n.n; j++) m = Math.max(m, x[r0 + j]!);
+          for (let j = 0; j < n.n; j++) if (kept(r0 + j)) m = Math.max(m, x[r0 + j]!);
           let s = 0;
-          for (let j = 0; j < n.n; j++) s += y[r0 + j] = Math.exp(x[r0 + j]! - m);
+          for (let j = 0; j < n.n; j++) s += y[r0 + j] = kept(r0 + j) ? Math.exp(x[r0 + j]! - m) : 0;
           for (let j = 0; j < n.n; j++) y[r0 + j] = y[r0 + j]! / s;
         }
         break;

@@ -65,9 +65,10 @@ export type IntNode = {
   /**
    * Softmax over rows of n consecutive values: m = max of the row, e_j = exp[m - x_j] (the committed table of
    * round(2^16 exp(-d * scale)) for d in [0, hi - lo]), S = sum of e_j, y_j = floor((2 * out * e_j + S) / (2 * S)),
-   * i.e. e_j / S rounded to the output's `out` steps (probabilities in [0, out], scale 1 / out).
+   * i.e. e_j / S rounded to the output's `out` steps (probabilities in [0, out], scale 1 / out). With a constant
+   * `mask` (causal attention), the elements with mask 0 are left out: not in the maximum, e_j = 0, y_j = 0.
    */
-  | { op: "softmax"; input: number; n: number; lo: number; hi: number; exp: number[]; out: number }
+  | { op: "softmax"; input: number; n: number; lo: number; hi: number; exp: number[]; out: number; mask?: number[] }
   /**
    * y[e] = concat(inputs)[index[e]] over the flat inputs (one or two), index -1 = the constant 0: data
    * movement (Transpose, Slice, Split, Concat, Gather at constant indices, broadcasting), free in a circuit.
@@ -151,10 +152,16 @@ export function normalizeBounds(n: number, center: boolean, eps: number, lo: num
 }
 
 /** The integer softmax of one row (IntNode "softmax"): the one definition every executor mirrors. */
-export function softmaxRow(x: ArrayLike<number>, exp: readonly number[], out: number): number[] {
+export function softmaxRow(
+  x: ArrayLike<number>,
+  exp: readonly number[],
+  out: number,
+  keep?: ArrayLike<number>,
+): number[] {
+  const kept = (j: number) => keep === undefined || keep[j] === 1;
   let m = -Infinity;
-  for (let j = 0; j < x.length; j++) m = Math.max(m, x[j]!);
-  const e = Array.from(x, (v) => exp[m - v]!);
+  for (let j = 0; j < x.length; j++) if (kept(j)) m = Math.max(m, x[j]!);
+  const e = Array.from(x, (v, j) => (kept(j) ? exp[m - v]! : 0));
   const s = e.reduce((a, b) => a + b, 0);
   return e.map((v) => Math.floor((2 * out * v + s) / (2 * s)));
 }
@@ -267,7 +274,8 @@ function evalNode(n: IntNode, t: Float64Array[], g: IntGraph): Float64Array {
     case "softmax": {
       const x = t[n.input]!;
       const y = new Float64Array(x.length);
-      for (let r0 = 0; r0 < x.length; r0 += n.n) y.set(softmaxRow(x.subarray(r0, r0 + n.n), n.exp, n.out), r0);
+      for (let r0 = 0; r0 < x.length; r0 += n.n)
+        y.set(softmaxRow(x.subarray(r0, r0 + n.n), n.exp, n.out, n.mask?.slice(r0, r0 + n.n)), r0);
       return y;
     }
     case "clamp":

@@ -183,9 +183,18 @@ export function emitIntOnnx(g: IntGraph): Uint8Array {
         break;
       case "softmax": {
         // Rows of n: max, differences, the exponential table, the row sum, and the rounded division.
-        const rows = op("Reshape", [tname(n.input), cst([2], [prod(n.shape) / n.n, n.n])]);
-        const m = op("ReduceMax", [rows], [attrInts("axes", [1]), attrInt("keepdims", 1)]);
-        const e = op("Gather", [cst([n.exp.length], n.exp), op("Sub", [m, rows])], [attrInt("axis", 0)]);
+        const R = prod(n.shape) / n.n;
+        const rows = op("Reshape", [tname(n.input), cst([2], [R, n.n])]);
+        // A mask leaves elements out of the maximum (they read NEG) and out of the sum (e = 0 at table index 0).
+        const keep = n.mask === undefined ? undefined : cst([R, n.n], n.mask);
+        const candidates =
+          keep === undefined
+            ? rows
+            : op("Add", [op("Mul", [rows, keep]), op("Mul", [op("Sub", [cst([], [1]), keep]), cst([], [NEG])])]);
+        const m = op("ReduceMax", [candidates], [attrInts("axes", [1]), attrInt("keepdims", 1)]);
+        const d = keep === undefined ? op("Sub", [m, rows]) : op("Mul", [op("Sub", [m, rows]), keep]);
+        const looked = op("Gather", [cst([n.exp.length], n.exp), d], [attrInt("axis", 0)]);
+        const e = keep === undefined ? looked : op("Mul", [looked, keep]);
         const s = op("ReduceSum", [e, cst([1], [1])], [attrInt("keepdims", 1)]);
         const num = op("Add", [op("Mul", [e, cst([], [2 * n.out])]), s]);
         const q = op("Div", [num, op("Mul", [s, cst([], [2])])]);

@@ -272,6 +272,7 @@ export function quantize(
           hi: x.hi,
           exp,
           out,
+          ...(n.mask === undefined ? {} : { mask: n.mask }),
         });
         descs.set(n.output, { id, kind: "act", scale: [1 / out], lo: 0, hi: out, shape: n.shape });
         break;

@@ -170,6 +170,13 @@ function structure(n: IntNode, i: number, shapes: readonly number[][], bad: (rea
       // INVARIANT: the row maximum has e = exp[0] > 0, so S > 0; the table never grows with d.
       if (!(n.exp[0]! >= 1) || n.exp.some((e, k) => e < 0 || (k > 0 && e > n.exp[k - 1]!)))
         return bad("exp must be positive at 0 and non-increasing");
+      if (n.mask !== undefined) {
+        if (!ints("mask", n.mask, size)) return;
+        if (n.mask.some((v) => v !== 0 && v !== 1)) return bad("mask entries must be 0 or 1");
+        // INVARIANT: every row keeps an element, so its maximum and S > 0 exist.
+        for (let r0 = 0; r0 < size; r0 += n.n)
+          if (!n.mask.slice(r0, r0 + n.n).includes(1)) return bad(`row ${r0 / n.n} is masked entirely`);
+      }
       return;
     case "lut":
       if (!isInt(n.lo) || !isInt(n.hi) || n.lo > n.hi) return bad("range must be lo <= hi");
