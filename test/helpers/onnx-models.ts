@@ -140,7 +140,7 @@ export function tokenEmbedding(
  * x [1, 6] -> Gemm -> GELU -> Gemm -> y, the GELU either as PyTorch exports nn.GELU() (Div by sqrt 2, Erf, Add 1,
  * Mul x, Mul 0.5, with Constant nodes) or as opset 20's Gelu op (approximate "none" or "tanh").
  */
-export function geluMlp(form: "exported" | "none" | "tanh"): Uint8Array {
+export function geluMlp(form: "exported" | "exported-tanh" | "none" | "tanh"): Uint8Array {
   const r = rng(31);
   const F = (name: string, dims: number[]) => randomTensor(r, name, dims);
   const scalar = (name: string, v: number): NodeProtoObj => ({
@@ -151,7 +151,24 @@ export function geluMlp(form: "exported" | "none" | "tanh"): Uint8Array {
     attribute: [{ name: "value", type: 4, t: makeTensor(name, [], DataType.FLOAT, [v]) }],
   });
   const gelu: NodeProtoObj[] =
-    form === "exported"
+    form === "exported-tanh"
+      ? [
+          // torch.onnx's symbolic for gelu(approximate="tanh"): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+          scalar("three", 3),
+          { op_type: "Pow", name: "/ff.1/Pow", input: ["h", "three"], output: ["h3"] },
+          scalar("kappa", 0.044715),
+          { op_type: "Mul", name: "/ff.1/Mul", input: ["kappa", "h3"], output: ["kh3"] },
+          { op_type: "Add", name: "/ff.1/Add", input: ["h", "kh3"], output: ["inner"] },
+          scalar("beta", Math.sqrt(2 / Math.PI)),
+          { op_type: "Mul", name: "/ff.1/Mul_1", input: ["beta", "inner"], output: ["bi"] },
+          { op_type: "Tanh", name: "/ff.1/Tanh", input: ["bi"], output: ["t"] },
+          scalar("one", 1),
+          { op_type: "Add", name: "/ff.1/Add_1", input: ["one", "t"], output: ["a"] },
+          scalar("half", 0.5),
+          { op_type: "Mul", name: "/ff.1/Mul_2", input: ["h", "half"], output: ["hh"] },
+          { op_type: "Mul", name: "/ff.1/Mul_3", input: ["hh", "a"], output: ["g"] },
+        ]
+      : form === "exported"
       ? [
           scalar("sqrt2", Math.SQRT2),
           { op_type: "Div", name: "/ff.1/Div", input: ["h", "sqrt2"], output: ["d"] },
@@ -182,7 +199,7 @@ export function geluMlp(form: "exported" | "none" | "tanh"): Uint8Array {
     input: [valueInfo("x", DataType.FLOAT, [1, 6])],
     output: [valueInfo("y", DataType.FLOAT, [1, 3])],
   };
-  return encodeModel(makeModel(graph, form === "exported" ? 14 : 20));
+  return encodeModel(makeModel(graph, form === "exported" || form === "exported-tanh" ? 14 : 20));
 }
 
 const I64 = (name: string, v: number[]) => makeTensor(name, [v.length], DataType.INT64, v);

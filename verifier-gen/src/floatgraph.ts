@@ -173,6 +173,84 @@ export function fuseGelu(nodes: readonly NodeProtoObj[], scalarOf: ScalarOf): No
   return nodes.filter((n) => !removed.has(n)).map((n) => replaced.get(n) ?? n);
 }
 
+/**
+ * Recognises tanh-approximated GELU as PyTorch exports it (opsets below 20):
+ * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) with x^3 as Pow 3, and the final products in either order
+ * ((0.5 x) * (1 + t), or (x * (1 + t)) * 0.5); the nodes become one Gelu node with approximate="tanh".
+ */
+export function fuseGeluTanh(nodes: readonly NodeProtoObj[], scalarOf: ScalarOf): NodeProtoObj[] {
+  const near = (v: number | undefined, target: number) => v !== undefined && Math.abs(v - target) < 1e-4 * target;
+  const producer = new Map<string, NodeProtoObj>();
+  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
+  const uses = new Map<string, NodeProtoObj[]>();
+  for (const n of nodes) for (const i of n.input ?? []) uses.set(i, [...(uses.get(i) ?? []), n]);
+  const only = (name: string | undefined) => {
+    const u = name === undefined ? undefined : uses.get(name);
+    return u?.length === 1 ? u[0] : undefined;
+  };
+  /** For a binary node with a constant operand near `c`: the other operand. */
+  const byConst = (n: NodeProtoObj | undefined, op: string, c: number): string | undefined => {
+    if (n?.op_type !== op) return undefined;
+    const [a, b] = n.input ?? [];
+    if (near(scalarOf(b ?? ""), c)) return a;
+    if (near(scalarOf(a ?? ""), c)) return b;
+    return undefined;
+  };
+  const removed = new Set<NodeProtoObj>();
+  const replaced = new Map<NodeProtoObj, NodeProtoObj>();
+  for (const tanh of nodes) {
+    if (tanh.op_type !== "Tanh") continue;
+    const scaled = producer.get(tanh.input?.[0] ?? "");
+    const sum = producer.get(byConst(scaled, "Mul", Math.sqrt(2 / Math.PI)) ?? "");
+    if (sum?.op_type !== "Add") continue;
+    // x + 0.044715 x^3: one operand is x, the other 0.044715 * Pow(x, 3).
+    let x: string | undefined, cube: NodeProtoObj | undefined, kappa: NodeProtoObj | undefined;
+    for (const [p, q] of [
+      [sum.input?.[0], sum.input?.[1]],
+      [sum.input?.[1], sum.input?.[0]],
+    ] as const) {
+      const k = producer.get(q ?? "");
+      const c = producer.get(byConst(k, "Mul", 0.044715) ?? "");
+      if (c?.op_type === "Pow" && c.input?.[0] === p && scalarOf(c.input?.[1] ?? "") === 3) {
+        x = p;
+        cube = c;
+        kappa = k;
+      }
+    }
+    if (x === undefined || cube === undefined || kappa === undefined) continue;
+    const plusOne = only(tanh.output?.[0]);
+    if (byConst(plusOne, "Add", 1) !== tanh.output?.[0]) continue;
+    const next = only(plusOne!.output?.[0]);
+    if (next?.op_type !== "Mul") continue;
+    const other = next.input?.[0] === plusOne!.output?.[0] ? next.input?.[1] : next.input?.[0];
+    let last: NodeProtoObj | undefined;
+    const chain = [cube, kappa, sum, scaled!, tanh, plusOne!];
+    const halfX = producer.get(other ?? "");
+    if (byConst(halfX, "Mul", 0.5) === x && only(halfX!.output?.[0]) === next) {
+      chain.push(halfX!);
+      last = next;
+    } else if (other === x) {
+      const half = only(next.output?.[0]);
+      if (byConst(half, "Mul", 0.5) === next.output?.[0]) {
+        chain.push(next);
+        last = half;
+      }
+    }
+    if (last === undefined) continue;
+    const internal = [cube, kappa, sum, scaled!, tanh].flatMap((n) => n.output ?? []);
+    if (!internal.every((o) => (uses.get(o) ?? []).every((u) => chain.includes(u)))) continue;
+    for (const n of chain) removed.add(n);
+    replaced.set(last, {
+      op_type: "Gelu",
+      name: `${tanh.name ?? "gelu"}#gelu_tanh`,
+      input: [x],
+      output: [last.output![0]!],
+      attribute: [{ name: "approximate", s: new TextEncoder().encode("tanh") }],
+    });
+  }
+  return nodes.filter((n) => !removed.has(n) || replaced.has(n)).map((n) => replaced.get(n) ?? n);
+}
+
 /** A node's constant input values (an initializer or a Constant node), if it has them. */
 type ValuesOf = (name: string) => number[] | undefined;
 
@@ -425,7 +503,7 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
     const t = constantNodes.get(name) === undefined ? undefined : attr(constantNodes.get(name)!, "value")?.t;
     return t === undefined ? undefined : tensorValues(t);
   };
-  const graphNodes = fuseNormalize(fuseGelu(g.node ?? [], scalarOf), valuesOf);
+  const graphNodes = fuseNormalize(fuseGeluTanh(fuseGelu(g.node ?? [], scalarOf), scalarOf), valuesOf);
   const shapes = new Map<string, Shape>([[inVi.name, inShape]]);
   const alias = new Map<string, string>();
   const resolveName = (n: string) => {
@@ -670,10 +748,14 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
         if (p.length !== 1) unsupported("an exponent that is not a scalar");
         if (p[0] === 1) alias.set(out, ins[0]!);
         else if (p[0] === 2) product(ins[0]!, ins[0]!, out);
+        else if (p[0] === 3) {
+          product(ins[0]!, ins[0]!, `${out}#square`);
+          product(`${out}#square`, ins[0]!, out);
+        }
         else if (p[0] === 0.5 || p[0] === -1) {
           const fn: FuncName = p[0] === 0.5 ? "sqrt" : "reciprocal";
           push({ op: "func", fn, name, output: out, input: ins[0]!, shape: dynShape(ins[0]) });
-        } else unsupported(`exponent ${p[0]} (supported: 2, 0.5, 1, -1)`);
+        } else unsupported(`exponent ${p[0]} (supported: 2, 3, 0.5, 1, -1)`);
         break;
       }
       case "Reciprocal":
