@@ -13,14 +13,16 @@ pragma solidity ^0.8.28;
 ///
 /// Some elements cannot be recomputed within a block: a model whose committed parameters are malformed
 /// (shapes that disagree with its tensor sizes, an unknown op, values beyond 2^64, a shift beyond 127, a
-/// gather index past its inputs, a normalize with eps < 1 or R > 64) or whose element needs more than
-/// `MAX_STEP_GAS` of reads. For those `execute` returns `executable = false`; which elements these are is
-/// fixed by the model commitment, and verifier-gen's `oneStepCost` lists them, so an operator knows before
-/// serving a model whether every element of it can be disputed.
+/// gather index past its inputs, a normalize with eps < 1 or R > 64, a softmax mask entry other than 0/1 or
+/// a row the mask leaves empty) or whose element needs more than `MAX_STEP_GAS` of reads. For those `execute`
+/// returns `executable = false`; which elements these are is fixed by the model commitment, and verifier-gen's
+/// `oneStepCost` lists them, so an operator knows before serving a model whether every element of it can be
+/// disputed.
 ///
 /// Supported ops: dense, conv2d, requant, relu, clamp, leakyrelu, maxpool, sumpool, add, affine, reshape,
-/// argmax, lut, softmax, gather (of one or two inputs), matmul (of two activations), normalize, embed, and
-/// tensor 0 = clamp(decode(input bytes), lo, hi) with the model's input encoding.
+/// argmax, lut, softmax (opcode 14; opcode 20 with a committed constant mask: causal attention), gather (of
+/// one or two inputs), matmul (of two activations), normalize, embed, and tensor 0 = clamp(decode(input
+/// bytes), lo, hi) with the model's input encoding.
 interface IOneStepExecutor {
     /// @notice A run of consecutive leaves of the model tree, all of the node being recomputed (or of the
     /// graph header for tensor 0): leaf i is (node, param, index + i, values[i]) at position position + i.

@@ -1,4 +1,5 @@
-// The commitment and the one-step proofs of the ops of sequence models (gather, matmul, normalize, embed):
+// The commitment and the one-step proofs of the ops of sequence models (gather, matmul, normalize, embed,
+// the masked softmax of causal attention):
 // their leaves, the read order OneStepExecutor follows, the exact per-element cost, and the commitments of
 // the committed builds unchanged by them.
 import { expect } from "chai";
@@ -7,6 +8,7 @@ import { join } from "node:path";
 import { nodeInputIds, type IntGraph, type IntNode } from "../../verifier-gen/src/intgraph.js";
 import {
   GATHER2_OPCODE,
+  MASKED_SOFTMAX_OPCODE,
   ModelTree,
   OPCODES,
   PARAMS,
@@ -245,5 +247,128 @@ describe("verifier-gen: one-step proofs of gather, matmul, normalize, embed", ()
     const t = new ModelTree(bad);
     expect(elementCost(bad, 3, 0, t.commitment.depth).executable).to.equal(false);
     expect(buildOneStepProof(bad, t, c, 3, 0, input).elements).to.deep.equal([]);
+  });
+});
+
+describe("verifier-gen: commitment and one-step proofs of the masked softmax", () => {
+  const exp = Array.from({ length: 17 }, (_, d) => Math.round(2 ** 16 * Math.exp(-d * 0.25)));
+  const causal = Array.from({ length: 8 }, (_, e) => (e % 2 <= Math.floor(e / 2) % 2 ? 1 : 0));
+  const softmaxOf = (mask?: number[]): IntGraph =>
+    graphOf(
+      [1, 2, 2, 2],
+      [{ op: "softmax", name: "attn", shape: [1, 2, 2, 2], input: 0, n: 2, lo: -8, hi: 8, exp, out: 100, mask }],
+    );
+  const plain = softmaxOf();
+  const masked = softmaxOf(causal);
+  const nodeLeaves = (g: IntGraph) =>
+    leafValues(g)
+      .filter((l) => l.node === 0)
+      .map((l) => [l.param, l.index, l.value]);
+
+  it("keeps an unmasked softmax's opcode 14 and leaves; a masked one is opcode 20 with the whole mask besides", () => {
+    expect(PARAMS.MASK).to.equal(20);
+    expect(MASKED_SOFTMAX_OPCODE).to.equal(20);
+    expect([opcodeOf(plain.nodes[0]!), opcodeOf(masked.nodes[0]!)]).to.deep.equal([14, MASKED_SOFTMAX_OPCODE]);
+    const rest = [
+      [PARAMS.INPUTS, 0, 0n],
+      ...[1, 2, 2, 2].map((v, i) => [PARAMS.SHAPE, i, BigInt(v)]),
+      [PARAMS.RANGE, 0, -8n],
+      [PARAMS.RANGE, 1, 8n],
+      ...exp.map((v, i) => [PARAMS.TABLE, i, BigInt(v)]),
+      [PARAMS.SOFTMAX, 0, 2n],
+      [PARAMS.SOFTMAX, 1, 100n],
+    ];
+    expect(nodeLeaves(plain)).to.deep.equal([[PARAMS.OPCODE, 0, 14n], ...rest]);
+    expect(nodeLeaves(masked)).to.deep.equal([
+      [PARAMS.OPCODE, 0, 20n],
+      ...rest,
+      ...causal.map((v, i) => [PARAMS.MASK, i, BigInt(v)]),
+    ]);
+    // The header and every other leaf are the same: only the node's opcode and its mask differ.
+    expect(leafValues(masked).length - leafValues(plain).length).to.equal(8);
+    expect(modelCommitment(masked).modelHash).to.not.equal(modelCommitment(plain).modelHash);
+  });
+
+  it("refuses to commit a mask that is not one entry per element", () => {
+    expect(() => leafValues(softmaxOf(causal.slice(0, 6)))).to.throw(/6 mask entries for 8 elements/);
+    expect(() => leafValues(softmaxOf([...causal, 1]))).to.throw(/9 mask entries for 8 elements/);
+  });
+
+  it("reads in the executor's order: opcode, input, [n, out], range, table, the row's mask run, then the row", () => {
+    const q = [3, -8, 0, 5, 8, 8, -1, 2];
+    for (const [g, opcode] of [
+      [plain, 14],
+      [masked, 20],
+    ] as const) {
+      const tree = new ModelTree(g);
+      const c = commitTrace(g, q);
+      const input = Uint8Array.from(q.map((v) => v & 0xff));
+      for (let e = 0; e < 8; e++) {
+        const p = buildOneStepProof(g, tree, c, 1, e, input);
+        const r0 = e - (e % 2);
+        expect(p.params.map((r) => [r.param, r.index, r.values.length])).to.deep.equal([
+          [PARAMS.OPCODE, 0, 1],
+          [PARAMS.INPUTS, 0, 1],
+          [PARAMS.SOFTMAX, 0, 2],
+          [PARAMS.RANGE, 0, 2],
+          [PARAMS.TABLE, 0, exp.length],
+          ...(opcode === 20 ? [[PARAMS.MASK, r0, 2]] : []),
+        ]);
+        expect(p.params[0]!.values).to.deep.equal([BigInt(opcode)]);
+        if (opcode === 20) expect(p.params[5]!.values).to.deep.equal(causal.slice(r0, r0 + 2).map(BigInt));
+        expect(p.inputs).to.have.length(1);
+        expect(p.elements.map((r) => [r.slot, r.start, r.values.length])).to.deep.equal([[0, r0, 2]]);
+      }
+      // The mask costs one more run of n model leaves, for every element alike.
+      const d = tree.commitment.depth;
+      const report = oneStepCost(g, d);
+      expect(report.executable).to.equal(true);
+      expect(report.perTensor[1]).to.equal(elementCost(g, 1, 3, d).gas);
+    }
+    const dp = new ModelTree(plain).commitment.depth;
+    const dm = new ModelTree(masked).commitment.depth;
+    const base = (depth: number) => elementCost(plain, 1, 0, depth).gas;
+    expect(elementCost(masked, 1, 0, dm).gas - base(dm)).to.equal(6_000 + 2 * 2_000 + 2 * dm * 1_100);
+    expect(elementCost(plain, 1, 0, dp).gas).to.equal(base(dp));
+    // The masked elements of the trace are 0, a row keeping one element has all of the probability.
+    const c = commitTrace(masked, q);
+    expect(Array.from(c.tensors[1]!)).to.satisfy((y: number[]) => y.every((v, e) => causal[e] === 1 || v === 0));
+    expect(c.tensors[1]![0]).to.equal(100);
+  });
+
+  it("finds a row with a mask entry not 0/1, or masked entirely, not executable, after the same reads", () => {
+    const q = [3, -8, 0, 5, 8, 8, -1, 2];
+    const c = commitTrace(masked, q);
+    const input = Uint8Array.from(q.map((v) => v & 0xff));
+    for (const [row, mask] of [
+      [1, causal.map((v, e) => (e === 3 ? 2 : v))],
+      [2, causal.map((v, e) => (e === 4 || e === 5 ? 0 : v))],
+      [3, causal.map((v, e) => (e === 7 ? -1 : v))],
+    ] as const) {
+      const bad = softmaxOf([...mask]);
+      const t = new ModelTree(bad);
+      const d = t.commitment.depth;
+      expect(oneStepCost(bad, d).executable, `row ${row}`).to.equal(false);
+      for (let e = 0; e < 8; e++) {
+        const cost = elementCost(bad, 1, e, d);
+        expect(cost.executable, `row ${row} [${e}]`).to.equal(Math.floor(e / 2) !== row);
+        expect(cost.gas).to.equal(elementCost(masked, 1, e, new ModelTree(masked).commitment.depth).gas);
+        const p = buildOneStepProof(bad, t, c, 1, e, input);
+        expect(p.params.map((r) => r.param).at(-1)).to.equal(PARAMS.MASK);
+        expect(p.elements).to.have.length(1);
+      }
+    }
+    // Malformed constants stop after them (n that does not tile the rows); an input of another size reads none.
+    const tiles = graphOf([1, 2, 2, 2], [{ ...(masked.nodes[0] as IntNode & { op: "softmax" }), n: 3, mask: causal }]);
+    const tt = new ModelTree(tiles);
+    expect(elementCost(tiles, 1, 0, tt.commitment.depth).executable).to.equal(false);
+    const stopped = buildOneStepProof(tiles, tt, c, 1, 0, input);
+    expect(stopped.params.map((r) => r.param)).to.deep.equal([
+      PARAMS.OPCODE,
+      PARAMS.INPUTS,
+      PARAMS.SOFTMAX,
+      PARAMS.RANGE,
+    ]);
+    expect(stopped.elements).to.deep.equal([]);
   });
 });

@@ -43,7 +43,7 @@ export const TAG = {
 export type NodeTag = typeof TAG.TENSOR_NODE | typeof TAG.TRACE_NODE | typeof TAG.MODEL_NODE;
 
 export const GRAPH_NODE = 0xffffffff;
-/** Opcode of each op; a gather's depends on its input count (`opcodeOf`). */
+/** Opcode of each op; a gather's depends on its input count, a softmax's on its mask (`opcodeOf`). */
 export const OPCODES: Record<IntNode["op"], number> = {
   dense: 1,
   conv2d: 2,
@@ -58,6 +58,7 @@ export const OPCODES: Record<IntNode["op"], number> = {
   reshape: 11,
   argmax: 12,
   lut: 13,
+  /** a softmax without a mask (with one: MASKED_SOFTMAX_OPCODE) */
   softmax: 14,
   /** a gather of one input (of two: GATHER2_OPCODE) */
   gather: 15,
@@ -67,9 +68,15 @@ export const OPCODES: Record<IntNode["op"], number> = {
 };
 /** A gather of two inputs (their concatenation). */
 export const GATHER2_OPCODE = 16;
+/** A softmax with a constant mask (causal attention): it also commits the mask (PARAMS.MASK). */
+export const MASKED_SOFTMAX_OPCODE = 20;
 
-/** The committed opcode of a node: the executor derives from it how many inputs the node reads. */
+/**
+ * The committed opcode of a node: the executor derives from it how many inputs the node reads and, for a
+ * softmax, whether it reads a mask (an unmasked softmax keeps opcode 14 and its leaves).
+ */
 export function opcodeOf(n: IntNode): number {
+  if (n.op === "softmax") return n.mask === undefined ? OPCODES.softmax : MASKED_SOFTMAX_OPCODE;
   if (n.op !== "gather") return OPCODES[n.op];
   if (n.inputs.length === 1) return OPCODES.gather;
   if (n.inputs.length === 2) return GATHER2_OPCODE;
@@ -117,6 +124,8 @@ export const PARAMS = {
   NORMALIZE: 18,
   /** [width] (embed; with RANGE [lo, hi] and TABLE, row k = the output row of id lo + k) */
   EMBED: 19,
+  /** one 0/1 per element, flat; element e is left out of its row when 0 (masked softmax, opcode 20) */
+  MASK: 20,
 } as const;
 
 export const ZERO_HASH = "0x" + "00".repeat(32);
@@ -312,6 +321,13 @@ export function leafValues(g: IntGraph): Leaf[] {
         put(i, PARAMS.RANGE, [n.lo, n.hi]);
         put(i, PARAMS.TABLE, n.exp);
         put(i, PARAMS.SOFTMAX, [n.n, n.out]);
+        if (n.mask !== undefined) {
+          // INVARIANT: every element has its mask leaf (the one-step of element e reads the mask of e's whole row).
+          if (n.mask.length !== prod(n.shape)) {
+            throw new RangeError(`softmax ${n.name} has ${n.mask.length} mask entries for ${prod(n.shape)} elements`);
+          }
+          put(i, PARAMS.MASK, n.mask);
+        }
         break;
       case "leakyrelu":
         put(i, PARAMS.MULT, [n.mult]);

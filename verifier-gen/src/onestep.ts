@@ -8,7 +8,8 @@
  *
  * What an element reads, by op: element-wise ops their element (and their constants); dense the input row
  * and the weight row; conv2d / pools the in-bounds rows of the window; argmax the whole input; softmax its
- * row and the exponential table; gather its index INDEX[e] and the one input element it names (none for a
+ * row and the exponential table (a masked softmax, opcode 20, also its row's run of the mask, which leaves
+ * the masked elements out of the row); gather its index INDEX[e] and the one input element it names (none for a
  * negative index; the second input past the first's size); matmul its row of a and its row of bt (two
  * runs of k); normalize its whole row of n (the inverse square root is recomputed from all of it); embed
  * its id x[e / width] and the one table entry (clamp(id) - lo) * width + e % width.
@@ -46,14 +47,18 @@ const huge = (...v: number[]) => v.some((x) => !(Math.abs(x) < 2 ** 64));
 const U32_MAX = 0xffffffff;
 
 /**
- * Whether the executor finds the committed constants of a matmul, normalize or embed node
- * malformed once it has read them (the checks of OneStepExecutor._matmul, _normalizeParams and _embed).
+ * Whether the executor finds the committed constants of a softmax, matmul, normalize or embed node
+ * malformed once it has read them (the checks of OneStepExecutor._softmax, _matmul, _normalizeParams and
+ * _embed; a softmax whose input and output sizes differ reads none, see `softmaxReads`).
  */
 function malformedNode(n: IntNode, sizes: readonly number[], size: number): boolean {
   const ids = nodeInputIds(n);
   const in0 = sizes[ids[0]!]!;
   const in1 = ids.length === 2 ? sizes[ids[1]!]! : 0;
   switch (n.op) {
+    case "softmax":
+      if (huge(n.n, n.out, n.lo, n.hi)) return true;
+      return n.n < 1 || n.out < 1 || size % n.n !== 0 || n.lo > n.hi || in0 !== size;
     case "matmul": {
       const d = [n.batch, n.m, n.k, n.n];
       if (d.some((v) => !(v >= 1 && v <= U32_MAX))) return true;
@@ -83,6 +88,36 @@ function malformedNode(n: IntNode, sizes: readonly number[], size: number): bool
     default:
       return false;
   }
+}
+
+/**
+ * What the executor reads of a softmax past its opcode and inputs: "none" when the input and output sizes
+ * differ, "constants" ([n, out] and the range) when they are malformed or the rest is unaffordable, "all"
+ * otherwise (then the whole table, the mask run of the element's row when masked, and the row itself, whatever
+ * the mask holds). `bulk` is the gas of the reads past the constants.
+ */
+function softmaxReads(
+  n: IntNode & { op: "softmax" },
+  sizes: readonly number[],
+  size: number,
+  modelDepth: number,
+  inDepth: number,
+): { reads: "none" | "constants" | "all"; bulk: number } {
+  if (sizes[n.input]! !== size) return { reads: "none", bulk: 0 };
+  if (malformedNode(n, sizes, size)) return { reads: "constants", bulk: 0 };
+  const bulk =
+    runCost(n.hi - n.lo + 1, modelDepth) +
+    (n.mask === undefined ? 0 : runCost(n.n, modelDepth)) +
+    runCost(n.n, inDepth);
+  return { reads: affordable(bulk) ? "all" : "constants", bulk };
+}
+
+/** Whether the committed mask of element e's row is one the executor computes with: every entry 0/1, one kept. */
+function maskedRowWellFormed(n: IntNode & { op: "softmax" }, element: number): boolean {
+  if (n.mask === undefined) return true;
+  const r0 = Math.floor(element / n.n) * n.n;
+  const row = n.mask.slice(r0, r0 + n.n);
+  return row.every((v) => v === 0 || v === 1) && row.includes(1);
 }
 
 // ------------------------------------------------------------------ trace commitment
@@ -269,11 +304,17 @@ function costOf(
       read(2, modelDepth);
       read(1, modelDepth);
       return { gas, executable: true };
-    case "softmax":
-      // The row, the range, the whole exponential table and [n, out]: an element depends on its whole row.
+    case "softmax": {
+      // [n, out], the range, the whole exponential table (the row's mask when masked) and the row: an element
+      // depends on its whole row.
+      const s = softmaxReads(n, sizes, sizes[tensor]!, modelDepth, inDepth);
+      if (s.reads === "none") return { gas, executable: false };
       read(2, modelDepth);
       read(2, modelDepth);
-      return bulk(runCost(n.hi - n.lo + 1, modelDepth) + runCost(n.n, inDepth));
+      if (s.reads === "constants") return { gas: gas + s.bulk, executable: false };
+      // INVARIANT: a row whose mask is not 0/1 or keeps nothing is malformed (read all the same, then refused).
+      return { gas: gas + s.bulk, executable: maskedRowWellFormed(n, element) };
+    }
     case "clamp":
     case "leakyrelu":
       read(1, inDepth);
@@ -335,11 +376,14 @@ export function oneStepCost(graph: IntGraph, modelDepth: number): OneStepReport 
   const perTensor: number[] = [];
   sizes.forEach((size, t) => {
     const n = t === 0 ? undefined : graph.nodes[t - 1];
-    // Only windowed ops and gathers vary by element; the others cost the same for every element.
+    // Only windowed ops and gathers vary by element; the others cost the same for every element, and a masked
+    // softmax is executable or not row by row (its mask).
+    const perRow = n?.op === "softmax" && n.mask !== undefined && Number.isInteger(n.n) && n.n >= 1;
     const elements =
-      n && (n.op === "conv2d" || n.op === "maxpool" || n.op === "sumpool" || n.op === "gather") ? size : 1;
+      perRow || (n && (n.op === "conv2d" || n.op === "maxpool" || n.op === "sumpool" || n.op === "gather")) ? size : 1;
+    const stride = perRow ? n.n : 1;
     let top = 0;
-    for (let e = 0; e < elements; e++) {
+    for (let e = 0; e < elements; e += stride) {
       const c = costOf(graph, sizes, t, e, modelDepth);
       if (!c.executable) executable = false;
       if (c.gas > top) top = c.gas;
@@ -475,11 +519,16 @@ export function buildOneStepProof(
       take(PARAMS.RANGE, 0, 2);
       break;
     case "softmax": {
+      const s = softmaxReads(n, sizes, sizes[tensor]!, model.commitment.depth, depthFor(sizes[ids[0]!]!));
+      if (s.reads === "none") break;
       take(PARAMS.SOFTMAX, 0, 2);
       take(PARAMS.RANGE, 0, 2);
-      if (!cost.executable) break;
+      if (s.reads === "constants") break;
+      const r0 = Math.floor(j / n.n) * n.n;
       take(PARAMS.TABLE, 0, n.exp.length);
-      elems(0, Math.floor(j / n.n) * n.n, n.n);
+      // The mask run of the element's own row, whatever it holds (a malformed one is refused after the row).
+      if (n.mask !== undefined) take(PARAMS.MASK, r0, n.n);
+      elems(0, r0, n.n);
       break;
     }
     case "lut": {

@@ -12,7 +12,9 @@ import {TraceMerkle} from "./TraceMerkle.sol";
 /// Besides the element-wise, dense and windowed ops: gather (one or two inputs) reads its element's committed
 /// index and the one input element it names; matmul reads the element's row of each operand (two runs of k);
 /// normalize reads the element's whole row and recomputes its integer inverse square root (normalizeRow);
-/// embed reads the element's id and the one table entry of that id's row.
+/// embed reads the element's id and the one table entry of that id's row; softmax reads its whole row and the
+/// exponential table, and a masked softmax (opcode 20, causal attention) also its row's run of the committed
+/// mask, which leaves the masked elements out of the row's maximum and sum (their probability is 0).
 contract OneStepExecutor is IOneStepExecutor {
     /// @inheritdoc IOneStepExecutor
     uint256 public constant MAX_STEP_GAS = 10_000_000;
@@ -51,6 +53,7 @@ contract OneStepExecutor is IOneStepExecutor {
     uint32 private constant _MATMUL_DIMS = 17;
     uint32 private constant _NORMALIZE_PARAMS = 18;
     uint32 private constant _EMBED_WIDTH = 19;
+    uint32 private constant _MASK = 20;
 
     uint256 private constant _DENSE = 1;
     uint256 private constant _CONV2D = 2;
@@ -71,6 +74,7 @@ contract OneStepExecutor is IOneStepExecutor {
     uint256 private constant _MATMUL = 17;
     uint256 private constant _NORMALIZE = 18;
     uint256 private constant _EMBED = 19;
+    uint256 private constant _MASKED_SOFTMAX = 20;
 
     /// @dev Largest R of a normalize (4^R fits in 129 bits, r = isqrt(4^R / D) in 64).
     uint256 private constant _MAX_NORM_BITS = 64;
@@ -156,7 +160,9 @@ contract OneStepExecutor is IOneStepExecutor {
         if (op == _CONV2D) return _conv(c, proof, inSize);
         if (op == _MAXPOOL || op == _SUMPOOL) return _pool(c, proof, op == _MAXPOOL, inSize);
         if (op == _ARGMAX) return _argmax(c, proof, inSize);
-        if (op == _SOFTMAX_OP) return inSize == c.size ? _softmax(c, proof) : _malformed(c);
+        if (op == _SOFTMAX_OP || op == _MASKED_SOFTMAX) {
+            return inSize == c.size ? _softmax(c, proof, op == _MASKED_SOFTMAX) : _malformed(c);
+        }
         if (op >= _GATHER1 && op <= _EMBED) return _dataOp(c, proof, op, sizes);
         // Element-wise ops: the output has the input's size.
         if (inSize != c.size || (op == _ADD && sizes[c.inputTensors[1]] != c.size)) return _malformed(c);
@@ -193,28 +199,57 @@ contract OneStepExecutor is IOneStepExecutor {
     }
 
     /// @dev Element j of its row: floor((2 out e_j + S) / 2S), e = exp[max - x] over the whole row (IntNode softmax).
-    function _softmax(Ctx memory c, OneStepProof calldata proof) private pure returns (int256) {
+    /// Masked (opcode 20): over the kept elements of the row only (mask 1); a masked element has e_j = 0, so y_j = 0.
+    /// Reads [n, out], the range, then (when well-formed and affordable) the whole table, the mask run of the row
+    /// (masked) and the row: the same reads for every element of a row, whatever its mask holds.
+    function _softmax(Ctx memory c, OneStepProof calldata proof, bool masked) private pure returns (int256) {
         int256[] memory dims = _run(c, proof, _SOFTMAX, 0, 2);
         int256[] memory range = _run(c, proof, _RANGE, 0, 2);
-        if (dims[0] < 1 || dims[1] < 1 || c.size % uint256(dims[0]) != 0 || range[0] > range[1]) return _malformed(c);
+        if (c.bad || dims[0] < 1 || dims[1] < 1 || c.size % uint256(dims[0]) != 0 || range[0] > range[1]) {
+            return _malformed(c);
+        }
         uint256 n = uint256(dims[0]);
         uint256 entries = uint256(range[1] - range[0]) + 1;
-        if (!_affordable(c, _cost(entries, c.modelDepth) + _cost(n, c.inputDepths[0]))) return 0;
-        (int256 mine, int256 sum) = _softmaxRow(c, proof, n, entries);
-        // INVARIANT: every difference indexes the committed table (an input outside its range is malformed).
+        uint256 cost = _cost(entries, c.modelDepth) + _cost(n, c.inputDepths[0]);
+        if (masked) cost += _cost(n, c.modelDepth);
+        if (!_affordable(c, cost)) return 0;
+        (int256 mine, int256 sum) = _softmaxRow(c, proof, n, entries, masked);
+        // INVARIANT: every kept difference indexes the committed table (an input outside its range is malformed),
+        // and a masked row is 0/1 and keeps an element (S = -1 otherwise): S > 0, no division by zero.
         if (sum <= 0) return _malformed(c);
         return (2 * dims[1] * mine + sum) / (2 * sum);
     }
 
-    /// @dev Reads the whole exponential table and the element's row, and returns e_j and S.
+    /// @dev Reads the whole exponential table, the row's mask run (masked) and the element's row; returns e_j and S
+    /// (S = 0 when a value read is beyond 2^64: the element is then already marked).
     function _softmaxRow(
         Ctx memory c,
         OneStepProof calldata proof,
         uint256 n,
-        uint256 entries
+        uint256 entries,
+        bool masked
     ) private pure returns (int256, int256) {
         int256[] memory table = _run(c, proof, _TABLE, 0, entries);
-        return _softmaxTerms(table, _elems(c, proof, 0, (c.element / n) * n, n), c.element % n);
+        if (masked) return _maskedRow(c, proof, table, n);
+        int256[] calldata row = _elems(c, proof, 0, (c.element / n) * n, n);
+        if (c.bad) return (0, 0);
+        return _softmaxTerms(table, row, c.element % n);
+    }
+
+    /// @dev The mask run of the element's row, then the row; returns e_j and S of the kept elements.
+    function _maskedRow(
+        Ctx memory c,
+        OneStepProof calldata proof,
+        int256[] memory table,
+        uint256 n
+    ) private pure returns (int256, int256) {
+        uint256 start = (c.element / n) * n;
+        // INVARIANT: the mask read is the run of the element's own row (its leaves bind node, MASK and index, and
+        // the run must start at the row's first element), so no other row's mask can stand in.
+        int256[] memory keep = _run(c, proof, _MASK, uint32(start), n);
+        int256[] calldata row = _elems(c, proof, 0, start, n);
+        if (c.bad) return (0, 0);
+        return _maskedTerms(table, row, keep, c.element - start);
     }
 
     /// @dev e_j and S of a row: e = table[max - x]; S = -1 when a difference falls outside the table.
@@ -226,6 +261,36 @@ contract OneStepExecutor is IOneStepExecutor {
         int256 m = row[0];
         for (uint256 k = 1; k < row.length; ++k) if (row[k] > m) m = row[k];
         for (uint256 k = 0; k < row.length; ++k) {
+            int256 d = m - row[k];
+            if (d < 0 || uint256(d) >= table.length) return (0, -1);
+            sum += table[uint256(d)];
+            if (k == j) mine = table[uint256(d)];
+        }
+    }
+
+    /// @dev e_j and S of a masked row: m = max over the kept elements (keep 1), e = table[m - x] for them, 0 for the
+    /// others; S = -1 when a mask entry is not 0/1, the row keeps nothing or a kept difference falls outside the table.
+    function _maskedTerms(
+        int256[] memory table,
+        int256[] calldata row,
+        int256[] memory keep,
+        uint256 j
+    ) private pure returns (int256 mine, int256 sum) {
+        bool any = false;
+        int256 m = 0;
+        for (uint256 k = 0; k < row.length; ++k) {
+            // INVARIANT: the committed mask is 0/1; any other entry makes the row (each of its elements) malformed.
+            if (keep[k] != 0 && keep[k] != 1) return (0, -1);
+            if (keep[k] == 1 && (!any || row[k] > m)) {
+                m = row[k];
+                any = true;
+            }
+        }
+        // INVARIANT: a row that keeps nothing has no maximum and S = 0: malformed, for each of its elements.
+        if (!any) return (0, -1);
+        for (uint256 k = 0; k < row.length; ++k) {
+            // INVARIANT: a masked element keeps e = 0 (its y is 0), only once its whole row is read and well-formed.
+            if (keep[k] == 0) continue;
             int256 d = m - row[k];
             if (d < 0 || uint256(d) >= table.length) return (0, -1);
             sum += table[uint256(d)];

@@ -1,7 +1,8 @@
 // The on-chain one-step of the element-wise function tables: every element of a Tanh and a Sigmoid tensor
 // recomputed by OneStepExecutor equals the interpreter's, within the gas the cost model predicts, and an
-// entry proven at another position of the committed table is refused. The same for softmax, dense rows,
-// and the ops of sequence models (gather, matmul, normalize, embed), with forged, displaced and malformed
+// entry proven at another position of the committed table is refused. The same for softmax (masked too:
+// causal attention, where a mask of another row or a forged mask value is refused), dense rows, and the ops
+// of sequence models (gather, matmul, normalize, embed), with forged, displaced and malformed
 // proofs and models.
 import { expect } from "chai";
 import fc from "fast-check";
@@ -126,6 +127,150 @@ describe("OneStepExecutor: softmax", () => {
             "OneStepExecutorBadElementProof",
           );
         }
+      }
+    }
+  });
+});
+
+describe("OneStepExecutor: masked softmax (causal attention)", () => {
+  /** 2 heads of 4x4 scores -> softmax over rows of 4 with a causal (lower-triangular) mask per 4x4 block. */
+  const causal = Array.from({ length: 32 }, (_, e) => (e % 4 <= Math.floor(e / 4) % 4 ? 1 : 0));
+  function maskedGraph(mask: number[] = causal): IntGraph {
+    return {
+      format: "veriml-intgraph",
+      version: 1,
+      name: "masked-softmax",
+      bits: 8,
+      input: { shape: [1, 2, 4, 4], scale: 1, lo: -20, hi: 20 },
+      nodes: [
+        {
+          op: "softmax",
+          name: "attention",
+          shape: [1, 2, 4, 4],
+          input: 0,
+          n: 4,
+          lo: -20,
+          hi: 20,
+          exp: Array.from({ length: 41 }, (_, d) => Math.round(2 ** 16 * Math.exp(-d * 0.1))),
+          out: 255,
+          mask,
+        },
+      ],
+      output: { kind: "tensor", tensor: 1, logits: 1, scale: [1 / 255], meaning: "probabilities" },
+    };
+  }
+  const graph = maskedGraph();
+  const tree = new ModelTree(graph);
+  const inputs = [
+    Array.from({ length: 32 }, (_, i) => ((i * 13 + 5) % 41) - 20),
+    // Masked elements above the kept maximum (their difference would be negative) and at the range's ends.
+    Array.from({ length: 32 }, (_, i) => (i % 4 > Math.floor(i / 4) % 4 ? 20 : -20 + ((i * 7) % 9))),
+    Array.from({ length: 32 }, (_, i) => (i % 2 === 0 ? 20 : -20)),
+  ];
+  const runs = inputs.map((q) => ({ q, input: encodeInputBytes(graph, q), c: commitTrace(graph, q) }));
+  const { input, c } = runs[0]!;
+  const stepOf = (element: number) => stepFor(tree, c, input, 1, element);
+  const maskAt = (p: { params: { param: number | bigint }[] }) =>
+    p.params.findIndex((r) => Number(r.param) === PARAMS.MASK);
+
+  async function deploy() {
+    return ethers.deployContract("OneStepExecutor");
+  }
+
+  it("recomputes every element from its row and its row's mask, as the interpreter, within the cost model", async () => {
+    const exec = await networkHelpers.loadFixture(deploy);
+    let worst = { gas: 0, element: 0 };
+    for (const r of runs) {
+      // The first row of each block keeps one element: all of the probability.
+      expect(Array.from(r.c.tensors[1]!).slice(0, 4)).to.deep.equal([255, 0, 0, 0]);
+      for (let e = 0; e < 32; e++) {
+        if (causal[e] === 0) expect(r.c.tensors[1]![e], `masked ${e}`).to.equal(0);
+        const proof = buildOneStepProof(graph, tree, r.c, 1, e, r.input);
+        const step = stepFor(tree, r.c, r.input, 1, e);
+        const [executable, value] = await exec.execute(step, r.c.tensorSizes, proof);
+        expect(executable, `element ${e}`).to.equal(true);
+        expect(value, `element ${e}`).to.equal(BigInt(r.c.tensors[1]![e]!));
+        const gas = Number(await exec.execute.estimateGas(step, r.c.tensorSizes, proof));
+        const cost = elementCost(graph, 1, e, tree.commitment.depth);
+        expect(cost.executable).to.equal(true);
+        expect(gas, `element ${e}`).to.be.lessThan(cost.gas + 60_000);
+        if (gas > worst.gas) worst = { gas, element: e };
+      }
+    }
+    console.log(`      costliest masked softmax element: [${worst.element}] ${worst.gas} gas`);
+    // Not trivial: row 1 of the second input keeps -19 and -12 below its masked 20s, which are left out of the maximum.
+    expect(runs[1]!.q.slice(4, 8)).to.deep.equal([-19, -12, 20, 20]);
+    expect(Array.from(runs[1]!.c.tensors[1]!).slice(4, 8)).to.deep.equal([85, 170, 0, 0]);
+  });
+
+  it("refuses a mask run proven at another row's position, and a forged mask value", async () => {
+    const exec = await networkHelpers.loadFixture(deploy);
+    const e = 5; // row 1 of block 0: keeps elements 4 and 5
+    const genuine = buildOneStepProof(graph, tree, c, 1, e, input);
+    const at = maskAt(genuine);
+    expect([Number(genuine.params[at]!.index), genuine.params[at]!.values]).to.deep.equal([4, [1n, 1n, 0n, 0n]]);
+    // The genuine mask run of row 3 (keeps everything) is not row 1's.
+    const moved = structuredClone(genuine);
+    moved.params[at] = tree.run(0, PARAMS.MASK, 12, 4);
+    await expect(exec.execute(stepOf(e), c.tensorSizes, moved)).to.be.revertedWithCustomError(
+      exec,
+      "OneStepExecutorUnexpectedParam",
+    );
+    // Row 3's values (or its position in the tree) claimed as row 1's do not verify.
+    const relabelled = structuredClone(moved);
+    relabelled.params[at]!.index = 4;
+    await expect(exec.execute(stepOf(e), c.tensorSizes, relabelled)).to.be.revertedWithCustomError(
+      exec,
+      "OneStepExecutorBadModelProof",
+    );
+    const forged = structuredClone(genuine);
+    forged.params[at]!.values[2] = 1n;
+    await expect(exec.execute(stepOf(e), c.tensorSizes, forged)).to.be.revertedWithCustomError(
+      exec,
+      "OneStepExecutorBadModelProof",
+    );
+    // A masked element too: its 0 stands on the committed mask only.
+    const unmask = buildOneStepProof(graph, tree, c, 1, 6, input);
+    unmask.params[maskAt(unmask)]!.values[2] = 1n;
+    await expect(exec.execute(stepOf(6), c.tensorSizes, unmask)).to.be.revertedWithCustomError(
+      exec,
+      "OneStepExecutorBadModelProof",
+    );
+    // Without the mask run the row is read in its place: not the run the executor asks for.
+    const dropped = structuredClone(genuine);
+    dropped.params.splice(at, 1);
+    await expect(exec.execute(stepOf(e), c.tensorSizes, dropped)).to.be.revertedWithCustomError(
+      exec,
+      "OneStepExecutorMissingData",
+    );
+  });
+
+  it("finds a committed mask entry other than 0/1, or a row it masks entirely, not executable", async () => {
+    const exec = await networkHelpers.loadFixture(deploy);
+    const cases = [
+      { name: "a mask entry 2", bad: 1, mask: causal.map((v, e) => (e === 6 ? 2 : v)) },
+      { name: "a mask entry -1", bad: 4, mask: causal.map((v, e) => (e === 17 ? -1 : v)) },
+      { name: "a row masked entirely", bad: 6, mask: causal.map((v, e) => (Math.floor(e / 4) === 6 ? 0 : v)) },
+    ];
+    for (const k of cases) {
+      // Built by hand, bypassing validate; the agreed input is the honest trace's.
+      const bad = maskedGraph(k.mask);
+      const badTree = new ModelTree(bad);
+      const bc = commitTensors(c.tensors);
+      expect(oneStepCost(bad, badTree.commitment.depth).executable, k.name).to.equal(false);
+      for (let e = 0; e < 32; e++) {
+        const row = Math.floor(e / 4);
+        const cost = elementCost(bad, 1, e, badTree.commitment.depth);
+        expect(cost.executable, `${k.name} [${e}]`).to.equal(row !== k.bad);
+        const proof = buildOneStepProof(bad, badTree, bc, 1, e, input);
+        // The same reads as a well-formed row: the table, the mask run and the row.
+        expect(proof.elements, `${k.name} [${e}]`).to.have.length(1);
+        const step = stepFor(badTree, bc, input, 1, e);
+        const [executable, value] = await exec.execute(step, bc.tensorSizes, proof);
+        if (row === k.bad) expect([executable, value], `${k.name} [${e}]`).to.deep.equal([false, 0n]);
+        else expect([executable, value], `${k.name} [${e}]`).to.deep.equal([true, BigInt(c.tensors[1]![e]!)]);
+        const gas = Number(await exec.execute.estimateGas(step, bc.tensorSizes, proof));
+        expect(gas, `${k.name} [${e}]`).to.be.lessThan(cost.gas + 60_000);
       }
     }
   });
