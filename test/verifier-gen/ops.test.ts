@@ -432,6 +432,24 @@ describe("verifier-gen: operators", function () {
     expect(c.table).to.deep.equal(d.table);
   });
 
+  it("MatMul with constants on either side and of any rank (W @ x, x @ W[batch, K, N]): executors agree", async () => {
+    const graph = {
+      name: "torch_jit",
+      node: [
+        { op_type: "MatMul", name: "/mix/MatMul", input: ["wl", "x"], output: ["a"] },
+        { op_type: "Tanh", name: "/Tanh", input: ["a"], output: ["t"] },
+        { op_type: "MatMul", name: "/heads/MatMul", input: ["t", "wb"], output: ["b"] },
+        { op_type: "Flatten", name: "/Flatten", input: ["b"], output: ["y"], attribute: [attrInt("axis", 1)] },
+      ],
+      initializer: [F("wl", [2, 3], rand(6)), F("wb", [2, 4, 5], rand(40))],
+      input: [valueInfo("x", DataType.FLOAT, [1, 3, 4])],
+      output: [valueInfo("y", DataType.FLOAT, [2, 10])],
+    };
+    const { ig, tests } = await checkModel(encodeModel(makeModel(graph, 13)), [1, 3, 4], 64, 30, 0.7);
+    expect(ig.nodes.filter((n) => n.op === "dense")).to.have.length(2);
+    await checkWitness(ig, tests.slice(0, 2));
+  });
+
   it("modelHash changes with any weight", async () => {
     const fg = importOnnx(allOpsModel(13));
     const calib = Array.from({ length: 16 }, () => rand(36, 2));
@@ -469,15 +487,26 @@ describe("verifier-gen: operators", function () {
       }
     });
 
-    it("rejects MatMul with a dynamic right operand", () => {
+    it("rejects a MatMul whose constant left operand is not a matrix, and a Div of two computed tensors", () => {
       const graph = {
         name: "bad2",
         node: [{ op_type: "MatMul", name: "mm", input: ["w", "x"], output: ["y"] }],
-        initializer: [F("w", [1, 1], rand(1))],
+        initializer: [F("w", [2, 1, 1], rand(2))],
+        input: [valueInfo("x", DataType.FLOAT, [1, 4])],
+        output: [valueInfo("y", DataType.FLOAT, [2, 1, 4])],
+      };
+      expect(() => importOnnx(encodeModel(makeModel(graph, 13)))).to.throw(UnsupportedOperatorError, /mm.*rank 3/s);
+      const div = {
+        name: "bad3",
+        node: [
+          { op_type: "Tanh", name: "t", input: ["x"], output: ["a"] },
+          { op_type: "Div", name: "my_div", input: ["x", "a"], output: ["y"] },
+        ],
+        initializer: [],
         input: [valueInfo("x", DataType.FLOAT, [1, 4])],
         output: [valueInfo("y", DataType.FLOAT, [1, 4])],
       };
-      expect(() => importOnnx(encodeModel(makeModel(graph, 13)))).to.throw(UnsupportedOperatorError, /MatMul/);
+      expect(() => importOnnx(encodeModel(makeModel(div, 13)))).to.throw(UnsupportedOperatorError, /Div.*my_div.*two dynamic/s);
     });
 
     it("rejects datasets that do not match the model", () => {

@@ -859,9 +859,77 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
           });
           break;
         }
-        if (isConst(ins[0])) unsupported("constant left operand (only x @ W with constant W is supported)");
+        if (isConst(ins[0])) {
+          // W [M, K] @ x [..., K, N] = (x^T W^T)^T: x's last two axes swapped, a dense layer per row, swapped back.
+          const A = cst(ins[0]);
+          const s = dynShape(ins[1]);
+          if (A.dims.length !== 2 || s.length < 2)
+            unsupported(`a constant left operand of rank ${A.dims.length} times [${s}] (only [M, K] x [..., K, N])`);
+          const [M, K] = A.dims as [number, number];
+          if (s[s.length - 2] !== K) throw new ShapeError(`node "${name}": MatMul shapes [${A.dims}] x [${s}]`);
+          const r = s.length;
+          const swap = [...s.keys()].slice(0, r - 2).concat([r - 1, r - 2]);
+          const t = transposeIndex(s, swap);
+          const rowsOut = [...t.shape.slice(0, -1), M];
+          push({
+            op: "dense",
+            name,
+            output: `${out}#rows`,
+            input: gather([ins[1]!], t.index, t.shape),
+            inF: K,
+            outF: M,
+            W: Float64Array.from(A.data),
+            B: new Float64Array(M),
+            shape: rowsOut,
+          });
+          const back = transposeIndex(rowsOut, swap);
+          gather([`${out}#rows`], back.index, back.shape, out);
+          break;
+        }
         const a = dynShape(ins[0]);
-        const B = cst(ins[1]);
+        let B = cst(ins[1]);
+        if (B.dims.length > 2 && B.dims.slice(0, -2).every((d) => d === 1)) B = { dims: B.dims.slice(-2), data: B.data };
+        if (B.dims.length > 2) {
+          // Weights per batch index ([..., K, N]): one dense layer over [M, batch * K] rows with block-diagonal
+          // weights, the batch moved next to K before and back after.
+          const [K, N] = B.dims.slice(-2) as [number, number];
+          const M = a[a.length - 2] ?? 1;
+          if (a.length < 2 || a[a.length - 1] !== K) throw new ShapeError(`node "${name}": MatMul shapes [${a}] x [${B.dims}]`);
+          const batch = broadcastShape(a.slice(0, -2), B.dims.slice(0, -2));
+          const nb = prod(batch);
+          const xFull = broadcastIndex(a, [...batch, M, K]);
+          const bFull = broadcastIndex(B.dims, [...batch, K, N]);
+          const rowsIn = Array.from({ length: M * nb * K }, (_, p) => {
+            const m = Math.floor(p / (nb * K)),
+              b = Math.floor(p / K) % nb,
+              k = p % K;
+            return xFull[(b * M + m) * K + k]!;
+          });
+          const W = new Float64Array(nb * N * nb * K);
+          for (let b = 0; b < nb; b++)
+            for (let o = 0; o < N; o++)
+              for (let k = 0; k < K; k++) W[(b * N + o) * nb * K + b * K + k] = B.data[bFull[(b * K + k) * N + o]!]!;
+          push({
+            op: "dense",
+            name,
+            output: `${out}#rows`,
+            input: gather([ins[0]!], rowsIn, [M, nb * K]),
+            inF: nb * K,
+            outF: nb * N,
+            W,
+            B: new Float64Array(nb * N),
+            shape: [M, nb * N],
+          });
+          const shape = [...batch, M, N];
+          const index = Array.from({ length: nb * M * N }, (_, p) => {
+            const b = Math.floor(p / (M * N)),
+              m = Math.floor(p / N) % M,
+              o = p % N;
+            return m * nb * N + b * N + o;
+          });
+          gather([`${out}#rows`], index, shape, out);
+          break;
+        }
         // x [1, ..., K] @ W [K, N]: the same dense layer applied to every row (token) of the leading axes.
         if (a.length < 2 || a[0] !== 1) unsupported(`input must be [1, ..., K], got [${a}]`);
         if (B.dims.length !== 2) unsupported(`a constant right operand of rank ${B.dims.length} (only [K, N])`);
