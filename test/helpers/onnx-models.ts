@@ -169,25 +169,25 @@ export function geluMlp(form: "exported" | "exported-tanh" | "none" | "tanh"): U
           { op_type: "Mul", name: "/ff.1/Mul_3", input: ["hh", "a"], output: ["g"] },
         ]
       : form === "exported"
-      ? [
-          scalar("sqrt2", Math.SQRT2),
-          { op_type: "Div", name: "/ff.1/Div", input: ["h", "sqrt2"], output: ["d"] },
-          { op_type: "Erf", name: "/ff.1/Erf", input: ["d"], output: ["e"] },
-          scalar("one", 1),
-          { op_type: "Add", name: "/ff.1/Add", input: ["e", "one"], output: ["a"] },
-          { op_type: "Mul", name: "/ff.1/Mul", input: ["h", "a"], output: ["m"] },
-          scalar("half", 0.5),
-          { op_type: "Mul", name: "/ff.1/Mul_1", input: ["m", "half"], output: ["g"] },
-        ]
-      : [
-          {
-            op_type: "Gelu",
-            name: "/ff.1/Gelu",
-            input: ["h"],
-            output: ["g"],
-            attribute: [{ name: "approximate", type: 3, s: new TextEncoder().encode(form) }],
-          },
-        ];
+        ? [
+            scalar("sqrt2", Math.SQRT2),
+            { op_type: "Div", name: "/ff.1/Div", input: ["h", "sqrt2"], output: ["d"] },
+            { op_type: "Erf", name: "/ff.1/Erf", input: ["d"], output: ["e"] },
+            scalar("one", 1),
+            { op_type: "Add", name: "/ff.1/Add", input: ["e", "one"], output: ["a"] },
+            { op_type: "Mul", name: "/ff.1/Mul", input: ["h", "a"], output: ["m"] },
+            scalar("half", 0.5),
+            { op_type: "Mul", name: "/ff.1/Mul_1", input: ["m", "half"], output: ["g"] },
+          ]
+        : [
+            {
+              op_type: "Gelu",
+              name: "/ff.1/Gelu",
+              input: ["h"],
+              output: ["g"],
+              attribute: [{ name: "approximate", type: 3, s: new TextEncoder().encode(form) }],
+            },
+          ];
   const graph = {
     name: "torch_jit",
     node: [
@@ -236,7 +236,12 @@ export function miniTransformer(
   const inits: TensorProtoObj[] = [
     F("we", [K, D]),
     F("be", [D], 0.3),
-    makeTensor("ln.g", [D], DataType.FLOAT, Array.from({ length: D }, () => 1 + r() * 0.4)),
+    makeTensor(
+      "ln.g",
+      [D],
+      DataType.FLOAT,
+      Array.from({ length: D }, () => 1 + r() * 0.4),
+    ),
     F("ln.b", [D], 0.3),
     F("wq", [D, D]),
     F("wk", [D, D]),
@@ -254,7 +259,15 @@ export function miniTransformer(
   const mean = (name: string, input: string, output: string, axes: number[], keep = 1): NodeProtoObj[] =>
     opset >= 18
       ? (inits.push(I64(`${name}.axes`, axes)),
-        [{ op_type: "ReduceMean", name, input: [input, `${name}.axes`], output: [output], attribute: [attrInt("keepdims", keep)] }])
+        [
+          {
+            op_type: "ReduceMean",
+            name,
+            input: [input, `${name}.axes`],
+            output: [output],
+            attribute: [attrInt("keepdims", keep)],
+          },
+        ])
       : [
           {
             op_type: "ReduceMean",
@@ -288,7 +301,9 @@ export function miniTransformer(
           { op_type: "Sqrt", name: "/ln/Sqrt", input: ["ve"], output: ["sd"] },
           { op_type: "Div", name: "/ln/Div", input: ["c", "sd"], output: ["z"] },
           { op_type: "Mul", name: "/ln/Mul", input: ["z", "ln.g"], output: ["zg"] },
-          ...(norm === "decomposed" ? [{ op_type: "Add", name: "/ln/Add_1", input: ["zg", "ln.b"], output: ["n"] }] : []),
+          ...(norm === "decomposed"
+            ? [{ op_type: "Add", name: "/ln/Add_1", input: ["zg", "ln.b"], output: ["n"] }]
+            : []),
         ];
   if (options.causal) {
     // The buffer is larger than T, as nn.Module buffers are (block size 8), and sliced to T x T.
@@ -376,12 +391,23 @@ export function tokenIdsEmbedding(options: { tokens?: number; vocabulary?: numbe
       { op_type: "Gather", name: "/emb/Gather", input: ["table", "i"], output: ["g"] },
       { op_type: "Add", name: "/Add", input: ["g", "pos"], output: ["e"] },
       { op_type: "Mul", name: "/Mul", input: ["e", "e"], output: ["sq"] },
-      { op_type: "ReduceSum", name: "/ReduceSum", input: ["sq", "axes"], output: ["ss"], attribute: [attrInt("keepdims", 1)] },
+      {
+        op_type: "ReduceSum",
+        name: "/ReduceSum",
+        input: ["sq", "axes"],
+        output: ["ss"],
+        attribute: [attrInt("keepdims", 1)],
+      },
       { op_type: "Add", name: "/Add_1", input: ["ss", "eps"], output: ["sse"] },
       { op_type: "Sqrt", name: "/Sqrt", input: ["sse"], output: ["nrm"] },
       { op_type: "Div", name: "/Div", input: ["e", "nrm"], output: ["y"] },
     ],
-    initializer: [randomTensor(r, "table", [V, D]), randomTensor(r, "pos", [1, T, D], 0.5), I64("axes", [-1]), F32("eps", 1e-12)],
+    initializer: [
+      randomTensor(r, "table", [V, D]),
+      randomTensor(r, "pos", [1, T, D], 0.5),
+      I64("axes", [-1]),
+      F32("eps", 1e-12),
+    ],
     input: [valueInfo("ids", DataType.FLOAT, [1, T])],
     output: [valueInfo("y", DataType.FLOAT, [1, T, D])],
   };
@@ -417,7 +443,13 @@ export function dataMovement(): Uint8Array {
       },
       { op_type: "Mul", name: "/Mul", input: ["g", "m"], output: ["gm"] },
       { op_type: "Softmax", name: "/Softmax", input: ["gm"], output: ["p"], attribute: [attrInt("axis", 1)] },
-      { op_type: "ReduceSum", name: "/ReduceSum", input: ["p", "last"], output: ["ps"], attribute: [attrInt("keepdims", 1)] },
+      {
+        op_type: "ReduceSum",
+        name: "/ReduceSum",
+        input: ["p", "last"],
+        output: ["ps"],
+        attribute: [attrInt("keepdims", 1)],
+      },
       { op_type: "Sub", name: "/Sub", input: ["p", "ps"], output: ["d"] },
       { op_type: "Flatten", name: "/Flatten", input: ["d"], output: ["y"], attribute: [attrInt("axis", 1)] },
     ],

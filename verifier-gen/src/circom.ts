@@ -153,7 +153,12 @@ export function tableTemplate(name: string, LO: number, table: readonly number[]
   const { outer, inner } = tableSplit(rows, width);
   const out = width === 1 ? "out" : `out[${width}]`;
   const at = (j: string) => (width === 1 ? "out" : `out[${j}]`);
-  const head = [`template ${name}() {`, `    var T[${table.length}] = [${table.join(", ")}];`, `    signal input in;`, `    signal output ${out};`];
+  const head = [
+    `template ${name}() {`,
+    `    var T[${table.length}] = [${table.join(", ")}];`,
+    `    signal input in;`,
+    `    signal output ${out};`,
+  ];
   if (outer === 1) {
     return [
       ...head,
@@ -308,7 +313,17 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
     return lcSig(sig);
   };
   /** Requant gadget rq<id>[e] of x (static range [lo, hi]) into t<id>[e]. */
-  const requantAt = (id: number, e: number, x: LC, lo: number, hi: number, M: number, S: number, LO: number, HI: number) => {
+  const requantAt = (
+    id: number,
+    e: number,
+    x: LC,
+    lo: number,
+    hi: number,
+    M: number,
+    S: number,
+    LO: number,
+    HI: number,
+  ) => {
     const qmin = requantScalar(lo, M, S),
       qmax = requantScalar(hi, M, S);
     const tmin = lo * M + 2 ** (S - 1);

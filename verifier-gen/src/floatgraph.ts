@@ -280,7 +280,8 @@ export function fuseNormalize(nodes: readonly NodeProtoObj[], valuesOf: ValuesOf
     return v?.length === 1 ? v[0] : undefined;
   };
   const reduceAxes = (n: NodeProtoObj): string | undefined => {
-    const a = n.attribute?.find((x) => x.name === "axes")?.ints?.map(Number) ?? (n.input?.[1] ? valuesOf(n.input[1]) : []);
+    const a =
+      n.attribute?.find((x) => x.name === "axes")?.ints?.map(Number) ?? (n.input?.[1] ? valuesOf(n.input[1]) : []);
     const keep = Number(n.attribute?.find((x) => x.name === "keepdims")?.i ?? 1);
     return a === undefined || keep !== 1 ? undefined : JSON.stringify(a);
   };
@@ -558,7 +559,17 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
     const product = (x: string, y: string, output: string) => {
       const s = broadcastShape(dynShape(x), dynShape(y));
       const size = prod(s);
-      push({ op: "matmul", name, output, inputs: [broadcast(x, s), broadcast(y, s)], batch: size, m: 1, k: 1, n: 1, shape: s });
+      push({
+        op: "matmul",
+        name,
+        output,
+        inputs: [broadcast(x, s), broadcast(y, s)],
+        batch: size,
+        m: 1,
+        k: 1,
+        n: 1,
+        shape: s,
+      });
     };
 
     // ---- constant folding: every input constant ----
@@ -580,11 +591,7 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
       consts.set(out, { dims: [s.length], data: [...s] });
       continue;
     }
-    if (
-      allConst &&
-      ins.length > 0 &&
-      CONSTANT_FOLDED.includes(op)
-    ) {
+    if (allConst && ins.length > 0 && CONSTANT_FOLDED.includes(op)) {
       consts.set(
         out,
         foldConst(
@@ -662,7 +669,16 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
         }
         const moved = gather(dyn, index, t.shape);
         const mul = new Float64Array(add.length).fill(1);
-        push({ op: "affine", name, output: out, input: moved, mul, add: Float64Array.from(add), inner: 1, shape: t.shape });
+        push({
+          op: "affine",
+          name,
+          output: out,
+          input: moved,
+          mul,
+          add: Float64Array.from(add),
+          inner: 1,
+          shape: t.shape,
+        });
         break;
       }
       case "Gather": {
@@ -670,7 +686,8 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
         if (isConst(ins[0]) && !isConst(ins[1])) {
           // An embedding: one table row per id.
           const T = cst(ins[0]);
-          if (axis !== 0 && axis !== -T.dims.length) unsupported(`a constant table gathered along axis ${axis} (only 0)`);
+          if (axis !== 0 && axis !== -T.dims.length)
+            unsupported(`a constant table gathered along axis ${axis} (only 0)`);
           if (T.dims.length < 1) unsupported("a scalar table");
           const rows = T.dims[0]!;
           push({
@@ -751,8 +768,7 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
         else if (p[0] === 3) {
           product(ins[0]!, ins[0]!, `${out}#square`);
           product(`${out}#square`, ins[0]!, out);
-        }
-        else if (p[0] === 0.5 || p[0] === -1) {
+        } else if (p[0] === 0.5 || p[0] === -1) {
           const fn: FuncName = p[0] === 0.5 ? "sqrt" : "reciprocal";
           push({ op: "func", fn, name, output: out, input: ins[0]!, shape: dynShape(ins[0]) });
         } else unsupported(`exponent ${p[0]} (supported: 2, 3, 0.5, 1, -1)`);
@@ -888,13 +904,15 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
         }
         const a = dynShape(ins[0]);
         let B = cst(ins[1]);
-        if (B.dims.length > 2 && B.dims.slice(0, -2).every((d) => d === 1)) B = { dims: B.dims.slice(-2), data: B.data };
+        if (B.dims.length > 2 && B.dims.slice(0, -2).every((d) => d === 1))
+          B = { dims: B.dims.slice(-2), data: B.data };
         if (B.dims.length > 2) {
           // Weights per batch index ([..., K, N]): one dense layer over [M, batch * K] rows with block-diagonal
           // weights, the batch moved next to K before and back after.
           const [K, N] = B.dims.slice(-2) as [number, number];
           const M = a[a.length - 2] ?? 1;
-          if (a.length < 2 || a[a.length - 1] !== K) throw new ShapeError(`node "${name}": MatMul shapes [${a}] x [${B.dims}]`);
+          if (a.length < 2 || a[a.length - 1] !== K)
+            throw new ShapeError(`node "${name}": MatMul shapes [${a}] x [${B.dims}]`);
           const batch = broadcastShape(a.slice(0, -2), B.dims.slice(0, -2));
           const nb = prod(batch);
           const xFull = broadcastIndex(a, [...batch, M, K]);
@@ -958,8 +976,21 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
         const c0 = isConst(ins[0]),
           c1 = isConst(ins[1]);
         if (!c0 && !c1) {
-          if (op === "Div")
-            unsupported("Div of two dynamic tensors (only by a constant, or as part of a LayerNorm / L2 normalisation)");
+          if (op === "Div") {
+            // x / y = x * (1 / y): the reciprocal as a table over y's range, then a product. (Normalisations are
+            // recognised before, as one exact op.)
+            const rec = `${out}#reciprocal`;
+            push({
+              op: "func",
+              fn: "reciprocal",
+              name: `${name}/reciprocal`,
+              output: rec,
+              input: ins[1]!,
+              shape: dynShape(ins[1]),
+            });
+            product(ins[0]!, rec, out);
+            break;
+          }
           if (op === "Mul") {
             product(ins[0]!, ins[1]!, out);
             break;
@@ -1039,7 +1070,11 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
         const users = onnxUsers.get(node.output?.[0] ?? "") ?? [];
         // Masking before a Softmax (causal attention: -inf, or a large negative value): the softmax leaves those
         // elements out, exactly.
-        if (users.length === 1 && users[0]!.op_type === "Softmax" && takesConst.every((t, e) => !t || constAt[e]! <= -1e4)) {
+        if (
+          users.length === 1 &&
+          users[0]!.op_type === "Softmax" &&
+          takesConst.every((t, e) => !t || constAt[e]! <= -1e4)
+        ) {
           masks.set(out, { input: x, keep: takesConst.map((t) => (t ? 0 : 1)) });
           break;
         }
@@ -1070,7 +1105,9 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
         if (axis < 0 || axis >= rank) unsupported(`softmax over axis ${attrI(node, "axis", -1)} of a [${s}] tensor`);
         const rowsOf = (n: number, m: number[] | undefined) => {
           // INVARIANT: every row keeps an element (a softmax of nothing has no value).
-          if (m !== undefined) for (let r0 = 0; r0 < m.length; r0 += n) if (!m.slice(r0, r0 + n).includes(1)) unsupported("a row masked entirely");
+          if (m !== undefined)
+            for (let r0 = 0; r0 < m.length; r0 += n)
+              if (!m.slice(r0, r0 + n).includes(1)) unsupported("a row masked entirely");
           return m === undefined ? {} : { mask: m };
         };
         if (opset < 13 && axis !== rank - 1) {
@@ -1087,7 +1124,10 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
         // Another axis: moved last, softmax over rows, moved back.
         const t = transposeIndex(s, perm);
         const moved = gather([ins[0]!], t.index, t.shape);
-        const back = transposeIndex(t.shape, perm.map((_, i) => perm.indexOf(i)));
+        const back = transposeIndex(
+          t.shape,
+          perm.map((_, i) => perm.indexOf(i)),
+        );
         const movedMask = mask === undefined ? undefined : t.index.map((i) => mask[i]!);
         push({
           op: "softmax",

@@ -146,7 +146,13 @@ export function normalizeRow(
 export const MAX_NORMALIZE_R = 31;
 
 /** Largest |c_j| and D of a normalize row whose inputs lie in [lo, hi] (bounds for bit widths and R). */
-export function normalizeBounds(n: number, center: boolean, eps: number, lo: number, hi: number): { c: number; D: number } {
+export function normalizeBounds(
+  n: number,
+  center: boolean,
+  eps: number,
+  lo: number,
+  hi: number,
+): { c: number; D: number } {
   const c = center ? (n - 1) * (hi - lo) : Math.max(Math.abs(lo), Math.abs(hi));
   return { c, D: n * c * c + eps };
 }
@@ -225,7 +231,11 @@ export interface Trace {
  * some tensors (by id) with given ones, the later tensors computed from them: the consistent trace of an
  * operator who got those tensors wrong (what a dispute must catch).
  */
-export function runInt(g: IntGraph, input: ArrayLike<number>, substitute?: ReadonlyMap<number, ArrayLike<number>>): Trace {
+export function runInt(
+  g: IntGraph,
+  input: ArrayLike<number>,
+  substitute?: ReadonlyMap<number, ArrayLike<number>>,
+): Trace {
   const n0 = prod(g.input.shape);
   if (input.length !== n0) throw new IntegrityError(`input has ${input.length} values, model expects ${n0}`);
   const tensors: Float64Array[] = [Float64Array.from(input)];

@@ -231,9 +231,15 @@ export function emitIntOnnx(g: IntGraph): Uint8Array {
         // floor twice each way), then the requantization of c r (made non-negative by K 2^shift, |c r| <= 2^R).
         const rows = op("Reshape", [tname(n.input), cst([2], [prod(n.shape) / n.n, n.n])]);
         const c = n.center
-          ? op("Sub", [op("Mul", [rows, cst([], [n.n])]), op("ReduceSum", [rows, cst([1], [1])], [attrInt("keepdims", 1)])])
+          ? op("Sub", [
+              op("Mul", [rows, cst([], [n.n])]),
+              op("ReduceSum", [rows, cst([1], [1])], [attrInt("keepdims", 1)]),
+            ])
           : rows;
-        const D = op("Add", [op("ReduceSum", [op("Mul", [c, c]), cst([1], [1])], [attrInt("keepdims", 1)]), cst([], [n.eps])]);
+        const D = op("Add", [
+          op("ReduceSum", [op("Mul", [c, c]), cst([1], [1])], [attrInt("keepdims", 1)]),
+          cst([], [n.eps]),
+        ]);
         const N = op("Div", [cst([], [2 ** (2 * n.R)]), D]);
         const asDouble = op("Cast", [N], [attrInt("to", DataType.DOUBLE)]);
         let r = op("Cast", [op("Floor", [op("Sqrt", [asDouble])])], [attrInt("to", DataType.INT64)]);

@@ -288,7 +288,8 @@ export function quantize(
       case "maxpool": {
         let d = descs.get(n.input)!;
         // Per-channel accumulator scales must follow the pool's channels (a row maximum reads across them).
-        if (d.kind === "acc" && d.scale.length > 1 && d.scale.length !== n.inShape[0]) d = materialize(d, n.input, n.name);
+        if (d.kind === "acc" && d.scale.length > 1 && d.scale.length !== n.inShape[0])
+          d = materialize(d, n.input, n.name);
         const id = emit({
           op: "maxpool",
           name: n.name,
@@ -427,7 +428,14 @@ export function quantize(
           k: n.k,
           n: n.n,
         });
-        descs.set(n.output, { id, kind: "acc", scale: [a.scale[0]! * b.scale[0]!], lo: -Infinity, hi: Infinity, shape: n.shape });
+        descs.set(n.output, {
+          id,
+          kind: "acc",
+          scale: [a.scale[0]! * b.scale[0]!],
+          lo: -Infinity,
+          hi: Infinity,
+          shape: n.shape,
+        });
         break;
       }
       case "normalize": {

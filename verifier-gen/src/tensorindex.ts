@@ -94,7 +94,10 @@ export function sliceIndex(
     shape[a] = Math.max(0, st > 0 ? Math.ceil((e - b) / st) : Math.ceil((b - e) / -st));
   });
   const st = strides(s);
-  return { shape, index: indexMap(shape, (c) => c.reduce((acc, v, i) => acc + (begin[i]! + v * step[i]!) * st[i]!, 0)) };
+  return {
+    shape,
+    index: indexMap(shape, (c) => c.reduce((acc, v, i) => acc + (begin[i]! + v * step[i]!) * st[i]!, 0)),
+  };
 }
 
 /** ONNX Gather of data of shape s along `axis` at constant indices (negative ones count from the end). */
@@ -128,7 +131,10 @@ export function gatherAxisIndex(
 /**
  * Concat along `axis` of parts of the given shapes: per output element, which part and which flat index in it.
  */
-export function concatIndex(shapes: readonly Shape[], axis: number): { shape: number[]; part: number[]; index: number[] } {
+export function concatIndex(
+  shapes: readonly Shape[],
+  axis: number,
+): { shape: number[]; part: number[]; index: number[] } {
   const r = shapes[0]!.length;
   const a = axis < 0 ? axis + r : axis;
   const shape = [...shapes[0]!];

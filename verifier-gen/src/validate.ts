@@ -7,7 +7,14 @@
  * intermediate value so float64 arithmetic is exact.
  */
 import { poolWindows } from "./floatgraph.js";
-import { MAX_NORMALIZE_R, computeRanges, nodeInputIds, normalizeBounds, type IntGraph, type IntNode } from "./intgraph.js";
+import {
+  MAX_NORMALIZE_R,
+  computeRanges,
+  nodeInputIds,
+  normalizeBounds,
+  type IntGraph,
+  type IntNode,
+} from "./intgraph.js";
 import { inputEncoding } from "./merkle.js";
 import { IntegrityError } from "./errors.js";
 
@@ -136,7 +143,8 @@ function structure(n: IntNode, i: number, shapes: readonly number[][], bad: (rea
     }
     case "embed":
       if (!isInt(n.lo) || !isInt(n.hi) || n.lo > n.hi) return bad("range must be lo <= hi");
-      if (!isInt(n.width) || n.width < 1 || size !== inSize * n.width) return bad(`width ${n.width} does not map ${inSize} ids to ${size} values`);
+      if (!isInt(n.width) || n.width < 1 || size !== inSize * n.width)
+        return bad(`width ${n.width} does not map ${inSize} ids to ${size} values`);
       if ((n.hi - n.lo + 1) * n.width > MAX_TABLE * 16) return bad("a table beyond 2^20 entries");
       ints("table", n.table, (n.hi - n.lo + 1) * n.width);
       return;
@@ -206,7 +214,8 @@ function structure(n: IntNode, i: number, shapes: readonly number[][], bad: (rea
       // INVARIANT: D >= 1 (the inverse square root exists) and 4^R fits every executor's integers.
       if (!isInt(n.eps) || n.eps < 1) return bad("eps must be an integer >= 1");
       if (!isInt(n.R) || n.R < 1 || n.R > MAX_NORMALIZE_R) return bad(`R outside [1, ${MAX_NORMALIZE_R}]`);
-      if (!isInt(n.mult) || !isInt(n.shift) || n.shift < 1 || n.shift > MAX_SHIFT) return bad("mult and shift must be safe integers, shift in [1, 52]");
+      if (!isInt(n.mult) || !isInt(n.shift) || n.shift < 1 || n.shift > MAX_SHIFT)
+        return bad("mult and shift must be safe integers, shift in [1, 52]");
       if (!isInt(n.lo) || !isInt(n.hi) || n.lo > n.hi) return bad("range must be lo <= hi");
       if (typeof n.center !== "boolean") return bad("center must be a boolean");
       return;
