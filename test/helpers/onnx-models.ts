@@ -466,3 +466,69 @@ export function dataMovement(): Uint8Array {
   };
   return encodeModel(makeModel(graph, 13));
 }
+
+/**
+ * Export variants a user's model brings (opset 18): Gemm over rows [T, K] (nn.MultiheadAttention's projections),
+ * position ids from Range gathered from a table (folded), Pad, SiLU (x * Sigmoid(x)), HardSwish, HardSigmoid
+ * (alpha 1/6 as PyTorch exports it), Elu, Mish, Neg, and F.normalize (ReduceL2, Clip min eps, Expand, Div).
+ */
+export function exportVariants(): Uint8Array {
+  const T = 4,
+    K = 5,
+    D = 6;
+  const r = rng(71);
+  const scalarI = (name: string, v: number) => makeTensor(name, [], DataType.INT64, [v]);
+  const graph = {
+    name: "torch_jit",
+    node: [
+      { op_type: "Gemm", name: "/proj/Gemm", input: ["x", "w", "b"], output: ["h"], attribute: [attrInt("transB", 1)] },
+      { op_type: "Range", name: "/Range", input: ["start", "limit", "delta"], output: ["ids"] },
+      { op_type: "Gather", name: "/pos/Gather", input: ["pos", "ids"], output: ["pe"] },
+      { op_type: "Add", name: "/Add", input: ["h", "pe"], output: ["hp"] },
+      { op_type: "Pad", name: "/Pad", input: ["hp", "pads", "zero"], output: ["pd"] },
+      { op_type: "Sigmoid", name: "/act/Sigmoid", input: ["pd"], output: ["sg"] },
+      { op_type: "Mul", name: "/act/Mul", input: ["pd", "sg"], output: ["si"] },
+      { op_type: "HardSwish", name: "/HardSwish", input: ["si"], output: ["hs"] },
+      {
+        op_type: "HardSigmoid",
+        name: "/HardSigmoid",
+        input: ["hs"],
+        output: ["hg"],
+        attribute: [
+          { name: "alpha", type: 1, f: 1 / 6 },
+          { name: "beta", type: 1, f: 0.5 },
+        ],
+      },
+      { op_type: "Elu", name: "/Elu", input: ["pd"], output: ["el"] },
+      { op_type: "Mish", name: "/Mish", input: ["el"], output: ["mi"] },
+      { op_type: "Neg", name: "/Neg", input: ["mi"], output: ["ng"] },
+      { op_type: "Add", name: "/Add_1", input: ["hg", "ng"], output: ["z"] },
+      {
+        op_type: "ReduceL2",
+        name: "/ReduceL2",
+        input: ["z", "last"],
+        output: ["nrm"],
+        attribute: [attrInt("keepdims", 1)],
+      },
+      { op_type: "Clip", name: "/Clip", input: ["nrm", "eps"], output: ["nc"] },
+      { op_type: "Shape", name: "/Shape", input: ["z"], output: ["zs"] },
+      { op_type: "Expand", name: "/Expand", input: ["nc", "zs"], output: ["ne"] },
+      { op_type: "Div", name: "/Div", input: ["z", "ne"], output: ["y"] },
+    ],
+    initializer: [
+      randomTensor(r, "w", [D, K]),
+      randomTensor(r, "b", [D], 0.3),
+      randomTensor(r, "pos", [T, D], 0.5),
+      scalarI("start", 0),
+      scalarI("limit", T),
+      scalarI("delta", 1),
+      makeTensor("pads", [4], DataType.INT64, [0, 1, 0, 1]),
+      makeTensor("zero", [], DataType.FLOAT, [0]),
+      makeTensor("last", [1], DataType.INT64, [-1]),
+      makeTensor("eps", [], DataType.FLOAT, [1e-12]),
+    ],
+    input: [valueInfo("x", DataType.FLOAT, [T, K])],
+    output: [valueInfo("y", DataType.FLOAT, [T, D + 2])],
+  };
+  return encodeModel(makeModel(graph, 18));
+}

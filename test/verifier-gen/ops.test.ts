@@ -22,6 +22,7 @@ import { packedSignals } from "../../verifier-gen/src/pipeline.js";
 import {
   activationMlp,
   dataMovement,
+  exportVariants,
   geluMlp,
   miniTransformer,
   rng,
@@ -451,6 +452,20 @@ describe("verifier-gen: operators", function () {
     };
     const { ig, tests } = await checkModel(encodeModel(makeModel(graph, 13)), [1, 3, 4], 64, 30, 0.7);
     expect(ig.nodes.filter((n) => n.op === "dense")).to.have.length(2);
+    await checkWitness(ig, tests.slice(0, 2));
+  });
+
+  it("export variants: Gemm over rows, Range positions, Pad, SiLU, HardSwish, HardSigmoid, Elu, Mish, Neg, F.normalize", async () => {
+    const { ig, tests } = await checkModel(exportVariants(), [4, 5], 64, 30, 0);
+    const ops = ig.nodes.map((n) => n.op);
+    // SiLU is one table (not a product); F.normalize is one normalize op over the last axis.
+    expect(ops.filter((o) => o === "matmul")).to.have.length(0);
+    expect(ops.at(-1)).to.equal("normalize");
+    expect(ops.filter((o) => o === "lut").length).to.be.at.least(5);
+    for (const x of tests.slice(0, 5)) {
+      const y = runInt(ig, quantizeInput(ig, x)).output.map((v) => v * ig.output.scale[0]!);
+      for (let t = 0; t < 4; t++) expect(Math.hypot(...y.slice(t * 8, t * 8 + 8))).to.be.within(0.95, 1.05);
+    }
     await checkWitness(ig, tests.slice(0, 2));
   });
 

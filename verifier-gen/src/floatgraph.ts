@@ -69,10 +69,42 @@ export const SUPPORTED_OPS = [
   "Reciprocal",
   "LayerNormalization",
   "Where",
+  "Elu",
+  "Selu",
+  "HardSigmoid",
+  "HardSwish",
+  "Mish",
+  "Softsign",
+  "Abs",
+  "Log",
+  "Neg",
+  "Pad",
+  "ReduceL2",
+  "ConstantOfShape",
+  "Range",
 ] as const;
 
 /** Element-wise non-linear functions: quantized as committed tables over the input's integer range. */
-export const FUNCS = ["tanh", "sigmoid", "erf", "exp", "sqrt", "softplus", "gelu", "gelu_tanh", "reciprocal"] as const;
+export const FUNCS = [
+  "tanh",
+  "sigmoid",
+  "erf",
+  "exp",
+  "sqrt",
+  "softplus",
+  "gelu",
+  "gelu_tanh",
+  "reciprocal",
+  "silu",
+  "elu",
+  "selu",
+  "hardsigmoid",
+  "hardswish",
+  "mish",
+  "softsign",
+  "abs",
+  "log",
+] as const;
 export type FuncName = (typeof FUNCS)[number];
 
 /** erf to ~1e-15 (series below 2.5, continued fraction above; JavaScript has no Math.erf). */
@@ -98,8 +130,27 @@ export function erf(x: number): number {
 }
 
 /** The float semantics of each function (the reference the tables are built from). */
-export function applyFunc(fn: FuncName, x: number): number {
+/** The float semantics of each function; `p` holds its attributes (Elu alpha; HardSigmoid alpha, beta). */
+export function applyFunc(fn: FuncName, x: number, p: readonly number[] = []): number {
   switch (fn) {
+    case "silu":
+      return x / (1 + Math.exp(-x));
+    case "elu":
+      return x >= 0 ? x : (p[0] ?? 1) * Math.expm1(x);
+    case "selu":
+      return 1.0507009873554805 * (x >= 0 ? x : 1.6732632423543772 * Math.expm1(x));
+    case "hardsigmoid":
+      return Math.min(1, Math.max(0, (p[0] ?? 0.2) * x + (p[1] ?? 0.5)));
+    case "hardswish":
+      return x * Math.min(1, Math.max(0, x / 6 + 0.5));
+    case "mish":
+      return x * Math.tanh(x > 30 ? x : Math.log1p(Math.exp(x)));
+    case "softsign":
+      return x / (1 + Math.abs(x));
+    case "abs":
+      return Math.abs(x);
+    case "log":
+      return Math.log(x);
     case "tanh":
       return Math.tanh(x);
     case "sigmoid":
@@ -251,6 +302,37 @@ export function fuseGeluTanh(nodes: readonly NodeProtoObj[], scalarOf: ScalarOf)
   return nodes.filter((n) => !removed.has(n) || replaced.has(n)).map((n) => replaced.get(n) ?? n);
 }
 
+/** SiLU as PyTorch exports it, x * Sigmoid(x) (either order): one table instead of a product of activations. */
+export function fuseSilu(nodes: readonly NodeProtoObj[]): NodeProtoObj[] {
+  const producer = new Map<string, NodeProtoObj>();
+  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
+  const uses = new Map<string, number>();
+  for (const n of nodes) for (const i of n.input ?? []) uses.set(i, (uses.get(i) ?? 0) + 1);
+  const removed = new Set<NodeProtoObj>();
+  const replaced = new Map<NodeProtoObj, NodeProtoObj>();
+  for (const mul of nodes) {
+    if (mul.op_type !== "Mul") continue;
+    const [a, b] = mul.input ?? [];
+    for (const [x, s] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const sig = producer.get(s ?? "");
+      if (sig?.op_type !== "Sigmoid" || sig.input?.[0] !== x || uses.get(s!) !== 1 || replaced.has(mul)) continue;
+      removed.add(sig);
+      replaced.set(mul, {
+        op_type: "Silu",
+        name: `${mul.name ?? "silu"}#silu`,
+        input: [x!],
+        output: [mul.output![0]!],
+      });
+    }
+  }
+  const out = nodes.filter((n) => !removed.has(n)).map((n) => replaced.get(n) ?? n);
+  for (const n of replaced.values()) FUSED.add(n);
+  return out;
+}
+
 /** A node's constant input values (an initializer or a Constant node), if it has them. */
 type ValuesOf = (name: string) => number[] | undefined;
 
@@ -301,8 +383,43 @@ export function fuseNormalize(nodes: readonly NodeProtoObj[], valuesOf: ValuesOf
       den = rec.input?.[0];
       chain.push(rec);
     } else continue;
+    if (num === undefined) continue;
+    // F.normalize: x / Expand(Clip(ReduceL2(x), min = eps)) (clamp_min only matters for a zero vector).
+    let l2: NodeProtoObj | undefined = producer.get(den ?? "");
+    const l2Chain: NodeProtoObj[] = [];
+    if (l2?.op_type === "Expand") {
+      l2Chain.push(l2);
+      l2 = producer.get(l2.input?.[0] ?? "");
+    }
+    if (l2?.op_type === "Clip" || l2?.op_type === "Max") {
+      l2Chain.push(l2);
+      l2 = producer.get(l2.input?.[0] ?? "");
+    }
+    if (l2?.op_type === "ReduceL2" && l2.input?.[0] === num && reduceAxes(l2) !== undefined) {
+      l2Chain.push(l2);
+      const outs = [...chain, ...l2Chain].flatMap((n) => n.output ?? []);
+      if (outs.every((o) => usedOnlyBy(o, [...chain, ...l2Chain, last]))) {
+        for (const n of [...chain, ...l2Chain]) removed.add(n);
+        const fused: NodeProtoObj = {
+          op_type: NORMALIZE_OP,
+          domain: NORMALIZE_DOMAIN,
+          name: `${last.name ?? "normalize"}#normalize`,
+          input: [num],
+          output: [last.output![0]!],
+          attribute: [
+            { name: "center", i: 0 },
+            { name: "reduce", s: new TextEncoder().encode("sum") },
+            { name: "epsilon", f: 0 },
+            { name: "axes", ints: JSON.parse(reduceAxes(l2)!) as number[] },
+          ],
+        };
+        FUSED.add(fused);
+        replaced.set(last, fused);
+      }
+      continue;
+    }
     const sqrt = producer.get(den ?? "");
-    if (sqrt?.op_type !== "Sqrt" || num === undefined) continue;
+    if (sqrt?.op_type !== "Sqrt") continue;
     chain.push(sqrt);
     let reduced = producer.get(sqrt.input?.[0] ?? "");
     let eps = 0;
@@ -404,7 +521,7 @@ export type FNode = Base &
     | { op: "affine"; input: string; mul: Float64Array; add: Float64Array; inner?: number }
     | { op: "reshape"; input: string }
     | { op: "argmax"; input: string }
-    | { op: "func"; input: string; fn: FuncName }
+    | { op: "func"; input: string; fn: FuncName; params?: number[] }
     /** softmax over rows of the last axis (n values each); mask[e] = 0 leaves element e out (probability 0) */
     | { op: "softmax"; input: string; n: number; mask?: number[] }
     /** y[e] = concat(inputs)[index[e]] (flat, row-major); index -1 is the constant 0 */
@@ -482,7 +599,8 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
     if (i === 0) return 1; // symbolic batch dimension -> 1
     throw new ShapeError(`input "${inVi.name}" dimension ${i} is not static`);
   });
-  if (inShape[0] !== 1) throw new ShapeError(`input batch dimension must be 1, got ${inShape[0]}`);
+  // A static first dimension is part of the shape ([tokens, features] without a batch axis is fine); a symbolic
+  // one is the batch, read as 1.
 
   const constantNodes = new Map<string, NodeProtoObj>();
   for (const n of g.node ?? []) if (n.op_type === "Constant" && n.output?.[0]) constantNodes.set(n.output[0], n);
@@ -504,7 +622,7 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
     const t = constantNodes.get(name) === undefined ? undefined : attr(constantNodes.get(name)!, "value")?.t;
     return t === undefined ? undefined : tensorValues(t);
   };
-  const graphNodes = fuseNormalize(fuseGeluTanh(fuseGelu(g.node ?? [], scalarOf), scalarOf), valuesOf);
+  const graphNodes = fuseNormalize(fuseSilu(fuseGeluTanh(fuseGelu(g.node ?? [], scalarOf), scalarOf)), valuesOf);
   const shapes = new Map<string, Shape>([[inVi.name, inShape]]);
   const alias = new Map<string, string>();
   const resolveName = (n: string) => {
@@ -823,9 +941,15 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
         break;
       }
       case "Gemm": {
-        const a = dynShape(ins[0]);
-        if (attrI(node, "transA", 0) !== 0) unsupported("transA=1");
-        if (a.length !== 2 || a[0] !== 1) unsupported(`input must be [1, K], got [${a}]`);
+        let a = dynShape(ins[0]);
+        if (a.length !== 2) unsupported(`input must be [M, K], got [${a}]`);
+        let x = ins[0]!;
+        if (attrI(node, "transA", 0) !== 0) {
+          // A^T: the input transposed first (rows of K).
+          const t = transposeIndex(a, [1, 0]);
+          x = gather([x], t.index, t.shape);
+          a = t.shape;
+        }
         const B = cst(ins[1]);
         const transB = attrI(node, "transB", 0);
         const alpha = attrF(node, "alpha", 1);
@@ -845,7 +969,8 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
           if (cn !== 1 && cn !== N) unsupported(`bias C of ${cn} elements cannot broadcast to ${N}`);
           for (let o = 0; o < N; o++) Bv[o] = beta * C.data[cn === 1 ? 0 : o]!;
         }
-        push({ op: "dense", name, output: out, input: ins[0]!, inF: K, outF: N, W, B: Bv, shape: [1, N] });
+        // [M, K] rows (M tokens, e.g. nn.MultiheadAttention's projections): one dense layer per row.
+        push({ op: "dense", name, output: out, input: x, inF: K, outF: N, W, B: Bv, shape: [a[0]!, N] });
         break;
       }
       case "MatMul": {
@@ -1156,6 +1281,22 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
       case "Exp":
       case "Sqrt":
       case "Softplus":
+      case "Elu":
+      case "Selu":
+      case "HardSigmoid":
+      case "HardSwish":
+      case "Mish":
+      case "Softsign":
+      case "Abs":
+      case "Log": {
+        const params =
+          op === "Elu"
+            ? [attrF(node, "alpha", 1)]
+            : op === "HardSigmoid"
+              ? [attrF(node, "alpha", 0.2), attrF(node, "beta", 0.5)]
+              : undefined;
+        if (op === "Selu" && (attr(node, "alpha") !== undefined || attr(node, "gamma") !== undefined))
+          unsupported("Selu with non-default alpha / gamma");
         push({
           op: "func",
           fn: op.toLowerCase() as FuncName,
@@ -1163,8 +1304,70 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
           output: out,
           input: ins[0]!,
           shape: dynShape(ins[0]),
+          ...(params === undefined ? {} : { params }),
         });
         break;
+      }
+      case "Silu":
+        if (!internal) unsupported();
+        push({ op: "func", fn: "silu", name, output: out, input: ins[0]!, shape: dynShape(ins[0]) });
+        break;
+      case "Neg":
+        push({
+          op: "affine",
+          name,
+          output: out,
+          input: ins[0]!,
+          mul: Float64Array.of(-1),
+          add: Float64Array.of(0),
+          shape: dynShape(ins[0]),
+        });
+        break;
+      case "Pad": {
+        // Constant padding: padded positions read the constant 0 (and a nonzero pad value is added there).
+        const s = dynShape(ins[0]);
+        if ((attrS(node, "mode") ?? "constant") !== "constant") unsupported(`mode "${attrS(node, "mode")}"`);
+        const pads = (opset >= 11 ? cst(ins[1]).data.map(Number) : attrIs(node, "pads")) ?? [];
+        const value = opset >= 11 ? (ins[2] ? cst(ins[2]).data[0]! : 0) : attrF(node, "value", 0);
+        const r = s.length;
+        let axes = s.map((_, i) => i);
+        if (opset >= 18 && ins[3]) axes = cst(ins[3]).data.map((a) => (a < 0 ? a + r : a));
+        const before = s.map(() => 0),
+          after = s.map(() => 0);
+        axes.forEach((a, k) => {
+          before[a] = pads[k]!;
+          after[a] = pads[k + axes.length]!;
+        });
+        if ([...before, ...after].some((p) => p < 0)) unsupported("negative pads (cropping)");
+        const shape = s.map((d, i) => d + before[i]! + after[i]!);
+        const st = s.map((_, i) => s.slice(i + 1).reduce((x, y) => x * y, 1));
+        const index = Array.from({ length: prod(shape) }, (_, e) => {
+          let rem = e,
+            flat = 0;
+          for (let i = r - 1; i >= 0; i--) {
+            const c = (rem % shape[i]!) - before[i]!;
+            rem = Math.floor(rem / shape[i]!);
+            if (c < 0 || c >= s[i]!) return -1;
+            flat += c * st[i]!;
+          }
+          return flat;
+        });
+        if (value === 0) gather([ins[0]!], index, shape, out);
+        else {
+          const moved = gather([ins[0]!], index, shape);
+          push({
+            op: "affine",
+            name,
+            output: out,
+            input: moved,
+            mul: new Float64Array(index.length).fill(1),
+            add: Float64Array.from(index, (i) => (i < 0 ? value : 0)),
+            inner: 1,
+            shape,
+          });
+        }
+        break;
+      }
       case "LeakyRelu": {
         const alpha = attrF(node, "alpha", 0.01);
         if (!(alpha >= 0 && alpha < 1)) unsupported(`alpha must be in [0, 1), got ${alpha}`);
@@ -1447,6 +1650,8 @@ const CONSTANT_FOLDED = [
   "Expand",
   "Transpose",
   "Neg",
+  "ConstantOfShape",
+  "Range",
 ];
 
 /** Element-wise op of constants with numpy broadcasting. */
@@ -1461,6 +1666,17 @@ function foldConst(node: NodeProtoObj, ins: Const[], opset: number, unsupported:
   const op = node.op_type;
   const a = ins[0]!;
   switch (op) {
+    case "ConstantOfShape": {
+      const t = attr(node, "value")?.t;
+      const v = t === undefined ? 0 : (tensorValues(t)[0] ?? 0);
+      const dims = a.data.map(Number);
+      return { dims, data: new Array<number>(dims.reduce((x, y) => x * y, 1)).fill(v) };
+    }
+    case "Range": {
+      const [start, limit, delta] = ins.map((c) => c.data[0]!);
+      const n = Math.max(0, Math.ceil((limit! - start!) / delta!));
+      return { dims: [n], data: Array.from({ length: n }, (_, i) => start! + i * delta!) };
+    }
     case "Equal":
       return foldElementwise(ins, (x, y) => (x === y ? 1 : 0));
     case "Less":
@@ -1499,10 +1715,8 @@ function foldConst(node: NodeProtoObj, ins: Const[], opset: number, unsupported:
       return a;
     case "Gather": {
       const idx = ins[1]!;
-      const axis = attrI(node, "axis", 0);
-      if (axis !== 0 || a.dims.length !== 1) unsupported("constant Gather only on 1-D data, axis 0");
-      const data = idx.data.map((i) => a.data[i < 0 ? i + a.dims[0]! : i]!);
-      return { dims: idx.dims, data };
+      const t = gatherAxisIndex(a.dims, attrI(node, "axis", 0), idx.data, idx.dims);
+      return { dims: t.shape, data: t.index.map((i) => a.data[i]!) };
     }
     case "Unsqueeze": {
       const axes = (ins[1] ? ins[1].data : attrIs(node, "axes")) ?? [];
@@ -1717,7 +1931,7 @@ export function runFloat(g: FloatGraph, input: ArrayLike<number>): Map<string, F
         y = get(n.input).map((v) => (v > 0 ? v : 0));
         break;
       case "func":
-        y = get(n.input).map((v) => applyFunc(n.fn, v));
+        y = get(n.input).map((v) => applyFunc(n.fn, v, n.params));
         break;
       case "softmax": {
         const x = get(n.input);

@@ -240,7 +240,7 @@ export function quantize(
         const table: number[] = [];
         for (let v = x.lo; v <= x.hi; v++) {
           // (+ 0 turns a rounded -0 into 0: integers have no signed zero.)
-          const y = Math.round(applyFunc(n.fn, v * sx) / p.scale) + 0;
+          const y = Math.round(applyFunc(n.fn, v * sx, n.params) / p.scale) + 0;
           table.push(Math.min(p.hi, Math.max(p.lo, Number.isFinite(y) ? y : y > 0 ? p.hi : p.lo)));
         }
         const id = emit({ op: "lut", name: n.name, shape: n.shape, input: x.id, lo: x.lo, hi: x.hi, table });
