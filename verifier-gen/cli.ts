@@ -69,6 +69,11 @@ program
   )
   .option("--force", "replace a verifier of another model in --solidity-dir")
   .option("--per-tensor", "per-tensor instead of per-channel weight scales")
+  .option(
+    "--wide <tensors>",
+    "16-bit activations: auto (tensors whose calibration shows heavy tails), none, or comma-separated tensor names",
+    "none",
+  )
   .option("--naive", "baseline circuit: weights as private signals, one public signal per value")
   .option("--circom-opt <level>", "circom simplification: O2 (default, fewest constraints) or O1 (sparser)", "O2")
   .option("--solidity-dir <dir>", "also write the Solidity verifier into this directory (e.g. contracts/verifiers)")
@@ -83,6 +88,7 @@ program
         bits: o.bits as number,
         multiplierBits: o.multiplierBits as number,
         perChannel: !o.perTensor,
+        wide: o.wide === "auto" || o.wide === "none" ? o.wide : String(o.wide).split(","),
         naive: !!o.naive,
         optimization: o.circomOpt === "O1" ? "O1" : "O2",
         ...(o.ptau ? { ptau: o.ptau as string } : {}),

@@ -469,6 +469,33 @@ describe("verifier-gen: operators", function () {
     await checkWitness(ig, tests.slice(0, 2));
   });
 
+  it("wide activations: a named tensor, or under auto a heavy-tailed one (never a table's input), gets 16 bits", async () => {
+    const fg = importOnnx(activationMlp(["Relu", "Tanh"], { seed: 4 }));
+    // Calibration with rare spikes: the input's maximum is far above its RMS.
+    const calib = Array.from({ length: 64 }, (_, i) => rand(6, 1).map((v, k) => (i === 0 && k === 0 ? 40 : v)));
+    const bitsOf = (g: ReturnType<typeof quantize>) => Math.ceil(Math.log2(g.input.hi - g.input.lo + 1));
+    expect(bitsOf(quantize(fg, calib))).to.equal(8);
+    const auto = quantize(fg, calib, { wide: "auto" });
+    expect(bitsOf(auto)).to.equal(16);
+    // The Tanh's input keeps 8 bits (its table would grow to 2^16 entries).
+    const lut = auto.nodes.find((n) => n.op === "lut");
+    if (lut?.op !== "lut") throw new Error("unreachable");
+    expect(lut.table.length).to.equal(255);
+    const hidden = fg.nodes.find((n) => n.op === "relu")!.output;
+    const named = quantize(fg, calib, { wide: [hidden] });
+    const rq = named.nodes.filter((n) => n.op === "requant").map((n) => (n.op === "requant" ? n.hi - n.lo : 0));
+    expect(Math.max(...rq)).to.equal(2 ** 16 - 1);
+    expect(() => quantize(fg, calib, { wide: ["no_such_tensor"] })).to.throw(/no_such_tensor/);
+    const runner = await IntOnnxRunner.create(auto, emitIntOnnx(auto));
+    for (const x of calib.slice(0, 5)) {
+      const q = quantizeInput(auto, x);
+      expect(Array.from((await runner.run(q)).tensors.at(-1)!)).to.deep.equal(
+        Array.from(runInt(auto, q).tensors.at(-1)!),
+      );
+    }
+    await runner.release();
+  });
+
   it("modelHash changes with any weight", async () => {
     const fg = importOnnx(allOpsModel(13));
     const calib = Array.from({ length: 16 }, () => rand(36, 2));

@@ -32,7 +32,7 @@ import { emitIntOnnx, IntOnnxRunner } from "./intonnx.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { inputEncoding, modelCommitment } from "./merkle.js";
 import { pack, unpack, type PackLayout } from "./packing.js";
-import { quantize, quantizeInput } from "./quantize.js";
+import { QuantizeOptionsSchema, quantize, quantizeInput } from "./quantize.js";
 import { contractNameFor, emitSolidityVerifier, PACKING_LIBRARY_SOL } from "./solidity.js";
 import { compileVerifier, type VerifierArtifact } from "./compile.js";
 import { OUTPUT_KINDS, type OutputKind } from "./interface.js";
@@ -44,6 +44,7 @@ export const BuildOptionsSchema = z.object({
   bits: z.number().int().min(2).max(16).default(8),
   multiplierBits: z.number().int().min(4).max(20).default(10),
   perChannel: z.boolean().default(true),
+  wide: QuantizeOptionsSchema.shape.wide,
   ptau: z.string().optional(),
   ptauCacheDir: z.string().optional(),
   name: z
@@ -200,7 +201,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   const ig = quantize(
     fg,
     calib.inputs,
-    { bits: o.bits, multiplierBits: o.multiplierBits, perChannel: o.perChannel },
+    { bits: o.bits, multiplierBits: o.multiplierBits, perChannel: o.perChannel, wide: o.wide },
     logger,
   );
   ig.name = name;
@@ -593,6 +594,8 @@ export interface EvalReport {
   constraints: number;
   /** Constraints per integer op (circom.ts constraintBreakdown: counted from the gadget plan). */
   constraint_breakdown: Record<string, number>;
+  /** Bits of every activation the graph materializes (requantizations and normalisations), by node name. */
+  activation_bits: Record<string, number>;
   witness_ms_median: number | null;
   prove_ms_median: number | null;
   proved: number;
@@ -761,6 +764,11 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
     },
     constraints: md.manifest.circuit.constraints,
     constraint_breakdown: constraintBreakdown(g, emitCircom(g, { naive: md.manifest.naive }).plan),
+    activation_bits: Object.fromEntries(
+      g.nodes.flatMap((n) =>
+        n.op === "requant" || n.op === "normalize" ? [[n.name, Math.ceil(Math.log2(n.hi - n.lo + 1))]] : [],
+      ),
+    ),
     witness_ms_median: medianOrNull(wms),
     prove_ms_median: medianOrNull(pms),
     proved: proveN,

@@ -22,6 +22,13 @@ export const QuantizeOptionsSchema = z.object({
   bits: z.number().int().min(2).max(16).default(8),
   multiplierBits: z.number().int().min(4).max(20).default(10),
   perChannel: z.boolean().default(true),
+  /**
+   * Activations of `wideBits` bits instead of `bits`: "none", "auto" (the tensors whose calibrated maximum is
+   * more than AUTO_WIDE_RATIO times their RMS, where `bits` bits leave the typical value a few steps; never a
+   * table's input, whose table would grow to 2^wideBits entries), or the float tensor names to widen.
+   */
+  wide: z.union([z.enum(["none", "auto"]), z.array(z.string().min(1))]).default("none"),
+  wideBits: z.number().int().min(2).max(16).default(16),
 });
 export type QuantizeOptions = z.input<typeof QuantizeOptionsSchema>;
 
@@ -35,6 +42,8 @@ interface Desc {
 }
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+/** `wide: "auto"` widens a tensor whose calibrated max |x| exceeds its RMS by this factor (heavy tails). */
+export const AUTO_WIDE_RATIO = 12;
 /** Fixed-point bits of the softmax exponential table: exp[0] = 2^16. */
 export const SOFTMAX_EXP_BITS = 16;
 /** Bits of the inverse square root of a normalisation at the largest row sum of squares its input allows. */
@@ -64,20 +73,40 @@ export function quantize(
   if (calibration.length === 0) throw new InputError("calibration dataset is empty");
 
   // ---- calibration: min/max of every float tensor ----
-  const ranges = new Map<string, { min: number; max: number }>();
+  const ranges = new Map<string, { min: number; max: number; squares: number; count: number }>();
   for (const x of calibration) {
     const vals = runFloat(fg, x);
     for (const [k, v] of vals) {
-      const r = ranges.get(k) ?? { min: Infinity, max: -Infinity };
+      const r = ranges.get(k) ?? { min: Infinity, max: -Infinity, squares: 0, count: 0 };
       for (const e of v) {
         if (e < r.min) r.min = e;
         if (e > r.max) r.max = e;
+        r.squares += e * e;
       }
+      r.count += v.length;
       ranges.set(k, r);
     }
   }
-  const rangeOf = (name: string) => ranges.get(name) ?? { min: 0, max: 1 };
-  const actParams = (min: number, max: number) => {
+  const rangeOf = (name: string) => ranges.get(name) ?? { min: 0, max: 1, squares: 1, count: 1 };
+  // Which tensors get wide activations (never a table's input under "auto").
+  const tableInputs = new Set(fg.nodes.flatMap((n) => (n.op === "func" || n.op === "softmax" ? [n.input] : [])));
+  const wide = new Set<string>(
+    opts.wide === "auto"
+      ? [...ranges].flatMap(([name, r]) => {
+          const rms = Math.sqrt(r.squares / Math.max(1, r.count));
+          return rms > 0 && Math.max(-r.min, r.max) > AUTO_WIDE_RATIO * rms && !tableInputs.has(name) ? [name] : [];
+        })
+      : opts.wide === "none"
+        ? []
+        : opts.wide,
+  );
+  if (Array.isArray(opts.wide)) {
+    const unknown = opts.wide.filter((n) => !ranges.has(n));
+    if (unknown.length > 0) throw new InputError(`wide: no tensor named ${unknown.join(", ")} in the model`);
+  }
+  const bitsFor = (name: string) => (wide.has(name) ? opts.wideBits : bits);
+  const actParams = (min: number, max: number, b = bits) => {
+    const bits = b;
     if (min >= 0) {
       const hi = 2 ** bits - 1;
       return { scale: max > 0 ? max / hi : 1, lo: 0, hi };
@@ -98,7 +127,7 @@ export function quantize(
     const h = 2 ** Math.max(1, bitlen(Math.max(-inR.min, inR.max))) - 1;
     input = { shape: fg.input.shape, scale: 1, lo: -h, hi: h };
   } else {
-    const p = actParams(inR.min, inR.max);
+    const p = actParams(inR.min, inR.max, bitsFor(fg.input.name));
     input = { shape: fg.input.shape, scale: p.scale, lo: p.lo, hi: p.hi };
   }
   logger.debug({ input }, "input quantization");
@@ -129,7 +158,7 @@ export function quantize(
     const hit = materialized.get(key);
     if (hit) return hit;
     const r = rangeOf(calName);
-    const p = actParams(r.min, r.max);
+    const p = actParams(r.min, r.max, bitsFor(calName));
     const lo = clampLo !== undefined ? Math.max(p.lo, clampLo) : p.lo;
     const hi = clampHi !== undefined ? Math.min(p.hi, clampHi) : p.hi;
     const mult: number[] = [],
@@ -210,7 +239,7 @@ export function quantize(
       case "clip": {
         const d = descs.get(n.input)!;
         if (d.kind === "acc") {
-          const s = actParams(rangeOf(n.output).min, rangeOf(n.output).max).scale;
+          const s = actParams(rangeOf(n.output).min, rangeOf(n.output).max, bitsFor(n.output)).scale;
           const lo = n.op === "relu" ? 0 : Number.isFinite(n.min) ? Math.round(n.min / s) : undefined;
           const hi = n.op === "relu" ? undefined : Number.isFinite(n.max) ? Math.round(n.max / s) : undefined;
           descs.set(n.output, materialize(d, n.output, n.name, lo, hi));
@@ -235,7 +264,7 @@ export function quantize(
         // model commits to, so every executor computes exactly the same integer function.
         const x = asAct(n.input, n.name);
         const r = rangeOf(n.output);
-        const p = actParams(r.min, r.max);
+        const p = actParams(r.min, r.max, bitsFor(n.output));
         const sx = x.scale[0]!;
         const table: number[] = [];
         for (let v = x.lo; v <= x.hi; v++) {
@@ -382,7 +411,7 @@ export function quantize(
         }
         // Parts of a concatenation share one scale: the output's, each part requantized to it when it differs.
         const r = rangeOf(n.output);
-        const p = actParams(r.min, r.max);
+        const p = actParams(r.min, r.max, bitsFor(n.output));
         const parts = n.inputs.map((name) => {
           const a = asAct(name, n.name);
           if (a.scale[0] === p.scale) return a;
@@ -450,7 +479,7 @@ export function quantize(
         // 4^R stays below 2^63 (the integer ONNX computes in int64).
         const R = Math.min(MAX_NORMALIZE_R, Math.ceil(Math.log2(Math.sqrt(bound.D))) + NORMALIZE_BITS);
         const r = rangeOf(n.output);
-        const p = actParams(r.min, r.max);
+        const p = actParams(r.min, r.max, bitsFor(n.output));
         const gain = mean ? Math.sqrt(n.n) : 1;
         const { mult, shift } = multiplierFor(gain / (2 ** R * p.scale), multiplierBits);
         const id = emit({
@@ -479,7 +508,7 @@ export function quantize(
           );
         }
         const r = rangeOf(n.output);
-        const p = actParams(r.min, r.max);
+        const p = actParams(r.min, r.max, bitsFor(n.output));
         const table: number[] = [];
         for (let v = x.lo; v <= x.hi; v++) {
           const row = embedRow(v, n.rows);
