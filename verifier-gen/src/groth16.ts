@@ -295,3 +295,8 @@ export function defaultPtauCacheDir(): string {
   // <repo>/.veriml/ptau (gitignored); this file lives in <repo>/verifier-gen/src
   return resolve(dirname(new URL(import.meta.url).pathname), "../../.veriml/ptau");
 }
+
+/** The verification key of a proving key. */
+export async function exportVerificationKey(zkey: string): Promise<snarkjs.VerificationKey> {
+  return snarkjs.zKey.exportVerificationKey(zkey);
+}

@@ -9,6 +9,7 @@ import { basename, join, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
 import { z } from "zod";
 import type { Groth16Proof, VerificationKey } from "snarkjs";
+import { developmentZkey } from "./devsetup.js";
 import { constraintBreakdown, emitCircom, type PublicSignalSpec } from "./circom.js";
 import { checkDatasetShape, loadDataset, type Dataset } from "./dataset.js";
 import { InputError, IntegrityError, ToolError, VerifierGenError } from "./errors.js";
@@ -17,8 +18,7 @@ import { GADGETS_CIRCOM } from "./gadgets.circom.js";
 import {
   calculateWitness,
   compileCircom,
-  defaultPtauCacheDir,
-  ensureLocalPtau,
+  exportVerificationKey,
   proofCalldata,
   proveGroth16,
   ptauPowerFor,
@@ -46,7 +46,6 @@ export const BuildOptionsSchema = z.object({
   perChannel: z.boolean().default(true),
   wide: QuantizeOptionsSchema.shape.wide,
   ptau: z.string().optional(),
-  ptauCacheDir: z.string().optional(),
   name: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, "name: letters, digits, _ and - only")
@@ -225,16 +224,22 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   logger.info({ constraints: comp.constraints, ms: comp.ms }, "circuit compiled");
 
   const power = ptauPowerFor(comp.constraints, comp.publicOutputs + comp.publicInputs);
-  let ptau: string;
+  const zkey = join(dir, FILES.zkey);
+  const t0 = Date.now();
+  let vk: VerificationKey;
   if (o.ptau) {
     if (!existsSync(o.ptau)) throw new InputError(`powers-of-tau file ${o.ptau} not found`);
-    ptau = resolve(o.ptau);
+    logger.info({ ptau: resolve(o.ptau), power }, "Groth16 setup (phase 2)");
+    vk = await setupGroth16(comp.r1cs, resolve(o.ptau), zkey, logger, o.entropy);
   } else {
-    ptau = await ensureLocalPtau(power, o.ptauCacheDir ?? defaultPtauCacheDir(), logger);
+    // No ceremony at all: a development key drawn from the R1CS (devsetup.ts), minutes instead of hours at 2^18.
+    logger.info({ power }, "development Groth16 key from the R1CS (no ceremony; NOT for production)");
+    await developmentZkey(comp.r1cs, zkey, {
+      logger,
+      ...(o.entropy === undefined ? {} : { entropy: new TextEncoder().encode(o.entropy) }),
+    });
+    vk = await exportVerificationKey(zkey);
   }
-  logger.info({ ptau, power }, "Groth16 setup (phase 2)");
-  const t0 = Date.now();
-  const vk = await setupGroth16(comp.r1cs, ptau, join(dir, FILES.zkey), logger, o.entropy);
   const setupMs = Date.now() - t0;
   writeFileSync(join(dir, FILES.vkey), JSON.stringify(vk, null, 1));
 
@@ -284,8 +289,10 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
     },
     ceremony: {
       development: !o.ptau,
-      phase1: o.ptau ? `public powers of tau ${resolve(o.ptau)}` : "local development powers of tau (.veriml/ptau)",
-      phase2Contributions: 1,
+      phase1: o.ptau
+        ? `public powers of tau ${resolve(o.ptau)}`
+        : "none: a development key drawn from the R1CS (verifier-gen/src/devsetup.ts)",
+      phase2Contributions: o.ptau ? 1 : 0,
     },
     publicSignals: src.publicSignals,
     packing: src.packing,
@@ -293,7 +300,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
       constraints: comp.constraints,
       wires: comp.wires,
       ptauPower: power,
-      ptau: o.ptau ? resolve(o.ptau) : "local development ceremony (.veriml/ptau), NOT for production",
+      ptau: o.ptau ? resolve(o.ptau) : "none: development key from the R1CS, NOT for production",
       compileMs: comp.ms,
       setupMs,
     },
