@@ -30,11 +30,15 @@ import { loadModelDir } from "../../verifier-gen/src/pipeline.js";
 import { veriml } from "../helpers/cli.js";
 import { hardhat } from "../helpers/hardhat.js";
 import { serveDirectory, type StaticServer } from "../helpers/static-server.js";
+import { fixtureBuild } from "../../scripts/lib/fixtures.js";
+import { terminateSnarkjs } from "../../verifier-gen/src/pipeline.js";
 
+// The transformer's build is made on first use (scripts/lib/fixtures.ts): its proving key is too large to commit.
 const MODELS = [
-  { name: "iris_mlp", kind: "logits" },
-  { name: "diabetes_relu", kind: "values" },
-  { name: "wine_probs", kind: "probabilities" },
+  { name: "iris_mlp", kind: "logits", dir: "models/build/iris_mlp" },
+  { name: "diabetes_relu", kind: "values", dir: "models/build/diabetes_relu" },
+  { name: "wine_probs", kind: "probabilities", dir: "models/build/wine_probs" },
+  { name: "digits_vit2", kind: "logits", dir: ".veriml/builds/digits_vit2" },
 ] as const;
 const MODES = ["zk", "optimistic", "sampling"] as const;
 
@@ -61,6 +65,7 @@ describe("e2e: PyTorch fixtures deployed with Ignition, served in zk, optimistic
   const registerOutput = new Map<string, string>();
 
   before(async () => {
+    await fixtureBuild("digits_vit2");
     workDir = await mkdtemp(path.join(tmpdir(), "veriml-own-modes-"));
     ({ child: node, rpcUrl } = await startHardhatNode());
     provider = new JsonRpcProvider(rpcUrl, undefined, { cacheTimeout: -1 });
@@ -75,10 +80,10 @@ describe("e2e: PyTorch fixtures deployed with Ignition, served in zk, optimistic
     const parameters = path.join(workDir, "registration.json");
     // Every request sampled, so that the test sees the blind recomputation; the rest are the defaults.
     await writeFile(parameters, JSON.stringify({ sampling: { sampleBps: 10_000 } }));
-    for (const { name } of MODELS) {
+    for (const { name, dir } of MODELS) {
       const stdout = await hardhat(["run", "--network", "localhost", "scripts/register-model.ts"], {
         ...env,
-        VERIML_BUILD: `models/build/${name}`,
+        VERIML_BUILD: dir,
         VERIML_MODES: MODES.join(","),
         VERIML_REGISTRATION: parameters,
         VERIML_DEPLOYMENT_ID: deploymentId,
@@ -122,6 +127,7 @@ describe("e2e: PyTorch fixtures deployed with Ignition, served in zk, optimistic
     }
   });
   after(async () => {
+    await terminateSnarkjs();
     for (const child of operators) await stopProcess(child, "SIGTERM");
     provider?.destroy();
     if (node) await stopProcess(node, "SIGKILL");
@@ -153,6 +159,7 @@ describe("e2e: PyTorch fixtures deployed with Ignition, served in zk, optimistic
       ["iris_mlp", "zk,optimistic,sampling", "logits[3]"],
       ["diabetes_relu", "zk,optimistic,sampling", "values[1]"],
       ["wine_probs", "zk,optimistic,sampling", "probabilities[3]"],
+      ["digits_vit2", "zk,optimistic,sampling", "logits[10]"],
     ]);
     expect(rows[0]!.input).to.match(/^\[1x4\] x 0\.0207/);
     // The HTTP-hosted build was fetched by the operators (every served file, each checked by sha256).
@@ -192,10 +199,10 @@ describe("e2e: PyTorch fixtures deployed with Ignition, served in zk, optimistic
     expect(await provider.getTransactionCount(devAccount(0, provider).address)).to.equal(before);
   });
 
-  for (const { name, kind } of MODELS) {
+  for (const { name, kind, dir } of MODELS) {
     for (const mode of MODES) {
       it(`${name} in ${mode} mode: floats in from the CLI, the integer model's ${kind} out, decoded`, async () => {
-        const model = loadModelDir(`models/build/${name}`);
+        const model = loadModelDir(dir);
         const data = JSON.parse(readFileSync(`models/pytorch/${name}.json`, "utf8")) as {
           inputs: number[][];
           labels?: number[];
