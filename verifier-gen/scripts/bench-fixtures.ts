@@ -17,6 +17,7 @@ import { loadDataset } from "../src/dataset.js";
 import { silentLogger, type Logger } from "../src/logger.js";
 import { evaluate, loadModelDir, loadVerifierArtifact, proveInput, terminateSnarkjs } from "../src/pipeline.js";
 import { median } from "../src/stats.js";
+import { TRANSFORMER_FIXTURES, fixtureBuild } from "../../scripts/lib/fixtures.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const RUNS = Math.max(5, Number(process.env.BENCH_PROVE_RUNS ?? 5));
@@ -26,7 +27,7 @@ const FIXTURES = (
   readdirSync(join(ROOT, "models/pytorch"))
     .filter((f) => f.endsWith(".onnx"))
     .map((f) => f.slice(0, -5))
-).filter((m) => existsSync(join(ROOT, "models/build", m, "manifest.json")));
+).filter((m) => m in TRANSFORMER_FIXTURES || existsSync(join(ROOT, "models/build", m, "manifest.json")));
 
 const log: Logger = {
   ...silentLogger,
@@ -50,7 +51,8 @@ async function peakRss<T>(work: () => Promise<T>): Promise<{ value: T; peakMb: n
 
 const results = [];
 for (const name of FIXTURES) {
-  const dir = join(ROOT, "models/build", name);
+  // The transformers are built on first use (scripts/lib/fixtures.ts), the others are committed.
+  const dir = name in TRANSFORMER_FIXTURES ? await fixtureBuild(name, log) : join(ROOT, "models/build", name);
   const md = loadModelDir(dir);
   const data = loadDataset(join(ROOT, "models/pytorch", `${name}.json`));
   log.info(`${name}: proving x${RUNS}`);
@@ -81,6 +83,8 @@ for (const name of FIXTURES) {
     constraints: ev.constraints,
     constraint_breakdown: ev.constraint_breakdown,
     setup_ms: md.manifest.circuit.setupMs,
+    compile_ms: md.manifest.circuit.compileMs,
+    ceremony: md.manifest.ceremony.phase1,
     zkey_mb: Number((statSync(join(dir, "model.zkey")).size / 2 ** 20).toFixed(1)),
     prove_ms_median: Number(median(proofs.map((p) => p.timing.proveMs)).toFixed(0)),
     witness_ms_median: Number(median(proofs.map((p) => p.timing.witnessMs)).toFixed(0)),

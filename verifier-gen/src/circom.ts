@@ -404,46 +404,7 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
         const inner = n.shape.slice(2).reduce((a, b) => a * b, 1);
         xin.forEach((x, e) => {
           const c = n.mult.length === 1 ? 0 : Math.floor(e / inner) % n.shape[1]!;
-          const M = n.mult[c]!,
-            S = n.shift[c]!;
-          const lo = inR.lo[e]!,
-            hi = inR.hi[e]!;
-          const qmin = requantScalar(lo, M, S),
-            qmax = requantScalar(hi, M, S);
-          const tmin = lo * M + 2 ** (S - 1);
-          const K = tmin >= 0 ? 0 : Math.ceil(-tmin / 2 ** S) + 1;
-          const mode = (qmin < n.lo ? 1 : 0) | (qmax > n.hi ? 2 : 0);
-          const N =
-            mode === 0
-              ? Math.max(1, bitlen(qmax - qmin))
-              : Math.max(
-                  1,
-                  bitlen(
-                    Math.max(
-                      Math.abs(qmax - n.lo),
-                      Math.abs(qmin - n.lo),
-                      Math.abs(n.hi - qmin),
-                      Math.abs(n.hi - qmax),
-                    ),
-                  ),
-                );
-          const name = `rq${id}[${e}]`;
-          instance(name, "Requant", [M, S, K, N, n.lo, n.hi, mode, qmin], [`in <== ${lcStr(x)}`], `t${id}[${e}]`);
-          plan.push({
-            kind: "Requant",
-            name,
-            M,
-            S,
-            K,
-            N,
-            LO: n.lo,
-            HI: n.hi,
-            MODE: mode,
-            QMIN: qmin,
-            input: x,
-            output: `t${id}[${e}]`,
-          });
-          out.push(lcSig(`t${id}[${e}]`));
+          out.push(requantAt(id, e, x, inR.lo[e]!, inR.hi[e]!, n.mult[c]!, n.shift[c]!, n.lo, n.hi));
           trace.push(`t${id}[${e}]`);
         });
         decl.push(`    component rq${id}[${xin.length}];`);

@@ -62,6 +62,17 @@ export function multiplierFor(m: number, precision: number): { mult: number; shi
   return { mult, shift };
 }
 
+/** The activation a table op produces: its values are the table's, with the table's scale. */
+function tableOutput(id: number, table: readonly number[], scale: number, shape: Shape): Desc {
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const v of table) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  return { id, kind: "act", scale: [scale], lo, hi, shape };
+}
+
 export function quantize(
   fg: FloatGraph,
   calibration: ArrayLike<number>[],
@@ -273,14 +284,7 @@ export function quantize(
           table.push(Math.min(p.hi, Math.max(p.lo, Number.isFinite(y) ? y : y > 0 ? p.hi : p.lo)));
         }
         const id = emit({ op: "lut", name: n.name, shape: n.shape, input: x.id, lo: x.lo, hi: x.hi, table });
-        descs.set(n.output, {
-          id,
-          kind: "act",
-          scale: [p.scale],
-          lo: Math.min(...table),
-          hi: Math.max(...table),
-          shape: n.shape,
-        });
+        descs.set(n.output, tableOutput(id, table, p.scale, n.shape));
         break;
       }
       case "softmax": {
@@ -527,14 +531,7 @@ export function quantize(
           width: n.width,
           table,
         });
-        descs.set(n.output, {
-          id,
-          kind: "act",
-          scale: [p.scale],
-          lo: Math.min(...table),
-          hi: Math.max(...table),
-          shape: n.shape,
-        });
+        descs.set(n.output, tableOutput(id, table, p.scale, n.shape));
         break;
       }
       case "argmax": {
