@@ -158,4 +158,99 @@ describe("verifier-gen: graphs every executor computes alike", () => {
       await runner.release();
     }
   });
+
+  // From an attacker's review: a crafted graph the executors must still agree on, or that validation refuses.
+  const single = (node: IntNode, shape: number[], lo: number, hi: number): IntGraph => ({
+    format: "veriml-intgraph",
+    version: 1,
+    name: node.name,
+    bits: 8,
+    input: { shape, scale: 1, lo, hi },
+    nodes: [node],
+    output: { kind: "tensor", tensor: 1, logits: 1, scale: [1], meaning: "values" },
+  });
+
+  it("the int64 ONNX clamps values between 2^31 and 2^32 as the interpreter does (onnxruntime's int64 Max/Min do not)", async () => {
+    const graphs = [
+      single(
+        { op: "requant", name: "rq", shape: [1, 4], input: 0, mult: [2 ** 30], shift: [5], lo: -127, hi: 127 },
+        [1, 4],
+        -127,
+        127,
+      ),
+      single(
+        {
+          op: "normalize",
+          name: "nm",
+          shape: [1, 2, 4],
+          input: 0,
+          n: 4,
+          center: true,
+          eps: 27,
+          R: 15,
+          mult: 19574977,
+          shift: 7,
+          lo: -76,
+          hi: 190,
+        },
+        [1, 2, 4],
+        -3,
+        14,
+      ),
+    ];
+    const inputs = [
+      [100, 1, 2, 3],
+      [14, 6, 6, 14, 14, 4, -3, 4],
+    ];
+    for (const [k, g] of graphs.entries()) {
+      expect(graphIssues(g)).to.deep.equal([]);
+      const runner = await IntOnnxRunner.create(g, emitIntOnnx(g));
+      try {
+        expect((await runner.run(inputs[k]!)).output, g.name).to.deep.equal(runInt(g, inputs[k]!).output);
+      } finally {
+        await runner.release();
+      }
+    }
+  });
+
+  it("refuses negative multipliers (ranges, circuit widths and the int64 ONNX's offsets assume q grows with x)", () => {
+    const rq = single(
+      { op: "requant", name: "rq", shape: [1, 2], input: 0, mult: [-1], shift: [1], lo: -127, hi: 127 },
+      [1, 2],
+      -1000,
+      0,
+    );
+    expect(graphIssues(rq).map((i) => i.reason)).to.include("a negative multiplier");
+    const nm = single(
+      {
+        op: "normalize",
+        name: "nm",
+        shape: [1, 4],
+        input: 0,
+        n: 4,
+        center: true,
+        eps: 1,
+        R: 12,
+        mult: -3,
+        shift: 5,
+        lo: -127,
+        hi: 127,
+      },
+      [1, 4],
+      -8,
+      8,
+    );
+    expect(
+      graphIssues(nm)
+        .map((i) => i.reason)
+        .join(),
+    ).to.match(/mult and shift/);
+    const lk = single({ op: "leakyrelu", name: "lk", shape: [1, 2], input: 0, mult: -2, shift: 3 }, [1, 2], -8, 8);
+    expect(graphIssues(lk).map((i) => i.reason)).to.include("a negative multiplier");
+  });
+
+  it("commits no table whose length is not its range's (the one-step would read past it)", () => {
+    const g = single({ op: "lut", name: "t", shape: [1, 2], input: 0, lo: -2, hi: 2, table: [1, 2, 3] }, [1, 2], -2, 2);
+    expect(() => modelCommitment(g)).to.throw(RangeError, /3 table entries for the range \[-2, 2\]/);
+  });
 });

@@ -40,6 +40,17 @@ export function emitIntOnnx(g: IntGraph): Uint8Array {
     nodes.push({ op_type: opType, name: `${opType}_${uid++}`, input: inputs, output: [o], attribute: attrs });
     return o;
   };
+  /**
+   * clamp(x, lo, hi) with Where and comparisons: onnxruntime's int64 Max / Min give wrong results in their
+   * vectorised path for values between 2^31 and 2^32 (ndonnx PR #154), Less / Greater / Where do not.
+   */
+  const clamp = (x: string, lo: number, hi: number | null, out?: string): string => {
+    const l = cst([], [lo]);
+    const low = op("Where", [op("Less", [x, l]), l, x], [], hi === null ? out : undefined);
+    if (hi === null) return low;
+    const h = cst([], [hi]);
+    return op("Where", [op("Greater", [low, h]), h, low], [], out);
+  };
   const shapeOf = (id: number) => (id === 0 ? g.input.shape : g.nodes[id - 1]!.shape);
   const tname = (id: number) => (id === 0 ? "x" : `t${id}`);
   const ranges = computeRanges(g);
@@ -114,16 +125,14 @@ export function emitIntOnnx(g: IntGraph): Uint8Array {
           ),
         ]);
         const t4 = op("Sub", [t3, chanConst(K, s)]);
-        const t5 = op("Max", [t4, cst([], [n.lo])]);
-        op("Min", [t5, cst([], [n.hi])], [], out);
+        clamp(t4, n.lo, n.hi, out);
         break;
       }
       case "relu":
-        op("Max", [tname(n.input), cst([], [0])], [], out);
+        clamp(tname(n.input), 0, null, out);
         break;
       case "clamp": {
-        const t5 = op("Max", [tname(n.input), cst([], [n.lo])]);
-        op("Min", [t5, cst([], [n.hi])], [], out);
+        clamp(tname(n.input), n.lo, n.hi, out);
         break;
       }
       case "leakyrelu": {
@@ -132,13 +141,11 @@ export function emitIntOnnx(g: IntGraph): Uint8Array {
         const tt = minIn * n.mult + 2 ** (n.shift - 1);
         const K = tt >= 0 ? 0 : Math.ceil(-tt / 2 ** n.shift) + 1;
         const x = tname(n.input);
-        const pos = op("Max", [x, cst([], [0])]);
         const t1 = op("Mul", [x, cst([], [n.mult])]);
         const t2 = op("Add", [t1, cst([], [2 ** (n.shift - 1) + K * 2 ** n.shift])]);
         const t3 = op("Div", [t2, cst([], [2 ** n.shift])]);
         const t4 = op("Sub", [t3, cst([], [K])]);
-        const neg = op("Min", [t4, cst([], [0])]);
-        op("Add", [pos, neg], [], out);
+        op("Where", [op("Less", [x, cst([], [0])]), t4, x], [], out);
         break;
       }
       case "maxpool":
@@ -204,7 +211,7 @@ export function emitIntOnnx(g: IntGraph): Uint8Array {
       case "lut": {
         // table[clamp(x, lo, hi) - lo] as Gather over the constant table (int64 indices).
         const lo = cst([], [n.lo]);
-        const clamped = op("Min", [op("Max", [tname(n.input), lo]), cst([], [n.hi])]);
+        const clamped = clamp(tname(n.input), n.lo, n.hi);
         op("Gather", [cst([n.table.length], n.table), op("Sub", [clamped, lo])], [attrInt("axis", 0)], out);
         break;
       }
@@ -255,13 +262,13 @@ export function emitIntOnnx(g: IntGraph): Uint8Array {
         const t1 = op("Mul", [op("Mul", [c, r]), cst([], [n.mult])]);
         const t2 = op("Add", [t1, cst([], [2 ** (n.shift - 1) + K * 2 ** n.shift])]);
         const t4 = op("Sub", [op("Div", [t2, cst([], [2 ** n.shift])]), cst([], [K])]);
-        const y = op("Min", [op("Max", [t4, cst([], [n.lo])]), cst([], [n.hi])]);
+        const y = clamp(t4, n.lo, n.hi);
         op("Reshape", [y, cst([n.shape.length], n.shape)], [], out);
         break;
       }
       case "embed": {
         const lo = cst([], [n.lo]);
-        const clamped = op("Min", [op("Max", [tname(n.input), lo]), cst([], [n.hi])]);
+        const clamped = clamp(tname(n.input), n.lo, n.hi);
         const rowsOf = n.table.length / n.width;
         const y = op("Gather", [cst([rowsOf, n.width], n.table), op("Sub", [clamped, lo])], [attrInt("axis", 0)]);
         op("Reshape", [y, cst([n.shape.length], n.shape)], [], out);

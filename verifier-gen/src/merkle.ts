@@ -314,10 +314,16 @@ export function leafValues(g: IntGraph): Leaf[] {
         put(i, PARAMS.RANGE, [n.lo, n.hi]);
         break;
       case "lut":
-        put(i, PARAMS.RANGE, [n.lo, n.hi]);
-        put(i, PARAMS.TABLE, n.table);
-        break;
-      case "softmax":
+      case "softmax": {
+        // INVARIANT: a table has one entry per input value (or difference) of [lo, hi], which the one-step reads.
+        const entries = (n.op === "lut" ? n.table : n.exp).length;
+        if (entries !== n.hi - n.lo + 1)
+          throw new RangeError(`${n.op} ${n.name} has ${entries} table entries for the range [${n.lo}, ${n.hi}]`);
+        if (n.op === "lut") {
+          put(i, PARAMS.RANGE, [n.lo, n.hi]);
+          put(i, PARAMS.TABLE, n.table);
+          break;
+        }
         put(i, PARAMS.RANGE, [n.lo, n.hi]);
         put(i, PARAMS.TABLE, n.exp);
         put(i, PARAMS.SOFTMAX, [n.n, n.out]);
@@ -329,6 +335,7 @@ export function leafValues(g: IntGraph): Leaf[] {
           put(i, PARAMS.MASK, n.mask);
         }
         break;
+      }
       case "leakyrelu":
         put(i, PARAMS.MULT, [n.mult]);
         put(i, PARAMS.SHIFT, [n.shift]);

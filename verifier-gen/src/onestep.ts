@@ -525,7 +525,7 @@ export function buildOneStepProof(
       take(PARAMS.RANGE, 0, 2);
       if (s.reads === "constants") break;
       const r0 = Math.floor(j / n.n) * n.n;
-      take(PARAMS.TABLE, 0, n.exp.length);
+      take(PARAMS.TABLE, 0, n.hi - n.lo + 1);
       // The mask run of the element's own row, whatever it holds (a malformed one is refused after the row).
       if (n.mask !== undefined) take(PARAMS.MASK, r0, n.n);
       elems(0, r0, n.n);

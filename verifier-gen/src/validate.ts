@@ -157,6 +157,9 @@ function structure(n: IntNode, i: number, shapes: readonly number[][], bad: (rea
   switch (n.op) {
     case "requant":
       if (!ints("mult", n.mult) || !ints("shift", n.shift, n.mult.length)) return;
+      // INVARIANT: multipliers are non-negative (the quantizer's are): ranges, circuit widths and the int64
+      // ONNX's offsets all assume q grows with x.
+      if (n.mult.some((m) => m < 0)) return bad("a negative multiplier");
       if (n.mult.length !== 1 && n.mult.length !== channels)
         return bad(`${n.mult.length} multipliers for ${channels} channels`);
       if (n.shift.some((s) => s < 0 || s > MAX_SHIFT)) return bad(`shift outside [0, ${MAX_SHIFT}]`);
@@ -164,6 +167,7 @@ function structure(n: IntNode, i: number, shapes: readonly number[][], bad: (rea
       return;
     case "leakyrelu":
       if (!isInt(n.mult) || !isInt(n.shift)) return bad("mult and shift must be safe integers");
+      if (n.mult < 0) return bad("a negative multiplier");
       if (n.shift < 0 || n.shift > MAX_SHIFT) return bad(`shift outside [0, ${MAX_SHIFT}]`);
       return;
     case "clamp":
@@ -214,7 +218,7 @@ function structure(n: IntNode, i: number, shapes: readonly number[][], bad: (rea
       // INVARIANT: D >= 1 (the inverse square root exists) and 4^R fits every executor's integers.
       if (!isInt(n.eps) || n.eps < 1) return bad("eps must be an integer >= 1");
       if (!isInt(n.R) || n.R < 1 || n.R > MAX_NORMALIZE_R) return bad(`R outside [1, ${MAX_NORMALIZE_R}]`);
-      if (!isInt(n.mult) || !isInt(n.shift) || n.shift < 1 || n.shift > MAX_SHIFT)
+      if (!isInt(n.mult) || n.mult < 0 || !isInt(n.shift) || n.shift < 1 || n.shift > MAX_SHIFT)
         return bad("mult and shift must be safe integers, shift in [1, 52]");
       if (!isInt(n.lo) || !isInt(n.hi) || n.lo > n.hi) return bad("range must be lo <= hi");
       if (typeof n.center !== "boolean") return bad("center must be a boolean");
