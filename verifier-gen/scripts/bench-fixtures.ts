@@ -6,16 +6,17 @@
  *        BENCH_OUT (default bench/results/fixtures.json)
  *
  * Records per fixture: constraints and the per-op breakdown, setup time (from the build's manifest), prove time
- * (median of the runs, after a warm-up), peak resident memory while proving, verify gas (a transaction calling
+ * (median of the runs, after a warm-up), the peak resident memory of a process that loads the build and proves, verify gas (a transaction calling
  * the build's compiled verifier), and the accuracy metrics and bit-exactness of `eval --json` over the whole
  * evaluation set (interpreter vs int64 ONNX vs circuit witness on every sample).
  */
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { network } from "hardhat";
 import { loadDataset } from "../src/dataset.js";
 import { silentLogger, type Logger } from "../src/logger.js";
-import { evaluate, loadModelDir, loadVerifierArtifact, proveInput, terminateSnarkjs } from "../src/pipeline.js";
+import { evaluate, loadModelDir, loadVerifierArtifact, terminateSnarkjs } from "../src/pipeline.js";
 import { median } from "../src/stats.js";
 import { TRANSFORMER_FIXTURES, fixtureBuild } from "../../scripts/lib/fixtures.js";
 
@@ -37,32 +38,25 @@ const log: Logger = {
 
 const { ethers } = await network.create();
 
-/** Peak resident set size while `work` runs (sampled every 20 ms). */
-async function peakRss<T>(work: () => Promise<T>): Promise<{ value: T; peakMb: number }> {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-  try {
-    const value = await work();
-    return { value, peakMb: Math.round(Math.max(peak, process.memoryUsage().rss) / 2 ** 20) };
-  } finally {
-    clearInterval(timer);
-  }
-}
-
 const results = [];
 for (const name of FIXTURES) {
   // The transformers are built on first use (scripts/lib/fixtures.ts), the others are committed.
   const dir = name in TRANSFORMER_FIXTURES ? await fixtureBuild(name, log) : join(ROOT, "models/build", name);
   const md = loadModelDir(dir);
   const data = loadDataset(join(ROOT, "models/pytorch", `${name}.json`));
-  log.info(`${name}: proving x${RUNS}`);
-  await proveInput(md, data.inputs[0]!); // warm-up (curve, wasm)
-  const { value: proofs, peakMb } = await peakRss(async () => {
-    const all = [];
-    for (let i = 0; i < RUNS; i++) all.push(await proveInput(md, data.inputs[(i + 1) % data.inputs.length]!));
-    return all;
-  });
-  const last = proofs.at(-1)!;
+  log.info(`${name}: proving x${RUNS} (a child process, for its own peak memory)`);
+  const child = execFileSync(
+    process.execPath,
+    ["--import", "tsx", join(ROOT, "verifier-gen/scripts/prove-runs.ts"), dir, join(ROOT, "models/pytorch", `${name}.json`), String(RUNS)],
+    { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26 },
+  );
+  const runs = JSON.parse(child.trim().split("\n").at(-1)!) as {
+    proveMs: number[];
+    witnessMs: number[];
+    maxRssMb: number;
+    calldata: { a: string[]; b: string[][]; c: string[]; pubSignals: string[] };
+  };
+  const last = { calldata: runs.calldata };
   const { abi, bytecode } = loadVerifierArtifact(dir);
   const verifier = await new ethers.ContractFactory(abi as never, bytecode, (await ethers.getSigners())[0]).deploy();
   await verifier.waitForDeployment();
@@ -86,10 +80,10 @@ for (const name of FIXTURES) {
     compile_ms: md.manifest.circuit.compileMs,
     ceremony: md.manifest.ceremony.phase1,
     zkey_mb: Number((statSync(join(dir, "model.zkey")).size / 2 ** 20).toFixed(1)),
-    prove_ms_median: Number(median(proofs.map((p) => p.timing.proveMs)).toFixed(0)),
-    witness_ms_median: Number(median(proofs.map((p) => p.timing.witnessMs)).toFixed(0)),
+    prove_ms_median: Number(median(runs.proveMs).toFixed(0)),
+    witness_ms_median: Number(median(runs.witnessMs).toFixed(0)),
     prove_runs: RUNS,
-    peak_rss_mb_proving: peakMb,
+    peak_rss_mb_proving: runs.maxRssMb,
     verify_gas_used: Number(receipt!.gasUsed),
     samples: ev.samples,
     bitexact: ev.bitexact,
@@ -111,7 +105,7 @@ const report = {
   date: new Date().toISOString(),
   machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
   notes:
-    "Builds in models/build (development setup). prove = snarkjs groth16 prove of one inference, median after a warm-up; peak RSS is the whole process while proving; gas = gasUsed of a transaction calling verifyProof.",
+    "Builds in models/build (development setup). prove = snarkjs groth16 prove of one inference, median after a warm-up; peak RSS is that of a process that loads the build and proves (a child per model); gas = gasUsed of a transaction calling verifyProof.",
   results,
 };
 mkdirSync(dirname(OUT), { recursive: true });
