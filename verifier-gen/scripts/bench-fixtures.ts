@@ -47,7 +47,14 @@ for (const name of FIXTURES) {
   log.info(`${name}: proving x${RUNS} (a child process, for its own peak memory)`);
   const child = execFileSync(
     process.execPath,
-    ["--import", "tsx", join(ROOT, "verifier-gen/scripts/prove-runs.ts"), dir, join(ROOT, "models/pytorch", `${name}.json`), String(RUNS)],
+    [
+      "--import",
+      "tsx",
+      join(ROOT, "verifier-gen/scripts/prove-runs.ts"),
+      dir,
+      join(ROOT, "models/pytorch", `${name}.json`),
+      String(RUNS),
+    ],
     { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26 },
   );
   const runs = JSON.parse(child.trim().split("\n").at(-1)!) as {

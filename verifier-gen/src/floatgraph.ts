@@ -723,9 +723,9 @@ export function importModelProto(model: ModelProtoObj): FloatGraph {
     }
 
     switch (op) {
+      // Cast: between float and integer types of integer-valued data (token ids), the value is unchanged.
       case "Identity":
       case "Dropout":
-      // Between float and integer types of integer-valued data (token ids): the value is unchanged.
       case "Cast":
         alias.set(out, ins[0]!);
         break;
