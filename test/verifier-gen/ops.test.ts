@@ -496,6 +496,15 @@ describe("verifier-gen: operators", function () {
     await runner.release();
   });
 
+  it("a 784-value input (28 x 28) compiles: dense rows of 784 terms are printed as nested sums for circom", async () => {
+    const fg = importOnnx(activationMlp(["Relu"], { inputs: 784, hidden: 12, outputs: 10, seed: 2 }));
+    const calib = Array.from({ length: 16 }, () => rand(784, 1));
+    const ig = quantize(fg, calib);
+    const src = emitCircom(ig);
+    expect(src.main).to.match(/\(\(?[^()]*\) \+ \(/);
+    expect(await checkWitness(ig, calib.slice(0, 1))).to.be.greaterThan(784);
+  });
+
   it("modelHash changes with any weight", async () => {
     const fg = importOnnx(allOpsModel(13));
     const calib = Array.from({ length: 16 }, () => rand(36, 2));

@@ -32,6 +32,10 @@ function lcAddScaled(acc: LC, a: LC, k: bigint): void {
     else acc.t.set(s, nv);
   }
 }
+/** Terms a printed sum may have before it is nested: circom2 overflows its stack on a flat sum of about 400. */
+const FLAT_TERMS = 256;
+const CHUNK_TERMS = 64;
+
 function lcStr(a: LC): string {
   const parts: string[] = [];
   for (const [s, v] of a.t) {
@@ -41,10 +45,25 @@ function lcStr(a: LC): string {
     else parts.push(`+ ${v}*${s}`);
   }
   if (a.c !== 0n || parts.length === 0) parts.push(a.c < 0n ? `- ${-a.c}` : `+ ${a.c}`);
-  let s = parts.join(" ");
-  if (s.startsWith("+ ")) s = s.slice(2);
-  else if (s.startsWith("- ")) s = "-" + s.slice(2);
-  return s;
+  return nestedSum(parts);
+}
+
+/** Signed terms ("+ a", "- b") as circom source: flat when short, else a balanced tree of parenthesised chunks. */
+function nestedSum(parts: string[]): string {
+  if (parts.length <= FLAT_TERMS) {
+    let s = parts.join(" ");
+    if (s.startsWith("+ ")) s = s.slice(2);
+    else if (s.startsWith("- ")) s = "-" + s.slice(2);
+    return s;
+  }
+  let level = [];
+  for (let i = 0; i < parts.length; i += CHUNK_TERMS) level.push(`(${nestedSum(parts.slice(i, i + CHUNK_TERMS))})`);
+  while (level.length > CHUNK_TERMS) {
+    const next = [];
+    for (let i = 0; i < level.length; i += CHUNK_TERMS) next.push(`(${level.slice(i, i + CHUNK_TERMS).join(" + ")})`);
+    level = next;
+  }
+  return level.join(" + ");
 }
 
 const bitlen = (v: number) => (v <= 0 ? 0 : Math.floor(Math.log2(v)) + 1);
