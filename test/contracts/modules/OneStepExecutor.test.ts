@@ -11,6 +11,7 @@ import { keccak256 } from "ethers";
 import { encodeInputBytes } from "../../../verifier-gen/src/encoding.js";
 import { importOnnx } from "../../../verifier-gen/src/floatgraph.js";
 import { nodeInputIds, type IntGraph, type IntNode } from "../../../verifier-gen/src/intgraph.js";
+import type { OneStepExecutor } from "../../../types/ethers-contracts/index.js";
 import { ModelTree, PARAMS, rangeProof } from "../../../verifier-gen/src/merkle.js";
 import {
   buildOneStepProof,
@@ -37,6 +38,27 @@ function stepFor(tree: ModelTree, c: { traceRoot: string }, input: Uint8Array, t
   };
 }
 
+/**
+ * Element e of `tensor` recomputed by the executor from the proof the operator would build: it must be executable
+ * and equal the interpreter's value. Returns the proof and step (for forgeries) and the gas it takes.
+ */
+async function recomputed(
+  exec: OneStepExecutor,
+  graph: IntGraph,
+  tree: ModelTree,
+  run: { c: ReturnType<typeof commitTrace>; input: Uint8Array },
+  tensor: number,
+  e: number,
+) {
+  const proof = buildOneStepProof(graph, tree, run.c, tensor, e, run.input);
+  const step = stepFor(tree, run.c, run.input, tensor, e);
+  const [executable, value] = await exec.execute(step, run.c.tensorSizes, proof);
+  const where = `${graph.nodes[tensor - 1]!.name}[${e}]`;
+  expect(executable, where).to.equal(true);
+  expect(value, where).to.equal(BigInt(run.c.tensors[tensor]![e]!));
+  return { proof, step, gas: () => exec.execute.estimateGas(step, run.c.tensorSizes, proof).then(Number) };
+}
+
 describe("OneStepExecutor: function tables (lut)", () => {
   const fg = importOnnx(activationMlp(["Tanh", "Sigmoid"], { seed: 3 }));
   const calib = Array.from({ length: 40 }, (_, i) => Array.from({ length: 6 }, (_, k) => Math.cos(i * 3 + k) * 2));
@@ -58,12 +80,8 @@ describe("OneStepExecutor: function tables (lut)", () => {
     expect(lutTensors).to.have.length(2);
     for (const tensor of lutTensors) {
       for (let e = 0; e < c.tensorSizes[tensor]!; e++) {
-        const proof = buildOneStepProof(graph, tree, c, tensor, e, input);
-        const [executable, value] = await exec.execute(stepOf(tensor, e), c.tensorSizes, proof);
-        expect(executable).to.equal(true);
-        expect(value).to.equal(BigInt(c.tensors[tensor]![e]!));
-        const gas = await exec.execute.estimateGas(stepOf(tensor, e), c.tensorSizes, proof);
-        expect(Number(gas)).to.be.lessThan(elementCost(graph, tensor, e, tree.commitment.depth).gas + 60_000);
+        const { gas } = await recomputed(exec, graph, tree, { c, input }, tensor, e);
+        expect(await gas()).to.be.lessThan(elementCost(graph, tensor, e, tree.commitment.depth).gas + 60_000);
       }
     }
   });
@@ -113,11 +131,7 @@ describe("OneStepExecutor: softmax", () => {
       const input = encodeInputBytes(graph, q);
       const c = commitTrace(graph, q);
       for (let e = 0; e < c.tensorSizes[tensor]!; e++) {
-        const proof = buildOneStepProof(graph, tree, c, tensor, e, input);
-        const step = stepFor(tree, c, input, tensor, e);
-        const [executable, value] = await exec.execute(step, c.tensorSizes, proof);
-        expect(executable).to.equal(true);
-        expect(value).to.equal(BigInt(c.tensors[tensor]![e]!));
+        const { proof, step } = await recomputed(exec, graph, tree, { c, input }, tensor, e);
         if (e === 0) {
           // A row value other than the committed one is refused: the element depends on all of them.
           const forged = structuredClone(proof);
@@ -289,12 +303,8 @@ describe("OneStepExecutor: a dense layer per token", () => {
     const c = commitTrace(graph, q);
     const tensor = graph.nodes.findIndex((n) => n.op === "dense") + 1;
     for (let e = 0; e < c.tensorSizes[tensor]!; e++) {
-      const proof = buildOneStepProof(graph, tree, c, tensor, e, input);
+      const { proof } = await recomputed(exec, graph, tree, { c, input }, tensor, e);
       expect(Number(proof.elements[0]!.start)).to.equal(Math.floor(e / 5) * 6);
-      const step = stepFor(tree, c, input, tensor, e);
-      const [executable, value] = await exec.execute(step, c.tensorSizes, proof);
-      expect(executable).to.equal(true);
-      expect(value).to.equal(BigInt(c.tensors[tensor]![e]!));
     }
   });
 });
@@ -312,13 +322,7 @@ describe("OneStepExecutor: constants over the trailing axes", () => {
     const c = commitTrace(graph, q);
     const tensor = graph.nodes.findIndex((n) => n.op === "affine") + 1;
     expect(tensor).to.be.greaterThan(0);
-    for (let e = 0; e < c.tensorSizes[tensor]!; e++) {
-      const proof = buildOneStepProof(graph, tree, c, tensor, e, input);
-      const step = stepFor(tree, c, input, tensor, e);
-      const [executable, value] = await exec.execute(step, c.tensorSizes, proof);
-      expect(executable).to.equal(true);
-      expect(value).to.equal(BigInt(c.tensors[tensor]![e]!));
-    }
+    for (let e = 0; e < c.tensorSizes[tensor]!; e++) await recomputed(exec, graph, tree, { c, input }, tensor, e);
   });
 });
 
@@ -410,12 +414,7 @@ describe("OneStepExecutor: gather, matmul, normalize, embed", () => {
       for (let tensor = 1; tensor <= graph.nodes.length; tensor++) {
         const node = graph.nodes[tensor - 1]!;
         for (let e = 0; e < r.c.tensorSizes[tensor]!; e++) {
-          const proof = buildOneStepProof(graph, tree, r.c, tensor, e, r.input);
-          const step = stepFor(tree, r.c, r.input, tensor, e);
-          const [executable, value] = await exec.execute(step, r.c.tensorSizes, proof);
-          expect(executable, `${node.name}[${e}]`).to.equal(true);
-          expect(value, `${node.name}[${e}]`).to.equal(BigInt(r.c.tensors[tensor]![e]!));
-          const gas = Number(await exec.execute.estimateGas(step, r.c.tensorSizes, proof));
+          const gas = await (await recomputed(exec, graph, tree, r, tensor, e)).gas();
           const cost = elementCost(graph, tensor, e, tree.commitment.depth);
           expect(cost.executable).to.equal(true);
           expect(gas, `${node.name}[${e}]`).to.be.lessThan(cost.gas + 60_000);
