@@ -10,15 +10,19 @@ import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { expect } from "chai";
 import { pino } from "pino";
-import { JsonRpcProvider, parseEther } from "ethers";
+import { parseEther, type JsonRpcProvider } from "ethers";
 import { waitFor as waitUntil } from "../../scripts/lib/wait.js";
 import { inlineEthRequest } from "../../scripts/lib/requests.js";
 import { ResettingNonceManager } from "../../operator/src/chain/nonce.js";
-import { DEFAULT_PARAMETERS, deploySuite, type Suite } from "../../scripts/lib/deploy.js";
+import type { Suite } from "../../scripts/lib/deploy.js";
 import { devAccount } from "../../scripts/lib/accounts.js";
-import { startHardhatNode } from "../../scripts/lib/hardhat-node.js";
 import { stopProcess } from "../../scripts/lib/operator-process.js";
-import { MODE_OPTIMISTIC, deployOptimisticModule, registerOptimisticModel } from "../../scripts/lib/optimistic.js";
+import { MODE_OPTIMISTIC } from "../../scripts/lib/optimistic.js";
+import {
+  OPTIMISTIC_PRICE as PRICE,
+  OPTIMISTIC_STAKE as STAKE,
+  startOptimisticNode,
+} from "../helpers/optimistic-node.js";
 import { operatorConfig } from "../../operator/src/config.js";
 import { createExecutor } from "../../operator/src/executors/index.js";
 import { OperatorRuntime } from "../../operator/src/runtime.js";
@@ -33,8 +37,6 @@ import type { OptimisticModule } from "../../types/ethers-contracts/index.js";
 import { fixtureBuild } from "../../scripts/lib/fixtures.js";
 import { terminateSnarkjs } from "../../verifier-gen/src/pipeline.js";
 
-const PRICE = parseEther("0.01");
-const STAKE = parseEther("1");
 const evalSet = JSON.parse(readFileSync("models/pytorch/digits_vit2.json", "utf8")) as { inputs: number[][] };
 
 const waitFor = (what: string, check: () => Promise<boolean>): Promise<void> =>
@@ -58,28 +60,7 @@ describe("e2e: a dispute over one attention element of a PyTorch ViT, won by the
     build = await fixtureBuild("digits_vit2");
     MODEL = loadOptimisticModel(build);
     let rpcUrl: string;
-    ({ child: node, rpcUrl } = await startHardhatNode());
-    provider = new JsonRpcProvider(rpcUrl, undefined, {
-      polling: true,
-      pollingInterval: 100,
-      cacheTimeout: -1,
-      staticNetwork: true,
-    });
-    const deployer = new ResettingNonceManager(devAccount(0, provider));
-    suite = await deploySuite(deployer, { ...DEFAULT_PARAMETERS, treasury: devAccount(1, provider).address });
-    optimistic = await deployOptimisticModule(suite, deployer);
-    ({ modelId } = await registerOptimisticModel(suite.registry, deployer, {
-      buildDir: build,
-      artifactURI: `file://${build}`,
-      ethPrice: PRICE,
-      operatorStake: STAKE,
-      challengeWindow: 3600,
-      clock: 1800,
-      challengerBond: parseEther("0.5"),
-    }));
-    const op = cheater();
-    await (await suite.vault.connect(op).stake(parseEther("5"), { value: parseEther("5") })).wait();
-    await (await suite.vault.connect(op).setService(modelId, 0, true)).wait();
+    ({ node, rpcUrl, provider, suite, optimistic, modelId } = await startOptimisticNode(build, `file://${build}`));
     workDir = await mkdtemp(path.join(tmpdir(), "veriml-vit-dispute-"));
     const config = operatorConfig({
       rpcUrl,

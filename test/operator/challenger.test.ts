@@ -12,12 +12,16 @@ import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { expect } from "chai";
 import { pino } from "pino";
-import { JsonRpcProvider, parseEther } from "ethers";
-import { DEFAULT_PARAMETERS, deploySuite, type Suite } from "../../scripts/lib/deploy.js";
+import { parseEther, type JsonRpcProvider } from "ethers";
+import type { Suite } from "../../scripts/lib/deploy.js";
 import { devAccount } from "../../scripts/lib/accounts.js";
-import { startHardhatNode } from "../../scripts/lib/hardhat-node.js";
 import { stopProcess } from "../../scripts/lib/operator-process.js";
-import { MODE_OPTIMISTIC, deployOptimisticModule, registerOptimisticModel } from "../../scripts/lib/optimistic.js";
+import { MODE_OPTIMISTIC } from "../../scripts/lib/optimistic.js";
+import {
+  OPTIMISTIC_PRICE as PRICE,
+  OPTIMISTIC_STAKE as STAKE,
+  startOptimisticNode,
+} from "../helpers/optimistic-node.js";
 import { operatorConfig } from "../../operator/src/config.js";
 import { createExecutor } from "../../operator/src/executors/index.js";
 import { OperatorRuntime } from "../../operator/src/runtime.js";
@@ -29,8 +33,6 @@ import type { OptimisticModule } from "../../types/ethers-contracts/index.js";
 
 const BUILD = "models/build/digits-mlp";
 const MODEL = loadOptimisticModel(BUILD);
-const PRICE = parseEther("0.01");
-const STAKE = parseEther("1");
 const testSet = JSON.parse(readFileSync("data/digits-test.json", "utf8")) as { inputs: number[][] };
 const sample = (i: number): Uint8Array => Uint8Array.from(testSet.inputs[i]!);
 
@@ -67,28 +69,10 @@ describe("challenger role over JSON-RPC", function () {
   };
 
   before(async () => {
-    ({ child: node, rpcUrl } = await startHardhatNode());
-    provider = new JsonRpcProvider(rpcUrl, undefined, {
-      polling: true,
-      pollingInterval: 100,
-      cacheTimeout: -1,
-      staticNetwork: true,
-    });
-    const deployer = new ResettingNonceManager(devAccount(0, provider));
-    suite = await deploySuite(deployer, { ...DEFAULT_PARAMETERS, treasury: devAccount(1, provider).address });
-    optimistic = await deployOptimisticModule(suite, deployer);
-    ({ modelId } = await registerOptimisticModel(suite.registry, deployer, {
-      buildDir: BUILD,
-      artifactURI: "file://models/build/digits-mlp",
-      ethPrice: PRICE,
-      operatorStake: STAKE,
-      challengeWindow: 3600,
-      clock: 1800,
-      challengerBond: parseEther("0.5"),
-    }));
-    const op = cheater();
-    await (await suite.vault.connect(op).stake(parseEther("5"), { value: parseEther("5") })).wait();
-    await (await suite.vault.connect(op).setService(modelId, 0, true)).wait();
+    ({ node, rpcUrl, provider, suite, optimistic, modelId } = await startOptimisticNode(
+      BUILD,
+      "file://models/build/digits-mlp",
+    ));
     workDir = await mkdtemp(path.join(tmpdir(), "veriml-challenger-"));
   });
 
