@@ -172,6 +172,17 @@ export function applyFunc(fn: FuncName, x: number, p: readonly number[] = []): n
   }
 }
 
+/** Which node produces each tensor, and which nodes read it (the fusions' view of an ONNX graph). */
+function nodeIndex(nodes: readonly NodeProtoObj[]) {
+  const producer = new Map<string, NodeProtoObj>();
+  const uses = new Map<string, NodeProtoObj[]>();
+  for (const n of nodes) {
+    for (const o of n.output ?? []) producer.set(o, n);
+    for (const i of n.input ?? []) uses.set(i, [...(uses.get(i) ?? []), n]);
+  }
+  return { producer, uses };
+}
+
 /** A node's single-valued constant input (an initializer or a Constant node), if it has one. */
 type ScalarOf = (name: string) => number | undefined;
 
@@ -183,8 +194,7 @@ type ScalarOf = (name: string) => number | undefined;
  */
 export function fuseGelu(nodes: readonly NodeProtoObj[], scalarOf: ScalarOf): NodeProtoObj[] {
   const near = (v: number | undefined, target: number) => v !== undefined && Math.abs(v - target) < 1e-5 * target;
-  const uses = new Map<string, NodeProtoObj[]>();
-  for (const n of nodes) for (const i of n.input ?? []) uses.set(i, [...(uses.get(i) ?? []), n]);
+  const { uses } = nodeIndex(nodes);
   const only = (name: string | undefined) => {
     const u = name === undefined ? undefined : uses.get(name);
     return u?.length === 1 ? u[0] : undefined;
@@ -231,10 +241,7 @@ export function fuseGelu(nodes: readonly NodeProtoObj[], scalarOf: ScalarOf): No
  */
 export function fuseGeluTanh(nodes: readonly NodeProtoObj[], scalarOf: ScalarOf): NodeProtoObj[] {
   const near = (v: number | undefined, target: number) => v !== undefined && Math.abs(v - target) < 1e-4 * target;
-  const producer = new Map<string, NodeProtoObj>();
-  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
-  const uses = new Map<string, NodeProtoObj[]>();
-  for (const n of nodes) for (const i of n.input ?? []) uses.set(i, [...(uses.get(i) ?? []), n]);
+  const { producer, uses } = nodeIndex(nodes);
   const only = (name: string | undefined) => {
     const u = name === undefined ? undefined : uses.get(name);
     return u?.length === 1 ? u[0] : undefined;
@@ -304,10 +311,7 @@ export function fuseGeluTanh(nodes: readonly NodeProtoObj[], scalarOf: ScalarOf)
 
 /** SiLU as PyTorch exports it, x * Sigmoid(x) (either order): one table instead of a product of activations. */
 export function fuseSilu(nodes: readonly NodeProtoObj[]): NodeProtoObj[] {
-  const producer = new Map<string, NodeProtoObj>();
-  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
-  const uses = new Map<string, number>();
-  for (const n of nodes) for (const i of n.input ?? []) uses.set(i, (uses.get(i) ?? 0) + 1);
+  const { producer, uses } = nodeIndex(nodes);
   const removed = new Set<NodeProtoObj>();
   const replaced = new Map<NodeProtoObj, NodeProtoObj>();
   for (const mul of nodes) {
@@ -318,7 +322,8 @@ export function fuseSilu(nodes: readonly NodeProtoObj[]): NodeProtoObj[] {
       [b, a],
     ] as const) {
       const sig = producer.get(s ?? "");
-      if (sig?.op_type !== "Sigmoid" || sig.input?.[0] !== x || uses.get(s!) !== 1 || replaced.has(mul)) continue;
+      if (sig?.op_type !== "Sigmoid" || sig.input?.[0] !== x || uses.get(s!)?.length !== 1 || replaced.has(mul))
+        continue;
       removed.add(sig);
       replaced.set(mul, {
         op_type: "Silu",
@@ -352,10 +357,7 @@ const FUSED = new WeakSet<NodeProtoObj>();
  * The reductions must be over the same axes; nodes whose intermediate values are used elsewhere are left alone.
  */
 export function fuseNormalize(nodes: readonly NodeProtoObj[], valuesOf: ValuesOf): NodeProtoObj[] {
-  const uses = new Map<string, NodeProtoObj[]>();
-  for (const n of nodes) for (const i of n.input ?? []) uses.set(i, [...(uses.get(i) ?? []), n]);
-  const producer = new Map<string, NodeProtoObj>();
-  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
+  const { producer, uses } = nodeIndex(nodes);
   const usedOnlyBy = (name: string, users: NodeProtoObj[]) => (uses.get(name) ?? []).every((u) => users.includes(u));
   const scalar = (name: string | undefined) => {
     const v = name === undefined ? undefined : valuesOf(name);
@@ -369,6 +371,31 @@ export function fuseNormalize(nodes: readonly NodeProtoObj[], valuesOf: ValuesOf
   };
   const removed = new Set<NodeProtoObj>();
   const replaced = new Map<NodeProtoObj, NodeProtoObj>();
+  /** `last` becomes one Normalize node of `input`. */
+  const fuse = (
+    last: NodeProtoObj,
+    input: string,
+    center: boolean,
+    reduce: "mean" | "sum",
+    eps: number,
+    axes: string,
+  ) => {
+    const fused: NodeProtoObj = {
+      op_type: NORMALIZE_OP,
+      domain: NORMALIZE_DOMAIN,
+      name: `${last.name ?? "normalize"}#normalize`,
+      input: [input],
+      output: [last.output![0]!],
+      attribute: [
+        { name: "center", i: center ? 1 : 0 },
+        { name: "reduce", s: new TextEncoder().encode(reduce) },
+        { name: "epsilon", f: eps },
+        { name: "axes", ints: JSON.parse(axes) as number[] },
+      ],
+    };
+    FUSED.add(fused);
+    replaced.set(last, fused);
+  };
   for (const last of nodes) {
     let num: string | undefined, den: string | undefined;
     const chain: NodeProtoObj[] = [];
@@ -400,21 +427,7 @@ export function fuseNormalize(nodes: readonly NodeProtoObj[], valuesOf: ValuesOf
       const outs = [...chain, ...l2Chain].flatMap((n) => n.output ?? []);
       if (outs.every((o) => usedOnlyBy(o, [...chain, ...l2Chain, last]))) {
         for (const n of [...chain, ...l2Chain]) removed.add(n);
-        const fused: NodeProtoObj = {
-          op_type: NORMALIZE_OP,
-          domain: NORMALIZE_DOMAIN,
-          name: `${last.name ?? "normalize"}#normalize`,
-          input: [num],
-          output: [last.output![0]!],
-          attribute: [
-            { name: "center", i: 0 },
-            { name: "reduce", s: new TextEncoder().encode("sum") },
-            { name: "epsilon", f: 0 },
-            { name: "axes", ints: JSON.parse(reduceAxes(l2)!) as number[] },
-          ],
-        };
-        FUSED.add(fused);
-        replaced.set(last, fused);
+        fuse(last, num, false, "sum", 0, reduceAxes(l2)!);
       }
       continue;
     }
@@ -464,21 +477,7 @@ export function fuseNormalize(nodes: readonly NodeProtoObj[], valuesOf: ValuesOf
     const internal = chain.flatMap((n) => n.output ?? []).filter((o) => o !== num || center);
     if (!internal.every((o) => usedOnlyBy(o, [...chain, last]))) continue;
     for (const n of chain) removed.add(n);
-    const fused: NodeProtoObj = {
-      op_type: NORMALIZE_OP,
-      domain: NORMALIZE_DOMAIN,
-      name: `${last.name ?? "normalize"}#normalize`,
-      input: [input],
-      output: [last.output![0]!],
-      attribute: [
-        { name: "center", i: center ? 1 : 0 },
-        { name: "reduce", s: new TextEncoder().encode(reduced.op_type === "ReduceMean" ? "mean" : "sum") },
-        { name: "epsilon", f: eps },
-        { name: "axes", ints: JSON.parse(axes) as number[] },
-      ],
-    };
-    FUSED.add(fused);
-    replaced.set(last, fused);
+    fuse(last, input, center, reduced.op_type === "ReduceMean" ? "mean" : "sum", eps, axes);
   }
   return nodes.filter((n) => !removed.has(n)).map((n) => replaced.get(n) ?? n);
 }
