@@ -4,27 +4,37 @@
 import { median } from "./stats.js";
 import { createHash } from "node:crypto";
 import { concat, keccak256, toUtf8Bytes } from "ethers";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
 import { z } from "zod";
 import type { Groth16Proof, VerificationKey } from "snarkjs";
 import { developmentZkey } from "./devsetup.js";
-import { constraintBreakdown, emitCircom, type PublicSignalSpec } from "./circom.js";
+import { constraintBreakdown, emitCircom, type CircuitSource, type PublicSignalSpec } from "./circom.js";
+import {
+  buildConstraintSystem,
+  directWitness,
+  symText,
+  writeR1cs,
+  wtnsBytes,
+  type ConstraintSystem,
+} from "./r1csgen.js";
+import { generateSignals } from "./witness.js";
 import { checkDatasetShape, loadDataset, type Dataset } from "./dataset.js";
 import { InputError, IntegrityError, ToolError, VerifierGenError } from "./errors.js";
 import { importOnnx } from "./floatgraph.js";
 import { GADGETS_CIRCOM } from "./gadgets.circom.js";
 import {
-  calculateWitness,
+  calculateWitnessBin,
   compileCircom,
   exportVerificationKey,
   proofCalldata,
-  proveGroth16,
+  proveWitness,
   ptauPowerFor,
   setupGroth16,
   terminateSnarkjs,
   verifyGroth16,
+  witnessValues,
 } from "./groth16.js";
 import { computeRanges, runInt, type IntGraph, type Trace } from "./intgraph.js";
 import { requireServableGraph } from "./validate.js";
@@ -53,7 +63,13 @@ export const BuildOptionsSchema = z.object({
   naive: z.boolean().default(false),
   /** also copy the Solidity verifier into this directory (e.g. contracts/verifiers) */
   solidityDir: z.string().optional(),
-  /** circom simplification level: O2 (default, fewest constraints) or O1 (keeps linear constraints, sparser) */
+  /**
+   * How the R1CS is made: `direct` (default) writes it and every witness straight from the gadget plan
+   * (r1csgen.ts; scales to millions of weights); `circom` compiles the generated circuit with circom2 (the
+   * reference the direct backend is tested against).
+   */
+  backend: z.enum(["direct", "circom"]).default("direct"),
+  /** circom simplification level (circom backend): O2 (default, fewest constraints) or O1 (keeps linear constraints) */
   optimization: z.enum(["O1", "O2"]).default("O2"),
   /**
    * What the output values are: `label` for a graph ending in ArgMax (the default there); for a tensor
@@ -114,7 +130,16 @@ export interface Manifest {
   publicSignals: PublicSignalSpec[];
   /** layout of the packed public signals (null for naive builds: one public signal per value) */
   packing: PackLayout | null;
-  circuit: { constraints: number; wires: number; ptauPower: number; ptau: string; compileMs: number; setupMs: number };
+  circuit: {
+    /** how the R1CS and witnesses are made (absent in builds older than the direct backend: circom) */
+    backend?: "direct" | "circom";
+    constraints: number;
+    wires: number;
+    ptauPower: number;
+    ptau: string;
+    compileMs: number;
+    setupMs: number;
+  };
   files: Record<string, string>;
   /** sha256 (hex) of each served file, for operators that fetch the build from its artifact URI. */
   artifacts?: Record<string, string>;
@@ -216,12 +241,37 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   copyFileSync(o.model, join(dir, FILES.sourceOnnx));
   writeFileSync(join(dir, FILES.intOnnx), emitIntOnnx(ig));
 
+  const tc = Date.now();
   const src = emitCircom(ig, { naive: o.naive });
+  // The circom source is written either way: the specification of the circuit, which circom2 can check.
   writeFileSync(join(dir, FILES.circuit), src.main);
   writeFileSync(join(dir, "circuit/veriml_gadgets.circom"), GADGETS_CIRCOM);
-  logger.info("compiling circuit with circom2");
-  const comp = await compileCircom(join(dir, "circuit"), "model", logger, o.optimization);
-  logger.info({ constraints: comp.constraints, ms: comp.ms }, "circuit compiled");
+  let comp: {
+    r1cs: string;
+    constraints: number;
+    wires: number;
+    publicOutputs: number;
+    publicInputs: number;
+    ms: number;
+  };
+  if (o.backend === "circom") {
+    logger.info("compiling circuit with circom2");
+    comp = await compileCircom(join(dir, "circuit"), "model", logger, o.optimization);
+  } else {
+    rmSync(join(dir, "circuit/model_js"), { recursive: true, force: true });
+    const cs = buildConstraintSystem(src, circuitInputs(src, ig));
+    writeR1cs(cs, join(dir, FILES.r1cs));
+    writeFileSync(join(dir, FILES.sym), symText(cs));
+    comp = {
+      r1cs: join(dir, FILES.r1cs),
+      constraints: cs.constraints.length,
+      wires: cs.nWires,
+      publicOutputs: cs.nPubOut,
+      publicInputs: 0,
+      ms: Date.now() - tc,
+    };
+  }
+  logger.info({ backend: o.backend, constraints: comp.constraints, ms: comp.ms }, "circuit compiled");
 
   const power = ptauPowerFor(comp.constraints, comp.publicOutputs + comp.publicInputs);
   const zkey = join(dir, FILES.zkey);
@@ -297,6 +347,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
     publicSignals: src.publicSignals,
     packing: src.packing,
     circuit: {
+      backend: o.backend,
       constraints: comp.constraints,
       wires: comp.wires,
       ptauPower: power,
@@ -381,7 +432,60 @@ export function loadModelDir(dirArg: string): ModelDir {
     throw new IntegrityError(`${FILES.intgraph} does not match the manifest modelHash`);
   }
   const src = emitCircom(graph, { naive: manifest.naive });
-  return { dir, manifest, graph, vkey, traceSignals: src.traceSignals, naiveWeights: src.weightInputs };
+  const md: ModelDir = { dir, manifest, graph, vkey, traceSignals: src.traceSignals, naiveWeights: src.weightInputs };
+  circuits.set(md, { src });
+  return md;
+}
+
+/** The private inputs of a circuit in circom's declaration order: `x`, then a naive build's weight arrays. */
+function circuitInputs(src: CircuitSource, g: IntGraph): { name: string; length: number }[] {
+  return [
+    { name: "x", length: prod(g.input.shape) },
+    ...Object.entries(src.weightInputs).map(([name, v]) => ({ name, length: v.length })),
+  ];
+}
+
+/** A loaded build's circuit, made once per load: its gadget plan and, for the direct backend, its wires. */
+const circuits = new WeakMap<ModelDir, { src: CircuitSource; cs?: ConstraintSystem }>();
+
+function circuitOf(md: ModelDir): { src: CircuitSource; cs?: ConstraintSystem } {
+  let c = circuits.get(md);
+  if (!c) {
+    c = { src: emitCircom(md.graph, { naive: md.manifest.naive }) };
+    circuits.set(md, c);
+  }
+  return c;
+}
+
+const isDirect = (md: ModelDir) => md.manifest.circuit.backend === "direct";
+
+/**
+ * The witness of a quantized input: circom's witness calculator for circom builds; for direct builds witness.ts's
+ * evaluation of the gadget plan laid out on the wires of the constraint system (built on first use).
+ */
+export async function circuitWitness(
+  md: ModelDir,
+  q: number[],
+): Promise<{ bin: Uint8Array; vector: () => Promise<bigint[]>; wires: () => Map<string, number> }> {
+  if (!isDirect(md)) {
+    const bin = await calculateWitnessBin(join(md.dir, FILES.wasm), circuitInput(md, q));
+    return {
+      bin,
+      vector: () => witnessValues(bin),
+      wires: () => symMap(join(md.dir, FILES.sym)),
+    };
+  }
+  const c = circuitOf(md);
+  c.cs ??= buildConstraintSystem(c.src, circuitInputs(c.src, md.graph));
+  const cs = c.cs;
+  const inputs: Record<string, bigint[]> = { x: q.map(BigInt) };
+  for (const [name, v] of Object.entries(md.naiveWeights)) inputs[name] = v.map(BigInt);
+  const vector = directWitness(cs, generateSignals(c.src.plan, inputs));
+  return {
+    bin: wtnsBytes(vector),
+    vector: async () => vector,
+    wires: () => new Map([...cs.wires].map(([name, wire]) => [`main.${name}`, wire])),
+  };
 }
 
 /** Lists the sha256 of every served file of a build in its manifest (after the last of them is written). */
@@ -501,7 +605,7 @@ export async function proveInput(md: ModelDir, x: number[], logger: Logger = sil
 export async function proveQuantized(md: ModelDir, q: number[], logger: Logger = silentLogger): Promise<ProofFile> {
   const trace = runInt(md.graph, q);
   const expected = expectedPublicSignals(md, q, trace);
-  const r = await proveGroth16(join(md.dir, FILES.zkey), join(md.dir, FILES.wasm), circuitInput(md, q));
+  const r = await proveWitness(join(md.dir, FILES.zkey), async () => (await circuitWitness(md, q)).bin);
   const got = r.publicSignals.map(BigInt);
   if (got.length !== expected.length || got.some((v, i) => v !== expected[i])) {
     throw new IntegrityError(`circuit public signals [${got}] differ from the reference interpreter [${expected}]`);
@@ -638,8 +742,7 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
     throw new ToolError("onnxruntime could not load the source model", { cause: e });
   }
   const intRunner = await IntOnnxRunner.create(g, readFileSync(join(md.dir, FILES.intOnnx)));
-  const sym = symMap(join(md.dir, FILES.sym));
-  const wasm = join(md.dir, FILES.wasm);
+  let sym: Map<string, number> | undefined;
 
   let floatAbsError = 0,
     quantAbsError = 0,
@@ -714,7 +817,9 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
     }
     if (i < witnessLimit) {
       witnessChecked++;
-      const w = await calculateWitness(wasm, circuitInput(md, q));
+      const cw = await circuitWitness(md, q);
+      const w = await cw.vector();
+      sym ??= cw.wires();
       let bad = false;
       const expected = expectedPublicSignals(md, q, tr);
       md.manifest.publicSignals.forEach((_, k) => {
@@ -723,7 +828,7 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
       md.traceSignals.forEach((names, t) => {
         names.forEach((nm, e) => {
           if (!nm) return;
-          const wi = sym.get(`main.${nm}`);
+          const wi = sym!.get(`main.${nm}`);
           if (wi === undefined) return;
           compared++;
           if (w[wi] !== toField(tr.tensors[t]![e]!)) bad = true;
@@ -770,7 +875,7 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
       trace_values_compared: compared,
     },
     constraints: md.manifest.circuit.constraints,
-    constraint_breakdown: constraintBreakdown(g, emitCircom(g, { naive: md.manifest.naive }).plan),
+    constraint_breakdown: constraintBreakdown(g, circuitOf(md).src.plan),
     activation_bits: Object.fromEntries(
       g.nodes.flatMap((n) =>
         n.op === "requant" || n.op === "normalize" ? [[n.name, Math.ceil(Math.log2(n.hi - n.lo + 1))]] : [],
