@@ -5,7 +5,8 @@ import { median } from "./stats.js";
 import { createHash } from "node:crypto";
 import { concat, keccak256, toUtf8Bytes } from "ethers";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { homedir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
 import { z } from "zod";
 import type { Groth16Proof, VerificationKey } from "snarkjs";
@@ -237,7 +238,9 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   const commitment = modelCommitment(ig);
   logger.info({ modelHash: commitment.modelHash, nodes: ig.nodes.length }, "quantized integer graph");
 
-  writeFileSync(join(dir, FILES.intgraph), JSON.stringify(ig));
+  const graphJson = JSON.stringify(ig);
+  writeFileSync(join(dir, FILES.intgraph), graphJson);
+  rememberCommitment(commitmentRecord(graphJson), commitment.modelHash);
   copyFileSync(o.model, join(dir, FILES.sourceOnnx));
   writeFileSync(join(dir, FILES.intOnnx), emitIntOnnx(ig));
 
@@ -426,15 +429,48 @@ export function loadModelDir(dirArg: string): ModelDir {
       `${mf} is manifest version ${manifest.version}; rebuild the model with this verifier-gen (version 2)`,
     );
   }
-  const graph = JSON.parse(readFileSync(join(dir, FILES.intgraph), "utf8")) as IntGraph;
+  const graphBytes = readFileSync(join(dir, FILES.intgraph));
+  const graph = JSON.parse(graphBytes.toString("utf8")) as IntGraph;
   const vkey = JSON.parse(readFileSync(join(dir, FILES.vkey), "utf8")) as VerificationKey;
-  if (modelCommitment(graph).modelHash !== manifest.modelHash) {
-    throw new IntegrityError(`${FILES.intgraph} does not match the manifest modelHash`);
-  }
+  requireCommitment(graph, graphBytes, manifest.modelHash);
   const src = emitCircom(graph, { naive: manifest.naive });
   const md: ModelDir = { dir, manifest, graph, vkey, traceSignals: src.traceSignals, naiveWeights: src.weightInputs };
   circuits.set(md, { src });
   return md;
+}
+
+/**
+ * Checks that the integer graph commits to `modelHash`. The Merkle tree over every weight takes seconds at a million
+ * weights, so a graph whose exact bytes were checked before on this machine is not hashed again: the result is kept
+ * under the sha256 of the file in the user's cache (`VERIML_CACHE_DIR`, default ~/.cache/veriml).
+ */
+function requireCommitment(graph: IntGraph, bytes: Buffer | string, modelHash: string): void {
+  const record = commitmentRecord(bytes);
+  try {
+    if (readFileSync(record, "utf8") === modelHash) return;
+  } catch {
+    /* not checked before */
+  }
+  if (modelCommitment(graph).modelHash !== modelHash) {
+    throw new IntegrityError(`${FILES.intgraph} does not match the manifest modelHash`);
+  }
+  rememberCommitment(record, modelHash);
+}
+
+const commitmentRecord = (bytes: Buffer | string): string =>
+  join(
+    process.env.VERIML_CACHE_DIR ?? join(homedir(), ".cache", "veriml"),
+    "commitments",
+    createHash("sha256").update(bytes).digest("hex"),
+  );
+
+function rememberCommitment(record: string, modelHash: string): void {
+  try {
+    mkdirSync(dirname(record), { recursive: true });
+    writeFileSync(record, modelHash);
+  } catch {
+    /* an unwritable cache only costs the next load the hashing */
+  }
 }
 
 /** The private inputs of a circuit in circom's declaration order: `x`, then a naive build's weight arrays. */
