@@ -133,7 +133,10 @@ export function scaleCnn(name: string, c1: number, c2: number, hidden: number, s
   return { name, kind: "cnn", params: w.params, onnx: w.finish(name, x, [1, 1, 28, 28], 10) };
 }
 
-/** The benchmark's models: MLPs of about 10k, 100k, 300k and 1M parameters, CNNs of about 75k and 300k. */
+/**
+ * The benchmark's models: MLPs of about 10k, 100k, 300k and 1M parameters, CNNs of about 75k and 300k, and a CNN
+ * with a wide first layer whose circuit needs a 2^20 domain (the development setup at that size).
+ */
 export function scaleModels(): ScaleModel[] {
   return [
     scaleMlp("mlp_10k", [12]),
@@ -142,6 +145,7 @@ export function scaleModels(): ScaleModel[] {
     scaleMlp("mlp_1m", [1024, 192]),
     scaleCnn("cnn_75k", 16, 16, 92),
     scaleCnn("cnn_300k", 32, 32, 180),
+    scaleCnn("cnn_wide_2p20", 64, 32, 180),
   ];
 }
 
