@@ -61,7 +61,7 @@ program
   .requiredOption("--out <dir>", "output directory")
   .option("--bits <n>", "weight/activation bits", int("--bits"), 8)
   .option("--multiplier-bits <n>", "requantization multiplier precision", int("--multiplier-bits"), 10)
-  .option("--ptau <file>", "powers-of-tau file (public ceremony); default: local development ceremony in .veriml/ptau")
+  .option("--ptau <file>", "powers-of-tau file (public ceremony); default: a development key drawn from the R1CS")
   .option("--name <name>", "model name, also of the verifier contract (default: the ONNX file name)")
   .option(
     "--output-kind <kind>",
@@ -75,7 +75,12 @@ program
     "none",
   )
   .option("--naive", "baseline circuit: weights as private signals, one public signal per value")
-  .option("--circom-opt <level>", "circom simplification: O2 (default, fewest constraints) or O1 (sparser)", "O2")
+  .option(
+    "--backend <name>",
+    "how the R1CS is made: direct (default: written from the gadget plan, scales to millions of weights) or circom (circom2, the reference)",
+    "direct",
+  )
+  .option("--circom-opt <level>", "circom backend simplification: O2 (default, fewest constraints) or O1 (sparser)", "O2")
   .option("--solidity-dir <dir>", "also write the Solidity verifier into this directory (e.g. contracts/verifiers)")
   .action(async (model: string, o: Record<string, unknown>) => {
     const log = makeLogger();
@@ -91,6 +96,7 @@ program
         wide: o.wide === "auto" || o.wide === "none" ? o.wide : String(o.wide).split(","),
         naive: !!o.naive,
         optimization: o.circomOpt === "O1" ? "O1" : "O2",
+        backend: o.backend as "direct" | "circom",
         ...(o.ptau ? { ptau: o.ptau as string } : {}),
         ...(o.name ? { name: o.name as string } : {}),
         ...(o.outputKind ? { outputKind: o.outputKind as OutputKind } : {}),
