@@ -12,7 +12,7 @@
  * time (median of the runs after a warm-up, and every run), witness time, and the prover's peak memory.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { median } from "../src/stats.js";
 import { digits28, scaleModels } from "./lib/scale-models.js";
@@ -76,6 +76,15 @@ for (const m of scaleModels().filter((x) => !wanted || wanted.includes(x.name)))
   results.push(row);
 }
 mkdirSync(dirname(OUT), { recursive: true });
+// A run of some models (BENCH_SCALE) replaces their rows and keeps the others'.
+if (wanted && existsSync(OUT)) {
+  const previous = (JSON.parse(readFileSync(OUT, "utf8")) as { results: { model: string }[] }).results;
+  const order = scaleModels().map((m) => m.name);
+  for (const old of previous)
+    if (!results.some((r) => r.model === old.model) && order.includes(old.model))
+      results.push(old as (typeof results)[number]);
+  results.sort((a, b) => order.indexOf(a.model) - order.indexOf(b.model));
+}
 writeFileSync(
   OUT,
   JSON.stringify(

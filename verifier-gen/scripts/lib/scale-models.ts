@@ -145,7 +145,7 @@ export function scaleModels(): ScaleModel[] {
     scaleMlp("mlp_1m", [1024, 192]),
     scaleCnn("cnn_75k", 16, 16, 92),
     scaleCnn("cnn_300k", 32, 32, 180),
-    scaleCnn("cnn_wide_2p20", 64, 32, 180),
+    scaleCnn("cnn_wide", 80, 32, 180),
   ];
 }
 
