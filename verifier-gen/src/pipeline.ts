@@ -23,6 +23,7 @@ import {
   proveGroth16,
   ptauPowerFor,
   setupGroth16,
+  SNARK_SCALAR_FIELD,
   terminateSnarkjs,
   verifyGroth16,
 } from "./groth16.js";
@@ -36,6 +37,9 @@ import { QuantizeOptionsSchema, quantize, quantizeInput } from "./quantize.js";
 import { contractNameFor, emitSolidityVerifier, PACKING_LIBRARY_SOL } from "./solidity.js";
 import { compileVerifier, type VerifierArtifact } from "./compile.js";
 import { OUTPUT_KINDS, type OutputKind } from "./interface.js";
+
+/** Largest batch a build accepts (a batch-k circuit is k times the constraints of a single one). */
+export const MAX_BATCH = 256;
 
 export const BuildOptionsSchema = z.object({
   model: z.string().min(1),
@@ -51,6 +55,11 @@ export const BuildOptionsSchema = z.object({
     .regex(/^[A-Za-z0-9_-]+$/, "name: letters, digits, _ and - only")
     .optional(),
   naive: z.boolean().default(false),
+  /**
+   * Inferences one proof covers (default 1): the circuit holds `batch` independent copies of the model (the same
+   * weights, the same model commitment) and its public signals are the slots' own, concatenated.
+   */
+  batch: z.number().int().min(1).max(MAX_BATCH).default(1),
   /** also copy the Solidity verifier into this directory (e.g. contracts/verifiers) */
   solidityDir: z.string().optional(),
   /** circom simplification level: O2 (default, fewest constraints) or O1 (keeps linear constraints, sparser) */
@@ -82,6 +91,12 @@ export interface Manifest {
   bits: number;
   multiplierBits: number;
   naive: boolean;
+  /**
+   * Inferences one proof covers (absent: 1). The public signals of a batch-k circuit are the concatenation, over
+   * the slots s = 0..k-1, of exactly the public signals a single-inference circuit of the model has (publicSignals
+   * lists all of them, each with its slot); `packing` is one slot's layout.
+   */
+  batch?: number;
   input: {
     shape: number[];
     scale: number;
@@ -114,7 +129,17 @@ export interface Manifest {
   publicSignals: PublicSignalSpec[];
   /** layout of the packed public signals (null for naive builds: one public signal per value) */
   packing: PackLayout | null;
-  circuit: { constraints: number; wires: number; ptauPower: number; ptau: string; compileMs: number; setupMs: number };
+  circuit: {
+    /** the whole circuit's (every slot of a batch circuit) */
+    constraints: number;
+    /** batch builds: one slot's share (constraints / batch: the slots are identical) */
+    constraintsPerSlot?: number;
+    wires: number;
+    ptauPower: number;
+    ptau: string;
+    compileMs: number;
+    setupMs: number;
+  };
   files: Record<string, string>;
   /** sha256 (hex) of each served file, for operators that fetch the build from its artifact URI. */
   artifacts?: Record<string, string>;
@@ -216,7 +241,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   copyFileSync(o.model, join(dir, FILES.sourceOnnx));
   writeFileSync(join(dir, FILES.intOnnx), emitIntOnnx(ig));
 
-  const src = emitCircom(ig, { naive: o.naive });
+  const src = emitCircom(ig, { naive: o.naive, batch: o.batch });
   writeFileSync(join(dir, FILES.circuit), src.main);
   writeFileSync(join(dir, "circuit/veriml_gadgets.circom"), GADGETS_CIRCOM);
   logger.info("compiling circuit with circom2");
@@ -243,7 +268,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   const setupMs = Date.now() - t0;
   writeFileSync(join(dir, FILES.vkey), JSON.stringify(vk, null, 1));
 
-  const contractName = contractNameFor(name) + (o.naive ? "Naive" : "");
+  const contractName = contractNameFor(o.batch > 1 ? `${name}_batch${o.batch}` : name) + (o.naive ? "Naive" : "");
   const ranges = computeRanges(ig);
   const outRange = ranges[ranges.length - 1]!;
 
@@ -265,6 +290,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
     bits: o.bits,
     multiplierBits: o.multiplierBits,
     naive: o.naive,
+    ...(o.batch > 1 ? { batch: o.batch } : {}),
     input: {
       shape: ig.input.shape,
       scale: ig.input.scale,
@@ -298,6 +324,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
     packing: src.packing,
     circuit: {
       constraints: comp.constraints,
+      ...(o.batch > 1 ? { constraintsPerSlot: comp.constraints / o.batch } : {}),
       wires: comp.wires,
       ptauPower: power,
       ptau: o.ptau ? resolve(o.ptau) : "none: development key from the R1CS, NOT for production",
@@ -360,7 +387,8 @@ export interface ModelDir {
   manifest: Manifest;
   graph: IntGraph;
   vkey: VerificationKey;
-  traceSignals: (string | null)[][];
+  /** per slot (one for a single-inference build): the signal of each traced value, see CircuitSource */
+  traceSignals: (string | null)[][][];
   naiveWeights: Record<string, number[]>;
 }
 
@@ -380,7 +408,7 @@ export function loadModelDir(dirArg: string): ModelDir {
   if (modelCommitment(graph).modelHash !== manifest.modelHash) {
     throw new IntegrityError(`${FILES.intgraph} does not match the manifest modelHash`);
   }
-  const src = emitCircom(graph, { naive: manifest.naive });
+  const src = emitCircom(graph, { naive: manifest.naive, batch: batchOf(manifest) });
   return { dir, manifest, graph, vkey, traceSignals: src.traceSignals, naiveWeights: src.weightInputs };
 }
 
@@ -404,12 +432,34 @@ export function loadVerifierArtifact(dirArg: string): VerifierArtifact {
   return JSON.parse(readFileSync(file, "utf8")) as VerifierArtifact;
 }
 
-/** Circuit input object for a quantized input. */
+/** Inferences one proof of a build covers (manifest `batch`; absent: 1). */
+export function batchOf(m: Manifest): number {
+  return m.batch ?? 1;
+}
+
+/** Circuit input object for a quantized input (a single-inference build). */
 export function circuitInput(md: ModelDir, q: number[]): Record<string, unknown> {
+  requireSingle(md, "circuitInput");
   return {
     x: q.map(String),
     ...Object.fromEntries(Object.entries(md.naiveWeights).map(([k, v]) => [k, v.map(String)])),
   };
+}
+
+/** Circuit input object of a batch build: slot s's quantized input as x[s]. */
+export function batchCircuitInput(md: ModelDir, qs: readonly number[][]): Record<string, unknown> {
+  requireBatchOf(md, qs.length);
+  return batchOf(md.manifest) === 1 ? circuitInput(md, qs[0]!) : { x: qs.map((q) => q.map(String)) };
+}
+
+function requireSingle(md: ModelDir, what: string): void {
+  const k = batchOf(md.manifest);
+  if (k !== 1) throw new InputError(`${md.manifest.name} is a batch-${k} build: ${what} takes one input per slot`);
+}
+
+function requireBatchOf(md: ModelDir, n: number): void {
+  const k = batchOf(md.manifest);
+  if (n !== k) throw new InputError(`${md.manifest.name} proves ${k} input(s) at once, not ${n}`);
 }
 
 /** The packed public signals for an input and its trace: [input values, the last tensor]. */
@@ -427,18 +477,21 @@ export function naiveModelHash(modelHash: string): string {
   return keccak256(concat([toUtf8Bytes("veriml-naive-baseline"), modelHash]));
 }
 
-export function expectedPublicSignals(md: ModelDir, q: number[], trace: Trace): bigint[] {
+const toField = (v: number) => (v >= 0 ? BigInt(v) : BigInt(v) + SNARK_SCALAR_FIELD);
+
+/** The public signals of one slot (every signal of a single-inference circuit), in the manifest's order. */
+function slotSignals(md: ModelDir, slot: number, q: number[], trace: Trace): bigint[] {
   const out: bigint[] = [];
-  const toField = (v: number) =>
-    v >= 0 ? BigInt(v) : BigInt(v) + 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
   const last = trace.tensors[trace.tensors.length - 1]!;
+  const packed = md.manifest.packing === null ? [] : packedSignals(md.manifest.packing, q, trace);
   for (const s of md.manifest.publicSignals) {
+    if ((s.slot ?? 0) !== slot) continue;
     switch (s.kind) {
       case "label":
         out.push(BigInt(trace.output[0]!));
         break;
       case "packed":
-        out.push(packedSignals(md.manifest.packing!, q, trace)[s.element!]!);
+        out.push(packed[s.element!]!);
         break;
       case "input":
         out.push(toField(q[s.element!]!));
@@ -449,6 +502,19 @@ export function expectedPublicSignals(md: ModelDir, q: number[], trace: Trace): 
     }
   }
   return out;
+}
+
+/** The public signals a single-inference build's proof of input `q` (with its interpreter trace) must have. */
+export function expectedPublicSignals(md: ModelDir, q: number[], trace: Trace): bigint[] {
+  requireSingle(md, "expectedPublicSignals");
+  return slotSignals(md, 0, q, trace);
+}
+
+/** The public signals of a batch build's proof of inputs qs (one per slot): the slots' own, concatenated. */
+export function expectedBatchSignals(md: ModelDir, qs: readonly number[][], traces: readonly Trace[]): bigint[] {
+  requireBatchOf(md, qs.length);
+  if (traces.length !== qs.length) throw new InputError(`${qs.length} inputs but ${traces.length} traces`);
+  return qs.flatMap((q, s) => slotSignals(md, s, q, traces[s]!));
 }
 
 export function parseInputFile(file: string, md: ModelDir): number[] {
@@ -480,6 +546,13 @@ export function parseInputFile(file: string, md: ModelDir): number[] {
   return flat;
 }
 
+/** One inference of a proof: its input (tensor 0) and output (the last tensor; [label] for an argmax model). */
+export interface DecodedInference {
+  label?: number;
+  input: number[];
+  output: number[];
+}
+
 export interface ProofFile {
   format: "veriml-proof";
   modelHash: string;
@@ -488,8 +561,15 @@ export interface ProofFile {
   publicSignals: string[];
   calldata: { a: string[]; b: string[][]; c: string[]; pubSignals: string[] };
   /** output: the last tensor (for an argmax model, [label]); label: the label of an argmax model */
-  decoded: { label?: number; input: number[]; output: number[] };
+  decoded: DecodedInference;
   timing: { witnessMs: number; proveMs: number };
+}
+
+/** A batch build's proof: one Groth16 proof of `batch` inferences, slot s's in `decoded[s]`. */
+export interface BatchProofFile extends Omit<ProofFile, "format" | "decoded"> {
+  format: "veriml-batch-proof";
+  batch: number;
+  decoded: DecodedInference[];
 }
 
 /** Quantizes a float input with the model's input scale and proves it. */
@@ -497,11 +577,14 @@ export async function proveInput(md: ModelDir, x: number[], logger: Logger = sil
   return proveQuantized(md, quantizeInput(md.graph, x), logger);
 }
 
-/** Proves the model on a quantized input (tensor 0). */
-export async function proveQuantized(md: ModelDir, q: number[], logger: Logger = silentLogger): Promise<ProofFile> {
-  const trace = runInt(md.graph, q);
-  const expected = expectedPublicSignals(md, q, trace);
-  const r = await proveGroth16(join(md.dir, FILES.zkey), join(md.dir, FILES.wasm), circuitInput(md, q));
+/** Runs the prover and checks its public signals against the reference interpreter's. */
+async function proveChecked(
+  md: ModelDir,
+  input: Record<string, unknown>,
+  expected: bigint[],
+  logger: Logger,
+): Promise<Omit<ProofFile, "format" | "decoded">> {
+  const r = await proveGroth16(join(md.dir, FILES.zkey), join(md.dir, FILES.wasm), input);
   const got = r.publicSignals.map(BigInt);
   if (got.length !== expected.length || got.some((v, i) => v !== expected[i])) {
     throw new IntegrityError(`circuit public signals [${got}] differ from the reference interpreter [${expected}]`);
@@ -509,7 +592,6 @@ export async function proveQuantized(md: ModelDir, q: number[], logger: Logger =
   logger.debug({ witnessMs: r.witnessMs, proveMs: r.proveMs }, "proved");
   const cd = proofCalldata(r.proof);
   return {
-    format: "veriml-proof",
     modelHash: md.manifest.modelHash,
     contractName: md.manifest.contractName,
     proof: r.proof,
@@ -520,46 +602,96 @@ export async function proveQuantized(md: ModelDir, q: number[], logger: Logger =
       c: cd.c.map(String),
       pubSignals: r.publicSignals,
     },
-    decoded: {
-      ...(md.graph.output.kind === "argmax" ? { label: trace.output[0]! } : {}),
-      output: Array.from(trace.tensors[trace.tensors.length - 1]!),
-      input: q,
-    },
     timing: { witnessMs: r.witnessMs, proveMs: r.proveMs },
   };
 }
 
-export async function verifyProofFile(
+function decodedOf(md: ModelDir, q: number[], trace: Trace): DecodedInference {
+  return {
+    ...(md.graph.output.kind === "argmax" ? { label: trace.output[0]! } : {}),
+    output: Array.from(trace.tensors[trace.tensors.length - 1]!),
+    input: q,
+  };
+}
+
+/** Proves the model on a quantized input (tensor 0). */
+export async function proveQuantized(md: ModelDir, q: number[], logger: Logger = silentLogger): Promise<ProofFile> {
+  requireSingle(md, "proveQuantized");
+  const trace = runInt(md.graph, q);
+  const proved = await proveChecked(md, circuitInput(md, q), expectedPublicSignals(md, q, trace), logger);
+  return { format: "veriml-proof", ...proved, decoded: decodedOf(md, q, trace) };
+}
+
+/**
+ * Proves a batch build on exactly `batch` quantized inputs, slot s = qs[s] (pad unused slots with copies of used
+ * ones: every slot is a full inference the verifier checks).
+ */
+export async function proveBatch(
   md: ModelDir,
-  pf: ProofFile,
-): Promise<{ valid: boolean; label?: number; input?: number[] }> {
-  if (!pf || pf.format !== "veriml-proof" || !pf.proof || !Array.isArray(pf.publicSignals)) {
+  qs: readonly number[][],
+  logger: Logger = silentLogger,
+): Promise<BatchProofFile> {
+  requireBatchOf(md, qs.length);
+  const traces = qs.map((q) => runInt(md.graph, q));
+  const proved = await proveChecked(md, batchCircuitInput(md, qs), expectedBatchSignals(md, qs, traces), logger);
+  return {
+    format: "veriml-batch-proof",
+    batch: qs.length,
+    ...proved,
+    decoded: qs.map((q, s) => decodedOf(md, q, traces[s]!)),
+  };
+}
+
+/** What a proof file shows once checked: whether it verifies and, decoded from its public signals, each slot's. */
+export interface Verified {
+  valid: boolean;
+  label?: number;
+  input?: number[];
+  /** batch proofs: every slot's label and input */
+  slots?: { label?: number; input?: number[] }[];
+}
+
+export async function verifyProofFile(md: ModelDir, pf: ProofFile | BatchProofFile): Promise<Verified> {
+  const batchFile = pf?.format === "veriml-batch-proof";
+  if (!pf || !(pf.format === "veriml-proof" || batchFile) || !pf.proof || !Array.isArray(pf.publicSignals)) {
     throw new InputError("not a verifier-gen proof file");
   }
   if (pf.modelHash !== md.manifest.modelHash) return { valid: false };
+  const k = batchOf(md.manifest);
+  if (batchFile !== k > 1) return { valid: false };
   let valid: boolean;
   try {
     valid = await verifyGroth16(md.vkey, pf.publicSignals, pf.proof);
   } catch (e) {
     throw new InputError(`malformed proof: ${(e as Error).message}`, { cause: e });
   }
-  const res: { valid: boolean; label?: number; input?: number[] } = { valid };
+  const slots: { label?: number; input?: number[] }[] = [];
   try {
     const sig = pf.publicSignals.map(BigInt);
-    const li = md.manifest.publicSignals.findIndex((s) => s.kind === "label");
-    if (li >= 0) res.label = Number(sig[li]);
-    const lay = md.manifest.packing;
-    if (lay) {
-      const parts = unpack(lay, sig);
-      lay.segments.forEach((seg, i) => {
-        if (seg.kind === "input") res.input = parts[i];
-        if (seg.kind === "label") res.label = parts[i]![0];
-      });
+    for (let s = 0; s < k; s++) {
+      const slot: { label?: number; input?: number[] } = {};
+      const own = md.manifest.publicSignals.flatMap((spec, i) =>
+        (spec.slot ?? 0) === s ? [{ spec, v: sig[i]! }] : [],
+      );
+      const li = own.findIndex((o) => o.spec.kind === "label");
+      if (li >= 0) slot.label = Number(own[li]!.v);
+      const lay = md.manifest.packing;
+      if (lay) {
+        const parts = unpack(
+          lay,
+          own.map((o) => o.v),
+        );
+        lay.segments.forEach((seg, i) => {
+          if (seg.kind === "input") slot.input = parts[i];
+          if (seg.kind === "label") slot.label = parts[i]![0];
+        });
+      }
+      slots.push(slot);
     }
   } catch {
     /* decoding is for display only */
   }
-  return res;
+  return k === 1 ? { valid, ...slots[0] } : { valid, slots };
 }
 
 // ---------------------------------------------------------------------------
@@ -598,13 +730,20 @@ export interface EvalReport {
     witness_checked: number;
     trace_values_compared: number;
   };
+  /** Inferences one proof covers (the build's batch). */
+  batch: number;
+  /** The whole circuit's constraints, and one slot's share (the same for a single-inference build). */
   constraints: number;
-  /** Constraints per integer op (circom.ts constraintBreakdown: counted from the gadget plan). */
+  constraints_per_slot: number;
+  /** Constraints per integer op (circom.ts constraintBreakdown: counted from the gadget plan), whole circuit and per slot. */
   constraint_breakdown: Record<string, number>;
+  constraint_breakdown_per_slot: Record<string, number>;
   /** Bits of every activation the graph materializes (requantizations and normalisations), by node name. */
   activation_bits: Record<string, number>;
+  /** Per proof (of `batch` inferences). */
   witness_ms_median: number | null;
   prove_ms_median: number | null;
+  /** Proofs made for the timings. */
   proved: number;
 }
 
@@ -627,8 +766,7 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
   const n = ds.inputs.length;
   const progress = opts.onProgress ?? (() => undefined);
   const g = md.graph;
-  const P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
-  const toField = (v: number) => (v >= 0 ? BigInt(v) : BigInt(v) + P);
+  const batch = batchOf(md.manifest);
 
   // float model via onnxruntime on the source ONNX
   let floatSess: ort.InferenceSession | null = null;
@@ -657,6 +795,41 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
     witnessChecked = 0,
     compared = 0;
   const witnessLimit = opts.witnessSamples ?? n;
+  /**
+   * Samples waiting for the circuit witness check: a batch circuit checks `batch` of them at once (the last group
+   * padded with copies of its first), every slot's public signals and traced values against its own trace.
+   */
+  let pending: { sample: number; q: number[]; tr: Trace }[] = [];
+  const checkPending = async () => {
+    if (pending.length === 0) return;
+    const slots = Array.from({ length: batch }, (_, s) => pending[s] ?? pending[0]!);
+    const qs = slots.map((p) => p.q);
+    const traces = slots.map((p) => p.tr);
+    const w = await calculateWitness(wasm, batchCircuitInput(md, qs));
+    const expected = expectedBatchSignals(md, qs, traces);
+    const bad = new Set<number>();
+    md.manifest.publicSignals.forEach((spec, j) => {
+      if (w[1 + j] !== expected[j]) bad.add(spec.slot ?? 0);
+    });
+    md.traceSignals.forEach((tensors, s) => {
+      tensors.forEach((names, t) => {
+        names.forEach((nm, e) => {
+          if (!nm) return;
+          const wi = sym.get(`main.${nm}`);
+          if (wi === undefined) return;
+          compared++;
+          if (w[wi] !== toField(traces[s]!.tensors[t]![e]!)) bad.add(s);
+        });
+      });
+    });
+    pending.forEach((p, s) => {
+      witnessChecked++;
+      if (!bad.has(s)) return;
+      witnessMismatch++;
+      logger.warn({ sample: p.sample, slot: s }, "circuit witness differs from the interpreter");
+    });
+    pending = [];
+  };
   const inName = floatSess.inputNames[0]!;
   const outName = floatSess.outputNames[0]!;
   for (let i = 0; i < n; i++) {
@@ -713,38 +886,31 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
       }
     }
     if (i < witnessLimit) {
-      witnessChecked++;
-      const w = await calculateWitness(wasm, circuitInput(md, q));
-      let bad = false;
-      const expected = expectedPublicSignals(md, q, tr);
-      md.manifest.publicSignals.forEach((_, k) => {
-        if (w[1 + k] !== expected[k]) bad = true;
-      });
-      md.traceSignals.forEach((names, t) => {
-        names.forEach((nm, e) => {
-          if (!nm) return;
-          const wi = sym.get(`main.${nm}`);
-          if (wi === undefined) return;
-          compared++;
-          if (w[wi] !== toField(tr.tensors[t]![e]!)) bad = true;
-        });
-      });
-      if (bad) {
-        witnessMismatch++;
-        logger.warn({ sample: i }, "circuit witness differs from the interpreter");
-      }
+      pending.push({ sample: i, q, tr });
+      if (pending.length === batch) await checkPending();
     }
     if ((i + 1) % 50 === 0 || i + 1 === n) progress(i + 1, n, "executing");
   }
+  await checkPending();
   await floatSess.release();
   await intRunner.release();
+  const breakdown = constraintBreakdown(g, emitCircom(g, { naive: md.manifest.naive, batch }).plan);
 
+  // Proofs for timing: a batch build proves `batch` consecutive samples (wrapping around the set) per proof.
   const proveN = Math.min(opts.proveSamples ?? 5, n);
   const wms: number[] = [],
     pms: number[] = [];
   for (let i = 0; i < proveN; i++) {
-    const pf = await proveInput(md, ds.inputs[i]!, logger);
-    if (!(await verifyProofFile(md, pf)).valid) throw new IntegrityError(`proof for sample ${i} does not verify`);
+    const xs = Array.from({ length: batch }, (_, s) => ds.inputs[(i * batch + s) % n]!);
+    const pf =
+      batch === 1
+        ? await proveInput(md, xs[0]!, logger)
+        : await proveBatch(
+            md,
+            xs.map((x) => quantizeInput(g, x)),
+            logger,
+          );
+    if (!(await verifyProofFile(md, pf)).valid) throw new IntegrityError(`proof ${i} does not verify`);
     wms.push(pf.timing.witnessMs);
     pms.push(pf.timing.proveMs);
     progress(i + 1, proveN, "proving");
@@ -769,8 +935,11 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
       witness_checked: witnessChecked,
       trace_values_compared: compared,
     },
+    batch,
     constraints: md.manifest.circuit.constraints,
-    constraint_breakdown: constraintBreakdown(g, emitCircom(g, { naive: md.manifest.naive }).plan),
+    constraints_per_slot: md.manifest.circuit.constraints / batch,
+    constraint_breakdown: breakdown,
+    constraint_breakdown_per_slot: Object.fromEntries(Object.entries(breakdown).map(([op, c]) => [op, c / batch])),
     activation_bits: Object.fromEntries(
       g.nodes.flatMap((n) =>
         n.op === "requant" || n.op === "normalize" ? [[n.name, Math.ceil(Math.log2(n.hi - n.lo + 1))]] : [],
