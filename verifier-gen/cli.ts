@@ -140,7 +140,9 @@ program
     if (xs.length !== k) {
       throw new VerifierGenError(
         "INPUT",
-        `${dir} proves ${k} input(s) at once: give --input ${k} time(s), not ${xs.length}`,
+        k === 1
+          ? `${dir} proves one input: give one --input file, not ${xs.length}`
+          : `${dir} is a batch-${k} build: give ${k} --input files (one per slot), not ${xs.length}`,
       );
     }
     const pf =

@@ -201,9 +201,9 @@ describe("verifier-gen: batch builds (k inferences, one proof)", function () {
 
   it("takes exactly k inputs, and a batch build refuses the single-input calls", async () => {
     for (const [call, message] of [
-      [() => proveBatch(md, qs.slice(0, K - 1)), /proves 4 input\(s\) at once, not 3/],
+      [() => proveBatch(md, qs.slice(0, K - 1)), /proves 4 inputs at once, not 3/],
       [() => proveQuantized(md, qs[0]!), /batch-4 build/],
-      [() => proveBatch(single, qs), /proves 1 input\(s\) at once, not 4/],
+      [() => proveBatch(single, qs), /proves 1 input at once, not 4/],
     ] as const) {
       const error = await rejectionOf(call());
       expect(error).to.be.instanceOf(InputError);

@@ -459,7 +459,7 @@ function requireSingle(md: ModelDir, what: string): void {
 
 function requireBatchOf(md: ModelDir, n: number): void {
   const k = batchOf(md.manifest);
-  if (n !== k) throw new InputError(`${md.manifest.name} proves ${k} input(s) at once, not ${n}`);
+  if (n !== k) throw new InputError(`${md.manifest.name} proves ${k} input${k === 1 ? "" : "s"} at once, not ${n}`);
 }
 
 /** The packed public signals for an input and its trace: [input values, the last tensor]. */
