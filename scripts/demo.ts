@@ -13,6 +13,7 @@ import { startOperatorProcess, stopProcess } from "./lib/operator-process.js";
 import { MODE_ZK } from "./lib/zk.js";
 import { decodeOutput } from "../verifier-gen/src/encoding.js";
 import { type Payer, deployZkStack, sendZkRequest } from "./lib/zk-stack.js";
+import { settledOutput } from "../operator/src/chain/results.js";
 
 const BUILD = "models/build/digits-mlp";
 const WORK_DIR = ".veriml/demo";
@@ -90,7 +91,7 @@ for (const s of sent) {
   const verified = submitReceipt!.logs.some((l) => l.address === zkAddress);
   const gas = submitReceipt!.gasUsed + finalizeReceipt!.gasUsed;
   totalGas += gas;
-  const [output] = decodeOutput(await market.resultOf(s.requestId));
+  const [output] = decodeOutput(await settledOutput(market, s.requestId));
   rows.push([
     s.requestId.toString(),
     PAYER_NAMES[s.payer],

@@ -115,6 +115,20 @@ contract LyingVerifier {
         MODEL_HASH = modelHash;
     }
 
+    function BATCH_SIZE() external pure returns (uint256) {
+        return 1;
+    }
+
+    function verifyInferences(
+        uint256[2] calldata,
+        uint256[2][2] calldata,
+        uint256[2] calldata,
+        bytes[] calldata,
+        int256[][] calldata
+    ) external pure returns (bool) {
+        return true;
+    }
+
     function verifyInference(
         uint256[2] calldata,
         uint256[2][2] calldata,
@@ -139,6 +153,20 @@ contract RefusingVerifier {
         MODEL_HASH = modelHash;
     }
 
+    function BATCH_SIZE() external pure returns (uint256) {
+        return 1;
+    }
+
+    function verifyInferences(
+        uint256[2] calldata,
+        uint256[2][2] calldata,
+        uint256[2] calldata,
+        bytes[] calldata,
+        int256[][] calldata
+    ) external pure returns (bool) {
+        return false;
+    }
+
     function verifyInference(
         uint256[2] calldata,
         uint256[2][2] calldata,
@@ -161,6 +189,20 @@ contract UndeclaredVerifier {
 
     constructor(bytes32 modelHash) {
         MODEL_HASH = modelHash;
+    }
+
+    function BATCH_SIZE() external pure returns (uint256) {
+        return 1;
+    }
+
+    function verifyInferences(
+        uint256[2] calldata,
+        uint256[2][2] calldata,
+        uint256[2] calldata,
+        bytes[] calldata,
+        int256[][] calldata
+    ) external pure returns (bool) {
+        return true;
     }
 
     function verifyInference(

@@ -32,6 +32,7 @@ import { modelCommitment } from "../../verifier-gen/src/merkle.js";
 import { fetchArtifacts, type ArtifactOptions } from "./artifacts.js";
 import { LOCAL_CHAIN_IDS } from "./deployment.js";
 import { OperatorError } from "./errors.js";
+import { settledOutput } from "./chain/results.js";
 import { sleep } from "./chain/retry.js";
 
 const ERC20_ABI = [
@@ -403,7 +404,7 @@ export class VerimlClient {
       (await find("finalize", f.RequestFinalized(requestId))) ?? (await find("reject", f.RequestRejected(requestId)));
     txs.refund = await find("refund", f.RequestRefunded(requestId));
     steps.sort((a, b) => a.at - b.at);
-    const output = status === "Finalized" ? await this.market.resultOf(requestId) : null;
+    const output = status === "Finalized" ? await settledOutput(this.market, requestId) : null;
     return { requestId, status, output: output === "0x" ? null : output, operator: r.operator, txs, steps };
   }
 

@@ -357,7 +357,7 @@ contract MarketHandler is TestBase {
             if (ghostOutOfBoundsVerdict[id]) ghostOutOfBoundsVerdictSettled = true;
             _recordSettlement(id, request.token, owedBefore);
             _recordSlashAndClose(id, request.operator, stakeBefore);
-            if (market.getRequest(id).status == IInferenceMarket.Status.Finalized && market.resultOf(id).length > 0) {
+            if (market.getRequest(id).status == IInferenceMarket.Status.Finalized && market.resultHashOf(id) != bytes32(0)) {
                 ++callsFinalizeAccepted;
             } else {
                 ++callsFinalizeRejected;

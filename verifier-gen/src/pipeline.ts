@@ -34,7 +34,7 @@ import { silentLogger, type Logger } from "./logger.js";
 import { inputEncoding, modelCommitment } from "./merkle.js";
 import { pack, unpack, type PackLayout } from "./packing.js";
 import { QuantizeOptionsSchema, quantize, quantizeInput } from "./quantize.js";
-import { contractNameFor, emitSolidityVerifier, PACKING_LIBRARY_SOL } from "./solidity.js";
+import { contractNameFor, emitSolidityVerifier, PACKING_LIBRARY_SOL, type SolidityOptions } from "./solidity.js";
 import { compileVerifier, type VerifierArtifact } from "./compile.js";
 import { OUTPUT_KINDS, type OutputKind } from "./interface.js";
 
@@ -343,20 +343,26 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   return { manifest, dir, solidityFile: solFile };
 }
 
-/**
- * (Re)generate the Solidity verifier of a build directory from its verification key, and compile it with the
- * pinned solc into `verifier.json` (the exact bytecode that is deployed, and its code hash).
- */
-export function writeSolidity(md: ModelDir, solidityDir?: string, force = false): string {
-  const m = md.manifest;
-  const sol = emitSolidityVerifier(md.vkey, {
+/** What the Solidity verifier of a build is generated from (besides its verification key). */
+export function verifierSolidityOptions(m: Manifest): SolidityOptions {
+  return {
     contractName: m.contractName,
     modelHash: m.verifierModelHash,
     modelName: m.name,
     packing: m.packing,
     input: { count: prod(m.input.shape), lo: m.input.lo, hi: m.input.hi, ...m.input.encoding },
     output: { count: m.output.count, lo: m.output.lo, hi: m.output.hi },
-  });
+    batch: m.batch ?? 1,
+  };
+}
+
+/**
+ * (Re)generate the Solidity verifier of a build directory from its verification key, and compile it with the
+ * pinned solc into `verifier.json` (the exact bytecode that is deployed, and its code hash).
+ */
+export function writeSolidity(md: ModelDir, solidityDir?: string, force = false): string {
+  const m = md.manifest;
+  const sol = emitSolidityVerifier(md.vkey, verifierSolidityOptions(m));
   const file = join(md.dir, `${m.contractName}.sol`);
   writeFileSync(file, sol);
   writeFileSync(join(md.dir, "VerimlPacking.sol"), PACKING_LIBRARY_SOL);

@@ -1,4 +1,4 @@
-import { AbiCoder, Contract, hexlify, keccak256, type Provider } from "ethers";
+import { AbiCoder, Contract, hexlify, keccak256, type BigNumberish, type BytesLike, type Provider } from "ethers";
 import type { Logger } from "pino";
 import {
   loadModelDir,
@@ -15,7 +15,37 @@ import type { ExecutionResult, Executor } from "./executor.js";
 import { inputTensor, resolveInput } from "./input.js";
 
 const abi = AbiCoder.defaultAbiCoder();
-const ZK_PROOF = "tuple(bytes input, uint256[2] a, uint256[2][2] b, uint256[2] c)";
+/** ABI of IZkModule.ZkProof: one request's proof. */
+export const ZK_PROOF_TYPE = "tuple(bytes input, uint256[2] a, uint256[2][2] b, uint256[2] c)";
+/** ABI of IZkModule.ZkBatchProof: a batch circuit's proof over its k slots. */
+export const ZK_BATCH_PROOF_TYPE =
+  "tuple(uint256[2] a, uint256[2][2] b, uint256[2] c, bytes[] inputs, int256[][] outputs)";
+
+/** A Groth16 proof as the verifiers take it (b in EIP-197 order). */
+export interface Groth16Calldata {
+  a: readonly BigNumberish[];
+  b: readonly (readonly BigNumberish[])[];
+  c: readonly BigNumberish[];
+}
+
+/** `proof` of fulfill / submitResult for one request: abi.encode(ZkProof). */
+export function encodeZkProof(input: BytesLike, p: Groth16Calldata): string {
+  return abi.encode([ZK_PROOF_TYPE], [{ input: hexlify(input), a: p.a, b: p.b, c: p.c }]);
+}
+
+/**
+ * `proof` of fulfillBatch: abi.encode(ZkBatchProof) with one input and output per slot (all k of them: the
+ * requests first, in the order of the request ids, then padding, e.g. copies of a real slot).
+ */
+export function encodeZkBatchProof(
+  p: Groth16Calldata,
+  slots: readonly { input: BytesLike; output: readonly BigNumberish[] }[],
+): string {
+  return abi.encode(
+    [ZK_BATCH_PROOF_TYPE],
+    [{ a: p.a, b: p.b, c: p.c, inputs: slots.map((s) => hexlify(s.input)), outputs: slots.map((s) => s.output) }],
+  );
+}
 const VERIFY_INFERENCE =
   "function verifyInference(uint256[2] a, uint256[2][2] b, uint256[2] c, bytes input, int256[] output) view returns (bool)";
 const inputSize = (g: ModelDir["graph"]): number => g.input.shape.reduce((x, y) => x * y, 1);
@@ -110,7 +140,7 @@ export class ZkExecutor implements Executor {
     );
     return {
       output: encodeOutput(proved.decoded.output),
-      proof: abi.encode([ZK_PROOF], [{ input: hexlify(input), a, b, c }]),
+      proof: encodeZkProof(input, { a, b, c }),
     };
   }
 

@@ -20,6 +20,7 @@ import {
 import { encodeOutput } from "../../../verifier-gen/src/encoding.js";
 import { ZK_CONFIG_TYPE } from "../../../operator/src/terms.js";
 import { INFERENCE_VERIFIER_INTERFACE_ID } from "../../../verifier-gen/src/solidity.js";
+import { settledOutput } from "../../../operator/src/chain/results.js";
 
 const { ethers, networkHelpers } = await network.create();
 const abi = AbiCoder.defaultAbiCoder();
@@ -180,7 +181,7 @@ describe("ZkModule", function () {
     await expect(f.market.finalize(1n))
       .to.emit(f.market, "RequestFinalized")
       .withArgs(1n, f.operator.address, encodeLabel(label), PRICE - fee, fee);
-    expect(await f.market.resultOf(1n)).to.equal(encodeLabel(label));
+    expect(await settledOutput(f.market, 1n)).to.equal(encodeLabel(label));
     expect(await f.market.owed(f.operator.address, ZeroAddress)).to.equal(PRICE - fee);
     expect(label).to.equal(testSet.labels[0]);
   });
