@@ -10,6 +10,20 @@ export interface ExecutionResult {
   proof: string;
 }
 
+/** What a batch build's batches are made of (operator config `batchWindowMs`, `maxBatch`). */
+export interface BatchPolicy {
+  /** How long the oldest waiting request waits for more before a batch is proved anyway. */
+  windowMs: number;
+  /** Requests per proof, at most the build's batch size (the rest of the slots are padding). */
+  max: number;
+}
+
+/** One proof of several requests (fulfillBatch): the proof, and each request's output in the jobs' order. */
+export interface BatchResult {
+  proof: string;
+  outputs: string[];
+}
+
 /**
  * Runs one model for one verification mode. `check` runs before the operator claims, so a request it
  * cannot serve (bad input) is never claimed; `execute` runs after the claim.
@@ -21,6 +35,12 @@ export interface Executor {
   check(job: Job): Promise<void>;
   /** Throws ExecutionError (or BadInputError) when no result can be produced. */
   execute(job: Job): Promise<ExecutionResult>;
+  /** Requests one proof covers: above 1, the requests are served in batches through `executeBatch`. */
+  readonly batchSize?: number;
+  /** For a batch build: how its requests are gathered into batches. */
+  readonly batchPolicy?: BatchPolicy;
+  /** Proves 1..batchSize requests (ascending ids) in one proof, for fulfillBatch. */
+  executeBatch?(jobs: readonly Job[]): Promise<BatchResult>;
   /**
    * Runs before the claim, on the terms the market snapshotted for the request; throws TermsRefusedError
    * when serving under them could cost an honest operator its stake (a clock it cannot meet, a verifier

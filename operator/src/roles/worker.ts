@@ -14,6 +14,7 @@ import { type RetryPolicy, withRetry } from "../chain/retry.js";
 import { TxPendingError, TxRevertedError, type TxSender } from "../chain/tx-sender.js";
 import { DEFAULT_TERMS_POLICY, TermsRefusedError, type TermsPolicy } from "../terms.js";
 import type { Role } from "./role.js";
+import { ZkBatcher } from "./zk-batcher.js";
 
 /** Chain-side request status, as IInferenceMarket.Status. */
 const Status = { None: 0n, Open: 1n, Claimed: 2n, Submitted: 3n, Finalized: 4n, Refunded: 5n } as const;
@@ -73,7 +74,8 @@ const refusesRequest = (error: unknown) => error instanceof BadInputError || err
  * claim -> execute -> submit -> finalize. Jobs run concurrently (proofs in a pool, claims held back while
  * proving lags behind); every step first reads the request from the chain, so a restart or a reorg at any
  * point resumes from what the chain says. A job this operator holds is never given up while it can still be
- * served: any failure re-reads the chain and retries with backoff.
+ * served: any failure re-reads the chain and retries with backoff. Requests of a batch build go to the
+ * ZkBatcher instead (one proof and one fulfillBatch transaction for up to k of them).
  */
 export class Worker implements Role {
   readonly name = "worker";
@@ -83,10 +85,24 @@ export class Worker implements Role {
   private proving = 0;
   private draining = false;
   private lastReconcile = 0;
+  /** Requests of batch builds (zk, k > 1): answered k at a time by fulfillBatch instead of one by one. */
+  private readonly batcher: ZkBatcher;
 
   constructor(private readonly deps: WorkerDeps) {
     this.log = deps.log.child({ ns: "worker" });
     this.limits = { ...DEFAULT_WORKER_LIMITS, ...deps.limits };
+    this.batcher = new ZkBatcher({
+      market: deps.market,
+      operatorAddress: deps.operatorAddress,
+      store: deps.store,
+      metrics: deps.metrics,
+      retry: deps.retry,
+      log: deps.log,
+      tx: deps.tx,
+      ...(deps.policy === undefined ? {} : { policy: deps.policy }),
+      backoffMs: this.limits.backoffMs,
+      maxBackoffMs: this.limits.maxBackoffMs,
+    });
   }
 
   /** Scans a block range for new and reopened requests; idempotent. */
@@ -144,7 +160,15 @@ export class Worker implements Role {
     await this.recheckSettled();
     await this.reconcile();
     const now = Date.now();
-    const jobs = store.pendingJobs().filter((j) => !this.inflight.has(j.requestId) && j.retryAt <= now);
+    const due = store.pendingJobs().filter((j) => !this.inflight.has(j.requestId) && j.retryAt <= now);
+    const batched: Parameters<ZkBatcher["work"]>[0] = [];
+    const jobs: Job[] = [];
+    for (const job of due) {
+      const executor = this.deps.executors.get(executorKey(job.modelId, job.mode));
+      if (ZkBatcher.batches(executor)) batched.push({ job, executor });
+      else jobs.push(job);
+    }
+    await this.batcher.work(batched);
     const held = jobs.filter((j) => j.state !== "seen");
     // Fleets must not collide: each operator walks open requests in its own order.
     const me = this.deps.operatorAddress.toLowerCase();
@@ -171,7 +195,7 @@ export class Worker implements Role {
   /** Stops scheduling and waits for the steps in flight (each bounded by its deadlines). */
   async drain(): Promise<void> {
     this.draining = true;
-    await Promise.allSettled([...this.inflight.values()]);
+    await Promise.allSettled([...this.inflight.values(), this.batcher.drain()]);
   }
 
   /** Jobs claimed (or being claimed) by us and not submitted yet (unproved, or a submit failing), or proving. */
