@@ -16,9 +16,11 @@ import { runInt } from "../../verifier-gen/src/intgraph.js";
 import { pack } from "../../verifier-gen/src/packing.js";
 import {
   batchCircuitInput,
+  BuildOptionsSchema,
   evaluate,
   expectedPublicSignals,
   loadModelDir,
+  MAX_BATCH,
   proveBatch,
   proveQuantized,
   terminateSnarkjs,
@@ -197,6 +199,15 @@ describe("verifier-gen: batch builds (k inferences, one proof)", function () {
       await calculateWitness(`${md.dir}/circuit/model_js/model.wasm`, batchCircuitInput(md, qs)),
     );
     expect(checkWitness(r1cs, ours)).to.deep.equal([]);
+  });
+
+  it("builds at most the batch the ZkModule registers (MAX_BATCH_SIZE)", () => {
+    const onChain = /MAX_BATCH_SIZE = (\d+);/.exec(readFileSync("contracts/modules/ZkModule.sol", "utf8"));
+    expect(Number(onChain?.[1])).to.equal(MAX_BATCH);
+    expect(
+      BuildOptionsSchema.safeParse({ model: "m", calibration: "c", out: "o", batch: MAX_BATCH + 1 }).success,
+    ).to.equal(false);
+    expect(BuildOptionsSchema.safeParse({ model: "m", calibration: "c", out: "o", batch: 0 }).success).to.equal(false);
   });
 
   it("takes exactly k inputs, and a batch build refuses the single-input calls", async () => {

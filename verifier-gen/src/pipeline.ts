@@ -38,8 +38,11 @@ import { contractNameFor, emitSolidityVerifier, PACKING_LIBRARY_SOL, type Solidi
 import { compileVerifier, type VerifierArtifact } from "./compile.js";
 import { OUTPUT_KINDS, type OutputKind } from "./interface.js";
 
-/** Largest batch a build accepts (a batch-k circuit is k times the constraints of a single one). */
-export const MAX_BATCH = 256;
+/**
+ * Largest batch a build accepts: the ZkModule registers no verifier of more slots (MAX_BATCH_SIZE, which bounds
+ * one proof's gas); a batch-k circuit has k times the constraints of a single one.
+ */
+export const MAX_BATCH = 64;
 
 export const BuildOptionsSchema = z.object({
   model: z.string().min(1),
