@@ -19,6 +19,12 @@ const modelSchema = z
     modes: z.array(z.number().int().min(0).max(7)).min(1),
     /** Quality mode (PoQ): generator backend (worker) and cross-encoder (validator). */
     quality: QualityModelSchema.optional(),
+    /**
+     * zk mode: "open" (default) proves an open request and settles it with one `fulfill`; "claim" claims it
+     * first (two transactions, but a copy of the pending fulfill cannot be paid to someone else: use it on a
+     * public mempool without a private transaction relay).
+     */
+    zkSettlement: z.enum(["open", "claim"]).default("open"),
   })
   .strict();
 

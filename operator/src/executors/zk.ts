@@ -59,11 +59,15 @@ export class ZkExecutor implements Executor {
   private readonly model: ModelDir;
   /** keccak256 of this build's compiled verifier (verifier.json): the only verifier it serves under. */
   readonly verifierCodeHash: string;
+  /** zk results settle in the transaction that proves them (see Executor.instant). */
+  readonly instant: "open" | "claim";
 
   constructor(
     artifactsDir: string,
     private readonly log: Logger,
+    settlement: "open" | "claim" = "open",
   ) {
+    this.instant = settlement;
     this.model = loadModelDir(artifactsDir);
     try {
       // Recomputed from the bytecode: the recorded hash is only the build's own word.
