@@ -25,6 +25,12 @@ const modelSchema = z
      */
     batchWindowMs: z.coerce.number().int().nonnegative().optional(),
     maxBatch: z.coerce.number().int().positive().optional(),
+    /**
+     * zk mode: "open" (default) proves an open request and settles it with one `fulfill`; "claim" claims it
+     * first (two transactions, but a copy of the pending fulfill cannot be paid to someone else: use it on a
+     * public mempool without a private transaction relay).
+     */
+    zkSettlement: z.enum(["open", "claim"]).default("open"),
   })
   .strict();
 

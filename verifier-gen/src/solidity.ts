@@ -8,7 +8,7 @@
  */
 import { id, toBeHex } from "ethers";
 import type { VerificationKey } from "snarkjs";
-import type { PackLayout } from "./packing.js";
+import { streamSlots, type PackLayout } from "./packing.js";
 
 export function contractNameFor(modelName: string): string {
   const base = modelName
@@ -68,20 +68,97 @@ function packingSource(n: number, o: SolidityOptions): string {
         }
     }`;
   }
-  const inBits = Math.max(1, bitlen(i.hi - i.lo));
-  const outBits = Math.max(1, bitlen(out.hi - out.lo));
+  const layout = o.packing;
+  const [inSeg, outSeg] = layout.segments;
+  // The layout is the circuit's (manifest "packing"): its two segments are the input and the output.
+  if (
+    layout.segments.length !== 2 ||
+    inSeg!.kind !== "input" ||
+    inSeg!.count !== i.count ||
+    inSeg!.lo !== i.lo ||
+    inSeg!.hi !== i.hi ||
+    inSeg!.valueBits !== Math.max(1, bitlen(i.hi - i.lo)) ||
+    outSeg!.count !== out.count ||
+    outSeg!.lo !== out.lo ||
+    outSeg!.hi !== out.hi ||
+    outSeg!.valueBits !== Math.max(1, bitlen(out.hi - out.lo)) ||
+    layout.elements !== n
+  ) {
+    throw new RangeError("packing layout does not match the verifier's input and output");
+  }
+  // Every element is a fixed run of the stream: emit one accumulation per (element, segment) run.
+  const runs: { element: number; seg: number; start: number; end: number }[] = [];
+  for (const slot of streamSlots(layout)) {
+    const last = runs[runs.length - 1];
+    if (last && last.element === slot.element && last.seg === slot.seg && last.end === slot.idx) last.end++;
+    else runs.push({ element: slot.element, seg: slot.seg, start: slot.idx, end: slot.idx + 1 });
+  }
+  const body: string[] = [];
+  for (let e = 0; e < n; e++) {
+    const mine = runs.filter((r) => r.element === e);
+    body.push(`        // element ${e}: ${mine.map((r) => `${r.seg === 0 ? "input" : "output"} ${r.start}..${r.end - 1}`).join(", ")}`);
+    mine.forEach((r, j) => {
+      const acc = j === 0 ? "0" : "acc";
+      body.push(
+        `        acc = ${r.seg === 0 ? "_pushInputs" : "_pushOutputs"}(${acc}, ${r.seg === 0 ? "input" : "output"}, ${r.start}, ${r.end});`,
+      );
+    });
+    body.push(`        s[${e}] = acc;`);
+  }
+  const yul = (v: number) => (v < 0 ? `sub(0, ${-v})` : `${v}`);
+  const w = i.bytes;
+  const decode = i.signed
+    ? `signextend(${w - 1}, shr(${256 - 8 * w}, calldataload(add(input.offset, mul(k, ${w})))))`
+    : `shr(${256 - 8 * w}, calldataload(add(input.offset, mul(k, ${w}))))`;
   return `${header}
-        VerimlPacking.Packer memory p = VerimlPacking.init(${n});
-        for (uint256 k = 0; k < ${i.count}; ++k) {
-            int256 v = VerimlPacking.clamp(VerimlPacking.decode(input, k, ${i.bytes}, ${i.signed}), ${i.lo}, ${i.hi});
-            VerimlPacking.push(p, uint256(v - (${i.lo})), ${inBits});
+        uint256 acc;
+${body.join("\n")}
+    }
+
+    /// @dev \`acc\` followed by input values [start, end) of \`input\` (length checked by the caller): each
+    ///      decoded (${w} byte(s) big-endian${i.signed ? ", two's complement" : ""}), clamped to [${i.lo}, ${i.hi}], offset by ${i.lo} and
+    ///      appended in ${inSeg!.valueBits} bits.
+    function _pushInputs(
+        uint256 acc,
+        bytes calldata input,
+        uint256 start,
+        uint256 end
+    ) private pure returns (uint256 r) {
+        assembly ("memory-safe") {
+            r := acc
+            for {
+                let k := start
+            } lt(k, end) {
+                k := add(k, 1)
+            } {
+                let v := ${decode}
+                if slt(v, ${yul(i.lo)}) {
+                    v := ${yul(i.lo)}
+                }
+                if sgt(v, ${yul(i.hi)}) {
+                    v := ${yul(i.hi)}
+                }
+                r := or(shl(${inSeg!.valueBits}, r), sub(v, ${yul(i.lo)}))
+            }
         }
-        for (uint256 k = 0; k < ${out.count}; ++k) {
-            VerimlPacking.checkRange(k, output[k], ${out.lo}, ${out.hi});
-            VerimlPacking.push(p, uint256(output[k] - (${out.lo})), ${outBits});
+    }
+
+    /// @dev \`acc\` followed by output values [start, end): each in [${out.lo}, ${out.hi}] (reverts otherwise), offset by
+    ///      ${out.lo} and appended in ${outSeg!.valueBits} bits.
+    function _pushOutputs(
+        uint256 acc,
+        int256[] calldata output,
+        uint256 start,
+        uint256 end
+    ) private pure returns (uint256 r) {
+        r = acc;
+        for (uint256 k = start; k < end; ++k) {
+            int256 v = output[k];
+            VerimlPacking.checkRange(k, v, ${out.lo}, ${out.hi});
+            unchecked {
+                r = (r << ${outSeg!.valueBits}) | uint256(v - (${out.lo}));
+            }
         }
-        uint256[] memory e = VerimlPacking.finish(p);
-        for (uint256 k = 0; k < ${n}; ++k) s[k] = e[k];
     }`;
 }
 

@@ -68,17 +68,60 @@ contract DigitsMlpVerifier {
     ) public pure returns (uint256[2] memory s) {
         if (input.length != 64) revert InputLengthMismatch(input.length, 64);
         if (output.length != 1) revert OutputLengthMismatch(output.length, 1);
-        VerimlPacking.Packer memory p = VerimlPacking.init(2);
-        for (uint256 k = 0; k < 64; ++k) {
-            int256 v = VerimlPacking.clamp(VerimlPacking.decode(input, k, 1, false), 0, 31);
-            VerimlPacking.push(p, uint256(v - (0)), 5);
+        uint256 acc;
+        // element 0: input 0..48
+        acc = _pushInputs(0, input, 0, 49);
+        s[0] = acc;
+        // element 1: input 49..63, output 0..0
+        acc = _pushInputs(0, input, 49, 64);
+        acc = _pushOutputs(acc, output, 0, 1);
+        s[1] = acc;
+    }
+
+    /// @dev `acc` followed by input values [start, end) of `input` (length checked by the caller): each
+    ///      decoded (1 byte(s) big-endian), clamped to [0, 31], offset by 0 and
+    ///      appended in 5 bits.
+    function _pushInputs(
+        uint256 acc,
+        bytes calldata input,
+        uint256 start,
+        uint256 end
+    ) private pure returns (uint256 r) {
+        assembly ("memory-safe") {
+            r := acc
+            for {
+                let k := start
+            } lt(k, end) {
+                k := add(k, 1)
+            } {
+                let v := shr(248, calldataload(add(input.offset, mul(k, 1))))
+                if slt(v, 0) {
+                    v := 0
+                }
+                if sgt(v, 31) {
+                    v := 31
+                }
+                r := or(shl(5, r), sub(v, 0))
+            }
         }
-        for (uint256 k = 0; k < 1; ++k) {
-            VerimlPacking.checkRange(k, output[k], 0, 9);
-            VerimlPacking.push(p, uint256(output[k] - (0)), 4);
+    }
+
+    /// @dev `acc` followed by output values [start, end): each in [0, 9] (reverts otherwise), offset by
+    ///      0 and appended in 4 bits.
+    function _pushOutputs(
+        uint256 acc,
+        int256[] calldata output,
+        uint256 start,
+        uint256 end
+    ) private pure returns (uint256 r) {
+        r = acc;
+        for (uint256 k = start; k < end; ++k) {
+            int256 v = output[k];
+            VerimlPacking.checkRange(k, v, 0, 9);
+            unchecked {
+                r = (r << 4) | uint256(v - (0));
+            }
         }
-        uint256[] memory e = VerimlPacking.finish(p);
-        for (uint256 k = 0; k < 2; ++k) s[k] = e[k];
     }
 
     /// @notice Whether (a, b, c) proves that the model maps `input` to `output` (IInferenceVerifier).

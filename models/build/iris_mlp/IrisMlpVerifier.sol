@@ -66,17 +66,57 @@ contract IrisMlpVerifier {
     ) public pure returns (uint256[1] memory s) {
         if (input.length != 4) revert InputLengthMismatch(input.length, 4);
         if (output.length != 3) revert OutputLengthMismatch(output.length, 3);
-        VerimlPacking.Packer memory p = VerimlPacking.init(1);
-        for (uint256 k = 0; k < 4; ++k) {
-            int256 v = VerimlPacking.clamp(VerimlPacking.decode(input, k, 1, true), -127, 127);
-            VerimlPacking.push(p, uint256(v - (-127)), 8);
+        uint256 acc;
+        // element 0: input 0..3, output 0..2
+        acc = _pushInputs(0, input, 0, 4);
+        acc = _pushOutputs(acc, output, 0, 3);
+        s[0] = acc;
+    }
+
+    /// @dev `acc` followed by input values [start, end) of `input` (length checked by the caller): each
+    ///      decoded (1 byte(s) big-endian, two's complement), clamped to [-127, 127], offset by -127 and
+    ///      appended in 8 bits.
+    function _pushInputs(
+        uint256 acc,
+        bytes calldata input,
+        uint256 start,
+        uint256 end
+    ) private pure returns (uint256 r) {
+        assembly ("memory-safe") {
+            r := acc
+            for {
+                let k := start
+            } lt(k, end) {
+                k := add(k, 1)
+            } {
+                let v := signextend(0, shr(248, calldataload(add(input.offset, mul(k, 1)))))
+                if slt(v, sub(0, 127)) {
+                    v := sub(0, 127)
+                }
+                if sgt(v, 127) {
+                    v := 127
+                }
+                r := or(shl(8, r), sub(v, sub(0, 127)))
+            }
         }
-        for (uint256 k = 0; k < 3; ++k) {
-            VerimlPacking.checkRange(k, output[k], -127, 127);
-            VerimlPacking.push(p, uint256(output[k] - (-127)), 8);
+    }
+
+    /// @dev `acc` followed by output values [start, end): each in [-127, 127] (reverts otherwise), offset by
+    ///      -127 and appended in 8 bits.
+    function _pushOutputs(
+        uint256 acc,
+        int256[] calldata output,
+        uint256 start,
+        uint256 end
+    ) private pure returns (uint256 r) {
+        r = acc;
+        for (uint256 k = start; k < end; ++k) {
+            int256 v = output[k];
+            VerimlPacking.checkRange(k, v, -127, 127);
+            unchecked {
+                r = (r << 8) | uint256(v - (-127));
+            }
         }
-        uint256[] memory e = VerimlPacking.finish(p);
-        for (uint256 k = 0; k < 1; ++k) s[k] = e[k];
     }
 
     /// @notice Whether (a, b, c) proves that the model maps `input` to `output` (IInferenceVerifier).

@@ -31,6 +31,13 @@ export interface BatchResult {
 export interface Executor {
   /** The model commitment the executor's artifacts carry, checked against the registry at start. */
   readonly modelHash?: string;
+  /**
+   * Set when the mode's verdict is final on submission (zk): the worker settles in one transaction with
+   * `fulfill` instead of submit + finalize. "open": fulfill the open request directly (nothing locked; a copy
+   * of the pending transaction mined first is paid instead); "claim": claim first (exclusive, the stake locked
+   * until the fulfill), then fulfill.
+   */
+  readonly instant?: "open" | "claim";
   /** Throws BadInputError when the request's input cannot be served. */
   check(job: Job): Promise<void>;
   /** Throws ExecutionError (or BadInputError) when no result can be produced. */

@@ -92,12 +92,16 @@ export class ZkExecutor implements Executor {
   readonly batchSize: number;
   /** A batch build's batching (undefined for a single-inference build). */
   readonly batchPolicy: BatchPolicy | undefined;
+  /** zk results settle in the transaction that proves them (see Executor.instant). */
+  readonly instant: "open" | "claim";
 
   constructor(
     artifactsDir: string,
     private readonly log: Logger,
+    settlement: "open" | "claim" = "open",
     batching: { batchWindowMs?: number | undefined; maxBatch?: number | undefined } = {},
   ) {
+    this.instant = settlement;
     this.model = loadModelDir(artifactsDir);
     try {
       // Recomputed from the bytecode: the recorded hash is only the build's own word.
@@ -107,6 +111,11 @@ export class ZkExecutor implements Executor {
     }
     this.batchSize = batchOf(this.model.manifest);
     this.batchPolicy = batchPolicyFor(artifactsDir, this.batchSize, batching);
+    if (this.batchPolicy !== undefined && settlement === "claim") {
+      throw new ConfigError(
+        `${artifactsDir}: a batch build settles open requests with fulfillBatch; zkSettlement "claim" is not supported for it`,
+      );
+    }
     if (this.model.manifest.naive) {
       throw new ConfigError(
         `${artifactsDir}: a naive baseline build cannot serve requests (its verifier is not the model's)`,

@@ -282,7 +282,7 @@ export class ZkBatcher {
           id,
         );
         db.prepare(
-          "UPDATE jobs SET state = 'submitting', output = ?, proof = NULL, updated_at = ? WHERE request_id = ?",
+          "UPDATE jobs SET state = 'fulfilling', output = ?, proof = NULL, updated_at = ? WHERE request_id = ?",
         ).run(outputs[k]!, Date.now(), job.requestId.toString());
       }
       db.exec("COMMIT");

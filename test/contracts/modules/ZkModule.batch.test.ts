@@ -382,6 +382,26 @@ describe("ZkModule batch settlement (fulfillBatch)", function () {
       .withArgs(otherId, await mock.getAddress());
   });
 
+  it("registers only verifiers whose batch size is within [1, MAX_BATCH_SIZE]", async () => {
+    const f = await networkHelpers.loadFixture(deploy4);
+    const max = await f.zk.MAX_BATCH_SIZE();
+    expect(max).to.equal(64n);
+    for (const k of [0n, max + 1n]) {
+      const bad = await ethers.deployContract("BatchSizeVerifier", [md.manifest.modelHash, k]);
+      await expect(
+        f.registry
+          .connect(f.deployer)
+          .configureMode(f.modelId, MODE_ZK, await zkConfigFor(await bad.getAddress(), f.deployer)),
+      )
+        .to.be.revertedWithCustomError(f.zk, "ZkModuleBadBatchSize")
+        .withArgs(await bad.getAddress(), k);
+    }
+    const ok = await ethers.deployContract("BatchSizeVerifier", [md.manifest.modelHash, max]);
+    await f.registry
+      .connect(f.deployer)
+      .configureMode(f.modelId, MODE_ZK, await zkConfigFor(await ok.getAddress(), f.deployer));
+  });
+
   it("gas per inference for k = 1, 4 and 16 (the verifier-gen batch verifier of the digits MLP)", async () => {
     const rows: string[] = [];
     for (const k of [1, 4, 16]) {
