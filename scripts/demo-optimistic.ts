@@ -24,6 +24,7 @@ import { OperatorRuntime } from "../operator/src/runtime.js";
 import { loadOptimisticModel } from "../operator/src/optimistic/model.js";
 import { commitTrace, decodeOutput, encodeSubmissionProof, outputOf } from "../operator/src/optimistic/trace.js";
 import { Phase, operatorReveal } from "../operator/src/optimistic/game.js";
+import { settledOutput } from "../operator/src/chain/results.js";
 
 const WORK_DIR = ".veriml/demo-optimistic";
 const PER_MODEL = Number(process.env.DEMO_REQUESTS ?? 3);
@@ -164,7 +165,7 @@ const g = await optimistic.getGame(cheatId, challengerAddr);
 const rows = [];
 for (const id of [cheatId, ...batch]) {
   const r = await suite.market.getRequest(id);
-  const result = await suite.market.resultOf(id);
+  const result = await settledOutput(suite.market, id);
   const sampleIndex = id === cheatId ? cheatSample : 10 + batch.indexOf(id);
   const proposed = decodeOutput(await optimistic.outputOf(id));
   rows.push({

@@ -169,7 +169,7 @@ const time = (unix: number): string => new Date(unix * 1000).toISOString().repla
 /** One line per change of a request's state, on stderr (stdout carries the JSON result). */
 function describeProgress(requestId: bigint, p: RequestProgress, local: boolean, moveClock: boolean): string {
   let line = `request ${requestId}: ${p.status}`;
-  if (p.status === "Open") line += `, waiting for an operator to claim (refundable after ${time(p.deadline)})`;
+  if (p.status === "Open") line += `, waiting for an operator (refundable after ${time(p.deadline)})`;
   if (p.status === "Claimed") line += ` by ${p.operator}, result due by ${time(p.claimDeadline)}`;
   if (p.challengeWindowEnd !== undefined && p.status === "Submitted") {
     line += `, challenge window ends ${time(p.challengeWindowEnd)} (${p.challenges} open challenges)`;

@@ -32,6 +32,7 @@ import { modelCommitment } from "../../verifier-gen/src/merkle.js";
 import { fetchArtifacts, type ArtifactOptions } from "./artifacts.js";
 import { LOCAL_CHAIN_IDS } from "./deployment.js";
 import { OperatorError } from "./errors.js";
+import { settledOutput } from "./chain/results.js";
 import { sleep } from "./chain/retry.js";
 
 const ERC20_ABI = [
@@ -68,7 +69,7 @@ export interface RequestOptions {
 }
 
 export interface RequestStep {
-  step: "create" | "claim" | "submit" | "finalize" | "reject" | "refund";
+  step: "create" | "claim" | "submit" | "finalize" | "fulfill" | "reject" | "refund";
   tx: string;
   gasUsed: bigint;
   /** Unix seconds of the step's block. */
@@ -97,7 +98,8 @@ export interface RequestOutcome {
   status: StatusName;
   output: string | null;
   operator: string;
-  txs: { create?: string; claim?: string; submit?: string; finalize?: string; refund?: string };
+  /** `fulfill`: the one transaction that answered and settled it (zk); `finalize` on the claim/submit path. */
+  txs: { create?: string; claim?: string; submit?: string; finalize?: string; fulfill?: string; refund?: string };
   /** Every step that moved the request, in order, with its gas and block time. */
   steps: RequestStep[];
 }
@@ -399,11 +401,15 @@ export class VerimlClient {
     txs.create = await find("create", f.RequestCreated(requestId));
     txs.claim = await find("claim", f.RequestClaimed(requestId));
     txs.submit = await find("submit", f.ResultSubmitted(requestId));
-    txs.finalize =
-      (await find("finalize", f.RequestFinalized(requestId))) ?? (await find("reject", f.RequestRejected(requestId)));
+    // Settled without a submission: answered and settled by one fulfill.
+    const settledBy = txs.submit === undefined ? "fulfill" : "finalize";
+    const settled =
+      (await find(settledBy, f.RequestFinalized(requestId))) ?? (await find("reject", f.RequestRejected(requestId)));
+    if (settledBy === "fulfill") txs.fulfill = settled;
+    else txs.finalize = settled;
     txs.refund = await find("refund", f.RequestRefunded(requestId));
     steps.sort((a, b) => a.at - b.at);
-    const output = status === "Finalized" ? await this.market.resultOf(requestId) : null;
+    const output = status === "Finalized" ? await settledOutput(this.market, requestId) : null;
     return { requestId, status, output: output === "0x" ? null : output, operator: r.operator, txs, steps };
   }
 

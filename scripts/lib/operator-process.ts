@@ -12,7 +12,7 @@ export interface OperatorProcessOptions {
   /** Absent: the key comes from `env` (a keystore, for instance). */
   privateKey?: string;
   /** Absent `artifacts`: the operator fetches the build from the model's artifact URI. */
-  models: { modelId: bigint; artifacts?: string; modes: number[] }[];
+  models: { modelId: bigint; artifacts?: string; modes: number[]; batchWindowMs?: number; maxBatch?: number }[];
   /** Further environment of the process. */
   env?: Record<string, string>;
   stakeWei: bigint;
@@ -38,6 +38,8 @@ export async function startOperatorProcess(
       modelId: m.modelId.toString(),
       ...(m.artifacts === undefined ? {} : { artifacts: m.artifacts }),
       modes: m.modes,
+      ...(m.batchWindowMs === undefined ? {} : { batchWindowMs: m.batchWindowMs }),
+      ...(m.maxBatch === undefined ? {} : { maxBatch: m.maxBatch }),
     })),
     storePath: path.join(options.workDir, "operator.sqlite"),
     stakeWei: options.stakeWei.toString(),

@@ -17,6 +17,7 @@ import { startHardhatNode } from "../../scripts/lib/hardhat-node.js";
 import { startOperatorProcess, stopProcess } from "../../scripts/lib/operator-process.js";
 import { MODE_ZK } from "../../scripts/lib/zk.js";
 import { type Payer, type ZkStack, ZK_PRICE, deployZkStack, sendZkRequest } from "../../scripts/lib/zk-stack.js";
+import { settledOutput } from "../../operator/src/chain/results.js";
 
 const BUILD = "models/build/digits-mlp";
 const abi = AbiCoder.defaultAbiCoder();
@@ -91,7 +92,7 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
       (await Promise.all(ids.map(statusOf))).every((s) => s === Status.Finalized),
     );
     for (const [i, id] of ids.entries()) {
-      expect(await stack.market.resultOf(id)).to.equal(encodeOutput([modelLabel(i)]));
+      expect(await settledOutput(stack.market, id)).to.equal(encodeOutput([modelLabel(i)]));
       const { submitted } = await eventsOf(id);
       const receipt = await provider.getTransactionReceipt(submitted[0]!.transactionHash);
       const proofVerified = stack.zk.interface.getEvent("ProofVerified").topicHash;
@@ -127,7 +128,7 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
     for (const [k, id] of ids.entries()) {
       const { claimed, submitted, finalized } = await eventsOf(id);
       expect([claimed.length, submitted.length, finalized.length], `request ${id} events`).to.deep.equal([1, 1, 1]);
-      expect(await stack.market.resultOf(id)).to.equal(encodeOutput([modelLabel(k + 3)]));
+      expect(await settledOutput(stack.market, id)).to.equal(encodeOutput([modelLabel(k + 3)]));
     }
     const stake = await stack.vault.stakeOf(operatorWallet().address);
     expect(stake.locked).to.equal(0n);
@@ -184,7 +185,7 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
       async () => (await statusOf(id)) === Status.Finalized,
     );
     expect((await stack.market.getRequest(id)).operator).to.equal(operatorWallet().address);
-    expect(await stack.market.resultOf(id)).to.equal(encodeOutput([modelLabel(20)]));
+    expect(await settledOutput(stack.market, id)).to.equal(encodeOutput([modelLabel(20)]));
   });
 
   it("skips malformed inputs without claiming or crashing; they are refunded after the deadline", async () => {
@@ -226,7 +227,7 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
     await waitFor("the saturated request", async () => (await statusOf(clampedId)) === Status.Finalized);
     const clamped = Array.from(saturated, (v) => Math.min(v, model.graph.input.hi));
     const expected = BigInt(runInt(model.graph, clamped).output[0]!);
-    expect(await stack.market.resultOf(clampedId)).to.equal(encodeOutput([expected]));
+    expect(await settledOutput(stack.market, clampedId)).to.equal(encodeOutput([expected]));
     for (const id of bad) expect(await statusOf(id), `bad request ${id} left unclaimed`).to.equal(Status.Open);
     expect(operatorProcess!.exitCode, "operator still running").to.equal(null);
 

@@ -43,16 +43,26 @@ export const satisfied = (c: Compiled, inputs: Record<string, bigint[]>, hints: 
   return w.some((v, i) => v !== honest[i]);
 };
 
-/** Every single-hint forgery of a circuit on one input; returns the ones that satisfy the constraints. */
-export function forgeries(c: Compiled, x: bigint[], limit = Infinity): string[] {
-  const honest = generateSignals(c.plan, { x }, {}, c.options);
+/**
+ * Every single-hint forgery of a circuit on one input (`x`, or for a batch circuit every slot's, `{ "x[s]": ... }`);
+ * returns the ones that satisfy the constraints. `only` picks the gadgets whose hints are forged (default: all).
+ */
+export function forgeries(
+  c: Compiled,
+  input: bigint[] | Record<string, bigint[]>,
+  limit = Infinity,
+  only: (call: GadgetCall) => boolean = () => true,
+): string[] {
+  const inputs = Array.isArray(input) ? { x: input } : input;
+  const honest = generateSignals(c.plan, inputs, {}, c.options);
   const accepted: string[] = [];
   const attempt = (what: string, hints: Hints) => {
-    if (satisfied(c, { x }, hints)) accepted.push(what);
+    if (satisfied(c, inputs, hints)) accepted.push(what);
   };
   let tried = 0;
   for (const call of c.plan) {
     if (tried >= limit) break;
+    if (!only(call)) continue;
     if (call.kind === "Requant" || call.kind === "LeakyRelu") {
       tried++;
       const q = honest.get(`main.${call.name}.d.q`)!;
@@ -100,3 +110,4 @@ export function forgeries(c: Compiled, x: bigint[], limit = Infinity): string[] 
   }
   return accepted;
 }
+

@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { emitCircom, tableSplit, type GadgetCall } from "../../verifier-gen/src/circom.js";
+import { digitsMlpBatchBuild } from "../../scripts/lib/fixtures.js";
 import { loadDataset } from "../../verifier-gen/src/dataset.js";
 import { GADGETS_CIRCOM } from "../../verifier-gen/src/gadgets.circom.js";
 import { calculateWitness, compileCircom, terminateSnarkjs } from "../../verifier-gen/src/groth16.js";
@@ -342,6 +343,94 @@ describe("verifier-gen: circuit soundness (independent witness generator, forged
         } finally {
           rmSync(m.dir, { recursive: true, force: true });
         }
+      }
+    });
+  });
+
+  describe("batch circuits (k copies of the model in one circuit)", () => {
+    const K = 4;
+    /** Slot s's input as the generator takes it: x[s]. */
+    const slotInputs = (xs: bigint[][]) => Object.fromEntries(xs.map((x, s) => [`x[${s}]`, x]));
+    let c: Compiled;
+    let md: ReturnType<typeof loadModelDir>;
+    let xs: bigint[][];
+
+    before(async () => {
+      const dir = await digitsMlpBatchBuild(K);
+      md = loadModelDir(dir);
+      c = { ...compiledBuild(dir), plan: emitCircom(md.graph, { batch: K }).plan };
+      xs = [0, 7, 42, 3].map((i) => quantizeInput(md.graph, test.inputs[i]!).map(big));
+    });
+
+    it("no forged quotient, remainder, clamp branch or label of any slot satisfies the constraints", async () => {
+      expect(satisfied(c, slotInputs(xs))).to.equal(true);
+      const accepted = forgeries(c, slotInputs(xs));
+      expect(accepted, `forgeries accepted: ${accepted.slice(0, 5).join(", ")}`).to.deep.equal([]);
+      // The search covered every slot's gadgets.
+      const slotsCovered = new Set(c.plan.flatMap((p) => (p.kind === "ArgMax" ? [p.name] : [])));
+      expect([...slotsCovered]).to.deep.equal(["am4[0]", "am4[1]", "am4[2]", "am4[3]"]);
+    });
+
+    it("an out-of-range input in one slot violates that slot's range check", () => {
+      const { lo, hi } = md.graph.input;
+      for (const bad of [hi + 1, lo - 1]) {
+        const forged = xs.map((x) => [...x]);
+        forged[K - 1]![3] = BigInt(bad);
+        expect(satisfied(c, slotInputs(forged)), `slot ${K - 1} input ${bad}`).to.equal(false);
+      }
+    });
+
+    it("mutation: ArgMax range checks of 254 bits let a wrong label through in every slot", async () => {
+      const src = emitCircom(md.graph, { batch: K });
+      const built = await compileWith(
+        src.main,
+        GADGETS_CIRCOM.replace("ge[i] = RangeBits(N);", "ge[i] = RangeBits(254);"),
+      );
+      try {
+        const options = { rangeWidth: (comp: string, n: number) => (/\.ge\[\d+\]$/.test(comp) ? 254 : n) };
+        const accepted = forgeries({ ...built, plan: src.plan, options }, slotInputs(xs));
+        for (let s = 0; s < K; s++)
+          expect(
+            accepted.some((f) => f.startsWith(`am4[${s}] label`)),
+            `slot ${s}`,
+          ).to.equal(true);
+      } finally {
+        rmSync(built.dir, { recursive: true, force: true });
+      }
+    });
+
+    it("a transformer (products, inverse square root, tables, softmax) in two slots: generator = circom = interpreter", async () => {
+      const r = rng(78);
+      const fg = importOnnx(miniTransformer({ causal: true }));
+      const calib = Array.from({ length: 48 }, () => Array.from({ length: 20 }, () => r() * 3));
+      const ig = quantize(fg, calib);
+      const src = emitCircom(ig, { batch: 2 });
+      const qs = [calib[4]!, calib[9]!].map((x) => quantizeInput(ig, x));
+      const built = await compileWith(src.main, GADGETS_CIRCOM);
+      try {
+        const t = { ...built, plan: src.plan };
+        const inputs = slotInputs(qs.map((q) => q.map(big)));
+        const values = generateSignals(t.plan, inputs);
+        expect(witnessVector(values, t.wires, t.r1cs.nWires)).to.deep.equal(
+          await calculateWitness(t.wasm, { x: qs.map((q) => q.map(String)) }),
+        );
+        src.traceSignals.forEach((tensors, slot) => {
+          const trace = runInt(ig, qs[slot]!);
+          tensors.forEach((names, k) =>
+            names.forEach((name, e) => {
+              if (name === null) return;
+              expect(signedOf(values.get(`main.${name}`)!), `slot ${slot} ${name}`).to.equal(
+                big(trace.tensors[k]![e]!),
+              );
+            }),
+          );
+        });
+        // Forged hints in the second copy of the model (slot 1's gadgets) are refused as in the first.
+        const slot1 = (call: GadgetCall) => "name" in call && /^[a-z]+\d*\[1\]/.test(call.name);
+        expect(t.plan.filter(slot1).filter((p) => p.kind === "Rsqrt" || p.kind === "Lookup").length).to.be.above(20);
+        expect(forgeries(t, inputs, 40, slot1)).to.deep.equal([]);
+      } finally {
+        rmSync(built.dir, { recursive: true, force: true });
       }
     });
   });
