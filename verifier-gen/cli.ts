@@ -1,9 +1,18 @@
 /**
- * verifier-gen CLI: build / prove / verify / eval.
+ * verifier-gen CLI: build / prove / verify / eval / ceremony.
  *   npx tsx verifier-gen/cli.ts --help      (or the `verifier-gen` bin)
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
+import { JsonRpcProvider } from "ethers";
+import {
+  applyBeacon,
+  checkCeremonyChain,
+  contribute,
+  finalizeCeremony,
+  initCeremony,
+  verifyCeremony,
+} from "./src/ceremony.js";
 import type { OutputKind } from "./src/interface.js";
 import { VerifierGenError } from "./src/errors.js";
 import type { Logger } from "./src/logger.js";
@@ -251,6 +260,136 @@ program
         `prove ms median     ${rep.prove_ms_median?.toFixed(1)} (${rep.proved} proofs${rep.batch > 1 ? ` of ${rep.batch} inferences` : ""})`,
       ].join("\n") + "\n",
     );
+  });
+
+const ceremony = program
+  .command("ceremony")
+  .description("production Groth16 key: public phase-1 file + multi-party phase 2 (docs/CEREMONY.md)");
+
+ceremony
+  .command("init")
+  .description("start a phase 2 from the build's R1CS and a published powers-of-tau file")
+  .argument("<build>", "build directory")
+  .requiredOption(
+    "--ptau <file>",
+    "a published phase-1 file, e.g. powersOfTau28_hez_final_12.ptau (checked by its hash)",
+  )
+  .option("--dir <dir>", "ceremony directory (default: <build>/ceremony)")
+  .action(async (buildDir: string, o: { ptau: string; dir?: string }) => {
+    const { dir, state } = await initCeremony(buildDir, {
+      ptau: o.ptau,
+      ...(o.dir ? { dir: o.dir } : {}),
+      logger: makeLogger(),
+    });
+    process.stdout.write(
+      `ceremony      ${dir}\nmodel         ${state.model.name} (${state.model.modelHash})\nphase 1       ${state.phase1.name} (2^${state.phase1.power})\ncircuit hash  ${state.circuitHash}\n`,
+    );
+  });
+
+ceremony
+  .command("contribute")
+  .description("add your contribution to the latest key (your entropy is used once and never written anywhere)")
+  .argument("<dir>", "ceremony directory")
+  .requiredOption("--name <name>", "your name, as recorded in the transcript")
+  .option("--entropy <text>", "extra entropy, mixed with the system's random source")
+  .action(async (dir: string, o: { name: string; entropy?: string }) => {
+    const step = await contribute(dir, {
+      name: o.name,
+      ...(o.entropy ? { entropy: o.entropy } : {}),
+      logger: makeLogger(),
+    });
+    process.stdout.write(`contribution ${step.index} by ${step.name}\nhash ${step.hash}\n`);
+  });
+
+ceremony
+  .command("beacon")
+  .description("apply the final random beacon (e.g. the hash of a block mined after the last contribution)")
+  .argument("<dir>", "ceremony directory")
+  .requiredOption("--hash <hex>", "the beacon value (hex)")
+  .requiredOption("--source <text>", 'where the value comes from, e.g. "Ethereum mainnet block 21000000"')
+  .option("--iterations <exp>", "2^exp SHA-256 rounds (10-63)", int("--iterations"), 10)
+  .action(async (dir: string, o: { hash: string; source: string; iterations: number }) => {
+    const step = await applyBeacon(dir, {
+      value: o.hash,
+      iterationsExp: o.iterations,
+      source: o.source,
+      logger: makeLogger(),
+    });
+    process.stdout.write(`beacon (step ${step.index})\nhash ${step.hash}\n`);
+  });
+
+ceremony
+  .command("check")
+  .description("list the contributions so far and check the latest key against the record")
+  .argument("<dir>", "ceremony directory")
+  .action(async (dir: string) => {
+    const { state } = await checkCeremonyChain(dir);
+    const lines = [
+      `model         ${state.model.name} (${state.model.modelHash})`,
+      `phase 1       ${state.phase1.name}`,
+      ...state.steps.map((s) => `${String(s.index).padStart(3)} ${s.kind.padEnd(12)} ${s.name.padEnd(24)} ${s.hash}`),
+      `the latest key carries exactly these ${state.steps.length} steps`,
+    ];
+    process.stdout.write(lines.join("\n") + "\n");
+  });
+
+ceremony
+  .command("finalize")
+  .description("check the whole ceremony (snarkjs zkey verify), install the key and regenerate the verifier")
+  .argument("<dir>", "ceremony directory")
+  .requiredOption("--ptau <file>", "the phase-1 file the ceremony started from")
+  .option("--solidity-dir <dir>", "also write the Solidity verifier into this directory")
+  .option("--force", "replace a verifier of another model in --solidity-dir")
+  .action(async (dir: string, o: { ptau: string; solidityDir?: string; force?: boolean }) => {
+    const m = await finalizeCeremony(dir, {
+      ptau: o.ptau,
+      ...(o.solidityDir ? { solidityDir: o.solidityDir } : {}),
+      force: !!o.force,
+      logger: makeLogger(),
+    });
+    const mpc = m.ceremony.mpc!;
+    process.stdout.write(
+      [
+        `model            ${m.name} (${m.modelHash})`,
+        `phase 1          ${mpc.phase1File.name}`,
+        ...mpc.contributions.map((c, i) => `contribution ${i + 1}   ${c.name}: ${c.hash}`),
+        `beacon           ${mpc.beacon.value} (2^${mpc.beacon.iterationsExp}, ${mpc.beacon.source})`,
+        `transcript hash  ${mpc.transcriptHash}`,
+      ].join("\n") + "\n",
+    );
+  });
+
+ceremony
+  .command("verify")
+  .description("third-party check: key vs R1CS and phase 1, transcript vs manifest, deployed verifier vs key")
+  .argument("<build>", "build directory")
+  .option("--ptau <file>", "the public phase-1 file (without it the key is not checked against it)")
+  .option("--rpc <url>", "JSON-RPC endpoint of the chain the verifier is deployed on")
+  .option("--address <address>", "the deployed verifier")
+  .option("--no-recompile", "do not compile the circuit again to compare the R1CS")
+  .action(async (buildDir: string, o: { ptau?: string; rpc?: string; address?: string; recompile: boolean }) => {
+    if ((o.rpc === undefined) !== (o.address === undefined)) {
+      throw new VerifierGenError("INPUT", "--rpc and --address go together");
+    }
+    const provider = o.rpc ? new JsonRpcProvider(o.rpc, undefined, { staticNetwork: true }) : undefined;
+    try {
+      const r = await verifyCeremony(buildDir, {
+        ...(o.ptau ? { ptau: o.ptau } : {}),
+        ...(provider ? { deployed: { address: o.address!, provider } } : {}),
+        recompile: o.recompile,
+        logger: makeLogger(),
+      });
+      process.stdout.write(
+        [
+          ...r.checked.map((c) => `ok       ${c}`),
+          ...r.skipped.map((c) => `skipped  ${c}`),
+          r.skipped.length === 0 ? `VERIFIED ${r.model}: transcript ${r.transcriptHash}` : `INCOMPLETE ${r.model}`,
+        ].join("\n") + "\n",
+      );
+      process.exitCode = r.skipped.length === 0 ? 0 : 3;
+    } finally {
+      provider?.destroy();
+    }
   });
 
 try {

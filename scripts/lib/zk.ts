@@ -5,7 +5,9 @@ import { ZkModule__factory, type ModelRegistry, type ZkModule } from "../../type
 import { type Suite, registerModel } from "./deploy.js";
 import { encodeZkConfig } from "../../operator/src/terms.js";
 import { LOCAL_CHAIN_IDS } from "../../operator/src/deployment.js";
-import { loadVerifierArtifact } from "../../verifier-gen/src/pipeline.js";
+import { loadVerifierArtifact, type CeremonyManifest } from "../../verifier-gen/src/pipeline.js";
+import { MIN_CONTRIBUTIONS } from "../../verifier-gen/src/ceremony.js";
+import { PUBLIC_PHASE1_FILES, type KnownPhase1 } from "../../verifier-gen/src/phase1.js";
 
 export const MODE_ZK = 0;
 
@@ -16,28 +18,47 @@ export interface BuildManifest {
   modelHash: string;
   naive: boolean;
   commitment: { leafCount: number; paramRoot: string; tensorSizes: number[] };
-  ceremony: { development: boolean; phase1: string; phase2Contributions: number };
+  ceremony: CeremonyManifest;
 }
-
-/** Chains where development Groth16 keys are acceptable: Hardhat's and the usual local dev chains. */
 
 /** A build may not be registered where it is about to be used. */
 export class BuildRefusedError extends Error {}
 
 /**
- * Refuses a build whose Groth16 keys come from the local development ceremony on any chain but a local one
- * (whoever ran that ceremony can forge proofs for it), unless `force` is set; and refuses naive baselines
- * everywhere (their verifier does not report the model's commitment).
+ * On any chain but a local one, accepts only a build whose key came out of `verifier-gen ceremony`: a published
+ * phase-1 file (`knownPhase1`, default the Hermez files) and at least MIN_CONTRIBUTIONS phase-2 contributions and
+ * a beacon. A development key (drawn by one process, or a phase 2 the builder contributed to alone) lets whoever
+ * made it forge proofs; `force` registers it anyway (testnet trials). Naive baselines are refused everywhere
+ * (their verifier does not report the model's commitment). This reads the registrant's own manifest: it keeps an
+ * owner from registering a development key by mistake; consumers check the ceremony itself with
+ * `verifier-gen ceremony verify` (docs/CEREMONY.md).
  */
-export function checkBuildForChain(manifest: BuildManifest, chainId: bigint, force = false): void {
+export function checkBuildForChain(
+  manifest: BuildManifest,
+  chainId: bigint,
+  force = false,
+  knownPhase1: readonly KnownPhase1[] = PUBLIC_PHASE1_FILES,
+): void {
   if (manifest.naive)
     throw new BuildRefusedError(`${manifest.name} is a naive baseline build: it cannot be registered`);
-  if (!manifest.ceremony.development || LOCAL_CHAIN_IDS.has(chainId) || force) return;
-  throw new BuildRefusedError(
-    `${manifest.name} was built with the local development ceremony (${manifest.ceremony.phase1}, ` +
-      `${manifest.ceremony.phase2Contributions} phase-2 contribution): whoever built it can forge proofs. ` +
-      `Rebuild it with a public powers-of-tau file and a multi-party phase 2 for chain ${chainId}, or force it (VERIML_FORCE_DEV_CEREMONY=1).`,
-  );
+  if (LOCAL_CHAIN_IDS.has(chainId) || force) return;
+  const { development, mpc, phase1, phase2Contributions } = manifest.ceremony;
+  if (development || mpc === undefined) {
+    throw new BuildRefusedError(
+      `${manifest.name} was built with a development ceremony (${phase1}, ` +
+        `${phase2Contributions} phase-2 contribution): whoever built it can forge proofs. ` +
+        `Run a ceremony on it (verifier-gen ceremony, docs/CEREMONY.md) for chain ${chainId}, or force it (VERIML_FORCE_DEV_CEREMONY=1).`,
+    );
+  }
+  if (!knownPhase1.some((k) => k.blake2b === mpc.phase1File.blake2b)) {
+    throw new BuildRefusedError(`${manifest.name}: its phase-1 file ${mpc.phase1File.name} is not a published one`);
+  }
+  if (mpc.contributions.length < MIN_CONTRIBUTIONS || mpc.beacon === undefined) {
+    throw new BuildRefusedError(
+      `${manifest.name}: ${mpc.contributions.length} phase-2 contribution(s) and ${mpc.beacon ? "a" : "no"} beacon; ` +
+        `a ceremony needs ${MIN_CONTRIBUTIONS} and a beacon`,
+    );
+  }
 }
 
 export async function readManifest(buildDir: string): Promise<BuildManifest> {

@@ -141,11 +141,12 @@ export interface Manifest {
     scale: number[];
   };
   /**
-   * Where the Groth16 keys come from. `development`: the powers of tau were generated on this machine and
-   * phase 2 has the builder's single contribution, so whoever built the keys could forge proofs: never for
-   * a public chain (scripts refuse it there).
+   * Where the Groth16 keys come from. `development`: a key drawn by one process (devsetup.ts), or a phase 2 with
+   * the builder's single contribution (`build --ptau`): whoever built the keys could forge proofs, so never for a
+   * public chain (scripts refuse it there). A key from `verifier-gen ceremony` (a public phase-1 file and a
+   * multi-party phase 2, docs/CEREMONY.md) has `development: false` and its transcript in `mpc`.
    */
-  ceremony: { development: boolean; phase1: string; phase2Contributions: number };
+  ceremony: CeremonyManifest;
   publicSignals: PublicSignalSpec[];
   /** layout of the packed public signals (null for naive builds: one public signal per value) */
   packing: PackLayout | null;
@@ -165,6 +166,29 @@ export interface Manifest {
   files: Record<string, string>;
   /** sha256 (hex) of each served file, for operators that fetch the build from its artifact URI. */
   artifacts?: Record<string, string>;
+}
+
+export interface CeremonyManifest {
+  development: boolean;
+  phase1: string;
+  phase2Contributions: number;
+  mpc?: MpcRecord;
+}
+
+/** The transcript of a multi-party phase 2 (verifier-gen/src/ceremony.ts); hashes are BLAKE2b-512 hex, as snarkjs prints them. */
+export interface MpcRecord {
+  /** the public phase-1 file, identified by its digest (verifier-gen/src/phase1.ts) */
+  phase1File: { name: string; blake2b: string; power: number };
+  /** sha256 of the R1CS the ceremony started from */
+  r1csSha256: string;
+  /** snarkjs's circuit hash of the initial key (binds the R1CS and the phase-1 points) */
+  circuitHash: string;
+  /** each participant's contribution, in order: the name they gave and snarkjs's contribution hash */
+  contributions: { name: string; hash: string }[];
+  /** the final random beacon: its public value (hex), 2^iterationsExp SHA-256 rounds, where it came from */
+  beacon: { name: string; value: string; iterationsExp: number; source: string; hash: string };
+  /** BLAKE2b-512 over the circuit hash and every contribution's public key, beacon included: the whole chain */
+  transcriptHash: string;
 }
 
 const FILES = {
@@ -363,9 +387,10 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
       scale: ig.output.scale,
     },
     ceremony: {
-      development: !o.ptau,
+      // With --ptau the phase 2 still has only the builder's contribution: a development key until a ceremony.
+      development: true,
       phase1: o.ptau
-        ? `public powers of tau ${resolve(o.ptau)}`
+        ? `powers of tau ${basename(o.ptau)}, phase 2 contributed by the builder alone (verifier-gen ceremony for production)`
         : "none: a development key drawn from the R1CS (verifier-gen/src/devsetup.ts)",
       phase2Contributions: o.ptau ? 1 : 0,
     },
@@ -377,7 +402,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
       ...(o.batch > 1 ? { constraintsPerSlot: comp.constraints / o.batch } : {}),
       wires: comp.wires,
       ptauPower: power,
-      ptau: o.ptau ? resolve(o.ptau) : "none: development key from the R1CS, NOT for production",
+      ptau: o.ptau ? basename(o.ptau) : "none: development key from the R1CS, NOT for production",
       compileMs: comp.ms,
       setupMs,
     },
@@ -412,12 +437,10 @@ export function verifierSolidityOptions(m: Manifest): SolidityOptions {
  */
 export function writeSolidity(md: ModelDir, solidityDir?: string, force = false): string {
   const m = md.manifest;
-  const sol = emitSolidityVerifier(md.vkey, verifierSolidityOptions(m));
+  const { sol, artifact } = verifierFor(md, md.vkey);
   const file = join(md.dir, `${m.contractName}.sol`);
   writeFileSync(file, sol);
   writeFileSync(join(md.dir, "VerimlPacking.sol"), PACKING_LIBRARY_SOL);
-  const source = `${m.contractName}.sol`;
-  const artifact = compileVerifier({ [source]: sol, "VerimlPacking.sol": PACKING_LIBRARY_SOL }, source, m.contractName);
   writeFileSync(join(md.dir, FILES.verifier), JSON.stringify(artifact, null, 1));
   if (solidityDir) {
     mkdirSync(solidityDir, { recursive: true });
@@ -434,6 +457,15 @@ export function writeSolidity(md: ModelDir, solidityDir?: string, force = false)
   }
   recordArtifactDigests(md.dir, m);
   return file;
+}
+
+/** The Solidity verifier of a build for a verification key, and its compiled artifact (what is deployed). */
+export function verifierFor(md: ModelDir, vkey: VerificationKey): { sol: string; artifact: VerifierArtifact } {
+  const m = md.manifest;
+  const sol = emitSolidityVerifier(vkey, verifierSolidityOptions(m));
+  const source = `${m.contractName}.sol`;
+  const artifact = compileVerifier({ [source]: sol, "VerimlPacking.sol": PACKING_LIBRARY_SOL }, source, m.contractName);
+  return { sol, artifact };
 }
 
 // ---------------------------------------------------------------------------

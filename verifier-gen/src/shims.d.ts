@@ -15,6 +15,16 @@ declare module "snarkjs" {
   export const zKey: {
     newZKey(r1cs: string, ptau: string, zkey: string, logger?: unknown): Promise<unknown>;
     contribute(oldZkey: string, newZkey: string, name: string, entropy: string, logger?: unknown): Promise<unknown>;
+    beacon(
+      oldZkey: string,
+      newZkey: string,
+      name: string,
+      beaconHashHex: string,
+      iterationsExp: number,
+      logger?: unknown,
+    ): Promise<unknown>;
+    verifyFromR1cs(r1cs: string, ptau: string, zkey: string, logger?: unknown): Promise<boolean>;
+    verifyFromInit(initZkey: string, ptau: string, zkey: string, logger?: unknown): Promise<boolean>;
     exportVerificationKey(zkey: string, logger?: unknown): Promise<VerificationKey>;
   };
   export const powersOfTau: {
@@ -22,7 +32,13 @@ declare module "snarkjs" {
     contribute(oldPtau: string, newPtau: string, name: string, entropy: string, logger?: unknown): Promise<unknown>;
     preparePhase2(oldPtau: string, newPtau: string, logger?: unknown): Promise<unknown>;
   };
-  export const curves: { getCurveFromName(name: string): Promise<{ terminate(): Promise<void> }> };
+  /** A group of an ffjavascript curve: points are Uint8Arrays in its internal (Montgomery, little-endian) form. */
+  export interface CurveGroup {
+    toRprUncompressed(out: Uint8Array, offset: number, point: Uint8Array): void;
+  }
+  export const curves: {
+    getCurveFromName(name: string): Promise<{ terminate(): Promise<void>; G1: CurveGroup; G2: CurveGroup }>;
+  };
   export interface Groth16Proof {
     pi_a: string[];
     pi_b: string[][];
