@@ -86,7 +86,8 @@ try {
         if (outcome.status !== "Finalized") throw new Error(`${model} ${mode}: request ${requestId} ${outcome.status}`);
         for (const step of outcome.steps) perStep[step.step]?.push(Number(step.gasUsed));
         const first = (await provider.getTransactionReceipt(outcome.txs.create!))!.blockNumber;
-        const last = (await provider.getTransactionReceipt((outcome.txs.finalize ?? outcome.txs.fulfill)!))!.blockNumber;
+        const last = (await provider.getTransactionReceipt((outcome.txs.finalize ?? outcome.txs.fulfill)!))!
+          .blockNumber;
         let whole = 0;
         for (let b = first; b <= last; b++) {
           for (const hash of (await provider.getBlock(b))?.transactions ?? []) {

@@ -96,7 +96,9 @@ function packingSource(n: number, o: SolidityOptions): string {
   const body: string[] = [];
   for (let e = 0; e < n; e++) {
     const mine = runs.filter((r) => r.element === e);
-    body.push(`        // element ${e}: ${mine.map((r) => `${r.seg === 0 ? "input" : "output"} ${r.start}..${r.end - 1}`).join(", ")}`);
+    body.push(
+      `        // element ${e}: ${mine.map((r) => `${r.seg === 0 ? "input" : "output"} ${r.start}..${r.end - 1}`).join(", ")}`,
+    );
     mine.forEach((r, j) => {
       const acc = j === 0 ? "0" : "acc";
       body.push(

@@ -435,7 +435,7 @@ export class Worker implements Role {
         });
         store.update(job.requestId, { state: "done", settledBlock: receipt.blockNumber });
         this.deps.metrics.inc("requests_settled", job);
-        this.log.info({ requestId: job.requestId, gasUsed: receipt.gasUsed.toString() }, "settled (fulfill)");
+        this.log.info({ requestId: job.requestId, via: "fulfill", gasUsed: receipt.gasUsed.toString() }, "settled");
       } catch (error) {
         if (error instanceof TxPendingError) throw error;
         if (!(error instanceof TxRevertedError) && classify(error).kind !== "revert") throw error;
