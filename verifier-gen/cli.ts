@@ -94,7 +94,11 @@ program
     "how the R1CS is made: direct (default: written from the gadget plan, scales to millions of weights) or circom (circom2, the reference)",
     "direct",
   )
-  .option("--circom-opt <level>", "circom backend simplification: O2 (default, fewest constraints) or O1 (sparser)", "O2")
+  .option(
+    "--circom-opt <level>",
+    "circom backend simplification: O2 (default, fewest constraints) or O1 (sparser)",
+    "O2",
+  )
   .option("--batch <k>", "inferences one proof covers: k copies of the model in one circuit", int("--batch"), 1)
   .option("--solidity-dir <dir>", "also write the Solidity verifier into this directory (e.g. contracts/verifiers)")
   .action(async (model: string, o: Record<string, unknown>) => {

@@ -110,4 +110,3 @@ export function forgeries(
   }
   return accepted;
 }
-

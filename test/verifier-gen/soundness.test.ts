@@ -19,7 +19,6 @@ import { runInt, type IntGraph } from "../../verifier-gen/src/intgraph.js";
 import { loadModelDir } from "../../verifier-gen/src/pipeline.js";
 import { quantize, quantizeInput } from "../../verifier-gen/src/quantize.js";
 import { importOnnx } from "../../verifier-gen/src/floatgraph.js";
-import { SNARK_SCALAR_FIELD } from "../../verifier-gen/src/groth16.js";
 import { activationMlp, miniTransformer, rng, tokenIdsEmbedding } from "../helpers/onnx-models.js";
 import { checkWitness, readR1cs } from "../../verifier-gen/src/r1cs.js";
 import { generateSignals, parseSym, witnessVector } from "../../verifier-gen/src/witness.js";

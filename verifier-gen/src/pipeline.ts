@@ -542,7 +542,9 @@ function rememberCommitment(record: string, modelHash: string): void {
 function circuitInputs(src: CircuitSource, g: IntGraph, batch: number): { name: string; length: number }[] {
   const n = prod(g.input.shape);
   return [
-    ...(batch === 1 ? [{ name: "x", length: n }] : Array.from({ length: batch }, (_, s) => ({ name: `x[${s}]`, length: n }))),
+    ...(batch === 1
+      ? [{ name: "x", length: n }]
+      : Array.from({ length: batch }, (_, s) => ({ name: `x[${s}]`, length: n }))),
     ...Object.entries(src.weightInputs).map(([name, v]) => ({ name, length: v.length })),
   ];
 }
@@ -583,7 +585,8 @@ export async function circuitWitness(
   // The circuit input object as witness.ts takes it: x[s] of a batch circuit is the array named "x[s]".
   const inputs: Record<string, bigint[]> = {};
   for (const [name, v] of Object.entries(input) as [string, unknown[]][]) {
-    if (Array.isArray(v[0])) (v as unknown[][]).forEach((row, s) => (inputs[`${name}[${s}]`] = row.map((e) => BigInt(e as string))));
+    if (Array.isArray(v[0]))
+      (v as unknown[][]).forEach((row, s) => (inputs[`${name}[${s}]`] = row.map((e) => BigInt(e as string))));
     else inputs[name] = v.map((e) => BigInt(e as string));
   }
   const vector = directWitness(cs, generateSignals(c.src.plan, inputs));
