@@ -53,11 +53,13 @@ export async function fixtureBuild(name: string, logger: Logger = silentLogger):
 export async function digitsMlpBatchBuild(k: number, logger: Logger = silentLogger): Promise<string> {
   const model = "models/digits-mlp.onnx";
   const calibration = "data/digits-calibration.json";
-  return cachedBuild(`digits_mlp-b${k}`, `digits_mlp\0batch ${k}`, [model, calibration], logger, {
+  return cachedBuild(`digits_mlp-b${k}`, `digits_mlp\0batch ${k}\0circom`, [model, calibration], logger, {
     model: join(ROOT, model),
     calibration: join(ROOT, calibration),
     name: "digits_mlp",
     batch: k,
+    // circom: the batch tests compare the circuit with circom's witness calculator, slot by slot
+    backend: "circom",
   });
 }
 
