@@ -123,7 +123,7 @@ for (const { name, kind } of MODELS) {
       const kindLine = kind === "values" ? "values [" : `label ${data.labels![0]}; ${kind} [`;
       expect(summary.stdout).to.match(/request \d+ Finalized after \d+\.\d\d s/);
       expect(summary.stdout).to.include(`output: ${kindLine}`);
-      expect(summary.stdout).to.match(/\nclaim\s+\d{3},\d{3}\s+0x[0-9a-f]{64}/);
+      expect(summary.stdout).to.match(/\nfulfill\s+\d{3},\d{3}\s+0x[0-9a-f]{64}/);
       expect(summary.stdout).to.match(/\ntotal\s+\d/);
     });
 
