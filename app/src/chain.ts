@@ -197,10 +197,14 @@ export interface DisputeView {
   phase: string;
   outcome: string;
   reason: string;
+  /** Every event of the game, in order (a transaction may carry two: a pick that ends phase 1, a one-step that resolves). */
   moves: Move[];
+  /** Moves as the game counts them. */
+  gameMoves: number;
   /** The disputed tensor (once phase 2 started) and its node's name in the integer graph. */
   tensor?: { index: number; name: string };
   oneStep?: { tensor: number; element: number; computed: bigint; operatorCorrect: boolean };
+  /** Gas of the game's distinct transactions. */
   totalGas: bigint;
 }
 
@@ -823,6 +827,14 @@ export class Chain {
       );
     }
     const all = (await Promise.all(moves)).sort((a, b) => a.at - b.at || kindOrder(a.kind) - kindOrder(b.kind));
+    // Phase 1 descends the trace tree (to one tensor), phase 2 that tensor's element tree (to one element).
+    let inTensor = false;
+    for (const mv of all) {
+      if (mv.kind === "tensor") inTensor = true;
+      if (mv.kind === "reveal" || mv.kind === "pick") {
+        mv.label += inTensor && tensor !== undefined ? ` of tensor ${tensor.index}'s element tree` : " of the trace tree";
+      }
+    }
     const g = await o.getGame(requestId, challenger);
     const r = await this.market.getRequest(requestId);
     return {
@@ -835,9 +847,10 @@ export class Chain {
       outcome: GAME_OUTCOMES[Number(g.outcome)] ?? String(g.outcome),
       reason: GAME_REASONS[Number(g.reason)] ?? String(g.reason),
       moves: all,
+      gameMoves: Number(g.moves),
       ...(tensor === undefined ? {} : { tensor }),
       ...(oneStep === undefined ? {} : { oneStep }),
-      totalGas: all.reduce((a, mv) => a + mv.gasUsed, 0n),
+      totalGas: [...new Map(all.map((mv) => [mv.tx, mv.gasUsed])).values()].reduce((a, v) => a + v, 0n),
     };
   }
 

@@ -44,10 +44,12 @@ export async function connectDevelopment(provider: JsonRpcProvider, address: str
   return { kind: "development", address: await signer.getAddress(), signer, chainId };
 }
 
-/** The chain the wallet is on now (it may have switched since it connected). */
+/** The chain the wallet is on now (it may have switched since it connected): asked of the wallet itself. */
 export async function walletChainId(wallet: Wallet): Promise<bigint> {
-  const network = await wallet.signer.provider?.getNetwork();
-  return network?.chainId ?? wallet.chainId;
+  if (wallet.kind === "injected" && window.ethereum !== undefined) {
+    return BigInt((await window.ethereum.request({ method: "eth_chainId" })) as string);
+  }
+  return (await wallet.signer.provider!.getNetwork()).chainId;
 }
 
 /** Asks the injected wallet to switch to `chainId` (EIP-3326). */

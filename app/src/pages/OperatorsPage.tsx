@@ -147,7 +147,7 @@ export function DisputePage({
       <p>
         Operator <Hash value={view.operator} label="operator" /> against challenger <Hash value={view.challenger} label="challenger" />
         , bond {amount(view.bond, ETH)}. Phase {view.phase}
-        {view.reason !== "None" ? `, ended by ${view.reason}` : ""}. {view.moves.length} moves, {gas(view.totalGas)} gas.{" "}
+        {view.reason !== "None" ? `, ended by ${view.reason}` : ""}. {view.gameMoves} moves, {gas(view.totalGas)} gas in {new Set(view.moves.map((m) => m.tx)).size} transactions.{" "}
         <a href={`#/request-status/${requestId}`}>the request</a>
       </p>
       <p className="muted">

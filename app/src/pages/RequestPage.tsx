@@ -94,6 +94,8 @@ export function RequestPage({
     };
   }, [chain, wallet, quote?.total, model, mode, input, token.address]); // eslint-disable-line react-hooks/exhaustive-deps
 
+  const onPixels = useCallback((pixels: number[] | null) => setGiven(pixels === null ? null : { values: pixels }), []);
+
   if (models === null) return <Loading what="the models" />;
   if (model === undefined) return <Alert kind="error">No model is registered.</Alert>;
 
@@ -102,7 +104,12 @@ export function RequestPage({
     setWrongChain(false);
     // 1. a wallet, on the market's chain
     if (wallet === null) return setProblem("Connect a wallet first (or, on a local chain, a development account).");
-    const walletChain = await walletChainId(wallet).catch(() => wallet.chainId);
+    let walletChain: bigint;
+    try {
+      walletChain = await walletChainId(wallet);
+    } catch (e) {
+      return setProblem(`Cannot read your wallet's network (${message(e)}); nothing was sent.`);
+    }
     if (walletChain !== chain.chainId) {
       setWrongChain(true);
       return setProblem(
@@ -217,7 +224,7 @@ export function RequestPage({
               ))}
             </div>
           )}
-          {form === "digit" && <DigitCanvas onPixels={useCallbackValues(setGiven)} />}
+          {form === "digit" && <DigitCanvas onPixels={onPixels} />}
           {form === "fields" && build && <FieldsForm build={build} onValues={setGiven} preset={preset} />}
           {form === "json" && build && <JsonBox build={build} onValues={setGiven} preset={preset} />}
           {form === "prompt" && <PromptBox onText={(text) => setGiven(text === "" ? null : { text })} />}
@@ -298,11 +305,6 @@ export function RequestPage({
       </form>
     </section>
   );
-}
-
-/** A stable callback turning pixel values (or none) into the given input. */
-function useCallbackValues(set: (g: Given) => void) {
-  return useCallback((pixels: number[] | null) => set(pixels === null ? null : { values: pixels }), [set]);
 }
 
 function amountInput(wei: bigint, token: PaymentToken): string {
