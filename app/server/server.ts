@@ -67,9 +67,9 @@ async function rpcChainId(rpcUrl: string): Promise<string> {
  * /api/bench/<file>.
  */
 export function verimlApi(options: AppServerOptions): Plugin {
-  const roots = (options.artifactRoots ?? [path.join(PROJECT_ROOT, "models"), path.join(PROJECT_ROOT, ".veriml", "builds")]).map(
-    (r) => path.resolve(r),
-  );
+  const roots = (
+    options.artifactRoots ?? [path.join(PROJECT_ROOT, "models"), path.join(PROJECT_ROOT, ".veriml", "builds")]
+  ).map((r) => path.resolve(r));
   const record = path.resolve(PROJECT_ROOT, deploymentDir(options.deploymentId));
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? "/", "http://app");
@@ -96,7 +96,10 @@ export function verimlApi(options: AppServerOptions): Plugin {
       // A file of a build registered as file:<dir>, only under the allowed roots and only the page's files.
       const requested = url.searchParams.get("path") ?? "";
       if (!path.isAbsolute(requested) || !SERVED_BUILD_FILES.has(path.basename(requested))) {
-        return (send(res, 403, "only manifest.json, intgraph.json, verification_key.json and verifier.json of a build"), true);
+        return (
+          send(res, 403, "only manifest.json, intgraph.json, verification_key.json and verifier.json of a build"),
+          true
+        );
       }
       const real = await realpath(requested).catch(() => null);
       if (real === null) return (send(res, 404, `no such file ${requested}`), true);
@@ -120,7 +123,12 @@ export function verimlApi(options: AppServerOptions): Plugin {
       if (text === null) return (send(res, 404, `no examples for ${example}`), true);
       const data = JSON.parse(text) as { inputs: number[][]; labels?: number[] };
       const n = 12;
-      send(res, 200, JSON.stringify({ inputs: data.inputs.slice(0, n), labels: data.labels?.slice(0, n) }), "application/json");
+      send(
+        res,
+        200,
+        JSON.stringify({ inputs: data.inputs.slice(0, n), labels: data.labels?.slice(0, n) }),
+        "application/json",
+      );
       return true;
     }
     const benchFile = /^\/api\/bench\/([a-z-]+\.json)$/.exec(url.pathname)?.[1];

@@ -56,8 +56,7 @@ export function App() {
   if (error !== null) body = <Alert kind="error">Cannot reach the market: {error}</Alert>;
   else if (chain === null) body = <Loading what="the deployment" />;
   else if (page === "models") body = <ModelsPage models={models} />;
-  else if (page === "request")
-    body = <RequestPage chain={chain} models={models} modelId={args[0]} wallet={wallet} />;
+  else if (page === "request") body = <RequestPage chain={chain} models={models} modelId={args[0]} wallet={wallet} />;
   else if (page === "requests") body = <RequestsPage chain={chain} />;
   else if (page === "request-status" && args[0] !== undefined)
     body = <StatusPage chain={chain} models={models} requestId={BigInt(args[0])} />;
@@ -102,7 +101,15 @@ export function App() {
   );
 }
 
-function WalletPanel({ chain, wallet, onWallet }: { chain: Chain; wallet: Wallet | null; onWallet: (w: Wallet | null) => void }) {
+function WalletPanel({
+  chain,
+  wallet,
+  onWallet,
+}: {
+  chain: Chain;
+  wallet: Wallet | null;
+  onWallet: (w: Wallet | null) => void;
+}) {
   const [accounts, setAccounts] = useState<string[]>([]);
   const [choice, setChoice] = useState("");
   const [problem, setProblem] = useState<string | null>(null);
@@ -142,9 +149,13 @@ function WalletPanel({ chain, wallet, onWallet }: { chain: Chain; wallet: Wallet
     <section className="wallet" aria-label="wallet">
       {wallet ? (
         <p data-testid="wallet-address">
-          {wallet.kind === "development" ? "Development account" : "Wallet"} <code title={wallet.address}>{shortAddress(wallet.address)}</code>
+          {wallet.kind === "development" ? "Development account" : "Wallet"}{" "}
+          <code title={wallet.address}>{shortAddress(wallet.address)}</code>
           {wallet.chainId !== chain.chainId && (
-            <strong className="warn"> on chain {wallet.chainId.toString()}, not {chain.chainId.toString()}</strong>
+            <strong className="warn">
+              {" "}
+              on chain {wallet.chainId.toString()}, not {chain.chainId.toString()}
+            </strong>
           )}{" "}
           <button type="button" onClick={() => onWallet(null)}>
             Disconnect

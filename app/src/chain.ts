@@ -15,7 +15,6 @@ import {
   getAddress,
   toUtf8String,
   type Log,
-  type Provider,
   type Signer,
   type TransactionReceipt,
 } from "ethers";
@@ -483,7 +482,9 @@ export class Chain {
       steps.push(this.step(e, "RequestFinalized", "finalized: result verified and paid", `payee ${e.args.payee}`));
     }
     for (const e of await m.queryFilter(f.RequestRejected(requestId), 0)) {
-      steps.push(this.step(e, "RequestRejected", "rejected: requester refunded, operator slashed", `${e.args.operator}`));
+      steps.push(
+        this.step(e, "RequestRejected", "rejected: requester refunded, operator slashed", `${e.args.operator}`),
+      );
     }
     for (const e of await m.queryFilter(f.RequestRefunded(requestId), 0)) {
       steps.push(this.step(e, "RequestRefunded", "refunded after the deadline"));
@@ -532,7 +533,9 @@ export class Chain {
 
   private async zkSteps(requestId: bigint, steps: Promise<Step>[]): Promise<void> {
     for (const e of await this.zk.queryFilter(this.zk.filters.ProofVerified(requestId), 0)) {
-      steps.push(this.step(e, "ProofVerified", "Groth16 proof verified on chain", `verifier of model ${e.args.modelId}`));
+      steps.push(
+        this.step(e, "ProofVerified", "Groth16 proof verified on chain", `verifier of model ${e.args.modelId}`),
+      );
     }
   }
 
@@ -545,7 +548,12 @@ export class Chain {
     const [proposed] = await o.queryFilter(o.filters.ResultProposed(requestId), 0);
     if (proposed === undefined) return undefined;
     steps.push(
-      this.step(proposed, "ResultProposed", "result proposed with its trace root", `root ${short(proposed.args.traceRoot)}`),
+      this.step(
+        proposed,
+        "ResultProposed",
+        "result proposed with its trace root",
+        `root ${short(proposed.args.traceRoot)}`,
+      ),
     );
     for (const e of await o.queryFilter(o.filters.Challenged(requestId), 0)) {
       steps.push(this.step(e, "Challenged", "challenged", `by ${e.args.challenger}, bond ${e.args.bond}`));
@@ -553,7 +561,12 @@ export class Chain {
     for (const e of await o.queryFilter(o.filters.GameResolved(requestId), 0)) {
       const outcome = GAME_OUTCOMES[Number(e.args.outcome)] ?? String(e.args.outcome);
       steps.push(
-        this.step(e, "GameResolved", `dispute resolved: ${outcome}`, `${GAME_REASONS[Number(e.args.reason)]} after ${e.args.moves} moves`),
+        this.step(
+          e,
+          "GameResolved",
+          `dispute resolved: ${outcome}`,
+          `${GAME_REASONS[Number(e.args.reason)]} after ${e.args.moves} moves`,
+        ),
       );
     }
     const result = await o.getResult(requestId);
@@ -573,7 +586,11 @@ export class Chain {
   ): Promise<RequestView["sampling"]> {
     if (!submitted) return undefined;
     const s = this.sampling;
-    const add = async (filter: Parameters<SamplingModule["queryFilter"]>[0], event: string, label: (e: Log) => [string, string?]) => {
+    const add = async (
+      filter: Parameters<SamplingModule["queryFilter"]>[0],
+      event: string,
+      label: (e: Log) => [string, string?],
+    ) => {
       for (const e of await s.queryFilter(filter, 0)) {
         const [l, d] = label(e);
         steps.push(this.step(e, event, l, d));
@@ -584,11 +601,17 @@ export class Chain {
     await add(s.filters.SamplingDecided(requestId), "SamplingDecided", (e) =>
       args(e).sampled ? ["sampled: a second operator recomputes it"] : ["not sampled: the result stands alone"],
     );
-    await add(s.filters.SamplerDrawn(requestId), "SamplerDrawn", (e) => ["second operator drawn", `${String(args(e).sampler)}`]);
+    await add(s.filters.SamplerDrawn(requestId), "SamplerDrawn", (e) => [
+      "second operator drawn",
+      `${String(args(e).sampler)}`,
+    ]);
     await add(s.filters.SamplerUnavailable(requestId), "SamplerUnavailable", () => ["no second operator available"]);
     await add(s.filters.SamplerCommitted(requestId), "SamplerCommitted", () => ["second operator committed blind"]);
     await add(s.filters.SamplerNoShow(requestId), "SamplerNoShow", () => ["second operator did not commit (slashed)"]);
-    await add(s.filters.OutputRevealed(requestId), "OutputRevealed", (e) => ["output revealed", `by ${String(args(e).party)}`]);
+    await add(s.filters.OutputRevealed(requestId), "OutputRevealed", (e) => [
+      "output revealed",
+      `by ${String(args(e).party)}`,
+    ]);
     await add(s.filters.DisputeEscalated(requestId), "DisputeEscalated", () => ["outputs differ: dispute escalated"]);
     await add(s.filters.VerdictReached(requestId), "VerdictReached", (e) => [
       `verdict: ${SAMPLING_VERDICTS[Number(args(e).verdict)] ?? String(args(e).verdict)}`,
@@ -626,7 +649,11 @@ export class Chain {
     }
     for (const e of await q.queryFilter(q.filters.QualityResolved(requestId), 0)) {
       steps.push(
-        this.step(e, "QualityResolved", `committee verdict: ${e.args.accepted ? "accepted" : "refused"}, median ${e.args.median}`),
+        this.step(
+          e,
+          "QualityResolved",
+          `committee verdict: ${e.args.accepted ? "accepted" : "refused"}, median ${e.args.median}`,
+        ),
       );
     }
     for (const e of await q.queryFilter(q.filters.ValidatorPenalised(requestId), 0)) {
@@ -663,7 +690,10 @@ export class Chain {
       throw new AppError(`the result of request ${requestId} was not submitted by a direct submitResult call`);
     }
     const [output, proofBytes] = [call.args[1] as string, call.args[2] as string];
-    const [proof] = abi.decode(["tuple(bytes input, uint256[2] a, uint256[2][2] b, uint256[2] c)"], proofBytes) as unknown as [
+    const [proof] = abi.decode(
+      ["tuple(bytes input, uint256[2] a, uint256[2][2] b, uint256[2] c)"],
+      proofBytes,
+    ) as unknown as [
       { input: string; a: [bigint, bigint]; b: [[bigint, bigint], [bigint, bigint]]; c: [bigint, bigint] },
     ];
     const { lo, hi } = build.interface.input;
@@ -779,7 +809,9 @@ export class Chain {
     };
     const [challenged] = await o.queryFilter(o.filters.Challenged(requestId, challenger), 0);
     if (challenged === undefined) throw new AppError(`${challenger} never challenged request ${requestId}`);
-    moves.push(move(challenged, "challenge", "challenge: bond locked, game opened", `bond ${challenged.args.bond} wei`));
+    moves.push(
+      move(challenged, "challenge", "challenge: bond locked, game opened", `bond ${challenged.args.bond} wei`),
+    );
     for (const e of await o.queryFilter(o.filters.ChildrenRevealed(requestId, challenger), 0)) {
       moves.push(
         move(
@@ -791,7 +823,9 @@ export class Chain {
       );
     }
     for (const e of await o.queryFilter(o.filters.ChildPicked(requestId, challenger), 0)) {
-      moves.push(move(e, "pick", `challenger picks the node at level ${e.args.level}, position ${e.args.position}`, ""));
+      moves.push(
+        move(e, "pick", `challenger picks the node at level ${e.args.level}, position ${e.args.position}`, ""),
+      );
     }
     let tensor: DisputeView["tensor"];
     for (const e of await o.queryFilter(o.filters.TensorDisputed(requestId, challenger), 0)) {
@@ -832,7 +866,8 @@ export class Chain {
     for (const mv of all) {
       if (mv.kind === "tensor") inTensor = true;
       if (mv.kind === "reveal" || mv.kind === "pick") {
-        mv.label += inTensor && tensor !== undefined ? ` of tensor ${tensor.index}'s element tree` : " of the trace tree";
+        mv.label +=
+          inTensor && tensor !== undefined ? ` of tensor ${tensor.index}'s element tree` : " of the trace tree";
       }
     }
     const g = await o.getGame(requestId, challenger);
@@ -869,7 +904,8 @@ export class Chain {
 }
 
 /** Dispute moves in the same block: the order the game makes them. */
-const kindOrder = (k: Move["kind"]): number => ["challenge", "reveal", "pick", "tensor", "one-step", "resolved"].indexOf(k);
+const kindOrder = (k: Move["kind"]): number =>
+  ["challenge", "reveal", "pick", "tensor", "one-step", "resolved"].indexOf(k);
 
 /** A quality response as submitted: inline UTF-8 text, else a hash (the text is behind the URI). */
 function responseText(output: string): string {
@@ -902,4 +938,3 @@ async function getText(url: string): Promise<string> {
 async function getJson<T>(url: string): Promise<T> {
   return JSON.parse(await getText(url)) as T;
 }
-

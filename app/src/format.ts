@@ -14,7 +14,12 @@ export const shortAddress = (a: string): string => (a.length === 42 ? `${a.slice
 /** "in 9 min 58 s" / "12 s ago" for a deadline `seconds` away (negative: past). */
 export function countdown(seconds: number): string {
   const s = Math.abs(Math.round(seconds));
-  const text = s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min` : s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+  const text =
+    s >= 3600
+      ? `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`
+      : s >= 60
+        ? `${Math.floor(s / 60)} min ${s % 60} s`
+        : `${s} s`;
   return seconds >= 0 ? `in ${text}` : `${text} ago`;
 }
 

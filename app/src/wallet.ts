@@ -54,7 +54,10 @@ export async function walletChainId(wallet: Wallet): Promise<bigint> {
 
 /** Asks the injected wallet to switch to `chainId` (EIP-3326). */
 export async function switchChain(chainId: bigint): Promise<void> {
-  await window.ethereum?.request({ method: "wallet_switchEthereumChain", params: [{ chainId: `0x${chainId.toString(16)}` }] });
+  await window.ethereum?.request({
+    method: "wallet_switchEthereumChain",
+    params: [{ chainId: `0x${chainId.toString(16)}` }],
+  });
 }
 
 export class WalletError extends Error {

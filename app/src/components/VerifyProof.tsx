@@ -53,7 +53,17 @@ export function constantsInCode(constants: bigint[], code: string): { found: num
   return { found, total: constants.length };
 }
 
-export function VerifyProof({ chain, model, build, requestId }: { chain: Chain; model: ModelRow; build: ModelBuild; requestId: bigint }) {
+export function VerifyProof({
+  chain,
+  model,
+  build,
+  requestId,
+}: {
+  chain: Chain;
+  model: ModelRow;
+  build: ModelBuild;
+  requestId: bigint;
+}) {
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -118,7 +128,8 @@ export function VerifyProof({ chain, model, build, requestId }: { chain: Chain; 
           <p data-testid="key-in-code">
             Verification key bound to the verifier that accepted it on chain:{" "}
             {outcome.keyInCode.found === outcome.keyInCode.total ? "yes" : "NO"}, {outcome.keyInCode.found} of{" "}
-            {outcome.keyInCode.total} key constants found in the code of <Hash value={outcome.check.verifier} label="verifier" />.
+            {outcome.keyInCode.total} key constants found in the code of{" "}
+            <Hash value={outcome.check.verifier} label="verifier" />.
           </p>
           <p>
             Proof from transaction <Hash value={outcome.check.submitTx} label="transaction" />.
@@ -142,7 +153,13 @@ export function VerifyProof({ chain, model, build, requestId }: { chain: Chain; 
 function describeSignals(spec: SignalSpec, signals: bigint[]): string[] {
   const layout: PackLayout | null = spec.packing;
   const packedIdx = spec.publicSignals.map((s, i) => (s.kind === "packed" ? i : -1)).filter((i) => i >= 0);
-  const unpacked = layout === null ? null : unpack(layout, packedIdx.map((i) => signals[i]!));
+  const unpacked =
+    layout === null
+      ? null
+      : unpack(
+          layout,
+          packedIdx.map((i) => signals[i]!),
+        );
   return spec.publicSignals.map((s) => {
     if (s.kind !== "packed" || layout === null || unpacked === null) return `${s.kind} ${s.name}`;
     // which values of the stream this element holds

@@ -3,7 +3,8 @@ import type { ReactNode } from "react";
 import { shortAddress } from "../format.js";
 
 export function Hash({ value, label }: { value: string; label?: string }) {
-  const shown = value.length === 42 ? shortAddress(value) : value.length > 20 ? `${value.slice(0, 10)}…${value.slice(-6)}` : value;
+  const shown =
+    value.length === 42 ? shortAddress(value) : value.length > 20 ? `${value.slice(0, 10)}…${value.slice(-6)}` : value;
   return (
     <span className="hash">
       <code title={value} aria-label={`${label ?? "value"} ${value}`}>
@@ -22,7 +23,15 @@ export function Hash({ value, label }: { value: string; label?: string }) {
 }
 
 /** A message the user must see: errors are announced at once (role=alert), notices politely. */
-export function Alert({ kind, children, testId }: { kind: "error" | "ok" | "info"; children: ReactNode; testId?: string }) {
+export function Alert({
+  kind,
+  children,
+  testId,
+}: {
+  kind: "error" | "ok" | "info";
+  children: ReactNode;
+  testId?: string;
+}) {
   return (
     <div className={`alert alert-${kind}`} role={kind === "error" ? "alert" : "status"} data-testid={testId}>
       {children}

@@ -41,7 +41,8 @@ export function ModelsPage({ models }: { models: ModelRow[] | null }) {
                   <dd>
                     {m.build.interface.input.shape.join(" × ")} values in [
                     {inputFloatRange(m.build.interface).min.toPrecision(4)},{" "}
-                    {inputFloatRange(m.build.interface).max.toPrecision(4)}], step {m.build.interface.input.scale.toPrecision(4)}
+                    {inputFloatRange(m.build.interface).max.toPrecision(4)}], step{" "}
+                    {m.build.interface.input.scale.toPrecision(4)}
                   </dd>
                   <dt>Output</dt>
                   <dd>
@@ -55,7 +56,11 @@ export function ModelsPage({ models }: { models: ModelRow[] | null }) {
               ) : (
                 <>
                   <dt>Build</dt>
-                  <dd>{m.modes.every((x) => x === 3) ? "generative (quality mode): a text prompt in, text out" : m.build.error}</dd>
+                  <dd>
+                    {m.modes.every((x) => x === 3)
+                      ? "generative (quality mode): a text prompt in, text out"
+                      : m.build.error}
+                  </dd>
                 </>
               )}
               <dt>modelHash</dt>

@@ -63,9 +63,7 @@ export function OperatorsPage({ chain }: { chain: Chain }) {
                 </td>
                 <td className="num">{r.settled}</td>
                 <td className="num">
-                  {r.earned.size === 0
-                    ? "–"
-                    : [...r.earned].map(([t, v]) => amount(v, symbolOf(t))).join(", ")}
+                  {r.earned.size === 0 ? "–" : [...r.earned].map(([t, v]) => amount(v, symbolOf(t))).join(", ")}
                 </td>
                 <td className={r.slashed > 0n ? "num bad" : "num"} data-testid={r.slashed > 0n ? "slashed" : undefined}>
                   {r.slashed > 0n
@@ -145,9 +143,10 @@ export function DisputePage({
         </span>
       </h1>
       <p>
-        Operator <Hash value={view.operator} label="operator" /> against challenger <Hash value={view.challenger} label="challenger" />
-        , bond {amount(view.bond, ETH)}. Phase {view.phase}
-        {view.reason !== "None" ? `, ended by ${view.reason}` : ""}. {view.gameMoves} moves, {gas(view.totalGas)} gas in {new Set(view.moves.map((m) => m.tx)).size} transactions.{" "}
+        Operator <Hash value={view.operator} label="operator" /> against challenger{" "}
+        <Hash value={view.challenger} label="challenger" />, bond {amount(view.bond, ETH)}. Phase {view.phase}
+        {view.reason !== "None" ? `, ended by ${view.reason}` : ""}. {view.gameMoves} moves, {gas(view.totalGas)} gas in{" "}
+        {new Set(view.moves.map((m) => m.tx)).size} transactions.{" "}
         <a href={`#/request-status/${requestId}`}>the request</a>
       </p>
       <p className="muted">
@@ -159,7 +158,9 @@ export function DisputePage({
         <Alert kind={view.oneStep.operatorCorrect ? "info" : "ok"} testId="one-step">
           One-step: the chain recomputed element {view.oneStep.element} of tensor {view.oneStep.tensor}
           {view.tensor ? ` (${view.tensor.name})` : ""} = {view.oneStep.computed.toString()};{" "}
-          {view.oneStep.operatorCorrect ? "the operator's value was right." : "the operator's value was wrong: it loses."}
+          {view.oneStep.operatorCorrect
+            ? "the operator's value was right."
+            : "the operator's value was wrong: it loses."}
         </Alert>
       )}
       <ol className="timeline" data-testid="timeline">
@@ -178,4 +179,3 @@ export function DisputePage({
     </section>
   );
 }
-

@@ -58,7 +58,15 @@ export function RequestPage({
     if (model === undefined) return;
     setMode(model.modes[0] ?? null);
     setTokenAddress(model.prices[0]?.token.address ?? ZeroAddress);
-    setForm(build === undefined ? "prompt" : takesDigitImage(build.interface, build.name) ? "digit" : build.interface.input.shape.reduce((a, b) => a * b, 1) <= 32 ? "fields" : "json");
+    setForm(
+      build === undefined
+        ? "prompt"
+        : takesDigitImage(build.interface, build.name)
+          ? "digit"
+          : build.interface.input.shape.reduce((a, b) => a * b, 1) <= 32
+            ? "fields"
+            : "json",
+    );
     setGiven(null);
     setPreset(null);
     setProblem(null);
@@ -84,7 +92,11 @@ export function RequestPage({
     if (wallet === null || quote === null || model === undefined || mode === null || !("bytes" in input)) return;
     let live = true;
     chain
-      .estimateCreateGas(wallet.address, { modelId: model.modelId, mode, input: input.bytes, token: token.address, deadlineSeconds: 3600 }, quote.total)
+      .estimateCreateGas(
+        wallet.address,
+        { modelId: model.modelId, mode, input: input.bytes, token: token.address, deadlineSeconds: 3600 },
+        quote.total,
+      )
       .then(
         (g) => live && setQuote((q) => (q === null ? q : { ...q, createGas: g })),
         () => live && setQuote((q) => (q === null ? q : { ...q, createGas: null })),
@@ -92,7 +104,7 @@ export function RequestPage({
     return () => {
       live = false;
     };
-  }, [chain, wallet, quote?.total, model, mode, input, token.address]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [chain, wallet, quote?.total, model, mode, input, token.address]);
 
   const onPixels = useCallback((pixels: number[] | null) => setGiven(pixels === null ? null : { values: pixels }), []);
 
@@ -134,14 +146,27 @@ export function RequestPage({
     }
     const funds = await chain.funds(wallet.address, token);
     if (funds.balance < q.total) {
-      return setProblem(`Your balance (${amount(funds.balance, token)}) is below the fee (${amount(q.total, token)}). Nothing was sent.`);
+      return setProblem(
+        `Your balance (${amount(funds.balance, token)}) is below the fee (${amount(q.total, token)}). Nothing was sent.`,
+      );
     }
     // 4. sign: the client approves an ERC-20 when needed, pins the terms, re-checks the quote against the cap
     try {
-      setBusy(token.address === ZeroAddress || funds.allowance >= q.total ? "Waiting for your signature…" : "Approve the token first, then the request…");
+      setBusy(
+        token.address === ZeroAddress || funds.allowance >= q.total
+          ? "Waiting for your signature…"
+          : "Approve the token first, then the request…",
+      );
       let approval: string | undefined;
       const created = await chain.payingClient(wallet.signer).request(
-        { modelId: model.modelId, mode, input: input.bytes, token: token.address, deadlineSeconds: 3600, maxTotal: allowed },
+        {
+          modelId: model.modelId,
+          mode,
+          input: input.bytes,
+          token: token.address,
+          deadlineSeconds: 3600,
+          maxTotal: allowed,
+        },
         (step, hash) => {
           if (step === "approve") {
             approval = hash;
@@ -167,7 +192,9 @@ export function RequestPage({
       ? [["prompt", "Prompt"]]
       : [
           ...(takesDigitImage(build.interface, build.name) ? ([["digit", "Draw"]] as [Form, string][]) : []),
-          ...(build.interface.input.shape.reduce((a, b) => a * b, 1) <= 32 ? ([["fields", "Fields"]] as [Form, string][]) : []),
+          ...(build.interface.input.shape.reduce((a, b) => a * b, 1) <= 32
+            ? ([["fields", "Fields"]] as [Form, string][])
+            : []),
           ["json", "JSON or file"],
         ];
 
@@ -184,7 +211,11 @@ export function RequestPage({
       >
         <div className="row">
           <label htmlFor="model">Model</label>
-          <select id="model" value={model.modelId.toString()} onChange={(e) => (location.hash = `#/request/${e.target.value}`)}>
+          <select
+            id="model"
+            value={model.modelId.toString()}
+            onChange={(e) => (location.hash = `#/request/${e.target.value}`)}
+          >
             {models.map((m) => (
               <option key={m.modelId.toString()} value={m.modelId.toString()}>
                 #{m.modelId.toString()} {m.name} ({m.modes.map(modeName).join(", ")})
@@ -196,7 +227,8 @@ export function RequestPage({
           <legend>Verification mode</legend>
           {model.modes.map((x) => (
             <label key={x} className="choice">
-              <input type="radio" name="mode" value={x} checked={mode === x} onChange={() => setMode(x)} /> {modeName(x)}
+              <input type="radio" name="mode" value={x} checked={mode === x} onChange={() => setMode(x)} />{" "}
+              {modeName(x)}
             </label>
           ))}
         </fieldset>
@@ -260,7 +292,9 @@ export function RequestPage({
               <dd data-testid="quote-total">{amount(quote.total, token)}</dd>
               <dt>Your transaction</dt>
               <dd data-testid="create-gas">
-                {quote.createGas === null ? "gas estimated once a wallet and a valid input are given" : `about ${gas(quote.createGas)} gas (createRequest)`}
+                {quote.createGas === null
+                  ? "gas estimated once a wallet and a valid input are given"
+                  : `about ${gas(quote.createGas)} gas (createRequest)`}
                 {token.address !== ZeroAddress && ", plus an approval when the allowance is short"}
               </dd>
               {quote.measured && (
@@ -278,7 +312,13 @@ export function RequestPage({
           )}
           <div className="row">
             <label htmlFor="max-fee">The most you pay ({token.symbol})</label>
-            <input id="max-fee" inputMode="decimal" value={maxFee} onChange={(e) => setMaxFee(e.target.value)} aria-describedby="max-fee-help" />
+            <input
+              id="max-fee"
+              inputMode="decimal"
+              value={maxFee}
+              onChange={(e) => setMaxFee(e.target.value)}
+              aria-describedby="max-fee-help"
+            />
             <span id="max-fee-help" className="muted">
               Refused before signing when below the quote.
             </span>
@@ -312,7 +352,10 @@ function amountInput(wei: bigint, token: PaymentToken): string {
 }
 
 /** The given input as request bytes through the model interface, or why it cannot be. */
-function encodeGiven(build: ModelBuild | undefined, given: Given): { bytes: Uint8Array; q?: number[] } | { error: string } {
+function encodeGiven(
+  build: ModelBuild | undefined,
+  given: Given,
+): { bytes: Uint8Array; q?: number[] } | { error: string } {
   if (given === null) return { error: "Give an input first." };
   if ("error" in given) return { error: given.error };
   if ("text" in given) return { bytes: toUtf8Bytes(given.text) };
@@ -339,7 +382,9 @@ function FieldsForm({ build, onValues, preset }: InputFormProps) {
   useEffect(() => {
     const values = text.map((t) => (t.trim() === "" ? NaN : Number(t)));
     const missing = values.findIndex((v) => Number.isNaN(v));
-    onValues(missing >= 0 ? { error: `Value ${inputName(build.manifest, missing)} is missing or not a number.` } : { values });
+    onValues(
+      missing >= 0 ? { error: `Value ${inputName(build.manifest, missing)} is missing or not a number.` } : { values },
+    );
   }, [text, build, onValues]);
   useEffect(
     () => setText(preset?.values.length === n ? preset.values.map(String) : new Array<string>(n).fill("")),
@@ -388,9 +433,17 @@ function JsonBox({ build, onValues, preset }: InputFormProps) {
   return (
     <div className="json">
       <label htmlFor="json-input">
-        {n} numbers in the model&apos;s own input space, as a JSON array (shape [{build.interface.input.shape.join(", ")}], flattened)
+        {n} numbers in the model&apos;s own input space, as a JSON array (shape [
+        {build.interface.input.shape.join(", ")}], flattened)
       </label>
-      <textarea id="json-input" data-testid="json-input" rows={4} value={text} onChange={(e) => setText(e.target.value)} spellCheck={false} />
+      <textarea
+        id="json-input"
+        data-testid="json-input"
+        rows={4}
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        spellCheck={false}
+      />
       <label htmlFor="json-file">or a JSON file</label>{" "}
       <input
         id="json-file"
@@ -409,7 +462,13 @@ function PromptBox({ onText }: { onText: (text: string) => void }) {
   return (
     <div className="json">
       <label htmlFor="prompt">Prompt (the operator&apos;s answer is scored by a committee of validators)</label>
-      <textarea id="prompt" data-testid="prompt" rows={3} onChange={(e) => onText(e.target.value)} placeholder="what is 13 + 9 ?" />
+      <textarea
+        id="prompt"
+        data-testid="prompt"
+        rows={3}
+        onChange={(e) => onText(e.target.value)}
+        placeholder="what is 13 + 9 ?"
+      />
     </div>
   );
 }

@@ -14,7 +14,15 @@ import type { ModelBuild } from "../../../operator/src/client-core.js";
 
 const POLL_MS = 1000;
 
-export function StatusPage({ chain, models, requestId }: { chain: Chain; models: ModelRow[] | null; requestId: bigint }) {
+export function StatusPage({
+  chain,
+  models,
+  requestId,
+}: {
+  chain: Chain;
+  models: ModelRow[] | null;
+  requestId: bigint;
+}) {
   const [view, setView] = useState<RequestView | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [moving, setMoving] = useState(false);
@@ -70,8 +78,9 @@ export function StatusPage({ chain, models, requestId }: { chain: Chain; models:
         </span>
       </h1>
       <p className="muted">
-        {model?.name ?? `model ${view.modelId}`} in <span className={`badge mode-${modeName(view.mode)}`}>{modeName(view.mode)}</span>{" "}
-        mode · requester <Hash value={view.requester} label="requester" />
+        {model?.name ?? `model ${view.modelId}`} in{" "}
+        <span className={`badge mode-${modeName(view.mode)}`}>{modeName(view.mode)}</span> mode · requester{" "}
+        <Hash value={view.requester} label="requester" />
         {view.operator !== "0x0000000000000000000000000000000000000000" && (
           <>
             {" "}
@@ -87,7 +96,10 @@ export function StatusPage({ chain, models, requestId }: { chain: Chain; models:
           <Result view={view} build={build} rejected={rejected} />
           {view.inputValues && build && takesDigitImage(build.interface, build.name) && (
             <div className="input-shown">
-              <DigitImage values={view.inputValues.values} label="the digit this request asked about, as the model read it" />
+              <DigitImage
+                values={view.inputValues.values}
+                label="the digit this request asked about, as the model read it"
+              />
               <span className="muted">the input as the chain holds it</span>
             </div>
           )}
@@ -95,7 +107,12 @@ export function StatusPage({ chain, models, requestId }: { chain: Chain; models:
 
         <section aria-labelledby="mode-title" className="panel" aria-live="polite">
           <h2 id="mode-title">Verification</h2>
-          <ModePanel view={view} chainLocal={chain.config.local} moving={moving} onMoveClock={(s) => void moveClock(s)} />
+          <ModePanel
+            view={view}
+            chainLocal={chain.config.local}
+            moving={moving}
+            onMoveClock={(s) => void moveClock(s)}
+          />
         </section>
       </div>
 
@@ -158,7 +175,10 @@ function uniqueGas(view: RequestView): bigint {
 
 function Result({ view, build, rejected }: { view: RequestView; build: ModelBuild | undefined; rejected: boolean }) {
   if (view.status === "Refunded") return <p>Refunded: nobody answered before the deadline.</p>;
-  if (rejected) return <p data-testid="result">Rejected: the result was proven wrong; you were refunded and the operator slashed.</p>;
+  if (rejected)
+    return (
+      <p data-testid="result">Rejected: the result was proven wrong; you were refunded and the operator slashed.</p>
+    );
   if (view.mode === 3) {
     return (
       <>
@@ -179,7 +199,8 @@ function Result({ view, build, rejected }: { view: RequestView; build: ModelBuil
     <div data-testid="result">
       {d.label !== undefined && (
         <p className="label-big">
-          <span className="muted">verified label</span> <strong data-testid="label">{build ? className(build.manifest, d.label) : d.label}</strong>
+          <span className="muted">verified label</span>{" "}
+          <strong data-testid="label">{build ? className(build.manifest, d.label) : d.label}</strong>
         </p>
       )}
       {d.kind !== "label" && (
@@ -205,7 +226,9 @@ function ModePanel({
 }) {
   const lines = [
     `created${view.status !== "Open" ? "" : ", waiting for an operator to claim it"}`,
-    ...(view.operator !== "0x0000000000000000000000000000000000000000" ? [`claimed by ${shortAddress(view.operator)}`] : []),
+    ...(view.operator !== "0x0000000000000000000000000000000000000000"
+      ? [`claimed by ${shortAddress(view.operator)}`]
+      : []),
   ];
   return (
     <>
@@ -221,7 +244,9 @@ function ModePanel({
             : "Waiting for the operator's proof."}
         </p>
       )}
-      {view.optimistic && <OptimisticPanel view={view} chainLocal={chainLocal} moving={moving} onMoveClock={onMoveClock} />}
+      {view.optimistic && (
+        <OptimisticPanel view={view} chainLocal={chainLocal} moving={moving} onMoveClock={onMoveClock} />
+      )}
       {view.mode === 1 && !view.optimistic && <p>Waiting for the operator&apos;s result and trace commitment.</p>}
       {view.sampling && (
         <div data-testid="sampling-state">
@@ -247,7 +272,11 @@ function ModePanel({
       {view.mode === 2 && !view.sampling && <p>Waiting for the operator&apos;s commitment.</p>}
       {view.quality && (
         <div data-testid="quality-state">
-          <p>{view.quality.drawn ? "Committee of validators (never the operator, never you):" : "Waiting for the randomness that draws the committee."}</p>
+          <p>
+            {view.quality.drawn
+              ? "Committee of validators (never the operator, never you):"
+              : "Waiting for the randomness that draws the committee."}
+          </p>
           {view.quality.drawn && (
             <table>
               <thead>
@@ -303,8 +332,8 @@ function OptimisticPanel({
     <div data-testid="optimistic-state">
       {o.proposed?.label !== undefined && <p>Proposed label {o.proposed.label}, standing unless challenged.</p>}
       <p>
-        Challenge window {open ? "closes" : "closed"}{" "}
-        <strong data-testid="countdown">{countdown(left)}</strong> (chain time)
+        Challenge window {open ? "closes" : "closed"} <strong data-testid="countdown">{countdown(left)}</strong> (chain
+        time)
       </p>
       <p>
         {o.challengers.length === 0
