@@ -170,7 +170,9 @@ const nameList = (v: string): string[] => v.split(",").map((x) => x.trim());
 
 program
   .command("label")
-  .description("write names of the input features and of the classes into a build's manifest (for people; not committed)")
+  .description(
+    "write names of the input features and of the classes into a build's manifest (for people; not committed)",
+  )
   .argument("<dir>", "build directory")
   .option("--input-names <list>", "comma-separated name of each input value, in order", nameList)
   .option("--class-names <list>", "comma-separated name of each class, in order", nameList)

@@ -82,7 +82,10 @@ describe("app: the web app in headless Chromium against a hardhat node and opera
       pattern.source,
     );
   const wallet = (change: Partial<TestWalletControl>) =>
-    page.evaluate((c) => Object.assign((window as unknown as { __testWallet: TestWalletControl }).__testWallet, c), change);
+    page.evaluate(
+      (c) => Object.assign((window as unknown as { __testWallet: TestWalletControl }).__testWallet, c),
+      change,
+    );
   const useDevelopmentAccount = async () => {
     await page.select("#dev-account", user());
     await page.click('[data-testid="connect-development"]');
@@ -150,7 +153,9 @@ describe("app: the web app in headless Chromium against a hardhat node and opera
     expect(card).to.include("0.01 ETH or 20 DUSD");
     expect(card).to.match(/label, 10 classes/);
     expect(card).to.include("96.94 % verifiable (float model 96.94 %) on 360 held-out rows");
-    const hashes = await page.$$eval(`[data-testid="model-${stack.ids.digits}"] code`, (cs) => cs.map((c) => c.getAttribute("title")));
+    const hashes = await page.$$eval(`[data-testid="model-${stack.ids.digits}"] code`, (cs) =>
+      cs.map((c) => c.getAttribute("title")),
+    );
     expect(hashes).to.include(digits.manifest.modelHash);
     const iris = await text(`[data-testid="model-${stack.ids.iris}"]`);
     expect(iris).to.include("iris_mlp").and.include("logits [3], 3 classes").and.include("98.33 %");
@@ -164,7 +169,8 @@ describe("app: the web app in headless Chromium against a hardhat node and opera
     // A "1": one vertical stroke.
     await page.mouse.move(canvas.x + canvas.width * 0.5, canvas.y + canvas.height * 0.12);
     await page.mouse.down();
-    for (let i = 1; i <= 16; i++) await page.mouse.move(canvas.x + canvas.width * 0.5, canvas.y + canvas.height * (0.12 + (0.76 * i) / 16));
+    for (let i = 1; i <= 16; i++)
+      await page.mouse.move(canvas.x + canvas.width * 0.5, canvas.y + canvas.height * (0.12 + (0.76 * i) / 16));
     await page.mouse.up();
     const pixels = (await text('[data-testid="digit-values"]')).split(",").map(Number);
     expect(pixels).to.have.length(64);
@@ -221,7 +227,9 @@ describe("app: the web app in headless Chromium against a hardhat node and opera
     await nothingSent(async () => {
       await wallet({ reject: true, calls: [] });
       await refused(/You declined the signature in your wallet: nothing was sent/);
-      const calls = await page.evaluate(() => (window as unknown as { __testWallet: TestWalletControl }).__testWallet.calls);
+      const calls = await page.evaluate(
+        () => (window as unknown as { __testWallet: TestWalletControl }).__testWallet.calls,
+      );
       expect(calls).to.include("eth_sendTransaction");
       await wallet({ reject: false });
     });
@@ -251,14 +259,17 @@ describe("app: the web app in headless Chromium against a hardhat node and opera
     const id = await pay();
     await waitStatus(/Finalized/);
     expect((await market.getRequest(id)).token).to.equal(stack.token);
-    const approvals = await page.evaluate(() => (window as unknown as { __testWallet: TestWalletControl }).__testWallet.calls);
+    const approvals = await page.evaluate(
+      () => (window as unknown as { __testWallet: TestWalletControl }).__testWallet.calls,
+    );
     expect(approvals.filter((m) => m === "eth_sendTransaction")).to.have.length(2); // approve, createRequest
     const { q } = quantizeFloatInput(interfaceOf(digits.manifest), testSet.inputs[0]!);
     await waitText('[data-testid="label"]', new RegExp(`^${runInt(digits.graph, q).output[0]}$`));
 
     await requestPage(stack.ids.iris, ZK);
     await useDevelopmentAccount();
-    for (const [i, v] of ["0.311", "-1.053", "1.047", "0.264"].entries()) await page.type(`[data-testid="field-${i}"]`, v);
+    for (const [i, v] of ["0.311", "-1.053", "1.047", "0.264"].entries())
+      await page.type(`[data-testid="field-${i}"]`, v);
     await pay();
     await waitStatus(/Finalized/);
     await waitText('[data-testid="label"]', /^virginica$/);

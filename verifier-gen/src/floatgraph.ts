@@ -505,7 +505,6 @@ export function fuseNormalize(nodes: readonly NodeProtoObj[], valuesOf: ValuesOf
   return nodes.filter((n) => !removed.has(n)).map((n) => replaced.get(n) ?? n);
 }
 
-
 interface Base {
   name: string;
   output: string;

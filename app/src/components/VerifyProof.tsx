@@ -11,6 +11,7 @@ import { message } from "../format.js";
 import { publicSignalsFor, type SignalSpec } from "../../../verifier-gen/src/signals.js";
 import { unpack, type PackLayout } from "../../../verifier-gen/src/packing.js";
 import type { ModelBuild } from "../../../operator/src/client-core.js";
+import { keyConstantsInCode, type VerificationKeyConstants } from "../../../verifier-gen/src/vkbinding.js";
 
 interface Outcome {
   valid: boolean;
@@ -19,38 +20,6 @@ interface Outcome {
   check: ZkCheck;
   decodedSignals: string[];
   ms: number;
-}
-
-interface VerificationKeyJson {
-  vk_alpha_1: string[];
-  vk_beta_2: string[][];
-  vk_gamma_2: string[][];
-  vk_delta_2: string[][];
-  IC: string[][];
-}
-
-/** The key's constants (affine coordinates), each as it would sit in a PUSH of the verifier's code. */
-function keyConstants(vk: VerificationKeyJson): bigint[] {
-  return [
-    ...vk.vk_alpha_1.slice(0, 2),
-    ...vk.vk_beta_2.slice(0, 2).flat(),
-    ...vk.vk_gamma_2.slice(0, 2).flat(),
-    ...vk.vk_delta_2.slice(0, 2).flat(),
-    ...vk.IC.flatMap((p) => p.slice(0, 2)),
-  ].map((s) => BigInt(s));
-}
-
-/** How many of the constants appear in `code` as the operand of a PUSH of their own length. */
-export function constantsInCode(constants: bigint[], code: string): { found: number; total: number } {
-  const hex = code.toLowerCase().replace(/^0x/, "");
-  let found = 0;
-  for (const c of constants) {
-    let h = c.toString(16);
-    if (h.length % 2 === 1) h = `0${h}`;
-    const push = (0x5f + h.length / 2).toString(16);
-    if (hex.includes(push + h)) found++;
-  }
-  return { found, total: constants.length };
 }
 
 export function VerifyProof({
@@ -74,7 +43,7 @@ export function VerifyProof({
     try {
       const started = performance.now();
       const check = await chain.zkProof(requestId, build);
-      const vk = (await chain.verificationKey(model, build)) as VerificationKeyJson;
+      const vk = (await chain.verificationKey(model, build)) as VerificationKeyConstants;
       const spec = build.manifest as unknown as SignalSpec;
       const signals = publicSignalsFor(spec, check.quantized, check.output);
       // Solidity's G2 order is (imaginary, real): back to snarkjs's (real, imaginary).
@@ -91,7 +60,7 @@ export function VerifyProof({
         curve: "bn128",
       };
       const valid = await snarkjs.groth16.verify(vk as unknown as object, signals.map(String), proof);
-      const keyInCode = constantsInCode(keyConstants(vk), await chain.code(check.verifier));
+      const keyInCode = keyConstantsInCode(vk, await chain.code(check.verifier));
       setOutcome({
         valid,
         signals,
