@@ -48,7 +48,11 @@ export interface FetchedBuild {
 }
 
 /** Fetches the build of a registered model (from its artifact URI, or a directory given instead). */
-export type BuildFetcher = (model: { modelId: bigint; artifactURI: string; modelHash: string }) => Promise<FetchedBuild>;
+export type BuildFetcher = (model: {
+  modelId: bigint;
+  artifactURI: string;
+  modelHash: string;
+}) => Promise<FetchedBuild>;
 
 /** A build manifest's fields the client reads (verifier-gen/src/pipeline.ts Manifest has them all). */
 export type BuildManifest = ManifestInterfaceFields & { modelHash?: string; name?: string } & Record<string, unknown>;
@@ -503,7 +507,9 @@ export function checkBuild(modelId: bigint, registeredHash: string, fetched: Fet
     throw new OperatorError(`cannot read the model's build in ${location}`, { cause: error });
   }
   if (committed.toLowerCase() !== registeredHash.toLowerCase()) {
-    throw new OperatorError(`${location} is the build of ${committed}, but model ${modelId} is registered as ${registeredHash}`);
+    throw new OperatorError(
+      `${location} is the build of ${committed}, but model ${modelId} is registered as ${registeredHash}`,
+    );
   }
   const sameNumbers =
     declared.input.scale === graph.input.scale &&
@@ -514,7 +520,9 @@ export function checkBuild(modelId: bigint, registeredHash: string, fetched: Fet
     declared.output.count === tensorSizes(graph).at(-1) &&
     declared.output.kind === outputMeaning(graph);
   if (!sameNumbers) {
-    throw new OperatorError(`the manifest in ${location} does not match the committed integer graph of model ${modelId}`);
+    throw new OperatorError(
+      `the manifest in ${location} does not match the committed integer graph of model ${modelId}`,
+    );
   }
   return { dir: location, name: manifest.name ?? `model-${modelId}`, interface: declared, manifest, graph };
 }

@@ -102,7 +102,9 @@ export async function checkRecordOnChain(
 ): Promise<void> {
   const { chainId } = await provider.getNetwork();
   if (record.chainId !== undefined && record.chainId !== chainId) {
-    throw new DeploymentError(`the deployment at ${record.where} is of chain ${record.chainId}, the node is chain ${chainId}`);
+    throw new DeploymentError(
+      `the deployment at ${record.where} is of chain ${record.chainId}, the node is chain ${chainId}`,
+    );
   }
   if ((await provider.getCode(record.market)) === "0x") {
     throw new DeploymentError(

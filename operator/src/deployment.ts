@@ -59,7 +59,9 @@ export async function readDeploymentChainId(dir: string): Promise<bigint | undef
 
 /** The hash of the last transaction Ignition confirmed for `futureId` in the deployment at `dir`. */
 export async function readConfirmedTransaction(dir: string, futureId: string): Promise<string | undefined> {
-  return journalEntries(await readJournal(dir), "TRANSACTION_CONFIRM").filter((e) => e.futureId === futureId).at(-1)?.hash;
+  return journalEntries(await readJournal(dir), "TRANSACTION_CONFIRM")
+    .filter((e) => e.futureId === futureId)
+    .at(-1)?.hash;
 }
 
 /** The suite's addresses in the deployment at `dir`. */
@@ -89,4 +91,3 @@ export async function resolveMarket(choice: DeploymentChoice, provider: Provider
   await checkRecordOnChain({ where: dir, market, chainId: await readDeploymentChainId(dir) }, provider);
   return market;
 }
-

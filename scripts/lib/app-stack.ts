@@ -32,7 +32,15 @@ import { stageCheat } from "./optimistic-cheat.js";
 import { RegistrationParameters, registerWithIgnition } from "./register.js";
 import { inlineEthRequest } from "./requests.js";
 
-export const ACCOUNTS = { deployer: 0, treasury: 1, user: 2, operatorA: 3, operatorB: 4, cheater: 5, validators: [6, 7] };
+export const ACCOUNTS = {
+  deployer: 0,
+  treasury: 1,
+  user: 2,
+  operatorA: 3,
+  operatorB: 4,
+  cheater: 5,
+  validators: [6, 7],
+};
 export const DIGITS_BUILD = "models/build/digits-mlp";
 export const IRIS_BUILD = "models/build/iris_mlp";
 export const GENERATOR = "models/quality/gen-good";
@@ -115,7 +123,12 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
       },
     });
     const register = (o: Parameters<typeof registerWithIgnition>[1]) => registerWithIgnition(connection, o);
-    const digits = await register({ buildDir: DIGITS_BUILD, modes: ["zk", "optimistic", "sampling"], parameters, deploymentId });
+    const digits = await register({
+      buildDir: DIGITS_BUILD,
+      modes: ["zk", "optimistic", "sampling"],
+      parameters,
+      deploymentId,
+    });
     const iris = await register({ buildDir: IRIS_BUILD, modes: ["zk"], parameters, deploymentId });
     // The generator has no verifier-gen build: its commitment is the hash of its ONNX file.
     const generatorHash = keccak256(await readFile(path.join(GENERATOR, "model.onnx")));
@@ -128,7 +141,10 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
       registrationId: "arith_generator",
     });
     const ids = { digits: digits.modelId, iris: iris.modelId, quality: quality.modelId };
-    log.info(Object.fromEntries(Object.entries(ids).map(([k, v]) => [k, v.toString()])), "models registered with Ignition");
+    log.info(
+      Object.fromEntries(Object.entries(ids).map(([k, v]) => [k, v.toString()])),
+      "models registered with Ignition",
+    );
 
     const signer = (i: number) => new ResettingNonceManager(devAccount(i, provider));
     const deployer = signer(ACCOUNTS.deployer);
@@ -205,17 +221,32 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
       logs.push(logFile);
     };
     const crossEncoder = { crossEncoder: absolute(CROSS_ENCODER) };
-    await operator("operator-a", ACCOUNTS.operatorA, ["worker", "sampler", "challenger"], [
-      { modelId: ids.digits, modes: [0, 1, 2] },
-      { modelId: ids.iris, modes: [0] },
-      { modelId: ids.quality, modes: [3], quality: { generator: { backend: "onnx", folder: absolute(GENERATOR) } } },
-    ]);
-    await operator("operator-b", ACCOUNTS.operatorB, ["worker", "sampler", "validator"], [
-      { modelId: ids.digits, modes: [0, 1, 2] },
-      { modelId: ids.quality, modes: [3], quality: crossEncoder },
-    ]);
+    await operator(
+      "operator-a",
+      ACCOUNTS.operatorA,
+      ["worker", "sampler", "challenger"],
+      [
+        { modelId: ids.digits, modes: [0, 1, 2] },
+        { modelId: ids.iris, modes: [0] },
+        { modelId: ids.quality, modes: [3], quality: { generator: { backend: "onnx", folder: absolute(GENERATOR) } } },
+      ],
+    );
+    await operator(
+      "operator-b",
+      ACCOUNTS.operatorB,
+      ["worker", "sampler", "validator"],
+      [
+        { modelId: ids.digits, modes: [0, 1, 2] },
+        { modelId: ids.quality, modes: [3], quality: crossEncoder },
+      ],
+    );
     for (const [k, i] of ACCOUNTS.validators.entries()) {
-      await operator(`validator-${k + 1}`, i, ["validator"], [{ modelId: ids.quality, modes: [3], quality: crossEncoder }]);
+      await operator(
+        `validator-${k + 1}`,
+        i,
+        ["validator"],
+        [{ modelId: ids.quality, modes: [3], quality: crossEncoder }],
+      );
     }
     // Serving: both operators in the digits pool (the sampler is drawn from it), A in iris and quality.
     const until = Date.now() + 180_000;

@@ -13,7 +13,9 @@ export function chromiumPath(): string {
   const candidates = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"];
   const found = candidates.find((p) => p !== undefined && p !== "" && existsSync(p));
   if (found === undefined) {
-    throw new Error("no Chromium found: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH");
+    throw new Error(
+      "no Chromium found: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH",
+    );
   }
   return found;
 }

@@ -18,7 +18,10 @@ export interface StagedCheat {
    * Defends the wrong trace against `challenger` until its game is resolved (the challenger must open it);
    * resolves with the number of moves. Stops early when `stopped()` says so.
    */
-  defend(challenger: string, options?: { pollMs?: number; stopped?: () => boolean; timeoutMs?: number }): Promise<number>;
+  defend(
+    challenger: string,
+    options?: { pollMs?: number; stopped?: () => boolean; timeoutMs?: number },
+  ): Promise<number>;
 }
 
 /** Claims `requestId` as `cheater` and submits a wrong result for `input` (fc1's bias 10 shifted by 10,000). */
