@@ -86,6 +86,7 @@ try {
   await pay();
   await waitFor('[data-testid="optimistic-state"]', /closes/);
   await shot("status-optimistic");
+  await page.waitForSelector('[data-testid="move-clock"]');
   await page.click('[data-testid="move-clock"]');
   await waitFor('[data-testid="status"]', /Finalized/);
 
