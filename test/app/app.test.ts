@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { getBytes, type JsonRpcProvider } from "ethers";
+import { getBytes, parseEther, type JsonRpcProvider } from "ethers";
 import { pino } from "pino";
 import type { Browser, Page } from "puppeteer-core";
 import { devAccount } from "../../scripts/lib/accounts.js";
@@ -19,6 +19,7 @@ import { ACCOUNTS, DIGITS_BUILD, startAppStack, type AppStack } from "../../scri
 import { injectTestWallet, launchChromium, type TestWalletControl } from "../../scripts/lib/browser.js";
 import {
   InferenceMarket__factory,
+  ModelRegistry__factory,
   SamplingModule__factory,
   type InferenceMarket,
 } from "../../types/ethers-contracts/index.js";
@@ -104,8 +105,7 @@ describe("app: the web app in headless Chromium against a hardhat node and opera
   };
   const fillJson = async (values: number[]) => {
     await page.waitForSelector('[data-testid="json-input"]');
-    await page.$eval('[data-testid="json-input"]', (e) => ((e as HTMLTextAreaElement).value = ""));
-    await page.type('[data-testid="json-input"]', JSON.stringify(values));
+    await retype('[data-testid="json-input"]', JSON.stringify(values));
   };
   const chooseJsonForm = async () => {
     const tab = await page.$$eval(".tabs button", (bs) => bs.findIndex((b) => b.textContent?.startsWith("JSON")));
@@ -141,8 +141,17 @@ describe("app: the web app in headless Chromium against a hardhat node and opera
   };
   const refused = async (pattern: RegExp) => {
     await page.click('[data-testid="pay"]');
-    await waitText('[data-testid="request-error"]', pattern, 20_000);
+    await waitText('[data-testid="request-error"]', pattern, 20_000).catch(async (error: unknown) => {
+      const shown = await text('[data-testid="request-error"]').catch(() => "(no message)");
+      throw new Error(`expected ${pattern}, the page says: ${shown}`, { cause: error });
+    });
     return text('[data-testid="request-error"]');
+  };
+  /** Replaces what an input holds, as a user selecting it all and typing would. */
+  const retype = async (selector: string, value: string) => {
+    await page.click(selector, { count: 3 });
+    await page.keyboard.press("Backspace");
+    await page.type(selector, value);
   };
 
   it("lists every registered model with modes, prices, input and output, modelHash, verifier and accuracy", async () => {
@@ -211,12 +220,10 @@ describe("app: the web app in headless Chromium against a hardhat node and opera
     // too low a fee
     await nothingSent(async () => {
       await fillJson(sample);
-      await page.$eval("#max-fee", (e) => ((e as HTMLInputElement).value = ""));
-      await page.type("#max-fee", "0.001");
+      await retype("#max-fee", "0.001");
       await refused(/The fee you allow \(0\.001 ETH\) is below what this request costs now \(0\.01 ETH/);
     });
-    await page.$eval("#max-fee", (e) => ((e as HTMLInputElement).value = ""));
-    await page.type("#max-fee", "0.01");
+    await retype("#max-fee", "0.01");
     // the wallet on another network
     await nothingSent(async () => {
       await wallet({ chainId: "0x1" });
@@ -346,6 +353,24 @@ describe("app: the web app in headless Chromium against a hardhat node and opera
     expect(await text('[data-testid="slashed"]')).to.include(`request ${cheat.requestId}`);
     await open(`#/request-status/${cheat.requestId}`);
     await waitStatus(/Rejected/);
+  });
+
+  it("refuses a model whose artifact URI serves another build: shown with the mismatch, nothing to pay", async () => {
+    // A copy of iris's registration (its modelHash, its verifier) whose artifact URI holds the wine build.
+    const owner = devAccount(ACCOUNTS.deployer, provider);
+    const registry = ModelRegistry__factory.connect(stack.suite.registry, owner);
+    const config = await registry.modeConfig(stack.ids.iris, ZK);
+    const irisHash = (await registry.getModel(stack.ids.iris)).modelHash;
+    const uri = `file://${path.resolve("models/build/wine_probs")}`;
+    await (
+      await registry.registerModel(irisHash, uri, parseEther("0.01"), parseEther("1"), [{ mode: ZK, config }])
+    ).wait();
+    const id = await registry.modelCount();
+    await open("#/models");
+    await waitText(`[data-testid="model-${id}"]`, /is the build of 0x[0-9a-f]{64}, but model \d+ is registered as/);
+    await open(`#/request/${id}`);
+    await waitText('[data-testid="request-error"]', /its build is not the one registered on chain/);
+    expect(await page.$('[data-testid="pay"]')).to.equal(null);
   });
 
   it("is usable on a narrow screen and keyboard-labelled: no sideways scrolling, every control named", async () => {

@@ -110,6 +110,20 @@ export function RequestPage({
 
   if (models === null) return <Loading what="the models" />;
   if (model === undefined) return <Alert kind="error">No model is registered.</Alert>;
+  // A model whose build cannot be checked against its modelHash has no interface to encode an input with.
+  const unusable = "error" in model.build && model.modes.some((x) => x !== 3) ? model.build.error : null;
+  if (unusable !== null) {
+    return (
+      <section aria-labelledby="request-title">
+        <h1 id="request-title">Request an inference</h1>
+        <ModelChoice models={models} model={model} />
+        <Alert kind="error" testId="request-error">
+          Model #{model.modelId.toString()} cannot be paid for here: its build is not the one registered on chain (
+          {unusable}). Nothing can be sent.
+        </Alert>
+      </section>
+    );
+  }
 
   const pay = async () => {
     setProblem(null);
@@ -209,20 +223,7 @@ export function RequestPage({
         }}
         noValidate
       >
-        <div className="row">
-          <label htmlFor="model">Model</label>
-          <select
-            id="model"
-            value={model.modelId.toString()}
-            onChange={(e) => (location.hash = `#/request/${e.target.value}`)}
-          >
-            {models.map((m) => (
-              <option key={m.modelId.toString()} value={m.modelId.toString()}>
-                #{m.modelId.toString()} {m.name} ({m.modes.map(modeName).join(", ")})
-              </option>
-            ))}
-          </select>
-        </div>
+        <ModelChoice models={models} model={model} />
         <fieldset className="row">
           <legend>Verification mode</legend>
           {model.modes.map((x) => (
@@ -349,6 +350,25 @@ export function RequestPage({
 
 function amountInput(wei: bigint, token: PaymentToken): string {
   return amount(wei, token).replace(` ${token.symbol}`, "");
+}
+
+function ModelChoice({ models, model }: { models: ModelRow[]; model: ModelRow }) {
+  return (
+    <div className="row">
+      <label htmlFor="model">Model</label>
+      <select
+        id="model"
+        value={model.modelId.toString()}
+        onChange={(e) => (location.hash = `#/request/${e.target.value}`)}
+      >
+        {models.map((m) => (
+          <option key={m.modelId.toString()} value={m.modelId.toString()}>
+            #{m.modelId.toString()} {m.name} ({m.modes.map(modeName).join(", ")})
+          </option>
+        ))}
+      </select>
+    </div>
+  );
 }
 
 /** The given input as request bytes through the model interface, or why it cannot be. */
