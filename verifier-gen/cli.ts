@@ -20,12 +20,14 @@ import {
   batchOf,
   build,
   evaluate,
+  evaluationOf,
   loadModelDir,
   parseInputFile,
   proveBatch,
   proveInput,
   terminateSnarkjs,
   verifyProofFile,
+  writeManifestLabels,
   writeSolidity,
   type BatchProofFile,
   type DecodedInference,
@@ -212,6 +214,23 @@ program
     process.stdout.write(`${file}\n`);
   });
 
+const nameList = (v: string): string[] => v.split(",").map((x) => x.trim());
+
+program
+  .command("label")
+  .description(
+    "write names of the input features and of the classes into a build's manifest (for people; not committed)",
+  )
+  .argument("<dir>", "build directory")
+  .option("--input-names <list>", "comma-separated name of each input value, in order", nameList)
+  .option("--class-names <list>", "comma-separated name of each class, in order", nameList)
+  .action((dir: string, o: { inputNames?: string[]; classNames?: string[] }) => {
+    writeManifestLabels(loadModelDir(dir), {
+      ...(o.inputNames === undefined ? {} : { inputNames: o.inputNames }),
+      ...(o.classNames === undefined ? {} : { classNames: o.classNames }),
+    });
+  });
+
 program
   .command("eval")
   .description("float vs quantized accuracy, agreement, bit-exactness of the three executors, proving time")
@@ -219,7 +238,8 @@ program
   .requiredOption("--data <data.json>", "dataset JSON")
   .option("--prove-samples <n>", "number of samples to prove for timing", int("--prove-samples"), 5)
   .option("--json", "print one JSON object")
-  .action(async (dir: string, o: { data: string; proveSamples: number; json?: boolean }) => {
+  .option("--record", "write the accuracy figures into the build's manifest (evaluation), where the web app reads them")
+  .action(async (dir: string, o: { data: string; proveSamples: number; json?: boolean; record?: boolean }) => {
     const md = loadModelDir(dir);
     const log = makeLogger();
     const rep = await evaluate(
@@ -231,6 +251,7 @@ program
       },
       log,
     );
+    if (o.record) writeManifestLabels(md, { evaluation: evaluationOf(rep, o.data) });
     if (o.json) {
       process.stdout.write(JSON.stringify(rep) + "\n");
       return;

@@ -16,7 +16,7 @@
  */
 import { computeRanges, nodeInputIds, normalizeBounds, requantScalar, type IntGraph } from "./intgraph.js";
 import { InputError, IntegrityError } from "./errors.js";
-import { poolWindows } from "./floatgraph.js";
+import { poolWindows } from "./tensorops.js";
 import { packLayout, streamSlots, type PackLayout, type PackSegment } from "./packing.js";
 
 /** A linear combination of circuit signals (by name) plus a constant. */

@@ -17,7 +17,7 @@ import { readR1cs } from "./r1cs.js";
 const require = createRequire(import.meta.url);
 const execFileP = promisify(execFile);
 
-export const SNARK_SCALAR_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+export { SNARK_SCALAR_FIELD } from "./signals.js";
 export const BN254_BASE_FIELD = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
 
 /** Adapter: snarkjs logs through {info, debug, warn, error}(string). */

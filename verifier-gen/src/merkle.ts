@@ -136,9 +136,10 @@ const u32 = (v: number) => zeroPadValue(toBeHex(v >>> 0), 4);
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 function f64bits(x: number): bigint {
-  const b = Buffer.alloc(8);
-  b.writeDoubleBE(x);
-  return b.readBigUInt64BE();
+  // DataView, not Buffer: the commitment is recomputed in the browser too (the web app checks builds).
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x, false);
+  return view.getBigUint64(0, false);
 }
 
 // ------------------------------------------------------------------ hashes

@@ -33,7 +33,6 @@ import {
   proveWitness,
   ptauPowerFor,
   setupGroth16,
-  SNARK_SCALAR_FIELD,
   terminateSnarkjs,
   verifyGroth16,
   witnessValues,
@@ -44,10 +43,11 @@ import { emitIntOnnx, IntOnnxRunner } from "./intonnx.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { inputEncoding, modelCommitment } from "./merkle.js";
 import { pack, unpack, type PackLayout } from "./packing.js";
+import { publicSignalsFor, toField } from "./signals.js";
 import { QuantizeOptionsSchema, quantize, quantizeInput } from "./quantize.js";
 import { contractNameFor, emitSolidityVerifier, PACKING_LIBRARY_SOL, type SolidityOptions } from "./solidity.js";
 import { compileVerifier, type VerifierArtifact } from "./compile.js";
-import { OUTPUT_KINDS, type OutputKind } from "./interface.js";
+import { OUTPUT_KINDS, type Evaluation, type OutputKind } from "./interface.js";
 
 /**
  * Largest batch a build accepts: the ZkModule registers no verifier of more slots (MAX_BATCH_SIZE, which bounds
@@ -662,31 +662,9 @@ export function naiveModelHash(modelHash: string): string {
   return keccak256(concat([toUtf8Bytes("veriml-naive-baseline"), modelHash]));
 }
 
-const toField = (v: number) => (v >= 0 ? BigInt(v) : BigInt(v) + SNARK_SCALAR_FIELD);
-
 /** The public signals of one slot (every signal of a single-inference circuit), in the manifest's order. */
 function slotSignals(md: ModelDir, slot: number, q: number[], trace: Trace): bigint[] {
-  const out: bigint[] = [];
-  const last = trace.tensors[trace.tensors.length - 1]!;
-  const packed = md.manifest.packing === null ? [] : packedSignals(md.manifest.packing, q, trace);
-  for (const s of md.manifest.publicSignals) {
-    if ((s.slot ?? 0) !== slot) continue;
-    switch (s.kind) {
-      case "label":
-        out.push(BigInt(trace.output[0]!));
-        break;
-      case "packed":
-        out.push(packed[s.element!]!);
-        break;
-      case "input":
-        out.push(toField(q[s.element!]!));
-        break;
-      case "output":
-        out.push(toField(last[s.element!]!));
-        break;
-    }
-  }
-  return out;
+  return publicSignalsFor(md.manifest, q, Array.from(trace.tensors[trace.tensors.length - 1]!), slot);
 }
 
 /** The public signals a single-inference build's proof of input `q` (with its interpreter trace) must have. */
@@ -1138,3 +1116,48 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
 }
 
 export { terminateSnarkjs, VerifierGenError };
+
+/** The manifest's `evaluation` for a report (verifier-gen/src/interface.ts Evaluation): what the page shows. */
+export function evaluationOf(rep: EvalReport, dataset: string): Evaluation {
+  return {
+    dataset,
+    samples: rep.samples,
+    floatAccuracy: rep.float_accuracy,
+    quantizedAccuracy: rep.quantized_accuracy,
+    agreement: rep.agreement,
+    maeFloat: rep.mae_float,
+    maeQuantized: rep.mae_quantized,
+    meanCosine: rep.mean_cosine,
+    bitexact: rep.bitexact,
+  };
+}
+
+/**
+ * Writes labels for people into a build's manifest: the recorded evaluation, input feature names, class
+ * names. They are not committed by the modelHash and change no file the manifest lists a digest of.
+ */
+export function writeManifestLabels(
+  md: ModelDir,
+  labels: { evaluation?: Evaluation; inputNames?: string[]; classNames?: string[] },
+): void {
+  const manifest = JSON.parse(readFileSync(join(md.dir, FILES.manifest), "utf8")) as Manifest & {
+    evaluation?: Evaluation;
+    input: { names?: string[] };
+    output: { names?: string[] };
+  };
+  const inputs = prod(manifest.input.shape);
+  if (labels.inputNames !== undefined) {
+    if (labels.inputNames.length !== inputs) {
+      throw new InputError(`${labels.inputNames.length} input names for ${inputs} input values`);
+    }
+    manifest.input.names = labels.inputNames;
+  }
+  if (labels.classNames !== undefined) {
+    if (labels.classNames.length !== manifest.output.classes) {
+      throw new InputError(`${labels.classNames.length} class names for ${manifest.output.classes} classes`);
+    }
+    manifest.output.names = labels.classNames;
+  }
+  if (labels.evaluation !== undefined) manifest.evaluation = labels.evaluation;
+  writeFileSync(join(md.dir, FILES.manifest), JSON.stringify(manifest, null, 2));
+}
