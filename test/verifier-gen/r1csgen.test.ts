@@ -12,8 +12,15 @@ import { emitCircom, type CircuitSource } from "../../verifier-gen/src/circom.js
 import { loadDataset } from "../../verifier-gen/src/dataset.js";
 import { importOnnx } from "../../verifier-gen/src/floatgraph.js";
 import { GADGETS_CIRCOM } from "../../verifier-gen/src/gadgets.circom.js";
-import { calculateWitness, compileCircom, terminateSnarkjs, witnessValues } from "../../verifier-gen/src/groth16.js";
-import type { IntGraph } from "../../verifier-gen/src/intgraph.js";
+import {
+  calculateWitness,
+  compileCircom,
+  SNARK_SCALAR_FIELD,
+  terminateSnarkjs,
+  witnessValues,
+} from "../../verifier-gen/src/groth16.js";
+import { runInt, type IntGraph } from "../../verifier-gen/src/intgraph.js";
+import { pack } from "../../verifier-gen/src/packing.js";
 import { loadModelDir } from "../../verifier-gen/src/pipeline.js";
 import { quantize, quantizeInput } from "../../verifier-gen/src/quantize.js";
 import { checkWitness, readR1cs } from "../../verifier-gen/src/r1cs.js";
@@ -126,6 +133,38 @@ describe("verifier-gen: direct R1CS backend", function () {
     const reference = await circomWitness(src, inputs);
     expect(w.slice(0, 1 + c.r1cs.nPubOut)).to.deep.equal(reference.slice(0, 1 + c.r1cs.nPubOut));
     expect(satisfied(c, inputs)).to.equal(true);
+  });
+
+  it("a single-value input range pins the input (x[i] === lo): no wrong label with the right public signals", async () => {
+    // Input range [0, 0]: circom's source says x[i] === 0, so every input bit of the packing is 0. Without that
+    // constraint in the plan the direct R1CS leaves x free: x = [1, -2, 0] packs to 8 * 1 + 4 * (-2) + 0 = 0 as
+    // well, moves logit 1 above logit 0 and proves label 1 for the input [0, 0, 0], whose label is 0.
+    const g: IntGraph = {
+      format: "veriml-intgraph",
+      version: 1,
+      name: "constant-input",
+      bits: 8,
+      input: { shape: [1, 3], scale: 1, lo: 0, hi: 0 },
+      nodes: [
+        { name: "fc", op: "dense", input: 0, inF: 3, outF: 2, shape: [1, 2], weight: [0, 0, 0, 1, 0, 0], bias: [0, 0] },
+        { name: "label", op: "argmax", input: 1, shape: [1] },
+      ],
+      output: { kind: "argmax", tensor: 2, logits: 1, scale: [1] },
+    };
+    expect(runInt(g, [0, 0, 0]).output[0]).to.equal(0);
+    const src = emitCircom(g);
+    const c = direct(src, g);
+    const honest = c.vector!(generateSignals(src.plan, { x: [0n, 0n, 0n] }));
+    expect(checkWitness(c.r1cs, honest)).to.deep.equal([]);
+    const values = generateSignals(src.plan, { x: [1n, SNARK_SCALAR_FIELD - 2n, 0n] });
+    const forged = c.vector!(values);
+    expect(values.get("main.am2.out")).to.equal(1n);
+    // The forged public signals are exactly the packing of the honest input with the wrong label.
+    expect(forged.slice(1, 1 + c.r1cs.nPubOut)).to.deep.equal(pack(src.packing!, [[0, 0, 0], [1]]));
+    expect(checkWitness(c.r1cs, forged)).to.not.deep.equal([]);
+    // circom's R1CS of the same source refuses it too, and agrees with the direct one on the honest input.
+    const reference = await circomWitness(src, { x: [0n, 0n, 0n] });
+    expect(honest.slice(0, 1 + c.r1cs.nPubOut)).to.deep.equal(reference.slice(0, 1 + c.r1cs.nPubOut));
   });
 
   describe("mutation: a weakened gadget lets a forgery through", () => {

@@ -337,6 +337,12 @@ function emitSlot(em: Emission): { vals: LC[][]; traceSignals: (string | null)[]
   } else {
     L.push(`    // input range: a single value`);
     L.push(`    for (var i = 0; i < ${nIn}; i++) { ${at("x")}[i] === ${g.input.lo}; }`);
+    // In the plan too (a RangeBits of no bits is x[i] - lo === 0): the direct backend and witness.ts build from it.
+    for (let i = 0; i < nIn; i++) {
+      const below = lcConst(-big(g.input.lo));
+      lcAddScaled(below, lcSig(`${at("x")}[${i}]`), 1n);
+      plan.push({ kind: "RangeBits", name: `${at("xr")}[${i}]`, n: 0, input: below });
+    }
   }
 
   let prodCount = 0;
