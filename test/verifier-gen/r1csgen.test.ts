@@ -5,7 +5,7 @@
  * fail); and its files must be what snarkjs reads.
  */
 import { expect } from "chai";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { emitCircom, type CircuitSource } from "../../verifier-gen/src/circom.js";
@@ -23,7 +23,7 @@ import { runInt, type IntGraph } from "../../verifier-gen/src/intgraph.js";
 import { pack } from "../../verifier-gen/src/packing.js";
 import { loadModelDir } from "../../verifier-gen/src/pipeline.js";
 import { quantize, quantizeInput } from "../../verifier-gen/src/quantize.js";
-import { checkWitness, readR1cs } from "../../verifier-gen/src/r1cs.js";
+import { checkWitness, readR1cs, type R1cs } from "../../verifier-gen/src/r1cs.js";
 import {
   buildConstraintSystem,
   directWitness,
@@ -31,7 +31,8 @@ import {
   wtnsBytes,
   type DirectOptions,
 } from "../../verifier-gen/src/r1csgen.js";
-import { generateSignals } from "../../verifier-gen/src/witness.js";
+import { generateSignals, parseSym } from "../../verifier-gen/src/witness.js";
+import { compareWithCircom } from "../helpers/equivalence.js";
 import { forgeries, satisfied, type Compiled } from "../helpers/forgery.js";
 import { activationMlp, miniTransformer, rng, tokenIdsEmbedding } from "../helpers/onnx-models.js";
 
@@ -61,21 +62,33 @@ function direct(src: CircuitSource, g: IntGraph, options: DirectOptions = {}): C
   }
 }
 
-/** circom's witness for the same circuit (compiled into a temporary directory): the reference. */
-async function circomWitness(src: CircuitSource, inputs: Record<string, bigint[]>): Promise<bigint[]> {
+/** circom's compilation of the same circuit (in a temporary directory): its R1CS, .sym and witness, the reference. */
+async function circomReference(
+  src: CircuitSource,
+  inputs: Record<string, bigint[]>,
+): Promise<{ r1cs: R1cs; sym: Map<string, number>; witness: bigint[] }> {
   const dir = mkdtempSync(join(tmpdir(), "vg-direct-ref-"));
   try {
     writeFileSync(join(dir, "model.circom"), src.main);
     writeFileSync(join(dir, "veriml_gadgets.circom"), GADGETS_CIRCOM);
     const comp = await compileCircom(dir, "model");
-    return await calculateWitness(
+    const witness = await calculateWitness(
       comp.wasm,
       Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.map(String)])),
     );
+    return { r1cs: readR1cs(comp.r1cs), sym: parseSym(readFileSync(comp.sym, "utf8")), witness };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** The direct backend's system of a circuit compared with circom's (test/helpers/equivalence.ts). */
+const differences = (
+  src: CircuitSource,
+  inputs: { name: string; length: number }[],
+  ref: { r1cs: R1cs; sym: Map<string, number> },
+  options: DirectOptions = {},
+) => compareWithCircom(buildConstraintSystem(src, inputs, { ...options, keepAliases: true }), ref.r1cs, ref.sym);
 
 describe("verifier-gen: direct R1CS backend", function () {
   this.timeout(600_000);
@@ -109,7 +122,10 @@ describe("verifier-gen: direct R1CS backend", function () {
       const values = generateSignals(src.plan, { x });
       const w = directWitness(buildConstraintSystem(src, [{ name: "x", length: x.length }]), values);
       expect(checkWitness(c.r1cs, w)).to.deep.equal([]);
-      const reference = await circomWitness(src, { x });
+      const ref = await circomReference(src, { x });
+      const reference = ref.witness;
+      // The same constraint system as circom's, up to the linear substitutions: the same solutions.
+      expect(differences(src, [{ name: "x", length: x.length }], ref)).to.deep.equal([]);
       const nPub = c.r1cs.nPubOut;
       expect(nPub).to.equal(src.publicSignals.length);
       expect(w.slice(0, 1 + nPub)).to.deep.equal(reference.slice(0, 1 + nPub));
@@ -130,9 +146,36 @@ describe("verifier-gen: direct R1CS backend", function () {
     const values = generateSignals(src.plan, inputs);
     const w = c.vector!(values);
     expect(checkWitness(c.r1cs, w)).to.deep.equal([]);
-    const reference = await circomWitness(src, inputs);
+    const ref = await circomReference(src, inputs);
+    const reference = ref.witness;
+    expect(
+      differences(
+        src,
+        [
+          { name: "x", length: x.length },
+          ...Object.entries(src.weightInputs).map(([name, v]) => ({ name, length: v.length })),
+        ],
+        ref,
+      ),
+    ).to.deep.equal([]);
     expect(w.slice(0, 1 + c.r1cs.nPubOut)).to.deep.equal(reference.slice(0, 1 + c.r1cs.nPubOut));
     expect(satisfied(c, inputs)).to.equal(true);
+  });
+
+  it("a batch circuit (slot inputs x[s]) is circom's constraint system too, with circom's public signals", async () => {
+    const { g, x } = synthetic(activationMlp(["Tanh"], { head: "Softmax", outputs: 4, seed: 11 }), 6, 4);
+    const x1 = x.map((v) => -v);
+    const src = emitCircom(g, { batch: 2 });
+    const inputs = [
+      { name: "x[0]", length: x.length },
+      { name: "x[1]", length: x.length },
+    ];
+    const cs = buildConstraintSystem(src, inputs);
+    const w = directWitness(cs, generateSignals(src.plan, { "x[0]": x, "x[1]": x1 }));
+    const ref = await circomReference(src, { x: [...x, ...x1] });
+    expect(cs.nPubOut).to.equal(ref.r1cs.nPubOut);
+    expect(w.slice(0, 1 + cs.nPubOut)).to.deep.equal(ref.witness.slice(0, 1 + cs.nPubOut));
+    expect(differences(src, inputs, ref)).to.deep.equal([]);
   });
 
   it("a single-value input range pins the input (x[i] === lo): no wrong label with the right public signals", async () => {
@@ -163,8 +206,9 @@ describe("verifier-gen: direct R1CS backend", function () {
     expect(forged.slice(1, 1 + c.r1cs.nPubOut)).to.deep.equal(pack(src.packing!, [[0, 0, 0], [1]]));
     expect(checkWitness(c.r1cs, forged)).to.not.deep.equal([]);
     // circom's R1CS of the same source refuses it too, and agrees with the direct one on the honest input.
-    const reference = await circomWitness(src, { x: [0n, 0n, 0n] });
-    expect(honest.slice(0, 1 + c.r1cs.nPubOut)).to.deep.equal(reference.slice(0, 1 + c.r1cs.nPubOut));
+    const ref = await circomReference(src, { x: [0n, 0n, 0n] });
+    expect(honest.slice(0, 1 + c.r1cs.nPubOut)).to.deep.equal(ref.witness.slice(0, 1 + c.r1cs.nPubOut));
+    expect(differences(src, [{ name: "x", length: 3 }], ref)).to.deep.equal([]);
   });
 
   describe("mutation: a weakened gadget lets a forgery through", () => {
@@ -180,6 +224,22 @@ describe("verifier-gen: direct R1CS backend", function () {
     it("ArgMax range checks of 254 bits: a wrong label is accepted", () => {
       const c = direct(src, g, { rangeWidth: (comp, n) => (/\.ge\[\d+\]$/.test(comp) ? 254 : n) });
       expect(forgeries(c, x).some((f) => f.includes("label"))).to.equal(true);
+    });
+
+    it("the comparison with circom's constraint system finds one remainder bit too many, or one input check too few", async () => {
+      const ref = await circomReference(src, { x });
+      const inputs = [{ name: "x", length: x.length }];
+      expect(differences(src, inputs, ref)).to.deep.equal([]);
+      const wide = differences(src, inputs, ref, { rangeWidth: (comp, n) => (comp === "rq2[3].d.rr" ? n + 1 : n) });
+      expect(wide[0]).to.equal("direct has 1678 free wires, circom 1677");
+      const dropped = {
+        ...src,
+        plan: src.plan.filter((call) => !(call.kind === "RangeBits" && call.name === "xr[5]")),
+      };
+      const loose = differences(dropped, inputs, ref);
+      expect(loose[0]).to.match(/^circom wire \d+ has no signal of the same name in the direct system$/);
+      const narrow = differences(src, inputs, ref, { rangeWidth: (comp, n) => (comp === "xr[5]" ? n - 1 : n) });
+      expect(narrow.length).to.be.greaterThan(0);
     });
   });
 

@@ -41,17 +41,21 @@ export interface ConstraintSystem {
   wires: Map<string, number>;
   /** wires with no name (materialised linear combinations), in order, with what they equal */
   derived: { wire: number; lc: WLC }[];
+  /** with `keepAliases`: every substituted signal with the combination of wires it stands for (tests compare with circom) */
+  aliases?: Map<string, WLC>;
 }
 
 export interface DirectOptions {
   /** Bits a RangeBits component really has (default: the width the plan gives it): to build weakened mutants. */
   rangeWidth?: (component: string, width: number) => number;
+  /** Keep the substituted signals in the result (`aliases`): off by default, a large circuit has millions. */
+  keepAliases?: boolean;
 }
 
 class Builder {
   readonly wires = new Map<string, number>();
   /** signals defined linearly: their value as a combination of wires */
-  private readonly alias = new Map<string, WLC>();
+  readonly alias = new Map<string, WLC>();
   readonly constraints: [WLC, WLC, WLC][] = [];
   readonly derived: { wire: number; lc: WLC }[] = [];
   private readonly materialised = new WeakMap<LC, WLC>();
@@ -486,6 +490,7 @@ export function buildConstraintSystem(
     constraints: b.constraints,
     wires: b.wires,
     derived: b.derived,
+    ...(options.keepAliases ? { aliases: b.alias } : {}),
   };
 }
 
