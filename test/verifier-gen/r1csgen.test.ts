@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { emitCircom, type CircuitSource } from "../../verifier-gen/src/circom.js";
 import { loadDataset } from "../../verifier-gen/src/dataset.js";
+import { IntegrityError } from "../../verifier-gen/src/errors.js";
 import { importOnnx } from "../../verifier-gen/src/floatgraph.js";
 import { GADGETS_CIRCOM } from "../../verifier-gen/src/gadgets.circom.js";
 import {
@@ -256,6 +257,15 @@ describe("verifier-gen: direct R1CS backend", function () {
     expect(longest(2)).to.be.greaterThan(784);
     const dense = c.r1cs.constraints.filter((abc) => abc[2].length > 784);
     expect(dense).to.have.length(24);
+  });
+
+  it("refuses a range check of 254 bits (every field element decomposes), accepts 253", () => {
+    const check = (n: number) => ({
+      plan: [{ kind: "RangeBits" as const, name: "r", n, input: { t: new Map([["x[0]", 1n]]), c: 0n } }],
+      publicSignals: [],
+    });
+    expect(buildConstraintSystem(check(253), [{ name: "x", length: 1 }]).constraints).to.have.length(254);
+    expect(() => buildConstraintSystem(check(254), [{ name: "x", length: 1 }])).to.throw(IntegrityError, /254 bits/);
   });
 
   it("writes the .wtns snarkjs reads", async () => {

@@ -17,6 +17,7 @@
 import { writeFileSync } from "node:fs";
 import type { CircuitSource, GadgetCall, LC } from "./circom.js";
 import { tableSplit } from "./circom.js";
+import { IntegrityError } from "./errors.js";
 import { SNARK_SCALAR_FIELD as P } from "./groth16.js";
 import type { SignalValues } from "./witness.js";
 
@@ -27,6 +28,9 @@ const mod = (x: bigint): bigint => {
   const r = x % P;
   return r < 0n ? r + P : r;
 };
+
+/** Bits a range check may have: 2^253 < p, so 253 bits still decompose uniquely; from 254 on every field element has a decomposition. */
+const MAX_RANGE_BITS = 253;
 
 /** Terms above which a linear combination entering a product is first made a wire of its own. */
 const MAX_PRODUCT_TERMS = 4;
@@ -129,6 +133,11 @@ class Builder {
   // ---- the gadgets (gadgets.circom.ts), one method each ----
 
   rangeBits(c: string, n: number, input: WLC): void {
+    // INVARIANT: a plan never asks for a range check that checks nothing.
+    if (n > MAX_RANGE_BITS)
+      throw new IntegrityError(
+        `direct backend: ${c} is a range check of ${n} bits, more than the field allows (${MAX_RANGE_BITS})`,
+      );
     this.define(`${c}.in`, input);
     const width = this.options.rangeWidth?.(c, n) ?? n;
     const sum: WLC = new Map();
