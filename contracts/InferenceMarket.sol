@@ -7,9 +7,12 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ERC165Checker} from "@openzeppelin/contracts/utils/introspection/ERC165Checker.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IActiveClock} from "./interfaces/IActiveClock.sol";
 import {IAIOracleConsumer} from "./interfaces/IAIOracleConsumer.sol";
 import {IInferenceMarket} from "./interfaces/IInferenceMarket.sol";
+import {IInstantVerificationModule} from "./interfaces/IInstantVerificationModule.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IStakingVault} from "./interfaces/IStakingVault.sol";
 import {IVerificationModule} from "./interfaces/IVerificationModule.sol";
@@ -19,6 +22,48 @@ import {IVerificationModule} from "./interfaces/IVerificationModule.sol";
 /// credits balances that their owners withdraw, so a hostile recipient cannot block anyone else.
 contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, ReentrancyGuard {
     using SafeERC20 for IERC20;
+
+    /// @dev A request as stored: three words, written once at creation (the callback address in its own
+    /// mapping, only when there is one). Everything else it is judged and paid under is its Terms.
+    struct StoredRequest {
+        // word 0
+        Status status;
+        uint64 deadline;
+        address operator;
+        uint24 callbackGasLimit;
+        // word 1
+        address requester;
+        uint64 claimDeadline;
+        uint32 termsId;
+        // word 2
+        bytes32 inputHash;
+    }
+
+    /// @dev A request's consumer and its result.
+    struct Delivery {
+        address callback;
+        bytes32 resultHash;
+    }
+
+    /// @dev Pause accounting of the active clock: total paused seconds, and when the current pause began.
+    struct PauseClock {
+        uint64 total;
+        uint64 since;
+    }
+
+    /// @dev What requests are judged and paid under, stored once per distinct tuple and shared.
+    struct Terms {
+        address module;
+        uint8 mode;
+        bool instant;
+        uint80 modelId;
+        address token;
+        uint128 price;
+        uint128 verificationFee;
+        uint256 operatorStake;
+        bytes32 configHash;
+        bytes config;
+    }
 
     uint16 private constant _BPS = 10_000;
     uint16 private constant _MAX_PROTOCOL_FEE_BPS = 2_000;
@@ -31,11 +76,15 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     IModelRegistry private immutable _registry;
     IStakingVault private immutable _vault;
 
-    mapping(uint256 requestId => Request) private _requests;
-    mapping(uint256 requestId => bytes) private _results;
-    /// @dev Mode settings a request was created with; the module judges it by these even if the model
-    /// owner later changes or disables the mode.
-    mapping(uint256 requestId => bytes) private _modeConfigs;
+    mapping(uint256 requestId => StoredRequest) private _requests;
+    /// @dev Where a request's result goes (set at creation only when there is a callback) and what it was
+    /// (keccak256 of the accepted output, set at settlement; the bytes are in RequestFinalized).
+    mapping(uint256 requestId => Delivery) private _deliveries;
+    /// @dev Terms snapshots by id (ids start at 1), and the id of each terms key. A request is judged by its
+    /// terms (module, mode config, stake) even if the model owner later changes or disables the mode.
+    mapping(uint256 termsId => Terms) private _terms;
+    mapping(bytes32 termsKey => uint32) private _termsIds;
+    uint256 private _termsCount;
     mapping(address account => mapping(address token => uint256)) private _owed;
     mapping(address token => uint256) private _liabilities;
     mapping(address token => bool) private _allowedTokens;
@@ -46,9 +95,7 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     uint16 private _noShowSlashBps;
     uint64 private _claimWindow;
     uint32 private _maxCallbackGas;
-    /// @dev Pause accounting of the active clock: total paused seconds, and when the current pause began.
-    uint64 private _pausedTotal;
-    uint64 private _pausedAt;
+    PauseClock private _pauseClock;
 
     /// @notice Market parameters set at deployment (each can be changed later by governance).
     struct Parameters {
@@ -95,50 +142,45 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         uint256 required = price + fee;
         if (params.maxFee < required) revert InferenceMarketFeeTooLow(params.maxFee, required);
         if (params.deadline <= block.timestamp) revert InferenceMarketDeadlineInPast(params.deadline, block.timestamp);
-        // Not paused here, so active time is unix time minus the past pauses.
-        uint64 deadline = params.deadline - _pausedTotal;
         _checkCallback(params.callback, params.callbackGasLimit);
-        bytes32 inputHash = _inputHash(params);
+        uint32 termsId = _termsIdFor(params, module, operatorStake, price, fee, config);
 
         requestId = ++_requestCount;
-        _requests[requestId] = Request({
-            requester: msg.sender,
-            deadline: deadline,
-            mode: params.mode,
+        // Not paused here, so active time is unix time minus the past pauses.
+        uint64 deadline = params.deadline - _pauseClock.total;
+        _requests[requestId] = StoredRequest({
             status: Status.Open,
+            deadline: deadline,
             operator: address(0),
+            callbackGasLimit: SafeCast.toUint24(params.callbackGasLimit),
+            requester: msg.sender,
             claimDeadline: 0,
-            token: params.token,
-            callback: params.callback,
-            callbackGasLimit: params.callbackGasLimit,
-            module: address(module),
-            modelId: params.modelId,
-            price: price,
-            verificationFee: fee,
-            operatorStake: operatorStake,
-            inputHash: inputHash
+            termsId: termsId,
+            inputHash: _inputHash(params)
         });
-        if (config.length != 0) _modeConfigs[requestId] = config;
+        if (params.callback != address(0)) _deliveries[requestId].callback = params.callback;
         _liabilities[params.token] += required;
-        _emitCreated(requestId, params);
+        _emitCreated(requestId, params, price, fee, deadline);
         _collectPayment(params.token, params.maxFee, required);
     }
 
     /// @inheritdoc IInferenceMarket
     function refund(uint256 requestId) external nonReentrant {
-        Request storage request = _requireRequest(requestId);
+        StoredRequest storage request = _requireRequest(requestId);
         Status status = request.status;
         if (status != Status.Open && status != Status.Claimed) revert InferenceMarketWrongStatus(requestId, status);
         // INVARIANT: a request can be refunded only once its deadline has passed unanswered (in active time,
         // so a pause never makes an operator a no-show).
         uint64 nowActive = activeTime();
         if (nowActive <= request.deadline) revert InferenceMarketDeadline(requestId, request.deadline, nowActive);
+        Terms storage terms = _terms[request.termsId];
         address operator = request.operator;
+        address requester = request.requester;
         request.status = Status.Refunded;
-        uint256 amount = request.price + request.verificationFee;
-        _credit(request.requester, request.token, amount);
-        emit RequestRefunded(requestId, request.requester, amount);
-        if (status == Status.Claimed) _penaliseNoShow(requestId, request, operator);
+        uint256 amount = uint256(terms.price) + terms.verificationFee;
+        _credit(requester, terms.token, amount);
+        emit RequestRefunded(requestId, requester, amount);
+        if (status == Status.Claimed) _penaliseNoShow(requestId, terms.operatorStake, requester, operator);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -159,20 +201,19 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
 
     /// @inheritdoc IInferenceMarket
     function claim(uint256 requestId) external whenNotPaused nonReentrant {
-        Request storage request = _requireRequest(requestId);
+        StoredRequest storage request = _requireRequest(requestId);
         if (request.status != Status.Open) revert InferenceMarketWrongStatus(requestId, request.status);
         uint64 nowActive = activeTime();
         if (nowActive > request.deadline) revert InferenceMarketDeadline(requestId, request.deadline, nowActive);
-        if (!_vault.isServing(msg.sender, request.modelId, IStakingVault.Role.Operator)) {
-            revert InferenceMarketNotServing(request.modelId, msg.sender);
-        }
+        Terms storage terms = _terms[request.termsId];
+        _requireServing(terms.modelId);
         uint64 claimDeadline = nowActive + _claimWindow;
         if (claimDeadline > request.deadline) claimDeadline = request.deadline;
         request.status = Status.Claimed;
         request.operator = msg.sender;
         request.claimDeadline = claimDeadline;
         emit RequestClaimed(requestId, msg.sender, claimDeadline);
-        _vault.lock(operatorLockId(requestId, msg.sender), msg.sender, request.operatorStake);
+        _vault.lock(operatorLockId(requestId, msg.sender), msg.sender, terms.operatorStake);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -181,7 +222,7 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         bytes calldata output,
         bytes calldata proof
     ) external whenNotPaused nonReentrant {
-        Request storage request = _requireRequest(requestId);
+        StoredRequest storage request = _requireRequest(requestId);
         if (request.status != Status.Claimed) revert InferenceMarketWrongStatus(requestId, request.status);
         if (msg.sender != request.operator) {
             revert InferenceMarketWrongOperator(requestId, msg.sender, request.operator);
@@ -192,22 +233,13 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         }
         request.status = Status.Submitted;
         emit ResultSubmitted(requestId, msg.sender, output);
-        IVerificationModule(request.module).onSubmit(
-            IVerificationModule.Submission({
-                requestId: requestId,
-                modelId: request.modelId,
-                operator: msg.sender,
-                inputHash: request.inputHash,
-                config: _modeConfigs[requestId]
-            }),
-            output,
-            proof
-        );
+        Terms storage terms = _terms[request.termsId];
+        IVerificationModule(terms.module).onSubmit(_submission(requestId, request, terms), output, proof);
     }
 
     /// @inheritdoc IInferenceMarket
     function reopen(uint256 requestId) external nonReentrant {
-        Request storage request = _requireRequest(requestId);
+        StoredRequest storage request = _requireRequest(requestId);
         if (request.status != Status.Claimed) revert InferenceMarketWrongStatus(requestId, request.status);
         // INVARIANT: an operator is a no-show only once its whole claim window has passed in active time.
         uint64 nowActive = activeTime();
@@ -218,7 +250,12 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         request.status = Status.Open;
         request.operator = address(0);
         request.claimDeadline = 0;
-        uint256 slashed = _penaliseNoShow(requestId, request, operator);
+        uint256 slashed = _penaliseNoShow(
+            requestId,
+            _terms[request.termsId].operatorStake,
+            request.requester,
+            operator
+        );
         emit RequestReopened(requestId, operator, slashed);
     }
 
@@ -226,53 +263,121 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
 
     /// @inheritdoc IInferenceMarket
     function finalize(uint256 requestId) external nonReentrant {
-        Request storage request = _requireRequest(requestId);
+        StoredRequest storage request = _requireRequest(requestId);
         // INVARIANT: a request pays out at most once: only a Submitted request settles, and settling ends it.
         if (request.status != Status.Submitted) revert InferenceMarketWrongStatus(requestId, request.status);
-        IVerificationModule module = IVerificationModule(request.module);
+        Terms storage terms = _terms[request.termsId];
+        IVerificationModule module = IVerificationModule(terms.module);
         if (!module.isFinal(requestId)) revert InferenceMarketNotFinal(requestId);
         IVerificationModule.Settlement memory settlement = module.settlement(requestId);
 
         uint256 rewardsTotal = _rewardsTotal(settlement.rewards);
         // INVARIANT: escrow stays solvent: a module can hand out at most the fee escrowed for it.
-        if (rewardsTotal > request.verificationFee) {
-            revert InferenceMarketRewardsExceedFee(requestId, rewardsTotal, request.verificationFee);
+        if (rewardsTotal > terms.verificationFee) {
+            revert InferenceMarketRewardsExceedFee(requestId, rewardsTotal, terms.verificationFee);
         }
-        if (settlement.operatorSlash > request.operatorStake) {
-            revert InferenceMarketSlashExceedsStake(requestId, settlement.operatorSlash, request.operatorStake);
+        if (settlement.operatorSlash > terms.operatorStake) {
+            revert InferenceMarketSlashExceedsStake(requestId, settlement.operatorSlash, terms.operatorStake);
         }
 
         request.status = Status.Finalized;
-        address token = request.token;
+        address token = terms.token;
+        address operator = request.operator;
         for (uint256 i = 0; i < settlement.rewards.length; ++i) {
             address to = settlement.rewards[i].to;
             if (to != address(0)) _credit(to, token, settlement.rewards[i].amount);
         }
-        uint256 unusedFee = request.verificationFee - rewardsTotal;
+        uint256 unusedFee = terms.verificationFee - rewardsTotal;
         if (settlement.accepted) {
-            uint256 protocolFee = (request.price * _protocolFeeBps) / _BPS;
-            uint256 operatorPayment = request.price - protocolFee;
             // A module that names no payee pays the assigned operator.
-            address payee = settlement.payee == address(0) ? request.operator : settlement.payee;
+            address payee = settlement.payee == address(0) ? operator : settlement.payee;
+            (uint256 operatorPayment, uint256 protocolFee) = _split(terms.price);
             _credit(payee, token, operatorPayment);
             _credit(_treasury, token, protocolFee);
             _credit(request.requester, token, unusedFee);
-            _results[requestId] = settlement.output;
+            _deliveries[requestId].resultHash = keccak256(settlement.output);
             emit RequestFinalized(requestId, payee, settlement.output, operatorPayment, protocolFee);
         } else {
-            _credit(request.requester, token, request.price + unusedFee);
-            emit RequestRejected(requestId, request.operator, settlement.operatorSlash);
+            _credit(request.requester, token, terms.price + unusedFee);
+            emit RequestRejected(requestId, operator, settlement.operatorSlash);
         }
 
-        bytes32 lockId = operatorLockId(requestId, request.operator);
+        bytes32 lockId = operatorLockId(requestId, operator);
         if (settlement.operatorSlash > 0) {
             address beneficiary = settlement.slashBeneficiary;
             _vault.slash(lockId, settlement.operatorSlash, beneficiary == address(0) ? request.requester : beneficiary);
         }
         _vault.unlock(lockId);
 
-        if (settlement.accepted && request.callback != address(0)) {
-            _runCallback(requestId, request.callback, request.callbackGasLimit, settlement.output);
+        if (settlement.accepted && request.callbackGasLimit != 0) {
+            _runCallback(requestId, request.callbackGasLimit, settlement.output);
+        }
+    }
+
+    /// @inheritdoc IInferenceMarket
+    /// @dev The module's check (a view of the verifier) comes first, then every effect, then the callback.
+    function fulfill(
+        uint256 requestId,
+        bytes calldata output,
+        bytes calldata proof
+    ) external whenNotPaused nonReentrant {
+        StoredRequest storage request = _requireRequest(requestId);
+        Terms storage terms = _terms[request.termsId];
+        bool claimed = _checkFulfillable(requestId, request, terms);
+        if (!claimed) _requireServing(terms.modelId);
+        // INVARIANT: an instant result is accepted only once its module has checked it for this request (its
+        // input hash and the config it was created with) and the caller as the operator.
+        IInstantVerificationModule(terms.module).onFulfill(
+            _fulfillSubmission(requestId, request, terms),
+            output,
+            proof
+        );
+        (uint256 operatorPayment, uint256 protocolFee) = _markFulfilled(requestId, request, terms, output, claimed);
+        _credit(msg.sender, terms.token, operatorPayment);
+        _credit(_treasury, terms.token, protocolFee);
+        uint24 gasLimit = request.callbackGasLimit;
+        if (gasLimit != 0) _runCallback(requestId, gasLimit, output);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function fulfillBatch(uint256[] calldata requestIds, bytes calldata proof) external whenNotPaused nonReentrant {
+        uint256 n = requestIds.length;
+        if (n == 0) revert InferenceMarketEmptyBatch();
+        uint32 firstTermsId = _requireRequest(requestIds[0]).termsId;
+        Terms storage first = _terms[firstTermsId];
+        bytes32[] memory inputHashes = new bytes32[](n);
+        bool[] memory claimed = new bool[](n);
+        bool anyOpen = false;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 id = requestIds[i];
+            // INVARIANT: a batch settles each request at most once: ids strictly ascend, so none repeats.
+            if (i > 0 && id <= requestIds[i - 1]) revert InferenceMarketBatchOrder(i, requestIds[i - 1], id);
+            StoredRequest storage request = _requireRequest(id);
+            Terms storage terms = _terms[request.termsId];
+            // INVARIANT: one proof judges only requests of one module, model, mode and mode config.
+            if (request.termsId != firstTermsId && !_sameJudge(terms, first)) {
+                revert InferenceMarketBatchMismatch(id, requestIds[0]);
+            }
+            claimed[i] = _checkFulfillable(id, request, terms);
+            if (!claimed[i]) anyOpen = true;
+            inputHashes[i] = request.inputHash;
+        }
+        if (anyOpen) _requireServing(first.modelId);
+        bytes[] memory outputs = IInstantVerificationModule(first.module).onFulfillBatch(
+            IInstantVerificationModule.BatchSubmission({
+                modelId: first.modelId,
+                operator: msg.sender,
+                config: first.config,
+                requestIds: requestIds,
+                inputHashes: inputHashes
+            }),
+            proof
+        );
+        if (outputs.length != n) revert InferenceMarketBatchOutputs(n, outputs.length);
+        _settleBatch(requestIds, outputs, claimed);
+        for (uint256 i = 0; i < n; ++i) {
+            uint24 gasLimit = _requests[requestIds[i]].callbackGasLimit;
+            if (gasLimit != 0) _runCallback(requestIds[i], gasLimit, outputs[i]);
         }
     }
 
@@ -313,17 +418,17 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     /// @notice Stops new requests, claims and submissions, and stops the active clock: no deadline passes and
     /// no chess clock runs while paused, so nobody can be slashed for the pause. Withdrawals go on.
     function pause() external onlyOwner {
-        _pausedAt = uint64(block.timestamp);
+        _pauseClock.since = uint64(block.timestamp);
         _pause();
     }
 
     /// @notice Governance: lifts the pause; every active-time deadline moves later by the paused time.
     function unpause() external onlyOwner {
-        uint64 duration = uint64(block.timestamp) - _pausedAt;
-        _pausedTotal += duration;
-        _pausedAt = 0;
+        uint64 duration = uint64(block.timestamp) - _pauseClock.since;
+        uint64 total = _pauseClock.total + duration;
+        _pauseClock = PauseClock({total: total, since: 0});
         _unpause();
-        emit PauseEnded(duration, _pausedTotal);
+        emit PauseEnded(duration, total);
     }
 
     // ---------------------------------------------------------------- views
@@ -341,29 +446,44 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     }
 
     /// @inheritdoc IInferenceMarket
-    function getRequest(uint256 requestId) external view returns (Request memory) {
-        return _requireRequest(requestId);
+    function getRequest(uint256 requestId) external view returns (Request memory r) {
+        StoredRequest storage s = _requireRequest(requestId);
+        Terms storage t = _terms[s.termsId];
+        r.requester = s.requester;
+        r.deadline = s.deadline;
+        r.mode = t.mode;
+        r.status = s.status;
+        r.operator = s.operator;
+        r.claimDeadline = s.claimDeadline;
+        r.token = t.token;
+        r.callback = _deliveries[requestId].callback;
+        r.callbackGasLimit = s.callbackGasLimit;
+        r.module = t.module;
+        r.modelId = t.modelId;
+        r.price = t.price;
+        r.verificationFee = t.verificationFee;
+        r.operatorStake = t.operatorStake;
+        r.inputHash = s.inputHash;
     }
 
     /// @inheritdoc IActiveClock
     function activeTime() public view returns (uint64) {
-        return (paused() ? _pausedAt : uint64(block.timestamp)) - _pausedTotal;
+        return (paused() ? _pauseClock.since : uint64(block.timestamp)) - _pauseClock.total;
     }
 
     /// @inheritdoc IInferenceMarket
     function pausedTotal() external view returns (uint64) {
-        return _pausedTotal;
+        return _pauseClock.total;
     }
 
     /// @inheritdoc IInferenceMarket
     function modeConfigOf(uint256 requestId) external view returns (bytes memory) {
-        _requireRequest(requestId);
-        return _modeConfigs[requestId];
+        return _terms[_requireRequest(requestId).termsId].config;
     }
 
     /// @inheritdoc IInferenceMarket
-    function resultOf(uint256 requestId) external view returns (bytes memory) {
-        return _results[requestId];
+    function resultHashOf(uint256 requestId) external view returns (bytes32) {
+        return _deliveries[requestId].resultHash;
     }
 
     /// @inheritdoc IInferenceMarket
@@ -440,21 +560,178 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         fee = module.verificationFee(config, price);
     }
 
-    function _emitCreated(uint256 requestId, RequestParams calldata params) private {
-        Request storage r = _requests[requestId];
+    function _emitCreated(
+        uint256 requestId,
+        RequestParams calldata params,
+        uint256 price,
+        uint256 fee,
+        uint64 deadline
+    ) private {
         emit RequestCreated(
             requestId,
             params.modelId,
             msg.sender,
             params.mode,
             params.token,
-            r.price,
-            r.verificationFee,
-            r.deadline,
-            r.inputHash,
+            price,
+            fee,
+            deadline,
+            _requests[requestId].inputHash,
             params.input,
             params.inputURI
         );
+    }
+
+    /// @dev The id of the terms a new request is judged and paid under, recording them the first time.
+    function _termsIdFor(
+        RequestParams calldata params,
+        IVerificationModule module,
+        uint256 operatorStake,
+        uint256 price,
+        uint256 fee,
+        bytes memory config
+    ) private returns (uint32 termsId) {
+        bytes32 configHash = keccak256(config);
+        bytes32 key = keccak256(
+            abi.encode(module, params.modelId, params.mode, params.token, price, fee, operatorStake, configHash)
+        );
+        termsId = _termsIds[key];
+        if (termsId != 0) return termsId;
+        termsId = SafeCast.toUint32(++_termsCount);
+        _termsIds[key] = termsId;
+        bool instant = ERC165Checker.supportsInterface(address(module), type(IInstantVerificationModule).interfaceId);
+        _terms[termsId] = Terms({
+            module: address(module),
+            mode: params.mode,
+            instant: instant,
+            modelId: SafeCast.toUint80(params.modelId),
+            token: params.token,
+            price: SafeCast.toUint128(price),
+            verificationFee: SafeCast.toUint128(fee),
+            operatorStake: operatorStake,
+            configHash: configHash,
+            config: config
+        });
+        emit TermsRecorded(termsId, params.modelId, params.mode, params.token, address(module), instant, configHash);
+    }
+
+    /// @dev The operator's payment and the protocol fee out of a price.
+    function _split(uint256 price) private view returns (uint256 operatorPayment, uint256 protocolFee) {
+        protocolFee = (price * _protocolFeeBps) / _BPS;
+        operatorPayment = price - protocolFee;
+    }
+
+    function _submission(
+        uint256 requestId,
+        StoredRequest storage request,
+        Terms storage terms
+    ) private view returns (IVerificationModule.Submission memory) {
+        return
+            IVerificationModule.Submission({
+                requestId: requestId,
+                modelId: terms.modelId,
+                operator: request.operator,
+                inputHash: request.inputHash,
+                config: terms.config
+            });
+    }
+
+    function _fulfillSubmission(
+        uint256 requestId,
+        StoredRequest storage request,
+        Terms storage terms
+    ) private view returns (IVerificationModule.Submission memory) {
+        return
+            IVerificationModule.Submission({
+                requestId: requestId,
+                modelId: terms.modelId,
+                operator: msg.sender,
+                inputHash: request.inputHash,
+                config: terms.config
+            });
+    }
+
+    /// @dev Reverts unless the caller may fulfill the request now; returns whether it holds the request's claim.
+    function _checkFulfillable(
+        uint256 requestId,
+        StoredRequest storage request,
+        Terms storage terms
+    ) private view returns (bool claimed) {
+        // INVARIANT: only a module whose verdict is final on submission settles in the submitting transaction.
+        if (!terms.instant) revert InferenceMarketNotInstant(requestId, terms.module);
+        Status status = request.status;
+        uint64 nowActive = activeTime();
+        if (status == Status.Open) {
+            if (nowActive > request.deadline) revert InferenceMarketDeadline(requestId, request.deadline, nowActive);
+            return false;
+        }
+        // INVARIANT: a claim stays exclusive: only the claimant fulfills a claimed request, inside its window.
+        if (status != Status.Claimed) revert InferenceMarketWrongStatus(requestId, status);
+        if (msg.sender != request.operator)
+            revert InferenceMarketWrongOperator(requestId, msg.sender, request.operator);
+        if (nowActive > request.claimDeadline) {
+            revert InferenceMarketClaimWindow(requestId, request.claimDeadline, nowActive);
+        }
+        return true;
+    }
+
+    /// @dev Ends an accepted instant request: every effect but the payee's and treasury's credits, which the
+    /// caller makes (one per batch and token). Returns them.
+    function _markFulfilled(
+        uint256 requestId,
+        StoredRequest storage request,
+        Terms storage terms,
+        bytes memory output,
+        bool claimed
+    ) private returns (uint256 operatorPayment, uint256 protocolFee) {
+        request.status = Status.Finalized;
+        request.operator = msg.sender;
+        (operatorPayment, protocolFee) = _split(terms.price);
+        // An instant module pays no rewards: its whole fee goes back to the requester.
+        _credit(request.requester, terms.token, terms.verificationFee);
+        _deliveries[requestId].resultHash = keccak256(output);
+        emit RequestFinalized(requestId, msg.sender, output, operatorPayment, protocolFee);
+        if (claimed) _vault.unlock(operatorLockId(requestId, msg.sender));
+    }
+
+    /// @dev Settles every request of a verified batch; credits the caller and treasury once per run of one token.
+    function _settleBatch(uint256[] calldata requestIds, bytes[] memory outputs, bool[] memory claimed) private {
+        address token;
+        uint256 pay;
+        uint256 fees;
+        for (uint256 i = 0; i < requestIds.length; ++i) {
+            StoredRequest storage request = _requests[requestIds[i]];
+            Terms storage terms = _terms[request.termsId];
+            if (i > 0 && terms.token != token) {
+                _credit(msg.sender, token, pay);
+                _credit(_treasury, token, fees);
+                pay = 0;
+                fees = 0;
+            }
+            token = terms.token;
+            (uint256 operatorPayment, uint256 protocolFee) = _markFulfilled(
+                requestIds[i],
+                request,
+                terms,
+                outputs[i],
+                claimed[i]
+            );
+            pay += operatorPayment;
+            fees += protocolFee;
+        }
+        _credit(msg.sender, token, pay);
+        _credit(_treasury, token, fees);
+    }
+
+    /// @dev Whether two terms have the same judge: module, model, mode and mode config.
+    function _sameJudge(Terms storage a, Terms storage b) private view returns (bool) {
+        return a.module == b.module && a.modelId == b.modelId && a.mode == b.mode && a.configHash == b.configHash;
+    }
+
+    function _requireServing(uint256 modelId) private view {
+        if (!_vault.isServing(msg.sender, modelId, IStakingVault.Role.Operator)) {
+            revert InferenceMarketNotServing(modelId, msg.sender);
+        }
     }
 
     /// @dev Sum of the rewards a settlement pays. A reward to the zero address could never be withdrawn:
@@ -489,15 +766,21 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         emit PaymentCredited(account, token, amount);
     }
 
-    function _penaliseNoShow(uint256 requestId, Request storage request, address operator) private returns (uint256) {
+    function _penaliseNoShow(
+        uint256 requestId,
+        uint256 operatorStake,
+        address requester,
+        address operator
+    ) private returns (uint256) {
         bytes32 lockId = operatorLockId(requestId, operator);
-        uint256 slashed = (request.operatorStake * _noShowSlashBps) / _BPS;
-        if (slashed > 0) _vault.slash(lockId, slashed, request.requester);
+        uint256 slashed = (operatorStake * _noShowSlashBps) / _BPS;
+        if (slashed > 0) _vault.slash(lockId, slashed, requester);
         _vault.unlock(lockId);
         return slashed;
     }
 
-    function _runCallback(uint256 requestId, address callback, uint32 gasLimit, bytes memory output) private {
+    function _runCallback(uint256 requestId, uint24 gasLimit, bytes memory output) private {
+        address callback = _deliveries[requestId].callback;
         // EIP-150 forwards at most 63/64 of what is left, so demand enough that the consumer really gets
         // its limit; otherwise a finalizer could starve the callback on purpose.
         // Encode first: memory expansion for a large output must not eat into the callback's gas.
@@ -532,7 +815,7 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         return computed;
     }
 
-    function _requireRequest(uint256 requestId) private view returns (Request storage request) {
+    function _requireRequest(uint256 requestId) private view returns (StoredRequest storage request) {
         request = _requests[requestId];
         if (request.status == Status.None) revert InferenceMarketUnknownRequest(requestId);
     }

@@ -59,7 +59,14 @@ try {
     for (const mode of Object.keys(ALL_MODES) as ModeName[]) {
       const modelId = stack.ids.get(`models/build/${model}`)![mode];
       const modelInterface = await client.modelInterface(modelId);
-      const perStep: Record<string, number[]> = { create: [], claim: [], submit: [], finalize: [], whole: [] };
+      const perStep: Record<string, number[]> = {
+        create: [],
+        claim: [],
+        submit: [],
+        finalize: [],
+        fulfill: [],
+        whole: [],
+      };
       for (let r = 0; r < REQUESTS; r++) {
         const { bytes } = quantizeFloatInput(modelInterface, data.inputs[r]!);
         const { requestId } = await client.request({
@@ -79,7 +86,8 @@ try {
         if (outcome.status !== "Finalized") throw new Error(`${model} ${mode}: request ${requestId} ${outcome.status}`);
         for (const step of outcome.steps) perStep[step.step]?.push(Number(step.gasUsed));
         const first = (await provider.getTransactionReceipt(outcome.txs.create!))!.blockNumber;
-        const last = (await provider.getTransactionReceipt(outcome.txs.finalize!))!.blockNumber;
+        const last = (await provider.getTransactionReceipt((outcome.txs.finalize ?? outcome.txs.fulfill)!))!
+          .blockNumber;
         let whole = 0;
         for (let b = first; b <= last; b++) {
           for (const hash of (await provider.getBlock(b))?.transactions ?? []) {

@@ -22,8 +22,10 @@ import { operatorConfig } from "../operator/src/config.js";
 import { createExecutor } from "../operator/src/executors/index.js";
 import { OperatorRuntime } from "../operator/src/runtime.js";
 import { loadOptimisticModel } from "../operator/src/optimistic/model.js";
-import { commitTrace, decodeOutput, encodeSubmissionProof, outputOf } from "../operator/src/optimistic/trace.js";
-import { Phase, operatorReveal } from "../operator/src/optimistic/game.js";
+import { decodeOutput } from "../operator/src/optimistic/trace.js";
+import { Phase } from "../operator/src/optimistic/game.js";
+import { settledOutput } from "../operator/src/chain/results.js";
+import { stageCheat } from "./lib/optimistic-cheat.js";
 
 const WORK_DIR = ".veriml/demo-optimistic";
 const PER_MODEL = Number(process.env.DEMO_REQUESTS ?? 3);
@@ -72,16 +74,15 @@ const send = async (modelId: bigint, sampleIndex: number): Promise<bigint> => {
 // The scripted cheater takes the first MLP request before any bot runs: fc1 computed with a wrong bias.
 const cheatSample = 2;
 const cheatId = await send(ids.mlp!, cheatSample);
-const wrongGraph = structuredClone(builds.mlp.graph);
-const fc1 = wrongGraph.nodes[0]!;
-if (fc1.op !== "dense") throw new Error("digits-mlp starts with a dense layer");
-fc1.bias[10] = fc1.bias[10]! + 10_000;
-const cheat = commitTrace(wrongGraph, Uint8Array.from(testSet.inputs[cheatSample]!));
-await (await suite.market.connect(cheater).claim(cheatId)).wait();
-await (await suite.market.connect(cheater).submitResult(cheatId, outputOf(cheat), encodeSubmissionProof(cheat))).wait();
-console.log(
-  `request ${cheatId}: cheater submitted label ${cheat.trace.output[0]} (true digit ${testSet.labels[cheatSample]})`,
+const cheat = await stageCheat(
+  suite.market,
+  optimistic,
+  cheater,
+  builds.mlp.graph,
+  cheatId,
+  Uint8Array.from(testSet.inputs[cheatSample]!),
 );
+console.log(`request ${cheatId}: cheater submitted label ${cheat.claimed} (true digit ${testSet.labels[cheatSample]})`);
 
 const log = pino({ level: process.env.LOG_LEVEL ?? "warn" });
 const startBot = async (name: string, account: number, roles: string[]): Promise<OperatorRuntime> => {
@@ -128,22 +129,7 @@ await waitFor(
   "the challenge",
   async () => Number((await optimistic.getGame(cheatId, challengerAddr)).phase) !== Phase.None,
 );
-for (;;) {
-  const g = await optimistic.getGame(cheatId, challengerAddr);
-  const phase = Number(g.phase);
-  if (phase === Phase.Resolved) break;
-  if (g.operatorToMove && phase !== Phase.OneStep) {
-    const state = {
-      phase,
-      operatorToMove: true,
-      level: Number(g.level),
-      tensor: Number(g.tensor),
-      position: Number(g.position),
-    };
-    await (await optimistic.connect(cheater).reveal(cheatId, challengerAddr, operatorReveal(cheat, state))).wait();
-  }
-  await new Promise((r) => setTimeout(r, 100));
-}
+await cheat.defend(challengerAddr);
 await waitFor("the rejection", async () => (await suite.market.getRequest(cheatId)).status === 4n);
 const disputeMs = Math.round(performance.now() - started);
 
@@ -164,7 +150,7 @@ const g = await optimistic.getGame(cheatId, challengerAddr);
 const rows = [];
 for (const id of [cheatId, ...batch]) {
   const r = await suite.market.getRequest(id);
-  const result = await suite.market.resultOf(id);
+  const result = await settledOutput(suite.market, id);
   const sampleIndex = id === cheatId ? cheatSample : 10 + batch.indexOf(id);
   const proposed = decodeOutput(await optimistic.outputOf(id));
   rows.push({

@@ -77,3 +77,6 @@ await cheap.close();
 if (rows[0]!.verdict !== "PAID" || rows[1]!.verdict !== "REFUSED") {
   throw new Error("demo expected the honest answer paid and the cheap one refused");
 }
+console.log(
+  "\nnext: `npm run app` opens these four modes in a web page (a local chain, operators, and the URL to open)",
+);

@@ -22,6 +22,7 @@ import { devAccount } from "./lib/accounts.js";
 import { DEFAULT_PARAMETERS, deploySuite } from "./lib/deploy.js";
 import { startOperatorProcess, stopProcess } from "./lib/operator-process.js";
 import { MODE_SAMPLING, deploySamplingModule, encodeSamplingConfig, registerSamplingModel } from "./lib/sampling.js";
+import { settledOutput } from "../operator/src/chain/results.js";
 
 const BUILDS = ["models/build/digits-mlp", "models/build/digits-cnn"];
 const WORK_DIR = ".veriml/demo-sampling";
@@ -219,7 +220,7 @@ for (const id of all) {
     `${id}${id === cheatId ? " (cheat)" : ""}`,
     m.build.split("/").pop()!,
     String(truth(m, sample)),
-    decodeOutput(await market.resultOf(id)).join(","),
+    decodeOutput(await settledOutput(market, id)).join(","),
     job.sampled ? "yes" : "no",
     job.sampler === ZeroAddress ? "-" : `${job.sampler.slice(0, 8)}...`,
     verdicts[Number(job.verdict)]!,

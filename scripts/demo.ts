@@ -2,7 +2,8 @@
  * The main job, on Hardhat's in-process chain served over JSON-RPC: deploy the suite, register the
  * digits classifier in zk mode with its generated Groth16 verifier, start the operator bot as a separate
  * process, send a batch of paid requests (ETH and ERC-20 from a user, and through the DigitGate consumer
- * contract), wait until every one is settled with a verified proof, and print what happened.
+ * contract), wait until every one is settled with a verified proof (one `fulfill` transaction each), and print
+ * what happened with the gas of each request's two transactions.
  *
  * Run: npm run demo           (DEMO_REQUESTS=n changes the batch size)
  */
@@ -13,6 +14,7 @@ import { startOperatorProcess, stopProcess } from "./lib/operator-process.js";
 import { MODE_ZK } from "./lib/zk.js";
 import { decodeOutput } from "../verifier-gen/src/encoding.js";
 import { type Payer, deployZkStack, sendZkRequest } from "./lib/zk-stack.js";
+import { settledOutput } from "../operator/src/chain/results.js";
 
 const BUILD = "models/build/digits-mlp";
 const WORK_DIR = ".veriml/demo";
@@ -79,24 +81,27 @@ while (settledAt.size < sent.length) {
 }
 
 const zkAddress = await registry.moduleOf(MODE_ZK);
-const header = ["request", "payer", "true label", "output", "verified", "gas (submit+finalize)", "latency"];
+const header = ["request", "payer", "true label", "output", "verified", "gas: create", "fulfill", "whole", "latency"];
 const rows: string[][] = [];
 let totalGas = 0n;
 for (const s of sent) {
-  const [submitted] = await market.queryFilter(market.filters.ResultSubmitted(s.requestId));
+  // One transaction answered, verified and settled each request: the fulfill that emitted RequestFinalized.
+  const [created] = await market.queryFilter(market.filters.RequestCreated(s.requestId));
   const [finalized] = await market.queryFilter(market.filters.RequestFinalized(s.requestId));
-  const submitReceipt = await provider.getTransactionReceipt(submitted!.transactionHash);
-  const finalizeReceipt = await provider.getTransactionReceipt(finalized!.transactionHash);
-  const verified = submitReceipt!.logs.some((l) => l.address === zkAddress);
-  const gas = submitReceipt!.gasUsed + finalizeReceipt!.gasUsed;
+  const createReceipt = await provider.getTransactionReceipt(created!.transactionHash);
+  const settleReceipt = await provider.getTransactionReceipt(finalized!.transactionHash);
+  const verified = settleReceipt!.logs.some((l) => l.address === zkAddress);
+  const gas = createReceipt!.gasUsed + settleReceipt!.gasUsed;
   totalGas += gas;
-  const [output] = decodeOutput(await market.resultOf(s.requestId));
+  const [output] = decodeOutput(await settledOutput(market, s.requestId));
   rows.push([
     s.requestId.toString(),
     PAYER_NAMES[s.payer],
     String(s.label),
     String(output),
     verified ? "Groth16 ok" : "NO",
+    createReceipt!.gasUsed.toString(),
+    settleReceipt!.gasUsed.toString(),
     gas.toString(),
     `${((settledAt.get(s.requestId)! - s.sentAt) / 1000).toFixed(2)} s`,
   ]);
@@ -108,7 +113,7 @@ console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const r of rows) console.log(line(r));
 const correct = rows.filter((r) => r[2] === r[3]).length;
 console.log(
-  `\n${correct}/${rows.length} outputs match the true label; mean gas per settled request ${totalGas / BigInt(rows.length)}`,
+  `\n${correct}/${rows.length} outputs match the true label; mean gas per request, create + fulfill: ${totalGas / BigInt(rows.length)}`,
 );
 console.log(
   `DigitGate (target ${targetDigit}): ${await gate.labelCount(targetDigit)} verified ${targetDigit}s; ` +

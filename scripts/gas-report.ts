@@ -8,15 +8,31 @@
 import { encodeOutput } from "../verifier-gen/src/encoding.js";
 import { readFile, writeFile } from "node:fs/promises";
 import { network } from "hardhat";
-import { ZeroHash, keccak256, parseEther, toUtf8Bytes, type ContractTransactionResponse } from "ethers";
+import {
+  ContractFactory,
+  ZeroHash,
+  getBytes,
+  hexlify,
+  keccak256,
+  parseEther,
+  toUtf8Bytes,
+  type ContractTransactionResponse,
+} from "ethers";
 import {
   DigitGate__factory,
   MockERC20__factory,
   MockVerificationModule__factory,
 } from "../types/ethers-contracts/index.js";
-import { DEFAULT_PARAMETERS, deploySuite } from "./lib/deploy.js";
+import { DEFAULT_PARAMETERS, deploySuite, registerModel } from "./lib/deploy.js";
+import { forgeableBatchVerifier, hasZeroByte } from "./lib/forgeable-groth16.js";
+import { inlineEthRequest } from "./lib/requests.js";
+import { MODE_ZK, deployZkModule, registerZkModel, zkConfigFor } from "./lib/zk.js";
+import { encodeZkBatchProof, encodeZkProof } from "../operator/src/executors/zk.js";
+import { loadModelDir, proveQuantized, terminateSnarkjs, type ProofFile } from "../verifier-gen/src/pipeline.js";
+import { quantizeInput } from "../verifier-gen/src/quantize.js";
 
 const REPORT = "gas-report.json";
+const testSet = JSON.parse(await readFile("data/digits-test.json", "utf8")) as { inputs: number[][] };
 const check = process.env.GAS_REPORT_CHECK === "1";
 
 const { ethers, networkHelpers } = await network.create();
@@ -116,7 +132,10 @@ await networkHelpers.time.increase(DEFAULT_PARAMETERS.unbondingDelaySeconds);
 await measure("StakingVault.withdraw", vault.connect(operator2).withdraw());
 await measure("StakingVault.withdrawSlashProceeds", vault.connect(treasury).withdrawSlashProceeds());
 
+await measureZk();
+
 const report = `${JSON.stringify({ solc: "0.8.28", optimizerRuns: 200, gas }, null, 2)}\n`;
+await terminateSnarkjs();
 if (check) {
   const committed = await readFile(REPORT, "utf8").catch(() => "");
   if (committed !== report) {
@@ -127,4 +146,138 @@ if (check) {
 } else {
   await writeFile(REPORT, report);
   process.stdout.write(report);
+}
+
+/** Calldata gas of a transaction's data (EIP-2028: 16 per non-zero byte, 4 per zero byte). */
+function calldataGas(data: string): number {
+  return getBytes(data).reduce((g, b) => g + (b === 0 ? 4 : 16), 0);
+}
+
+/**
+ * The zk request with the real digits MLP verifier and a real Groth16 proof: create + fulfill (one transaction
+ * settles it), against the claim path (create + claim + submit + finalize). Steady state: the terms exist and the
+ * operator and treasury already hold credit (the first request of a run pays for both once). Proofs are made
+ * until none of their words has a zero byte, so calldata, and the report, are the same on every run. Then
+ * fulfillBatch per inference for k = 1, 4, 16 with the batch verifier verifier-gen emits for the digits MLP,
+ * under a forgeable test key (scripts/lib/forgeable-groth16.ts): the real packing, MSM and pairing.
+ */
+async function measureZk(): Promise<void> {
+  const MLP = "models/build/digits-mlp";
+  const md = loadModelDir(MLP);
+  const pixels = (i: number) => Uint8Array.from(testSet.inputs[i]!);
+  const steady = async (i: number): Promise<ProofFile> => {
+    for (;;) {
+      const p = await proveQuantized(md, Array.from(pixels(i)));
+      if (![...p.calldata.a, ...p.calldata.b.flat(), ...p.calldata.c].some((w) => hasZeroByte(BigInt(w)))) return p;
+    }
+  };
+  const zkSuite = await deploySuite(deployer!, { ...DEFAULT_PARAMETERS, treasury: treasury!.address });
+  await deployZkModule(zkSuite, deployer!);
+  const { modelId, verifier } = await registerZkModel(zkSuite.registry, deployer!, {
+    buildDir: MLP,
+    artifactURI: `file://${MLP}`,
+    ethPrice: price,
+    operatorStake: parseEther("1"),
+  });
+  await (await zkSuite.vault.connect(operator!).stake(parseEther("5"), { value: parseEther("5") })).wait();
+  await (await zkSuite.vault.connect(operator!).setService(modelId, 0, true)).wait();
+  const m = zkSuite.market;
+  const terms = await m.termsHashOf(modelId, MODE_ZK);
+  const create = async (i: number) => {
+    const deadline = BigInt((await networkHelpers.time.latest()) + 3600);
+    const tx = m.connect(user!).createRequest(inlineEthRequest(modelId, MODE_ZK, pixels(i), price, deadline, terms), {
+      value: price,
+    });
+    return { tx, id: (await m.requestCount()) + 1n };
+  };
+  const run = async (name: string, tx: Promise<ContractTransactionResponse>): Promise<number> => {
+    await measure(name, tx);
+    return gas[name]!;
+  };
+
+  // First request under its terms (records them), settled in one transaction.
+  let r = await create(0);
+  await run("zk: createRequest, first under its terms (digits MLP, ETH)", r.tx);
+  let p = await steady(0);
+  await run(
+    "zk: fulfill, first payment to operator and treasury",
+    m.connect(operator!).fulfill(r.id, encodeOutput(p.decoded.output), encodeZkProof(pixels(0), p.calldata)),
+  );
+  // Steady state, one transaction to settle.
+  r = await create(1);
+  const created = await run("zk: createRequest (digits MLP, ETH)", r.tx);
+  p = await steady(1);
+  const fulfill = m
+    .connect(operator!)
+    .fulfill(r.id, encodeOutput(p.decoded.output), encodeZkProof(pixels(1), p.calldata));
+  const fulfilled = await run("zk: fulfill (real digits MLP verifier and proof)", fulfill);
+  gas["zk: whole request, create + fulfill"] = created + fulfilled;
+  // The proof check inside it: the verifier's own execution for the same proof (its transaction less the
+  // base cost and its calldata).
+  const v = await ethers.getContractAt(
+    ["function verifyInference(uint256[2],uint256[2][2],uint256[2],bytes,int256[]) view returns (bool)"],
+    verifier,
+  );
+  const verifyArgs = [p.calldata.a, p.calldata.b, p.calldata.c, hexlify(pixels(1)), p.decoded.output] as const;
+  const estimate = Number(await v.getFunction("verifyInference").estimateGas(...verifyArgs));
+  const data = v.interface.encodeFunctionData("verifyInference", verifyArgs);
+  gas["zk: proof check (verifyInference execution)"] = estimate - 21_000 - calldataGas(data);
+  // The same request through the claim path.
+  r = await create(2);
+  const c2 = await run("zk: createRequest, for the claim path", r.tx);
+  const claimed = await run("zk: claim", m.connect(operator!).claim(r.id));
+  p = await steady(2);
+  const submitted = await run(
+    "zk: submitResult (real proof)",
+    m.connect(operator!).submitResult(r.id, encodeOutput(p.decoded.output), encodeZkProof(pixels(2), p.calldata)),
+  );
+  const finalized = await run("zk: finalize", m.finalize(r.id));
+  gas["zk: whole request, create + claim + submit + finalize"] = c2 + claimed + submitted + finalized;
+
+  // Batches: one proof settles k requests.
+  for (const k of [1, 4, 16]) {
+    const batch = await forgeableBatchVerifier(md, k);
+    const suite = await deploySuite(deployer!, { ...DEFAULT_PARAMETERS, treasury: treasury!.address });
+    await deployZkModule(suite, deployer!);
+    const code = await new ContractFactory(batch.artifact.abi as object[], batch.artifact.bytecode, deployer!).deploy();
+    const config = await zkConfigFor(await code.getAddress(), deployer!);
+    const id = await registerModel(suite.registry, deployer!, {
+      modelHash: md.manifest.modelHash,
+      artifactURI: `file://${MLP}`,
+      ethPrice: price,
+      operatorStake: parseEther("1"),
+      modes: [{ mode: MODE_ZK, config }],
+    });
+    await (await suite.vault.connect(operator!).stake(parseEther("5"), { value: parseEther("5") })).wait();
+    await (await suite.vault.connect(operator!).setService(id, 0, true)).wait();
+    const settle = async (slots: number[], n: number) => {
+      const ids: bigint[] = [];
+      for (const i of slots.slice(0, n)) {
+        const deadline = BigInt((await networkHelpers.time.latest()) + 3600);
+        const q = quantizeInput(md.graph, testSet.inputs[i]!);
+        await (
+          await suite.market
+            .connect(user!)
+            .createRequest(inlineEthRequest(id, MODE_ZK, batch.slot(q).input, price, deadline), { value: price })
+        ).wait();
+        ids.push(await suite.market.requestCount());
+      }
+      const qs = slots.map((i) => quantizeInput(md.graph, testSet.inputs[i]!));
+      const proof = encodeZkBatchProof(batch.prove(qs), qs.map(batch.slot));
+      return suite.market.connect(operator!).fulfillBatch(ids, proof);
+    };
+    // Warm-up: a batch of one (terms recorded, operator and treasury credited).
+    await (
+      await settle(
+        Array.from({ length: k }, () => 40),
+        1,
+      )
+    ).wait();
+    const slots = Array.from({ length: k }, (_, i) => 10 + i);
+    const receipt = await (await settle(slots, k)).wait();
+    gas[`zk: fulfillBatch k = ${k}, per inference (forgeable batch verifier)`] = Math.round(
+      Number(receipt!.gasUsed) / k,
+    );
+    await batch.close();
+  }
 }

@@ -18,16 +18,23 @@ import type { OutputKind } from "./src/interface.js";
 import { VerifierGenError } from "./src/errors.js";
 import type { Logger } from "./src/logger.js";
 import {
+  batchOf,
   build,
   evaluate,
+  evaluationOf,
   loadModelDir,
   parseInputFile,
+  proveBatch,
   proveInput,
   terminateSnarkjs,
   verifyProofFile,
+  writeManifestLabels,
   writeSolidity,
+  type BatchProofFile,
+  type DecodedInference,
   type ProofFile,
 } from "./src/pipeline.js";
+import { quantizeInput } from "./src/quantize.js";
 
 let verbose = false;
 let quiet = false;
@@ -71,7 +78,7 @@ program
   .requiredOption("--out <dir>", "output directory")
   .option("--bits <n>", "weight/activation bits", int("--bits"), 8)
   .option("--multiplier-bits <n>", "requantization multiplier precision", int("--multiplier-bits"), 10)
-  .option("--ptau <file>", "powers-of-tau file (public ceremony); default: local development ceremony in .veriml/ptau")
+  .option("--ptau <file>", "powers-of-tau file (public ceremony); default: a development key drawn from the R1CS")
   .option("--name <name>", "model name, also of the verifier contract (default: the ONNX file name)")
   .option(
     "--output-kind <kind>",
@@ -85,7 +92,17 @@ program
     "none",
   )
   .option("--naive", "baseline circuit: weights as private signals, one public signal per value")
-  .option("--circom-opt <level>", "circom simplification: O2 (default, fewest constraints) or O1 (sparser)", "O2")
+  .option(
+    "--backend <name>",
+    "how the R1CS is made: direct (default: written from the gadget plan, scales to millions of weights) or circom (circom2, the reference)",
+    "direct",
+  )
+  .option(
+    "--circom-opt <level>",
+    "circom backend simplification: O2 (default, fewest constraints) or O1 (sparser)",
+    "O2",
+  )
+  .option("--batch <k>", "inferences one proof covers: k copies of the model in one circuit", int("--batch"), 1)
   .option("--solidity-dir <dir>", "also write the Solidity verifier into this directory (e.g. contracts/verifiers)")
   .action(async (model: string, o: Record<string, unknown>) => {
     const log = makeLogger();
@@ -100,7 +117,9 @@ program
         perChannel: !o.perTensor,
         wide: o.wide === "auto" || o.wide === "none" ? o.wide : String(o.wide).split(","),
         naive: !!o.naive,
+        batch: o.batch as number,
         optimization: o.circomOpt === "O1" ? "O1" : "O2",
+        backend: o.backend as "direct" | "circom",
         ...(o.ptau ? { ptau: o.ptau as string } : {}),
         ...(o.name ? { name: o.name as string } : {}),
         ...(o.outputKind ? { outputKind: o.outputKind as OutputKind } : {}),
@@ -115,7 +134,7 @@ program
       `modelHash      ${m.modelHash}  (commitment format ${m.commitment.format}, ${m.commitment.leafCount} leaves)`,
       `input          [${m.input.shape}] scale ${m.input.scale} range [${m.input.lo}, ${m.input.hi}]`,
       `output         ${m.output.kind}${m.output.classes > 0 ? ` over ${m.output.classes} classes` : ` (${m.output.count} values)`}`,
-      `constraints    ${m.circuit.constraints} (ptau 2^${m.circuit.ptauPower})`,
+      `constraints    ${m.circuit.constraints} (ptau 2^${m.circuit.ptauPower})${m.batch === undefined ? "" : `, batch ${m.batch}: ${m.circuit.constraintsPerSlot} per inference`}`,
       `public signals ${m.publicSignals.length}: ${m.publicSignals.map((s) => s.name).join(", ")}`,
       m.packing
         ? `packing        ${m.packing.segments.map((s) => `${s.kind} ${s.count}x${s.valueBits}b`).join(" + ")} -> ${m.packing.elements} elements (${m.packing.valuesPerElement.join("/")} values)`
@@ -131,14 +150,36 @@ program
   .command("prove")
   .description("run the model on an input and produce a Groth16 proof")
   .argument("<dir>", "build directory")
-  .requiredOption("--input <input.json>", 'input: {"input": [...]}, an array, or a dataset JSON (first row)')
+  .requiredOption(
+    "--input <input.json...>",
+    'input: {"input": [...]}, an array, or a dataset JSON (first row); a batch-k build takes k of them, one per slot',
+  )
   .option("--out <proof.json>", "proof output file", "proof.json")
-  .action(async (dir: string, o: { input: string; out: string }) => {
+  .action(async (dir: string, o: { input: string[]; out: string }) => {
     const md = loadModelDir(dir);
-    const x = parseInputFile(o.input, md);
-    const pf = await proveInput(md, x, makeLogger());
+    const xs = o.input.map((file) => parseInputFile(file, md));
+    const k = batchOf(md.manifest);
+    if (xs.length !== k) {
+      throw new VerifierGenError(
+        "INPUT",
+        k === 1
+          ? `${dir} proves one input: give one --input file, not ${xs.length}`
+          : `${dir} is a batch-${k} build: give ${k} --input files (one per slot), not ${xs.length}`,
+      );
+    }
+    const pf =
+      k === 1
+        ? await proveInput(md, xs[0]!, makeLogger())
+        : await proveBatch(
+            md,
+            xs.map((x) => quantizeInput(md.graph, x)),
+            makeLogger(),
+          );
     writeFileSync(o.out, JSON.stringify(pf, null, 1));
-    const res = pf.decoded.label !== undefined ? `label ${pf.decoded.label}` : `output [${pf.decoded.output}]`;
+    const shown = (d: DecodedInference) => (d.label !== undefined ? `label ${d.label}` : `output [${d.output}]`);
+    const res = Array.isArray(pf.decoded)
+      ? pf.decoded.map((d, s) => `slot ${s}: ${shown(d)}`).join("\n")
+      : shown(pf.decoded);
     process.stdout.write(
       `${res}\nproof          ${o.out}\npublic signals ${pf.publicSignals.length}\nwitness ${pf.timing.witnessMs.toFixed(0)} ms, prove ${pf.timing.proveMs.toFixed(0)} ms\n`,
     );
@@ -151,15 +192,15 @@ program
   .argument("<proof>", "proof.json")
   .action(async (dir: string, proofPath: string) => {
     const md = loadModelDir(dir);
-    let pf: ProofFile;
+    let pf: ProofFile | BatchProofFile;
     try {
-      pf = JSON.parse(readFileSync(proofPath, "utf8")) as ProofFile;
+      pf = JSON.parse(readFileSync(proofPath, "utf8")) as ProofFile | BatchProofFile;
     } catch (e) {
       throw new VerifierGenError("INPUT", `cannot read proof ${proofPath}: ${(e as Error).message}`, { cause: e });
     }
     const r = await verifyProofFile(md, pf);
     process.stdout.write(
-      `${r.valid ? "VALID" : "INVALID"}${r.label !== undefined ? ` label ${r.label}` : ""} (model ${md.manifest.modelHash})\n`,
+      `${r.valid ? "VALID" : "INVALID"}${r.label !== undefined ? ` label ${r.label}` : ""}${r.slots?.some((x) => x.label !== undefined) ? ` labels ${r.slots.map((x) => x.label).join(", ")}` : ""} (model ${md.manifest.modelHash})\n`,
     );
     process.exitCode = r.valid ? 0 : 2;
   });
@@ -174,6 +215,23 @@ program
     process.stdout.write(`${file}\n`);
   });
 
+const nameList = (v: string): string[] => v.split(",").map((x) => x.trim());
+
+program
+  .command("label")
+  .description(
+    "write names of the input features and of the classes into a build's manifest (for people; not committed)",
+  )
+  .argument("<dir>", "build directory")
+  .option("--input-names <list>", "comma-separated name of each input value, in order", nameList)
+  .option("--class-names <list>", "comma-separated name of each class, in order", nameList)
+  .action((dir: string, o: { inputNames?: string[]; classNames?: string[] }) => {
+    writeManifestLabels(loadModelDir(dir), {
+      ...(o.inputNames === undefined ? {} : { inputNames: o.inputNames }),
+      ...(o.classNames === undefined ? {} : { classNames: o.classNames }),
+    });
+  });
+
 program
   .command("eval")
   .description("float vs quantized accuracy, agreement, bit-exactness of the three executors, proving time")
@@ -181,7 +239,8 @@ program
   .requiredOption("--data <data.json>", "dataset JSON")
   .option("--prove-samples <n>", "number of samples to prove for timing", int("--prove-samples"), 5)
   .option("--json", "print one JSON object")
-  .action(async (dir: string, o: { data: string; proveSamples: number; json?: boolean }) => {
+  .option("--record", "write the accuracy figures into the build's manifest (evaluation), where the web app reads them")
+  .action(async (dir: string, o: { data: string; proveSamples: number; json?: boolean; record?: boolean }) => {
     const md = loadModelDir(dir);
     const log = makeLogger();
     const rep = await evaluate(
@@ -193,6 +252,7 @@ program
       },
       log,
     );
+    if (o.record) writeManifestLabels(md, { evaluation: evaluationOf(rep, o.data) });
     if (o.json) {
       process.stdout.write(JSON.stringify(rep) + "\n");
       return;
@@ -221,9 +281,9 @@ program
           ? []
           : [`cosine mean / min   ${rep.mean_cosine.toFixed(5)} / ${rep.min_cosine!.toFixed(5)}`]),
         `bit-exact           ${rep.bitexact} (onnxruntime ${rep.bitexact_detail.interpreter_vs_onnxruntime}/${rep.samples}, witness ${rep.bitexact_detail.interpreter_vs_witness}/${rep.bitexact_detail.witness_checked}, ${rep.bitexact_detail.trace_values_compared} values)`,
-        `constraints         ${rep.constraints}`,
+        `constraints         ${rep.constraints}${rep.batch > 1 ? ` (batch ${rep.batch}: ${rep.constraints_per_slot} per inference)` : ""}`,
         `witness ms median   ${rep.witness_ms_median?.toFixed(1)}`,
-        `prove ms median     ${rep.prove_ms_median?.toFixed(1)} (${rep.proved} proofs)`,
+        `prove ms median     ${rep.prove_ms_median?.toFixed(1)} (${rep.proved} proofs${rep.batch > 1 ? ` of ${rep.batch} inferences` : ""})`,
       ].join("\n") + "\n",
     );
   });

@@ -10,8 +10,18 @@ import {IStakingVault} from "./IStakingVault.sol";
 /// consumer contracts. A request is created with its payment escrowed, claimed by a staked operator
 /// (which locks part of its stake), answered through the request's verification module, and finalized
 /// once the module says the verdict is final: the operator is paid (pull), the protocol takes its fee,
-/// module rewards are paid, and the consumer's callback runs with a bounded gas limit. Past the
-/// deadline an unanswered request is refunded. Nothing a consumer's callback does can block settlement.
+/// module rewards are paid, and the consumer's callback runs with a bounded gas limit. A request whose
+/// module's verdict is final on submission (IInstantVerificationModule: zk) can instead be settled in one
+/// transaction by any operator serving the model (`fulfill`, or `fulfillBatch` for one proof covering
+/// several requests). Past the deadline an unanswered request is refunded. Nothing a consumer's callback
+/// does can block settlement.
+///
+/// What is stored: a request keeps three words (status, deadline, operator, callback gas limit;
+/// requester, claim deadline, terms id; input hash) plus its callback address when it has one. Everything
+/// it is judged and paid under (module, model, mode, token, price, verification fee, operator stake, mode
+/// config) is a terms snapshot stored once and shared by every request made under the same terms. The
+/// input bytes are only emitted (RequestCreated); the settled output is stored as its keccak256
+/// (`resultHashOf`) and emitted in RequestFinalized and delivered to the callback.
 ///
 /// Every stored deadline (request deadline, claim deadline, and the modules' windows and clocks) is in
 /// active time (IActiveClock): unix time minus all time the market has been paused. While paused no clock
@@ -19,7 +29,8 @@ import {IStakingVault} from "./IStakingVault.sol";
 /// of owed funds keep working.
 interface IInferenceMarket is IActiveClock {
     /// @notice Lifecycle of a request. Open -> Claimed -> Submitted -> Finalized, with Claimed -> Open on a
-    /// no-show and Open/Claimed -> Refunded after the deadline.
+    /// no-show and Open/Claimed -> Refunded after the deadline; Open -> Finalized (and Claimed -> Finalized,
+    /// by the claimant) in one transaction for an instant module (fulfill, fulfillBatch).
     enum Status {
         None,
         Open,
@@ -58,7 +69,8 @@ interface IInferenceMarket is IActiveClock {
         bytes32 termsHash;
     }
 
-    /// @notice A request as stored.
+    /// @notice A request as the market knows it (its stored words joined with its terms snapshot).
+    /// @param operator The claimant while Claimed or Submitted; once Finalized by fulfill, the fulfiller.
     /// @param price Operator price locked at creation (protocol fee included).
     /// @param verificationFee Module fee locked at creation.
     /// @param module The verification module that judges this request, fixed at creation.
@@ -134,6 +146,17 @@ interface IInferenceMarket is IActiveClock {
     event TokenAllowed(address indexed token, bool allowed);
     /// @notice Emitted when a pause ends; every active-time deadline moved `duration` seconds later.
     event PauseEnded(uint64 duration, uint64 totalPaused);
+    /// @notice Emitted when the first request under new terms stores their snapshot (`instant`: the module
+    /// settles on submission).
+    event TermsRecorded(
+        uint32 indexed termsId,
+        uint256 indexed modelId,
+        uint8 mode,
+        address token,
+        address module,
+        bool instant,
+        bytes32 configHash
+    );
 
     /// @notice The request id does not exist.
     error InferenceMarketUnknownRequest(uint256 requestId);
@@ -177,6 +200,16 @@ interface IInferenceMarket is IActiveClock {
     error InferenceMarketInvalidParameter(bytes32 name, uint256 value);
     /// @notice Zero address given where an account is required.
     error InferenceMarketZeroAddress();
+    /// @notice The request's module does not settle on submission (not an IInstantVerificationModule).
+    error InferenceMarketNotInstant(uint256 requestId, address module);
+    /// @notice fulfillBatch was given no request.
+    error InferenceMarketEmptyBatch();
+    /// @notice Batch request ids must be strictly ascending (so each appears once).
+    error InferenceMarketBatchOrder(uint256 index, uint256 previousId, uint256 requestId);
+    /// @notice A batch request is judged by another module, model, mode or mode config than the first.
+    error InferenceMarketBatchMismatch(uint256 requestId, uint256 firstRequestId);
+    /// @notice The module returned another number of outputs than the batch has requests.
+    error InferenceMarketBatchOutputs(uint256 requests, uint256 outputs);
 
     /// @notice Creates a request and escrows price + verification fee.
     /// @return requestId The new request's id (ids start at 1).
@@ -190,6 +223,22 @@ interface IInferenceMarket is IActiveClock {
 
     /// @notice Settles a request whose module verdict is final. Anyone may call.
     function finalize(uint256 requestId) external;
+
+    /// @notice Answers and settles a request of an instant module (zk) in one transaction: the module checks
+    /// `output` and `proof` (reverting to refuse), the caller is paid the price less the protocol fee, the
+    /// output hash is stored and the callback runs. The caller must serve the model as an operator
+    /// (StakingVault.setService) when the request is Open, or be its claimant inside the claim window when
+    /// it is Claimed (its lock is released). Refused while paused and past the deadline (active time).
+    /// @dev The proof does not name the caller: a copy of a pending fulfill is as valid as the original, and
+    /// whoever is mined first is paid (docs/SECURITY.md). Claim first for exclusivity.
+    function fulfill(uint256 requestId, bytes calldata output, bytes calldata proof) external;
+
+    /// @notice Answers and settles several requests with one proof (zk: a batch circuit of k slots). The
+    /// requests are given in strictly ascending id order, each fulfillable as in `fulfill` and judged by the
+    /// same module, model, mode and mode config; the module returns each request's verified output. Each is
+    /// paid to the caller, gets its output hash stored and its callback run (each bounded by its own gas
+    /// limit; a failing callback does not affect the others).
+    function fulfillBatch(uint256[] calldata requestIds, bytes calldata proof) external;
 
     /// @notice Reopens a claimed request whose operator missed its claim window, slashing part of its stake.
     function reopen(uint256 requestId) external;
@@ -210,8 +259,10 @@ interface IInferenceMarket is IActiveClock {
     /// @notice A request, reverting for an unknown id.
     function getRequest(uint256 requestId) external view returns (Request memory);
 
-    /// @notice The settled output of a finalized request (empty otherwise).
-    function resultOf(uint256 requestId) external view returns (bytes memory);
+    /// @notice keccak256 of the settled output of a finalized request (zero otherwise). The output itself is
+    /// in RequestFinalized and was delivered to the callback; a contract handed the bytes later checks them
+    /// against this hash.
+    function resultHashOf(uint256 requestId) external view returns (bytes32);
 
     /// @notice What `account` can withdraw in `token`.
     function owed(address account, address token) external view returns (uint256);

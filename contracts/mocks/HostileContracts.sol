@@ -115,6 +115,20 @@ contract LyingVerifier {
         MODEL_HASH = modelHash;
     }
 
+    function BATCH_SIZE() external pure returns (uint256) {
+        return 1;
+    }
+
+    function verifyInferences(
+        uint256[2] calldata,
+        uint256[2][2] calldata,
+        uint256[2] calldata,
+        bytes[] calldata,
+        int256[][] calldata
+    ) external pure returns (bool) {
+        return true;
+    }
+
     function verifyInference(
         uint256[2] calldata,
         uint256[2][2] calldata,
@@ -137,6 +151,20 @@ contract RefusingVerifier {
 
     constructor(bytes32 modelHash) {
         MODEL_HASH = modelHash;
+    }
+
+    function BATCH_SIZE() external pure returns (uint256) {
+        return 1;
+    }
+
+    function verifyInferences(
+        uint256[2] calldata,
+        uint256[2][2] calldata,
+        uint256[2] calldata,
+        bytes[] calldata,
+        int256[][] calldata
+    ) external pure returns (bool) {
+        return false;
     }
 
     function verifyInference(
@@ -163,6 +191,20 @@ contract UndeclaredVerifier {
         MODEL_HASH = modelHash;
     }
 
+    function BATCH_SIZE() external pure returns (uint256) {
+        return 1;
+    }
+
+    function verifyInferences(
+        uint256[2] calldata,
+        uint256[2][2] calldata,
+        uint256[2] calldata,
+        bytes[] calldata,
+        int256[][] calldata
+    ) external pure returns (bool) {
+        return true;
+    }
+
     function verifyInference(
         uint256[2] calldata,
         uint256[2][2] calldata,
@@ -171,5 +213,41 @@ contract UndeclaredVerifier {
         int256[] calldata
     ) external pure returns (bool) {
         return true;
+    }
+}
+
+/// @notice Test-only: a declared verifier of the right model whose BATCH_SIZE is whatever it is built with
+/// (the ZkModule refuses batch sizes outside [1, MAX_BATCH_SIZE], whose proofs' gas would be unbounded).
+contract BatchSizeVerifier {
+    bytes32 public immutable MODEL_HASH;
+    uint256 public immutable BATCH_SIZE;
+
+    constructor(bytes32 modelHash, uint256 batchSize) {
+        MODEL_HASH = modelHash;
+        BATCH_SIZE = batchSize;
+    }
+
+    function verifyInference(
+        uint256[2] calldata,
+        uint256[2][2] calldata,
+        uint256[2] calldata,
+        bytes calldata,
+        int256[] calldata
+    ) external pure returns (bool) {
+        return false;
+    }
+
+    function verifyInferences(
+        uint256[2] calldata,
+        uint256[2][2] calldata,
+        uint256[2] calldata,
+        bytes[] calldata,
+        int256[][] calldata
+    ) external pure returns (bool) {
+        return false;
+    }
+
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == 0x01ffc9a7 || interfaceId == type(IInferenceVerifier).interfaceId;
     }
 }

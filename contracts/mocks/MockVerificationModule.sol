@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {IVerificationModule} from "../interfaces/IVerificationModule.sol";
+import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
+import {IInstantVerificationModule} from "../interfaces/IInstantVerificationModule.sol";
 
 /// @title MockVerificationModule
 /// @notice Test-only module whose verdicts are scripted by the test. Never deploy it to a real network:
-/// whoever scripts it decides payouts and slashes.
-contract MockVerificationModule is IVerificationModule {
+/// whoever scripts it decides payouts and slashes. It is an instant module (ERC-165) unless told otherwise
+/// (`setInstant(false)`, read by the market when it records a request's terms): `onFulfill` accepts unless
+/// submissions are rejected, and `onFulfillBatch` accepts each request's output `batchOutputs` scripted.
+contract MockVerificationModule is IInstantVerificationModule, IERC165 {
     address private immutable _market;
     mapping(uint256 requestId => bool) private _final;
     mapping(uint256 requestId => bool) private _submitted;
@@ -15,8 +18,13 @@ contract MockVerificationModule is IVerificationModule {
     uint256 private _feeBps;
     bool private _rejectSubmissions;
     bool private _autoAccept;
+    bool private _notInstant;
+    bytes[] private _batchOutputs;
+    bool private _batchOutputsSet;
 
     event MockSubmissionReceived(uint256 indexed requestId, address indexed operator, bytes output, bytes proof);
+    event MockFulfillReceived(uint256 indexed requestId, address indexed operator, bytes config, bytes32 inputHash);
+    event MockBatchReceived(uint256[] requestIds, address indexed operator, bytes config, bytes32[] inputHashes);
 
     error MockVerificationModuleOnlyMarket(address caller);
     error MockVerificationModuleRejected(uint256 requestId);
@@ -40,6 +48,19 @@ contract MockVerificationModule is IVerificationModule {
     /// @notice When set, every submission is final and accepted with the submitted output.
     function setAutoAccept(bool autoAccept) external {
         _autoAccept = autoAccept;
+    }
+
+    /// @notice When set, the module no longer declares IInstantVerificationModule (for terms recorded after).
+    function setInstant(bool instant) external {
+        _notInstant = !instant;
+    }
+
+    /// @notice Scripts what onFulfillBatch returns (any length, to test the market's check); unset: one
+    /// `abi.encode(int256[] [7])` per request.
+    function setBatchOutputs(bytes[] calldata outputs) external {
+        delete _batchOutputs;
+        for (uint256 i = 0; i < outputs.length; ++i) _batchOutputs.push(outputs[i]);
+        _batchOutputsSet = true;
     }
 
     /// @notice Scripts the final verdict of a request.
@@ -78,6 +99,29 @@ contract MockVerificationModule is IVerificationModule {
             _final[submission.requestId] = true;
         }
         emit MockSubmissionReceived(submission.requestId, submission.operator, output, proof);
+    }
+
+    function onFulfill(Submission calldata submission, bytes calldata, bytes calldata) external {
+        if (msg.sender != _market) revert MockVerificationModuleOnlyMarket(msg.sender);
+        if (_rejectSubmissions) revert MockVerificationModuleRejected(submission.requestId);
+        emit MockFulfillReceived(submission.requestId, submission.operator, submission.config, submission.inputHash);
+    }
+
+    function onFulfillBatch(BatchSubmission calldata batch, bytes calldata) external returns (bytes[] memory outputs) {
+        if (msg.sender != _market) revert MockVerificationModuleOnlyMarket(msg.sender);
+        if (_rejectSubmissions) revert MockVerificationModuleRejected(batch.requestIds[0]);
+        emit MockBatchReceived(batch.requestIds, batch.operator, batch.config, batch.inputHashes);
+        if (_batchOutputsSet) return _batchOutputs;
+        outputs = new bytes[](batch.requestIds.length);
+        int256[] memory seven = new int256[](1);
+        seven[0] = 7;
+        for (uint256 i = 0; i < outputs.length; ++i) outputs[i] = abi.encode(seven);
+    }
+
+    function supportsInterface(bytes4 interfaceId) external view returns (bool) {
+        return
+            interfaceId == type(IERC165).interfaceId ||
+            (!_notInstant && interfaceId == type(IInstantVerificationModule).interfaceId);
     }
 
     function isFinal(uint256 requestId) external view returns (bool) {

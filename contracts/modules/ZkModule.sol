@@ -2,7 +2,9 @@
 pragma solidity 0.8.28;
 
 import {ERC165Checker} from "@openzeppelin/contracts/utils/introspection/ERC165Checker.sol";
+import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IInferenceVerifier} from "../interfaces/IInferenceVerifier.sol";
+import {IInstantVerificationModule} from "../interfaces/IInstantVerificationModule.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IVerificationModule} from "../interfaces/IVerificationModule.sol";
 import {IZkModule} from "../interfaces/IZkModule.sol";
@@ -10,12 +12,17 @@ import {VerimlOutput} from "../libraries/VerimlOutput.sol";
 
 /// @title ZkModule
 /// @notice Proof of AI verification: Groth16 proofs checked by per-model verifiers from verifier-gen.
-contract ZkModule is IZkModule {
-    /// @notice An accepted result.
+/// Results are final on submission: `onFulfill` / `onFulfillBatch` let the market settle in the same
+/// transaction; `onSubmit` (the claim path) records the accepted result for `finalize`.
+contract ZkModule is IZkModule, IERC165 {
+    /// @notice An accepted result of the claim path.
     struct Accepted {
         address operator;
         bytes output;
     }
+
+    /// @inheritdoc IZkModule
+    uint256 public constant MAX_BATCH_SIZE = 64;
 
     address private immutable _market;
     IModelRegistry private immutable _registry;
@@ -42,6 +49,9 @@ contract ZkModule is IZkModule {
         bytes32 bound = verifier.MODEL_HASH();
         // INVARIANT: a model's proofs are checked by a verifier built from exactly that model.
         if (bound != registered) revert ZkModuleModelMismatch(modelId, registered, bound);
+        uint256 k = verifier.BATCH_SIZE();
+        // INVARIANT: a batch is bounded, so one proof's gas is bounded.
+        if (k == 0 || k > MAX_BATCH_SIZE) revert ZkModuleBadBatchSize(address(verifier), k);
     }
 
     /// @inheritdoc IVerificationModule
@@ -52,21 +62,43 @@ contract ZkModule is IZkModule {
 
     /// @inheritdoc IVerificationModule
     function onSubmit(Submission calldata submission, bytes calldata output, bytes calldata proof) external {
+        _verifySingle(submission, output, proof);
+        _accepted[submission.requestId] = Accepted({operator: submission.operator, output: output});
+    }
+
+    /// @inheritdoc IInstantVerificationModule
+    function onFulfill(Submission calldata submission, bytes calldata output, bytes calldata proof) external {
+        _verifySingle(submission, output, proof);
+    }
+
+    /// @inheritdoc IInstantVerificationModule
+    function onFulfillBatch(
+        BatchSubmission calldata batch,
+        bytes calldata proof
+    ) external returns (bytes[] memory outputs) {
         if (msg.sender != _market) revert ZkModuleOnlyMarket(msg.sender);
-        uint256 requestId = submission.requestId;
-        int256[] memory values = _decodeOutput(requestId, output);
-        ZkProof memory zk = abi.decode(proof, (ZkProof));
-        bytes32 submitted = keccak256(zk.input);
-        // INVARIANT: the proof is about the request's own input, not one the operator chose.
-        if (submitted != submission.inputHash) {
-            revert ZkModuleInputMismatch(requestId, submission.inputHash, submitted);
-        }
-        ZkConfig memory cfg = abi.decode(submission.config, (ZkConfig));
+        ZkBatchProof memory zk = abi.decode(proof, (ZkBatchProof));
+        ZkConfig memory cfg = abi.decode(batch.config, (ZkConfig));
         // INVARIANT: the proof is checked by exactly the verification key the model's config pins.
         _requireCode(cfg);
-        if (!cfg.verifier.verifyInference(zk.a, zk.b, zk.c, zk.input, values)) revert ZkModuleInvalidProof(requestId);
-        _accepted[requestId] = Accepted({operator: submission.operator, output: output});
-        emit ProofVerified(requestId, submission.modelId, submission.operator, output);
+        uint256 n = batch.requestIds.length;
+        uint256 k = cfg.verifier.BATCH_SIZE();
+        if (n == 0 || n > k || zk.inputs.length != k || zk.outputs.length != k) {
+            revert ZkModuleBatchShape(n, zk.inputs.length, zk.outputs.length, k);
+        }
+        outputs = new bytes[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            bytes32 submitted = keccak256(zk.inputs[i]);
+            // INVARIANT: slot i proves request i's own input, not one the operator chose.
+            if (submitted != batch.inputHashes[i]) {
+                revert ZkModuleInputMismatch(batch.requestIds[i], batch.inputHashes[i], submitted);
+            }
+            outputs[i] = abi.encode(zk.outputs[i]);
+        }
+        if (!cfg.verifier.verifyInferences(zk.a, zk.b, zk.c, zk.inputs, zk.outputs)) {
+            revert ZkModuleInvalidBatchProof(batch.requestIds[0], n);
+        }
+        emit BatchProofVerified(batch.modelId, batch.operator, batch.requestIds);
     }
 
     /// @inheritdoc IVerificationModule
@@ -83,6 +115,37 @@ contract ZkModule is IZkModule {
         result.payee = accepted.operator;
     }
 
+    /// @inheritdoc IERC165
+    /// @dev The market settles a request in one transaction only when its module declares this.
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == type(IERC165).interfaceId || interfaceId == type(IInstantVerificationModule).interfaceId;
+    }
+
+    /// @notice The market this module serves.
+    function market() external view returns (address) {
+        return _market;
+    }
+
+    /// @dev The single-result check shared by onSubmit and onFulfill; reverts to refuse.
+    function _verifySingle(Submission calldata submission, bytes calldata output, bytes calldata proof) private {
+        if (msg.sender != _market) revert ZkModuleOnlyMarket(msg.sender);
+        uint256 requestId = submission.requestId;
+        int256[] memory values = _decodeOutput(requestId, output);
+        ZkProof memory zk = abi.decode(proof, (ZkProof));
+        bytes32 submitted = keccak256(zk.input);
+        // INVARIANT: the proof is about the request's own input, not one the operator chose.
+        if (submitted != submission.inputHash) {
+            revert ZkModuleInputMismatch(requestId, submission.inputHash, submitted);
+        }
+        ZkConfig memory cfg = abi.decode(submission.config, (ZkConfig));
+        // INVARIANT: the proof is checked by exactly the verification key the model's config pins.
+        _requireCode(cfg);
+        uint256 k = cfg.verifier.BATCH_SIZE();
+        if (k != 1) revert ZkModuleBatchVerifier(requestId, k);
+        if (!cfg.verifier.verifyInference(zk.a, zk.b, zk.c, zk.input, values)) revert ZkModuleInvalidProof(requestId);
+        emit ProofVerified(requestId, submission.modelId, submission.operator, output);
+    }
+
     function _requireCode(ZkConfig memory cfg) private view {
         bytes32 actual = address(cfg.verifier).codehash;
         if (actual != cfg.verifierCodeHash) {
@@ -95,10 +158,5 @@ contract ZkModule is IZkModule {
         bool ok;
         (ok, values) = VerimlOutput.tryDecode(output);
         if (!ok) revert ZkModuleBadOutput(requestId, output.length);
-    }
-
-    /// @notice The market this module serves.
-    function market() external view returns (address) {
-        return _market;
     }
 }

@@ -35,7 +35,7 @@ import {
   type DecodedOutput,
   quantizeFloatInput,
 } from "../../verifier-gen/src/interface.js";
-import { VerimlClient, type RequestOutcome, type RequestProgress } from "./client.js";
+import { VerimlClient, fromDirectory, type RequestOutcome, type RequestProgress } from "./client.js";
 import { loadConfig } from "./config.js";
 import { OperatorError } from "./errors.js";
 import { createExecutor } from "./executors/index.js";
@@ -169,7 +169,7 @@ const time = (unix: number): string => new Date(unix * 1000).toISOString().repla
 /** One line per change of a request's state, on stderr (stdout carries the JSON result). */
 function describeProgress(requestId: bigint, p: RequestProgress, local: boolean, moveClock: boolean): string {
   let line = `request ${requestId}: ${p.status}`;
-  if (p.status === "Open") line += `, waiting for an operator to claim (refundable after ${time(p.deadline)})`;
+  if (p.status === "Open") line += `, waiting for an operator (refundable after ${time(p.deadline)})`;
   if (p.status === "Claimed") line += ` by ${p.operator}, result due by ${time(p.claimDeadline)}`;
   if (p.challengeWindowEnd !== undefined && p.status === "Submitted") {
     line += `, challenge window ends ${time(p.challengeWindowEnd)} (${p.challenges} open challenges)`;
@@ -297,7 +297,10 @@ connectionOptions(program.command("request").description("pay for an inference a
         `model ${modelId} is not served in mode ${MODE_NAMES[opts.mode] ?? opts.mode}; it enables ${enabled}`,
       );
     }
-    const modelInterface = await c.modelInterface(modelId, opts.artifacts);
+    const modelInterface = await c.modelInterface(
+      modelId,
+      opts.artifacts === undefined ? undefined : fromDirectory(String(opts.artifacts)),
+    );
     // Moving the clock is for local chains: refused here, before paying, not after.
     if (opts.moveClock) await c.requireLocalChain("--move-clock");
     const input = opts.quantized

@@ -19,6 +19,18 @@ const modelSchema = z
     modes: z.array(z.number().int().min(0).max(7)).min(1),
     /** Quality mode (PoQ): generator backend (worker) and cross-encoder (validator). */
     quality: QualityModelSchema.optional(),
+    /**
+     * zk with a batch build (one proof of k requests): how long the oldest waiting request waits for others
+     * (default 2000 ms), and how many requests one proof takes (default and at most the build's k).
+     */
+    batchWindowMs: z.coerce.number().int().nonnegative().optional(),
+    maxBatch: z.coerce.number().int().positive().optional(),
+    /**
+     * zk mode: "open" (default) proves an open request and settles it with one `fulfill`; "claim" claims it
+     * first (two transactions, but a copy of the pending fulfill cannot be paid to someone else: use it on a
+     * public mempool without a private transaction relay).
+     */
+    zkSettlement: z.enum(["open", "claim"]).default("open"),
   })
   .strict();
 

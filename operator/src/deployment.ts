@@ -7,36 +7,27 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { getAddress, type Provider } from "ethers";
-import { OperatorError } from "./errors.js";
+import {
+  DeploymentError,
+  checkRecordOnChain,
+  deploymentIdFor,
+  journalChainId,
+  journalEntries,
+  parseDeployedAddresses,
+  suiteAddresses,
+  type SuiteAddresses,
+} from "./deployment-record.js";
 
-/** No deployment record, or one without the suite's contracts. */
-export class DeploymentError extends OperatorError {}
-
-/** The suite module's id in ignition/modules/Suite.ts. */
-export const SUITE_MODULE = "VerimlSuite";
-
-/** Contract futures of the suite module, by the name the rest of veriml uses. */
-const SUITE_CONTRACTS = {
-  registry: "ModelRegistry",
-  vault: "StakingVault",
-  market: "InferenceMarket",
-  randomness: "RandaoRandomness",
-  zk: "ZkModule",
-  executor: "OneStepExecutor",
-  optimistic: "OptimisticModule",
-  sampling: "SamplingModule",
-  committee: "SamplingCommittee",
-  gameArbitrator: "OptimisticArbitrator",
-  quality: "QualityModule",
-} as const;
-
-export type SuiteAddresses = Record<keyof typeof SUITE_CONTRACTS, string>;
+export {
+  DeploymentError,
+  LOCAL_CHAIN_IDS,
+  SUITE_MODULE,
+  deploymentIdFor,
+  type SuiteAddresses,
+} from "./deployment-record.js";
 
 /** Default root of Ignition's records (Hardhat's `paths.ignition` + "/deployments"). */
 export const DEFAULT_DEPLOYMENTS_ROOT = path.join("ignition", "deployments");
-
-/** Ignition's default deployment id for a chain. */
-export const deploymentIdFor = (chainId: bigint): string => `chain-${chainId}`;
 
 /** `deployment`: a directory, or a deployment id under `root`. */
 export function deploymentDir(deployment: string, root: string = DEFAULT_DEPLOYMENTS_ROOT): string {
@@ -55,66 +46,27 @@ export async function readDeployedAddresses(dir: string): Promise<Record<string,
       { cause },
     );
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new DeploymentError(`${file} is not valid JSON: ${(cause as Error).message}`, { cause });
-  }
-  if (typeof json !== "object" || json === null) throw new DeploymentError(`${file} is not an object of addresses`);
-  const out: Record<string, string> = {};
-  for (const [id, value] of Object.entries(json)) {
-    try {
-      out[id] = getAddress(String(value));
-    } catch (cause) {
-      throw new DeploymentError(`${file}: ${id} is not an address (${String(value)})`, { cause });
-    }
-  }
-  return out;
+  return parseDeployedAddresses(text, file);
 }
 
-interface JournalEntry {
-  type?: string;
-  chainId?: number;
-  futureId?: string;
-  hash?: string;
-}
-
-/** The entries of Ignition's journal of type `type` (none without a journal), in order. */
-async function journalEntries(dir: string, type: string): Promise<JournalEntry[]> {
-  const text = await readFile(path.join(dir, "journal.jsonl"), "utf8").catch(() => "");
-  return text
-    .split("\n")
-    .filter((line) => line.includes(type))
-    .map((line) => JSON.parse(line) as JournalEntry)
-    .filter((entry) => entry.type === type);
-}
+/** Ignition's journal of the deployment at `dir` (empty without one). */
+const readJournal = (dir: string): Promise<string> => readFile(path.join(dir, "journal.jsonl"), "utf8").catch(() => "");
 
 /** The chain a deployment was made on, from Ignition's journal (undefined without a journal). */
 export async function readDeploymentChainId(dir: string): Promise<bigint | undefined> {
-  const chainId = (await journalEntries(dir, "DEPLOYMENT_INITIALIZE")).find((e) => e.chainId !== undefined)?.chainId;
-  return chainId === undefined ? undefined : BigInt(chainId);
+  return journalChainId(await readJournal(dir));
 }
 
 /** The hash of the last transaction Ignition confirmed for `futureId` in the deployment at `dir`. */
 export async function readConfirmedTransaction(dir: string, futureId: string): Promise<string | undefined> {
-  return (await journalEntries(dir, "TRANSACTION_CONFIRM")).filter((e) => e.futureId === futureId).at(-1)?.hash;
+  return journalEntries(await readJournal(dir), "TRANSACTION_CONFIRM")
+    .filter((e) => e.futureId === futureId)
+    .at(-1)?.hash;
 }
 
 /** The suite's addresses in the deployment at `dir`. */
 export async function readSuiteDeployment(dir: string): Promise<SuiteAddresses> {
-  const recorded = await readDeployedAddresses(dir);
-  const missing: string[] = [];
-  const suite = {} as SuiteAddresses;
-  for (const [key, contract] of Object.entries(SUITE_CONTRACTS) as [keyof SuiteAddresses, string][]) {
-    const address = recorded[`${SUITE_MODULE}#${contract}`];
-    if (address === undefined) missing.push(contract);
-    else suite[key] = address;
-  }
-  if (missing.length > 0) {
-    throw new DeploymentError(`the deployment at ${dir} lacks ${missing.join(", ")} of the ${SUITE_MODULE} module`);
-  }
-  return suite;
+  return suiteAddresses(await readDeployedAddresses(dir), dir);
 }
 
 export interface DeploymentChoice {
@@ -136,17 +88,6 @@ export async function resolveMarket(choice: DeploymentChoice, provider: Provider
   const { chainId } = await provider.getNetwork();
   const dir = deploymentDir(choice.deployment ?? deploymentIdFor(chainId), choice.deploymentsRoot);
   const { market } = await readSuiteDeployment(dir);
-  const recordedChain = await readDeploymentChainId(dir);
-  if (recordedChain !== undefined && recordedChain !== chainId) {
-    throw new DeploymentError(`the deployment at ${dir} is of chain ${recordedChain}, the node is chain ${chainId}`);
-  }
-  if ((await provider.getCode(market)) === "0x") {
-    throw new DeploymentError(
-      `the market recorded in ${dir} (${market}) has no code on chain ${chainId}: the record is of another chain or of a node since restarted; redeploy (add --reset for a fresh local node)`,
-    );
-  }
+  await checkRecordOnChain({ where: dir, market, chainId: await readDeploymentChainId(dir) }, provider);
   return market;
 }
-
-/** Chains where development keys are acceptable and the clock may be moved: Hardhat's and the usual local ones. */
-export const LOCAL_CHAIN_IDS: ReadonlySet<bigint> = new Set([31337n, 1337n]);

@@ -21,6 +21,8 @@ const COUNTERS = [
   "claims_deferred",
   "loop_failures",
   "tx_replacements",
+  // batched zk proofs (issue 14)
+  "batches_settled",
 ] as const;
 
 const GAUGES = [

@@ -11,6 +11,7 @@ export type JobState =
   | "submitting"
   | "submitted"
   | "finalizing"
+  | "fulfilling" // fulfill tx recorded (an instant module: settles in that transaction), not yet confirmed
   | "done" // finalized or refunded on-chain (re-checked until `confirmations` deep)
   | "skipped"; // not ours (claimed by another operator), or a request we will not serve
 
@@ -198,7 +199,7 @@ export class OperatorStore {
   oldestHeldJobAgeMs(now = Date.now()): number {
     const row = this.db
       .prepare(
-        "SELECT MIN(updated_at) AS t FROM jobs WHERE state IN ('claiming', 'claimed', 'submitting', 'submitted', 'finalizing')",
+        "SELECT MIN(updated_at) AS t FROM jobs WHERE state IN ('claiming', 'claimed', 'submitting', 'submitted', 'finalizing', 'fulfilling')",
       )
       .get() as { t: number | null };
     return row.t === null ? 0 : Math.max(0, now - Number(row.t));

@@ -329,15 +329,16 @@ export function scenarios(scale: { requests: number }): DrillScenario[] {
       requests: n,
       inject: async (ctx) => {
         const points: [string, RegExp][] = [
+          // zk requests settle with one fulfill (prove, then fulfill: no claim, submit or finalize).
           ["request seen", /"msg":"request seen"/],
-          ["claim sent", /"action":"claim".*"msg":"sent"/],
           ["proof made", /"msg":"proved"/],
-          ["submit sent", /"action":"submit".*"msg":"sent"/],
-          ["finalize sent", /"action":"finalize".*"msg":"sent"/],
+          ["fulfill sent", /"action":"fulfill".*"msg":"sent"/],
           ["settled", /"msg":"settled"/],
           ["start-up", /"msg":"operator started"/],
-          ["claim sent", /"action":"claim".*"msg":"sent"/],
-          ["submit sent", /"action":"submit".*"msg":"sent"/],
+          ["proof made", /"msg":"proved"/],
+          ["fulfill sent", /"action":"fulfill".*"msg":"sent"/],
+          ["request seen", /"msg":"request seen"/],
+          ["fulfill sent", /"action":"fulfill".*"msg":"sent"/],
         ];
         let kills = 0;
         const labels: string[] = [];

@@ -1,6 +1,6 @@
 /**
  * Builds of the PyTorch fixtures (models/pytorch) that are too large to commit (the transformers' proving keys
- * are about 100 MB): built on first use into .veriml/builds/<name> with the development setup (about a minute
+ * are about 100 MB), and batch builds of the digits MLP: built on first use into .veriml/builds/<name> with the development setup (about a minute
  * for the two-block ViT), and reused while the model, its calibration set and verifier-gen's sources are the
  * ones the build was made from.
  */
@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { silentLogger, type Logger } from "../../verifier-gen/src/logger.js";
-import { build } from "../../verifier-gen/src/pipeline.js";
+import { build, type BuildOptions } from "../../verifier-gen/src/pipeline.js";
 import type { OutputKind } from "../../verifier-gen/src/interface.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -21,11 +21,10 @@ export const TRANSFORMER_FIXTURES: Record<string, OutputKind> = {
   digits_embed2: "embedding",
 };
 
-/** What a build depends on: the model, its calibration set, the output kind and every verifier-gen source. */
-function sourceKey(name: string, kind: OutputKind): string {
-  const h = createHash("sha256").update(`${name}\0${kind}\0`);
-  for (const f of [`models/pytorch/${name}.onnx`, `models/pytorch/${name}.calib.json`])
-    h.update(readFileSync(join(ROOT, f)));
+/** What a build depends on: the model, its calibration set, the build options and every verifier-gen source. */
+function sourceKey(options: string, files: string[]): string {
+  const h = createHash("sha256").update(`${options}\0`);
+  for (const f of files) h.update(readFileSync(join(ROOT, f)));
   const src = join(ROOT, "verifier-gen/src");
   for (const f of readdirSync(src, { recursive: true }).map(String).sort()) {
     if (f.endsWith(".ts") || f.endsWith(".proto")) h.update(f).update(readFileSync(join(src, f)));
@@ -37,21 +36,46 @@ function sourceKey(name: string, kind: OutputKind): string {
 export async function fixtureBuild(name: string, logger: Logger = silentLogger): Promise<string> {
   const kind = TRANSFORMER_FIXTURES[name];
   if (kind === undefined) throw new Error(`${name} is not a fixture built on demand`);
-  const dir = join(ROOT, ".veriml/builds", name);
+  const model = `models/pytorch/${name}.onnx`;
+  const calibration = `models/pytorch/${name}.calib.json`;
+  return cachedBuild(name, `${name}\0${kind}`, [model, calibration], logger, {
+    model: join(ROOT, model),
+    calibration: join(ROOT, calibration),
+    name,
+    outputKind: kind,
+  });
+}
+
+/**
+ * A batch-k build of the digits MLP (models/digits-mlp.onnx with the options of models/build/digits-mlp: the same
+ * model commitment), built on first use into .veriml/builds/digits_mlp-b<k> with the development setup.
+ */
+export async function digitsMlpBatchBuild(k: number, logger: Logger = silentLogger): Promise<string> {
+  const model = "models/digits-mlp.onnx";
+  const calibration = "data/digits-calibration.json";
+  return cachedBuild(`digits_mlp-b${k}`, `digits_mlp\0batch ${k}\0circom`, [model, calibration], logger, {
+    model: join(ROOT, model),
+    calibration: join(ROOT, calibration),
+    name: "digits_mlp",
+    batch: k,
+    // circom: the batch tests compare the circuit with circom's witness calculator, slot by slot
+    backend: "circom",
+  });
+}
+
+/** Builds into .veriml/builds/<dir> unless the build there was made from the same sources and options. */
+async function cachedBuild(
+  dirName: string,
+  options: string,
+  files: string[],
+  logger: Logger,
+  opts: Omit<BuildOptions, "out">,
+): Promise<string> {
+  const dir = join(ROOT, ".veriml/builds", dirName);
   const stamp = join(dir, ".source-key");
-  const key = sourceKey(name, kind);
+  const key = sourceKey(options, files);
   if (existsSync(join(dir, "manifest.json")) && existsSync(stamp) && readFileSync(stamp, "utf8") === key) return dir;
-  await build(
-    {
-      model: join(ROOT, `models/pytorch/${name}.onnx`),
-      calibration: join(ROOT, `models/pytorch/${name}.calib.json`),
-      out: dir,
-      name,
-      outputKind: kind,
-      force: true,
-    },
-    logger,
-  );
+  await build({ ...opts, out: dir, force: true }, logger);
   writeFileSync(stamp, key);
   return dir;
 }

@@ -11,8 +11,15 @@ export interface OperatorProcessOptions {
   market?: string;
   /** Absent: the key comes from `env` (a keystore, for instance). */
   privateKey?: string;
-  /** Absent `artifacts`: the operator fetches the build from the model's artifact URI. */
-  models: { modelId: bigint; artifacts?: string; modes: number[] }[];
+  /** Absent `artifacts`: the operator fetches the build from the model's artifact URI. `quality`: quality mode's settings. */
+  models: {
+    modelId: bigint;
+    artifacts?: string;
+    modes: number[];
+    batchWindowMs?: number;
+    maxBatch?: number;
+    quality?: Record<string, unknown>;
+  }[];
   /** Further environment of the process. */
   env?: Record<string, string>;
   stakeWei: bigint;
@@ -38,6 +45,9 @@ export async function startOperatorProcess(
       modelId: m.modelId.toString(),
       ...(m.artifacts === undefined ? {} : { artifacts: m.artifacts }),
       modes: m.modes,
+      ...(m.batchWindowMs === undefined ? {} : { batchWindowMs: m.batchWindowMs }),
+      ...(m.maxBatch === undefined ? {} : { maxBatch: m.maxBatch }),
+      ...(m.quality === undefined ? {} : { quality: m.quality }),
     })),
     storePath: path.join(options.workDir, "operator.sqlite"),
     stakeWei: options.stakeWei.toString(),

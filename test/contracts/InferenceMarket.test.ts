@@ -46,6 +46,7 @@ import {
   TOKEN_REQUIRED,
   type MarketFixture,
 } from "./fixtures.js";
+import { settledOutput } from "../../operator/src/chain/results.js";
 
 const ETH_PROTOCOL_FEE = (ETH_PRICE * PROTOCOL_FEE_BPS) / BPS;
 const ETH_OPERATOR_PAYMENT = ETH_PRICE - ETH_PROTOCOL_FEE;
@@ -300,16 +301,17 @@ describe("InferenceMarket", () => {
         .withArgs(UNKNOWN_ID);
     });
 
-    it("getRequest reverts for unknown ids; resultOf is empty until finalized", async () => {
+    it("getRequest reverts for unknown ids; resultHashOf is zero until finalized", async () => {
       await expect(f.market.getRequest(0n))
         .to.be.revertedWithCustomError(f.market, "InferenceMarketUnknownRequest")
         .withArgs(0n);
       await expect(f.market.getRequest(UNKNOWN_ID))
         .to.be.revertedWithCustomError(f.market, "InferenceMarketUnknownRequest")
         .withArgs(UNKNOWN_ID);
-      expect(await f.market.resultOf(UNKNOWN_ID)).to.equal("0x");
+      expect(await f.market.resultHashOf(UNKNOWN_ID)).to.equal(ethers.ZeroHash);
       const id = await createClaimSubmit(f);
-      expect(await f.market.resultOf(id)).to.equal("0x");
+      expect(await f.market.resultHashOf(id)).to.equal(ethers.ZeroHash);
+      expect(await settledOutput(f.market, id)).to.equal("0x");
     });
 
     it("operatorLockId commits to market, request and operator", async () => {
@@ -889,7 +891,7 @@ describe("InferenceMarket", () => {
       await expect(tx).to.changeEtherBalance(ethers, f.market, 0n);
 
       expect(await statusOf(f.market, id)).to.equal(Status.Finalized);
-      expect(await f.market.resultOf(id)).to.equal(DEFAULT_OUTPUT);
+      expect(await settledOutput(f.market, id)).to.equal(DEFAULT_OUTPUT);
       expect(await f.market.owed(f.operator.address, ETH)).to.equal(ETH_OPERATOR_PAYMENT);
       expect(await f.market.owed(f.treasury.address, ETH)).to.equal(ETH_PROTOCOL_FEE);
       expect(await f.market.owed(f.validator.address, ETH)).to.equal(reward);
@@ -998,7 +1000,7 @@ describe("InferenceMarket", () => {
       await expect(tx).not.to.emit(f.market, "CallbackExecuted");
 
       expect(await statusOf(f.market, id)).to.equal(Status.Finalized);
-      expect(await f.market.resultOf(id)).to.equal("0x");
+      expect(await settledOutput(f.market, id)).to.equal("0x");
       expect(await f.market.owed(f.operator.address, ETH)).to.equal(0n);
       expect(await f.market.owed(f.treasury.address, ETH)).to.equal(0n);
       expect(await f.market.owed(f.requester.address, ETH)).to.equal(ETH_REQUIRED - reward);
@@ -1341,7 +1343,7 @@ describe("InferenceMarket", () => {
 
     async function expectSettledAndPaid(id: bigint): Promise<void> {
       expect(await statusOf(f.market, id)).to.equal(Status.Finalized);
-      expect(await f.market.resultOf(id)).to.equal(DEFAULT_OUTPUT);
+      expect(await settledOutput(f.market, id)).to.equal(DEFAULT_OUTPUT);
       expect(await f.vault.freeStake(f.operator.address)).to.equal(OPERATOR_FREE);
       await expect(f.market.connect(f.operator).withdraw(ETH)).to.changeEtherBalances(
         ethers,

@@ -228,7 +228,9 @@ describe("e2e: PyTorch fixtures deployed with Ignition, served in zk, optimistic
         expect(outcome.decoded!.quantized.map(Number)).to.deep.equal(Array.from(expected));
         expect(outcome.decoded!.kind).to.equal(kind);
         if (kind !== "values") expect(outcome.decoded!.label).to.equal(data.labels![1]);
-        expect(outcome.steps.map((s) => s.step)).to.include.members(["create", "claim", "submit", "finalize"]);
+        expect(outcome.steps.map((s) => s.step)).to.include.members(
+          mode === "zk" ? ["create", "fulfill"] : ["create", "claim", "submit", "finalize"],
+        );
         expect(outcome.latencyMs).to.be.greaterThan(0);
         // Progress lines on stderr: the states the request went through.
         // (A request may be claimed before the first poll: its first state seen can be any of these.)

@@ -115,7 +115,7 @@ for (const { name, kind } of MODELS) {
           .float_out[0]![0]!;
         expect(Math.abs(out.decoded!.values[0]! - floatOut)).to.be.lessThan(Math.abs(floatOut) * 0.1 + 5);
       }
-      expect(out.steps.map((s) => s.step)).to.deep.equal(["create", "claim", "submit", "finalize"]);
+      expect(out.steps.map((s) => s.step)).to.deep.equal(["create", "fulfill"]);
       for (const s of out.steps) expect(Number(s.gasUsed)).to.be.greaterThan(21_000);
       // Without --json: a summary a person reads, the decoded output first, then gas per step.
       const summary = await cli(["request", "--model", String(stack.modelId), "--values", x.join(",")]);
@@ -123,7 +123,7 @@ for (const { name, kind } of MODELS) {
       const kindLine = kind === "values" ? "values [" : `label ${data.labels![0]}; ${kind} [`;
       expect(summary.stdout).to.match(/request \d+ Finalized after \d+\.\d\d s/);
       expect(summary.stdout).to.include(`output: ${kindLine}`);
-      expect(summary.stdout).to.match(/\nclaim\s+\d{3},\d{3}\s+0x[0-9a-f]{64}/);
+      expect(summary.stdout).to.match(/\nfulfill\s+\d{3},\d{3}\s+0x[0-9a-f]{64}/);
       expect(summary.stdout).to.match(/\ntotal\s+\d/);
     });
 

@@ -1,6 +1,7 @@
 // End to end over real JSON-RPC: a `hardhat node` process, the operator bot as its own OS process,
-// paid requests from an EOA (ETH and ERC-20) and a consumer contract, a SIGKILL mid-batch and a
-// restart, and a cheating operator that is rejected on-chain, slashed as a no-show, and replaced.
+// paid requests from an EOA (ETH and ERC-20) and a consumer contract, each settled by one `fulfill`
+// transaction that verifies its proof, a SIGKILL mid-batch and a restart, and a cheating operator that is
+// rejected on-chain (through fulfill and through a claim), slashed as a no-show, and replaced.
 import { encodeOutput } from "../../verifier-gen/src/encoding.js";
 import { waitFor } from "../../scripts/lib/wait.js";
 import { readFileSync } from "node:fs";
@@ -17,6 +18,7 @@ import { startHardhatNode } from "../../scripts/lib/hardhat-node.js";
 import { startOperatorProcess, stopProcess } from "../../scripts/lib/operator-process.js";
 import { MODE_ZK } from "../../scripts/lib/zk.js";
 import { type Payer, type ZkStack, ZK_PRICE, deployZkStack, sendZkRequest } from "../../scripts/lib/zk-stack.js";
+import { settledOutput } from "../../operator/src/chain/results.js";
 
 const BUILD = "models/build/digits-mlp";
 const abi = AbiCoder.defaultAbiCoder();
@@ -53,6 +55,7 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
   };
   const statusOf = async (id: bigint): Promise<bigint> => (await stack.market.getRequest(id)).status;
   const eventsOf = async (id: bigint) => ({
+    created: await stack.market.queryFilter(stack.market.filters.RequestCreated(id)),
     claimed: await stack.market.queryFilter(stack.market.filters.RequestClaimed(id)),
     submitted: await stack.market.queryFilter(stack.market.filters.ResultSubmitted(id)),
     finalized: await stack.market.queryFilter(stack.market.filters.RequestFinalized(id)),
@@ -83,21 +86,28 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
     await terminateSnarkjs();
   });
 
-  it("settles ETH and ERC-20 requests from an EOA and a consumer contract with verified proofs", async () => {
+  it("settles ETH and ERC-20 requests from an EOA and a consumer contract, each in one transaction that verifies its proof", async () => {
     const payers: Payer[] = ["user-eth", "user-token", "gate"];
     const ids: bigint[] = [];
     for (let i = 0; i < 3; i++) ids.push(await sendZkRequest(stack, payers[i]!, sample(i), await deadline()));
     await waitFor("first batch settled", async () =>
       (await Promise.all(ids.map(statusOf))).every((s) => s === Status.Finalized),
     );
+    const gas: string[] = [];
     for (const [i, id] of ids.entries()) {
-      expect(await stack.market.resultOf(id)).to.equal(encodeOutput([modelLabel(i)]));
-      const { submitted } = await eventsOf(id);
-      const receipt = await provider.getTransactionReceipt(submitted[0]!.transactionHash);
+      expect(await settledOutput(stack.market, id)).to.equal(encodeOutput([modelLabel(i)]));
+      const { claimed, submitted, finalized, created } = await eventsOf(id);
+      // No claim, no separate submission: the settling transaction is the one that verified the proof.
+      expect([claimed.length, submitted.length, finalized.length]).to.deep.equal([0, 0, 1]);
+      const receipt = await provider.getTransactionReceipt(finalized[0]!.transactionHash);
       const proofVerified = stack.zk.interface.getEvent("ProofVerified").topicHash;
       const zkAddress = await stack.zk.getAddress();
       expect(receipt!.logs.some((l) => l.address === zkAddress && l.topics[0] === proofVerified)).to.equal(true);
+      expect(receipt!.from).to.equal(operatorWallet().address);
+      const createGas = (await provider.getTransactionReceipt(created[0]!.transactionHash))!.gasUsed;
+      gas.push(`request ${id}: create ${createGas} + fulfill ${receipt!.gasUsed} = ${createGas + receipt!.gasUsed}`);
     }
+    console.log(`      ${gas.join("\n      ")}`);
     const gateEntry = await stack.gate.classification(ids[2]!);
     expect(gateEntry.answered).to.equal(true);
     expect(BigInt(gateEntry.label)).to.equal(modelLabel(2));
@@ -126,8 +136,8 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
     );
     for (const [k, id] of ids.entries()) {
       const { claimed, submitted, finalized } = await eventsOf(id);
-      expect([claimed.length, submitted.length, finalized.length], `request ${id} events`).to.deep.equal([1, 1, 1]);
-      expect(await stack.market.resultOf(id)).to.equal(encodeOutput([modelLabel(k + 3)]));
+      expect([claimed.length, submitted.length, finalized.length], `request ${id} events`).to.deep.equal([0, 0, 1]);
+      expect(await settledOutput(stack.market, id)).to.equal(encodeOutput([modelLabel(k + 3)]));
     }
     const stake = await stack.vault.stakeOf(operatorWallet().address);
     expect(stake.locked).to.equal(0n);
@@ -141,8 +151,6 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
     // Stop the honest bot so the cheater wins the claim race; it comes back for the reopened request.
     await stopProcess(operatorProcess!, "SIGTERM");
     const id = await sendZkRequest(stack, "user-eth", sample(20), await deadline());
-    await (await stack.market.connect(cheater).claim(id)).wait();
-
     const otherProof = await proveInput(model, testSet.inputs[21]!);
     const { a, b, c } = otherProof.calldata;
     const fabricated = {
@@ -162,6 +170,17 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
       [abi.encode([ZK_PROOF], [{ input: hexlify(sample(20)), ...fabricated }]), "ZkModuleInvalidProof"],
     ];
     const output = encodeOutput([otherProof.decoded.label!]);
+    // Through the one-transaction path first: refused, and the request stays open.
+    for (const [proof, error] of cheats) {
+      const refusal = await stack.market
+        .connect(cheater)
+        .fulfill(id, output, proof)
+        .then(() => null)
+        .catch((e: { data?: string }) => stack.zk.interface.parseError(e.data ?? "0x")?.name);
+      expect(refusal, "custom error of the refused fulfill").to.equal(error);
+    }
+    expect(await statusOf(id)).to.equal(Status.Open);
+    await (await stack.market.connect(cheater).claim(id)).wait();
     for (const [proof, error] of cheats) {
       const refusal = await stack.market
         .connect(cheater)
@@ -184,7 +203,7 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
       async () => (await statusOf(id)) === Status.Finalized,
     );
     expect((await stack.market.getRequest(id)).operator).to.equal(operatorWallet().address);
-    expect(await stack.market.resultOf(id)).to.equal(encodeOutput([modelLabel(20)]));
+    expect(await settledOutput(stack.market, id)).to.equal(encodeOutput([modelLabel(20)]));
   });
 
   it("skips malformed inputs without claiming or crashing; they are refunded after the deadline", async () => {
@@ -226,7 +245,7 @@ describe("e2e: zk requests served by the operator process over JSON-RPC", functi
     await waitFor("the saturated request", async () => (await statusOf(clampedId)) === Status.Finalized);
     const clamped = Array.from(saturated, (v) => Math.min(v, model.graph.input.hi));
     const expected = BigInt(runInt(model.graph, clamped).output[0]!);
-    expect(await stack.market.resultOf(clampedId)).to.equal(encodeOutput([expected]));
+    expect(await settledOutput(stack.market, clampedId)).to.equal(encodeOutput([expected]));
     for (const id of bad) expect(await statusOf(id), `bad request ${id} left unclaimed`).to.equal(Status.Open);
     expect(operatorProcess!.exitCode, "operator still running").to.equal(null);
 

@@ -25,6 +25,7 @@ import { createRoles } from "../../operator/src/roles/index.js";
 import type { Role } from "../../operator/src/roles/role.js";
 import { executorKey } from "../../operator/src/roles/worker.js";
 import { OperatorStore } from "../../operator/src/store.js";
+import { settledOutput } from "../../operator/src/chain/results.js";
 
 const { ethers, networkHelpers } = await network.create();
 const MLP = "models/build/digits-mlp";
@@ -180,7 +181,7 @@ describe("OptimisticArbitrator bots (worker + sampler arbitration duties)", func
     expect(ruling.outputHash).to.equal(keccak256(truth));
     expect(ruling.rewarded).to.deep.equal([b.address]);
     expect((await f.sampling.getJob(id)).verdict).to.equal(2n); // AcceptedSampler
-    expect(await f.market.resultOf(id)).to.equal(truth);
+    expect(await settledOutput(f.market, id)).to.equal(truth);
     expect((await f.vault.stakeOf(a.address)).total).to.equal(parseEther("3") - STAKE);
     const protocolFee = (PRICE * BigInt(DEFAULT_PARAMETERS.protocolFeeBps)) / 10_000n;
     expect(await f.market.owed(b.address, ZeroAddress)).to.equal(PRICE - protocolFee + PRICE);

@@ -40,6 +40,17 @@ describe("operator config", () => {
     expect(config.metricsPort).to.equal(undefined);
   });
 
+  it("zk settlement: one fulfill by default, claim first on request, nothing else", async () => {
+    const plain = await loadConfig(await configFile(base), { VERIML_OPERATOR_KEY: KEY }, {});
+    expect(plain.models[0]!.zkSettlement).to.equal("open");
+    const claiming = await configFile({ ...base, models: [{ ...base.models[0], zkSettlement: "claim" }] });
+    expect((await loadConfig(claiming, { VERIML_OPERATOR_KEY: KEY }, {})).models[0]!.zkSettlement).to.equal("claim");
+    const bad = await configFile({ ...base, models: [{ ...base.models[0], zkSettlement: "finalize" }] });
+    const error = await rejectionOf(loadConfig(bad, { VERIML_OPERATOR_KEY: KEY }, {}));
+    expect(error).to.be.instanceOf(ConfigError);
+    expect(error.message).to.match(/zkSettlement/);
+  });
+
   it("rejects unknown keys, at the top and nested, naming them", async () => {
     const top = await configFile({ ...base, rpcURL: "typo" });
     {

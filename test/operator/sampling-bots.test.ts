@@ -24,6 +24,7 @@ import { createRoles } from "../../operator/src/roles/index.js";
 import type { Role } from "../../operator/src/roles/role.js";
 import { executorKey } from "../../operator/src/roles/worker.js";
 import { OperatorStore } from "../../operator/src/store.js";
+import { settledOutput } from "../../operator/src/chain/results.js";
 
 const { ethers, networkHelpers } = await network.create();
 const abi = AbiCoder.defaultAbiCoder();
@@ -165,7 +166,7 @@ describe("spML bots (worker, sampler, validator)", function () {
     await runUntil([a, ...samplers], finalized(f, id), cursor);
 
     const output = encodeOutput([label(20)]);
-    expect(await f.market.resultOf(id)).to.equal(output);
+    expect(await settledOutput(f.market, id)).to.equal(output);
     expect(await f.sampling.revealedOutput(id, true)).to.equal(output);
     const protocolFee = (PRICE * BigInt(DEFAULT_PARAMETERS.protocolFeeBps)) / 10_000n;
     expect(await f.market.owed(a.address, ZeroAddress)).to.equal(PRICE - protocolFee);
@@ -195,7 +196,7 @@ describe("spML bots (worker, sampler, validator)", function () {
     const truth = encodeOutput([label(21)]);
     const job = await f.sampling.getJob(id);
     expect(job.verdict).to.equal(2n); // AcceptedSampler
-    expect(await f.market.resultOf(id)).to.equal(truth);
+    expect(await settledOutput(f.market, id)).to.equal(truth);
     expect((await f.vault.stakeOf(a.address)).total).to.equal(parseEther("3") - STAKE);
     const members = await f.committee.membersOf(1n);
     expect(members).to.have.length(3);

@@ -216,6 +216,63 @@ contract InferenceMarketSettlementFuzzTest is InferenceMarketFuzzBase {
         _withdrawAllAndAssertEmpty(payToken);
     }
 
+    /// @notice One-transaction settlement (fulfill, an instant module): whatever the price, module fee and
+    /// protocol fee, in ETH or a token, open or claimed first, the credits add up to exactly the escrow (the
+    /// whole verification fee back to the requester), the lock is released, and nothing pays out twice.
+    function testFuzz_fulfillConservesEscrow(
+        uint256 price,
+        uint256 feeBps,
+        uint16 protocolFeeBps,
+        bool tokenPayment,
+        bool claimFirst
+    ) public {
+        price = bound(price, 1, MAX_PRICE);
+        feeBps = bound(feeBps, 0, 30_000);
+        protocolFeeBps = uint16(bound(protocolFeeBps, 0, 2_000));
+        address payToken = tokenPayment ? address(token) : address(0);
+        registry.setPrice(modelId, payToken, price);
+        module.setFeeBps(feeBps);
+        market.setProtocolFee(protocolFeeBps);
+        (, uint256 fee) = market.quote(modelId, MODE, payToken);
+        uint256 escrow = price + fee;
+        uint256 id = _createRequest(REQUESTER, payToken, uint64(block.timestamp + 1 days));
+        if (claimFirst) {
+            vm.prank(OPERATOR);
+            market.claim(id);
+        }
+        vm.prank(OPERATOR);
+        market.fulfill(id, abi.encode(new int256[](1)), "");
+
+        uint256 protocolFee = (price * protocolFeeBps) / 10_000;
+        assertEq(market.owed(OPERATOR, payToken), price - protocolFee, "operator payment");
+        assertEq(market.owed(MARKET_TREASURY, payToken), protocolFee, "protocol fee");
+        assertEq(market.owed(REQUESTER, payToken), fee, "verification fee back");
+        assertEq(_owedSum(payToken), escrow, "credits == escrow");
+        assertEq(market.liabilities(payToken), escrow, "settlement moves liabilities, never changes them");
+        assertEq(vault.stakeOf(OPERATOR).locked, 0, "nothing locked after");
+        _assertSolvent();
+
+        vm.prank(OPERATOR);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceMarket.InferenceMarketWrongStatus.selector,
+                id,
+                IInferenceMarket.Status.Finalized
+            )
+        );
+        market.fulfill(id, abi.encode(new int256[](1)), "");
+        vm.warp(block.timestamp + 2 days);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceMarket.InferenceMarketWrongStatus.selector,
+                id,
+                IInferenceMarket.Status.Finalized
+            )
+        );
+        market.refund(id);
+        _withdrawAllAndAssertEmpty(payToken);
+    }
+
     /// @dev Every creditable account withdraws what it is owed; the market then holds nothing.
     function _withdrawAllAndAssertEmpty(address payToken) internal {
         address[5] memory accounts = [REQUESTER, OPERATOR, MARKET_TREASURY, VERIFIER_A, VERIFIER_B];

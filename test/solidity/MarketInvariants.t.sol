@@ -86,6 +86,11 @@ contract MarketHandler is TestBase {
     uint256 public callsWithdrawProceeds;
     uint256 public callsWarp;
     uint256 public callsSetTerms;
+    uint256 public callsFulfill;
+    uint256 public callsFulfillClaimed;
+    uint256 public callsFulfillRefused;
+    uint256 public callsFulfillBatch;
+    uint256 public callsFulfillBatchRefused;
 
     constructor(
         InferenceMarket market_,
@@ -270,6 +275,77 @@ contract MarketHandler is TestBase {
         ++callsWithdrawProceeds;
     }
 
+    /// @notice An operator answers and settles a request in one transaction (the mock module is instant).
+    /// Usually an open live request (any serving operator) or a claimed one (its claimant); sometimes any
+    /// request at all, so fulfilling settled, expired and foreign-claimed requests is attempted too; one time
+    /// in eight the module refuses the result.
+    function fulfill(uint256 requestSeed, uint256 operatorSeed, uint256 modeSeed) external {
+        uint256 id = _findRequest(requestSeed, IInferenceMarket.Status.Open, _LIVE);
+        if (modeSeed % 3 == 0) {
+            uint256 claimed = _findRequest(requestSeed, IInferenceMarket.Status.Claimed, _IN_CLAIM_WINDOW);
+            if (claimed != 0) id = claimed;
+        }
+        if (id == 0 || modeSeed % 7 == 0) id = _anyRequest(requestSeed);
+        if (id == 0) return;
+        IInferenceMarket.Request memory request = market.getRequest(id);
+        address operator =
+            request.status == IInferenceMarket.Status.Claimed && modeSeed % 5 != 0
+                ? request.operator
+                : _operators[operatorSeed % _operators.length];
+        module.setRejectSubmissions(modeSeed % 8 == 1);
+        uint256 owedBefore = _owedSum(request.token);
+        uint256 stakeBefore = _stakeTotal(request.operator);
+        vm.prank(operator);
+        try market.fulfill(id, abi.encodePacked(modeSeed), "") {
+            _recordSettlement(id, request.token, owedBefore);
+            if (request.status == IInferenceMarket.Status.Claimed) {
+                _recordSlashAndClose(id, request.operator, stakeBefore);
+                ++callsFulfillClaimed;
+            }
+            ++callsFulfill;
+        } catch {
+            ++callsFulfillRefused;
+        }
+        module.setRejectSubmissions(false);
+    }
+
+    /// @notice An operator settles up to four open requests with one proof, in ascending id order (mixing
+    /// ETH and token requests); sometimes an id is repeated, or the module refuses.
+    function fulfillBatch(uint256 requestSeed, uint256 operatorSeed, uint256 sizeSeed) external {
+        uint256 count = market.requestCount();
+        if (count == 0) return;
+        uint256[] memory picked = new uint256[](1 + (sizeSeed % 4));
+        uint256 n = 0;
+        for (uint256 id = 1 + (requestSeed % count); id <= count && n < picked.length; ++id) {
+            IInferenceMarket.Request memory r = market.getRequest(id);
+            if (r.status == IInferenceMarket.Status.Open && block.timestamp <= r.deadline) picked[n++] = id;
+        }
+        if (n == 0) return;
+        uint256[] memory ids = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) ids[i] = picked[i];
+        if (n > 1 && sizeSeed % 16 == 5) ids[1] = ids[0];
+        module.setRejectSubmissions(sizeSeed % 8 == 1);
+        uint256 ethBefore = _owedSum(address(0));
+        uint256 tokenBefore = _owedSum(address(token));
+        vm.prank(_operators[operatorSeed % _operators.length]);
+        try market.fulfillBatch(ids, "") {
+            uint256 ethEscrow;
+            uint256 tokenEscrow;
+            for (uint256 i = 0; i < n; ++i) {
+                if (market.getRequest(ids[i]).token == address(0)) ethEscrow += ghostEscrow[ids[i]];
+                else tokenEscrow += ghostEscrow[ids[i]];
+                ghostCredited[ids[i]] += ghostEscrow[ids[i]];
+                ++ghostSettlements[ids[i]];
+            }
+            if (_owedSum(address(0)) - ethBefore != ethEscrow) ghostSettlementCreditMismatch = true;
+            if (_owedSum(address(token)) - tokenBefore != tokenEscrow) ghostSettlementCreditMismatch = true;
+            ++callsFulfillBatch;
+        } catch {
+            ++callsFulfillBatchRefused;
+        }
+        module.setRejectSubmissions(false);
+    }
+
     // ================================================================== verification and settlement
 
     /// @notice Scripts a final verdict for a submitted request: accepted or rejected, a slash within the
@@ -357,7 +433,10 @@ contract MarketHandler is TestBase {
             if (ghostOutOfBoundsVerdict[id]) ghostOutOfBoundsVerdictSettled = true;
             _recordSettlement(id, request.token, owedBefore);
             _recordSlashAndClose(id, request.operator, stakeBefore);
-            if (market.getRequest(id).status == IInferenceMarket.Status.Finalized && market.resultOf(id).length > 0) {
+            if (
+                market.getRequest(id).status == IInferenceMarket.Status.Finalized &&
+                market.resultHashOf(id) != bytes32(0)
+            ) {
                 ++callsFinalizeAccepted;
             } else {
                 ++callsFinalizeRejected;
@@ -407,7 +486,7 @@ contract MarketHandler is TestBase {
     }
 
     function settledCount() external view returns (uint256) {
-        return callsFinalizeAccepted + callsFinalizeRejected + callsRefund;
+        return callsFinalizeAccepted + callsFinalizeRejected + callsRefund + callsFulfill + callsFulfillBatch;
     }
 
     function totalCalls() external view returns (uint256) {
@@ -430,7 +509,11 @@ contract MarketHandler is TestBase {
             callsWithdrawStake +
             callsWithdrawProceeds +
             callsWarp +
-            callsSetTerms;
+            callsSetTerms +
+            callsFulfill +
+            callsFulfillRefused +
+            callsFulfillBatch +
+            callsFulfillBatchRefused;
     }
 
     // ================================================================== internals
@@ -659,7 +742,7 @@ contract MarketInvariantsTest is MarketInvariantsTestFixture {
         );
 
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](16);
+        bytes4[] memory selectors = new bytes4[](18);
         selectors[0] = MarketHandler.createEthRequest.selector;
         selectors[1] = MarketHandler.createTokenRequest.selector;
         selectors[2] = MarketHandler.refund.selector;
@@ -676,6 +759,8 @@ contract MarketInvariantsTest is MarketInvariantsTestFixture {
         selectors[13] = MarketHandler.warp.selector;
         selectors[14] = MarketHandler.setTerms.selector;
         selectors[15] = MarketHandler.scriptVerdictAndFinalize.selector;
+        selectors[16] = MarketHandler.fulfill.selector;
+        selectors[17] = MarketHandler.fulfillBatch.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
@@ -816,6 +901,13 @@ contract MarketInvariantsTest is MarketInvariantsTestFixture {
             handler.callsWithdrawStake()
         );
         console.log("warp / setTerms / total", handler.callsWarp(), handler.callsSetTerms(), handler.totalCalls());
+        console.log(
+            "fulfill / of a claim / refused",
+            handler.callsFulfill(),
+            handler.callsFulfillClaimed(),
+            handler.callsFulfillRefused()
+        );
+        console.log("fulfillBatch / refused", handler.callsFulfillBatch(), handler.callsFulfillBatchRefused());
     }
 
     /// @notice Runs after each invariant run: the handler really made calls (all actions are no-revert).
@@ -834,7 +926,7 @@ contract MarketInvariantsTest is MarketInvariantsTestFixture {
             uint256 a = uint256(keccak256(abi.encode(r)));
             uint256 b = uint256(keccak256(abi.encode(a)));
             uint256 c = uint256(keccak256(abi.encode(b)));
-            uint256 action = r % 16;
+            uint256 action = r % 18;
             if (action == 0) handler.createEthRequest(a, b, c);
             else if (action == 1) handler.createTokenRequest(a, b, c);
             else if (action == 2) handler.refund(a, b);
@@ -850,6 +942,8 @@ contract MarketInvariantsTest is MarketInvariantsTestFixture {
             else if (action == 12) handler.finalize(a, b);
             else if (action == 13) handler.warp(a % 2 hours);
             else if (action == 14) handler.setTerms(a, b, c);
+            else if (action == 15) handler.fulfill(a, b, c);
+            else if (action == 16) handler.fulfillBatch(a, b, c);
             else handler.scriptVerdictAndFinalize(a, b, c, r >> 8);
             if (i % 50 == 49) {
                 invariant_escrowSolvency();
@@ -876,5 +970,10 @@ contract MarketInvariantsTest is MarketInvariantsTestFixture {
         assertGt(handler.callsWithdraw(), 0, "market withdrawals");
         assertGt(handler.callsWithdrawProceeds(), 0, "slash proceeds withdrawals");
         assertGt(handler.callsWithdrawStake(), 0, "stake withdrawals");
+        assertGt(handler.callsFulfill(), 0, "one-transaction settlements");
+        assertGt(handler.callsFulfillClaimed(), 0, "claimants settling in one transaction");
+        assertGt(handler.callsFulfillRefused(), 0, "refused fulfills");
+        assertGt(handler.callsFulfillBatch(), 0, "batch settlements");
+        assertGt(handler.callsFulfillBatchRefused(), 0, "refused batches");
     }
 }

@@ -182,6 +182,52 @@ describe("verifier-gen: CLI", function () {
     expect(v.out).to.match(/^VALID/);
   });
 
+  it("build --batch 3 -> prove 3 inputs -> verify shows every slot's label; another count is refused", () => {
+    const b = cli(
+      "build",
+      join(tmp, "tiny.onnx"),
+      "--calibration",
+      join(tmp, "calib.json"),
+      "--out",
+      join(tmp, "tiny3"),
+      "--batch",
+      "3",
+    );
+    expect(b.code, b.err).to.equal(0);
+    expect(b.out)
+      .to.contain("TinyBatch3Verifier")
+      .and.match(/batch 3: \d+ per inference/);
+    const calib = JSON.parse(readFileSync(join(tmp, "calib.json"), "utf8")) as { inputs: number[][] };
+    const files = [2, 5, 9].map((k) => {
+      const file = join(tmp, `in${k}.json`);
+      writeFileSync(file, JSON.stringify([calib.inputs[k]]));
+      return file;
+    });
+    const p = cli("prove", join(tmp, "tiny3"), "--input", ...files, "--out", join(tmp, "tp3.json"));
+    expect(p.code, p.err).to.equal(0);
+    expect(p.out).to.match(/slot 0: label \d\nslot 1: label \d\nslot 2: label \d/);
+    const labels = [...p.out.matchAll(/slot \d: label (\d)/g)].map((m) => m[1]);
+    const v = cli("verify", join(tmp, "tiny3"), join(tmp, "tp3.json"));
+    expect(v.code, v.err).to.equal(0);
+    expect(v.out).to.contain(`VALID labels ${labels.join(", ")}`);
+    const short = cli("prove", join(tmp, "tiny3"), "--input", ...files.slice(0, 2));
+    expect(short.code).to.equal(1);
+    expect(short.err).to.contain("is a batch-3 build: give 3 --input files (one per slot), not 2");
+    const naive = cli(
+      "build",
+      join(tmp, "tiny.onnx"),
+      "--calibration",
+      join(tmp, "calib.json"),
+      "--out",
+      join(tmp, "tiny-naive3"),
+      "--batch",
+      "3",
+      "--naive",
+    );
+    expect(naive.code).to.equal(1);
+    expect(naive.err).to.contain("a naive baseline has no batch form");
+  });
+
   it("reports bad files clearly, without a stack trace", () => {
     writeFileSync(join(tmp, "junk.onnx"), "definitely not protobuf");
     const cases = [

@@ -7,6 +7,7 @@ import { decodeInputRaw, encodeOutput } from "../../verifier-gen/src/encoding.js
 import {
   decodeModelOutput,
   interfaceOf,
+  manifestLabels,
   quantizeFloatInput,
   type ModelInterface,
   type OutputKind,
@@ -79,5 +80,22 @@ describe("verifier-gen: model interface", () => {
       expect(i.output.count, build).to.equal(md.manifest.output.count);
       expect(i.input.encoding, build).to.deep.equal(inputEncoding(md.graph.input.lo, md.graph.input.hi));
     }
+  });
+
+  it("reads the labels a manifest carries for people, dropping malformed or mis-sized ones", () => {
+    const iris = manifestLabels(loadModelDir("models/build/iris_mlp").manifest);
+    expect(iris.inputNames).to.have.length(4);
+    expect(iris.classNames).to.deep.equal(["setosa", "versicolor", "virginica"]);
+    expect(iris.evaluation?.quantizedAccuracy?.toFixed(4)).to.equal("0.9833");
+    expect(iris.evaluation?.bitexact).to.equal(true);
+    const base = { input: { shape: [1, 3] }, output: { classes: 2 } };
+    expect(manifestLabels({ ...base, input: { shape: [1, 3], names: ["a", "b"] } }).inputNames).to.equal(undefined);
+    expect(manifestLabels({ ...base, input: { shape: [1, 3], names: ["a", "b", 3] } }).inputNames).to.equal(undefined);
+    expect(manifestLabels({ ...base, output: { classes: 2, names: ["x", "y", "z"] } }).classNames).to.equal(undefined);
+    expect(manifestLabels({ ...base, evaluation: { samples: "many" } }).evaluation).to.equal(undefined);
+    expect(
+      manifestLabels({ ...base, evaluation: { dataset: "d", samples: 3, floatAccuracy: "1" } }).evaluation
+        ?.floatAccuracy,
+    ).to.equal(null);
   });
 });

@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { emitCircom, tableSplit, type GadgetCall } from "../../verifier-gen/src/circom.js";
+import { digitsMlpBatchBuild } from "../../scripts/lib/fixtures.js";
 import { loadDataset } from "../../verifier-gen/src/dataset.js";
 import { GADGETS_CIRCOM } from "../../verifier-gen/src/gadgets.circom.js";
 import { calculateWitness, compileCircom, terminateSnarkjs } from "../../verifier-gen/src/groth16.js";
@@ -18,34 +19,18 @@ import { runInt, type IntGraph } from "../../verifier-gen/src/intgraph.js";
 import { loadModelDir } from "../../verifier-gen/src/pipeline.js";
 import { quantize, quantizeInput } from "../../verifier-gen/src/quantize.js";
 import { importOnnx } from "../../verifier-gen/src/floatgraph.js";
-import { SNARK_SCALAR_FIELD } from "../../verifier-gen/src/groth16.js";
 import { activationMlp, miniTransformer, rng, tokenIdsEmbedding } from "../helpers/onnx-models.js";
-import { checkWitness, readR1cs, type R1cs } from "../../verifier-gen/src/r1cs.js";
-import {
-  generateSignals,
-  parseSym,
-  witnessVector,
-  type GeneratorOptions,
-  type Hints,
-} from "../../verifier-gen/src/witness.js";
+import { checkWitness, readR1cs } from "../../verifier-gen/src/r1cs.js";
+import { generateSignals, parseSym, witnessVector } from "../../verifier-gen/src/witness.js";
+import { forgeries, satisfied, signedOf, type Compiled } from "../helpers/forgery.js";
 
 const test = loadDataset("data/digits-test.json");
-
-/** A compiled circuit with what the forgery search needs. */
-interface Compiled {
-  plan: GadgetCall[];
-  r1cs: R1cs;
-  wires: Map<string, number>;
-  wasm: string;
-  /** how a mutated gadget library sizes its range checks */
-  options?: GeneratorOptions;
-}
-
 const big = (v: number) => BigInt(v);
-/** A field element as the signed integer it stands for. */
-const signedOf = (v: bigint): bigint => (v > SNARK_SCALAR_FIELD / 2n ? v - SNARK_SCALAR_FIELD : v);
 
-function compiledBuild(dir: string): Compiled {
+/** A circuit compiled by circom, with its witness calculator. */
+type CircomCompiled = Compiled & { wasm: string };
+
+function compiledBuild(dir: string): CircomCompiled {
   const md = loadModelDir(dir);
   return {
     plan: emitCircom(md.graph).plan,
@@ -56,7 +41,7 @@ function compiledBuild(dir: string): Compiled {
 }
 
 /** Compiles a circuit source with a given gadget library into a temporary directory. */
-async function compileWith(main: string, gadgets: string): Promise<Compiled & { dir: string }> {
+async function compileWith(main: string, gadgets: string): Promise<CircomCompiled & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), "vg-sound-"));
   writeFileSync(join(dir, "model.circom"), main);
   writeFileSync(join(dir, "veriml_gadgets.circom"), gadgets);
@@ -68,76 +53,6 @@ async function compileWith(main: string, gadgets: string): Promise<Compiled & { 
     wires: parseSym(readFileSync(comp.sym, "utf8")),
     wasm: comp.wasm,
   };
-}
-
-/**
- * Whether a hint gives another witness that satisfies the constraints. A hint whose signals the compiler eliminated
- * (they are linear functions of the remaining wires) leaves the witness as it was: that is no forgery.
- */
-const satisfied = (c: Compiled, inputs: Record<string, bigint[]>, hints: Hints = {}): boolean => {
-  const w = witnessVector(generateSignals(c.plan, inputs, hints, c.options), c.wires, c.r1cs.nWires);
-  if (checkWitness(c.r1cs, w).length !== 0) return false;
-  if (Object.keys(hints).length === 0) return true;
-  const honest = witnessVector(generateSignals(c.plan, inputs, {}, c.options), c.wires, c.r1cs.nWires);
-  return w.some((v, i) => v !== honest[i]);
-};
-
-/** Every single-hint forgery of a circuit on one input; returns the ones that satisfy the constraints. */
-function forgeries(c: Compiled, x: bigint[], limit = Infinity): string[] {
-  const honest = generateSignals(c.plan, { x }, {}, c.options);
-  const accepted: string[] = [];
-  const attempt = (what: string, hints: Hints) => {
-    if (satisfied(c, { x }, hints)) accepted.push(what);
-  };
-  let tried = 0;
-  for (const call of c.plan) {
-    if (tried >= limit) break;
-    if (call.kind === "Requant" || call.kind === "LeakyRelu") {
-      tried++;
-      const q = honest.get(`main.${call.name}.d.q`)!;
-      // Alternative quotients (and with them remainders off by multiples of 2^S).
-      for (const d of [-2n, -1n, 1n, 2n])
-        attempt(`${call.name} q${d > 0 ? "+" : ""}${d}`, { quotient: new Map([[`${call.name}.d`, q + d]]) });
-      // The clamp branches: claim the other outcome of each comparison (flip the sign bit of the compared value).
-      for (const cmp of ["c.cl", "c.ch", "pos"]) {
-        const rb = `${call.name}.${cmp}.rb`;
-        const v = honest.get(`main.${rb}.in`);
-        if (v === undefined) continue;
-        const N = BigInt(call.N);
-        attempt(`${rb} flipped`, { bits: new Map([[rb, v ^ (1n << N)]]) });
-      }
-    } else if (call.kind === "Clamp" || call.kind === "Max2") {
-      tried++;
-      for (const cmp of call.kind === "Clamp" ? ["cl", "ch"] : ["c"]) {
-        const rb = `${call.name}.${cmp}.rb`;
-        const v = honest.get(`main.${rb}.in`);
-        if (v === undefined) continue;
-        attempt(`${rb} flipped`, { bits: new Map([[rb, v ^ (1n << BigInt(call.N))]]) });
-      }
-    } else if (call.kind === "Lookup" || call.kind === "Embed") {
-      tried++;
-      const width = call.kind === "Embed" ? call.width : 1;
-      const rows = call.table.length / width;
-      const { inner } = tableSplit(rows, width);
-      const k = Number(signedOf(honest.get(`main.${call.name}.in`)!)) - call.LO;
-      // Neighbours in both selectors of a two-level table (k +- 1 and k +- inner).
-      for (const other of new Set([k - 1, k + 1, k - inner, k + inner])) {
-        if (other >= 0 && other < rows)
-          attempt(`${call.name} position ${other}`, { select: new Map([[call.name, other]]) });
-      }
-    } else if (call.kind === "Rsqrt") {
-      tried++;
-      const r0 = honest.get(`main.${call.name}.out`)!;
-      for (const d of [-2n, -1n, 1n, 2n])
-        attempt(`${call.name} root ${d > 0 ? "+" : ""}${d}`, { root: new Map([[call.name, r0 + d]]) });
-    } else if (call.kind === "ArgMax") {
-      // Every other label.
-      const label = Number(honest.get(`main.${call.name}.out`)!);
-      for (let k = 0; k < call.n; k++)
-        if (k !== label) attempt(`${call.name} label ${k}`, { select: new Map([[call.name, k]]) });
-    }
-  }
-  return accepted;
 }
 
 describe("verifier-gen: circuit soundness (independent witness generator, forged hints)", function () {
@@ -427,6 +342,94 @@ describe("verifier-gen: circuit soundness (independent witness generator, forged
         } finally {
           rmSync(m.dir, { recursive: true, force: true });
         }
+      }
+    });
+  });
+
+  describe("batch circuits (k copies of the model in one circuit)", () => {
+    const K = 4;
+    /** Slot s's input as the generator takes it: x[s]. */
+    const slotInputs = (xs: bigint[][]) => Object.fromEntries(xs.map((x, s) => [`x[${s}]`, x]));
+    let c: Compiled;
+    let md: ReturnType<typeof loadModelDir>;
+    let xs: bigint[][];
+
+    before(async () => {
+      const dir = await digitsMlpBatchBuild(K);
+      md = loadModelDir(dir);
+      c = { ...compiledBuild(dir), plan: emitCircom(md.graph, { batch: K }).plan };
+      xs = [0, 7, 42, 3].map((i) => quantizeInput(md.graph, test.inputs[i]!).map(big));
+    });
+
+    it("no forged quotient, remainder, clamp branch or label of any slot satisfies the constraints", async () => {
+      expect(satisfied(c, slotInputs(xs))).to.equal(true);
+      const accepted = forgeries(c, slotInputs(xs));
+      expect(accepted, `forgeries accepted: ${accepted.slice(0, 5).join(", ")}`).to.deep.equal([]);
+      // The search covered every slot's gadgets.
+      const slotsCovered = new Set(c.plan.flatMap((p) => (p.kind === "ArgMax" ? [p.name] : [])));
+      expect([...slotsCovered]).to.deep.equal(["am4[0]", "am4[1]", "am4[2]", "am4[3]"]);
+    });
+
+    it("an out-of-range input in one slot violates that slot's range check", () => {
+      const { lo, hi } = md.graph.input;
+      for (const bad of [hi + 1, lo - 1]) {
+        const forged = xs.map((x) => [...x]);
+        forged[K - 1]![3] = BigInt(bad);
+        expect(satisfied(c, slotInputs(forged)), `slot ${K - 1} input ${bad}`).to.equal(false);
+      }
+    });
+
+    it("mutation: ArgMax range checks of 254 bits let a wrong label through in every slot", async () => {
+      const src = emitCircom(md.graph, { batch: K });
+      const built = await compileWith(
+        src.main,
+        GADGETS_CIRCOM.replace("ge[i] = RangeBits(N);", "ge[i] = RangeBits(254);"),
+      );
+      try {
+        const options = { rangeWidth: (comp: string, n: number) => (/\.ge\[\d+\]$/.test(comp) ? 254 : n) };
+        const accepted = forgeries({ ...built, plan: src.plan, options }, slotInputs(xs));
+        for (let s = 0; s < K; s++)
+          expect(
+            accepted.some((f) => f.startsWith(`am4[${s}] label`)),
+            `slot ${s}`,
+          ).to.equal(true);
+      } finally {
+        rmSync(built.dir, { recursive: true, force: true });
+      }
+    });
+
+    it("a transformer (products, inverse square root, tables, softmax) in two slots: generator = circom = interpreter", async () => {
+      const r = rng(78);
+      const fg = importOnnx(miniTransformer({ causal: true }));
+      const calib = Array.from({ length: 48 }, () => Array.from({ length: 20 }, () => r() * 3));
+      const ig = quantize(fg, calib);
+      const src = emitCircom(ig, { batch: 2 });
+      const qs = [calib[4]!, calib[9]!].map((x) => quantizeInput(ig, x));
+      const built = await compileWith(src.main, GADGETS_CIRCOM);
+      try {
+        const t = { ...built, plan: src.plan };
+        const inputs = slotInputs(qs.map((q) => q.map(big)));
+        const values = generateSignals(t.plan, inputs);
+        expect(witnessVector(values, t.wires, t.r1cs.nWires)).to.deep.equal(
+          await calculateWitness(t.wasm, { x: qs.map((q) => q.map(String)) }),
+        );
+        src.traceSignals.forEach((tensors, slot) => {
+          const trace = runInt(ig, qs[slot]!);
+          tensors.forEach((names, k) =>
+            names.forEach((name, e) => {
+              if (name === null) return;
+              expect(signedOf(values.get(`main.${name}`)!), `slot ${slot} ${name}`).to.equal(
+                big(trace.tensors[k]![e]!),
+              );
+            }),
+          );
+        });
+        // Forged hints in the second copy of the model (slot 1's gadgets) are refused as in the first.
+        const slot1 = (call: GadgetCall) => "name" in call && /^[a-z]+\d*\[1\]/.test(call.name);
+        expect(t.plan.filter(slot1).filter((p) => p.kind === "Rsqrt" || p.kind === "Lookup").length).to.be.above(20);
+        expect(forgeries(t, inputs, 40, slot1)).to.deep.equal([]);
+      } finally {
+        rmSync(built.dir, { recursive: true, force: true });
       }
     });
   });

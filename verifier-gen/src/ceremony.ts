@@ -13,6 +13,7 @@
  * module only reads the contribution section of a .zkey to compare it with what the ceremony recorded. Whoever
  * knows the combined delta can forge proofs: it stays unknown as long as one contributor destroyed their entropy.
  */
+import { buildConstraintSystem, r1csBytes } from "./r1csgen.js";
 import { createHash } from "node:crypto";
 import {
   copyFileSync,
@@ -570,10 +571,22 @@ export async function verifyCeremony(buildDir: string, o: VerifyOptions = {}): P
   if (sha256File(r1cs) !== mpc.r1csSha256)
     throw new CeremonyError(`${m.name}: the R1CS is not the one the ceremony used`);
   if (o.recompile) {
-    const level = await recompiles(circuit, readFileSync(r1cs), logger);
-    if (level === undefined)
-      throw new CeremonyError(`${m.name}: the R1CS is not what circom compiles from the model's circuit`);
-    checked.push(`circuit source is the model's; circom --${level} compiles it to this R1CS byte for byte`);
+    if (m.circuit.backend === "direct") {
+      // The direct backend's R1CS is a function of the gadget plan alone: rebuild it and compare bytes.
+      const src = emitCircom(md.graph, { naive: m.naive, ...(m.batch === undefined ? {} : { batch: m.batch }) });
+      const n = md.graph.input.shape.reduce((a, b) => a * b, 1);
+      const k = m.batch ?? 1;
+      const inputs =
+        k === 1 ? [{ name: "x", length: n }] : Array.from({ length: k }, (_, s) => ({ name: `x[${s}]`, length: n }));
+      if (!r1csBytes(buildConstraintSystem(src, inputs)).equals(readFileSync(r1cs)))
+        throw new CeremonyError(`${m.name}: the R1CS is not what the direct backend writes for the model's circuit`);
+      checked.push("circuit source is the model's; the direct backend writes this R1CS byte for byte");
+    } else {
+      const level = await recompiles(circuit, readFileSync(r1cs), logger);
+      if (level === undefined)
+        throw new CeremonyError(`${m.name}: the R1CS is not what circom compiles from the model's circuit`);
+      checked.push(`circuit source is the model's; circom --${level} compiles it to this R1CS byte for byte`);
+    }
   } else {
     checked.push("circuit source is the model's; R1CS is the ceremony's (sha256)");
   }

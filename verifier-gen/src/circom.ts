@@ -15,8 +15,8 @@
  * product is a constraint) and one public signal per input / output value, in the same order.
  */
 import { computeRanges, nodeInputIds, normalizeBounds, requantScalar, type IntGraph } from "./intgraph.js";
-import { IntegrityError } from "./errors.js";
-import { poolWindows } from "./floatgraph.js";
+import { InputError, IntegrityError } from "./errors.js";
+import { poolWindows } from "./tensorops.js";
 import { packLayout, streamSlots, type PackLayout, type PackSegment } from "./packing.js";
 
 /** A linear combination of circuit signals (by name) plus a constant. */
@@ -74,6 +74,8 @@ export interface PublicSignalSpec {
   kind: "packed" | "label" | "input" | "output";
   /** for packed kinds: which element of the packing */
   element?: number;
+  /** batch circuits (k > 1): the slot, i.e. which of the k inferences the signal belongs to */
+  slot?: number;
 }
 
 /**
@@ -130,14 +132,25 @@ export interface CircuitSource {
   publicSignals: PublicSignalSpec[];
   /** layout of the packed public signals (null in naive mode) */
   packing: PackLayout | null;
-  /** circom signal name holding each node's output elements (null when it is a linear combination) */
-  traceSignals: (string | null)[][];
+  /** inferences the circuit proves at once (the build's `batch`; 1 for a single-inference circuit) */
+  batch: number;
+  /**
+   * Per slot, the circom signal name holding each node's output elements (null when it is a linear combination):
+   * traceSignals[slot][tensor][element].
+   */
+  traceSignals: (string | null)[][][];
   /** naive mode: names of private weight signal arrays and their values (prover input) */
   weightInputs: Record<string, number[]>;
 }
 
 export interface CircomOptions {
   naive?: boolean;
+  /**
+   * Inferences proved at once (default 1): k independent copies of the model, slot s's signals and components
+   * with a leading [s] index (`x[s][i]`, `rq2[s][5]`), the weights the same constants in every slot; the
+   * public signals are the k slots' own, concatenated.
+   */
+  batch?: number;
 }
 
 /**
@@ -247,17 +260,39 @@ export function tableTemplate(name: string, LO: number, table: readonly number[]
   ].join("\n");
 }
 
-export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource {
-  const naive = !!opts.naive;
-  const ranges = computeRanges(g);
-  const L: string[] = [];
-  const decl: string[] = [];
+/** What the slots of a circuit are written into (emitCircom), and the slot being written. */
+interface Emission {
+  g: IntGraph;
+  ranges: ReturnType<typeof computeRanges>;
+  naive: boolean;
+  batch: number;
+  slot: number;
+  /** the statements of Model, in order */
+  L: string[];
+  /** its signal and component declarations (written once, with slot 0) */
+  decl: string[];
+  plan: GadgetCall[];
+  /** templates specific to this graph (function tables), written before Model (once, with slot 0) */
+  templates: string[];
+  weightInputs: Record<string, number[]>;
+}
+
+/**
+ * One slot's copy of the model (the input range checks and every node) appended to the emission: slot s's arrays
+ * and components are `<name>[s][...]` in a batch circuit (k > 1), `<name>[...]` otherwise. Returns the slot's
+ * tensors as linear combinations and the signals holding them.
+ */
+function emitSlot(em: Emission): { vals: LC[][]; traceSignals: (string | null)[][] } {
+  const { g, ranges, naive, batch, slot, L, decl, plan, templates, weightInputs } = em;
+  /** This slot's view of an array (or scalar) `base`. */
+  const at = (base: string) => (batch === 1 ? base : `${base}[${slot}]`);
+  /** An array's declared name: one more leading dimension, of the k slots, in a batch circuit. */
+  const declName = (base: string) => (batch === 1 ? base : `${base}[${batch}]`);
+  const declare = (...lines: string[]) => {
+    if (slot === 0) decl.push(...lines);
+  };
   const vals: LC[][] = [];
   const traceSignals: (string | null)[][] = [];
-  const weightInputs: Record<string, number[]> = {};
-  const plan: GadgetCall[] = [];
-  /** Templates specific to this graph (function tables), written before Model. */
-  const templates: string[] = [];
   const nIn = ranges[0]!.lo.length;
   /** Emits a named gadget instance `name` of `template(params)`, its input wiring and output. */
   const instance = (name: string, template: string, params: number[], wiring: string[], output?: string) => {
@@ -266,9 +301,10 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
     if (output !== undefined) L.push(`    ${output} <== ${name}.out;`);
   };
 
-  decl.push(`    signal input x[${nIn}];`);
-  vals.push(Array.from({ length: nIn }, (_, i) => lcSig(`x[${i}]`)));
-  traceSignals.push(Array.from({ length: nIn }, (_, i) => `x[${i}]`));
+  if (batch > 1) L.push(`    // ---- slot ${slot} ----`);
+  declare(`    signal input ${declName("x")}[${nIn}];`);
+  vals.push(Array.from({ length: nIn }, (_, i) => lcSig(`${at("x")}[${i}]`)));
+  traceSignals.push(Array.from({ length: nIn }, (_, i) => `${at("x")}[${i}]`));
 
   // input range check: lo <= x[i] <= hi exactly (+ packing below)
   const span = g.input.hi - g.input.lo;
@@ -278,36 +314,36 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
     L.push(
       `    // input range: x[i] - (${g.input.lo}) in [0, 2^${inBits})${exactTop ? "" : ` and (${g.input.hi}) - x[i] in [0, 2^${inBits})`}`,
     );
-    L.push(`    component xr[${nIn}];`);
-    if (!exactTop) L.push(`    component xh[${nIn}];`);
+    if (slot === 0) L.push(`    component ${declName("xr")}[${nIn}];`);
+    if (!exactTop && slot === 0) L.push(`    component ${declName("xh")}[${nIn}];`);
     L.push(`    for (var i = 0; i < ${nIn}; i++) {`);
-    L.push(`        xr[i] = RangeBits(${inBits});`);
-    L.push(`        xr[i].in <== x[i] - (${g.input.lo});`);
+    L.push(`        ${at("xr")}[i] = RangeBits(${inBits});`);
+    L.push(`        ${at("xr")}[i].in <== ${at("x")}[i] - (${g.input.lo});`);
     if (!exactTop) {
-      L.push(`        xh[i] = RangeBits(${inBits});`);
-      L.push(`        xh[i].in <== (${g.input.hi}) - x[i];`);
+      L.push(`        ${at("xh")}[i] = RangeBits(${inBits});`);
+      L.push(`        ${at("xh")}[i].in <== (${g.input.hi}) - ${at("x")}[i];`);
     }
     L.push(`    }`);
     for (let i = 0; i < nIn; i++) {
       const below = lcConst(-big(g.input.lo));
-      lcAddScaled(below, lcSig(`x[${i}]`), 1n);
-      plan.push({ kind: "RangeBits", name: `xr[${i}]`, n: inBits, input: below });
+      lcAddScaled(below, lcSig(`${at("x")}[${i}]`), 1n);
+      plan.push({ kind: "RangeBits", name: `${at("xr")}[${i}]`, n: inBits, input: below });
       if (!exactTop) {
         const above = lcConst(big(g.input.hi));
-        lcAddScaled(above, lcSig(`x[${i}]`), -1n);
-        plan.push({ kind: "RangeBits", name: `xh[${i}]`, n: inBits, input: above });
+        lcAddScaled(above, lcSig(`${at("x")}[${i}]`), -1n);
+        plan.push({ kind: "RangeBits", name: `${at("xh")}[${i}]`, n: inBits, input: above });
       }
     }
   } else {
     L.push(`    // input range: a single value`);
-    L.push(`    for (var i = 0; i < ${nIn}; i++) { x[i] === ${g.input.lo}; }`);
+    L.push(`    for (var i = 0; i < ${nIn}; i++) { ${at("x")}[i] === ${g.input.lo}; }`);
   }
 
   let prodCount = 0;
   /** naive: w * x as a constraint (weight is a private signal) */
   const naiveProduct = (wsig: string, x: LC): LC => {
     const p = `p${prodCount++}`;
-    decl.push(`    signal ${p};`);
+    declare(`    signal ${p};`);
     L.push(`    ${p} <== ${wsig} * (${lcStr(x)});`);
     plan.push({ kind: "Product", output: p, weight: wsig, x });
     return lcSig(p);
@@ -326,7 +362,7 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
     }
     const k = products.get(array) ?? 0;
     products.set(array, k + 1);
-    const sig = `${array}[${k}]`;
+    const sig = `${at(array)}[${k}]`;
     L.push(`    ${sig} <== (${lcStr(a)}) * (${lcStr(b)});`);
     plan.push({ kind: "Mul", output: sig, a, b });
     return lcSig(sig);
@@ -355,10 +391,23 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
             1,
             bitlen(Math.max(Math.abs(qmax - LO), Math.abs(qmin - LO), Math.abs(HI - qmin), Math.abs(HI - qmax))),
           );
-    const name = `rq${id}[${e}]`;
-    instance(name, "Requant", [M, S, K, N, LO, HI, mode, qmin], [`in <== ${lcStr(x)}`], `t${id}[${e}]`);
-    plan.push({ kind: "Requant", name, M, S, K, N, LO, HI, MODE: mode, QMIN: qmin, input: x, output: `t${id}[${e}]` });
-    return lcSig(`t${id}[${e}]`);
+    const name = `${at(`rq${id}`)}[${e}]`;
+    instance(name, "Requant", [M, S, K, N, LO, HI, mode, qmin], [`in <== ${lcStr(x)}`], `${at(`t${id}`)}[${e}]`);
+    plan.push({
+      kind: "Requant",
+      name,
+      M,
+      S,
+      K,
+      N,
+      LO,
+      HI,
+      MODE: mode,
+      QMIN: qmin,
+      input: x,
+      output: `${at(`t${id}`)}[${e}]`,
+    });
+    return lcSig(`${at(`t${id}`)}[${e}]`);
   };
 
   g.nodes.forEach((n, ni) => {
@@ -371,7 +420,7 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
     switch (n.op) {
       case "dense": {
         if (naive) {
-          decl.push(`    signal input w${id}[${n.weight.length}];`);
+          declare(`    signal input ${declName(`w${id}`)}[${n.weight.length}];`);
           weightInputs[`w${id}`] = n.weight;
         }
         for (let row = 0; row < xin.length / n.inF; row++)
@@ -393,7 +442,7 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
         const [OC, OH, OW] = n.outShape;
         const [KH, KW] = n.kernel;
         if (naive) {
-          decl.push(`    signal input w${id}[${n.weight.length}];`);
+          declare(`    signal input ${declName(`w${id}`)}[${n.weight.length}];`);
           weightInputs[`w${id}`] = n.weight;
         }
         for (let oc = 0; oc < OC; oc++)
@@ -419,22 +468,22 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
         break;
       }
       case "requant": {
-        decl.push(`    signal t${id}[${xin.length}];`);
+        declare(`    signal ${declName(`t${id}`)}[${xin.length}];`);
         const inner = n.shape.slice(2).reduce((a, b) => a * b, 1);
         xin.forEach((x, e) => {
           const c = n.mult.length === 1 ? 0 : Math.floor(e / inner) % n.shape[1]!;
           out.push(requantAt(id, e, x, inR.lo[e]!, inR.hi[e]!, n.mult[c]!, n.shift[c]!, n.lo, n.hi));
-          trace.push(`t${id}[${e}]`);
+          trace.push(`${at(`t${id}`)}[${e}]`);
         });
-        decl.push(`    component rq${id}[${xin.length}];`);
+        declare(`    component ${declName(`rq${id}`)}[${xin.length}];`);
         break;
       }
       case "relu":
       case "clamp": {
         const lo = n.op === "relu" ? 0 : n.lo;
         const hi = n.op === "relu" ? Math.max(...inR.hi) : n.hi;
-        decl.push(`    signal t${id}[${xin.length}];`);
-        decl.push(`    component cl${id}[${xin.length}];`);
+        declare(`    signal ${declName(`t${id}`)}[${xin.length}];`);
+        declare(`    component ${declName(`cl${id}`)}[${xin.length}];`);
         xin.forEach((x, e) => {
           const a = inR.lo[e]!,
             b = inR.hi[e]!;
@@ -448,17 +497,17 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
             1,
             bitlen(Math.max(Math.abs(b - lo), Math.abs(a - lo), Math.abs(hi - a), Math.abs(hi - b))),
           );
-          const name = `cl${id}[${e}]`;
-          instance(name, "Clamp", [N, lo, hi, mode], [`in <== ${lcStr(x)}`], `t${id}[${e}]`);
-          plan.push({ kind: "Clamp", name, N, LO: lo, HI: hi, MODE: mode, input: x, output: `t${id}[${e}]` });
-          out.push(lcSig(`t${id}[${e}]`));
-          trace.push(`t${id}[${e}]`);
+          const name = `${at(`cl${id}`)}[${e}]`;
+          instance(name, "Clamp", [N, lo, hi, mode], [`in <== ${lcStr(x)}`], `${at(`t${id}`)}[${e}]`);
+          plan.push({ kind: "Clamp", name, N, LO: lo, HI: hi, MODE: mode, input: x, output: `${at(`t${id}`)}[${e}]` });
+          out.push(lcSig(`${at(`t${id}`)}[${e}]`));
+          trace.push(`${at(`t${id}`)}[${e}]`);
         });
         break;
       }
       case "leakyrelu": {
-        decl.push(`    signal t${id}[${xin.length}];`);
-        decl.push(`    component lk${id}[${xin.length}];`);
+        declare(`    signal ${declName(`t${id}`)}[${xin.length}];`);
+        declare(`    component ${declName(`lk${id}`)}[${xin.length}];`);
         xin.forEach((x, e) => {
           const a = inR.lo[e]!,
             b = inR.hi[e]!;
@@ -468,8 +517,14 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
           const tmin = a * n.mult + 2 ** (n.shift - 1);
           const K = tmin >= 0 ? 0 : Math.ceil(-tmin / 2 ** n.shift) + 1;
           const NQ = Math.max(1, bitlen(qmax - qmin));
-          const name = `lk${id}[${e}]`;
-          instance(name, "LeakyRelu", [n.mult, n.shift, K, N, NQ, qmin], [`in <== ${lcStr(x)}`], `t${id}[${e}]`);
+          const name = `${at(`lk${id}`)}[${e}]`;
+          instance(
+            name,
+            "LeakyRelu",
+            [n.mult, n.shift, K, N, NQ, qmin],
+            [`in <== ${lcStr(x)}`],
+            `${at(`t${id}`)}[${e}]`,
+          );
           plan.push({
             kind: "LeakyRelu",
             name,
@@ -480,17 +535,18 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
             NQ,
             QMIN: qmin,
             input: x,
-            output: `t${id}[${e}]`,
+            output: `${at(`t${id}`)}[${e}]`,
           });
-          out.push(lcSig(`t${id}[${e}]`));
-          trace.push(`t${id}[${e}]`);
+          out.push(lcSig(`${at(`t${id}`)}[${e}]`));
+          trace.push(`${at(`t${id}`)}[${e}]`);
         });
         break;
       }
       case "maxpool": {
         const wins = poolWindows(n.inShape, n.outShape, n.kernel, n.strides, n.pads);
         const steps = wins.reduce((s, w) => s + Math.max(0, w.length - 1), 0);
-        if (steps > 0) decl.push(`    signal m${id}[${steps}];`, `    component mx${id}[${steps}];`);
+        if (steps > 0)
+          declare(`    signal ${declName(`m${id}`)}[${steps}];`, `    component ${declName(`mx${id}`)}[${steps}];`);
         let k = 0;
         for (const w of wins) {
           let cur = xin[w[0]!]!;
@@ -500,8 +556,8 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
           for (let j = 1; j < w.length; j++) {
             const e = w[j]!;
             const N = Math.max(1, bitlen(Math.max(Math.abs(curHi - inR.lo[e]!), Math.abs(inR.hi[e]! - curLo))));
-            const comp = `mx${id}[${k}]`;
-            name = `m${id}[${k++}]`;
+            const comp = `${at(`mx${id}`)}[${k}]`;
+            name = `${at(`m${id}`)}[${k++}]`;
             instance(comp, "Max2", [N], [`a <== ${lcStr(cur)}`, `b <== ${lcStr(xin[e]!)}`], name);
             plan.push({ kind: "Max2", name: comp, N, a: cur, b: xin[e]!, output: name });
             cur = lcSig(name);
@@ -560,15 +616,22 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
           throw new IntegrityError(`node ${ni} (lut): its input can leave the table's range [${n.lo}, ${n.hi}]`);
         }
         const template = `Lut${id}`;
-        templates.push(tableTemplate(template, n.lo, n.table));
-        decl.push(`    signal t${id}[${xin.length}];`);
-        decl.push(`    component lu${id}[${xin.length}];`);
+        if (slot === 0) templates.push(tableTemplate(template, n.lo, n.table));
+        declare(`    signal ${declName(`t${id}`)}[${xin.length}];`);
+        declare(`    component ${declName(`lu${id}`)}[${xin.length}];`);
         xin.forEach((x, e) => {
-          const name = `lu${id}[${e}]`;
-          instance(name, template, [], [`in <== ${lcStr(x)}`], `t${id}[${e}]`);
-          plan.push({ kind: "Lookup", name, LO: n.lo, table: n.table.map(big), input: x, output: `t${id}[${e}]` });
-          out.push(lcSig(`t${id}[${e}]`));
-          trace.push(`t${id}[${e}]`);
+          const name = `${at(`lu${id}`)}[${e}]`;
+          instance(name, template, [], [`in <== ${lcStr(x)}`], `${at(`t${id}`)}[${e}]`);
+          plan.push({
+            kind: "Lookup",
+            name,
+            LO: n.lo,
+            table: n.table.map(big),
+            input: x,
+            output: `${at(`t${id}`)}[${e}]`,
+          });
+          out.push(lcSig(`${at(`t${id}`)}[${e}]`));
+          trace.push(`${at(`t${id}`)}[${e}]`);
         });
         break;
       }
@@ -578,7 +641,7 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
           throw new IntegrityError(`node ${ni} (softmax): its input can leave the table's range [${n.lo}, ${n.hi}]`);
         }
         const template = `Exp${id}`;
-        templates.push(tableTemplate(template, 0, n.exp));
+        if (slot === 0) templates.push(tableTemplate(template, 0, n.exp));
         const rows = xin.length / n.n;
         const N = Math.max(1, bitlen(D));
         const sMax = n.n * Math.max(...n.exp);
@@ -587,45 +650,45 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
         // Masked elements (mask 0, causal attention) take no part: no lookup, no division, the constant 0.
         const kept = (e: number) => n.mask === undefined || n.mask[e] === 1;
         const keptCount = xin.reduce((c, _, e) => c + (kept(e) ? 1 : 0), 0);
-        decl.push(
-          `    signal m${id}[${rows}];`,
-          `    signal e${id}[${keptCount}];`,
-          `    signal t${id}[${keptCount}];`,
+        declare(
+          `    signal ${declName(`m${id}`)}[${rows}];`,
+          `    signal ${declName(`e${id}`)}[${keptCount}];`,
+          `    signal ${declName(`t${id}`)}[${keptCount}];`,
         );
-        decl.push(
-          `    component mx${id}[${rows}];`,
-          `    component ex${id}[${keptCount}];`,
-          `    component sd${id}[${keptCount}];`,
+        declare(
+          `    component ${declName(`mx${id}`)}[${rows}];`,
+          `    component ${declName(`ex${id}`)}[${keptCount}];`,
+          `    component ${declName(`sd${id}`)}[${keptCount}];`,
         );
         let k = 0;
         for (let row = 0; row < rows; row++) {
           const cols = Array.from({ length: n.n }, (_, j) => row * n.n + j).filter(kept);
           const xs = cols.map((e) => xin[e]!);
-          const mName = `mx${id}[${row}]`;
+          const mName = `${at(`mx${id}`)}[${row}]`;
           instance(
             mName,
             "RowMax",
             [xs.length, N],
             xs.map((x, j) => `in[${j}] <== ${lcStr(x)}`),
-            `m${id}[${row}]`,
+            `${at(`m${id}`)}[${row}]`,
           );
-          plan.push({ kind: "RowMax", name: mName, n: xs.length, N, inputs: xs, output: `m${id}[${row}]` });
+          plan.push({ kind: "RowMax", name: mName, n: xs.length, N, inputs: xs, output: `${at(`m${id}`)}[${row}]` });
           const s = lcConst(0n);
           const first = k;
           xs.forEach((x, j) => {
-            const d = lcSig(`m${id}[${row}]`);
+            const d = lcSig(`${at(`m${id}`)}[${row}]`);
             lcAddScaled(d, x, -1n);
-            const lName = `ex${id}[${first + j}]`;
-            instance(lName, template, [], [`in <== ${lcStr(d)}`], `e${id}[${first + j}]`);
+            const lName = `${at(`ex${id}`)}[${first + j}]`;
+            instance(lName, template, [], [`in <== ${lcStr(d)}`], `${at(`e${id}`)}[${first + j}]`);
             plan.push({
               kind: "Lookup",
               name: lName,
               LO: 0,
               table: n.exp.map(big),
               input: d,
-              output: `e${id}[${first + j}]`,
+              output: `${at(`e${id}`)}[${first + j}]`,
             });
-            lcAddScaled(s, lcSig(`e${id}[${first + j}]`), 1n);
+            lcAddScaled(s, lcSig(`${at(`e${id}`)}[${first + j}]`), 1n);
           });
           for (let j = 0; j < n.n; j++) {
             const e = row * n.n + j;
@@ -634,21 +697,21 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
               trace.push(null);
               continue;
             }
-            const dName = `sd${id}[${k}]`;
-            instance(dName, "SoftmaxDiv", [NR, NQ, n.out], [`e <== e${id}[${k}]`, `s <== ${lcStr(s)}`]);
-            L.push(`    t${id}[${k}] <== ${dName}.q;`);
+            const dName = `${at(`sd${id}`)}[${k}]`;
+            instance(dName, "SoftmaxDiv", [NR, NQ, n.out], [`e <== ${at(`e${id}`)}[${k}]`, `s <== ${lcStr(s)}`]);
+            L.push(`    ${at(`t${id}`)}[${k}] <== ${dName}.q;`);
             plan.push({
               kind: "SoftmaxDiv",
               name: dName,
               NR,
               NQ,
               OUT: n.out,
-              e: lcSig(`e${id}[${k}]`),
+              e: lcSig(`${at(`e${id}`)}[${k}]`),
               s,
-              output: `t${id}[${k}]`,
+              output: `${at(`t${id}`)}[${k}]`,
             });
-            out.push(lcSig(`t${id}[${k}]`));
-            trace.push(`t${id}[${k}]`);
+            out.push(lcSig(`${at(`t${id}`)}[${k}]`));
+            trace.push(`${at(`t${id}`)}[${k}]`);
             k++;
           }
         }
@@ -682,11 +745,11 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
         const rows = xin.length / n.n;
         const b = normalizeBounds(n.n, n.center, n.eps, Math.min(...inR.lo), Math.max(...inR.hi));
         const NH = bitlen(2 ** (n.R + 1) * Math.ceil(Math.sqrt(b.D)) + b.D) + 1;
-        decl.push(
-          `    signal r${id}[${rows}];`,
-          `    signal t${id}[${xin.length}];`,
-          `    component rs${id}[${rows}];`,
-          `    component rq${id}[${xin.length}];`,
+        declare(
+          `    signal ${declName(`r${id}`)}[${rows}];`,
+          `    signal ${declName(`t${id}`)}[${xin.length}];`,
+          `    component ${declName(`rs${id}`)}[${rows}];`,
+          `    component ${declName(`rq${id}`)}[${xin.length}];`,
         );
         for (let row = 0; row < rows; row++) {
           const xs = xin.slice(row * n.n, (row + 1) * n.n);
@@ -701,15 +764,15 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
           });
           const D = lcConst(big(n.eps));
           for (const c of cs) lcAddScaled(D, mul(`sq${id}`, c, c), 1n);
-          const rName = `rs${id}[${row}]`;
-          instance(rName, "Rsqrt", [n.R, NH], [`d <== ${lcStr(D)}`], `r${id}[${row}]`);
-          plan.push({ kind: "Rsqrt", name: rName, R: n.R, NH, input: D, output: `r${id}[${row}]` });
+          const rName = `${at(`rs${id}`)}[${row}]`;
+          instance(rName, "Rsqrt", [n.R, NH], [`d <== ${lcStr(D)}`], `${at(`r${id}`)}[${row}]`);
+          plan.push({ kind: "Rsqrt", name: rName, R: n.R, NH, input: D, output: `${at(`r${id}`)}[${row}]` });
           cs.forEach((c, j) => {
             const e = row * n.n + j;
             // |c r| <= 2^R: c^2 <= D and r^2 D <= 4^R.
-            const p = mul(`cr${id}`, c, lcSig(`r${id}[${row}]`));
+            const p = mul(`cr${id}`, c, lcSig(`${at(`r${id}`)}[${row}]`));
             out.push(requantAt(id, e, p, -(2 ** n.R), 2 ** n.R, n.mult, n.shift, n.lo, n.hi));
-            trace.push(`t${id}[${e}]`);
+            trace.push(`${at(`t${id}`)}[${e}]`);
           });
         }
         break;
@@ -719,11 +782,14 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
           throw new IntegrityError(`node ${ni} (embed): its ids can leave the table's range [${n.lo}, ${n.hi}]`);
         }
         const template = `Embed${id}`;
-        templates.push(tableTemplate(template, n.lo, n.table, n.width));
-        decl.push(`    signal t${id}[${xin.length * n.width}];`, `    component em${id}[${xin.length}];`);
+        if (slot === 0) templates.push(tableTemplate(template, n.lo, n.table, n.width));
+        declare(
+          `    signal ${declName(`t${id}`)}[${xin.length * n.width}];`,
+          `    component ${declName(`em${id}`)}[${xin.length}];`,
+        );
         xin.forEach((x, i) => {
-          const name = `em${id}[${i}]`;
-          const outputs = Array.from({ length: n.width }, (_, j) => `t${id}[${i * n.width + j}]`);
+          const name = `${at(`em${id}`)}[${i}]`;
+          const outputs = Array.from({ length: n.width }, (_, j) => `${at(`t${id}`)}[${i * n.width + j}]`);
           instance(name, template, [], [`in <== ${lcStr(x)}`]);
           outputs.forEach((o, j) => L.push(`    ${o} <== ${name}.out[${j}];`));
           plan.push({ kind: "Embed", name, LO: n.lo, width: n.width, table: n.table.map(big), input: x, outputs });
@@ -739,17 +805,24 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
         for (let i = 0; i < xin.length; i++)
           for (let j = 0; j < xin.length; j++) maxDiff = Math.max(maxDiff, inR.hi[i]! - inR.lo[j]!);
         const N = Math.max(1, bitlen(maxDiff + 1));
-        decl.push(`    signal t${id};`, `    component am${id};`);
+        declare(`    signal ${declName(`t${id}`)};`, `    component ${declName(`am${id}`)};`);
         instance(
-          `am${id}`,
+          `${at(`am${id}`)}`,
           "ArgMax",
           [xin.length, N],
           xin.map((v, i) => `in[${i}] <== ${lcStr(v)}`),
-          `t${id}`,
+          `${at(`t${id}`)}`,
         );
-        plan.push({ kind: "ArgMax", name: `am${id}`, n: xin.length, N, inputs: xin, output: `t${id}` });
-        out = [lcSig(`t${id}`)];
-        trace = [`t${id}`];
+        plan.push({
+          kind: "ArgMax",
+          name: `${at(`am${id}`)}`,
+          n: xin.length,
+          N,
+          inputs: xin,
+          output: `${at(`t${id}`)}`,
+        });
+        out = [lcSig(`${at(`t${id}`)}`)];
+        trace = [`${at(`t${id}`)}`];
         break;
       }
     }
@@ -757,7 +830,21 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
     traceSignals.push(trace);
   });
 
-  for (const [array, count] of products) decl.push(`    signal ${array}[${count}];`);
+  for (const [array, count] of products) declare(`    signal ${declName(array)}[${count}];`);
+  return { vals, traceSignals };
+}
+
+export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource {
+  const naive = !!opts.naive;
+  const batch = opts.batch ?? 1;
+  if (!Number.isInteger(batch) || batch < 1) throw new InputError(`batch must be an integer >= 1, not ${batch}`);
+  if (naive && batch > 1) throw new InputError("a naive baseline has no batch form");
+  const ranges = computeRanges(g);
+  const em: Emission = { g, ranges, naive, batch, slot: 0, L: [], decl: [], plan: [], templates: [], weightInputs: {} };
+  const { L, decl, plan, templates, weightInputs } = em;
+  const slots = Array.from({ length: batch }, (_, slot) => emitSlot({ ...em, slot }));
+  const vals = slots[0]!.vals;
+  const nIn = ranges[0]!.lo.length;
 
   // ---- public outputs: the input values, then the graph's last tensor ----
   const pub: PublicSignalSpec[] = [];
@@ -787,19 +874,26 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
         hi: Math.max(...outRange.hi),
       },
     ];
-    const segVals: LC[][] = [vals[0]!, outVals];
-    packing = packLayout(segs);
-    const accs = Array.from({ length: packing.elements }, () => lcConst(0n));
-    for (const { seg, idx, element, shift } of streamSlots(packing)) {
-      const v = lcConst(-big(packing.segments[seg]!.lo));
-      lcAddScaled(v, segVals[seg]![idx]!, 1n);
-      lcAddScaled(accs[element]!, v, 1n << BigInt(shift));
-    }
-    outDecl.push(`    signal output pub[${packing.elements}];`);
-    accs.forEach((acc, k) => {
-      outL.push(`    pub[${k}] <== ${lcStr(acc)};`);
-      pub.push({ name: `pub[${k}]`, kind: "packed", element: k });
-      plan.push({ kind: "Output", output: `pub[${k}]`, value: acc });
+    const layout = packLayout(segs);
+    packing = layout;
+    // Slot s's packed signals are pub[s * E .. s * E + E - 1]: the concatenation, over the slots, of exactly the
+    // public signals a single-inference circuit of the model has.
+    const E = layout.elements;
+    outDecl.push(`    signal output pub[${batch * E}];`);
+    slots.forEach(({ vals: sv }, s) => {
+      const segVals: LC[][] = [sv[0]!, sv[sv.length - 1]!];
+      const accs = Array.from({ length: E }, () => lcConst(0n));
+      for (const { seg, idx, element, shift } of streamSlots(layout)) {
+        const v = lcConst(-big(layout.segments[seg]!.lo));
+        lcAddScaled(v, segVals[seg]![idx]!, 1n);
+        lcAddScaled(accs[element]!, v, 1n << BigInt(shift));
+      }
+      accs.forEach((acc, k) => {
+        const name = `pub[${s * E + k}]`;
+        outL.push(`    ${name} <== ${lcStr(acc)};`);
+        pub.push({ name, kind: "packed", element: k, ...(batch > 1 ? { slot: s } : {}) });
+        plan.push({ kind: "Output", output: name, value: acc });
+      });
     });
   }
 
@@ -821,7 +915,16 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
     `component main = Model();`,
     ``,
   ].join("\n");
-  return { main, plan, gadgets: "", publicSignals: pub, packing, traceSignals, weightInputs };
+  return {
+    main,
+    plan,
+    gadgets: "",
+    publicSignals: pub,
+    packing,
+    batch,
+    traceSignals: slots.map((s) => s.traceSignals),
+    weightInputs,
+  };
 }
 
 /**

@@ -329,7 +329,7 @@ function fixedBaseEngine(wasm: WasmApi, params: EngineParams): MulFn {
   const jac = align(table + nWin * entries * sA);
   const aff = align(jac + jacEntries * sJ);
   const base = align(aff + BATCH * sA);
-  const end = base + sA + (1 << 20) + jacEntries * nf8; // + batchToAffine's scratch
+  const end = base + sA + (1 << 20) + 4 * jacEntries * nf8; // + batchToAffine's scratch (it grows with the batch)
   memory.grow(Math.ceil(Math.max(0, end - memory.buffer.byteLength) / 65536));
   const u8 = new Uint8Array(memory.buffer);
   new Uint32Array(memory.buffer)[0] = base + sA;

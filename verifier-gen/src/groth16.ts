@@ -17,7 +17,7 @@ import { readR1cs } from "./r1cs.js";
 const require = createRequire(import.meta.url);
 const execFileP = promisify(execFile);
 
-export const SNARK_SCALAR_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+export { SNARK_SCALAR_FIELD } from "./signals.js";
 export const BN254_BASE_FIELD = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
 
 /** Adapter: snarkjs logs through {info, debug, warn, error}(string). */
@@ -229,7 +229,11 @@ export async function calculateWitnessBin(wasm: string, input: Record<string, un
 }
 
 export async function calculateWitness(wasm: string, input: Record<string, unknown>): Promise<bigint[]> {
-  const data = await calculateWitnessBin(wasm, input);
+  return witnessValues(await calculateWitnessBin(wasm, input));
+}
+
+/** The values of a .wtns file's content. */
+export async function witnessValues(data: Uint8Array): Promise<bigint[]> {
   return snarkjs.wtns.exportJson({ type: "mem", data });
 }
 
@@ -241,13 +245,21 @@ export interface ProveResult {
 }
 
 export async function proveGroth16(zkey: string, wasm: string, input: Record<string, unknown>): Promise<ProveResult> {
+  return proveWitness(zkey, () => calculateWitnessBin(wasm, input));
+}
+
+/** A proof from a witness (.wtns content) that `witness` computes; the proving key is read once per process. */
+export async function proveWitness(
+  zkey: string,
+  witness: () => Uint8Array | Promise<Uint8Array>,
+): Promise<ProveResult> {
   let zk = zkeyCache.get(zkey);
   if (!zk) {
     zk = readFileSync(zkey);
     zkeyCache.set(zkey, zk);
   }
   const t0 = performance.now();
-  const data = await calculateWitnessBin(wasm, input);
+  const data = await witness();
   const t1 = performance.now();
   const { proof, publicSignals } = await snarkjs.groth16.prove({ type: "mem", data: zk }, { type: "mem", data });
   const t2 = performance.now();

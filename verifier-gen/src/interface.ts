@@ -135,3 +135,64 @@ export function decodeInputValues(i: ModelInterface, input: string): { quantized
   );
   return { quantized, values: quantized.map((q) => q * i.input.scale) };
 }
+
+/**
+ * What the builder measured, as `verifier-gen eval --record` writes it into the manifest: the float model and
+ * the verifiable (quantized) one on a held-out dataset. Null where the metric does not apply to the output kind.
+ */
+export interface Evaluation {
+  dataset: string;
+  samples: number;
+  floatAccuracy: number | null;
+  quantizedAccuracy: number | null;
+  agreement: number | null;
+  maeFloat: number | null;
+  maeQuantized: number | null;
+  meanCosine: number | null;
+  bitexact: boolean;
+}
+
+/**
+ * Labels a manifest may carry for people: input feature names, class names (`verifier-gen label`) and the
+ * recorded evaluation. None of them is committed by the modelHash (they change no number the chain checks):
+ * they are the builder's word, and a page shows them as such. Malformed or mis-sized labels are dropped.
+ */
+export interface ManifestLabels {
+  inputNames?: string[];
+  classNames?: string[];
+  evaluation?: Evaluation;
+}
+
+const stringList = (v: unknown, n: number): string[] | undefined =>
+  Array.isArray(v) && v.length === n && v.every((s) => typeof s === "string" && s.length > 0 && s.length <= 64)
+    ? (v as string[])
+    : undefined;
+
+export function manifestLabels(manifest: {
+  input?: { shape?: number[]; names?: unknown };
+  output?: { classes?: number; names?: unknown };
+  evaluation?: unknown;
+}): ManifestLabels {
+  const labels: ManifestLabels = {};
+  const inputs = prod(manifest.input?.shape ?? []);
+  const inputNames = stringList(manifest.input?.names, inputs);
+  if (inputNames) labels.inputNames = inputNames;
+  const classNames = stringList(manifest.output?.names, manifest.output?.classes ?? 0);
+  if (classNames) labels.classNames = classNames;
+  const e = manifest.evaluation as Partial<Evaluation> | undefined;
+  if (typeof e === "object" && e !== null && typeof e.samples === "number" && typeof e.dataset === "string") {
+    const num = (x: unknown) => (typeof x === "number" && Number.isFinite(x) ? x : null);
+    labels.evaluation = {
+      dataset: e.dataset,
+      samples: e.samples,
+      floatAccuracy: num(e.floatAccuracy),
+      quantizedAccuracy: num(e.quantizedAccuracy),
+      agreement: num(e.agreement),
+      maeFloat: num(e.maeFloat),
+      maeQuantized: num(e.maeQuantized),
+      meanCosine: num(e.meanCosine),
+      bitexact: e.bitexact === true,
+    };
+  }
+  return labels;
+}

@@ -16,7 +16,7 @@ import {
   poolWindows,
   vectorIndex,
   type Shape,
-} from "./floatgraph.js";
+} from "./tensorops.js";
 
 export type IntNode = {
   name: string;

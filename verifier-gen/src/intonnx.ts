@@ -9,7 +9,7 @@
  */
 import * as ort from "onnxruntime-node";
 import { ToolError } from "./errors.js";
-import { poolWindows } from "./floatgraph.js";
+import { poolWindows } from "./tensorops.js";
 import { computeRanges, type IntGraph, type Trace } from "./intgraph.js";
 import {
   DataType,

@@ -24,7 +24,8 @@
  * depth of every model path) and the element count of every tensor (so the shapes the optimistic
  * one-step checks against are the model's own).
  */
-import { concat, getBytes, keccak256, toBeHex, zeroPadValue } from "ethers";
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { concat, keccak256, toBeHex, zeroPadValue } from "ethers";
 import { OUTPUT_KINDS, outputMeaning } from "./interface.js";
 import { nodeInputIds, tensorSizes, type IntGraph, type IntNode } from "./intgraph.js";
 
@@ -135,19 +136,79 @@ const u32 = (v: number) => zeroPadValue(toBeHex(v >>> 0), 4);
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 function f64bits(x: number): bigint {
-  const b = Buffer.alloc(8);
-  b.writeDoubleBE(x);
-  return b.readBigUInt64BE();
+  // DataView, not Buffer: the commitment is recomputed in the browser too (the web app checks builds).
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x, false);
+  return view.getBigUint64(0, false);
 }
 
 // ------------------------------------------------------------------ hashes
 
+// Trees over a million weights hash millions of times: these work on bytes (noble's keccak) and convert hex once.
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+const NIBBLE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  NIBBLE["0123456789abcdef".charCodeAt(i)] = i;
+  NIBBLE["0123456789ABCDEF".charCodeAt(i)] = i;
+}
+function toHex(b: Uint8Array): string {
+  let s = "0x";
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]!];
+  return s;
+}
+/** Writes a 0x-prefixed 32-byte hex word into buf at off. */
+function putHash(buf: Uint8Array, off: number, hex: string): void {
+  if (hex.length !== 66) throw new RangeError(`not a 32-byte hash: ${hex}`);
+  for (let i = 0; i < 32; i++) {
+    const hi = NIBBLE[hex.charCodeAt(2 + 2 * i)]!,
+      lo = NIBBLE[hex.charCodeAt(3 + 2 * i)]!;
+    if (hi < 0 || lo < 0) throw new RangeError(`not a 32-byte hash: ${hex}`);
+    buf[off + i] = (hi << 4) | lo;
+  }
+}
+function putU32(buf: Uint8Array, off: number, v: number): void {
+  const x = v >>> 0;
+  buf[off] = x >>> 24;
+  buf[off + 1] = (x >>> 16) & 0xff;
+  buf[off + 2] = (x >>> 8) & 0xff;
+  buf[off + 3] = x & 0xff;
+}
+const SMALL = 1n << 47n;
+/** A two's-complement int256 word (big-endian) at off. */
+function putWord(buf: Uint8Array, off: number, v: bigint): void {
+  if (v >= -SMALL && v < SMALL) {
+    // The usual case (weights, activations): 48 bits in a double, sign-extended.
+    let n = Number(v);
+    if (n < 0) {
+      buf.fill(0xff, off, off + 26);
+      n += 2 ** 48;
+    }
+    for (let i = 31; i >= 26; i--) {
+      buf[off + i] = n % 256;
+      n = Math.floor(n / 256);
+    }
+    return;
+  }
+  let x = BigInt.asUintN(256, v);
+  for (let i = 31; i >= 0 && x !== 0n; i--) {
+    buf[off + i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
+}
+
 export function hashNode(tag: NodeTag, left: string, right: string): string {
-  return keccak256(concat([tagByte(tag), left, right]));
+  const b = new Uint8Array(65);
+  b[0] = tag;
+  putHash(b, 1, left);
+  putHash(b, 33, right);
+  return toHex(keccak_256(b));
 }
 
 export function elementLeaf(value: number | bigint): string {
-  return keccak256(concat([tagByte(TAG.ELEMENT_LEAF), word(value)]));
+  const b = new Uint8Array(33);
+  b[0] = TAG.ELEMENT_LEAF;
+  putWord(b, 1, BigInt(value));
+  return toHex(keccak_256(b));
 }
 
 export function tensorLeaf(tensor: number, size: number, elementRoot: string): string {
@@ -162,11 +223,17 @@ export interface Leaf {
 }
 
 export function encodeLeaf(l: Leaf): Uint8Array {
-  return getBytes(concat([tagByte(TAG.MODEL_LEAF), u32(l.node), u32(l.param), u32(l.index), word(l.value)]));
+  const b = new Uint8Array(45);
+  b[0] = TAG.MODEL_LEAF;
+  putU32(b, 1, l.node);
+  putU32(b, 5, l.param);
+  putU32(b, 9, l.index);
+  putWord(b, 13, l.value);
+  return b;
 }
 
 export function hashLeaf(l: Leaf): string {
-  return keccak256(encodeLeaf(l));
+  return toHex(keccak_256(encodeLeaf(l)));
 }
 
 export function tensorsHash(sizes: readonly number[]): string {
@@ -408,15 +475,26 @@ export function modelCommitment(g: IntGraph): ModelCommitment {
   if (g.output.tensor !== g.nodes.length) {
     throw new RangeError(`graph output is tensor ${g.output.tensor}, not the last tensor ${g.nodes.length}`);
   }
-  const leaves = leafValues(g).map(hashLeaf);
-  const levels = merkleLevels(leaves, TAG.MODEL_NODE);
-  const paramRoot = rootOf(levels);
+  // The root straight from bytes (the same tree as merkleLevels over hashLeaf): a million weights in seconds.
+  const leaves = leafValues(g);
+  const depth = depthFor(Math.max(1, leaves.length));
+  const level = new Uint8Array(32 * 2 ** depth);
+  leaves.forEach((l, i) => level.set(keccak_256(encodeLeaf(l)), 32 * i));
+  const pair = new Uint8Array(65);
+  pair[0] = TAG.MODEL_NODE;
+  for (let width = 2 ** depth; width > 1; width /= 2) {
+    for (let i = 0; i < width / 2; i++) {
+      pair.set(level.subarray(64 * i, 64 * i + 64), 1);
+      level.set(keccak_256(pair), 32 * i);
+    }
+  }
+  const paramRoot = toHex(level.subarray(0, 32));
   const sizes = tensorSizes(g);
   return {
     modelHash: modelRoot(leaves.length, paramRoot, sizes),
     paramRoot,
     leafCount: leaves.length,
-    depth: levels.length - 1,
+    depth,
     tensorSizes: sizes,
   };
 }

@@ -4,27 +4,38 @@
 import { median } from "./stats.js";
 import { createHash } from "node:crypto";
 import { concat, keccak256, toUtf8Bytes } from "ethers";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
 import { z } from "zod";
 import type { Groth16Proof, VerificationKey } from "snarkjs";
 import { developmentZkey } from "./devsetup.js";
-import { constraintBreakdown, emitCircom, type PublicSignalSpec } from "./circom.js";
+import { constraintBreakdown, emitCircom, type CircuitSource, type PublicSignalSpec } from "./circom.js";
+import {
+  buildConstraintSystem,
+  directWitness,
+  symText,
+  writeR1cs,
+  wtnsBytes,
+  type ConstraintSystem,
+} from "./r1csgen.js";
+import { generateSignals } from "./witness.js";
 import { checkDatasetShape, loadDataset, type Dataset } from "./dataset.js";
 import { InputError, IntegrityError, ToolError, VerifierGenError } from "./errors.js";
 import { importOnnx } from "./floatgraph.js";
 import { GADGETS_CIRCOM } from "./gadgets.circom.js";
 import {
-  calculateWitness,
+  calculateWitnessBin,
   compileCircom,
   exportVerificationKey,
   proofCalldata,
-  proveGroth16,
+  proveWitness,
   ptauPowerFor,
   setupGroth16,
   terminateSnarkjs,
   verifyGroth16,
+  witnessValues,
 } from "./groth16.js";
 import { computeRanges, runInt, type IntGraph, type Trace } from "./intgraph.js";
 import { requireServableGraph } from "./validate.js";
@@ -32,10 +43,17 @@ import { emitIntOnnx, IntOnnxRunner } from "./intonnx.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { inputEncoding, modelCommitment } from "./merkle.js";
 import { pack, unpack, type PackLayout } from "./packing.js";
+import { publicSignalsFor, toField } from "./signals.js";
 import { QuantizeOptionsSchema, quantize, quantizeInput } from "./quantize.js";
-import { contractNameFor, emitSolidityVerifier, PACKING_LIBRARY_SOL } from "./solidity.js";
+import { contractNameFor, emitSolidityVerifier, PACKING_LIBRARY_SOL, type SolidityOptions } from "./solidity.js";
 import { compileVerifier, type VerifierArtifact } from "./compile.js";
-import { OUTPUT_KINDS, type OutputKind } from "./interface.js";
+import { OUTPUT_KINDS, type Evaluation, type OutputKind } from "./interface.js";
+
+/**
+ * Largest batch a build accepts: the ZkModule registers no verifier of more slots (MAX_BATCH_SIZE, which bounds
+ * one proof's gas); a batch-k circuit has k times the constraints of a single one.
+ */
+export const MAX_BATCH = 64;
 
 export const BuildOptionsSchema = z.object({
   model: z.string().min(1),
@@ -51,9 +69,20 @@ export const BuildOptionsSchema = z.object({
     .regex(/^[A-Za-z0-9_-]+$/, "name: letters, digits, _ and - only")
     .optional(),
   naive: z.boolean().default(false),
+  /**
+   * Inferences one proof covers (default 1): the circuit holds `batch` independent copies of the model (the same
+   * weights, the same model commitment) and its public signals are the slots' own, concatenated.
+   */
+  batch: z.number().int().min(1).max(MAX_BATCH).default(1),
   /** also copy the Solidity verifier into this directory (e.g. contracts/verifiers) */
   solidityDir: z.string().optional(),
-  /** circom simplification level: O2 (default, fewest constraints) or O1 (keeps linear constraints, sparser) */
+  /**
+   * How the R1CS is made: `direct` (default) writes it and every witness straight from the gadget plan
+   * (r1csgen.ts; scales to millions of weights); `circom` compiles the generated circuit with circom2 (the
+   * reference the direct backend is tested against).
+   */
+  backend: z.enum(["direct", "circom"]).default("direct"),
+  /** circom simplification level (circom backend): O2 (default, fewest constraints) or O1 (keeps linear constraints) */
   optimization: z.enum(["O1", "O2"]).default("O2"),
   /**
    * What the output values are: `label` for a graph ending in ArgMax (the default there); for a tensor
@@ -82,6 +111,12 @@ export interface Manifest {
   bits: number;
   multiplierBits: number;
   naive: boolean;
+  /**
+   * Inferences one proof covers (absent: 1). The public signals of a batch-k circuit are the concatenation, over
+   * the slots s = 0..k-1, of exactly the public signals a single-inference circuit of the model has (publicSignals
+   * lists all of them, each with its slot); `packing` is one slot's layout.
+   */
+  batch?: number;
   input: {
     shape: number[];
     scale: number;
@@ -115,7 +150,19 @@ export interface Manifest {
   publicSignals: PublicSignalSpec[];
   /** layout of the packed public signals (null for naive builds: one public signal per value) */
   packing: PackLayout | null;
-  circuit: { constraints: number; wires: number; ptauPower: number; ptau: string; compileMs: number; setupMs: number };
+  circuit: {
+    /** how the R1CS and witnesses are made (absent in builds older than the direct backend: circom) */
+    backend?: "direct" | "circom";
+    /** the whole circuit's (every slot of a batch circuit) */
+    constraints: number;
+    /** batch builds: one slot's share (constraints / batch: the slots are identical) */
+    constraintsPerSlot?: number;
+    wires: number;
+    ptauPower: number;
+    ptau: string;
+    compileMs: number;
+    setupMs: number;
+  };
   files: Record<string, string>;
   /** sha256 (hex) of each served file, for operators that fetch the build from its artifact URI. */
   artifacts?: Record<string, string>;
@@ -236,16 +283,43 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   const commitment = modelCommitment(ig);
   logger.info({ modelHash: commitment.modelHash, nodes: ig.nodes.length }, "quantized integer graph");
 
-  writeFileSync(join(dir, FILES.intgraph), JSON.stringify(ig));
+  const graphJson = JSON.stringify(ig);
+  writeFileSync(join(dir, FILES.intgraph), graphJson);
+  rememberCommitment(commitmentRecord(graphJson), commitment.modelHash);
   copyFileSync(o.model, join(dir, FILES.sourceOnnx));
   writeFileSync(join(dir, FILES.intOnnx), emitIntOnnx(ig));
 
-  const src = emitCircom(ig, { naive: o.naive });
+  const tc = Date.now();
+  const src = emitCircom(ig, { naive: o.naive, batch: o.batch });
+  // The circom source is written either way: the specification of the circuit, which circom2 can check.
   writeFileSync(join(dir, FILES.circuit), src.main);
   writeFileSync(join(dir, "circuit/veriml_gadgets.circom"), GADGETS_CIRCOM);
-  logger.info("compiling circuit with circom2");
-  const comp = await compileCircom(join(dir, "circuit"), "model", logger, o.optimization);
-  logger.info({ constraints: comp.constraints, ms: comp.ms }, "circuit compiled");
+  let comp: {
+    r1cs: string;
+    constraints: number;
+    wires: number;
+    publicOutputs: number;
+    publicInputs: number;
+    ms: number;
+  };
+  if (o.backend === "circom") {
+    logger.info("compiling circuit with circom2");
+    comp = await compileCircom(join(dir, "circuit"), "model", logger, o.optimization);
+  } else {
+    rmSync(join(dir, "circuit/model_js"), { recursive: true, force: true });
+    const cs = buildConstraintSystem(src, circuitInputs(src, ig, o.batch));
+    writeR1cs(cs, join(dir, FILES.r1cs));
+    writeFileSync(join(dir, FILES.sym), symText(cs));
+    comp = {
+      r1cs: join(dir, FILES.r1cs),
+      constraints: cs.constraints.length,
+      wires: cs.nWires,
+      publicOutputs: cs.nPubOut,
+      publicInputs: 0,
+      ms: Date.now() - tc,
+    };
+  }
+  logger.info({ backend: o.backend, constraints: comp.constraints, ms: comp.ms }, "circuit compiled");
 
   const power = ptauPowerFor(comp.constraints, comp.publicOutputs + comp.publicInputs);
   const zkey = join(dir, FILES.zkey);
@@ -267,7 +341,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   const setupMs = Date.now() - t0;
   writeFileSync(join(dir, FILES.vkey), JSON.stringify(vk, null, 1));
 
-  const contractName = contractNameFor(name) + (o.naive ? "Naive" : "");
+  const contractName = contractNameFor(o.batch > 1 ? `${name}_batch${o.batch}` : name) + (o.naive ? "Naive" : "");
   const ranges = computeRanges(ig);
   const outRange = ranges[ranges.length - 1]!;
 
@@ -289,6 +363,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
     bits: o.bits,
     multiplierBits: o.multiplierBits,
     naive: o.naive,
+    ...(o.batch > 1 ? { batch: o.batch } : {}),
     input: {
       shape: ig.input.shape,
       scale: ig.input.scale,
@@ -322,7 +397,9 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
     publicSignals: src.publicSignals,
     packing: src.packing,
     circuit: {
+      backend: o.backend,
       constraints: comp.constraints,
+      ...(o.batch > 1 ? { constraintsPerSlot: comp.constraints / o.batch } : {}),
       wires: comp.wires,
       ptauPower: power,
       ptau: o.ptau ? basename(o.ptau) : "none: development key from the R1CS, NOT for production",
@@ -339,6 +416,19 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   );
   if (o.naive) writeFileSync(join(dir, "naive_weights.json"), JSON.stringify(src.weightInputs));
   return { manifest, dir, solidityFile: solFile };
+}
+
+/** What the Solidity verifier of a build is generated from (besides its verification key). */
+export function verifierSolidityOptions(m: Manifest): SolidityOptions {
+  return {
+    contractName: m.contractName,
+    modelHash: m.verifierModelHash,
+    modelName: m.name,
+    packing: m.packing,
+    input: { count: prod(m.input.shape), lo: m.input.lo, hi: m.input.hi, ...m.input.encoding },
+    output: { count: m.output.count, lo: m.output.lo, hi: m.output.hi },
+    batch: m.batch ?? 1,
+  };
 }
 
 /**
@@ -372,14 +462,7 @@ export function writeSolidity(md: ModelDir, solidityDir?: string, force = false)
 /** The Solidity verifier of a build for a verification key, and its compiled artifact (what is deployed). */
 export function verifierFor(md: ModelDir, vkey: VerificationKey): { sol: string; artifact: VerifierArtifact } {
   const m = md.manifest;
-  const sol = emitSolidityVerifier(vkey, {
-    contractName: m.contractName,
-    modelHash: m.verifierModelHash,
-    modelName: m.name,
-    packing: m.packing,
-    input: { count: prod(m.input.shape), lo: m.input.lo, hi: m.input.hi, ...m.input.encoding },
-    output: { count: m.output.count, lo: m.output.lo, hi: m.output.hi },
-  });
+  const sol = emitSolidityVerifier(vkey, verifierSolidityOptions(m));
   const source = `${m.contractName}.sol`;
   const artifact = compileVerifier({ [source]: sol, "VerimlPacking.sol": PACKING_LIBRARY_SOL }, source, m.contractName);
   return { sol, artifact };
@@ -392,7 +475,8 @@ export interface ModelDir {
   manifest: Manifest;
   graph: IntGraph;
   vkey: VerificationKey;
-  traceSignals: (string | null)[][];
+  /** per slot (one for a single-inference build): the signal of each traced value, see CircuitSource */
+  traceSignals: (string | null)[][][];
   naiveWeights: Record<string, number[]>;
 }
 
@@ -407,13 +491,110 @@ export function loadModelDir(dirArg: string): ModelDir {
       `${mf} is manifest version ${manifest.version}; rebuild the model with this verifier-gen (version 2)`,
     );
   }
-  const graph = JSON.parse(readFileSync(join(dir, FILES.intgraph), "utf8")) as IntGraph;
+  const graphBytes = readFileSync(join(dir, FILES.intgraph));
+  const graph = JSON.parse(graphBytes.toString("utf8")) as IntGraph;
   const vkey = JSON.parse(readFileSync(join(dir, FILES.vkey), "utf8")) as VerificationKey;
-  if (modelCommitment(graph).modelHash !== manifest.modelHash) {
+  requireCommitment(graph, graphBytes, manifest.modelHash);
+  const src = emitCircom(graph, { naive: manifest.naive, batch: batchOf(manifest) });
+  const md: ModelDir = { dir, manifest, graph, vkey, traceSignals: src.traceSignals, naiveWeights: src.weightInputs };
+  circuits.set(md, { src });
+  return md;
+}
+
+/**
+ * Checks that the integer graph commits to `modelHash`. The Merkle tree over every weight takes seconds at a million
+ * weights, so a graph whose exact bytes were checked before on this machine is not hashed again: the result is kept
+ * under the sha256 of the file in the user's cache (`VERIML_CACHE_DIR`, default ~/.cache/veriml).
+ */
+function requireCommitment(graph: IntGraph, bytes: Buffer | string, modelHash: string): void {
+  const record = commitmentRecord(bytes);
+  try {
+    if (readFileSync(record, "utf8") === modelHash) return;
+  } catch {
+    /* not checked before */
+  }
+  if (modelCommitment(graph).modelHash !== modelHash) {
     throw new IntegrityError(`${FILES.intgraph} does not match the manifest modelHash`);
   }
-  const src = emitCircom(graph, { naive: manifest.naive });
-  return { dir, manifest, graph, vkey, traceSignals: src.traceSignals, naiveWeights: src.weightInputs };
+  rememberCommitment(record, modelHash);
+}
+
+const commitmentRecord = (bytes: Buffer | string): string =>
+  join(
+    process.env.VERIML_CACHE_DIR ?? join(homedir(), ".cache", "veriml"),
+    "commitments",
+    createHash("sha256").update(bytes).digest("hex"),
+  );
+
+function rememberCommitment(record: string, modelHash: string): void {
+  try {
+    mkdirSync(dirname(record), { recursive: true });
+    writeFileSync(record, modelHash);
+  } catch {
+    /* an unwritable cache only costs the next load the hashing */
+  }
+}
+
+/**
+ * The private inputs of a circuit in circom's declaration order: `x` (`x[s]` per slot of a batch circuit), then a
+ * naive build's weight arrays.
+ */
+function circuitInputs(src: CircuitSource, g: IntGraph, batch: number): { name: string; length: number }[] {
+  const n = prod(g.input.shape);
+  return [
+    ...(batch === 1
+      ? [{ name: "x", length: n }]
+      : Array.from({ length: batch }, (_, s) => ({ name: `x[${s}]`, length: n }))),
+    ...Object.entries(src.weightInputs).map(([name, v]) => ({ name, length: v.length })),
+  ];
+}
+
+/** A loaded build's circuit, made once per load: its gadget plan and, for the direct backend, its wires. */
+const circuits = new WeakMap<ModelDir, { src: CircuitSource; cs?: ConstraintSystem }>();
+
+function circuitOf(md: ModelDir): { src: CircuitSource; cs?: ConstraintSystem } {
+  let c = circuits.get(md);
+  if (!c) {
+    c = { src: emitCircom(md.graph, { naive: md.manifest.naive, batch: batchOf(md.manifest) }) };
+    circuits.set(md, c);
+  }
+  return c;
+}
+
+const isDirect = (md: ModelDir) => md.manifest.circuit.backend === "direct";
+
+/**
+ * The witness of a quantized input: circom's witness calculator for circom builds; for direct builds witness.ts's
+ * evaluation of the gadget plan laid out on the wires of the constraint system (built on first use).
+ */
+export async function circuitWitness(
+  md: ModelDir,
+  input: Record<string, unknown>,
+): Promise<{ bin: Uint8Array; vector: () => Promise<bigint[]>; wires: () => Map<string, number> }> {
+  if (!isDirect(md)) {
+    const bin = await calculateWitnessBin(join(md.dir, FILES.wasm), input);
+    return {
+      bin,
+      vector: () => witnessValues(bin),
+      wires: () => symMap(join(md.dir, FILES.sym)),
+    };
+  }
+  const c = circuitOf(md);
+  c.cs ??= buildConstraintSystem(c.src, circuitInputs(c.src, md.graph, batchOf(md.manifest)));
+  const cs = c.cs;
+  // The circuit input object as witness.ts takes it: x[s] of a batch circuit is the array named "x[s]".
+  const inputs: Record<string, bigint[]> = {};
+  for (const [name, v] of Object.entries(input) as [string, unknown[]][]) {
+    if (Array.isArray(v[0]))
+      (v as unknown[][]).forEach((row, s) => (inputs[`${name}[${s}]`] = row.map((e) => BigInt(e as string))));
+    else inputs[name] = v.map((e) => BigInt(e as string));
+  }
+  const vector = directWitness(cs, generateSignals(c.src.plan, inputs));
+  return {
+    bin: wtnsBytes(vector),
+    vector: async () => vector,
+    wires: () => new Map([...cs.wires].map(([name, wire]) => [`main.${name}`, wire])),
+  };
 }
 
 /** Lists the sha256 of every served file of a build in its manifest (after the last of them is written). */
@@ -436,12 +617,34 @@ export function loadVerifierArtifact(dirArg: string): VerifierArtifact {
   return JSON.parse(readFileSync(file, "utf8")) as VerifierArtifact;
 }
 
-/** Circuit input object for a quantized input. */
+/** Inferences one proof of a build covers (manifest `batch`; absent: 1). */
+export function batchOf(m: Manifest): number {
+  return m.batch ?? 1;
+}
+
+/** Circuit input object for a quantized input (a single-inference build). */
 export function circuitInput(md: ModelDir, q: number[]): Record<string, unknown> {
+  requireSingle(md, "circuitInput");
   return {
     x: q.map(String),
     ...Object.fromEntries(Object.entries(md.naiveWeights).map(([k, v]) => [k, v.map(String)])),
   };
+}
+
+/** Circuit input object of a batch build: slot s's quantized input as x[s]. */
+export function batchCircuitInput(md: ModelDir, qs: readonly number[][]): Record<string, unknown> {
+  requireBatchOf(md, qs.length);
+  return batchOf(md.manifest) === 1 ? circuitInput(md, qs[0]!) : { x: qs.map((q) => q.map(String)) };
+}
+
+function requireSingle(md: ModelDir, what: string): void {
+  const k = batchOf(md.manifest);
+  if (k !== 1) throw new InputError(`${md.manifest.name} is a batch-${k} build: ${what} takes one input per slot`);
+}
+
+function requireBatchOf(md: ModelDir, n: number): void {
+  const k = batchOf(md.manifest);
+  if (n !== k) throw new InputError(`${md.manifest.name} proves ${k} input${k === 1 ? "" : "s"} at once, not ${n}`);
 }
 
 /** The packed public signals for an input and its trace: [input values, the last tensor]. */
@@ -459,28 +662,22 @@ export function naiveModelHash(modelHash: string): string {
   return keccak256(concat([toUtf8Bytes("veriml-naive-baseline"), modelHash]));
 }
 
+/** The public signals of one slot (every signal of a single-inference circuit), in the manifest's order. */
+function slotSignals(md: ModelDir, slot: number, q: number[], trace: Trace): bigint[] {
+  return publicSignalsFor(md.manifest, q, Array.from(trace.tensors[trace.tensors.length - 1]!), slot);
+}
+
+/** The public signals a single-inference build's proof of input `q` (with its interpreter trace) must have. */
 export function expectedPublicSignals(md: ModelDir, q: number[], trace: Trace): bigint[] {
-  const out: bigint[] = [];
-  const toField = (v: number) =>
-    v >= 0 ? BigInt(v) : BigInt(v) + 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
-  const last = trace.tensors[trace.tensors.length - 1]!;
-  for (const s of md.manifest.publicSignals) {
-    switch (s.kind) {
-      case "label":
-        out.push(BigInt(trace.output[0]!));
-        break;
-      case "packed":
-        out.push(packedSignals(md.manifest.packing!, q, trace)[s.element!]!);
-        break;
-      case "input":
-        out.push(toField(q[s.element!]!));
-        break;
-      case "output":
-        out.push(toField(last[s.element!]!));
-        break;
-    }
-  }
-  return out;
+  requireSingle(md, "expectedPublicSignals");
+  return slotSignals(md, 0, q, trace);
+}
+
+/** The public signals of a batch build's proof of inputs qs (one per slot): the slots' own, concatenated. */
+export function expectedBatchSignals(md: ModelDir, qs: readonly number[][], traces: readonly Trace[]): bigint[] {
+  requireBatchOf(md, qs.length);
+  if (traces.length !== qs.length) throw new InputError(`${qs.length} inputs but ${traces.length} traces`);
+  return qs.flatMap((q, s) => slotSignals(md, s, q, traces[s]!));
 }
 
 export function parseInputFile(file: string, md: ModelDir): number[] {
@@ -512,6 +709,13 @@ export function parseInputFile(file: string, md: ModelDir): number[] {
   return flat;
 }
 
+/** One inference of a proof: its input (tensor 0) and output (the last tensor; [label] for an argmax model). */
+export interface DecodedInference {
+  label?: number;
+  input: number[];
+  output: number[];
+}
+
 export interface ProofFile {
   format: "veriml-proof";
   modelHash: string;
@@ -520,8 +724,15 @@ export interface ProofFile {
   publicSignals: string[];
   calldata: { a: string[]; b: string[][]; c: string[]; pubSignals: string[] };
   /** output: the last tensor (for an argmax model, [label]); label: the label of an argmax model */
-  decoded: { label?: number; input: number[]; output: number[] };
+  decoded: DecodedInference;
   timing: { witnessMs: number; proveMs: number };
+}
+
+/** A batch build's proof: one Groth16 proof of `batch` inferences, slot s's in `decoded[s]`. */
+export interface BatchProofFile extends Omit<ProofFile, "format" | "decoded"> {
+  format: "veriml-batch-proof";
+  batch: number;
+  decoded: DecodedInference[];
 }
 
 /** Quantizes a float input with the model's input scale and proves it. */
@@ -529,11 +740,14 @@ export async function proveInput(md: ModelDir, x: number[], logger: Logger = sil
   return proveQuantized(md, quantizeInput(md.graph, x), logger);
 }
 
-/** Proves the model on a quantized input (tensor 0). */
-export async function proveQuantized(md: ModelDir, q: number[], logger: Logger = silentLogger): Promise<ProofFile> {
-  const trace = runInt(md.graph, q);
-  const expected = expectedPublicSignals(md, q, trace);
-  const r = await proveGroth16(join(md.dir, FILES.zkey), join(md.dir, FILES.wasm), circuitInput(md, q));
+/** Runs the prover and checks its public signals against the reference interpreter's. */
+async function proveChecked(
+  md: ModelDir,
+  input: Record<string, unknown>,
+  expected: bigint[],
+  logger: Logger,
+): Promise<Omit<ProofFile, "format" | "decoded">> {
+  const r = await proveWitness(join(md.dir, FILES.zkey), async () => (await circuitWitness(md, input)).bin);
   const got = r.publicSignals.map(BigInt);
   if (got.length !== expected.length || got.some((v, i) => v !== expected[i])) {
     throw new IntegrityError(`circuit public signals [${got}] differ from the reference interpreter [${expected}]`);
@@ -541,7 +755,6 @@ export async function proveQuantized(md: ModelDir, q: number[], logger: Logger =
   logger.debug({ witnessMs: r.witnessMs, proveMs: r.proveMs }, "proved");
   const cd = proofCalldata(r.proof);
   return {
-    format: "veriml-proof",
     modelHash: md.manifest.modelHash,
     contractName: md.manifest.contractName,
     proof: r.proof,
@@ -552,46 +765,96 @@ export async function proveQuantized(md: ModelDir, q: number[], logger: Logger =
       c: cd.c.map(String),
       pubSignals: r.publicSignals,
     },
-    decoded: {
-      ...(md.graph.output.kind === "argmax" ? { label: trace.output[0]! } : {}),
-      output: Array.from(trace.tensors[trace.tensors.length - 1]!),
-      input: q,
-    },
     timing: { witnessMs: r.witnessMs, proveMs: r.proveMs },
   };
 }
 
-export async function verifyProofFile(
+function decodedOf(md: ModelDir, q: number[], trace: Trace): DecodedInference {
+  return {
+    ...(md.graph.output.kind === "argmax" ? { label: trace.output[0]! } : {}),
+    output: Array.from(trace.tensors[trace.tensors.length - 1]!),
+    input: q,
+  };
+}
+
+/** Proves the model on a quantized input (tensor 0). */
+export async function proveQuantized(md: ModelDir, q: number[], logger: Logger = silentLogger): Promise<ProofFile> {
+  requireSingle(md, "proveQuantized");
+  const trace = runInt(md.graph, q);
+  const proved = await proveChecked(md, circuitInput(md, q), expectedPublicSignals(md, q, trace), logger);
+  return { format: "veriml-proof", ...proved, decoded: decodedOf(md, q, trace) };
+}
+
+/**
+ * Proves a batch build on exactly `batch` quantized inputs, slot s = qs[s] (pad unused slots with copies of used
+ * ones: every slot is a full inference the verifier checks).
+ */
+export async function proveBatch(
   md: ModelDir,
-  pf: ProofFile,
-): Promise<{ valid: boolean; label?: number; input?: number[] }> {
-  if (!pf || pf.format !== "veriml-proof" || !pf.proof || !Array.isArray(pf.publicSignals)) {
+  qs: readonly number[][],
+  logger: Logger = silentLogger,
+): Promise<BatchProofFile> {
+  requireBatchOf(md, qs.length);
+  const traces = qs.map((q) => runInt(md.graph, q));
+  const proved = await proveChecked(md, batchCircuitInput(md, qs), expectedBatchSignals(md, qs, traces), logger);
+  return {
+    format: "veriml-batch-proof",
+    batch: qs.length,
+    ...proved,
+    decoded: qs.map((q, s) => decodedOf(md, q, traces[s]!)),
+  };
+}
+
+/** What a proof file shows once checked: whether it verifies and, decoded from its public signals, each slot's. */
+export interface Verified {
+  valid: boolean;
+  label?: number;
+  input?: number[];
+  /** batch proofs: every slot's label and input */
+  slots?: { label?: number; input?: number[] }[];
+}
+
+export async function verifyProofFile(md: ModelDir, pf: ProofFile | BatchProofFile): Promise<Verified> {
+  const batchFile = pf?.format === "veriml-batch-proof";
+  if (!pf || !(pf.format === "veriml-proof" || batchFile) || !pf.proof || !Array.isArray(pf.publicSignals)) {
     throw new InputError("not a verifier-gen proof file");
   }
   if (pf.modelHash !== md.manifest.modelHash) return { valid: false };
+  const k = batchOf(md.manifest);
+  if (batchFile !== k > 1) return { valid: false };
   let valid: boolean;
   try {
     valid = await verifyGroth16(md.vkey, pf.publicSignals, pf.proof);
   } catch (e) {
     throw new InputError(`malformed proof: ${(e as Error).message}`, { cause: e });
   }
-  const res: { valid: boolean; label?: number; input?: number[] } = { valid };
+  const slots: { label?: number; input?: number[] }[] = [];
   try {
     const sig = pf.publicSignals.map(BigInt);
-    const li = md.manifest.publicSignals.findIndex((s) => s.kind === "label");
-    if (li >= 0) res.label = Number(sig[li]);
-    const lay = md.manifest.packing;
-    if (lay) {
-      const parts = unpack(lay, sig);
-      lay.segments.forEach((seg, i) => {
-        if (seg.kind === "input") res.input = parts[i];
-        if (seg.kind === "label") res.label = parts[i]![0];
-      });
+    for (let s = 0; s < k; s++) {
+      const slot: { label?: number; input?: number[] } = {};
+      const own = md.manifest.publicSignals.flatMap((spec, i) =>
+        (spec.slot ?? 0) === s ? [{ spec, v: sig[i]! }] : [],
+      );
+      const li = own.findIndex((o) => o.spec.kind === "label");
+      if (li >= 0) slot.label = Number(own[li]!.v);
+      const lay = md.manifest.packing;
+      if (lay) {
+        const parts = unpack(
+          lay,
+          own.map((o) => o.v),
+        );
+        lay.segments.forEach((seg, i) => {
+          if (seg.kind === "input") slot.input = parts[i];
+          if (seg.kind === "label") slot.label = parts[i]![0];
+        });
+      }
+      slots.push(slot);
     }
   } catch {
     /* decoding is for display only */
   }
-  return res;
+  return k === 1 ? { valid, ...slots[0] } : { valid, slots };
 }
 
 // ---------------------------------------------------------------------------
@@ -630,13 +893,20 @@ export interface EvalReport {
     witness_checked: number;
     trace_values_compared: number;
   };
+  /** Inferences one proof covers (the build's batch). */
+  batch: number;
+  /** The whole circuit's constraints, and one slot's share (the same for a single-inference build). */
   constraints: number;
-  /** Constraints per integer op (circom.ts constraintBreakdown: counted from the gadget plan). */
+  constraints_per_slot: number;
+  /** Constraints per integer op (circom.ts constraintBreakdown: counted from the gadget plan), whole circuit and per slot. */
   constraint_breakdown: Record<string, number>;
+  constraint_breakdown_per_slot: Record<string, number>;
   /** Bits of every activation the graph materializes (requantizations and normalisations), by node name. */
   activation_bits: Record<string, number>;
+  /** Per proof (of `batch` inferences). */
   witness_ms_median: number | null;
   prove_ms_median: number | null;
+  /** Proofs made for the timings. */
   proved: number;
 }
 
@@ -659,8 +929,7 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
   const n = ds.inputs.length;
   const progress = opts.onProgress ?? (() => undefined);
   const g = md.graph;
-  const P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
-  const toField = (v: number) => (v >= 0 ? BigInt(v) : BigInt(v) + P);
+  const batch = batchOf(md.manifest);
 
   // float model via onnxruntime on the source ONNX
   let floatSess: ort.InferenceSession | null = null;
@@ -670,8 +939,7 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
     throw new ToolError("onnxruntime could not load the source model", { cause: e });
   }
   const intRunner = await IntOnnxRunner.create(g, readFileSync(join(md.dir, FILES.intOnnx)));
-  const sym = symMap(join(md.dir, FILES.sym));
-  const wasm = join(md.dir, FILES.wasm);
+  let sym: Map<string, number> | undefined;
 
   let floatAbsError = 0,
     quantAbsError = 0,
@@ -689,6 +957,43 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
     witnessChecked = 0,
     compared = 0;
   const witnessLimit = opts.witnessSamples ?? n;
+  /**
+   * Samples waiting for the circuit witness check: a batch circuit checks `batch` of them at once (the last group
+   * padded with copies of its first), every slot's public signals and traced values against its own trace.
+   */
+  let pending: { sample: number; q: number[]; tr: Trace }[] = [];
+  const checkPending = async () => {
+    if (pending.length === 0) return;
+    const slots = Array.from({ length: batch }, (_, s) => pending[s] ?? pending[0]!);
+    const qs = slots.map((p) => p.q);
+    const traces = slots.map((p) => p.tr);
+    const cw = await circuitWitness(md, batchCircuitInput(md, qs));
+    const w = await cw.vector();
+    sym ??= cw.wires();
+    const expected = expectedBatchSignals(md, qs, traces);
+    const bad = new Set<number>();
+    md.manifest.publicSignals.forEach((spec, j) => {
+      if (w[1 + j] !== expected[j]) bad.add(spec.slot ?? 0);
+    });
+    md.traceSignals.forEach((tensors, s) => {
+      tensors.forEach((names, t) => {
+        names.forEach((nm, e) => {
+          if (!nm) return;
+          const wi = sym!.get(`main.${nm}`);
+          if (wi === undefined) return;
+          compared++;
+          if (w[wi] !== toField(traces[s]!.tensors[t]![e]!)) bad.add(s);
+        });
+      });
+    });
+    pending.forEach((p, s) => {
+      witnessChecked++;
+      if (!bad.has(s)) return;
+      witnessMismatch++;
+      logger.warn({ sample: p.sample, slot: s }, "circuit witness differs from the interpreter");
+    });
+    pending = [];
+  };
   const inName = floatSess.inputNames[0]!;
   const outName = floatSess.outputNames[0]!;
   for (let i = 0; i < n; i++) {
@@ -745,38 +1050,31 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
       }
     }
     if (i < witnessLimit) {
-      witnessChecked++;
-      const w = await calculateWitness(wasm, circuitInput(md, q));
-      let bad = false;
-      const expected = expectedPublicSignals(md, q, tr);
-      md.manifest.publicSignals.forEach((_, k) => {
-        if (w[1 + k] !== expected[k]) bad = true;
-      });
-      md.traceSignals.forEach((names, t) => {
-        names.forEach((nm, e) => {
-          if (!nm) return;
-          const wi = sym.get(`main.${nm}`);
-          if (wi === undefined) return;
-          compared++;
-          if (w[wi] !== toField(tr.tensors[t]![e]!)) bad = true;
-        });
-      });
-      if (bad) {
-        witnessMismatch++;
-        logger.warn({ sample: i }, "circuit witness differs from the interpreter");
-      }
+      pending.push({ sample: i, q, tr });
+      if (pending.length === batch) await checkPending();
     }
     if ((i + 1) % 50 === 0 || i + 1 === n) progress(i + 1, n, "executing");
   }
+  await checkPending();
   await floatSess.release();
   await intRunner.release();
+  const breakdown = constraintBreakdown(g, circuitOf(md).src.plan);
 
+  // Proofs for timing: a batch build proves `batch` consecutive samples (wrapping around the set) per proof.
   const proveN = Math.min(opts.proveSamples ?? 5, n);
   const wms: number[] = [],
     pms: number[] = [];
   for (let i = 0; i < proveN; i++) {
-    const pf = await proveInput(md, ds.inputs[i]!, logger);
-    if (!(await verifyProofFile(md, pf)).valid) throw new IntegrityError(`proof for sample ${i} does not verify`);
+    const xs = Array.from({ length: batch }, (_, s) => ds.inputs[(i * batch + s) % n]!);
+    const pf =
+      batch === 1
+        ? await proveInput(md, xs[0]!, logger)
+        : await proveBatch(
+            md,
+            xs.map((x) => quantizeInput(g, x)),
+            logger,
+          );
+    if (!(await verifyProofFile(md, pf)).valid) throw new IntegrityError(`proof ${i} does not verify`);
     wms.push(pf.timing.witnessMs);
     pms.push(pf.timing.proveMs);
     progress(i + 1, proveN, "proving");
@@ -801,8 +1099,11 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
       witness_checked: witnessChecked,
       trace_values_compared: compared,
     },
+    batch,
     constraints: md.manifest.circuit.constraints,
-    constraint_breakdown: constraintBreakdown(g, emitCircom(g, { naive: md.manifest.naive }).plan),
+    constraints_per_slot: md.manifest.circuit.constraints / batch,
+    constraint_breakdown: breakdown,
+    constraint_breakdown_per_slot: Object.fromEntries(Object.entries(breakdown).map(([op, c]) => [op, c / batch])),
     activation_bits: Object.fromEntries(
       g.nodes.flatMap((n) =>
         n.op === "requant" || n.op === "normalize" ? [[n.name, Math.ceil(Math.log2(n.hi - n.lo + 1))]] : [],
@@ -815,3 +1116,48 @@ export async function evaluate(md: ModelDir, opts: EvalOptions, logger: Logger =
 }
 
 export { terminateSnarkjs, VerifierGenError };
+
+/** The manifest's `evaluation` for a report (verifier-gen/src/interface.ts Evaluation): what the page shows. */
+export function evaluationOf(rep: EvalReport, dataset: string): Evaluation {
+  return {
+    dataset,
+    samples: rep.samples,
+    floatAccuracy: rep.float_accuracy,
+    quantizedAccuracy: rep.quantized_accuracy,
+    agreement: rep.agreement,
+    maeFloat: rep.mae_float,
+    maeQuantized: rep.mae_quantized,
+    meanCosine: rep.mean_cosine,
+    bitexact: rep.bitexact,
+  };
+}
+
+/**
+ * Writes labels for people into a build's manifest: the recorded evaluation, input feature names, class
+ * names. They are not committed by the modelHash and change no file the manifest lists a digest of.
+ */
+export function writeManifestLabels(
+  md: ModelDir,
+  labels: { evaluation?: Evaluation; inputNames?: string[]; classNames?: string[] },
+): void {
+  const manifest = JSON.parse(readFileSync(join(md.dir, FILES.manifest), "utf8")) as Manifest & {
+    evaluation?: Evaluation;
+    input: { names?: string[] };
+    output: { names?: string[] };
+  };
+  const inputs = prod(manifest.input.shape);
+  if (labels.inputNames !== undefined) {
+    if (labels.inputNames.length !== inputs) {
+      throw new InputError(`${labels.inputNames.length} input names for ${inputs} input values`);
+    }
+    manifest.input.names = labels.inputNames;
+  }
+  if (labels.classNames !== undefined) {
+    if (labels.classNames.length !== manifest.output.classes) {
+      throw new InputError(`${labels.classNames.length} class names for ${manifest.output.classes} classes`);
+    }
+    manifest.output.names = labels.classNames;
+  }
+  if (labels.evaluation !== undefined) manifest.evaluation = labels.evaluation;
+  writeFileSync(join(md.dir, FILES.manifest), JSON.stringify(manifest, null, 2));
+}

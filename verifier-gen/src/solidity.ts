@@ -8,7 +8,7 @@
  */
 import { id, toBeHex } from "ethers";
 import type { VerificationKey } from "snarkjs";
-import type { PackLayout } from "./packing.js";
+import { streamSlots, type PackLayout } from "./packing.js";
 
 export function contractNameFor(modelName: string): string {
   const base = modelName
@@ -31,17 +31,23 @@ export interface SolidityOptions {
   input: { count: number; lo: number; hi: number; bytes: number; signed: boolean };
   /** the output (the integer graph's last tensor): element count and [lo, hi] range */
   output: { count: number; lo: number; hi: number };
+  /**
+   * Inferences one proof covers (manifest `batch`, default 1). A batch-k circuit's public signals are the
+   * concatenation over its k slots of the single-inference circuit's, so the verification key has k times
+   * the per-slot signals.
+   */
+  batch?: number;
 }
 
 const g2 = (p: string[][]) => [p[0]![1]!, p[0]![0]!, p[1]![1]!, p[1]![0]!];
 const bitlen = (v: number) => (v <= 0 ? 0 : Math.floor(Math.log2(v)) + 1);
 
-/** The packing functions of a verifier: public signals from the raw request input and the claimed output. */
+/** The packing function of a verifier: one slot's public signals from the raw request input and the claimed output. */
 function packingSource(n: number, o: SolidityOptions): string {
   const { input: i, output: out } = o;
   const header = `
-    /// @notice The public signals of a request: \`input\` is the request's input bytes (${i.count} values of
-    ///         ${i.bytes} byte(s), ${i.signed ? "two's complement" : "unsigned"}, big-endian), each clamped to
+    /// @notice The public signals of one inference (one slot of a batch): \`input\` is the request's input
+    ///         bytes (${i.count} values of ${i.bytes} byte(s), ${i.signed ? "two's complement" : "unsigned"}, big-endian), each clamped to
     ///         [${i.lo}, ${i.hi}] as tensor 0 of the integer graph is; \`output\` is the claimed last tensor
     ///         (${out.count} values, each in [${out.lo}, ${out.hi}], reverts otherwise).
     function packPublicSignals(
@@ -62,33 +68,132 @@ function packingSource(n: number, o: SolidityOptions): string {
         }
     }`;
   }
-  const inBits = Math.max(1, bitlen(i.hi - i.lo));
-  const outBits = Math.max(1, bitlen(out.hi - out.lo));
+  const layout = o.packing;
+  const [inSeg, outSeg] = layout.segments;
+  // The layout is the circuit's (manifest "packing"): its two segments are the input and the output.
+  if (
+    layout.segments.length !== 2 ||
+    inSeg!.kind !== "input" ||
+    inSeg!.count !== i.count ||
+    inSeg!.lo !== i.lo ||
+    inSeg!.hi !== i.hi ||
+    inSeg!.valueBits !== Math.max(1, bitlen(i.hi - i.lo)) ||
+    outSeg!.count !== out.count ||
+    outSeg!.lo !== out.lo ||
+    outSeg!.hi !== out.hi ||
+    outSeg!.valueBits !== Math.max(1, bitlen(out.hi - out.lo)) ||
+    layout.elements !== n
+  ) {
+    throw new RangeError("packing layout does not match the verifier's input and output");
+  }
+  // Every element is a fixed run of the stream: emit one accumulation per (element, segment) run.
+  const runs: { element: number; seg: number; start: number; end: number }[] = [];
+  for (const slot of streamSlots(layout)) {
+    const last = runs[runs.length - 1];
+    if (last && last.element === slot.element && last.seg === slot.seg && last.end === slot.idx) last.end++;
+    else runs.push({ element: slot.element, seg: slot.seg, start: slot.idx, end: slot.idx + 1 });
+  }
+  const body: string[] = [];
+  for (let e = 0; e < n; e++) {
+    const mine = runs.filter((r) => r.element === e);
+    body.push(
+      `        // element ${e}: ${mine.map((r) => `${r.seg === 0 ? "input" : "output"} ${r.start}..${r.end - 1}`).join(", ")}`,
+    );
+    mine.forEach((r, j) => {
+      const acc = j === 0 ? "0" : "acc";
+      body.push(
+        `        acc = ${r.seg === 0 ? "_pushInputs" : "_pushOutputs"}(${acc}, ${r.seg === 0 ? "input" : "output"}, ${r.start}, ${r.end});`,
+      );
+    });
+    body.push(`        s[${e}] = acc;`);
+  }
+  const yul = (v: number) => (v < 0 ? `sub(0, ${-v})` : `${v}`);
+  const w = i.bytes;
+  const decode = i.signed
+    ? `signextend(${w - 1}, shr(${256 - 8 * w}, calldataload(add(input.offset, mul(k, ${w})))))`
+    : `shr(${256 - 8 * w}, calldataload(add(input.offset, mul(k, ${w}))))`;
   return `${header}
-        VerimlPacking.Packer memory p = VerimlPacking.init(${n});
-        for (uint256 k = 0; k < ${i.count}; ++k) {
-            int256 v = VerimlPacking.clamp(VerimlPacking.decode(input, k, ${i.bytes}, ${i.signed}), ${i.lo}, ${i.hi});
-            VerimlPacking.push(p, uint256(v - (${i.lo})), ${inBits});
+        uint256 acc;
+${body.join("\n")}
+    }
+
+    /// @dev \`acc\` followed by input values [start, end) of \`input\` (length checked by the caller): each
+    ///      decoded (${w} byte(s) big-endian${i.signed ? ", two's complement" : ""}), clamped to [${i.lo}, ${i.hi}], offset by ${i.lo} and
+    ///      appended in ${inSeg!.valueBits} bits.
+    function _pushInputs(
+        uint256 acc,
+        bytes calldata input,
+        uint256 start,
+        uint256 end
+    ) private pure returns (uint256 r) {
+        assembly ("memory-safe") {
+            r := acc
+            for {
+                let k := start
+            } lt(k, end) {
+                k := add(k, 1)
+            } {
+                let v := ${decode}
+                if slt(v, ${yul(i.lo)}) {
+                    v := ${yul(i.lo)}
+                }
+                if sgt(v, ${yul(i.hi)}) {
+                    v := ${yul(i.hi)}
+                }
+                r := or(shl(${inSeg!.valueBits}, r), sub(v, ${yul(i.lo)}))
+            }
         }
-        for (uint256 k = 0; k < ${out.count}; ++k) {
-            VerimlPacking.checkRange(k, output[k], ${out.lo}, ${out.hi});
-            VerimlPacking.push(p, uint256(output[k] - (${out.lo})), ${outBits});
+    }
+
+    /// @dev \`acc\` followed by output values [start, end): each in [${out.lo}, ${out.hi}] (reverts otherwise), offset by
+    ///      ${out.lo} and appended in ${outSeg!.valueBits} bits.
+    function _pushOutputs(
+        uint256 acc,
+        int256[] calldata output,
+        uint256 start,
+        uint256 end
+    ) private pure returns (uint256 r) {
+        r = acc;
+        for (uint256 k = start; k < end; ++k) {
+            int256 v = output[k];
+            VerimlPacking.checkRange(k, v, ${out.lo}, ${out.hi});
+            unchecked {
+                r = (r << ${outSeg!.valueBits}) | uint256(v - (${out.lo}));
+            }
         }
-        uint256[] memory e = VerimlPacking.finish(p);
-        for (uint256 k = 0; k < ${n}; ++k) s[k] = e[k];
     }`;
 }
 
-/** ERC-165 id of IInferenceVerifier: the XOR of its two selectors (contracts/interfaces/IInferenceVerifier.sol). */
+/** The functions of IInferenceVerifier (contracts/interfaces/IInferenceVerifier.sol), ERC-165 aside. */
+export const INFERENCE_VERIFIER_FUNCTIONS = [
+  "MODEL_HASH()",
+  "BATCH_SIZE()",
+  "verifyInference(uint256[2],uint256[2][2],uint256[2],bytes,int256[])",
+  "verifyInferences(uint256[2],uint256[2][2],uint256[2],bytes[],int256[][])",
+] as const;
+
+/** ERC-165 id of IInferenceVerifier: the XOR of its selectors. */
 export const INFERENCE_VERIFIER_INTERFACE_ID = toBeHex(
-  BigInt(id("MODEL_HASH()").slice(0, 10)) ^
-    BigInt(id("verifyInference(uint256[2],uint256[2][2],uint256[2],bytes,int256[])").slice(0, 10)),
+  INFERENCE_VERIFIER_FUNCTIONS.reduce((acc, f) => acc ^ BigInt(id(f).slice(0, 10)), 0n),
   4,
 );
 
+/** A verifier's batch size refused before anything is emitted. */
+export class BatchSizeError extends Error {}
+
+/** Public signals per slot of a batch-k verification key of `nPublic` signals. */
+export function signalsPerSlot(nPublic: number, batch: number): number {
+  if (!Number.isInteger(batch) || batch < 1) throw new BatchSizeError(`batch size ${batch} is not an integer >= 1`);
+  if (nPublic % batch !== 0) {
+    throw new BatchSizeError(`${nPublic} public signals do not split into ${batch} equal slots`);
+  }
+  return nPublic / batch;
+}
+
 /**
- * The Groth16 part of a generated verifier: the verification key as constants and `_verify(a, b, c, pubSignals)`
- * (canonical public signals, the pairing check). Every verifier-gen verifier embeds it unchanged.
+ * The Groth16 part of every verifier-gen verifier: the verification key as constants (`constants`) and
+ * `_verify(a, b, c, pubSignals)` with its pairing helpers (`functions`): canonical public signals, then the
+ * pairing check. Model verifiers and attestation verifiers embed it unchanged.
  */
 export function groth16Core(vk: VerificationKey): { constants: string; functions: string } {
   const n = vk.nPublic;
@@ -206,15 +311,19 @@ ${icAcc}
             ok := staticcall(gas(), 0x06, buf, 128, acc, 64)
         }
         if (!ok) acc[0] = type(uint256).max;
-    }`,
+    }
+`,
   };
 }
 
 export function emitSolidityVerifier(vk: VerificationKey, o: SolidityOptions): string {
   const n = vk.nPublic;
+  const k = o.batch ?? 1;
+  const m = signalsPerSlot(n, k);
   const core = groth16Core(vk);
-  const packFn = `${packingSource(n, o)}
-
+  const singleFn =
+    k === 1
+      ? `
     /// @notice Whether (a, b, c) proves that the model maps \`input\` to \`output\` (IInferenceVerifier).
     function verifyInference(
         uint256[2] calldata a,
@@ -224,6 +333,41 @@ export function emitSolidityVerifier(vk: VerificationKey, o: SolidityOptions): s
         int256[] calldata output
     ) external view returns (bool) {
         return _verify(a, b, c, packPublicSignals(input, output));
+    }
+`
+      : `
+    /// @notice IInferenceVerifier's single-inference check: a batch verifier (${k} slots) always reverts
+    ///         (use verifyInferences).
+    function verifyInference(
+        uint256[2] calldata,
+        uint256[2][2] calldata,
+        uint256[2] calldata,
+        bytes calldata,
+        int256[] calldata
+    ) external pure returns (bool) {
+        revert NotSingleInference(${k});
+    }
+`;
+  const packFn = `${packingSource(m, o)}
+${singleFn}
+    /// @notice Whether (a, b, c) proves that the model maps \`inputs[s]\` to \`outputs[s]\` for each of the
+    ///         ${k} slot(s) (IInferenceVerifier); the public signals are each slot's, concatenated in slot order.
+    function verifyInferences(
+        uint256[2] calldata a,
+        uint256[2][2] calldata b,
+        uint256[2] calldata c,
+        bytes[] calldata inputs,
+        int256[][] calldata outputs
+    ) external view returns (bool) {
+        if (inputs.length != ${k} || outputs.length != ${k}) {
+            revert BatchSizeMismatch(inputs.length, outputs.length, ${k});
+        }
+        uint256[${n}] memory s;
+        for (uint256 slot = 0; slot < ${k}; ++slot) {
+            uint256[${m}] memory one = packPublicSignals(inputs[slot], outputs[slot]);
+            for (uint256 j = 0; j < ${m}; ++j) s[slot * ${m} + j] = one[j];
+        }
+        return _verify(a, b, c, s);
     }
 
     /// @notice ERC-165: this contract implements IInferenceVerifier (the ZkModule registers nothing else).
@@ -237,7 +381,7 @@ pragma solidity ^0.8.28;
 import {VerimlPacking} from "./VerimlPacking.sol";
 
 /// @title ${o.contractName}
-/// @notice Groth16 verifier for the veriml model "${o.modelName}".
+/// @notice Groth16 verifier for the veriml model "${o.modelName}"${k === 1 ? "" : `, ${k} inferences per proof`}.
 /// @dev Generated by veriml verifier-gen (own MIT template). Do not edit; regenerate instead.
 ///      The circuit is bound to the integer graph whose model commitment is MODEL_HASH.
 contract ${o.contractName} {
@@ -245,9 +389,15 @@ contract ${o.contractName} {
     error PublicInputNotInField(uint256 index);
     error InputLengthMismatch(uint256 got, uint256 expected);
     error OutputLengthMismatch(uint256 got, uint256 expected);
+    /// @notice verifyInference on a batch verifier (one proof covers \`batchSize\` inferences).
+    error NotSingleInference(uint256 batchSize);
+    /// @notice verifyInferences needs exactly \`batchSize\` inputs and outputs.
+    error BatchSizeMismatch(uint256 inputs, uint256 outputs, uint256 batchSize);
 
     /// @notice The model commitment (verifier-gen/src/merkle.ts) of the integer graph the circuit encodes.
     bytes32 public constant MODEL_HASH = ${o.modelHash};
+    /// @notice Inferences one proof covers; each slot has ${m} public signal(s).
+    uint256 public constant BATCH_SIZE = ${k};
     uint256 public constant NUM_PUBLIC_SIGNALS = ${n};
 
 ${core.constants}
@@ -263,8 +413,7 @@ ${core.constants}
         return _verify(a, b, c, pubSignals);
     }${packFn}
 
-${core.functions}
-}
+${core.functions}}
 `;
 }
 

@@ -6,7 +6,7 @@
  * stake. The rules mirror every "not executable" condition of OneStepExecutor and bound every
  * intermediate value so float64 arithmetic is exact.
  */
-import { poolWindows } from "./floatgraph.js";
+import { poolWindows } from "./tensorops.js";
 import {
   MAX_NORMALIZE_R,
   computeRanges,

@@ -12,9 +12,15 @@ contract DigitsMlpVerifier {
     error PublicInputNotInField(uint256 index);
     error InputLengthMismatch(uint256 got, uint256 expected);
     error OutputLengthMismatch(uint256 got, uint256 expected);
+    /// @notice verifyInference on a batch verifier (one proof covers `batchSize` inferences).
+    error NotSingleInference(uint256 batchSize);
+    /// @notice verifyInferences needs exactly `batchSize` inputs and outputs.
+    error BatchSizeMismatch(uint256 inputs, uint256 outputs, uint256 batchSize);
 
     /// @notice The model commitment (verifier-gen/src/merkle.ts) of the integer graph the circuit encodes.
     bytes32 public constant MODEL_HASH = 0x74b4e6a17c86658f14e6e7f808f6da20370750288dc9c680f8e080f62318b299;
+    /// @notice Inferences one proof covers; each slot has 2 public signal(s).
+    uint256 public constant BATCH_SIZE = 1;
     uint256 public constant NUM_PUBLIC_SIGNALS = 2;
 
     // BN254 scalar field r and base field q
@@ -52,8 +58,8 @@ contract DigitsMlpVerifier {
     ) external view returns (bool) {
         return _verify(a, b, c, pubSignals);
     }
-    /// @notice The public signals of a request: `input` is the request's input bytes (64 values of
-    ///         1 byte(s), unsigned, big-endian), each clamped to
+    /// @notice The public signals of one inference (one slot of a batch): `input` is the request's input
+    ///         bytes (64 values of 1 byte(s), unsigned, big-endian), each clamped to
     ///         [0, 31] as tensor 0 of the integer graph is; `output` is the claimed last tensor
     ///         (1 values, each in [0, 9], reverts otherwise).
     function packPublicSignals(
@@ -62,17 +68,60 @@ contract DigitsMlpVerifier {
     ) public pure returns (uint256[2] memory s) {
         if (input.length != 64) revert InputLengthMismatch(input.length, 64);
         if (output.length != 1) revert OutputLengthMismatch(output.length, 1);
-        VerimlPacking.Packer memory p = VerimlPacking.init(2);
-        for (uint256 k = 0; k < 64; ++k) {
-            int256 v = VerimlPacking.clamp(VerimlPacking.decode(input, k, 1, false), 0, 31);
-            VerimlPacking.push(p, uint256(v - (0)), 5);
+        uint256 acc;
+        // element 0: input 0..48
+        acc = _pushInputs(0, input, 0, 49);
+        s[0] = acc;
+        // element 1: input 49..63, output 0..0
+        acc = _pushInputs(0, input, 49, 64);
+        acc = _pushOutputs(acc, output, 0, 1);
+        s[1] = acc;
+    }
+
+    /// @dev `acc` followed by input values [start, end) of `input` (length checked by the caller): each
+    ///      decoded (1 byte(s) big-endian), clamped to [0, 31], offset by 0 and
+    ///      appended in 5 bits.
+    function _pushInputs(
+        uint256 acc,
+        bytes calldata input,
+        uint256 start,
+        uint256 end
+    ) private pure returns (uint256 r) {
+        assembly ("memory-safe") {
+            r := acc
+            for {
+                let k := start
+            } lt(k, end) {
+                k := add(k, 1)
+            } {
+                let v := shr(248, calldataload(add(input.offset, mul(k, 1))))
+                if slt(v, 0) {
+                    v := 0
+                }
+                if sgt(v, 31) {
+                    v := 31
+                }
+                r := or(shl(5, r), sub(v, 0))
+            }
         }
-        for (uint256 k = 0; k < 1; ++k) {
-            VerimlPacking.checkRange(k, output[k], 0, 9);
-            VerimlPacking.push(p, uint256(output[k] - (0)), 4);
+    }
+
+    /// @dev `acc` followed by output values [start, end): each in [0, 9] (reverts otherwise), offset by
+    ///      0 and appended in 4 bits.
+    function _pushOutputs(
+        uint256 acc,
+        int256[] calldata output,
+        uint256 start,
+        uint256 end
+    ) private pure returns (uint256 r) {
+        r = acc;
+        for (uint256 k = start; k < end; ++k) {
+            int256 v = output[k];
+            VerimlPacking.checkRange(k, v, 0, 9);
+            unchecked {
+                r = (r << 4) | uint256(v - (0));
+            }
         }
-        uint256[] memory e = VerimlPacking.finish(p);
-        for (uint256 k = 0; k < 2; ++k) s[k] = e[k];
     }
 
     /// @notice Whether (a, b, c) proves that the model maps `input` to `output` (IInferenceVerifier).
@@ -86,9 +135,29 @@ contract DigitsMlpVerifier {
         return _verify(a, b, c, packPublicSignals(input, output));
     }
 
+    /// @notice Whether (a, b, c) proves that the model maps `inputs[s]` to `outputs[s]` for each of the
+    ///         1 slot(s) (IInferenceVerifier); the public signals are each slot's, concatenated in slot order.
+    function verifyInferences(
+        uint256[2] calldata a,
+        uint256[2][2] calldata b,
+        uint256[2] calldata c,
+        bytes[] calldata inputs,
+        int256[][] calldata outputs
+    ) external view returns (bool) {
+        if (inputs.length != 1 || outputs.length != 1) {
+            revert BatchSizeMismatch(inputs.length, outputs.length, 1);
+        }
+        uint256[2] memory s;
+        for (uint256 slot = 0; slot < 1; ++slot) {
+            uint256[2] memory one = packPublicSignals(inputs[slot], outputs[slot]);
+            for (uint256 j = 0; j < 2; ++j) s[slot * 2 + j] = one[j];
+        }
+        return _verify(a, b, c, s);
+    }
+
     /// @notice ERC-165: this contract implements IInferenceVerifier (the ZkModule registers nothing else).
     function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
-        return interfaceId == 0x01ffc9a7 || interfaceId == 0xf7d3c899;
+        return interfaceId == 0x01ffc9a7 || interfaceId == 0x0e3094ef;
     }
 
     function _verify(

@@ -10,6 +10,20 @@ export interface ExecutionResult {
   proof: string;
 }
 
+/** What a batch build's batches are made of (operator config `batchWindowMs`, `maxBatch`). */
+export interface BatchPolicy {
+  /** How long the oldest waiting request waits for more before a batch is proved anyway. */
+  windowMs: number;
+  /** Requests per proof, at most the build's batch size (the rest of the slots are padding). */
+  max: number;
+}
+
+/** One proof of several requests (fulfillBatch): the proof, and each request's output in the jobs' order. */
+export interface BatchResult {
+  proof: string;
+  outputs: string[];
+}
+
 /**
  * Runs one model for one verification mode. `check` runs before the operator claims, so a request it
  * cannot serve (bad input) is never claimed; `execute` runs after the claim.
@@ -17,10 +31,23 @@ export interface ExecutionResult {
 export interface Executor {
   /** The model commitment the executor's artifacts carry, checked against the registry at start. */
   readonly modelHash?: string;
+  /**
+   * Set when the mode's verdict is final on submission (zk): the worker settles in one transaction with
+   * `fulfill` instead of submit + finalize. "open": fulfill the open request directly (nothing locked; a copy
+   * of the pending transaction mined first is paid instead); "claim": claim first (exclusive, the stake locked
+   * until the fulfill), then fulfill.
+   */
+  readonly instant?: "open" | "claim";
   /** Throws BadInputError when the request's input cannot be served. */
   check(job: Job): Promise<void>;
   /** Throws ExecutionError (or BadInputError) when no result can be produced. */
   execute(job: Job): Promise<ExecutionResult>;
+  /** Requests one proof covers: above 1, the requests are served in batches through `executeBatch`. */
+  readonly batchSize?: number;
+  /** For a batch build: how its requests are gathered into batches. */
+  readonly batchPolicy?: BatchPolicy;
+  /** Proves 1..batchSize requests (ascending ids) in one proof, for fulfillBatch. */
+  executeBatch?(jobs: readonly Job[]): Promise<BatchResult>;
   /**
    * Runs before the claim, on the terms the market snapshotted for the request; throws TermsRefusedError
    * when serving under them could cost an honest operator its stake (a clock it cannot meet, a verifier

@@ -32,7 +32,7 @@ export async function createExecutor(
   };
   switch (mode) {
     case ZK:
-      return new ZkExecutor(artifacts(), child("zk"));
+      return new ZkExecutor(artifacts(), child("zk"), model.zkSettlement, model);
     case OPTIMISTIC:
       return new OptimisticExecutor(artifacts(), child("optimistic"));
     case SAMPLING:

@@ -14,6 +14,7 @@ import { type RetryPolicy, withRetry } from "../chain/retry.js";
 import { TxPendingError, TxRevertedError, type TxSender } from "../chain/tx-sender.js";
 import { DEFAULT_TERMS_POLICY, TermsRefusedError, type TermsPolicy } from "../terms.js";
 import type { Role } from "./role.js";
+import { ZkBatcher } from "./zk-batcher.js";
 
 /** Chain-side request status, as IInferenceMarket.Status. */
 const Status = { None: 0n, Open: 1n, Claimed: 2n, Submitted: 3n, Finalized: 4n, Refunded: 5n } as const;
@@ -70,10 +71,12 @@ const refusesRequest = (error: unknown) => error instanceof BadInputError || err
 
 /**
  * The `worker` role: records RequestCreated events for the models it serves and drives each job through
- * claim -> execute -> submit -> finalize. Jobs run concurrently (proofs in a pool, claims held back while
+ * claim -> execute -> submit -> finalize, or, for a mode whose verdict is final on submission (zk),
+ * execute -> fulfill (one transaction; optionally after a claim, Executor.instant). Jobs run concurrently (proofs in a pool, claims held back while
  * proving lags behind); every step first reads the request from the chain, so a restart or a reorg at any
  * point resumes from what the chain says. A job this operator holds is never given up while it can still be
- * served: any failure re-reads the chain and retries with backoff.
+ * served: any failure re-reads the chain and retries with backoff. Requests of a batch build go to the
+ * ZkBatcher instead (one proof and one fulfillBatch transaction for up to k of them).
  */
 export class Worker implements Role {
   readonly name = "worker";
@@ -81,12 +84,28 @@ export class Worker implements Role {
   private readonly limits: WorkerLimits;
   private readonly inflight = new Map<bigint, Promise<void>>();
   private proving = 0;
+  /** Open requests of instant modes being proved or fulfilled (not claimed, so not counted as claims). */
+  private fulfilling = 0;
   private draining = false;
   private lastReconcile = 0;
+  /** Requests of batch builds (zk, k > 1): answered k at a time by fulfillBatch instead of one by one. */
+  private readonly batcher: ZkBatcher;
 
   constructor(private readonly deps: WorkerDeps) {
     this.log = deps.log.child({ ns: "worker" });
     this.limits = { ...DEFAULT_WORKER_LIMITS, ...deps.limits };
+    this.batcher = new ZkBatcher({
+      market: deps.market,
+      operatorAddress: deps.operatorAddress,
+      store: deps.store,
+      metrics: deps.metrics,
+      retry: deps.retry,
+      log: deps.log,
+      tx: deps.tx,
+      ...(deps.policy === undefined ? {} : { policy: deps.policy }),
+      backoffMs: this.limits.backoffMs,
+      maxBackoffMs: this.limits.maxBackoffMs,
+    });
   }
 
   /** Scans a block range for new and reopened requests; idempotent. */
@@ -144,7 +163,15 @@ export class Worker implements Role {
     await this.recheckSettled();
     await this.reconcile();
     const now = Date.now();
-    const jobs = store.pendingJobs().filter((j) => !this.inflight.has(j.requestId) && j.retryAt <= now);
+    const due = store.pendingJobs().filter((j) => !this.inflight.has(j.requestId) && j.retryAt <= now);
+    const batched: Parameters<ZkBatcher["work"]>[0] = [];
+    const jobs: Job[] = [];
+    for (const job of due) {
+      const executor = this.deps.executors.get(executorKey(job.modelId, job.mode));
+      if (ZkBatcher.batches(executor)) batched.push({ job, executor });
+      else jobs.push(job);
+    }
+    await this.batcher.work(batched);
     const held = jobs.filter((j) => j.state !== "seen");
     // Fleets must not collide: each operator walks open requests in its own order.
     const me = this.deps.operatorAddress.toLowerCase();
@@ -171,16 +198,19 @@ export class Worker implements Role {
   /** Stops scheduling and waits for the steps in flight (each bounded by its deadlines). */
   async drain(): Promise<void> {
     this.draining = true;
-    await Promise.allSettled([...this.inflight.values()]);
+    await Promise.allSettled([...this.inflight.values(), this.batcher.drain()]);
   }
 
-  /** Jobs claimed (or being claimed) by us and not submitted yet (unproved, or a submit failing), or proving. */
+  /**
+   * Jobs claimed (or being claimed) by us and not submitted yet (unproved, or a submit failing), or proving,
+   * plus open requests of instant modes being proved or fulfilled.
+   */
   private backlog(): number {
     let n = 0;
     for (const job of this.deps.store.pendingJobs()) {
       if (job.state === "claiming" || job.state === "claimed" || job.state === "submitting") n++;
     }
-    return Math.max(n, this.proving);
+    return Math.max(n, this.proving) + this.fulfilling;
   }
 
   private schedule(job: Job): void {
@@ -287,6 +317,8 @@ export class Worker implements Role {
         this.log.warn({ requestId: job.requestId, reason: (error as Error).message }, "not claiming");
         return;
       }
+      // An instant mode settles with one fulfill: nothing to claim, nothing locked.
+      if (executor.instant === "open") return this.fulfill(job, executor, onChain.deadline, Status.Open);
       // Claims in flight each lock stake once mined: a claim the free stake cannot cover would revert. A
       // claim of this job already in flight keeps its reservation and is waited for, not re-checked.
       if (!this.reserved.has(job.requestId)) {
@@ -332,6 +364,10 @@ export class Worker implements Role {
       return this.advance({ ...job, state: "claimed" });
     }
 
+    if (onChain.status === Status.Claimed && executor.instant !== undefined) {
+      return this.fulfill(job, executor, onChain.claimDeadline, Status.Claimed);
+    }
+
     if (onChain.status === Status.Claimed) {
       let output = job.output;
       let proof = job.proof;
@@ -370,6 +406,46 @@ export class Worker implements Role {
       store.update(job.requestId, { state: "done", settledBlock: receipt.blockNumber });
       this.deps.metrics.inc("requests_settled", job);
       this.log.info({ requestId: job.requestId }, "settled");
+    }
+  }
+
+  /**
+   * Proves (once: the result is stored) and settles with `fulfill` before `activeDeadline` (the request's
+   * deadline when open, our claim window when claimed). Lost to another operator: the chain says so on the
+   * next read. Refused while the request is still as it was: not ours to hold, so retried as an unclaimed job.
+   */
+  private async fulfill(job: Job, executor: Executor, activeDeadline: bigint, status: bigint): Promise<void> {
+    const { market, store } = this.deps;
+    this.fulfilling++;
+    try {
+      let { output, proof } = job;
+      if (output === null || proof === null) {
+        ({ output, proof } = await this.prove(executor, job));
+        store.update(job.requestId, { output, proof });
+      }
+      const [o, p] = [output, proof];
+      try {
+        const receipt = await this.deps.tx.send({
+          key: `fulfill:${job.requestId}`,
+          action: "fulfill",
+          requestId: job.requestId,
+          build: () => market.fulfill.populateTransaction(job.requestId, o, p),
+          deadline: await this.unixOf(activeDeadline),
+          jobState: "fulfilling",
+        });
+        store.update(job.requestId, { state: "done", settledBlock: receipt.blockNumber });
+        this.deps.metrics.inc("requests_settled", job);
+        this.log.info({ requestId: job.requestId, via: "fulfill", gasUsed: receipt.gasUsed.toString() }, "settled");
+      } catch (error) {
+        if (error instanceof TxPendingError) throw error;
+        if (!(error instanceof TxRevertedError) && classify(error).kind !== "revert") throw error;
+        const now = await market.getRequest(job.requestId);
+        if (now.status !== status) return this.advance({ ...job, output, proof });
+        store.update(job.requestId, { state: status === Status.Claimed ? "claimed" : "seen" });
+        throw error;
+      }
+    } finally {
+      this.fulfilling--;
     }
   }
 

@@ -28,6 +28,7 @@ import {
 } from "../../../operator/src/optimistic/trace.js";
 import { fulfilAll } from "../../helpers/randomness.js";
 import { OneStepExecutor__factory, OptimisticArbitrator__factory } from "../../../types/ethers-contracts/index.js";
+import { settledOutput } from "../../../operator/src/chain/results.js";
 
 const { ethers, networkHelpers } = await network.create();
 const { time } = networkHelpers;
@@ -277,7 +278,7 @@ describe("OptimisticArbitrator", function () {
     await expect(f.market.finalize(id))
       .to.emit(f.market, "RequestFinalized")
       .withArgs(id, b.address, outputOf(honest), PRICE - PROTOCOL_FEE, PROTOCOL_FEE);
-    expect(await f.market.resultOf(id)).to.equal(outputOf(honest));
+    expect(await settledOutput(f.market, id)).to.equal(outputOf(honest));
     expect((await f.vault.stakeOf(f.operator.address)).total).to.equal(parseEther("3") - STAKE);
     expect((await f.vault.stakeOf(b.address)).locked).to.equal(0n);
     // B is paid as the operator, plus the verification fee for having played the game (its ruling reward).
@@ -339,7 +340,7 @@ describe("OptimisticArbitrator", function () {
       .to.emit(f.sampling, "VerdictReached")
       .withArgs(id, Verdict.AcceptedOperator, false, STAKE, false);
     await f.market.finalize(id);
-    expect(await f.market.resultOf(id)).to.equal(outputOf(honest));
+    expect(await settledOutput(f.market, id)).to.equal(outputOf(honest));
     expect(labelOf(honest)).to.equal(testSet.labels[4]!);
     expect((await f.vault.stakeOf(b.address)).total).to.equal(parseEther("3") - STAKE);
     expect((await f.vault.stakeOf(f.operator.address)).total).to.equal(parseEther("3"));
@@ -393,7 +394,7 @@ describe("OptimisticArbitrator", function () {
       .to.emit(f.sampling, "VerdictReached")
       .withArgs(id, Verdict.AcceptedSampler, true, 0n, false);
     await f.market.finalize(id);
-    expect(await f.market.resultOf(id)).to.equal(outputOf(honest));
+    expect(await settledOutput(f.market, id)).to.equal(outputOf(honest));
     expect((await f.vault.stakeOf(f.operator.address)).total).to.equal(parseEther("3") - STAKE);
 
     // Second request: nobody posts.

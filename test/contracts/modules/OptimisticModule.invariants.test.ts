@@ -39,6 +39,7 @@ import {
   expectSlashesWithinLocks,
   expectSolvent,
 } from "../../helpers/invariants.js";
+import { settledOutput } from "../../../operator/src/chain/results.js";
 
 const { ethers, networkHelpers } = await network.create();
 const MLP = loadOptimisticModel("models/build/digits-mlp");
@@ -406,7 +407,7 @@ describe("OptimisticModule invariants (actor model over the real contracts)", fu
     await react(world);
     await checkInvariants(world);
     expect((await f.market.getRequest(1n)).status).to.equal(RequestStatus.Finalized);
-    expect(await f.market.resultOf(1n)).to.equal("0x");
+    expect(await settledOutput(f.market, 1n)).to.equal("0x");
     expect((await f.vault.stakeOf(f.c.address)).total).to.equal(DEPOSIT - STAKE);
     void (null as unknown as HardhatEthersSigner);
   });

@@ -38,6 +38,7 @@ import {
   type Reveal,
 } from "../../../operator/src/optimistic/game.js";
 import type { OptimisticModule } from "../../../types/ethers-contracts/index.js";
+import { settledOutput } from "../../../operator/src/chain/results.js";
 
 const { ethers, networkHelpers } = await network.create();
 const abi = AbiCoder.defaultAbiCoder();
@@ -208,7 +209,7 @@ describe("OptimisticModule", function () {
       await expect(f.market.finalize(id))
         .to.emit(f.market, "RequestFinalized")
         .withArgs(id, f.operator.address, encodeLabel(label), PRICE - fee, fee);
-      expect(await f.market.resultOf(id)).to.equal(encodeLabel(label));
+      expect(await settledOutput(f.market, id)).to.equal(encodeLabel(label));
       await expect(f.optimistic.connect(f.challenger).challenge(id)).to.be.revertedWithCustomError(
         f.optimistic,
         "OptimisticModuleChallengeClosed",

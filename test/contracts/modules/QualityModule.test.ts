@@ -14,6 +14,7 @@ import {
   type QualityConfig,
 } from "../../../scripts/lib/quality.js";
 import { fulfilAll } from "../../helpers/randomness.js";
+import { settledOutput } from "../../../operator/src/chain/results.js";
 
 const { ethers, networkHelpers } = await network.create();
 const PRICE = parseEther("0.1");
@@ -356,7 +357,7 @@ describe("QualityModule", function () {
       await expect(f.market.finalize(id))
         .to.emit(f.market, "RequestFinalized")
         .withArgs(id, f.operator.address, RESPONSE, PRICE - PROTOCOL_FEE, PROTOCOL_FEE);
-      expect(await f.market.resultOf(id)).to.equal(RESPONSE);
+      expect(await settledOutput(f.market, id)).to.equal(RESPONSE);
       expect(await f.market.owed(f.operator.address, ZeroAddress)).to.equal(PRICE - PROTOCOL_FEE);
       for (const m of members) {
         expect(await f.market.owed(m.address, ZeroAddress)).to.equal(CONFIG.validatorReward);

@@ -17,6 +17,7 @@ import {
   registerSamplingModel,
   type SamplingConfig,
 } from "../../../scripts/lib/sampling.js";
+import { settledOutput } from "../../../operator/src/chain/results.js";
 
 const { ethers, networkHelpers } = await network.create();
 const { time, mine } = networkHelpers;
@@ -275,7 +276,7 @@ describe("SamplingModule", function () {
       await expect(f.market.finalize(id))
         .to.emit(f.market, "RequestFinalized")
         .withArgs(id, f.operator.address, output, PRICE - PROTOCOL_FEE, PROTOCOL_FEE);
-      expect(await f.market.resultOf(id)).to.equal(output);
+      expect(await settledOutput(f.market, id)).to.equal(output);
       expect(decodeOutput(output)[0]).to.equal(BigInt(testSet.labels[0]!));
       // Unsampled: the verification fee goes back to the requester.
       expect((await f.market.owed(f.user.address, ZeroAddress)) - before).to.equal(FEE);
@@ -330,7 +331,7 @@ describe("SamplingModule", function () {
       await expect(f.market.finalize(id))
         .to.emit(f.market, "RequestFinalized")
         .withArgs(id, b.address, output, PRICE - PROTOCOL_FEE, PROTOCOL_FEE);
-      expect(await f.market.resultOf(id)).to.equal(output);
+      expect(await settledOutput(f.market, id)).to.equal(output);
       expect((await f.vault.stakeOf(f.operator.address)).total).to.equal(parseEther("3") - STAKE);
       // Slashes decided by a ruling go to the treasury: nobody who could sway the committee profits from one.
       expect((await f.vault.slashProceedsOf(f.treasury.address)) - treasuryBefore).to.equal(STAKE);
@@ -432,7 +433,7 @@ describe("SamplingModule", function () {
       expect(await f.vault.slashProceedsOf(f.operator.address)).to.equal(0n);
       expect((await f.vault.slashProceedsOf(f.treasury.address)) - treasuryBefore).to.equal(STAKE);
       await f.market.finalize(id);
-      expect(await f.market.resultOf(id)).to.equal(output);
+      expect(await settledOutput(f.market, id)).to.equal(output);
       expect((await f.vault.stakeOf(b.address)).total).to.equal(parseEther("3") - STAKE);
       expect((await f.vault.stakeOf(f.operator.address)).total).to.equal(parseEther("3"));
     });

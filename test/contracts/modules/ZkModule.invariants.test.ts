@@ -1,8 +1,9 @@
 // Invariant test of Proof of AI over the real contracts (market, vault, ZkModule, the generated digits MLP
 // verifier) with real Groth16 proofs, made once per input before the runs.
-// Actors: requester R (pins the config it read); honest operator G (true label, its proof); cheating
-// operator C (a wrong label under a real proof, another input's proof and label, a mangled proof, or a
-// claim it never answers); sybil operators that join and claim but never answer; the model owner swapping
+// Actors: requester R (pins the config it read); honest operator G (true label, its proof; through
+// claim/submit/finalize, or one-transaction fulfill, open or after its own claim); cheating operator C (a wrong
+// label under a real proof, another input's proof and label, a mangled proof, or a claim it never answers;
+// through either path; and resending G's valid answer as its own, which is accepted: it is correct); sybil operators that join and claim but never answer; the model owner swapping
 // the verifier for one that accepts anything; governance pausing; time.
 // Invariants after every step: escrow solvency, pays at most once, no slash beyond its lock, every
 // accepted output is the model's output on the request's input, every request judged by the pinned
@@ -11,12 +12,13 @@ import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import fc from "fast-check";
 import { network } from "hardhat";
-import { AbiCoder, hexlify, parseEther } from "ethers";
+import { parseEther } from "ethers";
 import { inlineEthRequest } from "../../../scripts/lib/requests.js";
 import { DEFAULT_PARAMETERS, deploySuite } from "../../../scripts/lib/deploy.js";
 import { MODE_ZK, deployZkModule, registerZkModel, zkConfigFor } from "../../../scripts/lib/zk.js";
 import { loadModelDir, proveInput, terminateSnarkjs, type ProofFile } from "../../../verifier-gen/src/pipeline.js";
 import { encodeOutput } from "../../../verifier-gen/src/encoding.js";
+import { encodeZkProof } from "../../../operator/src/executors/zk.js";
 import {
   RequestStatus,
   expectOnlyCorrectOutputsAccepted,
@@ -26,8 +28,6 @@ import {
 } from "../../helpers/invariants.js";
 
 const { ethers, networkHelpers } = await network.create();
-const abi = AbiCoder.defaultAbiCoder();
-const ZK_PROOF = "tuple(bytes input, uint256[2] a, uint256[2][2] b, uint256[2] c)";
 const MLP = "models/build/digits-mlp";
 const PRICE = parseEther("0.01");
 const STAKE = parseEther("1");
@@ -35,8 +35,7 @@ const INPUTS = 5;
 
 const testSet = JSON.parse(readFileSync("data/digits-test.json", "utf8")) as { inputs: number[][] };
 const inputOf = (i: number): Uint8Array => Uint8Array.from(testSet.inputs[i]!);
-const encodeProof = (input: Uint8Array, p: ProofFile): string =>
-  abi.encode([ZK_PROOF], [{ input: hexlify(input), a: p.calldata.a, b: p.calldata.b, c: p.calldata.c }]);
+const encodeProof = (input: Uint8Array, p: ProofFile): string => encodeZkProof(input, p.calldata);
 
 describe("ZkModule invariants (actor model over the real contracts, real proofs)", function () {
   this.timeout(900_000);
@@ -120,6 +119,8 @@ describe("ZkModule invariants (actor model over the real contracts, real proofs)
     expect((await f.vault.stakeOf(f.g.address)).total, "the honest operator's stake").to.equal(w.initialHonest);
   }
 
+  /** Another input than `i` (a copy of i's own proof would be an honest answer). */
+  const otherThan = (i: number, seed: number): number => (i + 1 + (seed % (INPUTS - 1))) % INPUTS;
   const coverage = new Map<string, number>();
   const count = (what: string) => coverage.set(what, (coverage.get(what) ?? 0) + 1);
   type Action = { name: string; run: (w: World) => Promise<boolean> };
@@ -163,7 +164,10 @@ describe("ZkModule invariants (actor model over the real contracts, real proofs)
           how === "wrong-label"
             ? [encodeOutput([(labels[i]! + 1) % 10]), encodeProof(inputOf(i), p)]
             : how === "copied"
-              ? [encodeOutput([labels[other]!]), encodeProof(inputOf(other), proofs[other]!)]
+              ? [
+                  encodeOutput([labels[otherThan(i, other)]!]),
+                  encodeProof(inputOf(otherThan(i, other)), proofs[otherThan(i, other)]!),
+                ]
               : how === "mangled"
                 ? [
                     encodeOutput([(labels[i]! + 3) % 10]),
@@ -178,6 +182,44 @@ describe("ZkModule invariants (actor model over the real contracts, real proofs)
         return !(await tryTx(() => w.f.market.connect(w.f.c).submitResult(id, ...submission)));
       }),
     );
+  // One-transaction settlement (fulfill): honest (open, or after its own claim), the cheats through fulfill,
+  // and a front-runner resending the honest operator's (output, proof) as its own.
+  const fulfillMove = (hows: readonly string[]) =>
+    fc.tuple(fc.nat(), fc.constantFrom(...hows), fc.nat({ max: INPUTS - 1 })).map(([seed, how, other]) =>
+      action(`fulfill:${how}`, async (w) => {
+        const id = await openRequest(w, seed);
+        if (id === undefined) return false;
+        const i = w.inputs.get(id)!;
+        const p = proofs[i]!;
+        const honestArgs: [string, string] = [encodeOutput([labels[i]!]), encodeProof(inputOf(i), p)];
+        if (how === "honest") return tryTx(() => w.f.market.connect(w.f.g).fulfill(id, ...honestArgs));
+        if (how === "claimed") {
+          if (!(await tryTx(() => w.f.market.connect(w.f.g).claim(id)))) return false;
+          return tryTx(() => w.f.market.connect(w.f.g).fulfill(id, ...honestArgs));
+        }
+        // A copy of a valid answer is a valid answer: accepted, correct, paid to whoever is mined first.
+        if (how === "frontrun") return tryTx(() => w.f.market.connect(w.f.c).fulfill(id, ...honestArgs));
+        const cheat: [string, string] =
+          how === "wrong-label"
+            ? [encodeOutput([(labels[i]! + 1) % 10]), encodeProof(inputOf(i), p)]
+            : how === "copied"
+              ? [
+                  encodeOutput([labels[otherThan(i, other)]!]),
+                  encodeProof(inputOf(otherThan(i, other)), proofs[otherThan(i, other)]!),
+                ]
+              : [
+                  encodeOutput([(labels[i]! + 3) % 10]),
+                  encodeProof(inputOf(i), {
+                    ...p,
+                    calldata: { ...p.calldata, c: [p.calldata.c[1]!, p.calldata.c[0]!] },
+                  }),
+                ];
+        return !(await tryTx(() => w.f.market.connect(w.f.c).fulfill(id, ...cheat)));
+      }),
+    );
+  const fulfillHonest = fulfillMove(["honest", "claimed"]);
+  const fulfillFrontrun = fulfillMove(["frontrun"]);
+  const fulfillCheat = fulfillMove(["wrong-label", "copied", "mangled"]);
   const sybil = fc.tuple(fc.nat({ max: 2 }), fc.nat()).map(([k, seed]) =>
     action("sybil", async (w) => {
       const s = w.f.sybils[k]!;
@@ -235,6 +277,9 @@ describe("ZkModule invariants (actor model over the real contracts, real proofs)
             { arbitrary: create, weight: 4 },
             { arbitrary: honest, weight: 3 },
             { arbitrary: cheat, weight: 4 },
+            { arbitrary: fulfillHonest, weight: 3 },
+            { arbitrary: fulfillFrontrun, weight: 2 },
+            { arbitrary: fulfillCheat, weight: 4 },
             { arbitrary: sybil, weight: 2 },
             { arbitrary: swap, weight: 1 },
             { arbitrary: cutStake, weight: 1 },
@@ -254,11 +299,23 @@ describe("ZkModule invariants (actor model over the real contracts, real proofs)
           runs++;
         },
       ),
-      { numRuns: 12, seed: 0x2c0de, endOnFailure: true },
+      { numRuns: 24, seed: 0x2c0de, endOnFailure: true },
     );
-    expect(runs).to.equal(12);
+    expect(runs).to.equal(24);
     console.log(`      coverage: ${JSON.stringify(Object.fromEntries(coverage))}`);
-    for (const path of ["honest", "cheat:wrong-label", "cheat:copied", "cheat:mangled", "sybil", "settle"]) {
+    for (const path of [
+      "honest",
+      "cheat:wrong-label",
+      "cheat:copied",
+      "cheat:mangled",
+      "fulfill:honest",
+      "fulfill:frontrun",
+      "fulfill:wrong-label",
+      "fulfill:copied",
+      "fulfill:mangled",
+      "sybil",
+      "settle",
+    ]) {
       expect(coverage.get(path) ?? 0, path).to.be.greaterThan(0);
     }
   });

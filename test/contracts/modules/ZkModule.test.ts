@@ -20,6 +20,8 @@ import {
 import { encodeOutput } from "../../../verifier-gen/src/encoding.js";
 import { ZK_CONFIG_TYPE } from "../../../operator/src/terms.js";
 import { INFERENCE_VERIFIER_INTERFACE_ID } from "../../../verifier-gen/src/solidity.js";
+import { encodeZkProof } from "../../../operator/src/executors/zk.js";
+import { settledOutput } from "../../../operator/src/chain/results.js";
 
 const { ethers, networkHelpers } = await network.create();
 const abi = AbiCoder.defaultAbiCoder();
@@ -43,8 +45,7 @@ async function prove(dir: string, input: Uint8Array): Promise<ProofFile> {
   }
   return proof;
 }
-const encodeProof = (input: Uint8Array, p: ProofFile): string =>
-  abi.encode([ZK_PROOF], [{ input: hexlify(input), a: p.calldata.a, b: p.calldata.b, c: p.calldata.c }]);
+const encodeProof = (input: Uint8Array, p: ProofFile): string => encodeZkProof(input, p.calldata);
 const encodeLabel = (label: number): string => encodeOutput([label]);
 const ZK_CONFIG = ZK_CONFIG_TYPE;
 
@@ -181,7 +182,7 @@ describe("ZkModule", function () {
     await expect(f.market.finalize(1n))
       .to.emit(f.market, "RequestFinalized")
       .withArgs(1n, f.operator.address, encodeLabel(label), PRICE - fee, fee);
-    expect(await f.market.resultOf(1n)).to.equal(encodeLabel(label));
+    expect(await settledOutput(f.market, 1n)).to.equal(encodeLabel(label));
     expect(await f.market.owed(f.operator.address, ZeroAddress)).to.equal(PRICE - fee);
     expect(label).to.equal(testSet.labels[0]);
   });
@@ -268,6 +269,109 @@ describe("ZkModule", function () {
     expect(await f.zk.verificationFee("0x", PRICE)).to.equal(0n);
   });
 
+  async function openRequest(input: Uint8Array) {
+    const f = await networkHelpers.loadFixture(deployZkFixture);
+    const deadline = BigInt((await networkHelpers.time.latest()) + 3600);
+    await f.market
+      .connect(f.user)
+      .createRequest(inlineEthRequest(f.modelId, MODE_ZK, input, PRICE, deadline), { value: PRICE });
+    return f;
+  }
+
+  it("fulfill: a valid proof settles an open request in one transaction, paid to the caller", async () => {
+    const input = sample(6);
+    const f = await openRequest(input);
+    const p = await prove(MLP, input);
+    const output = encodeLabel(p.decoded.label!);
+    const fee = (PRICE * BigInt(DEFAULT_PARAMETERS.protocolFeeBps)) / 10_000n;
+    const tx = f.market.connect(f.operator).fulfill(1n, output, encodeProof(input, p));
+    await expect(tx).to.emit(f.zk, "ProofVerified").withArgs(1n, f.modelId, f.operator.address, output);
+    await expect(tx)
+      .to.emit(f.market, "RequestFinalized")
+      .withArgs(1n, f.operator.address, output, PRICE - fee, fee);
+    const receipt = await (await tx).wait();
+    console.log(`      fulfill gas (digits MLP, real proof): ${receipt!.gasUsed}`);
+    expect((await f.market.getRequest(1n)).status).to.equal(4n);
+    expect(await f.market.resultHashOf(1n)).to.equal(keccak256(output));
+    expect(await f.market.owed(f.operator.address, ZeroAddress)).to.equal(PRICE - fee);
+    // The claim path's record is not written: the verdict lived only in the transaction.
+    expect(await f.zk.isFinal(1n)).to.equal(false);
+    expect(p.decoded.label).to.equal(testSet.labels[6]);
+  });
+
+  it("fulfill: a changed output, another input's proof or a fabricated proof is refused and the request stays open", async () => {
+    const input = sample(7);
+    const other = sample(8);
+    const f = await openRequest(input);
+    const p = await prove(MLP, input);
+    const q = await prove(MLP, other);
+    await expect(
+      f.market.connect(f.operator).fulfill(1n, encodeLabel((p.decoded.label! + 1) % 10), encodeProof(input, p)),
+    )
+      .to.be.revertedWithCustomError(f.zk, "ZkModuleInvalidProof")
+      .withArgs(1n);
+    await expect(f.market.connect(f.operator).fulfill(1n, encodeLabel(q.decoded.label!), encodeProof(other, q)))
+      .to.be.revertedWithCustomError(f.zk, "ZkModuleInputMismatch")
+      .withArgs(1n, keccak256(input), keccak256(other));
+    await expect(f.market.connect(f.operator).fulfill(1n, encodeLabel(q.decoded.label!), encodeProof(input, q)))
+      .to.be.revertedWithCustomError(f.zk, "ZkModuleInvalidProof")
+      .withArgs(1n);
+    await expect(f.market.connect(f.operator).fulfill(1n, "0x07", encodeProof(input, p)))
+      .to.be.revertedWithCustomError(f.zk, "ZkModuleBadOutput")
+      .withArgs(1n, 1n);
+    expect((await f.market.getRequest(1n)).status).to.equal(1n);
+    await f.market.connect(f.operator).fulfill(1n, encodeLabel(p.decoded.label!), encodeProof(input, p));
+    expect((await f.market.getRequest(1n)).status).to.equal(4n);
+  });
+
+  it("fulfill: a verifier whose code changed after the request verifies nothing", async () => {
+    const input = sample(9);
+    const f = await openRequest(input);
+    const p = await prove(MLP, input);
+    const liar = await ethers.deployContract("LyingVerifier", [mlp.manifest.modelHash]);
+    await networkHelpers.setCode(f.verifier, await ethers.provider.getCode(await liar.getAddress()));
+    await expect(
+      f.market.connect(f.operator).fulfill(1n, encodeLabel((p.decoded.label! + 1) % 10), encodeProof(input, p)),
+    ).to.be.revertedWithCustomError(f.zk, "ZkModuleVerifierCodeMismatch");
+  });
+
+  it("fulfill: only the market calls the module; one proof answers every request of the same input", async () => {
+    const input = sample(10);
+    const f = await openRequest(input);
+    const deadline = BigInt((await networkHelpers.time.latest()) + 3600);
+    await f.market
+      .connect(f.user)
+      .createRequest(inlineEthRequest(f.modelId, MODE_ZK, input, PRICE, deadline), { value: PRICE });
+    const p = await prove(MLP, input);
+    const output = encodeLabel(p.decoded.label!);
+    const submission = { requestId: 1n, modelId: f.modelId, operator: f.operator.address, inputHash: keccak256(input) };
+    await expect(f.zk.onFulfill({ ...submission, config: "0x" }, output, encodeProof(input, p)))
+      .to.be.revertedWithCustomError(f.zk, "ZkModuleOnlyMarket")
+      .withArgs(f.deployer.address);
+    await expect(
+      f.zk.onFulfillBatch(
+        {
+          modelId: f.modelId,
+          operator: f.operator.address,
+          config: "0x",
+          requestIds: [1n],
+          inputHashes: [keccak256(input)],
+        },
+        "0x",
+      ),
+    )
+      .to.be.revertedWithCustomError(f.zk, "ZkModuleOnlyMarket")
+      .withArgs(f.deployer.address);
+    // The proof is about the input and the output, nothing else: the same proof is a correct answer to both
+    // requests (a replay is worth exactly one correct result per request).
+    await f.market.connect(f.operator).fulfill(1n, output, encodeProof(input, p));
+    await f.market.connect(f.other).fulfill(2n, output, encodeProof(input, p));
+    expect(await f.market.resultHashOf(2n)).to.equal(keccak256(output));
+    // ERC-165: the market settles ZkModule requests in one transaction because it says so.
+    expect(await f.zk.supportsInterface("0x01ffc9a7")).to.equal(true);
+    expect(await f.zk.supportsInterface("0xffffffff")).to.equal(false);
+  });
+
   it("delivers the verified label to a consumer contract", async () => {
     const f = await networkHelpers.loadFixture(deployZkFixture);
     const input = sample(5);
@@ -286,5 +390,10 @@ describe("ZkModule", function () {
     await f.market.connect(f.operator).submitResult(1n, encodeLabel(label), encodeProof(input, p));
     await expect(f.market.finalize(1n)).to.emit(gate, "DigitClassified").withArgs(1n, f.user.address, label, true);
     expect(await gate.passed(f.user.address)).to.equal(true);
+    // The same through fulfill: one transaction, the callback within it.
+    await gate.connect(f.other).submitDigit(input, deadline, { value: PRICE });
+    await expect(f.market.connect(f.operator).fulfill(2n, encodeLabel(label), encodeProof(input, p)))
+      .to.emit(gate, "DigitClassified")
+      .withArgs(2n, f.other.address, label, true);
   });
 });

@@ -20,6 +20,7 @@ import {
   Status,
   time,
 } from "../fixtures.js";
+import { settledOutput } from "../../../operator/src/chain/results.js";
 
 type GateFixture = Awaited<ReturnType<typeof deployDigitGateFixture>>;
 
@@ -111,7 +112,7 @@ describe("DigitGate (AIOracleConsumer)", () => {
     expect(c.label).to.equal(BigInt(TARGET));
     expect(await f.gate.passed(f.requester.address)).to.equal(true);
     expect(await f.gate.labelCount(TARGET)).to.equal(1n);
-    expect(await f.market.resultOf(id)).to.equal(encodeLabel(TARGET));
+    expect(await settledOutput(f.market, id)).to.equal(encodeLabel(TARGET));
   });
 
   it("records other labels without opening the gate", async () => {

@@ -23,6 +23,7 @@ import { createRoles } from "../../../operator/src/roles/index.js";
 import type { Role } from "../../../operator/src/roles/role.js";
 import { executorKey } from "../../../operator/src/roles/worker.js";
 import { OperatorStore } from "../../../operator/src/store.js";
+import { settledOutput } from "../../../operator/src/chain/results.js";
 
 const { ethers, networkHelpers } = await network.create();
 const PRICE = parseEther("0.01");
@@ -188,7 +189,7 @@ describe("PoQ bots (worker, validator)", function () {
     await runUntil([worker, ...validators], settled(f, id), cursor);
 
     const response = hexlify(toUtf8Bytes("32"));
-    expect(await f.market.resultOf(id)).to.equal(response);
+    expect(await settledOutput(f.market, id)).to.equal(response);
     const job = await f.quality.getJob(id);
     expect(job.accepted).to.equal(true);
     expect(job.reveals).to.equal(3n);
