@@ -9,7 +9,8 @@
  * additionally gives VERIML_ATTESTATION_BUILD (the attestation circuit directory, <build>/attestation-<n>): when
  * the model has no verifier for that sample count yet, its verifier is deployed and named first. Without
  * VERIML_BENCHMARK_REGISTRY a registry is deployed over the suite's ModelRegistry (VERIML_MODEL_REGISTRY, or the
- * chain's Ignition record).
+ * chain's Ignition record). On a public chain a development attestation key is refused (whoever drew it can prove
+ * any count); VERIML_FORCE_DEV_CEREMONY=1 forces it for testnet trials.
  */
 import path from "node:path";
 import { network } from "hardhat";
@@ -46,7 +47,8 @@ const build = process.env.VERIML_ATTESTATION_BUILD;
 const configured = await benchmark.verifierOf(modelId, attestation.samples);
 if (configured.verifier === "0x0000000000000000000000000000000000000000") {
   if (build === undefined) throw new Error(`model ${modelId} has no verifier for ${attestation.samples} samples`);
-  const verifier = await setAttestationVerifier(benchmark, modelId, path.resolve(build), signer);
+  const force = process.env.VERIML_FORCE_DEV_CEREMONY === "1";
+  const verifier = await setAttestationVerifier(benchmark, modelId, path.resolve(build), signer, force);
   process.stdout.write(`named verifier ${verifier} for model ${modelId}, ${attestation.samples} samples\n`);
 }
 const { attestationId, gasUsed } = await submitAttestation(benchmark, modelId, attestation, signer);

@@ -117,7 +117,7 @@ contract BenchmarkRegistry is IBenchmarkRegistry {
         return (true, _attestations[id - 1]);
     }
 
-    /// @notice The model registry whose owners name the verifiers.
+    /// @inheritdoc IBenchmarkRegistry
     function modelRegistry() external view returns (IModelRegistry) {
         return _models;
     }

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IBenchmarkVerifier} from "./IBenchmarkVerifier.sol";
+import {IModelRegistry} from "./IModelRegistry.sol";
 
 /// @title IBenchmarkRegistry
 /// @notice On-chain record of benchmark attestations: Groth16 proofs that a registered model (ModelRegistry id)
@@ -122,4 +123,7 @@ interface IBenchmarkRegistry {
         uint256 modelId,
         bytes32 dataset
     ) external view returns (bool found, Attestation memory attestation);
+
+    /// @notice The model registry whose owners name the verifiers.
+    function modelRegistry() external view returns (IModelRegistry);
 }

@@ -1,14 +1,16 @@
 // End to end over real JSON-RPC: a `hardhat node` process, the digits MLP registered, `verifier-gen attest`
 // proving its accuracy on 32 held-out digits as its own process, `scripts/attest.ts` (a `hardhat run` process)
-// deploying the BenchmarkRegistry, naming the attestation verifier and submitting, and the record read back;
-// a wrong count, another test set's commitment and another account's submission refused.
+// deploying the BenchmarkRegistry, naming the attestation verifier and submitting, and the record read back and
+// checked as a consumer checks it; a wrong count, another test set's commitment and another account's submission
+// refused by the registry, wrong verifiers for the model refused when they are named, and a verifier of the
+// model's owner's own key (accepted by the registry: the owner names it) refused by the consumer's check.
 import { execFile, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import { JsonRpcProvider, toBeHex } from "ethers";
+import { ContractFactory, JsonRpcProvider, keccak256, toBeHex } from "ethers";
 import {
   BenchmarkRegistry__factory,
   ModelRegistry__factory,
@@ -16,6 +18,8 @@ import {
 } from "../../types/ethers-contracts/index.js";
 import {
   datasetCommitment,
+  emitAttestationVerifier,
+  loadAttestation,
   loadTestSet,
   predict,
   readAttestationFile,
@@ -24,7 +28,15 @@ import {
 } from "../../verifier-gen/src/attestation.js";
 import { loadModelDir, terminateSnarkjs } from "../../verifier-gen/src/pipeline.js";
 import { devAccount } from "../../scripts/lib/accounts.js";
-import { attestArguments } from "../../scripts/lib/attestation.js";
+import {
+  AttestationCheckError,
+  attestArguments,
+  checkAttestationBuildForChain,
+  checkRecordedAttestation,
+} from "../../scripts/lib/attestation.js";
+import { compileVerifier } from "../../verifier-gen/src/compile.js";
+import { forgeableKey } from "../../scripts/lib/forgeable-groth16.js";
+import { BuildRefusedError } from "../../scripts/lib/zk.js";
 import { DEFAULT_PARAMETERS, deploySuite } from "../../scripts/lib/deploy.js";
 import { startHardhatNode } from "../../scripts/lib/hardhat-node.js";
 import { stopProcess } from "../../scripts/lib/operator-process.js";
@@ -141,6 +153,17 @@ describe("e2e: a benchmark attestation of the digits MLP over JSON-RPC", functio
     expect(r.correct).to.equal(BigInt(correct));
     expect(r.attester).to.equal(owner);
     expect((await benchmark.verifierOf(modelId, SAMPLES)).codeHash).to.equal(attestation.verifierCodeHash);
+
+    // the consumer's check: its own model build, the attestation build and the test set
+    const ab = loadAttestation(ATTESTATION_BUILD);
+    const checked = await checkRecordedAttestation(benchmark, 0n, md, ab, samples);
+    expect(checked).to.include({ modelId, samples: SAMPLES, correct, attester: owner, developmentKey: true });
+    // a test set that is not the one recorded (the same size, one sample further)
+    const shifted = samplesOf(md, loadTestSet("data/digits-test.json", SAMPLES + 1)).slice(1);
+    await expectCheckFails(checkRecordedAttestation(benchmark, 0n, md, ab, shifted), /is not this one/);
+    // a development key is fine on this local chain, refused on a public one
+    checkAttestationBuildForChain(ab, 31337n);
+    expect(() => checkAttestationBuildForChain(ab, 1n)).to.throw(BuildRefusedError, /development key/);
   });
 
   it("refuses a wrong count, another test set's commitment and another account's submission", async () => {
@@ -168,6 +191,71 @@ describe("e2e: a benchmark attestation of the digits MLP over JSON-RPC", functio
     expect(await onFresh(attester, dataset, correct)).to.equal(1n);
   });
 
+  it("refuses wrong verifiers for the model when named; the consumer refuses a verifier of the owner's own key", async () => {
+    const owner = devAccount(0, provider);
+    const fresh = await freshModel(false);
+    const name = (verifier: string, codeHash: string) =>
+      benchmark.connect(owner).setVerifier.staticCall(fresh, verifier, codeHash);
+    // the model's own inference verifier: it reports the model's hash, but it is not an attestation verifier
+    const zk = await ModelRegistry__factory.connect(registryAddress, provider).modeConfig(modelId, 0);
+    const inference = "0x" + zk.slice(26, 66);
+    await revertsWith(
+      name(inference, keccak256(await provider.getCode(inference))),
+      "BenchmarkRegistryNotABenchmarkVerifier",
+    );
+    // an attestation verifier of another model
+    const key = await forgeableKey(4, "e2e-attacker");
+    try {
+      const otherModel = await deployAttestationVerifier(key, "0x" + "11".repeat(32));
+      await revertsWith(name(otherModel.address, otherModel.codeHash), "BenchmarkRegistryModelMismatch");
+      // the right verifier, pinned with another code hash
+      const right = await benchmark.verifierOf(modelId, SAMPLES);
+      await revertsWith(name(right.verifier, otherModel.codeHash), "BenchmarkRegistryVerifierCodeMismatch");
+
+      // The owner names a verifier for the model under a key it made itself (toxic waste known): the registry
+      // cannot tell a key from a key, so it records 32 of 32 on the real test set.
+      const forged = await deployAttestationVerifier(key, md.manifest.modelHash);
+      await (await benchmark.connect(owner).setVerifier(fresh, forged.address, forged.codeHash)).wait();
+      const all = BigInt(SAMPLES);
+      const p = key.prove([BigInt(attestation.datasetCommitment), all, all, BigInt(owner.address)]).calldata;
+      await (await benchmark.connect(owner).attest(fresh, attestation.datasetCommitment, all, all, p)).wait();
+      const id = (await benchmark.attestationCount()) - 1n;
+      expect((await benchmark.getAttestation(id)).correct).to.equal(all);
+      // the consumer's check refuses it: the deployed verifier is not the attestation build's
+      const samples = samplesOf(md, loadTestSet("data/digits-test.json", SAMPLES));
+      await expectCheckFails(
+        checkRecordedAttestation(benchmark, id, md, loadAttestation(ATTESTATION_BUILD), samples),
+        /is not the build's .*embeds 0 of the key's/,
+      );
+    } finally {
+      await key.close();
+    }
+  });
+
+  async function expectCheckFails(check: Promise<unknown>, message: RegExp): Promise<void> {
+    let error: unknown;
+    try {
+      await check;
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(AttestationCheckError);
+    expect((error as Error).message).to.match(message);
+  }
+
+  /** An attestation verifier (the generated template) for `modelHash` under `key`, deployed. */
+  async function deployAttestationVerifier(
+    key: Awaited<ReturnType<typeof forgeableKey>>,
+    modelHash: string,
+  ): Promise<{ address: string; codeHash: string }> {
+    const contractName = "ForgedBenchmarkVerifier";
+    const sol = emitAttestationVerifier(key.vk, { contractName, modelHash, modelName: "forged", samples: SAMPLES });
+    const artifact = compileVerifier({ [`${contractName}.sol`]: sol }, `${contractName}.sol`, contractName);
+    const c = await new ContractFactory(artifact.abi as object[], artifact.bytecode, devAccount(0, provider)).deploy();
+    await c.waitForDeployment();
+    return { address: await c.getAddress(), codeHash: artifact.codeHash };
+  }
+
   /** Awaits a call that must revert with the registry's custom error `name` (decoded from the node's answer). */
   async function revertsWith(call: Promise<unknown>, name: string): Promise<void> {
     let data: string | undefined;
@@ -180,8 +268,8 @@ describe("e2e: a benchmark attestation of the digits MLP over JSON-RPC", functio
     expect(benchmark.interface.parseError(data!)?.name).to.equal(name);
   }
 
-  /** Registers the digits MLP again (a second id, same owner) and names the same attestation verifier for it. */
-  async function freshModel(): Promise<bigint> {
+  /** Registers the digits MLP again (a new id, same owner) and names the same attestation verifier for it. */
+  async function freshModel(nameVerifier = true): Promise<bigint> {
     const owner = devAccount(0, provider);
     const registry = ModelRegistry__factory.connect(registryAddress, owner);
     const zkConfig = await registry.modeConfig(modelId, 0);
@@ -191,6 +279,7 @@ describe("e2e: a benchmark attestation of the digits MLP over JSON-RPC", functio
       ])
     ).wait();
     const id = await registry.modelCount();
+    if (!nameVerifier) return id;
     const cfg = await benchmark.verifierOf(modelId, SAMPLES);
     await (await benchmark.connect(owner).setVerifier(id, cfg.verifier, cfg.codeHash)).wait();
     return id;

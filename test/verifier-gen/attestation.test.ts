@@ -20,7 +20,7 @@ import {
   type AttestationBuild,
   type Sample,
 } from "../../verifier-gen/src/attestation.js";
-import { InputError } from "../../verifier-gen/src/errors.js";
+import { InputError, ToolError } from "../../verifier-gen/src/errors.js";
 import { calculateWitness, compileCircom, terminateSnarkjs, verifyGroth16 } from "../../verifier-gen/src/groth16.js";
 import { build, loadModelDir, type ModelDir } from "../../verifier-gen/src/pipeline.js";
 import { poseidon } from "../../verifier-gen/src/poseidon.js";
@@ -169,6 +169,25 @@ describe("verifier-gen: benchmark attestation circuits", function () {
         expect(checkWitness(r1cs, forged)).to.not.deep.equal([]);
       }
     }
+  });
+
+  it("a label outside the classes has no witness (3 classes: the label's 2 bits could say 3)", async () => {
+    const s = samples(label);
+    const input = (y0: number) => ({
+      x: s.map((x) => x.q.map(String)),
+      y: s.map((x, i) => String(i === 0 ? y0 : x.label)),
+      attester: BigInt(ATTESTER).toString(),
+    });
+    const wasm = join(labelBuild.dir, "circuit/attestation_js/attestation.wasm");
+    await calculateWitness(wasm, input(2));
+    let error: unknown;
+    try {
+      await calculateWitness(wasm, input(3));
+    } catch (e) {
+      error = e;
+    }
+    expect(error, "label 3 of a 3-class model").to.be.instanceOf(ToolError);
+    expect((error as Error).message).to.match(/witness generation failed/);
   });
 
   it("the commitment binds every input value, every label, the order and the size of the set", () => {

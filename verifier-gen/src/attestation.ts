@@ -10,9 +10,10 @@
  * ArgMax, the label is a linear function of pub[] and x, so it costs no constraint. For logits or probabilities,
  * the output values come out of pub[] by range-checked decomposition (the bit ranges are disjoint and under 248
  * bits, so it is unique), then go through the ArgMax gadget (ties to the first index, as every executor does).
- * hit[i] = (prediction == y[i]) by the IsZero construction, and correct = sum of hit. The labels are range-checked
- * to their packing width. The test set is committed as below. `attester` is bound (squared) so a proof is only
- * good for the account that submits it.
+ * hit[i] = (prediction == y[i]) by the IsZero construction, and correct = sum of hit. The labels are constrained to
+ * 0..classes-1 (what the commitment packs and what `datasetCommitment` accepts). The test set is committed as below.
+ * `attester` is a public input (bound, as every public input is, by the key's IC point), so a proof is only good
+ * for the account that submits it.
  *
  * Dataset commitment (datasetCommitment, also in TypeScript below): the samples as the model sees them (inputs
  * quantized with the model's input scale, labels 0..classes-1) are packed with packing.ts into the stream
@@ -207,8 +208,13 @@ export function emitAttestationCircuit(md: ModelDir, samples: number): string {
       L.push(`    for (var j = 0; j < ${outSeg.count}; j++) { am[${i}].in[j] <== u[${i}][j]; }`);
       L.push(`    pred[${i}] <== am[${i}].out;`);
     }
+    // the label is one of the classes: 0 <= y and classes - 1 - y < 2^labelBits, both < 2^labelBits
     L.push(`    yr[${i}] = RangeBits(${labelBits});`);
     L.push(`    yr[${i}].in <== y[${i}];`);
+    if (classes !== 1 << labelBits) {
+      L.push(`    yc[${i}] = RangeBits(${labelBits});`);
+      L.push(`    yc[${i}].in <== ${classes - 1} - y[${i}];`);
+    }
     // hit = (pred == y): d * inv = 1 - hit and d * hit = 0 leave hit = 1 iff d = 0
     L.push(`    d[${i}] <== pred[${i}] - y[${i}];`);
     L.push(`    inv[${i}] <-- d[${i}] != 0 ? 1 / d[${i}] : 0;`);
@@ -250,6 +256,7 @@ export function emitAttestationCircuit(md: ModelDir, samples: number): string {
     `    signal output correct;`,
     `    component m[${samples}];`,
     `    component yr[${samples}];`,
+    ...(classes === 1 << labelBits ? [] : [`    component yc[${samples}];`]),
     `    signal pred[${samples}];`,
     `    signal d[${samples}];`,
     `    signal inv[${samples}];`,
