@@ -43,7 +43,7 @@ import {
   SNARK_SCALAR_FIELD,
   verifyGroth16,
 } from "./groth16.js";
-import { computeRanges, runInt } from "./intgraph.js";
+import { runInt } from "./intgraph.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { pack, packLayout, streamSlots, type PackLayout } from "./packing.js";
 import type { ModelDir } from "./pipeline.js";
