@@ -11,6 +11,7 @@ import { network } from "hardhat";
 import {
   ContractFactory,
   ZeroHash,
+  toBeHex,
   getBytes,
   hexlify,
   keccak256,
@@ -19,12 +20,15 @@ import {
   type ContractTransactionResponse,
 } from "ethers";
 import {
+  BenchmarkRegistry__factory,
   DigitGate__factory,
   MockERC20__factory,
   MockVerificationModule__factory,
 } from "../types/ethers-contracts/index.js";
 import { DEFAULT_PARAMETERS, deploySuite, registerModel } from "./lib/deploy.js";
-import { forgeableBatchVerifier, hasZeroByte } from "./lib/forgeable-groth16.js";
+import { forgeableBatchVerifier, forgeableKey, hasZeroByte } from "./lib/forgeable-groth16.js";
+import { compileVerifier } from "../verifier-gen/src/compile.js";
+import { datasetCommitment, emitAttestationVerifier, samplesOf } from "../verifier-gen/src/attestation.js";
 import { inlineEthRequest } from "./lib/requests.js";
 import { MODE_ZK, deployZkModule, registerZkModel, zkConfigFor } from "./lib/zk.js";
 import { encodeZkBatchProof, encodeZkProof } from "../operator/src/executors/zk.js";
@@ -32,7 +36,7 @@ import { loadModelDir, proveQuantized, terminateSnarkjs, type ProofFile } from "
 import { quantizeInput } from "../verifier-gen/src/quantize.js";
 
 const REPORT = "gas-report.json";
-const testSet = JSON.parse(await readFile("data/digits-test.json", "utf8")) as { inputs: number[][] };
+const testSet = JSON.parse(await readFile("data/digits-test.json", "utf8")) as { inputs: number[][]; labels: number[] };
 const check = process.env.GAS_REPORT_CHECK === "1";
 
 const { ethers, networkHelpers } = await network.create();
@@ -133,6 +137,7 @@ await measure("StakingVault.withdraw", vault.connect(operator2).withdraw());
 await measure("StakingVault.withdrawSlashProceeds", vault.connect(treasury).withdrawSlashProceeds());
 
 await measureZk();
+await measureAttestation();
 
 const report = `${JSON.stringify({ solc: "0.8.28", optimizerRuns: 200, gas }, null, 2)}\n`;
 await terminateSnarkjs();
@@ -280,4 +285,50 @@ async function measureZk(): Promise<void> {
     );
     await batch.close();
   }
+}
+
+/**
+ * BenchmarkRegistry: naming an attestation verifier and recording an attestation of the digits MLP on the first
+ * 32 test digits. The verifier is the generated attestation template (4 public signals, the gas of any key) under
+ * a forgeable test key (scripts/lib/forgeable-groth16.ts), so the report needs no 57k-constraint circuit; the real
+ * key and proof are measured by scripts/bench-attest.ts.
+ */
+async function measureAttestation(): Promise<void> {
+  const SAMPLES = 32;
+  const md = loadModelDir("models/build/digits-mlp");
+  const key = await forgeableKey(4, "veriml-forgeable-attestation");
+  const contractName = "DigitsMlpBenchmark32ForgeableVerifier";
+  const sol = emitAttestationVerifier(key.vk, {
+    contractName,
+    modelHash: md.manifest.modelHash,
+    modelName: md.manifest.name,
+    samples: SAMPLES,
+  });
+  const artifact = compileVerifier({ [`${contractName}.sol`]: sol }, `${contractName}.sol`, contractName);
+  const verifier = await new ContractFactory(artifact.abi as object[], artifact.bytecode, deployer!).deploy();
+  const id = await registerModel(registry, deployer!, {
+    modelHash: md.manifest.modelHash,
+    artifactURI: "file://models/build/digits-mlp",
+    ethPrice: price,
+    operatorStake: parseEther("1"),
+    modes: [{ mode: 0, config: "0x" }],
+  });
+  const benchmark = await new BenchmarkRegistry__factory(deployer!).deploy(await registry.getAddress());
+  await measure(
+    "BenchmarkRegistry.setVerifier",
+    benchmark.setVerifier(id, await verifier.getAddress(), artifact.codeHash),
+  );
+  const samples = samplesOf(md, {
+    inputShape: [1, 64],
+    inputs: testSet.inputs.slice(0, SAMPLES),
+    labels: testSet.labels.slice(0, SAMPLES),
+  });
+  const dataset = datasetCommitment(md, samples);
+  const correct = 31n;
+  const proof = key.prove([dataset, BigInt(SAMPLES), correct, BigInt(deployer!.address)]).calldata;
+  await measure(
+    "BenchmarkRegistry.attest (32 samples, forgeable attestation verifier)",
+    benchmark.attest(id, toBeHex(dataset, 32), SAMPLES, correct, proof),
+  );
+  await key.close();
 }

@@ -1,10 +1,11 @@
 /**
- * verifier-gen CLI: build / prove / verify / eval / ceremony.
+ * verifier-gen CLI: build / prove / verify / eval / ceremony / attest.
  *   npx tsx verifier-gen/cli.ts --help      (or the `verifier-gen` bin)
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
-import { JsonRpcProvider } from "ethers";
+import { JsonRpcProvider, toBeHex } from "ethers";
+import { buildAttestation, datasetCommitment, loadTestSet, proveAttestation, samplesOf } from "./src/attestation.js";
 import {
   applyBeacon,
   checkCeremonyChain,
@@ -285,6 +286,50 @@ program
         `prove ms median     ${rep.prove_ms_median?.toFixed(1)} (${rep.proved} proofs${rep.batch > 1 ? ` of ${rep.batch} inferences` : ""})`,
       ].join("\n") + "\n",
     );
+  });
+
+program
+  .command("attest")
+  .description("prove the model's accuracy on a labelled test set (benchmark attestation for the BenchmarkRegistry)")
+  .argument("<build>", "build directory of a classifier (label, logits or probabilities)")
+  .requiredOption(
+    "--data <file>",
+    "labelled test set: dataset JSON with labels, or CSV rows of input values then the label",
+  )
+  .requiredOption("--attester <address>", "the account that will submit the attestation (the proof is bound to it)")
+  .option("--samples <n>", "use the first n samples (default: all)", int("--samples"))
+  .option("--dir <dir>", "attestation circuit directory (default: <build>/attestation-<n>; reused while unchanged)")
+  .option("--out <file>", "attestation output file", "attestation.json")
+  .action(async (dir: string, o: { data: string; attester: string; samples?: number; dir?: string; out: string }) => {
+    const log = makeLogger();
+    const md = loadModelDir(dir);
+    const samples = samplesOf(md, loadTestSet(o.data, o.samples), o.data);
+    const ab = await buildAttestation(md, { samples: samples.length, ...(o.dir ? { dir: o.dir } : {}), logger: log });
+    const a = await proveAttestation(md, ab, samples, o.attester, log);
+    writeFileSync(o.out, JSON.stringify(a, null, 1));
+    process.stdout.write(
+      [
+        `model              ${a.model} (${a.modelHash})`,
+        `correct            ${a.correct} of ${a.samples} (${((100 * a.correct) / a.samples).toFixed(2)} %)`,
+        `dataset commitment ${a.datasetCommitment}`,
+        `attester           ${a.attester}`,
+        `circuit            ${ab.manifest.circuit.constraints} constraints, verifier ${ab.manifest.contractName} (code hash ${a.verifierCodeHash})`,
+        `attestation        ${o.out}`,
+        `prove              ${a.timing.proveMs.toFixed(0)} ms`,
+      ].join("\n") + "\n",
+    );
+  });
+
+program
+  .command("dataset-commitment")
+  .description("the commitment of a labelled test set as a model sees it (what an attestation names)")
+  .argument("<build>", "build directory")
+  .requiredOption("--data <file>", "labelled test set (dataset JSON or CSV)")
+  .option("--samples <n>", "use the first n samples (default: all)", int("--samples"))
+  .action((dir: string, o: { data: string; samples?: number }) => {
+    const md = loadModelDir(dir);
+    const samples = samplesOf(md, loadTestSet(o.data, o.samples), o.data);
+    process.stdout.write(`${toBeHex(datasetCommitment(md, samples), 32)}\n`);
   });
 
 const ceremony = program

@@ -83,6 +83,42 @@ export function activationMlp(
   return encodeModel(makeModel(graph, 13));
 }
 
+/**
+ * x[1, 4] -> Gemm -> Relu -> Gemm -> ArgMax over 3 classes: a classifier of a few hundred constraints (domain 2^9),
+ * its weights a fixed function of `seed` (two seeds, two different models).
+ */
+export function argmaxMlp(seed = 0): Uint8Array {
+  const r = (k: number) => Array.from({ length: k }, (_, i) => Math.sin(i * 12.9898 + k + seed * 3.7) * 0.8);
+  return encodeModel(
+    makeModel(
+      {
+        name: "torch_jit",
+        node: [
+          { op_type: "Gemm", name: "fc1", input: ["x", "w1", "b1"], output: ["h"], attribute: [attrInt("transB", 1)] },
+          { op_type: "Relu", name: "relu", input: ["h"], output: ["a"] },
+          { op_type: "Gemm", name: "fc2", input: ["a", "w2", "b2"], output: ["y"], attribute: [attrInt("transB", 1)] },
+          {
+            op_type: "ArgMax",
+            name: "am",
+            input: ["y"],
+            output: ["label"],
+            attribute: [attrInt("axis", 1), attrInt("keepdims", 0)],
+          },
+        ],
+        initializer: [
+          makeTensor("w1", [5, 4], DataType.FLOAT, r(20)),
+          makeTensor("b1", [5], DataType.FLOAT, r(5)),
+          makeTensor("w2", [3, 5], DataType.FLOAT, r(15)),
+          makeTensor("b2", [3], DataType.FLOAT, r(3)),
+        ],
+        input: [valueInfo("x", DataType.FLOAT, [1, 4])],
+        output: [valueInfo("label", DataType.INT64, [1])],
+      },
+      13,
+    ),
+  );
+}
+
 /** x [1, tokens, inputs] -> MatMul W1 -> Tanh -> MatMul W2 -> y [1, tokens, outputs]: a dense layer per token. */
 export function tokenMlp(
   options: { tokens?: number; inputs?: number; hidden?: number; outputs?: number } = {},

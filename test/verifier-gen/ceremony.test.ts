@@ -25,7 +25,6 @@ import {
   type CeremonyStep,
 } from "../../verifier-gen/src/ceremony.js";
 import { ensureLocalPtau, terminateSnarkjs } from "../../verifier-gen/src/groth16.js";
-import { DataType, attrInt, encodeModel, makeModel, makeTensor, valueInfo } from "../../verifier-gen/src/onnx/proto.js";
 import {
   blake2bFile,
   CeremonyError,
@@ -45,41 +44,9 @@ import {
   type Manifest,
 } from "../../verifier-gen/src/pipeline.js";
 import { BuildRefusedError, checkBuildForChain } from "../../scripts/lib/zk.js";
+import { argmaxMlp } from "../helpers/onnx-models.js";
 
 const { ethers } = await network.create();
-
-/** x[1, 4] -> Gemm -> Relu -> Gemm -> ArgMax: a classifier of a few hundred constraints (domain 2^9). */
-function tinyClassifier(): Uint8Array {
-  const r = (k: number) => Array.from({ length: k }, (_, i) => Math.sin(i * 12.9898 + k) * 0.8);
-  return encodeModel(
-    makeModel(
-      {
-        name: "torch_jit",
-        node: [
-          { op_type: "Gemm", name: "fc1", input: ["x", "w1", "b1"], output: ["h"], attribute: [attrInt("transB", 1)] },
-          { op_type: "Relu", name: "relu", input: ["h"], output: ["a"] },
-          { op_type: "Gemm", name: "fc2", input: ["a", "w2", "b2"], output: ["y"], attribute: [attrInt("transB", 1)] },
-          {
-            op_type: "ArgMax",
-            name: "am",
-            input: ["y"],
-            output: ["label"],
-            attribute: [attrInt("axis", 1), attrInt("keepdims", 0)],
-          },
-        ],
-        initializer: [
-          makeTensor("w1", [5, 4], DataType.FLOAT, r(20)),
-          makeTensor("b1", [5], DataType.FLOAT, r(5)),
-          makeTensor("w2", [3, 5], DataType.FLOAT, r(15)),
-          makeTensor("b2", [3], DataType.FLOAT, r(3)),
-        ],
-        input: [valueInfo("x", DataType.FLOAT, [1, 4])],
-        output: [valueInfo("label", DataType.INT64, [1])],
-      },
-      13,
-    ),
-  );
-}
 
 const inputs = Array.from({ length: 16 }, (_, k) => Array.from({ length: 4 }, (_, i) => Math.cos(k * 7 + i * 3) * 2));
 const BLOCK_HASH = "0x8e1b0f2c6a9d3e4f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b";
@@ -174,7 +141,7 @@ describe("verifier-gen: production ceremony (public phase 1, multi-party phase 2
     ptauB = await ensureLocalPtau(9, join(tmp, "ptau-b"));
     knownA = [known(ptauA, "test-a.ptau")];
     knownB = [known(ptauB, "test-b.ptau")];
-    writeFileSync(join(tmp, "tiny.onnx"), tinyClassifier());
+    writeFileSync(join(tmp, "tiny.onnx"), argmaxMlp());
     writeFileSync(join(tmp, "calib.json"), JSON.stringify({ input_shape: [1, 4], inputs }));
     await build({ model: join(tmp, "tiny.onnx"), calibration: join(tmp, "calib.json"), out: dev, name: "tiny" });
     cpSync(dev, main, { recursive: true });

@@ -1,0 +1,241 @@
+/**
+ * Benchmark attestation circuits (verifier-gen/src/attestation.ts): the TypeScript Poseidon and dataset commitment
+ * against circomlib's circuit, the count of correct labels against the interpreter, proofs bound to their public
+ * signals, and forged witnesses (a wrong prediction counted as a hit, another decomposition of the outputs)
+ * refused by the constraints.
+ */
+import { expect } from "chai";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { gzipSync } from "node:zlib";
+import {
+  buildAttestation,
+  datasetCommitment,
+  loadTestSet,
+  predict,
+  proveAttestation,
+  samplesOf,
+  type AttestationBuild,
+  type Sample,
+} from "../../verifier-gen/src/attestation.js";
+import { InputError, ToolError } from "../../verifier-gen/src/errors.js";
+import { calculateWitness, compileCircom, terminateSnarkjs, verifyGroth16 } from "../../verifier-gen/src/groth16.js";
+import { build, loadModelDir, type ModelDir } from "../../verifier-gen/src/pipeline.js";
+import { poseidon } from "../../verifier-gen/src/poseidon.js";
+import { checkWitness, readR1cs } from "../../verifier-gen/src/r1cs.js";
+import { activationMlp, argmaxMlp } from "../helpers/onnx-models.js";
+
+const require = createRequire(import.meta.url);
+const circomlib = join(dirname(require.resolve("circomlib/package.json")), "circuits");
+const ATTESTER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+const inputs = Array.from({ length: 24 }, (_, k) => Array.from({ length: 4 }, (_, i) => Math.cos(k * 7 + i * 3) * 2));
+
+function symWires(file: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const parts = line.split(",");
+    if (parts.length >= 4 && Number(parts[1]) >= 0) m.set(parts.slice(3).join(","), Number(parts[1]));
+  }
+  return m;
+}
+
+describe("verifier-gen: benchmark attestation circuits", function () {
+  this.timeout(600_000);
+  const tmp = mkdtempSync(join(tmpdir(), "vg-attest-"));
+  let label: ModelDir; // a graph ending in ArgMax
+  let logits: ModelDir; // a tensor output, attested through the ArgMax gadget
+  let labelBuild: AttestationBuild;
+  let logitsBuild: AttestationBuild;
+  /** six samples, the labels of 1 and 4 deliberately not the model's prediction */
+  let samples: (md: ModelDir) => Sample[];
+
+  before(async () => {
+    writeFileSync(join(tmp, "label.onnx"), argmaxMlp(1));
+    writeFileSync(join(tmp, "logits.onnx"), activationMlp(["Relu"], { inputs: 4, hidden: 5, outputs: 3, seed: 5 }));
+    writeFileSync(join(tmp, "calib.json"), JSON.stringify({ input_shape: [1, 4], inputs }));
+    const calibration = join(tmp, "calib.json");
+    await build({ model: join(tmp, "label.onnx"), calibration, out: join(tmp, "label"), name: "label_mlp" });
+    await build({
+      model: join(tmp, "logits.onnx"),
+      calibration,
+      out: join(tmp, "logits"),
+      name: "logits_mlp",
+      outputKind: "logits",
+    });
+    label = loadModelDir(join(tmp, "label"));
+    logits = loadModelDir(join(tmp, "logits"));
+    samples = (md) =>
+      inputs.slice(0, 6).map((x, i) => {
+        const q = samplesOf(md, { inputShape: [1, 4], inputs: [x], labels: [0] })[0]!.q;
+        const p = predict(md, q);
+        return { q, label: i === 1 || i === 4 ? (p + 1) % 3 : p };
+      });
+    labelBuild = await buildAttestation(label, { samples: 6, dir: join(tmp, "label-att"), entropy: "a" });
+    logitsBuild = await buildAttestation(logits, { samples: 6, dir: join(tmp, "logits-att"), entropy: "b" });
+  });
+  after(async () => {
+    rmSync(tmp, { recursive: true, force: true });
+    await terminateSnarkjs();
+  });
+
+  it("the TypeScript Poseidon is circomlib's: its published vectors and its circuit", async () => {
+    // circomlibjs test vectors
+    expect(poseidon([1n, 2n])).to.equal(0x115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189an);
+    expect(poseidon([1n, 2n, 3n, 4n])).to.equal(0x299c867db6c1fdd79dcefa40e4510b9837e60ebb1ce0663dbaa525df65250465n);
+    const dir = join(tmp, "poseidon");
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir);
+    for (const f of ["poseidon.circom", "poseidon_constants.circom"]) copyFileSync(join(circomlib, f), join(dir, f));
+    const widths = [1, 5, 16];
+    writeFileSync(
+      join(dir, "p.circom"),
+      `pragma circom 2.1.0;\ninclude "poseidon.circom";\ntemplate P() {\n` +
+        widths
+          .map(
+            (n, k) =>
+              `    signal input in${k}[${n}];\n    signal output out${k};\n    component h${k} = Poseidon(${n});\n` +
+              `    for (var i = 0; i < ${n}; i++) { h${k}.inputs[i] <== in${k}[i]; }\n    out${k} <== h${k}.out;\n`,
+          )
+          .join("") +
+        `}\ncomponent main = P();\n`,
+    );
+    const c = await compileCircom(dir, "p");
+    const values = widths.map((n, k) => Array.from({ length: n }, (_, i) => BigInt(i * 7919 + k) ** 9n));
+    const w = await calculateWitness(c.wasm, Object.fromEntries(values.map((v, k) => [`in${k}`, v.map(String)])));
+    const P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+    widths.forEach((_, k) => expect(w[1 + k]).to.equal(poseidon(values[k]!.map((v) => v % P))));
+  });
+
+  for (const kind of ["label", "logits"] as const) {
+    it(`${kind}: the proof states the interpreter's count on the committed set, and nothing else verifies`, async () => {
+      const md = kind === "label" ? label : logits;
+      const ab = kind === "label" ? labelBuild : logitsBuild;
+      const s = samples(md);
+      const a = await proveAttestation(md, ab, s, ATTESTER);
+      expect(a.correct).to.equal(4);
+      expect(a.samples).to.equal(6);
+      expect(BigInt(a.datasetCommitment)).to.equal(datasetCommitment(md, s));
+      expect(a.publicSignals).to.deep.equal([BigInt(a.datasetCommitment), 6n, 4n, BigInt(ATTESTER)].map(String));
+      expect(await verifyGroth16(ab.vkey, a.publicSignals, a.proof)).to.equal(true);
+      // another count, another test set, another sample count, another attester: the same proof fails
+      const changed = (i: number, v: bigint) => a.publicSignals.map((x, k) => (k === i ? String(v) : x));
+      const other = datasetCommitment(
+        md,
+        s.map((x, i) => (i === 0 ? { ...x, label: (x.label + 1) % 3 } : x)),
+      );
+      for (const sig of [changed(2, 5n), changed(2, 3n), changed(0, other), changed(1, 7n), changed(3, 1n)]) {
+        expect(await verifyGroth16(ab.vkey, sig, a.proof)).to.equal(false);
+      }
+    });
+  }
+
+  it("a forged witness cannot count a wrong prediction as correct, nor decompose the outputs another way", async () => {
+    for (const [md, ab] of [
+      [label, labelBuild],
+      [logits, logitsBuild],
+    ] as const) {
+      const s = samples(md);
+      const wasm = join(ab.dir, "circuit/attestation_js/attestation.wasm");
+      const w = await calculateWitness(wasm, {
+        x: s.map((x) => x.q.map(String)),
+        y: s.map((x) => String(x.label)),
+        attester: BigInt(ATTESTER).toString(),
+      });
+      const r1cs = readR1cs(join(ab.dir, "circuit/attestation.r1cs"));
+      const wires = symWires(join(ab.dir, "circuit/attestation.sym"));
+      expect(checkWitness(r1cs, w)).to.deep.equal([]);
+      const wire = (name: string) => {
+        const i = wires.get(`main.${name}`);
+        if (i === undefined) throw new Error(`no wire ${name}`);
+        return i;
+      };
+      // sample 1 is wrong: claim it right (hit 1, correct + 1), with every inverse the prover could pick
+      for (const inv of [0n, 1n, w[wire("inv[1]")]!]) {
+        const forged = [...w];
+        forged[wire("hit[1]")] = 1n;
+        forged[wire("correct")] = forged[wire("correct")]! + 1n;
+        forged[wire("inv[1]")] = inv;
+        expect(checkWitness(r1cs, forged)).to.not.deep.equal([]);
+      }
+      if (md === logits) {
+        // two different outputs of sample 0 swapped in the decomposition of its packed element
+        const forged = [...w];
+        const u = [0, 1, 2].map((j) => wire(`u[0][${j}]`));
+        const j = u.findIndex((k) => w[k] !== w[u[0]!]);
+        expect(j, "sample 0 has two different outputs").to.be.greaterThan(0);
+        [forged[u[0]!], forged[u[j]!]] = [w[u[j]!]!, w[u[0]!]!];
+        expect(checkWitness(r1cs, forged)).to.not.deep.equal([]);
+      }
+    }
+  });
+
+  it("a label outside the classes has no witness (3 classes: the label's 2 bits could say 3)", async () => {
+    const s = samples(label);
+    const input = (y0: number) => ({
+      x: s.map((x) => x.q.map(String)),
+      y: s.map((x, i) => String(i === 0 ? y0 : x.label)),
+      attester: BigInt(ATTESTER).toString(),
+    });
+    const wasm = join(labelBuild.dir, "circuit/attestation_js/attestation.wasm");
+    await calculateWitness(wasm, input(2));
+    let error: unknown;
+    try {
+      await calculateWitness(wasm, input(3));
+    } catch (e) {
+      error = e;
+    }
+    expect(error, "label 3 of a 3-class model").to.be.instanceOf(ToolError);
+    expect((error as Error).message).to.match(/witness generation failed/);
+  });
+
+  it("the commitment binds every input value, every label, the order and the size of the set", () => {
+    const s = samples(label);
+    const c = datasetCommitment(label, s);
+    const variants: Sample[][] = [
+      s.map((x, i) => (i === 5 ? { ...x, label: (x.label + 1) % 3 } : x)),
+      s.map((x, i) =>
+        i === 2 ? { ...x, q: x.q.map((v, j) => (j === 3 ? (v === label.graph.input.lo ? v + 1 : v - 1) : v)) } : x,
+      ),
+      [s[1]!, s[0]!, ...s.slice(2)],
+      s.slice(0, 5),
+    ];
+    for (const v of variants) expect(datasetCommitment(label, v)).to.not.equal(c);
+    expect(() =>
+      datasetCommitment(
+        label,
+        s.map((x, i) => (i === 0 ? { ...x, label: 3 } : x)),
+      ),
+    ).to.throw(InputError);
+  });
+
+  it("reads a CSV test set (values then label, gzipped or not) as the same samples as the dataset JSON", () => {
+    const ds = loadTestSet("data/digits-test.json", 8);
+    const csv = ds.inputs.map((x, i) => [...x, ds.labels[i]].join(",")).join("\n") + "\n";
+    writeFileSync(join(tmp, "t.csv"), csv);
+    writeFileSync(join(tmp, "t.csv.gz"), gzipSync(csv));
+    for (const f of ["t.csv", "t.csv.gz"]) {
+      const c = loadTestSet(join(tmp, f));
+      expect(c.inputs).to.deep.equal(ds.inputs);
+      expect(c.labels).to.deep.equal(ds.labels);
+    }
+    expect(() => loadTestSet("data/digits-test.json", 361)).to.throw(InputError, /360 samples, asked for 361/);
+  });
+
+  it("refuses models without a label to count and labels outside the classes", async () => {
+    const regression = loadModelDir("models/build/diabetes_relu");
+    let error: unknown;
+    try {
+      await buildAttestation(regression, { samples: 2, dir: join(tmp, "x") });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(InputError);
+    expect((error as Error).message).to.match(/has no label to count/);
+    expect(() => samplesOf(label, { inputShape: [1, 4], inputs: [inputs[0]!], labels: [7] })).to.throw(
+      InputError,
+      /not one of the model's 3 classes/,
+    );
+  });
+});
