@@ -8,8 +8,8 @@
  * The first account of the network submits; the proof must have been made for it (`--attester`). The model owner
  * additionally gives VERIML_ATTESTATION_BUILD (the attestation circuit directory, <build>/attestation-<n>): when
  * the model has no verifier for that sample count yet, its verifier is deployed and named first. Without
- * VERIML_BENCHMARK_REGISTRY a registry is deployed over the suite's ModelRegistry (VERIML_MODEL_REGISTRY, or the
- * chain's Ignition record). On a public chain a development attestation key is refused (whoever drew it can prove
+ * VERIML_BENCHMARK_REGISTRY it is the suite's (the chain's Ignition record); with VERIML_MODEL_REGISTRY, or a record
+ * from before the suite had one, a registry is deployed over that ModelRegistry. On a public chain a development attestation key is refused (whoever drew it can prove
  * any count); VERIML_FORCE_DEV_CEREMONY=1 forces it for testnet trials.
  */
 import path from "node:path";
@@ -34,13 +34,17 @@ let address = process.env.VERIML_BENCHMARK_REGISTRY;
 if (address === undefined || address === "") {
   let models = process.env.VERIML_MODEL_REGISTRY;
   if (models === undefined || models === "") {
+    // The suite's own registry (Ignition deploys one with the suite); an older record's suite gets one deployed.
     const { chainId } = await connection.ethers.provider.getNetwork();
     const recorded = await readDeployedAddresses(deploymentDir(deploymentIdFor(chainId)));
+    address = recorded[`${SUITE_MODULE}#BenchmarkRegistry`];
     models = recorded[`${SUITE_MODULE}#ModelRegistry`];
     if (models === undefined) throw new Error("no ModelRegistry in the deployment record; set VERIML_MODEL_REGISTRY");
   }
-  address = await (await deployBenchmarkRegistry(models, signer)).getAddress();
-  process.stdout.write(`deployed BenchmarkRegistry ${address}\n`);
+  if (address === undefined) {
+    address = await (await deployBenchmarkRegistry(models, signer)).getAddress();
+    process.stdout.write(`deployed BenchmarkRegistry ${address}\n`);
+  }
 }
 const benchmark = BenchmarkRegistry__factory.connect(address, signer);
 const build = process.env.VERIML_ATTESTATION_BUILD;

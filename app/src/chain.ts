@@ -37,6 +37,7 @@ import { settledOutput } from "../../operator/src/chain/results.js";
 import { decodeZkConfig } from "../../operator/src/terms.js";
 import { decodeSamplingConfig } from "../../operator/src/sampling/config.js";
 import {
+  BenchmarkRegistry__factory,
   InferenceMarket__factory,
   ModelRegistry__factory,
   OptimisticModule__factory,
@@ -44,6 +45,7 @@ import {
   SamplingModule__factory,
   StakingVault__factory,
   ZkModule__factory,
+  type BenchmarkRegistry,
   type InferenceMarket,
   type ModelRegistry,
   type OptimisticModule,
@@ -91,6 +93,19 @@ export interface ModelRow extends ModelInfo {
   sampleBps?: number;
   /** How many operators serve the model now. */
   servers: number;
+  /** Benchmark attestations recorded for the model in the suite's BenchmarkRegistry, oldest first. */
+  attestations: AttestationRow[];
+}
+
+/** A proven accuracy: `correct` of `samples` samples of the committed test set `dataset` labelled right. */
+export interface AttestationRow {
+  attestationId: bigint;
+  dataset: string;
+  samples: number;
+  correct: number;
+  attester: string;
+  verifier: string;
+  blockNumber: number;
 }
 
 /** One transaction in a request's history. */
@@ -280,6 +295,7 @@ export class Chain {
   readonly optimistic: OptimisticModule;
   readonly sampling: SamplingModule;
   readonly quality: QualityModule;
+  readonly benchmark: BenchmarkRegistry;
   /** Reads only (the page's own view of the chain, through the app server's RPC). */
   readonly client: VerimlClientCore;
   private readonly receipts = new Map<string, Promise<TransactionReceipt | null>>();
@@ -299,6 +315,7 @@ export class Chain {
     this.optimistic = OptimisticModule__factory.connect(suite.optimistic, provider);
     this.sampling = SamplingModule__factory.connect(suite.sampling, provider);
     this.quality = QualityModule__factory.connect(suite.quality, provider);
+    this.benchmark = BenchmarkRegistry__factory.connect(suite.benchmark, provider);
     this.client = new VerimlClientCore(suite.market, provider, appLog, httpBuildFetcher(config));
   }
 
@@ -370,12 +387,31 @@ export class Chain {
         name: "name" in build ? build.name : nameFromUri(m.artifactURI, m.modelId),
         prices,
         servers: Number(await this.vault.serverCount(m.modelId, 0)),
+        attestations: await this.attestations(m.modelId),
       };
       if (m.modes.includes(0)) row.verifier = decodeZkConfig(await this.registry.modeConfig(m.modelId, 0)).verifier;
       if (m.modes.includes(2)) {
         row.sampleBps = decodeSamplingConfig(await this.registry.modeConfig(m.modelId, 2)).sampleBps;
       }
       rows.push(row);
+    }
+    return rows;
+  }
+
+  /** The model's recorded benchmark attestations (each proof checked on chain by the verifier its owner named). */
+  async attestations(modelId: bigint): Promise<AttestationRow[]> {
+    const rows: AttestationRow[] = [];
+    for (const attestationId of await this.benchmark.attestationsOf(modelId)) {
+      const a = await this.benchmark.getAttestation(attestationId);
+      rows.push({
+        attestationId,
+        dataset: a.dataset,
+        samples: Number(a.samples),
+        correct: Number(a.correct),
+        attester: a.attester,
+        verifier: a.verifier,
+        blockNumber: Number(a.blockNumber),
+      });
     }
     return rows;
   }

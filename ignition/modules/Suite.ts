@@ -50,6 +50,8 @@ export default buildModule("VerimlSuite", (m) => {
   ]);
 
   const zk = m.contract("ZkModule", [market, registry]);
+  // Benchmark attestations of registered models (accuracy on a committed test set), read by consumers and the page.
+  const benchmark = m.contract("BenchmarkRegistry", [registry]);
   m.call(registry, "setModeModule", [MODE.zk, zk], { id: "ModeZk" });
 
   const executor = m.contract("OneStepExecutor", []);
@@ -120,5 +122,6 @@ export default buildModule("VerimlSuite", (m) => {
     committee,
     gameArbitrator,
     quality,
+    benchmark,
   };
 });

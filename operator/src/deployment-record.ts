@@ -25,6 +25,7 @@ export const SUITE_CONTRACTS = {
   committee: "SamplingCommittee",
   gameArbitrator: "OptimisticArbitrator",
   quality: "QualityModule",
+  benchmark: "BenchmarkRegistry",
 } as const;
 
 export type SuiteAddresses = Record<keyof typeof SUITE_CONTRACTS, string>;

@@ -3,8 +3,9 @@
  * block a second on top of automining, so randomness and committees move on by themselves), the suite
  * deployed with Hardhat Ignition, models registered through Ignition (the digits MLP in zk, optimistic and
  * sampling mode, iris in zk, an arithmetic generator in quality mode), a demo ERC-20 the digits model is also
- * priced in, the optimistic cheat of the demo staged and defended, operator and validator processes serving
- * it all, and the page's server. Accounts (Hardhat's): 0 deployer, 1 treasury, 2 the user, 3 and 4
+ * priced in, a benchmark attestation of the digits MLP's accuracy on 32 held-out digits recorded in the suite's
+ * BenchmarkRegistry, the optimistic cheat of the demo staged and defended, operator and validator processes
+ * serving it all, and the page's server. Accounts (Hardhat's): 0 deployer, 1 treasury, 2 the user, 3 and 4
  * operators, 5 the cheater, 6 and 7 validators.
  */
 import type { ChildProcess } from "node:child_process";
@@ -18,17 +19,20 @@ import { ResettingNonceManager } from "../../operator/src/chain/nonce.js";
 import { deploymentDir, readSuiteDeployment, type SuiteAddresses } from "../../operator/src/deployment.js";
 import {
   InferenceMarket__factory,
+  BenchmarkRegistry__factory,
   MockERC20__factory,
   ModelRegistry__factory,
   OptimisticModule__factory,
   StakingVault__factory,
 } from "../../types/ethers-contracts/index.js";
-import { loadModelDir } from "../../verifier-gen/src/pipeline.js";
+import { buildAttestation, loadTestSet, proveAttestation, samplesOf } from "../../verifier-gen/src/attestation.js";
+import { loadModelDir, terminateSnarkjs } from "../../verifier-gen/src/pipeline.js";
 import { startAppServer, type AppServer } from "../../app/server/server.js";
 import { devAccount } from "./accounts.js";
 import { startHardhatNode } from "./hardhat-node.js";
 import { startOperatorProcess, stopProcess } from "./operator-process.js";
 import { stageCheat } from "./optimistic-cheat.js";
+import { setAttestationVerifier, submitAttestation } from "./attestation.js";
 import { RegistrationParameters, registerWithIgnition } from "./register.js";
 import { inlineEthRequest } from "./requests.js";
 
@@ -45,6 +49,8 @@ export const DIGITS_BUILD = "models/build/digits-mlp";
 export const IRIS_BUILD = "models/build/iris_mlp";
 export const GENERATOR = "models/quality/gen-good";
 export const CROSS_ENCODER = "models/quality/cross-encoder";
+/** Held-out digits (data/digits-test.json, from the first) the digits MLP's accuracy is attested on. */
+export const ATTESTED_SAMPLES = 32;
 /** Price of the digits model in the demo token (DUSD, 18 decimals). */
 export const TOKEN_PRICE = parseEther("20");
 
@@ -55,6 +61,8 @@ export interface AppStackOptions {
   workDir: string;
   /** The page's port (0: any free one). */
   port?: number;
+  /** Attest the digits MLP's accuracy in the BenchmarkRegistry (default true; the first run builds its circuit). */
+  attest?: boolean;
   /** Stage the optimistic cheat of scripts/demo-optimistic.ts (default true). */
   cheat?: boolean;
   /** Sampling probability of the digits model in basis points (default 5000). */
@@ -165,6 +173,24 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
       const v = vault.connect(signer(i));
       await (await v.stake(parseEther("3"), { value: parseEther("3") })).wait();
       await (await v.setService(ids.quality, 1, true)).wait();
+    }
+
+    if (options.attest ?? true) {
+      // The model's owner (the deployer registered it) names the attestation verifier and records the proof.
+      const md = loadModelDir(DIGITS_BUILD);
+      log.info({ samples: ATTESTED_SAMPLES }, "attesting the digits MLP's accuracy (the first run builds the circuit)");
+      const ab = await buildAttestation(md, { samples: ATTESTED_SAMPLES });
+      const samples = samplesOf(md, loadTestSet("data/digits-test.json", ATTESTED_SAMPLES));
+      const owner = devAccount(ACCOUNTS.deployer, provider);
+      const attestation = await proveAttestation(md, ab, samples, owner.address);
+      await terminateSnarkjs();
+      const benchmark = BenchmarkRegistry__factory.connect(suite.benchmark, deployer);
+      await setAttestationVerifier(benchmark, ids.digits, ab.dir, deployer);
+      const { attestationId } = await submitAttestation(benchmark, ids.digits, attestation, deployer);
+      log.info(
+        { attestationId: attestationId.toString(), correct: attestation.correct, samples: ATTESTED_SAMPLES },
+        "digits accuracy attested",
+      );
     }
 
     let cheat: AppStack["cheat"];

@@ -7,16 +7,16 @@
 // the approval; a request from the page settles in each mode (zk, optimistic, sampling, quality) with the
 // page showing the mode's own steps; bad input and wallet problems are refused with a clear message before
 // anything is sent; the optimistic cheat's dispute is shown move by move down to the one-step.
-import { settledOutput } from "../../operator/src/chain/results.js";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { getBytes, parseEther, type JsonRpcProvider } from "ethers";
+import { getBytes, parseEther, toBeHex, type JsonRpcProvider } from "ethers";
 import { pino } from "pino";
 import type { Browser, Page } from "puppeteer-core";
+import { settledOutput } from "../../operator/src/chain/results.js";
 import { devAccount } from "../../scripts/lib/accounts.js";
-import { ACCOUNTS, DIGITS_BUILD, startAppStack, type AppStack } from "../../scripts/lib/app-stack.js";
+import { ACCOUNTS, ATTESTED_SAMPLES, DIGITS_BUILD, startAppStack, type AppStack } from "../../scripts/lib/app-stack.js";
 import { injectTestWallet, launchChromium, type TestWalletControl } from "../../scripts/lib/browser.js";
 import {
   InferenceMarket__factory,
@@ -24,6 +24,7 @@ import {
   SamplingModule__factory,
   type InferenceMarket,
 } from "../../types/ethers-contracts/index.js";
+import { datasetCommitment, loadTestSet, predict, samplesOf } from "../../verifier-gen/src/attestation.js";
 import { decodeOutput } from "../../verifier-gen/src/encoding.js";
 import { runInt } from "../../verifier-gen/src/intgraph.js";
 import { interfaceOf, quantizeFloatInput } from "../../verifier-gen/src/interface.js";
@@ -156,7 +157,7 @@ describe("app: the web app in headless Chromium against a hardhat node and opera
     await page.type(selector, value);
   };
 
-  it("lists every registered model with modes, prices, input and output, modelHash, verifier and accuracy", async () => {
+  it("lists every registered model with modes, prices, input and output, modelHash, verifier, accuracy and attestations", async () => {
     await open("#/models");
     await page.waitForSelector(`[data-testid="model-${stack.ids.digits}"]`);
     const card = await text(`[data-testid="model-${stack.ids.digits}"]`);
@@ -168,6 +169,14 @@ describe("app: the web app in headless Chromium against a hardhat node and opera
       cs.map((c) => c.getAttribute("title")),
     );
     expect(hashes).to.include(digits.manifest.modelHash);
+    // The attested accuracy is the BenchmarkRegistry's record: the interpreter's count on the committed test set.
+    const samples = samplesOf(digits, loadTestSet("data/digits-test.json", ATTESTED_SAMPLES));
+    const correct = samples.filter((s) => predict(digits, s.q) === s.label).length;
+    const attested = `[data-testid="attestations-${stack.ids.digits}"]`;
+    expect(await text(attested)).to.include(`${correct} of ${ATTESTED_SAMPLES} correct`);
+    const attestedHashes = await page.$$eval(`${attested} code`, (cs) => cs.map((c) => c.getAttribute("title")));
+    expect(attestedHashes[0]).to.equal(toBeHex(datasetCommitment(digits, samples), 32));
+    expect(await text(`[data-testid="attestations-${stack.ids.iris}"]`)).to.include("no benchmark attestation");
     const iris = await text(`[data-testid="model-${stack.ids.iris}"]`);
     expect(iris).to.include("iris_mlp").and.include("logits [3], 3 classes").and.include("98.33 %");
     expect(await text(`[data-testid="model-${stack.ids.quality}"]`)).to.include("quality");

@@ -29,6 +29,7 @@ const CONTRACTS = [
   "SamplingCommittee",
   "OptimisticArbitrator",
   "QualityModule",
+  "BenchmarkRegistry",
 ];
 
 describe("operator/deployment", () => {

@@ -75,6 +75,24 @@ export function ModelsPage({ models }: { models: ModelRow[] | null }) {
                   </dd>
                 </>
               )}
+              <dt>Attested</dt>
+              <dd data-testid={`attestations-${m.modelId}`}>
+                {m.attestations.length === 0
+                  ? "no benchmark attestation recorded"
+                  : m.attestations.map((a) => (
+                      <div key={a.attestationId.toString()}>
+                        {a.correct} of {a.samples} correct ({((100 * a.correct) / a.samples).toFixed(1)} %) on test set{" "}
+                        <Hash value={a.dataset} label="test set commitment" />, proven on chain by{" "}
+                        <Hash value={a.verifier} label="attestation verifier" />
+                      </div>
+                    ))}
+                {m.attestations.length > 0 && (
+                  <div className="muted small">
+                    Proven with the key of the verifier the model&apos;s owner named: check it against the build before
+                    relying on it (docs/SECURITY.md).
+                  </div>
+                )}
+              </dd>
               <dt>Operators</dt>
               <dd>{m.servers} serving</dd>
             </dl>
