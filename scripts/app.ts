@@ -19,7 +19,7 @@ const stack = await startAppStack({
 process.stdout.write(
   `\nveriml web app: ${stack.url}\n` +
     `  chain ${stack.rpcUrl} (chain 31337), suite deployment ignition/deployments/${stack.deploymentId}\n` +
-    `  models: digits_mlp #${stack.ids.digits} (zk, optimistic, sampling), iris_mlp #${stack.ids.iris} (zk), arith_generator #${stack.ids.quality} (quality)\n` +
+    `  models: digits_mlp #${stack.ids.digits} (zk, optimistic, sampling), its batch-4 build #${stack.ids.digitsBatch} (zk), iris_mlp #${stack.ids.iris} (zk), arith_generator #${stack.ids.quality} (quality)\n` +
     `  sign in the page as a development account (#2 holds ETH and DUSD), or with a browser wallet on chain 31337 at ${stack.rpcUrl}\n` +
     (stack.cheat
       ? `  request ${stack.cheat.requestId} is the demo's optimistic cheat: see Operators & disputes\n`

@@ -2,7 +2,8 @@
  * The web app's local stack, as `npm run app` starts it and the browser test uses it: a `hardhat node` (one
  * block a second on top of automining, so randomness and committees move on by themselves), the suite
  * deployed with Hardhat Ignition, models registered through Ignition (the digits MLP in zk, optimistic and
- * sampling mode, iris in zk, an arithmetic generator in quality mode), a demo ERC-20 the digits model is also
+ * sampling mode, a batch-4 build of it in zk whose operator proves the requests of a few seconds at once, iris
+ * in zk, an arithmetic generator in quality mode), a demo ERC-20 the digits model is also
  * priced in, a benchmark attestation of the digits MLP's accuracy on 32 held-out digits recorded in the suite's
  * BenchmarkRegistry, the optimistic cheat of the demo staged and defended, operator and validator processes
  * serving it all, and the page's server. Accounts (Hardhat's): 0 deployer, 1 treasury, 2 the user, 3 and 4
@@ -29,6 +30,7 @@ import { buildAttestation, loadTestSet, proveAttestation, samplesOf } from "../.
 import { loadModelDir, terminateSnarkjs } from "../../verifier-gen/src/pipeline.js";
 import { startAppServer, type AppServer } from "../../app/server/server.js";
 import { devAccount } from "./accounts.js";
+import { digitsMlpBatchBuild } from "./fixtures.js";
 import { startHardhatNode } from "./hardhat-node.js";
 import { startOperatorProcess, stopProcess } from "./operator-process.js";
 import { stageCheat } from "./optimistic-cheat.js";
@@ -51,6 +53,8 @@ export const GENERATOR = "models/quality/gen-good";
 export const CROSS_ENCODER = "models/quality/cross-encoder";
 /** Held-out digits (data/digits-test.json, from the first) the digits MLP's accuracy is attested on. */
 export const ATTESTED_SAMPLES = 32;
+/** Slots of the digits MLP's batch build, and how long its operator gathers requests before it proves them. */
+export const BATCH = { k: 4, windowMs: 5_000 } as const;
 /** Price of the digits model in the demo token (DUSD, 18 decimals). */
 export const TOKEN_PRICE = parseEther("20");
 
@@ -76,7 +80,7 @@ export interface AppStack {
   deploymentId: string;
   suite: SuiteAddresses;
   provider: JsonRpcProvider;
-  ids: { digits: bigint; iris: bigint; quality: bigint };
+  ids: { digits: bigint; digitsBatch: bigint; iris: bigint; quality: bigint };
   token: string;
   /** The cheat's request and when its dispute ended (moves), once it has. */
   cheat?: { requestId: bigint; challenger: string; done: Promise<number> };
@@ -137,6 +141,15 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
       parameters,
       deploymentId,
     });
+    // The batch build commits to the same model: another registration of it, served in batches.
+    const batchBuild = await digitsMlpBatchBuild(BATCH.k, log);
+    const digitsBatch = await register({
+      buildDir: batchBuild,
+      modes: ["zk"],
+      parameters,
+      deploymentId,
+      registrationId: `digits_mlp_b${BATCH.k}`,
+    });
     const iris = await register({ buildDir: IRIS_BUILD, modes: ["zk"], parameters, deploymentId });
     // The generator has no verifier-gen build: its commitment is the hash of its ONNX file.
     const generatorHash = keccak256(await readFile(path.join(GENERATOR, "model.onnx")));
@@ -148,7 +161,12 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
       deploymentId,
       registrationId: "arith_generator",
     });
-    const ids = { digits: digits.modelId, iris: iris.modelId, quality: quality.modelId };
+    const ids = {
+      digits: digits.modelId,
+      digitsBatch: digitsBatch.modelId,
+      iris: iris.modelId,
+      quality: quality.modelId,
+    };
     log.info(
       Object.fromEntries(Object.entries(ids).map(([k, v]) => [k, v.toString()])),
       "models registered with Ignition",
@@ -225,7 +243,7 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
       name: string,
       account: number,
       roles: ("worker" | "challenger" | "sampler" | "validator")[],
-      models: { modelId: bigint; modes: number[]; quality?: Record<string, unknown> }[],
+      models: { modelId: bigint; modes: number[]; batchWindowMs?: number; quality?: Record<string, unknown> }[],
     ) => {
       const { child, logFile } = await startOperatorProcess({
         workDir: path.join(options.workDir, name),
@@ -254,6 +272,7 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
       [
         { modelId: ids.digits, modes: [0, 1, 2] },
         { modelId: ids.iris, modes: [0] },
+        { modelId: ids.digitsBatch, modes: [0], batchWindowMs: BATCH.windowMs },
         { modelId: ids.quality, modes: [3], quality: { generator: { backend: "onnx", folder: absolute(GENERATOR) } } },
       ],
     );
@@ -282,6 +301,7 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
       [a, ids.digits],
       [b, ids.digits],
       [a, ids.iris],
+      [a, ids.digitsBatch],
       [a, ids.quality],
     ] as const) {
       while (!(await vault.isServing(who, modelId, 0))) {

@@ -11,13 +11,21 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { getBytes, parseEther, toBeHex, type JsonRpcProvider } from "ethers";
+import { ZeroAddress, getBytes, parseEther, toBeHex, type JsonRpcProvider } from "ethers";
 import { pino } from "pino";
 import type { Browser, Page } from "puppeteer-core";
 import { settledOutput } from "../../operator/src/chain/results.js";
 import { devAccount } from "../../scripts/lib/accounts.js";
-import { ACCOUNTS, ATTESTED_SAMPLES, DIGITS_BUILD, startAppStack, type AppStack } from "../../scripts/lib/app-stack.js";
+import {
+  ACCOUNTS,
+  ATTESTED_SAMPLES,
+  BATCH,
+  DIGITS_BUILD,
+  startAppStack,
+  type AppStack,
+} from "../../scripts/lib/app-stack.js";
 import { injectTestWallet, launchChromium, type TestWalletControl } from "../../scripts/lib/browser.js";
+import { inlineEthRequest } from "../../scripts/lib/requests.js";
 import {
   InferenceMarket__factory,
   ModelRegistry__factory,
@@ -297,6 +305,43 @@ describe("app: the web app in headless Chromium against a hardhat node and opera
     await waitText('[data-testid="label"]', /^virginica$/);
   });
 
+  it("zk in batches: a request from the page and one from another account settle by one proof, re-checked slot by slot", async () => {
+    const model = stack.ids.digitsBatch;
+    await open("#/models");
+    await waitText(`[data-testid="batch-${model}"]`, new RegExp(`up to ${BATCH.k} requests`));
+    await requestPage(model, ZK);
+    await useDevelopmentAccount();
+    await chooseJsonForm();
+    await page.select('[data-testid="example"]', "5");
+    const first = await pay();
+    // A second request inside the operator's batch window, sent by another account without the page.
+    const other = devAccount(9, provider);
+    const [price, fee] = await market.quote(model, ZK, ZeroAddress);
+    const deadline = BigInt((await provider.getBlock("latest"))!.timestamp + 3600);
+    const input = Uint8Array.from(testSet.inputs[6]!);
+    const params = inlineEthRequest(model, ZK, input, price + fee, deadline, await market.termsHashOf(model, ZK));
+    await (await market.connect(other).createRequest(params, { value: price + fee })).wait();
+    const second = await market.requestCount();
+    await waitStatus(/Finalized/, 120_000);
+    // One fulfillBatch transaction settled both.
+    const settledBy = async (id: bigint) =>
+      (await market.queryFilter(market.filters.RequestFinalized(id)))[0]!.transactionHash;
+    const tx = await settledBy(first);
+    expect(await settledBy(second)).to.equal(tx);
+    const call = market.interface.parseTransaction((await provider.getTransaction(tx))!);
+    expect(call?.name).to.equal("fulfillBatch");
+    expect(call!.args[0]).to.deep.equal([first, second]);
+    const [created] = await market.queryFilter(market.filters.RequestCreated(first));
+    const q = Array.from(getBytes(created!.args.input));
+    await waitText('[data-testid="label"]', new RegExp(`^${runInt(digits.graph, q).output[0]}$`));
+    await waitText('[data-testid="steps"]', /Groth16 proof of 2 requests verified on chain/);
+    await page.click('[data-testid="verify-proof"]');
+    await waitText('[data-testid="proof-verdict"]', /^Valid/);
+    const signals = await text('[data-testid="public-signals"]');
+    // Every slot of the batch circuit (the two requests, then padding) is in the signals the browser checked.
+    for (let slot = 0; slot < BATCH.k; slot++) expect(signals).to.include(`slot ${slot}: packs input 0..`);
+  });
+
   it("optimistic: the challenge window counts down, the local chain's clock is moved past it, the result is final", async () => {
     await requestPage(stack.ids.digits, OPTIMISTIC);
     await useDevelopmentAccount();
@@ -354,7 +399,9 @@ describe("app: the web app in headless Chromium against a hardhat node and opera
     await page.waitForSelector('[data-testid="disputes"] a');
     await page.click('[data-testid="disputes"] a');
     await waitText('[data-testid="dispute-outcome"]', /ChallengerWon/);
-    expect(await text('[data-testid="one-step"]')).to.match(
+    // The tensor's name comes from the model's build, shown once the models have loaded.
+    await waitText(
+      '[data-testid="one-step"]',
       /the chain recomputed element \d+ of tensor 1 \(dense fc1\) = -?\d+; the operator's value was wrong/,
     );
     const timeline = await text('[data-testid="timeline"]');

@@ -32,6 +32,12 @@ export function ModelsPage({ models }: { models: ModelRow[] | null }) {
                   </span>
                 ))}
                 {m.sampleBps !== undefined && <span className="muted"> sampled {m.sampleBps / 100} %</span>}
+                {"manifest" in m.build && typeof m.build.manifest.batch === "number" && m.build.manifest.batch > 1 && (
+                  <span className="muted" data-testid={`batch-${m.modelId}`}>
+                    {" "}
+                    one proof settles up to {m.build.manifest.batch} requests
+                  </span>
+                )}
               </dd>
               <dt>Price</dt>
               <dd>{m.prices.map((p) => amount(p.price, p.token)).join(" or ") || "not priced"}</dd>
