@@ -23,26 +23,32 @@ import {IVerificationModule} from "./interfaces/IVerificationModule.sol";
 contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
-    /// @dev A request as stored: three words, written once at creation (the callback address in its own
-    /// mapping, only when there is one). Everything else it is judged and paid under is its Terms.
+    /// @dev A request as stored: three words, written at creation (the callback address in its own mapping,
+    /// only when there is one). Everything else it is judged and paid under is its Terms. Word 0 holds all a
+    /// settlement of an open request reads and writes but the commitment, so settling one touches two words
+    /// that are already nonzero and no fresh slot.
     struct StoredRequest {
         // word 0
         Status status;
-        uint64 deadline;
+        uint48 deadline;
+        uint32 termsId;
         address operator;
-        uint24 callbackGasLimit;
+        bool hasCallback;
         // word 1
         address requester;
-        uint64 claimDeadline;
-        uint32 termsId;
-        // word 2
-        bytes32 inputHash;
+        uint48 claimDeadline;
+        uint24 callbackGasLimit;
+        // word 2: the input hash until the request is finalized; then the result hash (keccak256 of the
+        // accepted output, zero for a rejected result). The input hash stays in RequestCreated.
+        bytes32 commitment;
     }
 
-    /// @dev A request's consumer and its result.
-    struct Delivery {
-        address callback;
-        bytes32 resultHash;
+    /// @dev What an accepted instant request pays, from its terms.
+    struct Payout {
+        address token;
+        uint256 verificationFee;
+        uint256 operatorPayment;
+        uint256 protocolFee;
     }
 
     /// @dev Pause accounting of the active clock: total paused seconds, and when the current pause began.
@@ -77,9 +83,8 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     IStakingVault private immutable _vault;
 
     mapping(uint256 requestId => StoredRequest) private _requests;
-    /// @dev Where a request's result goes (set at creation only when there is a callback) and what it was
-    /// (keccak256 of the accepted output, set at settlement; the bytes are in RequestFinalized).
-    mapping(uint256 requestId => Delivery) private _deliveries;
+    /// @dev Where a request's result goes (set at creation only when there is a callback).
+    mapping(uint256 requestId => address) private _callbacks;
     /// @dev Terms snapshots by id (ids start at 1), and the id of each terms key. A request is judged by its
     /// terms (module, mode config, stake) even if the model owner later changes or disables the mode.
     mapping(uint256 termsId => Terms) private _terms;
@@ -147,18 +152,20 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
 
         requestId = ++_requestCount;
         // Not paused here, so active time is unix time minus the past pauses.
-        uint64 deadline = params.deadline - _pauseClock.total;
+        uint48 deadline = SafeCast.toUint48(params.deadline - _pauseClock.total);
+        bool hasCallback = params.callback != address(0);
         _requests[requestId] = StoredRequest({
             status: Status.Open,
             deadline: deadline,
+            termsId: termsId,
             operator: address(0),
-            callbackGasLimit: SafeCast.toUint24(params.callbackGasLimit),
+            hasCallback: hasCallback,
             requester: msg.sender,
             claimDeadline: 0,
-            termsId: termsId,
-            inputHash: _inputHash(params)
+            callbackGasLimit: SafeCast.toUint24(params.callbackGasLimit),
+            commitment: _inputHash(params)
         });
-        if (params.callback != address(0)) _deliveries[requestId].callback = params.callback;
+        if (hasCallback) _callbacks[requestId] = params.callback;
         _liabilities[params.token] += required;
         _emitCreated(requestId, params, price, fee, deadline);
         _collectPayment(params.token, params.maxFee, required);
@@ -209,9 +216,10 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         _requireServing(terms.modelId);
         uint64 claimDeadline = nowActive + _claimWindow;
         if (claimDeadline > request.deadline) claimDeadline = request.deadline;
+        // Fits: the claim deadline is at most the request's deadline, a uint48.
         request.status = Status.Claimed;
         request.operator = msg.sender;
-        request.claimDeadline = claimDeadline;
+        request.claimDeadline = uint48(claimDeadline);
         emit RequestClaimed(requestId, msg.sender, claimDeadline);
         _vault.lock(operatorLockId(requestId, msg.sender), msg.sender, terms.operatorStake);
     }
@@ -295,10 +303,11 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
             _credit(payee, token, operatorPayment);
             _credit(_treasury, token, protocolFee);
             _credit(request.requester, token, unusedFee);
-            _deliveries[requestId].resultHash = keccak256(settlement.output);
+            request.commitment = keccak256(settlement.output);
             emit RequestFinalized(requestId, payee, settlement.output, operatorPayment, protocolFee);
         } else {
             _credit(request.requester, token, terms.price + unusedFee);
+            request.commitment = bytes32(0);
             emit RequestRejected(requestId, operator, settlement.operatorSlash);
         }
 
@@ -309,7 +318,7 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         }
         _vault.unlock(lockId);
 
-        if (settlement.accepted && request.callbackGasLimit != 0) {
+        if (settlement.accepted && request.hasCallback) {
             _runCallback(requestId, request.callbackGasLimit, settlement.output);
         }
     }
@@ -323,7 +332,9 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     ) external whenNotPaused nonReentrant {
         StoredRequest storage request = _requireRequest(requestId);
         Terms storage terms = _terms[request.termsId];
-        bool claimed = _checkFulfillable(requestId, request, terms);
+        // INVARIANT: only a module whose verdict is final on submission settles in the submitting transaction.
+        if (!terms.instant) revert InferenceMarketNotInstant(requestId, terms.module);
+        bool claimed = _checkFulfillable(requestId, request, activeTime());
         if (!claimed) _requireServing(terms.modelId);
         // INVARIANT: an instant result is accepted only once its module has checked it for this request (its
         // input hash and the config it was created with) and the caller as the operator.
@@ -332,11 +343,11 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
             output,
             proof
         );
-        (uint256 operatorPayment, uint256 protocolFee) = _markFulfilled(requestId, request, terms, output, claimed);
-        _credit(msg.sender, terms.token, operatorPayment);
-        _credit(_treasury, terms.token, protocolFee);
-        uint24 gasLimit = request.callbackGasLimit;
-        if (gasLimit != 0) _runCallback(requestId, gasLimit, output);
+        Payout memory payout = _payout(terms);
+        _markFulfilled(requestId, request, payout, output, claimed);
+        _credit(msg.sender, payout.token, payout.operatorPayment);
+        _credit(_treasury, payout.token, payout.protocolFee);
+        if (request.hasCallback) _runCallback(requestId, request.callbackGasLimit, output);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -345,23 +356,9 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         if (n == 0) revert InferenceMarketEmptyBatch();
         uint32 firstTermsId = _requireRequest(requestIds[0]).termsId;
         Terms storage first = _terms[firstTermsId];
-        bytes32[] memory inputHashes = new bytes32[](n);
-        bool[] memory claimed = new bool[](n);
-        bool anyOpen = false;
-        for (uint256 i = 0; i < n; ++i) {
-            uint256 id = requestIds[i];
-            // INVARIANT: a batch settles each request at most once: ids strictly ascend, so none repeats.
-            if (i > 0 && id <= requestIds[i - 1]) revert InferenceMarketBatchOrder(i, requestIds[i - 1], id);
-            StoredRequest storage request = _requireRequest(id);
-            Terms storage terms = _terms[request.termsId];
-            // INVARIANT: one proof judges only requests of one module, model, mode and mode config.
-            if (request.termsId != firstTermsId && !_sameJudge(terms, first)) {
-                revert InferenceMarketBatchMismatch(id, requestIds[0]);
-            }
-            claimed[i] = _checkFulfillable(id, request, terms);
-            if (!claimed[i]) anyOpen = true;
-            inputHashes[i] = request.inputHash;
-        }
+        // INVARIANT: only a module whose verdict is final on submission settles in the submitting transaction.
+        if (!first.instant) revert InferenceMarketNotInstant(requestIds[0], first.module);
+        (bytes32[] memory inputHashes, bool[] memory claimed, bool anyOpen) = _checkBatch(requestIds, firstTermsId);
         if (anyOpen) _requireServing(first.modelId);
         bytes[] memory outputs = IInstantVerificationModule(first.module).onFulfillBatch(
             IInstantVerificationModule.BatchSubmission({
@@ -374,10 +371,10 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
             proof
         );
         if (outputs.length != n) revert InferenceMarketBatchOutputs(n, outputs.length);
-        _settleBatch(requestIds, outputs, claimed);
+        _settleBatch(requestIds, outputs, claimed, firstTermsId);
         for (uint256 i = 0; i < n; ++i) {
-            uint24 gasLimit = _requests[requestIds[i]].callbackGasLimit;
-            if (gasLimit != 0) _runCallback(requestIds[i], gasLimit, outputs[i]);
+            StoredRequest storage request = _requests[requestIds[i]];
+            if (request.hasCallback) _runCallback(requestIds[i], request.callbackGasLimit, outputs[i]);
         }
     }
 
@@ -456,14 +453,14 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         r.operator = s.operator;
         r.claimDeadline = s.claimDeadline;
         r.token = t.token;
-        r.callback = _deliveries[requestId].callback;
+        r.callback = _callbacks[requestId];
         r.callbackGasLimit = s.callbackGasLimit;
         r.module = t.module;
         r.modelId = t.modelId;
         r.price = t.price;
         r.verificationFee = t.verificationFee;
         r.operatorStake = t.operatorStake;
-        r.inputHash = s.inputHash;
+        r.inputHash = r.status == Status.Finalized ? bytes32(0) : s.commitment;
     }
 
     /// @inheritdoc IActiveClock
@@ -483,7 +480,8 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
 
     /// @inheritdoc IInferenceMarket
     function resultHashOf(uint256 requestId) external view returns (bytes32) {
-        return _deliveries[requestId].resultHash;
+        StoredRequest storage s = _requests[requestId];
+        return s.status == Status.Finalized ? s.commitment : bytes32(0);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -576,7 +574,7 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
             price,
             fee,
             deadline,
-            _requests[requestId].inputHash,
+            _requests[requestId].commitment,
             params.input,
             params.inputURI
         );
@@ -631,7 +629,7 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
                 requestId: requestId,
                 modelId: terms.modelId,
                 operator: request.operator,
-                inputHash: request.inputHash,
+                inputHash: request.commitment,
                 config: terms.config
             });
     }
@@ -646,21 +644,19 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
                 requestId: requestId,
                 modelId: terms.modelId,
                 operator: msg.sender,
-                inputHash: request.inputHash,
+                inputHash: request.commitment,
                 config: terms.config
             });
     }
 
-    /// @dev Reverts unless the caller may fulfill the request now; returns whether it holds the request's claim.
+    /// @dev Reverts unless the caller may fulfill the request now (`nowActive`); returns whether it holds the
+    /// request's claim. The caller checks that the request's terms are instant.
     function _checkFulfillable(
         uint256 requestId,
         StoredRequest storage request,
-        Terms storage terms
+        uint64 nowActive
     ) private view returns (bool claimed) {
-        // INVARIANT: only a module whose verdict is final on submission settles in the submitting transaction.
-        if (!terms.instant) revert InferenceMarketNotInstant(requestId, terms.module);
         Status status = request.status;
-        uint64 nowActive = activeTime();
         if (status == Status.Open) {
             if (nowActive > request.deadline) revert InferenceMarketDeadline(requestId, request.deadline, nowActive);
             return false;
@@ -675,52 +671,92 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         return true;
     }
 
+    /// @dev Reverts unless every request of a batch may be fulfilled now by the caller under the same judge as
+    /// the first (whose terms the caller checked); returns their input hashes, which of them the caller holds
+    /// the claim of, and whether any is open.
+    function _checkBatch(
+        uint256[] calldata requestIds,
+        uint32 firstTermsId
+    ) private view returns (bytes32[] memory inputHashes, bool[] memory claimed, bool anyOpen) {
+        uint256 n = requestIds.length;
+        Terms storage first = _terms[firstTermsId];
+        uint64 nowActive = activeTime();
+        inputHashes = new bytes32[](n);
+        claimed = new bool[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 id = requestIds[i];
+            // INVARIANT: a batch settles each request at most once: ids strictly ascend, so none repeats.
+            if (i > 0 && id <= requestIds[i - 1]) revert InferenceMarketBatchOrder(i, requestIds[i - 1], id);
+            StoredRequest storage request = _requireRequest(id);
+            uint32 termsId = request.termsId;
+            if (termsId != firstTermsId) {
+                Terms storage terms = _terms[termsId];
+                // INVARIANT: one proof judges only requests of one module, model, mode and mode config.
+                if (!_sameJudge(terms, first)) revert InferenceMarketBatchMismatch(id, requestIds[0]);
+                if (!terms.instant) revert InferenceMarketNotInstant(id, terms.module);
+            }
+            claimed[i] = _checkFulfillable(id, request, nowActive);
+            if (!claimed[i]) anyOpen = true;
+            inputHashes[i] = request.commitment;
+        }
+    }
+
     /// @dev Ends an accepted instant request: every effect but the payee's and treasury's credits, which the
-    /// caller makes (one per batch and token). Returns them.
+    /// caller makes (one per batch and token). The request's word 0 (status, operator) and its commitment
+    /// (input hash -> result hash) are the only slots written.
     function _markFulfilled(
         uint256 requestId,
         StoredRequest storage request,
-        Terms storage terms,
+        Payout memory payout,
         bytes memory output,
         bool claimed
-    ) private returns (uint256 operatorPayment, uint256 protocolFee) {
+    ) private {
         request.status = Status.Finalized;
         request.operator = msg.sender;
-        (operatorPayment, protocolFee) = _split(terms.price);
+        request.commitment = keccak256(output);
         // An instant module pays no rewards: its whole fee goes back to the requester.
-        _credit(request.requester, terms.token, terms.verificationFee);
-        _deliveries[requestId].resultHash = keccak256(output);
-        emit RequestFinalized(requestId, msg.sender, output, operatorPayment, protocolFee);
+        if (payout.verificationFee != 0) _credit(request.requester, payout.token, payout.verificationFee);
+        emit RequestFinalized(requestId, msg.sender, output, payout.operatorPayment, payout.protocolFee);
         if (claimed) _vault.unlock(operatorLockId(requestId, msg.sender));
     }
 
-    /// @dev Settles every request of a verified batch; credits the caller and treasury once per run of one token.
-    function _settleBatch(uint256[] calldata requestIds, bytes[] memory outputs, bool[] memory claimed) private {
-        address token;
+    /// @dev What an accepted instant request under `terms` pays.
+    function _payout(Terms storage terms) private view returns (Payout memory payout) {
+        payout.token = terms.token;
+        payout.verificationFee = terms.verificationFee;
+        (payout.operatorPayment, payout.protocolFee) = _split(terms.price);
+    }
+
+    /// @dev Settles every request of a verified batch. Terms are read (and the price split) once per change of
+    /// terms id; the caller and treasury are credited once per run of one token.
+    function _settleBatch(
+        uint256[] calldata requestIds,
+        bytes[] memory outputs,
+        bool[] memory claimed,
+        uint32 termsId
+    ) private {
+        Payout memory payout = _payout(_terms[termsId]);
         uint256 pay;
         uint256 fees;
         for (uint256 i = 0; i < requestIds.length; ++i) {
             StoredRequest storage request = _requests[requestIds[i]];
-            Terms storage terms = _terms[request.termsId];
-            if (i > 0 && terms.token != token) {
-                _credit(msg.sender, token, pay);
-                _credit(_treasury, token, fees);
-                pay = 0;
-                fees = 0;
+            if (request.termsId != termsId) {
+                termsId = request.termsId;
+                Payout memory next = _payout(_terms[termsId]);
+                if (next.token != payout.token) {
+                    _credit(msg.sender, payout.token, pay);
+                    _credit(_treasury, payout.token, fees);
+                    pay = 0;
+                    fees = 0;
+                }
+                payout = next;
             }
-            token = terms.token;
-            (uint256 operatorPayment, uint256 protocolFee) = _markFulfilled(
-                requestIds[i],
-                request,
-                terms,
-                outputs[i],
-                claimed[i]
-            );
-            pay += operatorPayment;
-            fees += protocolFee;
+            _markFulfilled(requestIds[i], request, payout, outputs[i], claimed[i]);
+            pay += payout.operatorPayment;
+            fees += payout.protocolFee;
         }
-        _credit(msg.sender, token, pay);
-        _credit(_treasury, token, fees);
+        _credit(msg.sender, payout.token, pay);
+        _credit(_treasury, payout.token, fees);
     }
 
     /// @dev Whether two terms have the same judge: module, model, mode and mode config.
@@ -780,7 +816,7 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     }
 
     function _runCallback(uint256 requestId, uint24 gasLimit, bytes memory output) private {
-        address callback = _deliveries[requestId].callback;
+        address callback = _callbacks[requestId];
         // EIP-150 forwards at most 63/64 of what is left, so demand enough that the consumer really gets
         // its limit; otherwise a finalizer could starve the callback on purpose.
         // Encode first: memory expansion for a large output must not eat into the callback's gas.
