@@ -30,14 +30,13 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     struct StoredRequest {
         // word 0
         Status status;
-        uint48 deadline;
-        uint32 termsId;
+        uint40 deadline;
+        uint24 termsId;
         address operator;
-        bool hasCallback;
+        uint24 callbackGasLimit;
         // word 1
         address requester;
-        uint48 claimDeadline;
-        uint24 callbackGasLimit;
+        uint40 claimDeadline;
         // word 2: the input hash until the request is finalized; then the result hash (keccak256 of the
         // accepted output, zero for a rejected result). The input hash stays in RequestCreated.
         bytes32 commitment;
@@ -152,20 +151,18 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
 
         requestId = ++_requestCount;
         // Not paused here, so active time is unix time minus the past pauses.
-        uint48 deadline = SafeCast.toUint48(params.deadline - _pauseClock.total);
-        bool hasCallback = params.callback != address(0);
+        uint40 deadline = SafeCast.toUint40(params.deadline - _pauseClock.total);
         _requests[requestId] = StoredRequest({
             status: Status.Open,
             deadline: deadline,
-            termsId: termsId,
+            termsId: uint24(termsId),
             operator: address(0),
-            hasCallback: hasCallback,
+            callbackGasLimit: SafeCast.toUint24(params.callbackGasLimit),
             requester: msg.sender,
             claimDeadline: 0,
-            callbackGasLimit: SafeCast.toUint24(params.callbackGasLimit),
             commitment: _inputHash(params)
         });
-        if (hasCallback) _callbacks[requestId] = params.callback;
+        if (params.callback != address(0)) _callbacks[requestId] = params.callback;
         _liabilities[params.token] += required;
         _emitCreated(requestId, params, price, fee, deadline);
         _collectPayment(params.token, params.maxFee, required);
@@ -216,10 +213,10 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         _requireServing(terms.modelId);
         uint64 claimDeadline = nowActive + _claimWindow;
         if (claimDeadline > request.deadline) claimDeadline = request.deadline;
-        // Fits: the claim deadline is at most the request's deadline, a uint48.
+        // Fits: the claim deadline is at most the request's deadline, a uint40.
         request.status = Status.Claimed;
         request.operator = msg.sender;
-        request.claimDeadline = uint48(claimDeadline);
+        request.claimDeadline = uint40(claimDeadline);
         emit RequestClaimed(requestId, msg.sender, claimDeadline);
         _vault.lock(operatorLockId(requestId, msg.sender), msg.sender, terms.operatorStake);
     }
@@ -242,7 +239,11 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         request.status = Status.Submitted;
         emit ResultSubmitted(requestId, msg.sender, output);
         Terms storage terms = _terms[request.termsId];
-        IVerificationModule(terms.module).onSubmit(_submission(requestId, request, terms), output, proof);
+        IVerificationModule(terms.module).onSubmit(
+            _submission(requestId, request, terms, request.operator),
+            output,
+            proof
+        );
     }
 
     /// @inheritdoc IInferenceMarket
@@ -318,7 +319,7 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         }
         _vault.unlock(lockId);
 
-        if (settlement.accepted && request.hasCallback) {
+        if (settlement.accepted && request.callbackGasLimit != 0) {
             _runCallback(requestId, request.callbackGasLimit, settlement.output);
         }
     }
@@ -332,22 +333,21 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     ) external whenNotPaused nonReentrant {
         StoredRequest storage request = _requireRequest(requestId);
         Terms storage terms = _terms[request.termsId];
-        // INVARIANT: only a module whose verdict is final on submission settles in the submitting transaction.
-        if (!terms.instant) revert InferenceMarketNotInstant(requestId, terms.module);
+        _requireInstant(requestId, terms);
         bool claimed = _checkFulfillable(requestId, request, activeTime());
         if (!claimed) _requireServing(terms.modelId);
         // INVARIANT: an instant result is accepted only once its module has checked it for this request (its
         // input hash and the config it was created with) and the caller as the operator.
         IInstantVerificationModule(terms.module).onFulfill(
-            _fulfillSubmission(requestId, request, terms),
+            _submission(requestId, request, terms, msg.sender),
             output,
             proof
         );
         Payout memory payout = _payout(terms);
-        _markFulfilled(requestId, request, payout, output, claimed);
-        _credit(msg.sender, payout.token, payout.operatorPayment);
-        _credit(_treasury, payout.token, payout.protocolFee);
-        if (request.hasCallback) _runCallback(requestId, request.callbackGasLimit, output);
+        _markFulfilled(requestId, request, payout, output);
+        _creditPayee(payout.token, payout.operatorPayment, payout.protocolFee);
+        uint24 gasLimit = request.callbackGasLimit;
+        if (gasLimit != 0) _runCallback(requestId, gasLimit, output);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -356,10 +356,8 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         if (n == 0) revert InferenceMarketEmptyBatch();
         uint32 firstTermsId = _requireRequest(requestIds[0]).termsId;
         Terms storage first = _terms[firstTermsId];
-        // INVARIANT: only a module whose verdict is final on submission settles in the submitting transaction.
-        if (!first.instant) revert InferenceMarketNotInstant(requestIds[0], first.module);
-        (bytes32[] memory inputHashes, bool[] memory claimed, bool anyOpen) = _checkBatch(requestIds, firstTermsId);
-        if (anyOpen) _requireServing(first.modelId);
+        _requireInstant(requestIds[0], first);
+        bytes32[] memory inputHashes = _checkBatch(requestIds, firstTermsId);
         bytes[] memory outputs = IInstantVerificationModule(first.module).onFulfillBatch(
             IInstantVerificationModule.BatchSubmission({
                 modelId: first.modelId,
@@ -371,10 +369,11 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
             proof
         );
         if (outputs.length != n) revert InferenceMarketBatchOutputs(n, outputs.length);
-        _settleBatch(requestIds, outputs, claimed, firstTermsId);
+        _settleBatch(requestIds, outputs);
         for (uint256 i = 0; i < n; ++i) {
             StoredRequest storage request = _requests[requestIds[i]];
-            if (request.hasCallback) _runCallback(requestIds[i], request.callbackGasLimit, outputs[i]);
+            uint24 gasLimit = request.callbackGasLimit;
+            if (gasLimit != 0) _runCallback(requestIds[i], gasLimit, outputs[i]);
         }
     }
 
@@ -595,7 +594,8 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         );
         termsId = _termsIds[key];
         if (termsId != 0) return termsId;
-        termsId = SafeCast.toUint32(++_termsCount);
+        // Stored as a uint24 in the request's word 0.
+        termsId = SafeCast.toUint24(++_termsCount);
         _termsIds[key] = termsId;
         bool instant = ERC165Checker.supportsInterface(address(module), type(IInstantVerificationModule).interfaceId);
         _terms[termsId] = Terms({
@@ -619,31 +619,23 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         operatorPayment = price - protocolFee;
     }
 
+    function _requireInstant(uint256 requestId, Terms storage terms) private view {
+        // INVARIANT: only a module whose verdict is final on submission settles in the submitting transaction.
+        if (!terms.instant) revert InferenceMarketNotInstant(requestId, terms.module);
+    }
+
+    /// @dev The request as its module is shown it, submitted by `operator`.
     function _submission(
         uint256 requestId,
         StoredRequest storage request,
-        Terms storage terms
+        Terms storage terms,
+        address operator
     ) private view returns (IVerificationModule.Submission memory) {
         return
             IVerificationModule.Submission({
                 requestId: requestId,
                 modelId: terms.modelId,
-                operator: request.operator,
-                inputHash: request.commitment,
-                config: terms.config
-            });
-    }
-
-    function _fulfillSubmission(
-        uint256 requestId,
-        StoredRequest storage request,
-        Terms storage terms
-    ) private view returns (IVerificationModule.Submission memory) {
-        return
-            IVerificationModule.Submission({
-                requestId: requestId,
-                modelId: terms.modelId,
-                operator: msg.sender,
+                operator: operator,
                 inputHash: request.commitment,
                 config: terms.config
             });
@@ -672,17 +664,17 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     }
 
     /// @dev Reverts unless every request of a batch may be fulfilled now by the caller under the same judge as
-    /// the first (whose terms the caller checked); returns their input hashes, which of them the caller holds
-    /// the claim of, and whether any is open.
+    /// the first (whose terms the caller checked), and that the caller serves the model if any is open; returns
+    /// their input hashes.
     function _checkBatch(
         uint256[] calldata requestIds,
         uint32 firstTermsId
-    ) private view returns (bytes32[] memory inputHashes, bool[] memory claimed, bool anyOpen) {
+    ) private view returns (bytes32[] memory inputHashes) {
         uint256 n = requestIds.length;
         Terms storage first = _terms[firstTermsId];
         uint64 nowActive = activeTime();
         inputHashes = new bytes32[](n);
-        claimed = new bool[](n);
+        bool anyOpen = false;
         for (uint256 i = 0; i < n; ++i) {
             uint256 id = requestIds[i];
             // INVARIANT: a batch settles each request at most once: ids strictly ascend, so none repeats.
@@ -693,12 +685,12 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
                 Terms storage terms = _terms[termsId];
                 // INVARIANT: one proof judges only requests of one module, model, mode and mode config.
                 if (!_sameJudge(terms, first)) revert InferenceMarketBatchMismatch(id, requestIds[0]);
-                if (!terms.instant) revert InferenceMarketNotInstant(id, terms.module);
+                _requireInstant(id, terms);
             }
-            claimed[i] = _checkFulfillable(id, request, nowActive);
-            if (!claimed[i]) anyOpen = true;
+            if (!_checkFulfillable(id, request, nowActive)) anyOpen = true;
             inputHashes[i] = request.commitment;
         }
+        if (anyOpen) _requireServing(first.modelId);
     }
 
     /// @dev Ends an accepted instant request: every effect but the payee's and treasury's credits, which the
@@ -708,9 +700,11 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         uint256 requestId,
         StoredRequest storage request,
         Payout memory payout,
-        bytes memory output,
-        bool claimed
+        bytes memory output
     ) private {
+        // Still as checked (every entry point that moves a status is nonReentrant): a claimed request's claimant
+        // is the caller (_checkFulfillable), whose lock is released.
+        bool claimed = request.status == Status.Claimed;
         request.status = Status.Finalized;
         request.operator = msg.sender;
         request.commitment = keccak256(output);
@@ -729,34 +723,38 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
 
     /// @dev Settles every request of a verified batch. Terms are read (and the price split) once per change of
     /// terms id; the caller and treasury are credited once per run of one token.
-    function _settleBatch(
-        uint256[] calldata requestIds,
-        bytes[] memory outputs,
-        bool[] memory claimed,
-        uint32 termsId
-    ) private {
-        Payout memory payout = _payout(_terms[termsId]);
+    function _settleBatch(uint256[] calldata requestIds, bytes[] memory outputs) private {
+        // Terms ids start at 1: the first request loads its terms (there is nothing to credit yet).
+        uint32 termsId = 0;
+        Payout memory payout;
         uint256 pay;
         uint256 fees;
         for (uint256 i = 0; i < requestIds.length; ++i) {
             StoredRequest storage request = _requests[requestIds[i]];
             if (request.termsId != termsId) {
                 termsId = request.termsId;
-                Payout memory next = _payout(_terms[termsId]);
-                if (next.token != payout.token) {
-                    _credit(msg.sender, payout.token, pay);
-                    _credit(_treasury, payout.token, fees);
+                Terms storage terms = _terms[termsId];
+                if (terms.token != payout.token) {
+                    _creditPayee(payout.token, pay, fees);
                     pay = 0;
                     fees = 0;
                 }
-                payout = next;
+                payout = _payout(terms);
             }
-            _markFulfilled(requestIds[i], request, payout, outputs[i], claimed[i]);
-            pay += payout.operatorPayment;
-            fees += payout.protocolFee;
+            _markFulfilled(requestIds[i], request, payout, outputs[i]);
+            // Cannot overflow: each term is part of a price the market holds in escrow.
+            unchecked {
+                pay += payout.operatorPayment;
+                fees += payout.protocolFee;
+            }
         }
-        _credit(msg.sender, payout.token, pay);
-        _credit(_treasury, payout.token, fees);
+        _creditPayee(payout.token, pay, fees);
+    }
+
+    /// @dev Credits the caller (the fulfilling operator) and the treasury what accepted results paid.
+    function _creditPayee(address token, uint256 pay, uint256 fees) private {
+        _credit(msg.sender, token, pay);
+        _credit(_treasury, token, fees);
     }
 
     /// @dev Whether two terms have the same judge: module, model, mode and mode config.

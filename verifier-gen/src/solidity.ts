@@ -70,6 +70,7 @@ function packingSource(n: number, o: SolidityOptions): string {
 
     /// @dev Writes the ${n} public signal(s) of one slot (packPublicSignals) to memory words [ptr, ptr + ${32 * n}),
     ///      which the caller has allocated.
+    // solhint-disable-next-line function-max-lines
     function _pack(uint256 ptr, bytes calldata input, int256[] calldata output) private pure {
         if (input.length != ${i.count * i.bytes}) revert InputLengthMismatch(input.length, ${i.count * i.bytes});
         if (output.length != ${out.count}) revert OutputLengthMismatch(output.length, ${out.count});`;
@@ -176,7 +177,11 @@ function packingSource(n: number, o: SolidityOptions): string {
         body.push(`        acc = _pushOutputs(${j === 0 ? "0" : "acc"}, output, ${r.start}, ${r.end});`);
       }
     });
-    body.push(`        assembly ("memory-safe") {`, `            mstore(${e === 0 ? "ptr" : `add(ptr, ${32 * e})`}, acc)`, `        }`);
+    body.push(
+      `        assembly ("memory-safe") {`,
+      `            mstore(${e === 0 ? "ptr" : `add(ptr, ${32 * e})`}, acc)`,
+      `        }`,
+    );
   }
   return `${header}
         // Each input value: decoded (${w} byte(s) big-endian${i.signed ? ", two's complement" : ""}), clamped to [${i.lo}, ${i.hi}],

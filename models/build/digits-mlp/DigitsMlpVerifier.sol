@@ -75,6 +75,7 @@ contract DigitsMlpVerifier {
 
     /// @dev Writes the 2 public signal(s) of one slot (packPublicSignals) to memory words [ptr, ptr + 64),
     ///      which the caller has allocated.
+    // solhint-disable-next-line function-max-lines
     function _pack(uint256 ptr, bytes calldata input, int256[] calldata output) private pure {
         if (input.length != 64) revert InputLengthMismatch(input.length, 64);
         if (output.length != 1) revert OutputLengthMismatch(output.length, 1);

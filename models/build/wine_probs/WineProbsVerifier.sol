@@ -73,6 +73,7 @@ contract WineProbsVerifier {
 
     /// @dev Writes the 1 public signal(s) of one slot (packPublicSignals) to memory words [ptr, ptr + 32),
     ///      which the caller has allocated.
+    // solhint-disable-next-line function-max-lines
     function _pack(uint256 ptr, bytes calldata input, int256[] calldata output) private pure {
         if (input.length != 13) revert InputLengthMismatch(input.length, 13);
         if (output.length != 3) revert OutputLengthMismatch(output.length, 3);
