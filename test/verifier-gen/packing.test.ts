@@ -44,7 +44,7 @@ for (const dir of ["models/build/digits-mlp", "models/build/iris_mlp", "models/b
       const outCount = md.manifest.output.count;
       for (const [n, raw] of cases.entries()) {
         const q = Array.from(raw, (b) => clamp(value(b)));
-        const output = Array.from({ length: outCount }, (_, i) => (i + n) % 2 === 0 ? outLo : outHi);
+        const output = Array.from({ length: outCount }, (_, i) => ((i + n) % 2 === 0 ? outLo : outHi));
         const expected = publicSignalsFor(md.manifest, q, output);
         const got = (await verifier.getFunction("packPublicSignals")(raw, output.map(BigInt))) as bigint[];
         expect(got.map(BigInt), `case ${n}`).to.deep.equal(expected);
