@@ -23,26 +23,31 @@ import {IVerificationModule} from "./interfaces/IVerificationModule.sol";
 contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
-    /// @dev A request as stored: three words, written once at creation (the callback address in its own
-    /// mapping, only when there is one). Everything else it is judged and paid under is its Terms.
+    /// @dev A request as stored: three words, written at creation (the callback address in its own mapping,
+    /// only when there is one). Everything else it is judged and paid under is its Terms. Word 0 holds all a
+    /// settlement of an open request reads and writes but the commitment, so settling one touches two words
+    /// that are already nonzero and no fresh slot.
     struct StoredRequest {
         // word 0
         Status status;
-        uint64 deadline;
+        uint40 deadline;
+        uint24 termsId;
         address operator;
         uint24 callbackGasLimit;
         // word 1
         address requester;
-        uint64 claimDeadline;
-        uint32 termsId;
-        // word 2
-        bytes32 inputHash;
+        uint40 claimDeadline;
+        // word 2: the input hash until the request is finalized; then the result hash (keccak256 of the
+        // accepted output, zero for a rejected result). The input hash stays in RequestCreated.
+        bytes32 commitment;
     }
 
-    /// @dev A request's consumer and its result.
-    struct Delivery {
-        address callback;
-        bytes32 resultHash;
+    /// @dev What an accepted instant request pays, from its terms.
+    struct Payout {
+        address token;
+        uint256 verificationFee;
+        uint256 operatorPayment;
+        uint256 protocolFee;
     }
 
     /// @dev Pause accounting of the active clock: total paused seconds, and when the current pause began.
@@ -77,9 +82,8 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     IStakingVault private immutable _vault;
 
     mapping(uint256 requestId => StoredRequest) private _requests;
-    /// @dev Where a request's result goes (set at creation only when there is a callback) and what it was
-    /// (keccak256 of the accepted output, set at settlement; the bytes are in RequestFinalized).
-    mapping(uint256 requestId => Delivery) private _deliveries;
+    /// @dev Where a request's result goes (set at creation only when there is a callback).
+    mapping(uint256 requestId => address) private _callbacks;
     /// @dev Terms snapshots by id (ids start at 1), and the id of each terms key. A request is judged by its
     /// terms (module, mode config, stake) even if the model owner later changes or disables the mode.
     mapping(uint256 termsId => Terms) private _terms;
@@ -147,18 +151,18 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
 
         requestId = ++_requestCount;
         // Not paused here, so active time is unix time minus the past pauses.
-        uint64 deadline = params.deadline - _pauseClock.total;
+        uint40 deadline = SafeCast.toUint40(params.deadline - _pauseClock.total);
         _requests[requestId] = StoredRequest({
             status: Status.Open,
             deadline: deadline,
+            termsId: uint24(termsId),
             operator: address(0),
             callbackGasLimit: SafeCast.toUint24(params.callbackGasLimit),
             requester: msg.sender,
             claimDeadline: 0,
-            termsId: termsId,
-            inputHash: _inputHash(params)
+            commitment: _inputHash(params)
         });
-        if (params.callback != address(0)) _deliveries[requestId].callback = params.callback;
+        if (params.callback != address(0)) _callbacks[requestId] = params.callback;
         _liabilities[params.token] += required;
         _emitCreated(requestId, params, price, fee, deadline);
         _collectPayment(params.token, params.maxFee, required);
@@ -209,9 +213,10 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         _requireServing(terms.modelId);
         uint64 claimDeadline = nowActive + _claimWindow;
         if (claimDeadline > request.deadline) claimDeadline = request.deadline;
+        // Fits: the claim deadline is at most the request's deadline, a uint40.
         request.status = Status.Claimed;
         request.operator = msg.sender;
-        request.claimDeadline = claimDeadline;
+        request.claimDeadline = uint40(claimDeadline);
         emit RequestClaimed(requestId, msg.sender, claimDeadline);
         _vault.lock(operatorLockId(requestId, msg.sender), msg.sender, terms.operatorStake);
     }
@@ -234,7 +239,11 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         request.status = Status.Submitted;
         emit ResultSubmitted(requestId, msg.sender, output);
         Terms storage terms = _terms[request.termsId];
-        IVerificationModule(terms.module).onSubmit(_submission(requestId, request, terms), output, proof);
+        IVerificationModule(terms.module).onSubmit(
+            _submission(requestId, request, terms, request.operator),
+            output,
+            proof
+        );
     }
 
     /// @inheritdoc IInferenceMarket
@@ -295,10 +304,11 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
             _credit(payee, token, operatorPayment);
             _credit(_treasury, token, protocolFee);
             _credit(request.requester, token, unusedFee);
-            _deliveries[requestId].resultHash = keccak256(settlement.output);
+            request.commitment = keccak256(settlement.output);
             emit RequestFinalized(requestId, payee, settlement.output, operatorPayment, protocolFee);
         } else {
             _credit(request.requester, token, terms.price + unusedFee);
+            request.commitment = bytes32(0);
             emit RequestRejected(requestId, operator, settlement.operatorSlash);
         }
 
@@ -323,18 +333,19 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     ) external whenNotPaused nonReentrant {
         StoredRequest storage request = _requireRequest(requestId);
         Terms storage terms = _terms[request.termsId];
-        bool claimed = _checkFulfillable(requestId, request, terms);
+        _requireInstant(requestId, terms);
+        bool claimed = _checkFulfillable(requestId, request, activeTime());
         if (!claimed) _requireServing(terms.modelId);
         // INVARIANT: an instant result is accepted only once its module has checked it for this request (its
         // input hash and the config it was created with) and the caller as the operator.
         IInstantVerificationModule(terms.module).onFulfill(
-            _fulfillSubmission(requestId, request, terms),
+            _submission(requestId, request, terms, msg.sender),
             output,
             proof
         );
-        (uint256 operatorPayment, uint256 protocolFee) = _markFulfilled(requestId, request, terms, output, claimed);
-        _credit(msg.sender, terms.token, operatorPayment);
-        _credit(_treasury, terms.token, protocolFee);
+        Payout memory payout = _payout(terms);
+        _markFulfilled(requestId, request, payout, output);
+        _creditPayee(payout.token, payout.operatorPayment, payout.protocolFee);
         uint24 gasLimit = request.callbackGasLimit;
         if (gasLimit != 0) _runCallback(requestId, gasLimit, output);
     }
@@ -345,24 +356,8 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         if (n == 0) revert InferenceMarketEmptyBatch();
         uint32 firstTermsId = _requireRequest(requestIds[0]).termsId;
         Terms storage first = _terms[firstTermsId];
-        bytes32[] memory inputHashes = new bytes32[](n);
-        bool[] memory claimed = new bool[](n);
-        bool anyOpen = false;
-        for (uint256 i = 0; i < n; ++i) {
-            uint256 id = requestIds[i];
-            // INVARIANT: a batch settles each request at most once: ids strictly ascend, so none repeats.
-            if (i > 0 && id <= requestIds[i - 1]) revert InferenceMarketBatchOrder(i, requestIds[i - 1], id);
-            StoredRequest storage request = _requireRequest(id);
-            Terms storage terms = _terms[request.termsId];
-            // INVARIANT: one proof judges only requests of one module, model, mode and mode config.
-            if (request.termsId != firstTermsId && !_sameJudge(terms, first)) {
-                revert InferenceMarketBatchMismatch(id, requestIds[0]);
-            }
-            claimed[i] = _checkFulfillable(id, request, terms);
-            if (!claimed[i]) anyOpen = true;
-            inputHashes[i] = request.inputHash;
-        }
-        if (anyOpen) _requireServing(first.modelId);
+        _requireInstant(requestIds[0], first);
+        bytes32[] memory inputHashes = _checkBatch(requestIds, firstTermsId);
         bytes[] memory outputs = IInstantVerificationModule(first.module).onFulfillBatch(
             IInstantVerificationModule.BatchSubmission({
                 modelId: first.modelId,
@@ -374,9 +369,10 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
             proof
         );
         if (outputs.length != n) revert InferenceMarketBatchOutputs(n, outputs.length);
-        _settleBatch(requestIds, outputs, claimed);
+        _settleBatch(requestIds, outputs);
         for (uint256 i = 0; i < n; ++i) {
-            uint24 gasLimit = _requests[requestIds[i]].callbackGasLimit;
+            StoredRequest storage request = _requests[requestIds[i]];
+            uint24 gasLimit = request.callbackGasLimit;
             if (gasLimit != 0) _runCallback(requestIds[i], gasLimit, outputs[i]);
         }
     }
@@ -456,14 +452,14 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         r.operator = s.operator;
         r.claimDeadline = s.claimDeadline;
         r.token = t.token;
-        r.callback = _deliveries[requestId].callback;
+        r.callback = _callbacks[requestId];
         r.callbackGasLimit = s.callbackGasLimit;
         r.module = t.module;
         r.modelId = t.modelId;
         r.price = t.price;
         r.verificationFee = t.verificationFee;
         r.operatorStake = t.operatorStake;
-        r.inputHash = s.inputHash;
+        r.inputHash = r.status == Status.Finalized ? bytes32(0) : s.commitment;
     }
 
     /// @inheritdoc IActiveClock
@@ -483,7 +479,8 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
 
     /// @inheritdoc IInferenceMarket
     function resultHashOf(uint256 requestId) external view returns (bytes32) {
-        return _deliveries[requestId].resultHash;
+        StoredRequest storage s = _requests[requestId];
+        return s.status == Status.Finalized ? s.commitment : bytes32(0);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -576,7 +573,7 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
             price,
             fee,
             deadline,
-            _requests[requestId].inputHash,
+            _requests[requestId].commitment,
             params.input,
             params.inputURI
         );
@@ -597,7 +594,8 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         );
         termsId = _termsIds[key];
         if (termsId != 0) return termsId;
-        termsId = SafeCast.toUint32(++_termsCount);
+        // Stored as a uint24 in the request's word 0.
+        termsId = SafeCast.toUint24(++_termsCount);
         _termsIds[key] = termsId;
         bool instant = ERC165Checker.supportsInterface(address(module), type(IInstantVerificationModule).interfaceId);
         _terms[termsId] = Terms({
@@ -621,46 +619,36 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         operatorPayment = price - protocolFee;
     }
 
+    function _requireInstant(uint256 requestId, Terms storage terms) private view {
+        // INVARIANT: only a module whose verdict is final on submission settles in the submitting transaction.
+        if (!terms.instant) revert InferenceMarketNotInstant(requestId, terms.module);
+    }
+
+    /// @dev The request as its module is shown it, submitted by `operator`.
     function _submission(
         uint256 requestId,
         StoredRequest storage request,
-        Terms storage terms
+        Terms storage terms,
+        address operator
     ) private view returns (IVerificationModule.Submission memory) {
         return
             IVerificationModule.Submission({
                 requestId: requestId,
                 modelId: terms.modelId,
-                operator: request.operator,
-                inputHash: request.inputHash,
+                operator: operator,
+                inputHash: request.commitment,
                 config: terms.config
             });
     }
 
-    function _fulfillSubmission(
-        uint256 requestId,
-        StoredRequest storage request,
-        Terms storage terms
-    ) private view returns (IVerificationModule.Submission memory) {
-        return
-            IVerificationModule.Submission({
-                requestId: requestId,
-                modelId: terms.modelId,
-                operator: msg.sender,
-                inputHash: request.inputHash,
-                config: terms.config
-            });
-    }
-
-    /// @dev Reverts unless the caller may fulfill the request now; returns whether it holds the request's claim.
+    /// @dev Reverts unless the caller may fulfill the request now (`nowActive`); returns whether it holds the
+    /// request's claim. The caller checks that the request's terms are instant.
     function _checkFulfillable(
         uint256 requestId,
         StoredRequest storage request,
-        Terms storage terms
+        uint64 nowActive
     ) private view returns (bool claimed) {
-        // INVARIANT: only a module whose verdict is final on submission settles in the submitting transaction.
-        if (!terms.instant) revert InferenceMarketNotInstant(requestId, terms.module);
         Status status = request.status;
-        uint64 nowActive = activeTime();
         if (status == Status.Open) {
             if (nowActive > request.deadline) revert InferenceMarketDeadline(requestId, request.deadline, nowActive);
             return false;
@@ -675,50 +663,96 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
         return true;
     }
 
+    /// @dev Reverts unless every request of a batch may be fulfilled now by the caller under the same judge as
+    /// the first (whose terms the caller checked), and that the caller serves the model if any is open; returns
+    /// their input hashes.
+    function _checkBatch(
+        uint256[] calldata requestIds,
+        uint32 firstTermsId
+    ) private view returns (bytes32[] memory inputHashes) {
+        uint256 n = requestIds.length;
+        Terms storage first = _terms[firstTermsId];
+        uint64 nowActive = activeTime();
+        inputHashes = new bytes32[](n);
+        bool anyOpen = false;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 id = requestIds[i];
+            // INVARIANT: a batch settles each request at most once: ids strictly ascend, so none repeats.
+            if (i > 0 && id <= requestIds[i - 1]) revert InferenceMarketBatchOrder(i, requestIds[i - 1], id);
+            StoredRequest storage request = _requireRequest(id);
+            uint32 termsId = request.termsId;
+            if (termsId != firstTermsId) {
+                Terms storage terms = _terms[termsId];
+                // INVARIANT: one proof judges only requests of one module, model, mode and mode config.
+                if (!_sameJudge(terms, first)) revert InferenceMarketBatchMismatch(id, requestIds[0]);
+                _requireInstant(id, terms);
+            }
+            if (!_checkFulfillable(id, request, nowActive)) anyOpen = true;
+            inputHashes[i] = request.commitment;
+        }
+        if (anyOpen) _requireServing(first.modelId);
+    }
+
     /// @dev Ends an accepted instant request: every effect but the payee's and treasury's credits, which the
-    /// caller makes (one per batch and token). Returns them.
+    /// caller makes (one per batch and token). The request's word 0 (status, operator) and its commitment
+    /// (input hash -> result hash) are the only slots written.
     function _markFulfilled(
         uint256 requestId,
         StoredRequest storage request,
-        Terms storage terms,
-        bytes memory output,
-        bool claimed
-    ) private returns (uint256 operatorPayment, uint256 protocolFee) {
+        Payout memory payout,
+        bytes memory output
+    ) private {
+        // Still as checked (every entry point that moves a status is nonReentrant): a claimed request's claimant
+        // is the caller (_checkFulfillable), whose lock is released.
+        bool claimed = request.status == Status.Claimed;
         request.status = Status.Finalized;
         request.operator = msg.sender;
-        (operatorPayment, protocolFee) = _split(terms.price);
+        request.commitment = keccak256(output);
         // An instant module pays no rewards: its whole fee goes back to the requester.
-        _credit(request.requester, terms.token, terms.verificationFee);
-        _deliveries[requestId].resultHash = keccak256(output);
-        emit RequestFinalized(requestId, msg.sender, output, operatorPayment, protocolFee);
+        if (payout.verificationFee != 0) _credit(request.requester, payout.token, payout.verificationFee);
+        emit RequestFinalized(requestId, msg.sender, output, payout.operatorPayment, payout.protocolFee);
         if (claimed) _vault.unlock(operatorLockId(requestId, msg.sender));
     }
 
-    /// @dev Settles every request of a verified batch; credits the caller and treasury once per run of one token.
-    function _settleBatch(uint256[] calldata requestIds, bytes[] memory outputs, bool[] memory claimed) private {
-        address token;
+    /// @dev What an accepted instant request under `terms` pays.
+    function _payout(Terms storage terms) private view returns (Payout memory payout) {
+        payout.token = terms.token;
+        payout.verificationFee = terms.verificationFee;
+        (payout.operatorPayment, payout.protocolFee) = _split(terms.price);
+    }
+
+    /// @dev Settles every request of a verified batch. Terms are read (and the price split) once per change of
+    /// terms id; the caller and treasury are credited once per run of one token.
+    function _settleBatch(uint256[] calldata requestIds, bytes[] memory outputs) private {
+        // Terms ids start at 1: the first request loads its terms (there is nothing to credit yet).
+        uint32 termsId = 0;
+        Payout memory payout;
         uint256 pay;
         uint256 fees;
         for (uint256 i = 0; i < requestIds.length; ++i) {
             StoredRequest storage request = _requests[requestIds[i]];
-            Terms storage terms = _terms[request.termsId];
-            if (i > 0 && terms.token != token) {
-                _credit(msg.sender, token, pay);
-                _credit(_treasury, token, fees);
-                pay = 0;
-                fees = 0;
+            if (request.termsId != termsId) {
+                termsId = request.termsId;
+                Terms storage terms = _terms[termsId];
+                if (terms.token != payout.token) {
+                    _creditPayee(payout.token, pay, fees);
+                    pay = 0;
+                    fees = 0;
+                }
+                payout = _payout(terms);
             }
-            token = terms.token;
-            (uint256 operatorPayment, uint256 protocolFee) = _markFulfilled(
-                requestIds[i],
-                request,
-                terms,
-                outputs[i],
-                claimed[i]
-            );
-            pay += operatorPayment;
-            fees += protocolFee;
+            _markFulfilled(requestIds[i], request, payout, outputs[i]);
+            // Cannot overflow: each term is part of a price the market holds in escrow.
+            unchecked {
+                pay += payout.operatorPayment;
+                fees += payout.protocolFee;
+            }
         }
+        _creditPayee(payout.token, pay, fees);
+    }
+
+    /// @dev Credits the caller (the fulfilling operator) and the treasury what accepted results paid.
+    function _creditPayee(address token, uint256 pay, uint256 fees) private {
         _credit(msg.sender, token, pay);
         _credit(_treasury, token, fees);
     }
@@ -780,7 +814,7 @@ contract InferenceMarket is IInferenceMarket, Ownable2Step, Pausable, Reentrancy
     }
 
     function _runCallback(uint256 requestId, uint24 gasLimit, bytes memory output) private {
-        address callback = _deliveries[requestId].callback;
+        address callback = _callbacks[requestId];
         // EIP-150 forwards at most 63/64 of what is left, so demand enough that the consumer really gets
         // its limit; otherwise a finalizer could starve the callback on purpose.
         // Encode first: memory expansion for a large output must not eat into the callback's gas.

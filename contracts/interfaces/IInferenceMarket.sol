@@ -16,12 +16,15 @@ import {IStakingVault} from "./IStakingVault.sol";
 /// several requests). Past the deadline an unanswered request is refunded. Nothing a consumer's callback
 /// does can block settlement.
 ///
-/// What is stored: a request keeps three words (status, deadline, operator, callback gas limit;
-/// requester, claim deadline, terms id; input hash) plus its callback address when it has one. Everything
-/// it is judged and paid under (module, model, mode, token, price, verification fee, operator stake, mode
-/// config) is a terms snapshot stored once and shared by every request made under the same terms. The
-/// input bytes are only emitted (RequestCreated); the settled output is stored as its keccak256
-/// (`resultHashOf`) and emitted in RequestFinalized and delivered to the callback.
+/// What is stored: a request keeps three words (status, deadline, terms id, operator, callback gas limit;
+/// requester, claim deadline; a commitment) plus its callback address when it has one. Everything it is
+/// judged and paid under (module, model, mode, token, price, verification fee, operator stake, mode config)
+/// is a terms snapshot stored once and shared by every request made under the same terms. The commitment is
+/// the input hash until the request is finalized and the result hash after: settling writes no fresh
+/// storage slot. The input bytes are only emitted (RequestCreated, with the input hash); the settled output
+/// is stored as its keccak256 (`resultHashOf`) and emitted in RequestFinalized and delivered to the
+/// callback. Deadlines are stored in 40 bits (a deadline past 2^40 - 1, about the year 36812, is refused)
+/// and terms ids in 24 bits.
 ///
 /// Every stored deadline (request deadline, claim deadline, and the modules' windows and clocks) is in
 /// active time (IActiveClock): unix time minus all time the market has been paused. While paused no clock
@@ -76,6 +79,8 @@ interface IInferenceMarket is IActiveClock {
     /// @param module The verification module that judges this request, fixed at creation.
     /// @param deadline Active time (see IActiveClock) after which an unanswered request can be refunded.
     /// @param claimDeadline Active time by which the claiming operator must submit.
+    /// @param inputHash keccak256 of the input while the request is not finalized; zero once it is (its word then
+    /// holds the result hash, `resultHashOf`; the input hash stays in RequestCreated).
     struct Request {
         address requester;
         uint64 deadline;

@@ -448,7 +448,7 @@ connectionOptions(program.command("show").description("show one request").argume
       ...(progress.challengeWindowEnd === undefined ? {} : { challengeWindowEnd: time(progress.challengeWindowEnd) }),
       ...(progress.sampling === undefined ? {} : { sampling: progress.sampling }),
       input: {
-        hash: request.inputHash,
+        hash: await c.requestInputHash(requestId),
         bytes: input,
         ...(input !== null && modelInterface !== null ? decodeInputValues(modelInterface, input) : {}),
       },

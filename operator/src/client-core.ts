@@ -370,6 +370,12 @@ export class VerimlClientCore {
     return { requestId, txHash: tx.hash, paid: total, ...(approval === undefined ? {} : { approval }) };
   }
 
+  /** The input hash a request was created with (from RequestCreated: a finalized request no longer stores it). */
+  async requestInputHash(requestId: bigint): Promise<string | null> {
+    const [created] = await this.market.queryFilter(this.market.filters.RequestCreated(requestId));
+    return created === undefined ? null : created.args.inputHash;
+  }
+
   /** The input bytes a request was created with (inline input; null for an input given by URI). */
   async requestInput(requestId: bigint): Promise<string | null> {
     const [created] = await this.market.queryFilter(this.market.filters.RequestCreated(requestId));

@@ -418,5 +418,40 @@ describe("InferenceMarket: fulfill and request storage", () => {
       const extra = tx!.gasUsed - short!.gasUsed;
       expect(extra < 40_000n, `extra gas ${extra}`).to.equal(true);
     });
+
+    it("keeps one commitment word: the input hash while live, the result hash once finalized (no fresh slot)", async () => {
+      const inputHash = ethers.keccak256(DEFAULT_INPUT);
+      const open = await createRequest(f);
+      const claimed = await createAndClaim(f);
+      const refunded = await createRequest(f, { deadline: BigInt(await time.latest()) + 600n });
+      const settled = await createRequest(f);
+      // Live: the word is the input hash, and resultHashOf never reads it as a result.
+      for (const id of [open, claimed, refunded, settled]) {
+        expect((await f.market.getRequest(id)).inputHash).to.equal(inputHash);
+        expect(await f.market.resultHashOf(id)).to.equal(ethers.ZeroHash);
+      }
+      await time.increase(601);
+      await f.market.refund(refunded);
+      expect((await f.market.getRequest(refunded)).inputHash).to.equal(inputHash);
+      expect(await f.market.resultHashOf(refunded)).to.equal(ethers.ZeroHash);
+      await f.market.connect(f.operator).fulfill(settled, DEFAULT_OUTPUT, "0x");
+      // Finalized: the same word now holds the result hash; the input hash stays in RequestCreated.
+      expect(await f.market.resultHashOf(settled)).to.equal(ethers.keccak256(DEFAULT_OUTPUT));
+      expect((await f.market.getRequest(settled)).inputHash).to.equal(ethers.ZeroHash);
+      const [created] = await f.market.queryFilter(f.market.filters.RequestCreated(settled));
+      expect(created!.args.inputHash).to.equal(inputHash);
+      for (const id of [open, claimed]) expect(await f.market.resultHashOf(id)).to.equal(ethers.ZeroHash);
+    });
+
+    it("stores deadlines in 40 bits: a deadline past 2^40 - 1 is refused before any payment", async () => {
+      const far = 2n ** 40n;
+      await expect(
+        f.market.connect(f.requester).createRequest(await requestParams(f, { deadline: far + 10n }), {
+          value: ETH_REQUIRED,
+        }),
+      ).to.be.revertedWithCustomError(f.market, "SafeCastOverflowedUintDowncast");
+      const id = await createRequest(f, { deadline: far - 1n });
+      expect((await f.market.getRequest(id)).deadline).to.equal(far - 1n);
+    });
   });
 });

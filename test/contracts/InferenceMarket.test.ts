@@ -1001,6 +1001,8 @@ describe("InferenceMarket", () => {
 
       expect(await statusOf(f.market, id)).to.equal(Status.Finalized);
       expect(await settledOutput(f.market, id)).to.equal("0x");
+      // The commitment word held the input hash; a rejected result leaves no result hash in it.
+      expect(await f.market.resultHashOf(id)).to.equal(ethers.ZeroHash);
       expect(await f.market.owed(f.operator.address, ETH)).to.equal(0n);
       expect(await f.market.owed(f.treasury.address, ETH)).to.equal(0n);
       expect(await f.market.owed(f.requester.address, ETH)).to.equal(ETH_REQUIRED - reward);

@@ -42,7 +42,14 @@ export interface SolidityOptions {
 const g2 = (p: string[][]) => [p[0]![1]!, p[0]![0]!, p[1]![1]!, p[1]![0]!];
 const bitlen = (v: number) => (v <= 0 ? 0 : Math.floor(Math.log2(v)) + 1);
 
-/** The packing function of a verifier: one slot's public signals from the raw request input and the claimed output. */
+/** Input values up to which the packing is unrolled (one straight-line step per value); a loop past it. */
+const UNROLL_LIMIT = 512;
+
+/**
+ * The packing functions of a verifier: `packPublicSignals` (one slot's public signals from the raw request input
+ * and the claimed output) and `_pack`, which writes them to memory where the caller wants them (a batch packs
+ * every slot straight into its public signal array).
+ */
 function packingSource(n: number, o: SolidityOptions): string {
   const { input: i, output: out } = o;
   const header = `
@@ -54,17 +61,34 @@ function packingSource(n: number, o: SolidityOptions): string {
         bytes calldata input,
         int256[] calldata output
     ) public pure returns (uint256[${n}] memory s) {
+        uint256 ptr;
+        assembly ("memory-safe") {
+            ptr := s
+        }
+        _pack(ptr, input, output);
+    }
+
+    /// @dev Writes the ${n} public signal(s) of one slot (packPublicSignals) to memory words [ptr, ptr + ${32 * n}),
+    ///      which the caller has allocated.
+    // solhint-disable-next-line function-max-lines
+    function _pack(uint256 ptr, bytes calldata input, int256[] calldata output) private pure {
         if (input.length != ${i.count * i.bytes}) revert InputLengthMismatch(input.length, ${i.count * i.bytes});
         if (output.length != ${out.count}) revert OutputLengthMismatch(output.length, ${out.count});`;
   if (o.packing === null) {
     return `${header}
         for (uint256 k = 0; k < ${i.count}; ++k) {
             int256 v = VerimlPacking.clamp(VerimlPacking.decode(input, k, ${i.bytes}, ${i.signed}), ${i.lo}, ${i.hi});
-            s[k] = VerimlPacking.toField(v);
+            _store(ptr, k, VerimlPacking.toField(v));
         }
         for (uint256 k = 0; k < ${out.count}; ++k) {
             VerimlPacking.checkRange(k, output[k], ${out.lo}, ${out.hi});
-            s[${i.count} + k] = VerimlPacking.toField(output[k]);
+            _store(ptr, ${i.count} + k, VerimlPacking.toField(output[k]));
+        }
+    }
+
+    function _store(uint256 ptr, uint256 index, uint256 value) private pure {
+        assembly ("memory-safe") {
+            mstore(add(ptr, mul(index, 32)), value)
         }
     }`;
   }
@@ -93,6 +117,47 @@ function packingSource(n: number, o: SolidityOptions): string {
     if (last && last.element === slot.element && last.seg === slot.seg && last.end === slot.idx) last.end++;
     else runs.push({ element: slot.element, seg: slot.seg, start: slot.idx, end: slot.idx + 1 });
   }
+  const yul = (v: number) => (v < 0 ? `sub(0, ${-v})` : `${v}`);
+  const w = i.bytes;
+  const bits = inSeg!.valueBits;
+  const at = (offset: string) =>
+    i.signed
+      ? `signextend(${w - 1}, shr(${256 - 8 * w}, calldataload(${offset})))`
+      : `shr(${256 - 8 * w}, calldataload(${offset}))`;
+  // A decoded unsigned value of fewer than 32 bytes is never below 0 nor above 2^(8w) - 1: those clamps go.
+  const clampLo = i.signed || w === 32 || i.lo > 0;
+  const clampHi = i.signed || w === 32 || BigInt(i.hi) < 2n ** BigInt(8 * w) - 1n;
+  const clamp = (ind: string) =>
+    [
+      ...(clampLo ? [`${ind}if slt(v, ${yul(i.lo)}) {`, `${ind}    v := ${yul(i.lo)}`, `${ind}}`] : []),
+      ...(clampHi ? [`${ind}if sgt(v, ${yul(i.hi)}) {`, `${ind}    v := ${yul(i.hi)}`, `${ind}}`] : []),
+    ].join("\n");
+  const append = i.lo === 0 ? "v" : `sub(v, ${yul(i.lo)})`;
+  const inputRun = (r: { start: number; end: number }, first: boolean): string => {
+    const ind = "            ";
+    const lines: string[] = [];
+    if (first) lines.push(`${ind}acc := 0`);
+    if (r.end - r.start <= UNROLL_LIMIT) {
+      for (let k = r.start; k < r.end; k++) {
+        lines.push(`${ind}v := ${at(k * w === 0 ? "o" : `add(o, ${k * w})`)}`);
+        if (clampLo || clampHi) lines.push(clamp(ind));
+        lines.push(`${ind}acc := or(shl(${bits}, acc), ${append})`);
+      }
+    } else {
+      lines.push(
+        `${ind}for {`,
+        `${ind}    let p := add(o, ${r.start * w})`,
+        `${ind}} lt(p, add(o, ${r.end * w})) {`,
+        `${ind}    p := add(p, ${w})`,
+        `${ind}} {`,
+        `${ind}    v := ${at("p")}`,
+        ...(clampLo || clampHi ? [clamp(`${ind}    `)] : []),
+        `${ind}    acc := or(shl(${bits}, acc), ${append})`,
+        `${ind}}`,
+      );
+    }
+    return lines.join("\n");
+  };
   const body: string[] = [];
   for (let e = 0; e < n; e++) {
     const mine = runs.filter((r) => r.element === e);
@@ -100,49 +165,30 @@ function packingSource(n: number, o: SolidityOptions): string {
       `        // element ${e}: ${mine.map((r) => `${r.seg === 0 ? "input" : "output"} ${r.start}..${r.end - 1}`).join(", ")}`,
     );
     mine.forEach((r, j) => {
-      const acc = j === 0 ? "0" : "acc";
-      body.push(
-        `        acc = ${r.seg === 0 ? "_pushInputs" : "_pushOutputs"}(${acc}, ${r.seg === 0 ? "input" : "output"}, ${r.start}, ${r.end});`,
-      );
+      if (r.seg === 0) {
+        body.push(
+          `        assembly ("memory-safe") {`,
+          `            let o := input.offset`,
+          `            let v`,
+          inputRun(r, j === 0),
+          `        }`,
+        );
+      } else {
+        body.push(`        acc = _pushOutputs(${j === 0 ? "0" : "acc"}, output, ${r.start}, ${r.end});`);
+      }
     });
-    body.push(`        s[${e}] = acc;`);
+    body.push(
+      `        assembly ("memory-safe") {`,
+      `            mstore(${e === 0 ? "ptr" : `add(ptr, ${32 * e})`}, acc)`,
+      `        }`,
+    );
   }
-  const yul = (v: number) => (v < 0 ? `sub(0, ${-v})` : `${v}`);
-  const w = i.bytes;
-  const decode = i.signed
-    ? `signextend(${w - 1}, shr(${256 - 8 * w}, calldataload(add(input.offset, mul(k, ${w})))))`
-    : `shr(${256 - 8 * w}, calldataload(add(input.offset, mul(k, ${w}))))`;
   return `${header}
+        // Each input value: decoded (${w} byte(s) big-endian${i.signed ? ", two's complement" : ""}), clamped to [${i.lo}, ${i.hi}],
+        // offset by ${i.lo} and appended in ${bits} bits; straight-line code with constant offsets (the length
+        // is checked above, so every value read is the input's).
         uint256 acc;
 ${body.join("\n")}
-    }
-
-    /// @dev \`acc\` followed by input values [start, end) of \`input\` (length checked by the caller): each
-    ///      decoded (${w} byte(s) big-endian${i.signed ? ", two's complement" : ""}), clamped to [${i.lo}, ${i.hi}], offset by ${i.lo} and
-    ///      appended in ${inSeg!.valueBits} bits.
-    function _pushInputs(
-        uint256 acc,
-        bytes calldata input,
-        uint256 start,
-        uint256 end
-    ) private pure returns (uint256 r) {
-        assembly ("memory-safe") {
-            r := acc
-            for {
-                let k := start
-            } lt(k, end) {
-                k := add(k, 1)
-            } {
-                let v := ${decode}
-                if slt(v, ${yul(i.lo)}) {
-                    v := ${yul(i.lo)}
-                }
-                if sgt(v, ${yul(i.hi)}) {
-                    v := ${yul(i.hi)}
-                }
-                r := or(shl(${inSeg!.valueBits}, r), sub(v, ${yul(i.lo)}))
-            }
-        }
     }
 
     /// @dev \`acc\` followed by output values [start, end): each in [${out.lo}, ${out.hi}] (reverts otherwise), offset by
@@ -204,7 +250,7 @@ export function groth16Core(vk: VerificationKey): { constants: string; functions
     (p, i) => `    uint256 internal constant _IC${i}_X = ${p[0]};\n    uint256 internal constant _IC${i}_Y = ${p[1]};`,
   ).join("\n");
   const icAcc = vk.IC.slice(1)
-    .map((_, i) => `        _mulAcc(acc, _IC${i + 1}_X, _IC${i + 1}_Y, pubSignals[${i}]);`)
+    .map((_, i) => `        if (!_mulAcc(buf, _IC${i + 1}_X, _IC${i + 1}_Y, pubSignals[${i}])) return false;`)
     .join("\n");
   return {
     constants: `    // BN254 scalar field r and base field q
@@ -238,10 +284,16 @@ ${ic}`,
         if (a[0] >= _Q || a[1] >= _Q || c[0] >= _Q || c[1] >= _Q) return false;
         if (b[0][0] >= _Q || b[0][1] >= _Q || b[1][0] >= _Q || b[1][1] >= _Q) return false;
 
-        uint256[2] memory acc = [_IC0_X, _IC0_Y];
+        // vk_x = IC_0 + sum_i pub_i * IC_{i+1}, accumulated in words 0..1 of one scratch buffer (2..4: ecMul's).
+        uint256[5] memory scratch;
+        scratch[0] = _IC0_X;
+        scratch[1] = _IC0_Y;
+        uint256 buf;
+        assembly ("memory-safe") {
+            buf := scratch
+        }
 ${icAcc}
-        if (acc[0] == type(uint256).max) return false;
-        return _pairing(a, b, c, acc);
+        return _pairing(a, b, c, scratch[0], scratch[1]);
     }
 
     /// e(-A, B) * e(alpha, beta) * e(vk_x, gamma) * e(C, delta) == 1
@@ -249,7 +301,8 @@ ${icAcc}
         uint256[2] calldata a,
         uint256[2][2] calldata b,
         uint256[2] calldata c,
-        uint256[2] memory vkX
+        uint256 vkX,
+        uint256 vkY
     ) private view returns (bool) {
         uint256[24] memory input;
         // -A
@@ -267,8 +320,8 @@ ${icAcc}
         input[10] = _BETA_Y1;
         input[11] = _BETA_Y0;
         // vk_x, gamma
-        input[12] = vkX[0];
-        input[13] = vkX[1];
+        input[12] = vkX;
+        input[13] = vkY;
         input[14] = _GAMMA_X1;
         input[15] = _GAMMA_X0;
         input[16] = _GAMMA_Y1;
@@ -289,28 +342,19 @@ ${icAcc}
         return ok && out[0] == 1;
     }
 
-    /// acc += s * (x, y); on precompile failure acc[0] is set to type(uint256).max
-    function _mulAcc(uint256[2] memory acc, uint256 x, uint256 y, uint256 s) private view {
-        if (acc[0] == type(uint256).max) return;
-        uint256[4] memory buf;
-        buf[0] = x;
-        buf[1] = y;
-        buf[2] = s;
-        bool ok;
+    /// @dev Words 0..1 at \`buf\` += s * (x, y) (words 2..4 are scratch); false on a precompile failure.
+    function _mulAcc(uint256 buf, uint256 x, uint256 y, uint256 s) private view returns (bool ok) {
         assembly ("memory-safe") {
-            // ecMul writes the product into buf[0..1]
-            ok := staticcall(gas(), 0x07, buf, 96, buf, 64)
+            let m := add(buf, 64)
+            mstore(m, x)
+            mstore(add(buf, 96), y)
+            mstore(add(buf, 128), s)
+            // ecMul writes the product into words 2..3; ecAdd adds words 0..1 and 2..3 into words 0..1
+            ok := staticcall(gas(), 0x07, m, 96, m, 64)
+            if ok {
+                ok := staticcall(gas(), 0x06, buf, 128, buf, 64)
+            }
         }
-        if (!ok) {
-            acc[0] = type(uint256).max;
-            return;
-        }
-        buf[2] = acc[0];
-        buf[3] = acc[1];
-        assembly ("memory-safe") {
-            ok := staticcall(gas(), 0x06, buf, 128, acc, 64)
-        }
-        if (!ok) acc[0] = type(uint256).max;
     }
 `,
   };
@@ -363,10 +407,12 @@ ${singleFn}
             revert BatchSizeMismatch(inputs.length, outputs.length, ${k});
         }
         uint256[${n}] memory s;
-        for (uint256 slot = 0; slot < ${k}; ++slot) {
-            uint256[${m}] memory one = packPublicSignals(inputs[slot], outputs[slot]);
-            for (uint256 j = 0; j < ${m}; ++j) s[slot * ${m} + j] = one[j];
+        uint256 ptr;
+        assembly ("memory-safe") {
+            ptr := s
         }
+        // Each slot's signals are packed straight into place: slot \`slot\` at words [slot * ${m}, slot * ${m} + ${m}).
+        for (uint256 slot = 0; slot < ${k}; ++slot) _pack(ptr + slot * ${32 * m}, inputs[slot], outputs[slot]);
         return _verify(a, b, c, s);
     }
 

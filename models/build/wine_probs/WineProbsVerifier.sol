@@ -64,40 +64,136 @@ contract WineProbsVerifier {
         bytes calldata input,
         int256[] calldata output
     ) public pure returns (uint256[1] memory s) {
-        if (input.length != 13) revert InputLengthMismatch(input.length, 13);
-        if (output.length != 3) revert OutputLengthMismatch(output.length, 3);
-        uint256 acc;
-        // element 0: input 0..12, output 0..2
-        acc = _pushInputs(0, input, 0, 13);
-        acc = _pushOutputs(acc, output, 0, 3);
-        s[0] = acc;
+        uint256 ptr;
+        assembly ("memory-safe") {
+            ptr := s
+        }
+        _pack(ptr, input, output);
     }
 
-    /// @dev `acc` followed by input values [start, end) of `input` (length checked by the caller): each
-    ///      decoded (1 byte(s) big-endian, two's complement), clamped to [-127, 127], offset by -127 and
-    ///      appended in 8 bits.
-    function _pushInputs(
-        uint256 acc,
-        bytes calldata input,
-        uint256 start,
-        uint256 end
-    ) private pure returns (uint256 r) {
+    /// @dev Writes the 1 public signal(s) of one slot (packPublicSignals) to memory words [ptr, ptr + 32),
+    ///      which the caller has allocated.
+    // solhint-disable-next-line function-max-lines
+    function _pack(uint256 ptr, bytes calldata input, int256[] calldata output) private pure {
+        if (input.length != 13) revert InputLengthMismatch(input.length, 13);
+        if (output.length != 3) revert OutputLengthMismatch(output.length, 3);
+        // Each input value: decoded (1 byte(s) big-endian, two's complement), clamped to [-127, 127],
+        // offset by -127 and appended in 8 bits; straight-line code with constant offsets (the length
+        // is checked above, so every value read is the input's).
+        uint256 acc;
+        // element 0: input 0..12, output 0..2
         assembly ("memory-safe") {
-            r := acc
-            for {
-                let k := start
-            } lt(k, end) {
-                k := add(k, 1)
-            } {
-                let v := signextend(0, shr(248, calldataload(add(input.offset, mul(k, 1)))))
-                if slt(v, sub(0, 127)) {
-                    v := sub(0, 127)
-                }
-                if sgt(v, 127) {
-                    v := 127
-                }
-                r := or(shl(8, r), sub(v, sub(0, 127)))
+            let o := input.offset
+            let v
+            acc := 0
+            v := signextend(0, shr(248, calldataload(o)))
+            if slt(v, sub(0, 127)) {
+                v := sub(0, 127)
             }
+            if sgt(v, 127) {
+                v := 127
+            }
+            acc := or(shl(8, acc), sub(v, sub(0, 127)))
+            v := signextend(0, shr(248, calldataload(add(o, 1))))
+            if slt(v, sub(0, 127)) {
+                v := sub(0, 127)
+            }
+            if sgt(v, 127) {
+                v := 127
+            }
+            acc := or(shl(8, acc), sub(v, sub(0, 127)))
+            v := signextend(0, shr(248, calldataload(add(o, 2))))
+            if slt(v, sub(0, 127)) {
+                v := sub(0, 127)
+            }
+            if sgt(v, 127) {
+                v := 127
+            }
+            acc := or(shl(8, acc), sub(v, sub(0, 127)))
+            v := signextend(0, shr(248, calldataload(add(o, 3))))
+            if slt(v, sub(0, 127)) {
+                v := sub(0, 127)
+            }
+            if sgt(v, 127) {
+                v := 127
+            }
+            acc := or(shl(8, acc), sub(v, sub(0, 127)))
+            v := signextend(0, shr(248, calldataload(add(o, 4))))
+            if slt(v, sub(0, 127)) {
+                v := sub(0, 127)
+            }
+            if sgt(v, 127) {
+                v := 127
+            }
+            acc := or(shl(8, acc), sub(v, sub(0, 127)))
+            v := signextend(0, shr(248, calldataload(add(o, 5))))
+            if slt(v, sub(0, 127)) {
+                v := sub(0, 127)
+            }
+            if sgt(v, 127) {
+                v := 127
+            }
+            acc := or(shl(8, acc), sub(v, sub(0, 127)))
+            v := signextend(0, shr(248, calldataload(add(o, 6))))
+            if slt(v, sub(0, 127)) {
+                v := sub(0, 127)
+            }
+            if sgt(v, 127) {
+                v := 127
+            }
+            acc := or(shl(8, acc), sub(v, sub(0, 127)))
+            v := signextend(0, shr(248, calldataload(add(o, 7))))
+            if slt(v, sub(0, 127)) {
+                v := sub(0, 127)
+            }
+            if sgt(v, 127) {
+                v := 127
+            }
+            acc := or(shl(8, acc), sub(v, sub(0, 127)))
+            v := signextend(0, shr(248, calldataload(add(o, 8))))
+            if slt(v, sub(0, 127)) {
+                v := sub(0, 127)
+            }
+            if sgt(v, 127) {
+                v := 127
+            }
+            acc := or(shl(8, acc), sub(v, sub(0, 127)))
+            v := signextend(0, shr(248, calldataload(add(o, 9))))
+            if slt(v, sub(0, 127)) {
+                v := sub(0, 127)
+            }
+            if sgt(v, 127) {
+                v := 127
+            }
+            acc := or(shl(8, acc), sub(v, sub(0, 127)))
+            v := signextend(0, shr(248, calldataload(add(o, 10))))
+            if slt(v, sub(0, 127)) {
+                v := sub(0, 127)
+            }
+            if sgt(v, 127) {
+                v := 127
+            }
+            acc := or(shl(8, acc), sub(v, sub(0, 127)))
+            v := signextend(0, shr(248, calldataload(add(o, 11))))
+            if slt(v, sub(0, 127)) {
+                v := sub(0, 127)
+            }
+            if sgt(v, 127) {
+                v := 127
+            }
+            acc := or(shl(8, acc), sub(v, sub(0, 127)))
+            v := signextend(0, shr(248, calldataload(add(o, 12))))
+            if slt(v, sub(0, 127)) {
+                v := sub(0, 127)
+            }
+            if sgt(v, 127) {
+                v := 127
+            }
+            acc := or(shl(8, acc), sub(v, sub(0, 127)))
+        }
+        acc = _pushOutputs(acc, output, 0, 3);
+        assembly ("memory-safe") {
+            mstore(ptr, acc)
         }
     }
 
@@ -143,10 +239,12 @@ contract WineProbsVerifier {
             revert BatchSizeMismatch(inputs.length, outputs.length, 1);
         }
         uint256[1] memory s;
-        for (uint256 slot = 0; slot < 1; ++slot) {
-            uint256[1] memory one = packPublicSignals(inputs[slot], outputs[slot]);
-            for (uint256 j = 0; j < 1; ++j) s[slot * 1 + j] = one[j];
+        uint256 ptr;
+        assembly ("memory-safe") {
+            ptr := s
         }
+        // Each slot's signals are packed straight into place: slot `slot` at words [slot * 1, slot * 1 + 1).
+        for (uint256 slot = 0; slot < 1; ++slot) _pack(ptr + slot * 32, inputs[slot], outputs[slot]);
         return _verify(a, b, c, s);
     }
 
@@ -167,10 +265,16 @@ contract WineProbsVerifier {
         if (a[0] >= _Q || a[1] >= _Q || c[0] >= _Q || c[1] >= _Q) return false;
         if (b[0][0] >= _Q || b[0][1] >= _Q || b[1][0] >= _Q || b[1][1] >= _Q) return false;
 
-        uint256[2] memory acc = [_IC0_X, _IC0_Y];
-        _mulAcc(acc, _IC1_X, _IC1_Y, pubSignals[0]);
-        if (acc[0] == type(uint256).max) return false;
-        return _pairing(a, b, c, acc);
+        // vk_x = IC_0 + sum_i pub_i * IC_{i+1}, accumulated in words 0..1 of one scratch buffer (2..4: ecMul's).
+        uint256[5] memory scratch;
+        scratch[0] = _IC0_X;
+        scratch[1] = _IC0_Y;
+        uint256 buf;
+        assembly ("memory-safe") {
+            buf := scratch
+        }
+        if (!_mulAcc(buf, _IC1_X, _IC1_Y, pubSignals[0])) return false;
+        return _pairing(a, b, c, scratch[0], scratch[1]);
     }
 
     /// e(-A, B) * e(alpha, beta) * e(vk_x, gamma) * e(C, delta) == 1
@@ -178,7 +282,8 @@ contract WineProbsVerifier {
         uint256[2] calldata a,
         uint256[2][2] calldata b,
         uint256[2] calldata c,
-        uint256[2] memory vkX
+        uint256 vkX,
+        uint256 vkY
     ) private view returns (bool) {
         uint256[24] memory input;
         // -A
@@ -196,8 +301,8 @@ contract WineProbsVerifier {
         input[10] = _BETA_Y1;
         input[11] = _BETA_Y0;
         // vk_x, gamma
-        input[12] = vkX[0];
-        input[13] = vkX[1];
+        input[12] = vkX;
+        input[13] = vkY;
         input[14] = _GAMMA_X1;
         input[15] = _GAMMA_X0;
         input[16] = _GAMMA_Y1;
@@ -218,27 +323,18 @@ contract WineProbsVerifier {
         return ok && out[0] == 1;
     }
 
-    /// acc += s * (x, y); on precompile failure acc[0] is set to type(uint256).max
-    function _mulAcc(uint256[2] memory acc, uint256 x, uint256 y, uint256 s) private view {
-        if (acc[0] == type(uint256).max) return;
-        uint256[4] memory buf;
-        buf[0] = x;
-        buf[1] = y;
-        buf[2] = s;
-        bool ok;
+    /// @dev Words 0..1 at `buf` += s * (x, y) (words 2..4 are scratch); false on a precompile failure.
+    function _mulAcc(uint256 buf, uint256 x, uint256 y, uint256 s) private view returns (bool ok) {
         assembly ("memory-safe") {
-            // ecMul writes the product into buf[0..1]
-            ok := staticcall(gas(), 0x07, buf, 96, buf, 64)
+            let m := add(buf, 64)
+            mstore(m, x)
+            mstore(add(buf, 96), y)
+            mstore(add(buf, 128), s)
+            // ecMul writes the product into words 2..3; ecAdd adds words 0..1 and 2..3 into words 0..1
+            ok := staticcall(gas(), 0x07, m, 96, m, 64)
+            if ok {
+                ok := staticcall(gas(), 0x06, buf, 128, buf, 64)
+            }
         }
-        if (!ok) {
-            acc[0] = type(uint256).max;
-            return;
-        }
-        buf[2] = acc[0];
-        buf[3] = acc[1];
-        assembly ("memory-safe") {
-            ok := staticcall(gas(), 0x06, buf, 128, acc, 64)
-        }
-        if (!ok) acc[0] = type(uint256).max;
     }
 }

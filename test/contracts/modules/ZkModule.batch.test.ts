@@ -349,9 +349,21 @@ describe("ZkModule batch settlement (fulfillBatch)", function () {
     await expect(f.market.connect(f.operator).fulfillBatch(ids, proof))
       .to.be.revertedWithCustomError(f.market, "InferenceMarketWrongOperator")
       .withArgs(ids[1], f.operator.address, f.other.address);
-    // The claimant may include its own claim: settled, and its lock released.
-    await f.market.connect(f.other).fulfillBatch(ids, proof);
+    // The claimant may include its own claim: settled, and its lock released (the open request had none).
+    const settled = await (await f.market.connect(f.other).fulfillBatch(ids, proof)).wait();
     expect((await f.vault.stakeOf(f.other.address)).locked).to.equal(0n);
+    const unlocked = settled!.logs
+      .map((log) => {
+        try {
+          return f.vault.interface.parseLog(log);
+        } catch {
+          return null;
+        }
+      })
+      .filter((e) => e?.name === "StakeUnlocked");
+    expect(unlocked.map((e) => e!.args.lockId)).to.deep.equal([
+      await f.market.operatorLockId(ids[1]!, f.other.address),
+    ]);
     await expect(f.market.connect(f.operator).fulfillBatch(ids, proof))
       .to.be.revertedWithCustomError(f.market, "InferenceMarketWrongStatus")
       .withArgs(ids[0], BigInt(Status.Finalized));
