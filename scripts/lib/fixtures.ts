@@ -1,6 +1,6 @@
 /**
  * Builds of the PyTorch fixtures (models/pytorch) that are too large to commit (the transformers' proving keys
- * are about 100 MB), and batch builds of the digits MLP: built on first use into .veriml/builds/<name> with the development setup (about a minute
+ * are about 100 MB), and batch and sha256-input builds of the digits MLP: built on first use into .veriml/builds/<name> with the development setup (about a minute
  * for the two-block ViT), and reused while the model, its calibration set and verifier-gen's sources are the
  * ones the build was made from.
  */
@@ -60,6 +60,22 @@ export async function digitsMlpBatchBuild(k: number, logger: Logger = silentLogg
     batch: k,
     // circom: the batch tests compare the circuit with circom's witness calculator, slot by slot
     backend: "circom",
+  });
+}
+
+/**
+ * The digits MLP with input commitment sha256 (models/digits-mlp.onnx with the options of models/build/digits-mlp: the
+ * same model commitment; its public signals are the SHA-256 of the input bytes and the label), built on first use
+ * into .veriml/builds/digits_mlp-sha256 with the development setup (the circom backend: about 12 s).
+ */
+export async function digitsMlpSha256Build(logger: Logger = silentLogger): Promise<string> {
+  const model = "models/digits-mlp.onnx";
+  const calibration = "data/digits-calibration.json";
+  return cachedBuild("digits_mlp-sha256", "digits_mlp\0sha256", [model, calibration], logger, {
+    model: join(ROOT, model),
+    calibration: join(ROOT, calibration),
+    name: "digits_mlp",
+    inputCommitment: "sha256",
   });
 }
 

@@ -375,7 +375,8 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   const setupMs = Date.now() - t0;
   writeFileSync(join(dir, FILES.vkey), JSON.stringify(vk, null, 1));
 
-  const contractName = contractNameFor(o.batch > 1 ? `${name}_batch${o.batch}` : name) + (o.naive ? "Naive" : "");
+  const contractName =
+    contractNameFor(o.batch > 1 ? `${name}_batch${o.batch}` : hashed ? `${name}_sha256` : name) + (o.naive ? "Naive" : "");
   const ranges = computeRanges(ig);
   const outRange = ranges[ranges.length - 1]!;
 
