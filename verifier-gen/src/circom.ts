@@ -195,7 +195,10 @@ export function inputClamp(lo: number, hi: number): { bytes: number; signed: boo
   const rmin = signed ? -(2 ** (8 * bytes - 1)) : 0;
   const rmax = signed ? 2 ** (8 * bytes - 1) - 1 : 2 ** (8 * bytes) - 1;
   const MODE = (rmin < lo ? 1 : 0) | (rmax > hi ? 2 : 0);
-  const N = Math.max(1, bitlen(Math.max(Math.abs(rmax - lo), Math.abs(rmin - lo), Math.abs(hi - rmin), Math.abs(hi - rmax))));
+  const N = Math.max(
+    1,
+    bitlen(Math.max(Math.abs(rmax - lo), Math.abs(rmin - lo), Math.abs(hi - rmin), Math.abs(hi - rmax))),
+  );
   return { bytes, signed, N, MODE };
 }
 
@@ -935,10 +938,24 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
   const inputCommitment = opts.inputCommitment ?? "packed";
   const hashed = inputCommitment === "sha256";
   if (hashed && (naive || batch > 1)) {
-    throw new InputError(`input commitment sha256 is for single-inference circuits (not ${naive ? "a naive baseline" : `batch ${batch}`})`);
+    throw new InputError(
+      `input commitment sha256 is for single-inference circuits (not ${naive ? "a naive baseline" : `batch ${batch}`})`,
+    );
   }
   const ranges = computeRanges(g);
-  const em: Emission = { g, ranges, naive, hashed, batch, slot: 0, L: [], decl: [], plan: [], templates: [], weightInputs: {} };
+  const em: Emission = {
+    g,
+    ranges,
+    naive,
+    hashed,
+    batch,
+    slot: 0,
+    L: [],
+    decl: [],
+    plan: [],
+    templates: [],
+    weightInputs: {},
+  };
   const { L, decl, plan, templates, weightInputs } = em;
   const slots = Array.from({ length: batch }, (_, slot) => emitSlot({ ...em, slot }));
   const vals = slots[0]!.vals;

@@ -50,13 +50,7 @@ import { emitIntOnnx, IntOnnxRunner } from "./intonnx.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { inputEncoding, modelCommitment } from "./merkle.js";
 import { pack, unpack, type PackLayout } from "./packing.js";
-import {
-  INPUT_COMMITMENTS,
-  inputHashSignal,
-  publicSignalsFor,
-  toField,
-  type InputCommitment,
-} from "./signals.js";
+import { INPUT_COMMITMENTS, inputHashSignal, publicSignalsFor, toField, type InputCommitment } from "./signals.js";
 import { decodeInputBytes, encodeInputBytes } from "./encoding.js";
 import { QuantizeOptionsSchema, quantize, quantizeInput } from "./quantize.js";
 import { contractNameFor, emitSolidityVerifier, PACKING_LIBRARY_SOL, type SolidityOptions } from "./solidity.js";
@@ -376,7 +370,8 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   writeFileSync(join(dir, FILES.vkey), JSON.stringify(vk, null, 1));
 
   const contractName =
-    contractNameFor(o.batch > 1 ? `${name}_batch${o.batch}` : hashed ? `${name}_sha256` : name) + (o.naive ? "Naive" : "");
+    contractNameFor(o.batch > 1 ? `${name}_batch${o.batch}` : hashed ? `${name}_sha256` : name) +
+    (o.naive ? "Naive" : "");
   const ranges = computeRanges(ig);
   const outRange = ranges[ranges.length - 1]!;
 
@@ -873,16 +868,17 @@ export async function proveQuantized(md: ModelDir, q: number[], logger: Logger =
  * Proves the model on a request's input bytes (tensor 0 = clamp(decode(bytes), lo, hi)): what an operator proves.
  * A sha256 build's proof is for exactly these bytes (its input signal is their hash). Throws on a wrong length.
  */
-export async function proveRequest(
-  md: ModelDir,
-  input: Uint8Array,
-  logger: Logger = silentLogger,
-): Promise<ProofFile> {
+export async function proveRequest(md: ModelDir, input: Uint8Array, logger: Logger = silentLogger): Promise<ProofFile> {
   requireSingle(md, "proveRequest");
   const q = decodeInputBytes(md.graph, input);
   if (inputCommitmentOf(md.manifest) !== "sha256") return proveQuantized(md, q, logger);
   const trace = runInt(md.graph, q);
-  const proved = await proveChecked(md, requestCircuitInput(md, input), expectedPublicSignals(md, q, trace, input), logger);
+  const proved = await proveChecked(
+    md,
+    requestCircuitInput(md, input),
+    expectedPublicSignals(md, q, trace, input),
+    logger,
+  );
   return { format: "veriml-proof", ...proved, input: hexlify(input), decoded: decodedOf(md, q, trace) };
 }
 
