@@ -94,8 +94,12 @@ program
   .option("--naive", "baseline circuit: weights as private signals, one public signal per value")
   .option(
     "--backend <name>",
-    "how the R1CS is made: direct (default: written from the gadget plan, scales to millions of weights) or circom (circom2, the reference)",
-    "direct",
+    "how the R1CS is made: direct (default: written from the gadget plan, scales to millions of weights) or circom (circom2, the reference; the default for --input-commitment sha256)",
+  )
+  .option(
+    "--input-commitment <kind>",
+    "how the proof's public signals carry the input: packed (default: the input values) or sha256 (one signal, the SHA-256 of the request's input bytes; circom backend, single inference)",
+    "packed",
   )
   .option(
     "--circom-opt <level>",
@@ -119,7 +123,8 @@ program
         naive: !!o.naive,
         batch: o.batch as number,
         optimization: o.circomOpt === "O1" ? "O1" : "O2",
-        backend: o.backend as "direct" | "circom",
+        ...(o.backend ? { backend: o.backend as "direct" | "circom" } : {}),
+        inputCommitment: o.inputCommitment as "packed" | "sha256",
         ...(o.ptau ? { ptau: o.ptau as string } : {}),
         ...(o.name ? { name: o.name as string } : {}),
         ...(o.outputKind ? { outputKind: o.outputKind as OutputKind } : {}),
@@ -139,6 +144,7 @@ program
       m.packing
         ? `packing        ${m.packing.segments.map((s) => `${s.kind} ${s.count}x${s.valueBits}b`).join(" + ")} -> ${m.packing.elements} elements (${m.packing.valuesPerElement.join("/")} values)`
         : "",
+      m.inputCommitment === "sha256" ? `input signal   sha256(input bytes) >> 3 (${m.publicSignals[0]!.name})` : "",
       `verifier       ${r.solidityFile} (contract ${m.contractName})`,
       `out            ${r.dir}`,
       `time           ${((Date.now() - t0) / 1000).toFixed(1)} s`,

@@ -1,15 +1,17 @@
 /**
  * Builds of the PyTorch fixtures (models/pytorch) that are too large to commit (the transformers' proving keys
- * are about 100 MB), and batch builds of the digits MLP: built on first use into .veriml/builds/<name> with the development setup (about a minute
+ * are about 100 MB), and batch and sha256-input builds of the digits MLP: built on first use into .veriml/builds/<name> with the development setup (about a minute
  * for the two-block ViT), and reused while the model, its calibration set and verifier-gen's sources are the
  * ones the build was made from.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { silentLogger, type Logger } from "../../verifier-gen/src/logger.js";
 import { build, type BuildOptions } from "../../verifier-gen/src/pipeline.js";
 import type { OutputKind } from "../../verifier-gen/src/interface.js";
+import type { InputCommitment } from "../../verifier-gen/src/signals.js";
+import { digits28, scaleMlp } from "../../verifier-gen/scripts/lib/scale-models.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -61,6 +63,45 @@ export async function digitsMlpBatchBuild(k: number, logger: Logger = silentLogg
     // circom: the batch tests compare the circuit with circom's witness calculator, slot by slot
     backend: "circom",
   });
+}
+
+/**
+ * The digits MLP with input commitment sha256 (models/digits-mlp.onnx with the options of models/build/digits-mlp: the
+ * same model commitment; its public signals are the SHA-256 of the input bytes and the label), built on first use
+ * into .veriml/builds/digits_mlp-sha256 with the development setup (the circom backend: about 12 s).
+ */
+export async function digitsMlpSha256Build(logger: Logger = silentLogger): Promise<string> {
+  const model = "models/digits-mlp.onnx";
+  const calibration = "data/digits-calibration.json";
+  return cachedBuild("digits_mlp-sha256", "digits_mlp\0sha256", [model, calibration], logger, {
+    model: join(ROOT, model),
+    calibration: join(ROOT, calibration),
+    name: "digits_mlp",
+    inputCommitment: "sha256",
+  });
+}
+
+/**
+ * The scale benchmark's mlp_10k (784 inputs, verifier-gen/scripts/lib/scale-models.ts, calibrated on the upsampled
+ * digits) with either input commitment, default backends (packed: direct, sha256: circom), built on first use into
+ * .veriml/builds/mlp_10k-<commitment>; also its model and data files there. For bench-hashed.ts.
+ */
+export async function mlp10kBuild(
+  inputCommitment: InputCommitment,
+  logger: Logger = silentLogger,
+): Promise<{ dir: string; data: string }> {
+  const model = ".veriml/builds/mlp_10k.onnx";
+  const data = ".veriml/builds/mlp_10k.data.json";
+  mkdirSync(join(ROOT, ".veriml/builds"), { recursive: true });
+  writeFileSync(join(ROOT, model), scaleMlp("mlp_10k", [12]).onnx);
+  writeFileSync(join(ROOT, data), JSON.stringify(digits28(join(ROOT, "data/digits-calibration.json"), 64, [1, 784])));
+  const dir = await cachedBuild(`mlp_10k-${inputCommitment}`, `mlp_10k\0${inputCommitment}`, [model, data], logger, {
+    model: join(ROOT, model),
+    calibration: join(ROOT, data),
+    name: "mlp_10k",
+    inputCommitment,
+  });
+  return { dir, data: join(ROOT, data) };
 }
 
 /** Builds into .veriml/builds/<dir> unless the build there was made from the same sources and options. */

@@ -69,6 +69,9 @@ export interface Sample {
 function requireClassifier(md: ModelDir): { classes: number } {
   const m = md.manifest;
   if (m.naive || m.packing === null) throw new InputError(`${m.name}: a naive baseline build cannot be attested`);
+  if (m.inputCommitment === "sha256") {
+    throw new InputError(`${m.name}: attest the packed build of this model (the same modelHash), not its sha256 one`);
+  }
   if (m.output.kind !== "label" && m.output.kind !== "logits" && m.output.kind !== "probabilities") {
     throw new InputError(
       `${m.name}: output kind ${m.output.kind} has no label to count (label, logits or probabilities)`,

@@ -11,6 +11,11 @@
  * layout. Inputs are private and range-checked exactly: lo <= x <= hi (two bit decompositions when
  * hi - lo + 1 is not a power of two), because every static range below starts from that one.
  *
+ * `inputCommitment: "sha256"` (single-inference circuits, circom backend): the private input is the request's
+ * input bytes `xb` (each range-checked to 8 bits), x[i] = clamp(decode(bytes of value i), lo, hi) exactly as the
+ * verifier decodes them, and the public signals are pub[0] = the top 253 bits of SHA-256(xb) (circomlib's Sha256)
+ * and then the packed output alone: the verifier hashes the request's bytes instead of packing them.
+ *
  * `naive: true` emits the baseline for benchmarks: weights as private input signals (every
  * product is a constraint) and one public signal per input / output value, in the same order.
  */
@@ -18,6 +23,8 @@ import { computeRanges, nodeInputIds, normalizeBounds, requantScalar, type IntGr
 import { InputError, IntegrityError } from "./errors.js";
 import { poolWindows } from "./tensorops.js";
 import { packLayout, streamSlots, type PackLayout, type PackSegment } from "./packing.js";
+import { inputEncoding } from "./merkle.js";
+import type { InputCommitment } from "./signals.js";
 
 /** A linear combination of circuit signals (by name) plus a constant. */
 export type LC = { t: Map<string, bigint>; c: bigint };
@@ -71,7 +78,8 @@ const big = (n: number) => BigInt(n);
 
 export interface PublicSignalSpec {
   name: string;
-  kind: "packed" | "label" | "input" | "output";
+  /** inputHash: the top 253 bits of SHA-256 of the input bytes (an `inputCommitment: "sha256"` build) */
+  kind: "packed" | "label" | "input" | "output" | "inputHash";
   /** for packed kinds: which element of the packing */
   element?: number;
   /** batch circuits (k > 1): the slot, i.e. which of the k inferences the signal belongs to */
@@ -141,6 +149,8 @@ export interface CircuitSource {
   traceSignals: (string | null)[][][];
   /** naive mode: names of private weight signal arrays and their values (prover input) */
   weightInputs: Record<string, number[]>;
+  /** how the public signals carry the input (packed, or the SHA-256 of the input bytes `xb`) */
+  inputCommitment: InputCommitment;
 }
 
 export interface CircomOptions {
@@ -151,6 +161,45 @@ export interface CircomOptions {
    * public signals are the k slots' own, concatenated.
    */
   batch?: number;
+  /** how the public signals carry the input (default `packed`); `sha256` needs batch 1, not naive */
+  inputCommitment?: InputCommitment;
+}
+
+/** circomlib's SHA-256 circuits (GPL-3.0) a `sha256` circuit includes: copied next to it, under `sha256/` but binsum. */
+export const SHA256_CIRCUIT_FILES = [
+  "sha256/sha256.circom",
+  "sha256/constants.circom",
+  "sha256/sha256compression.circom",
+  "sha256/sha256compression_function.circom",
+  "sha256/t1.circom",
+  "sha256/t2.circom",
+  "sha256/sigmaplus.circom",
+  "sha256/sigma.circom",
+  "sha256/ch.circom",
+  "sha256/maj.circom",
+  "sha256/xor3.circom",
+  "sha256/rotate.circom",
+  "sha256/shift.circom",
+  "binsum.circom",
+] as const;
+
+/** Bits of the SHA-256 digest the input signal keeps (its most significant ones): < 2^253 < r. */
+export const INPUT_HASH_BITS = 253;
+
+/**
+ * The clamp of a decoded raw input value (the range its encoding can hold) to [lo, hi]: the Clamp gadget's MODE
+ * (which sides can clip) and comparison width N (|raw - lo|, |hi - raw| < 2^N).
+ */
+export function inputClamp(lo: number, hi: number): { bytes: number; signed: boolean; N: number; MODE: number } {
+  const { bytes, signed } = inputEncoding(lo, hi);
+  const rmin = signed ? -(2 ** (8 * bytes - 1)) : 0;
+  const rmax = signed ? 2 ** (8 * bytes - 1) - 1 : 2 ** (8 * bytes) - 1;
+  const MODE = (rmin < lo ? 1 : 0) | (rmax > hi ? 2 : 0);
+  const N = Math.max(
+    1,
+    bitlen(Math.max(Math.abs(rmax - lo), Math.abs(rmin - lo), Math.abs(hi - rmin), Math.abs(hi - rmax))),
+  );
+  return { bytes, signed, N, MODE };
 }
 
 /**
@@ -265,6 +314,7 @@ interface Emission {
   g: IntGraph;
   ranges: ReturnType<typeof computeRanges>;
   naive: boolean;
+  hashed: boolean;
   batch: number;
   slot: number;
   /** the statements of Model, in order */
@@ -278,12 +328,51 @@ interface Emission {
 }
 
 /**
+ * The input of a `sha256` circuit (batch 1): private bytes xb, each 8 bits (their bits feed the hash), decoded
+ * big-endian (two's complement when signed) and clamped to [lo, hi] into x, as the verifier and every executor read
+ * a request's input bytes (encoding.ts: decodeInputBytes); the hash component `sha` of all the bytes.
+ */
+function emitInputBytes(g: IntGraph, nIn: number, L: string[], decl: string[]): void {
+  const { lo, hi } = g.input;
+  const { bytes: W, signed, N, MODE } = inputClamp(lo, hi);
+  const NB = nIn * W;
+  decl.push(
+    `    signal input xb[${NB}];`,
+    `    signal x[${nIn}];`,
+    `    component xbr[${NB}];`,
+    ...(MODE === 0 ? [] : [`    component xc[${nIn}];`]),
+    `    component sha = Sha256(${NB * 8});`,
+  );
+  L.push(
+    `    // input bytes: ${nIn} values of ${W} byte(s), ${signed ? "two's complement" : "unsigned"}, big-endian; each byte 8 bits`,
+    `    for (var i = 0; i < ${NB}; i++) {`,
+    `        xbr[i] = RangeBits(8);`,
+    `        xbr[i].in <== xb[i];`,
+    `        for (var j = 0; j < 8; j++) { sha.in[i * 8 + j] <== xbr[i].bits[7 - j]; }`,
+    `    }`,
+    `    // x[i] = clamp(decode(value i), ${lo}, ${hi})`,
+    `    for (var i = 0; i < ${nIn}; i++) {`,
+    `        var raw = 0;`,
+    `        for (var k = 0; k < ${W}; k++) { raw = raw * 256 + xb[i * ${W} + k]; }`,
+    ...(signed ? [`        raw = raw - ${2n ** BigInt(8 * W)} * xbr[i * ${W}].bits[7];`] : []),
+    ...(MODE === 0
+      ? [`        x[i] <== raw;`]
+      : [
+          `        xc[i] = Clamp(${N}, ${lo}, ${hi}, ${MODE});`,
+          `        xc[i].in <== raw;`,
+          `        x[i] <== xc[i].out;`,
+        ]),
+    `    }`,
+  );
+}
+
+/**
  * One slot's copy of the model (the input range checks and every node) appended to the emission: slot s's arrays
  * and components are `<name>[s][...]` in a batch circuit (k > 1), `<name>[...]` otherwise. Returns the slot's
  * tensors as linear combinations and the signals holding them.
  */
 function emitSlot(em: Emission): { vals: LC[][]; traceSignals: (string | null)[][] } {
-  const { g, ranges, naive, batch, slot, L, decl, plan, templates, weightInputs } = em;
+  const { g, ranges, naive, hashed, batch, slot, L, decl, plan, templates, weightInputs } = em;
   /** This slot's view of an array (or scalar) `base`. */
   const at = (base: string) => (batch === 1 ? base : `${base}[${slot}]`);
   /** An array's declared name: one more leading dimension, of the k slots, in a batch circuit. */
@@ -302,7 +391,8 @@ function emitSlot(em: Emission): { vals: LC[][]; traceSignals: (string | null)[]
   };
 
   if (batch > 1) L.push(`    // ---- slot ${slot} ----`);
-  declare(`    signal input ${declName("x")}[${nIn}];`);
+  if (hashed) emitInputBytes(g, nIn, L, decl);
+  else declare(`    signal input ${declName("x")}[${nIn}];`);
   vals.push(Array.from({ length: nIn }, (_, i) => lcSig(`${at("x")}[${i}]`)));
   traceSignals.push(Array.from({ length: nIn }, (_, i) => `${at("x")}[${i}]`));
 
@@ -845,8 +935,27 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
   const batch = opts.batch ?? 1;
   if (!Number.isInteger(batch) || batch < 1) throw new InputError(`batch must be an integer >= 1, not ${batch}`);
   if (naive && batch > 1) throw new InputError("a naive baseline has no batch form");
+  const inputCommitment = opts.inputCommitment ?? "packed";
+  const hashed = inputCommitment === "sha256";
+  if (hashed && (naive || batch > 1)) {
+    throw new InputError(
+      `input commitment sha256 is for single-inference circuits (not ${naive ? "a naive baseline" : `batch ${batch}`})`,
+    );
+  }
   const ranges = computeRanges(g);
-  const em: Emission = { g, ranges, naive, batch, slot: 0, L: [], decl: [], plan: [], templates: [], weightInputs: {} };
+  const em: Emission = {
+    g,
+    ranges,
+    naive,
+    hashed,
+    batch,
+    slot: 0,
+    L: [],
+    decl: [],
+    plan: [],
+    templates: [],
+    weightInputs: {},
+  };
   const { L, decl, plan, templates, weightInputs } = em;
   const slots = Array.from({ length: batch }, (_, slot) => emitSlot({ ...em, slot }));
   const vals = slots[0]!.vals;
@@ -872,7 +981,7 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
     });
   } else {
     const segs: Omit<PackSegment, "valueBits">[] = [
-      { kind: "input", count: nIn, lo: g.input.lo, hi: g.input.hi },
+      ...(hashed ? [] : [{ kind: "input" as const, count: nIn, lo: g.input.lo, hi: g.input.hi }]),
       {
         kind: g.output.kind === "argmax" ? "label" : "output",
         count: outVals.length,
@@ -885,9 +994,20 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
     // Slot s's packed signals are pub[s * E .. s * E + E - 1]: the concatenation, over the slots, of exactly the
     // public signals a single-inference circuit of the model has.
     const E = layout.elements;
-    outDecl.push(`    signal output pub[${batch * E}];`);
+    // A sha256 circuit's pub[0] is the input hash, its packed output pub[1..E].
+    const H = hashed ? 1 : 0;
+    outDecl.push(`    signal output pub[${batch * (E + H)}];`);
+    if (hashed) {
+      outL.push(
+        `    // pub[0]: the top ${INPUT_HASH_BITS} bits of SHA-256(xb) (sha.out[0] is the digest's most significant bit)`,
+        `    var h = 0;`,
+        `    for (var i = 0; i < ${INPUT_HASH_BITS}; i++) { h += sha.out[i] * (1 << (${INPUT_HASH_BITS - 1} - i)); }`,
+        `    pub[0] <== h;`,
+      );
+      pub.push({ name: "pub[0]", kind: "inputHash" });
+    }
     slots.forEach(({ vals: sv }, s) => {
-      const segVals: LC[][] = [sv[0]!, sv[sv.length - 1]!];
+      const segVals: LC[][] = layout.segments.map((seg) => (seg.kind === "input" ? sv[0]! : sv[sv.length - 1]!));
       const accs = Array.from({ length: E }, () => lcConst(0n));
       for (const { seg, idx, element, shift } of streamSlots(layout)) {
         const v = lcConst(-big(layout.segments[seg]!.lo));
@@ -895,7 +1015,7 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
         lcAddScaled(accs[element]!, v, 1n << BigInt(shift));
       }
       accs.forEach((acc, k) => {
-        const name = `pub[${s * E + k}]`;
+        const name = `pub[${s * E + H + k}]`;
         outL.push(`    ${name} <== ${lcStr(acc)};`);
         pub.push({ name, kind: "packed", element: k, ...(batch > 1 ? { slot: s } : {}) });
         plan.push({ kind: "Output", output: name, value: acc });
@@ -908,6 +1028,7 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
     `// SPDX-License-Identifier: MIT`,
     `// Generated by veriml verifier-gen from integer graph "${g.name}"${naive ? " (naive baseline)" : ""}. Do not edit.`,
     `include "veriml_gadgets.circom";`,
+    ...(hashed ? [`include "sha256/sha256.circom";`] : []),
     ``,
     ...templates,
     `template Model() {`,
@@ -930,6 +1051,7 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
     batch,
     traceSignals: slots.map((s) => s.traceSignals),
     weightInputs,
+    inputCommitment,
   };
 }
 

@@ -3,7 +3,7 @@
  */
 import { median } from "./stats.js";
 import { createHash } from "node:crypto";
-import { concat, keccak256, toUtf8Bytes } from "ethers";
+import { concat, getBytes, hexlify, keccak256, toUtf8Bytes } from "ethers";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
@@ -11,7 +11,14 @@ import * as ort from "onnxruntime-node";
 import { z } from "zod";
 import type { Groth16Proof, VerificationKey } from "snarkjs";
 import { developmentZkey } from "./devsetup.js";
-import { constraintBreakdown, emitCircom, type CircuitSource, type PublicSignalSpec } from "./circom.js";
+import { createRequire } from "node:module";
+import {
+  constraintBreakdown,
+  emitCircom,
+  SHA256_CIRCUIT_FILES,
+  type CircuitSource,
+  type PublicSignalSpec,
+} from "./circom.js";
 import {
   buildConstraintSystem,
   directWitness,
@@ -43,7 +50,8 @@ import { emitIntOnnx, IntOnnxRunner } from "./intonnx.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { inputEncoding, modelCommitment } from "./merkle.js";
 import { pack, unpack, type PackLayout } from "./packing.js";
-import { publicSignalsFor, toField } from "./signals.js";
+import { INPUT_COMMITMENTS, inputHashSignal, publicSignalsFor, toField, type InputCommitment } from "./signals.js";
+import { decodeInputBytes, encodeInputBytes } from "./encoding.js";
 import { QuantizeOptionsSchema, quantize, quantizeInput } from "./quantize.js";
 import { contractNameFor, emitSolidityVerifier, PACKING_LIBRARY_SOL, type SolidityOptions } from "./solidity.js";
 import { compileVerifier, type VerifierArtifact } from "./compile.js";
@@ -79,9 +87,17 @@ export const BuildOptionsSchema = z.object({
   /**
    * How the R1CS is made: `direct` (default) writes it and every witness straight from the gadget plan
    * (r1csgen.ts; scales to millions of weights); `circom` compiles the generated circuit with circom2 (the
-   * reference the direct backend is tested against).
+   * reference the direct backend is tested against). Default: direct, but circom for input commitment sha256
+   * (its SHA-256 is circomlib's circuit; the direct backend refuses it).
    */
-  backend: z.enum(["direct", "circom"]).default("direct"),
+  backend: z.enum(["direct", "circom"]).optional(),
+  /**
+   * How the proof's public signals carry the input: `packed` (default) packs the input values with the output;
+   * `sha256` makes them one signal, the SHA-256 of the request's input bytes (top 253 bits), which the circuit
+   * computes from the bytes it decodes the input from and the verifier with the SHA-256 precompile. Cheaper on
+   * chain for large inputs, dearer to prove (about 30k constraints per 64 bytes); single-inference builds only.
+   */
+  inputCommitment: z.enum(INPUT_COMMITMENTS).default("packed"),
   /** circom simplification level (circom backend): O2 (default, fewest constraints) or O1 (keeps linear constraints) */
   optimization: z.enum(["O1", "O2"]).default("O2"),
   /**
@@ -117,6 +133,12 @@ export interface Manifest {
    * lists all of them, each with its slot); `packing` is one slot's layout.
    */
   batch?: number;
+  /**
+   * How the public signals carry the input (absent: `packed`, the input values packed with the output). `sha256`:
+   * publicSignals[0] is uint256(sha256(request input bytes)) >> 3 (signals.ts: inputHashSignal) and `packing`
+   * holds the output alone; the circuit's private input is the bytes (`xb`), decoded and clamped as the verifier does.
+   */
+  inputCommitment?: InputCommitment;
   input: {
     shape: number[];
     scale: number;
@@ -258,6 +280,11 @@ function outputKindFor(graph: "argmax" | "tensor", asked: OutputKind | undefined
 
 export async function build(options: BuildOptions, logger: Logger = silentLogger): Promise<BuildResult> {
   const o = BuildOptionsSchema.parse(options);
+  const hashed = o.inputCommitment === "sha256";
+  if (hashed && o.backend === "direct") {
+    throw new InputError("input commitment sha256 needs --backend circom (the direct backend has no SHA-256 circuit)");
+  }
+  const backend = o.backend ?? (hashed ? "circom" : "direct");
   const dir = resolve(o.out);
   mkdirSync(join(dir, "circuit"), { recursive: true });
   const bytes = readBytes(o.model, "model");
@@ -290,10 +317,11 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   writeFileSync(join(dir, FILES.intOnnx), emitIntOnnx(ig));
 
   const tc = Date.now();
-  const src = emitCircom(ig, { naive: o.naive, batch: o.batch });
+  const src = emitCircom(ig, { naive: o.naive, batch: o.batch, inputCommitment: o.inputCommitment });
   // The circom source is written either way: the specification of the circuit, which circom2 can check.
   writeFileSync(join(dir, FILES.circuit), src.main);
   writeFileSync(join(dir, "circuit/veriml_gadgets.circom"), GADGETS_CIRCOM);
+  if (hashed) copySha256Circuits(join(dir, "circuit"));
   let comp: {
     r1cs: string;
     constraints: number;
@@ -302,7 +330,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
     publicInputs: number;
     ms: number;
   };
-  if (o.backend === "circom") {
+  if (backend === "circom") {
     logger.info("compiling circuit with circom2");
     comp = await compileCircom(join(dir, "circuit"), "model", logger, o.optimization);
   } else {
@@ -319,7 +347,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
       ms: Date.now() - tc,
     };
   }
-  logger.info({ backend: o.backend, constraints: comp.constraints, ms: comp.ms }, "circuit compiled");
+  logger.info({ backend, constraints: comp.constraints, ms: comp.ms }, "circuit compiled");
 
   const power = ptauPowerFor(comp.constraints, comp.publicOutputs + comp.publicInputs);
   const zkey = join(dir, FILES.zkey);
@@ -341,7 +369,9 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   const setupMs = Date.now() - t0;
   writeFileSync(join(dir, FILES.vkey), JSON.stringify(vk, null, 1));
 
-  const contractName = contractNameFor(o.batch > 1 ? `${name}_batch${o.batch}` : name) + (o.naive ? "Naive" : "");
+  const contractName =
+    contractNameFor(o.batch > 1 ? `${name}_batch${o.batch}` : hashed ? `${name}_sha256` : name) +
+    (o.naive ? "Naive" : "");
   const ranges = computeRanges(ig);
   const outRange = ranges[ranges.length - 1]!;
 
@@ -364,6 +394,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
     multiplierBits: o.multiplierBits,
     naive: o.naive,
     ...(o.batch > 1 ? { batch: o.batch } : {}),
+    ...(hashed ? { inputCommitment: o.inputCommitment } : {}),
     input: {
       shape: ig.input.shape,
       scale: ig.input.scale,
@@ -397,7 +428,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
     publicSignals: src.publicSignals,
     packing: src.packing,
     circuit: {
-      backend: o.backend,
+      backend,
       constraints: comp.constraints,
       ...(o.batch > 1 ? { constraintsPerSlot: comp.constraints / o.batch } : {}),
       wires: comp.wires,
@@ -418,6 +449,18 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   return { manifest, dir, solidityFile: solFile };
 }
 
+/** circomlib's SHA-256 circuits, copied into a circuit directory (circuit/sha256/, circuit/binsum.circom). */
+function copySha256Circuits(circuitDir: string): void {
+  const circomlib = join(dirname(createRequire(import.meta.url).resolve("circomlib/package.json")), "circuits");
+  mkdirSync(join(circuitDir, "sha256"), { recursive: true });
+  for (const f of SHA256_CIRCUIT_FILES) copyFileSync(join(circomlib, f), join(circuitDir, f));
+}
+
+/** How a build's public signals carry the input (manifest `inputCommitment`; absent: packed). */
+export function inputCommitmentOf(m: Manifest): InputCommitment {
+  return m.inputCommitment ?? "packed";
+}
+
 /** What the Solidity verifier of a build is generated from (besides its verification key). */
 export function verifierSolidityOptions(m: Manifest): SolidityOptions {
   return {
@@ -425,6 +468,7 @@ export function verifierSolidityOptions(m: Manifest): SolidityOptions {
     modelHash: m.verifierModelHash,
     modelName: m.name,
     packing: m.packing,
+    inputCommitment: inputCommitmentOf(m),
     input: { count: prod(m.input.shape), lo: m.input.lo, hi: m.input.hi, ...m.input.encoding },
     output: { count: m.output.count, lo: m.output.lo, hi: m.output.hi },
     batch: m.batch ?? 1,
@@ -495,7 +539,11 @@ export function loadModelDir(dirArg: string): ModelDir {
   const graph = JSON.parse(graphBytes.toString("utf8")) as IntGraph;
   const vkey = JSON.parse(readFileSync(join(dir, FILES.vkey), "utf8")) as VerificationKey;
   requireCommitment(graph, graphBytes, manifest.modelHash);
-  const src = emitCircom(graph, { naive: manifest.naive, batch: batchOf(manifest) });
+  const src = emitCircom(graph, {
+    naive: manifest.naive,
+    batch: batchOf(manifest),
+    inputCommitment: inputCommitmentOf(manifest),
+  });
   const md: ModelDir = { dir, manifest, graph, vkey, traceSignals: src.traceSignals, naiveWeights: src.weightInputs };
   circuits.set(md, { src });
   return md;
@@ -555,7 +603,13 @@ const circuits = new WeakMap<ModelDir, { src: CircuitSource; cs?: ConstraintSyst
 function circuitOf(md: ModelDir): { src: CircuitSource; cs?: ConstraintSystem } {
   let c = circuits.get(md);
   if (!c) {
-    c = { src: emitCircom(md.graph, { naive: md.manifest.naive, batch: batchOf(md.manifest) }) };
+    c = {
+      src: emitCircom(md.graph, {
+        naive: md.manifest.naive,
+        batch: batchOf(md.manifest),
+        inputCommitment: inputCommitmentOf(md.manifest),
+      }),
+    };
     circuits.set(md, c);
   }
   return c;
@@ -622,13 +676,28 @@ export function batchOf(m: Manifest): number {
   return m.batch ?? 1;
 }
 
-/** Circuit input object for a quantized input (a single-inference build). */
+/**
+ * Circuit input object for a quantized input (a single-inference build). A sha256 build's circuit takes input bytes:
+ * those of q in the canonical encoding (requestCircuitInput takes a request's own bytes).
+ */
 export function circuitInput(md: ModelDir, q: number[]): Record<string, unknown> {
   requireSingle(md, "circuitInput");
+  if (inputCommitmentOf(md.manifest) === "sha256") return requestCircuitInput(md, encodeInputBytes(md.graph, q));
   return {
     x: q.map(String),
     ...Object.fromEntries(Object.entries(md.naiveWeights).map(([k, v]) => [k, v.map(String)])),
   };
+}
+
+/**
+ * Circuit input object for a request's input bytes, exactly as the request holds them (a sha256 build: the circuit
+ * hashes these bytes, so they must be the request's own, not a re-encoding). Throws on a wrong length.
+ */
+export function requestCircuitInput(md: ModelDir, input: Uint8Array): Record<string, unknown> {
+  requireSingle(md, "requestCircuitInput");
+  decodeInputBytes(md.graph, input);
+  if (inputCommitmentOf(md.manifest) === "sha256") return { xb: Array.from(input, String) };
+  return circuitInput(md, decodeInputBytes(md.graph, input));
 }
 
 /** Circuit input object of a batch build: slot s's quantized input as x[s]. */
@@ -662,15 +731,22 @@ export function naiveModelHash(modelHash: string): string {
   return keccak256(concat([toUtf8Bytes("veriml-naive-baseline"), modelHash]));
 }
 
-/** The public signals of one slot (every signal of a single-inference circuit), in the manifest's order. */
-function slotSignals(md: ModelDir, slot: number, q: number[], trace: Trace): bigint[] {
-  return publicSignalsFor(md.manifest, q, Array.from(trace.tensors[trace.tensors.length - 1]!), slot);
+/**
+ * The public signals of one slot (every signal of a single-inference circuit), in the manifest's order; a sha256
+ * build's input hash is over `input`, by default the canonical encoding of q.
+ */
+function slotSignals(md: ModelDir, slot: number, q: number[], trace: Trace, input?: Uint8Array): bigint[] {
+  const bytes = inputCommitmentOf(md.manifest) === "sha256" ? (input ?? encodeInputBytes(md.graph, q)) : undefined;
+  return publicSignalsFor(md.manifest, q, Array.from(trace.tensors[trace.tensors.length - 1]!), slot, bytes);
 }
 
-/** The public signals a single-inference build's proof of input `q` (with its interpreter trace) must have. */
-export function expectedPublicSignals(md: ModelDir, q: number[], trace: Trace): bigint[] {
+/**
+ * The public signals a single-inference build's proof of input `q` (with its interpreter trace) must have; for a
+ * sha256 build, of the request input bytes `input` (default: q's canonical encoding).
+ */
+export function expectedPublicSignals(md: ModelDir, q: number[], trace: Trace, input?: Uint8Array): bigint[] {
   requireSingle(md, "expectedPublicSignals");
-  return slotSignals(md, 0, q, trace);
+  return slotSignals(md, 0, q, trace, input);
 }
 
 /** The public signals of a batch build's proof of inputs qs (one per slot): the slots' own, concatenated. */
@@ -722,6 +798,8 @@ export interface ProofFile {
   contractName: string;
   proof: Groth16Proof;
   publicSignals: string[];
+  /** a sha256 build's proof: the input bytes it was made for (hex), which its input signal is the hash of */
+  input?: string;
   calldata: { a: string[]; b: string[][]; c: string[]; pubSignals: string[] };
   /** output: the last tensor (for an argmax model, [label]); label: the label of an argmax model */
   decoded: DecodedInference;
@@ -780,9 +858,28 @@ function decodedOf(md: ModelDir, q: number[], trace: Trace): DecodedInference {
 /** Proves the model on a quantized input (tensor 0). */
 export async function proveQuantized(md: ModelDir, q: number[], logger: Logger = silentLogger): Promise<ProofFile> {
   requireSingle(md, "proveQuantized");
+  if (inputCommitmentOf(md.manifest) === "sha256") return proveRequest(md, encodeInputBytes(md.graph, q), logger);
   const trace = runInt(md.graph, q);
   const proved = await proveChecked(md, circuitInput(md, q), expectedPublicSignals(md, q, trace), logger);
   return { format: "veriml-proof", ...proved, decoded: decodedOf(md, q, trace) };
+}
+
+/**
+ * Proves the model on a request's input bytes (tensor 0 = clamp(decode(bytes), lo, hi)): what an operator proves.
+ * A sha256 build's proof is for exactly these bytes (its input signal is their hash). Throws on a wrong length.
+ */
+export async function proveRequest(md: ModelDir, input: Uint8Array, logger: Logger = silentLogger): Promise<ProofFile> {
+  requireSingle(md, "proveRequest");
+  const q = decodeInputBytes(md.graph, input);
+  if (inputCommitmentOf(md.manifest) !== "sha256") return proveQuantized(md, q, logger);
+  const trace = runInt(md.graph, q);
+  const proved = await proveChecked(
+    md,
+    requestCircuitInput(md, input),
+    expectedPublicSignals(md, q, trace, input),
+    logger,
+  );
+  return { format: "veriml-proof", ...proved, input: hexlify(input), decoded: decodedOf(md, q, trace) };
 }
 
 /**
@@ -828,6 +925,7 @@ export async function verifyProofFile(md: ModelDir, pf: ProofFile | BatchProofFi
   } catch (e) {
     throw new InputError(`malformed proof: ${(e as Error).message}`, { cause: e });
   }
+  if (inputCommitmentOf(md.manifest) === "sha256") return verifyHashedInput(md, pf as ProofFile, valid);
   const slots: { label?: number; input?: number[] }[] = [];
   try {
     const sig = pf.publicSignals.map(BigInt);
@@ -855,6 +953,36 @@ export async function verifyProofFile(md: ModelDir, pf: ProofFile | BatchProofFi
     /* decoding is for display only */
   }
   return k === 1 ? { valid, ...slots[0] } : { valid, slots };
+}
+
+/**
+ * A sha256 build's proof shows the model maps the input bytes whose hash is its input signal: valid only with those
+ * bytes (the file's `input`, of the model's input length, hashing to the signal), which give the input decoded.
+ */
+function verifyHashedInput(md: ModelDir, pf: ProofFile, valid: boolean): Verified {
+  const spec = md.manifest.publicSignals;
+  const sig = pf.publicSignals.map(BigInt);
+  const hi = spec.findIndex((s) => s.kind === "inputHash");
+  let input: Uint8Array;
+  let q: number[];
+  try {
+    input = getBytes(pf.input ?? "0x");
+    q = decodeInputBytes(md.graph, input);
+  } catch {
+    return { valid: false };
+  }
+  if (hi < 0 || sig[hi] !== inputHashSignal(input)) return { valid: false };
+  const out: Verified = { valid, input: q };
+  const packedIdx = spec.flatMap((s, i) => (s.kind === "packed" ? [i] : []));
+  const lay = md.manifest.packing;
+  if (lay && packedIdx.length === lay.elements) {
+    const parts = unpack(
+      lay,
+      packedIdx.map((i) => sig[i]!),
+    );
+    if (lay.segments[0]?.kind === "label") out.label = parts[0]![0];
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------

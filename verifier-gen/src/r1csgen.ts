@@ -17,7 +17,7 @@
 import { writeFileSync } from "node:fs";
 import type { CircuitSource, GadgetCall, LC } from "./circom.js";
 import { tableSplit } from "./circom.js";
-import { IntegrityError } from "./errors.js";
+import { InputError, IntegrityError } from "./errors.js";
 import { SNARK_SCALAR_FIELD as P } from "./groth16.js";
 import type { SignalValues } from "./witness.js";
 
@@ -483,6 +483,10 @@ export function buildConstraintSystem(
   inputs: readonly { name: string; length: number }[],
   options: DirectOptions = {},
 ): ConstraintSystem {
+  // The SHA-256 of a sha256 circuit's input bytes is circomlib's circuit, which only circom compiles.
+  if (src.publicSignals.some((s) => s.kind === "inputHash")) {
+    throw new InputError("the direct backend cannot build input commitment sha256: build it with --backend circom");
+  }
   const b = new Builder(options);
   for (const s of src.publicSignals) b.wire(s.name);
   let nPrvIn = 0;

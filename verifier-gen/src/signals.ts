@@ -1,9 +1,11 @@
 /**
  * The public signals of a build's Groth16 proof for one input and its output, exactly as the generated
- * verifier packs them on chain (verifyInference): computed from the quantized input and the settled output
- * alone, so anyone (the prover, the CLI's verify, the web app's "verify this proof yourself") derives them
- * the same way. No file system or native code: the browser shares it.
+ * verifier computes them on chain (verifyInference): from the request's input (its quantized values, or for a
+ * build with `inputCommitment: "sha256"` its input bytes) and the settled output alone, so anyone (the prover,
+ * the CLI's verify, the web app's "verify this proof yourself") derives them the same way. No file system or
+ * native code: the browser shares it.
  */
+import { getBytes, sha256, type BytesLike } from "ethers";
 import type { PublicSignalSpec } from "./circom.js";
 import { pack, type PackLayout } from "./packing.js";
 
@@ -11,6 +13,22 @@ import { pack, type PackLayout } from "./packing.js";
 export const SNARK_SCALAR_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 
 export const toField = (v: number): bigint => (v >= 0 ? BigInt(v) : BigInt(v) + SNARK_SCALAR_FIELD);
+
+/**
+ * How a proof's public signals carry the input. `packed` (the default): the input values themselves, packed with
+ * the output (packing.ts). `sha256`: one signal, the SHA-256 of the request's input bytes reduced to its top 253
+ * bits (inputHashSignal), and the output packed alone; the circuit hashes the bytes it decodes the input from.
+ */
+export const INPUT_COMMITMENTS = ["packed", "sha256"] as const;
+export type InputCommitment = (typeof INPUT_COMMITMENTS)[number];
+
+/**
+ * The input signal of a `sha256` build: uint256(sha256(input bytes)) >> 3, the digest's top 253 bits (< 2^253 < r,
+ * so always a canonical field element). Collisions of the truncated digest cost about 2^126 hashes.
+ */
+export function inputHashSignal(input: BytesLike): bigint {
+  return BigInt(sha256(getBytes(input))) >> 3n;
+}
 
 /** What of a manifest the public signals follow from. */
 export interface SignalSpec {
@@ -21,12 +39,14 @@ export interface SignalSpec {
 /**
  * The public signals of batch slot `slot` (0 for a single-inference build: all of them) for quantized input
  * `q` (tensor 0) and `output`, the values of the graph's last tensor (for an ArgMax graph: the label alone).
+ * A build whose signals include the input hash needs `input`, the request's input bytes (q is then unused).
  */
 export function publicSignalsFor(
   spec: SignalSpec,
   q: readonly number[],
   output: readonly number[],
   slot = 0,
+  input?: BytesLike,
 ): bigint[] {
   let packed: bigint[] | undefined;
   return spec.publicSignals
@@ -45,6 +65,9 @@ export function publicSignalsFor(
           return toField(q[s.element!]!);
         case "output":
           return toField(output[s.element!]!);
+        case "inputHash":
+          if (input === undefined) throw new TypeError("publicSignalsFor: this build's signals need the input bytes");
+          return inputHashSignal(input);
       }
     });
 }

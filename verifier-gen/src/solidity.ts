@@ -9,6 +9,7 @@
 import { id, toBeHex } from "ethers";
 import type { VerificationKey } from "snarkjs";
 import { streamSlots, type PackLayout } from "./packing.js";
+import type { InputCommitment } from "./signals.js";
 
 export function contractNameFor(modelName: string): string {
   const base = modelName
@@ -37,6 +38,11 @@ export interface SolidityOptions {
    * the per-slot signals.
    */
   batch?: number;
+  /**
+   * How the public signals carry the input (default `packed`). `sha256`: signal 0 is uint256(sha256(input)) >> 3
+   * (the SHA-256 precompile), then the packed output alone (`packing` has the output segment only).
+   */
+  inputCommitment?: InputCommitment;
 }
 
 const g2 = (p: string[][]) => [p[0]![1]!, p[0]![0]!, p[1]![1]!, p[1]![0]!];
@@ -93,6 +99,7 @@ function packingSource(n: number, o: SolidityOptions): string {
     }`;
   }
   const layout = o.packing;
+  if ((o.inputCommitment ?? "packed") === "sha256") return hashedSource(n, o, layout, header);
   const [inSeg, outSeg] = layout.segments;
   // The layout is the circuit's (manifest "packing"): its two segments are the input and the output.
   if (
@@ -190,9 +197,14 @@ function packingSource(n: number, o: SolidityOptions): string {
         uint256 acc;
 ${body.join("\n")}
     }
+${pushOutputsSource(out, outSeg!.valueBits)}`;
+}
 
+/** `_pushOutputs`: `acc` followed by output values [start, end), each range-checked. */
+function pushOutputsSource(out: SolidityOptions["output"], valueBits: number): string {
+  return `
     /// @dev \`acc\` followed by output values [start, end): each in [${out.lo}, ${out.hi}] (reverts otherwise), offset by
-    ///      ${out.lo} and appended in ${outSeg!.valueBits} bits.
+    ///      ${out.lo} and appended in ${valueBits} bits.
     function _pushOutputs(
         uint256 acc,
         int256[] calldata output,
@@ -204,10 +216,48 @@ ${body.join("\n")}
             int256 v = output[k];
             VerimlPacking.checkRange(k, v, ${out.lo}, ${out.hi});
             unchecked {
-                r = (r << ${outSeg!.valueBits}) | uint256(v - (${out.lo}));
+                r = (r << ${valueBits}) | uint256(v - (${out.lo}));
             }
         }
     }`;
+}
+
+/**
+ * The packing of a sha256 build: signal 0 the input hash, the output packed into signals 1..n-1 (the layout has
+ * the output segment only). The input's length is checked by the header, so the hash is over exactly the bytes
+ * the circuit decodes.
+ */
+function hashedSource(n: number, o: SolidityOptions, layout: PackLayout, header: string): string {
+  const { output: out } = o;
+  const [outSeg] = layout.segments;
+  if (
+    layout.segments.length !== 1 ||
+    outSeg!.kind === "input" ||
+    outSeg!.count !== out.count ||
+    outSeg!.lo !== out.lo ||
+    outSeg!.hi !== out.hi ||
+    outSeg!.valueBits !== Math.max(1, bitlen(out.hi - out.lo)) ||
+    layout.elements + 1 !== n
+  ) {
+    throw new RangeError("packing layout does not match the verifier's output (input commitment sha256)");
+  }
+  const body: string[] = [];
+  let start = 0;
+  layout.valuesPerElement.forEach((count, e) => {
+    body.push(`        // element ${e + 1}: output ${start}..${start + count - 1}`);
+    body.push(`        acc = _pushOutputs(0, output, ${start}, ${start + count});`);
+    body.push(`        assembly ("memory-safe") {`, `            mstore(add(ptr, ${32 * (e + 1)}), acc)`, `        }`);
+    start += count;
+  });
+  return `${header}
+        // signal 0: the top 253 bits of SHA-256 of the input bytes (the precompile at 0x02), < 2^253 < r
+        uint256 acc = uint256(sha256(input)) >> 3;
+        assembly ("memory-safe") {
+            mstore(ptr, acc)
+        }
+${body.join("\n")}
+    }
+${pushOutputsSource(out, outSeg!.valueBits)}`;
 }
 
 /** The functions of IInferenceVerifier (contracts/interfaces/IInferenceVerifier.sol), ERC-165 aside. */

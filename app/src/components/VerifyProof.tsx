@@ -45,8 +45,9 @@ export function VerifyProof({
       const check = await chain.zkProof(requestId, build);
       const vk = (await chain.verificationKey(model, build)) as VerificationKeyConstants;
       const spec = build.manifest as unknown as SignalSpec;
-      // Slot by slot, in the circuit's order (a single-inference build has slot 0 only).
-      const signals = check.slots.flatMap((s, i) => publicSignalsFor(spec, s.quantized, s.output, i));
+      // Slot by slot, in the circuit's order (a single-inference build has slot 0 only); a sha256 build's input
+      // signal is the hash of the input bytes themselves.
+      const signals = check.slots.flatMap((s, i) => publicSignalsFor(spec, s.quantized, s.output, i, s.input));
       // Solidity's G2 order is (imaginary, real): back to snarkjs's (real, imaginary).
       const { a, b, c } = check.proof;
       const proof = {
@@ -144,6 +145,7 @@ function describeSignals(spec: SignalSpec, signals: bigint[]): string[] {
           packedIdx.map((i) => signals[i]!),
         );
   return spec.publicSignals.map((s) => {
+    if (s.kind === "inputHash") return `sha256(input bytes) >> 3 (${s.name})`;
     if (s.kind !== "packed" || layout === null || unpacked === null) return `${s.kind} ${s.name}`;
     // which values of the stream this element holds
     let start = 0;

@@ -6,6 +6,7 @@ import {
   loadVerifierArtifact,
   proveBatch,
   proveQuantized,
+  proveRequest,
   type ModelDir,
 } from "../../../verifier-gen/src/pipeline.js";
 import { encodeInputBytes } from "../../../verifier-gen/src/encoding.js";
@@ -196,7 +197,9 @@ export class ZkExecutor implements Executor {
       );
     }
     const input = await resolveInput(job);
-    const proved = await proveQuantized(this.model, this.values(input));
+    this.values(input); // a wrong length is the request's fault (BadInputError), not the prover's
+    // The request's own bytes: a sha256 build's proof is for exactly them (its input signal is their hash).
+    const proved = await proveRequest(this.model, input);
     const { a, b, c } = proved.calldata;
     this.log.info(
       {
