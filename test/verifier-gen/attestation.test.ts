@@ -267,6 +267,28 @@ describe("verifier-gen: benchmark attestation circuits", function () {
     expect((error as Error).message).to.match(/witness generation failed/);
   });
 
+  it("an input outside the model's range has no witness (its packing in the commitment would alias)", async () => {
+    const s = samples(label);
+    const { lo, hi } = label.graph.input;
+    const wasm = join(labelBuild.dir, "circuit/attestation_js/attestation.wasm");
+    const input = (v: number) => ({
+      x: s.map((x, i) => x.q.map((q, j) => String(i === 0 && j === 0 ? v : q))),
+      y: s.map((x) => String(x.label)),
+      attester: BigInt(ATTESTER).toString(),
+    });
+    await calculateWitness(wasm, input(lo));
+    await calculateWitness(wasm, input(hi));
+    for (const v of [lo - 1, hi + 1]) {
+      let error: unknown;
+      try {
+        await calculateWitness(wasm, input(v));
+      } catch (e) {
+        error = e;
+      }
+      expect(error, `input ${v} outside [${lo}, ${hi}]`).to.be.instanceOf(ToolError);
+    }
+  });
+
   it("the commitment binds every input value, every label, the order and the size of the set", () => {
     const s = samples(label);
     const c = datasetCommitment(label, s);

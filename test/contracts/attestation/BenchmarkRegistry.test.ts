@@ -304,9 +304,7 @@ describe("BenchmarkRegistry", function () {
           manifest: { ...a.ab.manifest, ceremony: { ...a.ab.manifest.ceremony, development: false as true } },
         };
         const verifier = await new ContractFactory(artifact.abi as object[], artifact.bytecode, f.modelOwner).deploy();
-        await f.benchmark
-          .connect(f.modelOwner)
-          .setVerifier(f.idA, await verifier.getAddress(), artifact.codeHash);
+        await f.benchmark.connect(f.modelOwner).setVerifier(f.idA, await verifier.getAddress(), artifact.codeHash);
         // every sample right, on the real test set
         const dataset = datasetCommitment(a.md, a.samples);
         const all = BigInt(SAMPLES);
