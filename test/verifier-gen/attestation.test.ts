@@ -23,6 +23,7 @@ import {
 import { InputError, ToolError } from "../../verifier-gen/src/errors.js";
 import { calculateWitness, compileCircom, terminateSnarkjs, verifyGroth16 } from "../../verifier-gen/src/groth16.js";
 import { build, loadModelDir, type ModelDir } from "../../verifier-gen/src/pipeline.js";
+import { runInt } from "../../verifier-gen/src/intgraph.js";
 import { poseidon } from "../../verifier-gen/src/poseidon.js";
 import { checkWitness, readR1cs } from "../../verifier-gen/src/r1cs.js";
 import { activationMlp, argmaxMlp } from "../helpers/onnx-models.js";
@@ -31,6 +32,16 @@ const require = createRequire(import.meta.url);
 const circomlib = join(dirname(require.resolve("circomlib/package.json")), "circuits");
 const ATTESTER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const inputs = Array.from({ length: 24 }, (_, k) => Array.from({ length: 4 }, (_, i) => Math.cos(k * 7 + i * 3) * 2));
+
+/** a^-1 mod p */
+function inverse(a: bigint, p: bigint): bigint {
+  let [r0, r1, s0, s1] = [p, a, 0n, 1n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1, s0, s1] = [r1, r0 - q * r1, s1, s0 - q * s1];
+  }
+  return ((s0 % p) + p) % p;
+}
 
 function symWires(file: string): Map<string, number> {
   const m = new Map<string, number>();
@@ -171,6 +182,72 @@ describe("verifier-gen: benchmark attestation circuits", function () {
     }
   });
 
+  it("a tie counts for its first index only: a witness taking a later tied index fails, the first one passes", async () => {
+    // a quantized input whose outputs tie at their maximum (a deterministic search; ties are common)
+    const { lo, hi } = logits.graph.input;
+    let seed = 1;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    let tie: { q: number[]; first: number; later: number } | undefined;
+    for (let k = 0; tie === undefined && k < 100_000; k++) {
+      const q = [0, 1, 2, 3].map(() => lo + (next() % (hi - lo + 1)));
+      const t = runInt(logits.graph, q);
+      const out = Array.from(t.tensors[t.tensors.length - 1]!);
+      const at = out.flatMap((v, j) => (v === Math.max(...out) ? [j] : []));
+      if (at.length > 1) tie = { q, first: at[0]!, later: at[1]! };
+    }
+    expect(tie, "a tied input").to.not.equal(undefined);
+    // sample 0 is the tie, labelled with the later tied index: the interpreter and the circuit count it wrong
+    const s = samples(logits).map((x, i) => (i === 0 ? { q: tie!.q, label: tie!.later } : x));
+    expect(predict(logits, tie!.q)).to.equal(tie!.first);
+    const dir = logitsBuild.dir;
+    const w = await calculateWitness(join(dir, "circuit/attestation_js/attestation.wasm"), {
+      x: s.map((x) => x.q.map(String)),
+      y: s.map((x) => String(x.label)),
+      attester: BigInt(ATTESTER).toString(),
+    });
+    const r1cs = readR1cs(join(dir, "circuit/attestation.r1cs"));
+    const wires = symWires(join(dir, "circuit/attestation.sym"));
+    const wire = (name: string) => wires.get(`main.${name}`);
+    const at = (name: string) => w[wire(name)!]!;
+    expect(at("correct")).to.equal(3n);
+    const P = r1cs.prime;
+    const bits = [...wires.keys()].filter((k) => k.startsWith("main.am[0].ge[0].bits[")).length;
+    expect(bits).to.be.greaterThan(0);
+    /** The whole witness of sample 0's ArgMax, prediction and hit, recomputed for the prover's choice of index. */
+    const choose = (index: number): bigint[] => {
+      const f = [...w];
+      const set = (name: string, v: bigint) => {
+        const i = wire(name);
+        if (i !== undefined) f[i] = ((v % P) + P) % P;
+      };
+      const u = [0, 1, 2].map((j) => at(`u[0][${j}]`));
+      u.forEach((v, j) => {
+        set(`am[0].sel[${j}]`, j === index ? 1n : 0n);
+        set(`am[0].picked[${j}]`, j === index ? v : 0n);
+      });
+      set("am[0].out", BigInt(index));
+      u.forEach((v, i) => {
+        const value = (((u[index]! - v - (index > i ? 1n : 0n)) % P) + P) % P;
+        set(`am[0].ge[${i}].in`, value);
+        for (let k = 0; k < bits; k++) set(`am[0].ge[${i}].bits[${k}]`, (value >> BigInt(k)) & 1n);
+      });
+      const d = BigInt(index - tie!.later);
+      set("pred[0]", BigInt(index));
+      set("d[0]", d);
+      set("inv[0]", d === 0n ? 0n : inverse(((d % P) + P) % P, P));
+      set("hit[0]", d === 0n ? 1n : 0n);
+      set("correct", at("correct") - at("hit[0]") + (d === 0n ? 1n : 0n));
+      return f;
+    };
+    // the forging helper is exact: choosing the first tied index rebuilds the honest witness
+    expect(choose(tie!.first)).to.deep.equal(w);
+    expect(checkWitness(r1cs, choose(tie!.first))).to.deep.equal([]);
+    // the later tied index would make the wrong label a hit: the tie rule refuses it
+    const forged = choose(tie!.later);
+    expect(forged[wire("correct")!]).to.equal(4n);
+    expect(checkWitness(r1cs, forged)).to.not.deep.equal([]);
+  });
+
   it("a label outside the classes has no witness (3 classes: the label's 2 bits could say 3)", async () => {
     const s = samples(label);
     const input = (y0: number) => ({
@@ -188,6 +265,28 @@ describe("verifier-gen: benchmark attestation circuits", function () {
     }
     expect(error, "label 3 of a 3-class model").to.be.instanceOf(ToolError);
     expect((error as Error).message).to.match(/witness generation failed/);
+  });
+
+  it("an input outside the model's range has no witness (its packing in the commitment would alias)", async () => {
+    const s = samples(label);
+    const { lo, hi } = label.graph.input;
+    const wasm = join(labelBuild.dir, "circuit/attestation_js/attestation.wasm");
+    const input = (v: number) => ({
+      x: s.map((x, i) => x.q.map((q, j) => String(i === 0 && j === 0 ? v : q))),
+      y: s.map((x) => String(x.label)),
+      attester: BigInt(ATTESTER).toString(),
+    });
+    await calculateWitness(wasm, input(lo));
+    await calculateWitness(wasm, input(hi));
+    for (const v of [lo - 1, hi + 1]) {
+      let error: unknown;
+      try {
+        await calculateWitness(wasm, input(v));
+      } catch (e) {
+        error = e;
+      }
+      expect(error, `input ${v} outside [${lo}, ${hi}]`).to.be.instanceOf(ToolError);
+    }
   });
 
   it("the commitment binds every input value, every label, the order and the size of the set", () => {

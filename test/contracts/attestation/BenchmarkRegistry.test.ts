@@ -12,6 +12,7 @@ import type { BenchmarkRegistry, ModelRegistry } from "../../../types/ethers-con
 import {
   buildAttestation,
   datasetCommitment,
+  emitAttestationVerifier,
   predict,
   proveAttestation,
   samplesOf,
@@ -21,7 +22,15 @@ import {
 } from "../../../verifier-gen/src/attestation.js";
 import { terminateSnarkjs } from "../../../verifier-gen/src/groth16.js";
 import { build, loadModelDir, type ModelDir } from "../../../verifier-gen/src/pipeline.js";
-import { attestArguments } from "../../../scripts/lib/attestation.js";
+import {
+  AttestationCheckError,
+  attestArguments,
+  checkAttestationBuildForChain,
+  checkRecordedAttestation,
+} from "../../../scripts/lib/attestation.js";
+import { forgeableKey } from "../../../scripts/lib/forgeable-groth16.js";
+import { BuildRefusedError } from "../../../scripts/lib/zk.js";
+import { compileVerifier } from "../../../verifier-gen/src/compile.js";
 import { argmaxMlp } from "../../helpers/onnx-models.js";
 import { ETH_PRICE, MODE_ZK, OPERATOR_STAKE, ethers, namedSigners, networkHelpers } from "../fixtures.js";
 
@@ -259,4 +268,76 @@ describe("BenchmarkRegistry", function () {
       expect(found).to.equal(false);
     });
   });
+
+  describe("the consumer's check (scripts/lib/attestation.ts)", () => {
+    it("passes an honest record only when the consumer says it trusts the key's maker", async () => {
+      const f = await networkHelpers.loadFixture(withVerifiersFixture);
+      const p = await attestation(a, f.attester.address);
+      await f.benchmark.connect(f.attester).attest(f.idA, ...attestArguments(p));
+      const checked = await checkRecordedAttestation(f.benchmark, 0n, a.md, a.ab, a.samples, { trustKeyMaker: true });
+      expect(checked).to.include({ modelId: f.idA, samples: SAMPLES, correct: SAMPLES - 1, keyVerified: false });
+      // every other check passed: what is left is that no attestation key can be checked yet
+      await expectCheckFails(
+        checkRecordedAttestation(f.benchmark, 0n, a.md, a.ab, a.samples, { trustKeyMaker: false }),
+        /^[^;]*the attestation key cannot be checked[^;]*$/,
+      );
+    });
+
+    it("an owner's build dressed up with a key it made (and no development flag) is not a verified key", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      // The owner publishes an 'attestation build': the honest circuit, a key whose waste it knows, the verifier
+      // emitted from that key, and a manifest that says the key is not a development key.
+      const key = await forgeableKey(4, "owner-made");
+      try {
+        const { contractName } = a.ab.manifest;
+        const sol = emitAttestationVerifier(key.vk, {
+          contractName,
+          modelHash: a.md.manifest.modelHash,
+          modelName: a.md.manifest.name,
+          samples: SAMPLES,
+        });
+        const artifact = compileVerifier({ [`${contractName}.sol`]: sol }, `${contractName}.sol`, contractName);
+        const dressed: AttestationBuild = {
+          ...a.ab,
+          vkey: key.vk,
+          artifact,
+          manifest: { ...a.ab.manifest, ceremony: { ...a.ab.manifest.ceremony, development: false as true } },
+        };
+        const verifier = await new ContractFactory(artifact.abi as object[], artifact.bytecode, f.modelOwner).deploy();
+        await f.benchmark.connect(f.modelOwner).setVerifier(f.idA, await verifier.getAddress(), artifact.codeHash);
+        // every sample right, on the real test set
+        const dataset = datasetCommitment(a.md, a.samples);
+        const all = BigInt(SAMPLES);
+        const forged = key.prove([dataset, all, all, BigInt(f.modelOwner.address)]).calldata;
+        await f.benchmark.connect(f.modelOwner).attest(f.idA, ethers.toBeHex(dataset, 32), all, all, forged);
+        expect((await f.benchmark.getAttestation(0n)).correct).to.equal(all);
+        // the consumer's check cannot tell this key from an honest one: it refuses unless told to trust the maker,
+        // and never reports the key as checked (the manifest's own word is not taken)
+        await expectCheckFails(
+          checkRecordedAttestation(f.benchmark, 0n, a.md, dressed, a.samples, { trustKeyMaker: false }),
+          /the attestation key cannot be checked/,
+        );
+        const trusted = await checkRecordedAttestation(f.benchmark, 0n, a.md, dressed, a.samples, {
+          trustKeyMaker: true,
+        });
+        expect(trusted).to.include({ correct: SAMPLES, keyVerified: false });
+        // and deploying such a build on a public chain is refused whatever its manifest says
+        checkAttestationBuildForChain(dressed, 31337n);
+        expect(() => checkAttestationBuildForChain(dressed, 1n)).to.throw(BuildRefusedError, /any count/);
+      } finally {
+        await key.close();
+      }
+    });
+  });
+
+  async function expectCheckFails(check: Promise<unknown>, message: RegExp): Promise<void> {
+    let error: unknown;
+    try {
+      await check;
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(AttestationCheckError);
+    expect((error as Error).message).to.match(message);
+  }
 });
