@@ -322,6 +322,20 @@ describe("verifier-gen: benchmark attestation circuits", function () {
     expect(() => loadTestSet("data/digits-test.json", 361)).to.throw(InputError, /360 samples, asked for 361/);
   });
 
+  it("a rebuild keeps the key and the circuit, and brings an out-of-date verifier up to the current template", async () => {
+    const dir = labelBuild.dir;
+    const sol = join(dir, `${labelBuild.manifest.contractName}.sol`);
+    const current = readFileSync(sol, "utf8");
+    const zkey = readFileSync(join(dir, "attestation.zkey"));
+    // An older verifier-gen's verifier: another source, another compiled artifact.
+    writeFileSync(sol, current.replace("Do not edit", "Do not edit (old template)"));
+    writeFileSync(join(dir, "verifier.json"), JSON.stringify({ ...labelBuild.artifact, codeHash: "0x00" }));
+    const rebuilt = await buildAttestation(label, { samples: 6, dir, entropy: "a" });
+    expect(readFileSync(sol, "utf8")).to.equal(current);
+    expect(rebuilt.artifact.codeHash).to.equal(labelBuild.artifact.codeHash);
+    expect(readFileSync(join(dir, "attestation.zkey")).equals(zkey), "the key was redrawn").to.equal(true);
+  });
+
   it("refuses models without a label to count and labels outside the classes", async () => {
     const regression = loadModelDir("models/build/diabetes_relu");
     let error: unknown;

@@ -403,6 +403,31 @@ export interface BuildAttestationOptions {
   logger?: Logger;
 }
 
+/** Writes the attestation verifier of `vkey` (source and compiled artifact) unless the same source is there. */
+function writeAttestationVerifier(
+  dir: string,
+  md: ModelDir,
+  samples: number,
+  vkey: VerificationKey,
+  contractName: string,
+): VerifierArtifact {
+  const sol = emitAttestationVerifier(vkey, {
+    contractName,
+    modelHash: md.manifest.modelHash,
+    modelName: md.manifest.name,
+    samples,
+  });
+  const file = join(dir, `${contractName}.sol`);
+  const compiled = join(dir, FILES.verifier);
+  if (existsSync(file) && existsSync(compiled) && readFileSync(file, "utf8") === sol) {
+    return JSON.parse(readFileSync(compiled, "utf8")) as VerifierArtifact;
+  }
+  writeFileSync(file, sol);
+  const artifact = compileVerifier({ [`${contractName}.sol`]: sol }, `${contractName}.sol`, contractName);
+  writeFileSync(compiled, JSON.stringify(artifact, null, 1));
+  return artifact;
+}
+
 /**
  * Builds (or reuses, when its circuit is unchanged) the attestation circuit of a model for `samples` samples:
  * compiled with circom, a development key (devsetup.ts; the ceremony applies as to any circuit), and the verifier.
@@ -418,6 +443,10 @@ export async function buildAttestation(md: ModelDir, o: BuildAttestationOptions)
     const manifest = JSON.parse(readFileSync(existing, "utf8")) as AttestationManifest;
     if (manifest.circuitSha256 === circuitSha256 && existsSync(join(dir, FILES.zkey))) {
       logger.info({ dir }, "attestation circuit up to date");
+      // The key stays; the verifier follows the template of this verifier-gen (a build from an older one gets
+      // the current verifier, as a consumer regenerating it from the key would).
+      const vkey = JSON.parse(readFileSync(join(dir, FILES.vkey), "utf8")) as VerificationKey;
+      writeAttestationVerifier(dir, md, o.samples, vkey, manifest.contractName);
       return loadAttestation(dir);
     }
   }
@@ -440,15 +469,7 @@ export async function buildAttestation(md: ModelDir, o: BuildAttestationOptions)
   const vkey = await exportVerificationKey(join(dir, FILES.zkey));
   writeFileSync(join(dir, FILES.vkey), JSON.stringify(vkey, null, 1));
   const contractName = `${contractNameFor(md.manifest.name).replace(/Verifier$/, "")}Benchmark${o.samples}Verifier`;
-  const sol = emitAttestationVerifier(vkey, {
-    contractName,
-    modelHash: md.manifest.modelHash,
-    modelName: md.manifest.name,
-    samples: o.samples,
-  });
-  writeFileSync(join(dir, `${contractName}.sol`), sol);
-  const artifact = compileVerifier({ [`${contractName}.sol`]: sol }, `${contractName}.sol`, contractName);
-  writeFileSync(join(dir, FILES.verifier), JSON.stringify(artifact, null, 1));
+  const artifact = writeAttestationVerifier(dir, md, o.samples, vkey, contractName);
   const manifest: AttestationManifest = {
     format: "veriml-attestation-build",
     version: 1,
