@@ -13,6 +13,7 @@ import {
   JsonRpcProvider,
   ZeroAddress,
   getAddress,
+  keccak256,
   toUtf8String,
   type Log,
   type Signer,
@@ -272,6 +273,11 @@ export interface ZkCheck {
   slots: ZkSlot[];
   /** Which slot is this request's. */
   slot: number;
+  /**
+   * Whether that slot is this request: its input hashes to the request's inputHash (RequestCreated) and its
+   * output is the settled one (the RequestFinalized log matching resultHashOf).
+   */
+  matchesRequest: boolean;
   proof: Groth16Points;
   submitTx: string;
   verifier: string;
@@ -774,6 +780,14 @@ export class Chain {
       decodeInputValues(build.interface, input).quantized.map((v) => Math.min(hi, Math.max(lo, v)));
     const verifier = decodeZkConfig(await this.market.modeConfigOf(requestId)).verifier;
     const submitTx = delivered.transactionHash;
+    const [created] = await this.market.queryFilter(f.RequestCreated(requestId), 0);
+    const settled = await settledOutput(this.market, requestId);
+    const isRequest = (s: ZkSlot | undefined): boolean =>
+      s !== undefined &&
+      created !== undefined &&
+      keccak256(s.input) === created.args.inputHash &&
+      settled !== "0x" &&
+      decodeModelOutput(build.interface, settled).quantized.map(Number).join() === s.output.join();
     if (call?.name === "submitResult" || call?.name === "fulfill") {
       const [output, proofBytes] = [call.args[1] as string, call.args[2] as string];
       const [proof] = abi.decode([ZK_PROOF], proofBytes) as unknown as [{ input: string } & Groth16Points];
@@ -782,7 +796,7 @@ export class Chain {
         quantized: quantize(proof.input),
         output: decodeModelOutput(build.interface, output).quantized.map(Number),
       };
-      return { slots: [slot], slot: 0, proof: points(proof), submitTx, verifier };
+      return { slots: [slot], slot: 0, matchesRequest: isRequest(slot), proof: points(proof), submitTx, verifier };
     }
     if (call?.name === "fulfillBatch") {
       const ids = call.args[0] as bigint[];
@@ -794,7 +808,8 @@ export class Chain {
         quantized: quantize(input),
         output: proof.outputs[i]!.map(Number),
       }));
-      return { slots, slot: ids.indexOf(requestId), proof: points(proof), submitTx, verifier };
+      const mine = ids.indexOf(requestId);
+      return { slots, slot: mine, matchesRequest: isRequest(slots[mine]), proof: points(proof), submitTx, verifier };
     }
     throw new AppError(`the result of request ${requestId} was not delivered by a direct call to the market`);
   }

@@ -221,6 +221,7 @@ describe("app: the web app in headless Chromium against a hardhat node and opera
     expect(txs[0]).to.not.equal(txs[1]);
     await page.click('[data-testid="verify-proof"]');
     await waitText('[data-testid="proof-verdict"]', /^Valid/);
+    expect(await text('[data-testid="proof-covers-request"]')).to.match(/^It covers this request: the input hashes/);
     expect(await text('[data-testid="key-in-code"]')).to.match(/yes, 20 of 20 key constants/);
     expect(await text('[data-testid="public-signals"]')).to.match(/packs input 0\.\.48: .*\n?.*label 0\.\.0: 1/s);
   });
@@ -337,6 +338,9 @@ describe("app: the web app in headless Chromium against a hardhat node and opera
     await waitText('[data-testid="steps"]', /Groth16 proof of 2 requests verified on chain/);
     await page.click('[data-testid="verify-proof"]');
     await waitText('[data-testid="proof-verdict"]', /^Valid/);
+    expect(await text('[data-testid="proof-covers-request"]')).to.match(
+      new RegExp(`^It covers this request \\(slot 0 of ${BATCH.k}\\)`),
+    );
     const signals = await text('[data-testid="public-signals"]');
     // Every slot of the batch circuit (the two requests, then padding) is in the signals the browser checked.
     for (let slot = 0; slot < BATCH.k; slot++) expect(signals).to.include(`slot ${slot}: packs input 0..`);

@@ -96,6 +96,11 @@ export function VerifyProof({
               ? `Valid: the proof shows that model ${build.name} (modelHash ${build.manifest.modelHash?.slice(0, 10)}…) maps this input to this output (checked in ${outcome.ms} ms).`
               : "INVALID: this proof does not verify for this input and output."}
           </Alert>
+          <p data-testid="proof-covers-request">
+            {outcome.check.matchesRequest
+              ? `It covers this request${outcome.check.slots.length > 1 ? ` (slot ${outcome.check.slot} of ${outcome.check.slots.length})` : ""}: the input hashes to the request's inputHash and the output is the settled one.`
+              : "It does NOT cover this request: the input or the output differs from what the request was created with and settled to."}
+          </p>
           <p data-testid="key-in-code">
             Verification key bound to the verifier that accepted it on chain:{" "}
             {outcome.keyInCode.found === outcome.keyInCode.total ? "yes" : "NO"}, {outcome.keyInCode.found} of{" "}
