@@ -125,7 +125,7 @@ describe("app: the web app in headless Chromium against a hardhat node and opera
   const pay = async (): Promise<bigint> => {
     const before = await market.requestCount();
     await page.click('[data-testid="pay"]');
-    await page.waitForFunction(() => location.hash.startsWith("#/request-status/"), { timeout: 60_000 });
+    await page.waitForFunction(() => location.hash.startsWith("#/request-status/"), { timeout: 120_000 });
     const id = BigInt(await page.evaluate(() => location.hash.split("/").at(-1)!));
     expect(id).to.equal(before + 1n);
     return id;
