@@ -43,6 +43,7 @@ import { DEFAULT_PARAMETERS, deploySuite } from "../../scripts/lib/deploy.js";
 import { startHardhatNode } from "../../scripts/lib/hardhat-node.js";
 import { stopProcess } from "../../scripts/lib/operator-process.js";
 import { deployZkModule, registerZkModel } from "../../scripts/lib/zk.js";
+import { expectRejection } from "../helpers/errors.js";
 import { hardhat } from "../helpers/hardhat.js";
 
 const run = promisify(execFile);
@@ -237,16 +238,8 @@ describe("e2e: a benchmark attestation of the digits MLP over JSON-RPC", functio
     }
   });
 
-  async function expectCheckFails(check: Promise<unknown>, message: RegExp): Promise<void> {
-    let error: unknown;
-    try {
-      await check;
-    } catch (e) {
-      error = e;
-    }
-    expect(error).to.be.instanceOf(AttestationCheckError);
-    expect((error as Error).message).to.match(message);
-  }
+  const expectCheckFails = (check: Promise<unknown>, message: RegExp): Promise<void> =>
+    expectRejection(check, AttestationCheckError, message);
 
   /** An attestation verifier (the generated template) for `modelHash` under `key`, deployed. */
   async function deployAttestationVerifier(

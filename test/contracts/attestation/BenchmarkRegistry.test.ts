@@ -31,6 +31,7 @@ import {
 import { forgeableKey } from "../../../scripts/lib/forgeable-groth16.js";
 import { BuildRefusedError } from "../../../scripts/lib/zk.js";
 import { compileVerifier } from "../../../verifier-gen/src/compile.js";
+import { expectRejection } from "../../helpers/errors.js";
 import { argmaxMlp } from "../../helpers/onnx-models.js";
 import { ETH_PRICE, MODE_ZK, OPERATOR_STAKE, ethers, namedSigners, networkHelpers } from "../fixtures.js";
 
@@ -330,14 +331,6 @@ describe("BenchmarkRegistry", function () {
     });
   });
 
-  async function expectCheckFails(check: Promise<unknown>, message: RegExp): Promise<void> {
-    let error: unknown;
-    try {
-      await check;
-    } catch (e) {
-      error = e;
-    }
-    expect(error).to.be.instanceOf(AttestationCheckError);
-    expect((error as Error).message).to.match(message);
-  }
+  const expectCheckFails = (check: Promise<unknown>, message: RegExp): Promise<void> =>
+    expectRejection(check, AttestationCheckError, message);
 });
