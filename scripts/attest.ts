@@ -16,6 +16,7 @@ import path from "node:path";
 import { network } from "hardhat";
 import { BenchmarkRegistry__factory } from "../types/ethers-contracts/index.js";
 import { deploymentDir, deploymentIdFor, readDeployedAddresses, SUITE_MODULE } from "../operator/src/deployment.js";
+import { SUITE_CONTRACTS } from "../operator/src/deployment-record.js";
 import { readAttestationFile } from "../verifier-gen/src/attestation.js";
 import { deployBenchmarkRegistry, setAttestationVerifier, submitAttestation } from "./lib/attestation.js";
 
@@ -37,8 +38,8 @@ if (address === undefined || address === "") {
     // The suite's own registry (Ignition deploys one with the suite); an older record's suite gets one deployed.
     const { chainId } = await connection.ethers.provider.getNetwork();
     const recorded = await readDeployedAddresses(deploymentDir(deploymentIdFor(chainId)));
-    address = recorded[`${SUITE_MODULE}#BenchmarkRegistry`];
-    models = recorded[`${SUITE_MODULE}#ModelRegistry`];
+    address = recorded[`${SUITE_MODULE}#${SUITE_CONTRACTS.benchmark}`];
+    models = recorded[`${SUITE_MODULE}#${SUITE_CONTRACTS.registry}`];
     if (models === undefined) throw new Error("no ModelRegistry in the deployment record; set VERIML_MODEL_REGISTRY");
   }
   if (address === undefined) {

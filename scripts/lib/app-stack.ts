@@ -193,14 +193,14 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
       await (await v.setService(ids.quality, 1, true)).wait();
     }
 
+    const digitsModel = loadModelDir(DIGITS_BUILD);
     if (options.attest ?? true) {
       // The model's owner (the deployer registered it) names the attestation verifier and records the proof.
-      const md = loadModelDir(DIGITS_BUILD);
       log.info({ samples: ATTESTED_SAMPLES }, "attesting the digits MLP's accuracy (the first run builds the circuit)");
-      const ab = await buildAttestation(md, { samples: ATTESTED_SAMPLES });
-      const samples = samplesOf(md, loadTestSet("data/digits-test.json", ATTESTED_SAMPLES));
+      const ab = await buildAttestation(digitsModel, { samples: ATTESTED_SAMPLES });
+      const samples = samplesOf(digitsModel, loadTestSet("data/digits-test.json", ATTESTED_SAMPLES));
       const owner = devAccount(ACCOUNTS.deployer, provider);
-      const attestation = await proveAttestation(md, ab, samples, owner.address);
+      const attestation = await proveAttestation(digitsModel, ab, samples, owner.address);
       await terminateSnarkjs();
       const benchmark = BenchmarkRegistry__factory.connect(suite.benchmark, deployer);
       await setAttestationVerifier(benchmark, ids.digits, ab.dir, deployer);
@@ -227,7 +227,7 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
       await (await market.connect(user).createRequest(params, { value: price + fee })).wait();
       const requestId = await market.requestCount();
       const optimistic = OptimisticModule__factory.connect(suite.optimistic, provider);
-      const staged = await stageCheat(market, optimistic, cheater, loadModelDir(DIGITS_BUILD).graph, requestId, input);
+      const staged = await stageCheat(market, optimistic, cheater, digitsModel.graph, requestId, input);
       // It never serves again: it must not be drawn as anyone's sampler.
       await (await cv.setService(ids.digits, 0, false)).wait();
       const challenger = devAccount(ACCOUNTS.operatorA, provider).address;

@@ -22,29 +22,7 @@ import {
   type ModelProtoObj,
   type NodeProtoObj,
 } from "./onnx/proto.js";
-import {
-  channelOf,
-  concatFlat,
-  convGeneric,
-  embedRow,
-  matmulGeneric,
-  poolGeneric,
-  poolWindows,
-  vectorIndex,
-  type Shape,
-} from "./tensorops.js";
-
-export {
-  channelOf,
-  concatFlat,
-  convGeneric,
-  embedRow,
-  matmulGeneric,
-  poolGeneric,
-  poolWindows,
-  vectorIndex,
-  type Shape,
-};
+import { concatFlat, convGeneric, embedRow, matmulGeneric, poolGeneric, vectorIndex, type Shape } from "./tensorops.js";
 
 export const SUPPORTED_OPS = [
   "Gemm",

@@ -13,7 +13,8 @@
  */
 import { z } from "zod";
 import { InputError } from "./errors.js";
-import { applyFunc, embedRow, runFloat, nodeInputs, type FloatGraph, type FNode, type Shape } from "./floatgraph.js";
+import { applyFunc, runFloat, nodeInputs, type FloatGraph, type FNode } from "./floatgraph.js";
+import { embedRow, type Shape } from "./tensorops.js";
 import { MAX_NORMALIZE_R, normalizeBounds, type IntGraph, type IntNode } from "./intgraph.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";

@@ -36,6 +36,10 @@ export interface SignalSpec {
   packing: PackLayout | null;
 }
 
+/** The public signals of batch slot `slot` in the manifest's order (every signal of a single-inference build). */
+export const signalsOfSlot = (spec: SignalSpec, slot: number): PublicSignalSpec[] =>
+  spec.publicSignals.filter((s) => (s.slot ?? 0) === slot);
+
 /**
  * The public signals of batch slot `slot` (0 for a single-inference build: all of them) for quantized input
  * `q` (tensor 0) and `output`, the values of the graph's last tensor (for an ArgMax graph: the label alone).
@@ -49,25 +53,23 @@ export function publicSignalsFor(
   input?: BytesLike,
 ): bigint[] {
   let packed: bigint[] | undefined;
-  return spec.publicSignals
-    .filter((s) => (s.slot ?? 0) === slot)
-    .map((s) => {
-      switch (s.kind) {
-        case "label":
-          return BigInt(output[0]!);
-        case "packed":
-          packed ??= pack(
-            spec.packing!,
-            spec.packing!.segments.map((seg) => (seg.kind === "input" ? q : output)),
-          );
-          return packed[s.element!]!;
-        case "input":
-          return toField(q[s.element!]!);
-        case "output":
-          return toField(output[s.element!]!);
-        case "inputHash":
-          if (input === undefined) throw new TypeError("publicSignalsFor: this build's signals need the input bytes");
-          return inputHashSignal(input);
-      }
-    });
+  return signalsOfSlot(spec, slot).map((s) => {
+    switch (s.kind) {
+      case "label":
+        return BigInt(output[0]!);
+      case "packed":
+        packed ??= pack(
+          spec.packing!,
+          spec.packing!.segments.map((seg) => (seg.kind === "input" ? q : output)),
+        );
+        return packed[s.element!]!;
+      case "input":
+        return toField(q[s.element!]!);
+      case "output":
+        return toField(output[s.element!]!);
+      case "inputHash":
+        if (input === undefined) throw new TypeError("publicSignalsFor: this build's signals need the input bytes");
+        return inputHashSignal(input);
+    }
+  });
 }

@@ -8,7 +8,7 @@ import * as snarkjs from "snarkjs";
 import type { Chain, ModelRow, ZkCheck } from "../chain.js";
 import { Alert, Hash } from "./common.js";
 import { message } from "../format.js";
-import { publicSignalsFor, type SignalSpec } from "../../../verifier-gen/src/signals.js";
+import { publicSignalsFor, signalsOfSlot, type SignalSpec } from "../../../verifier-gen/src/signals.js";
 import { unpack, type PackLayout } from "../../../verifier-gen/src/packing.js";
 import type { ModelBuild } from "../../../operator/src/client-core.js";
 import { keyConstantsInCode, type VerificationKeyConstants } from "../../../verifier-gen/src/vkbinding.js";
@@ -130,7 +130,7 @@ function describeSlots(spec: SignalSpec, slots: number, signals: bigint[]): stri
   const out: string[] = [];
   let at = 0;
   for (let slot = 0; slot < slots; slot++) {
-    const own = { ...spec, publicSignals: spec.publicSignals.filter((s) => (s.slot ?? 0) === slot) };
+    const own = { ...spec, publicSignals: signalsOfSlot(spec, slot) };
     const described = describeSignals(own, signals.slice(at, at + own.publicSignals.length));
     at += own.publicSignals.length;
     out.push(...(slots === 1 ? described : described.map((d) => `slot ${slot}: ${d}`)));
