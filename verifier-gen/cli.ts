@@ -98,7 +98,7 @@ program
   )
   .option(
     "--input-commitment <kind>",
-    "how the proof's public signals carry the input: packed (default: the input values) or sha256 (one signal, the SHA-256 of the request's input bytes; circom backend, single inference)",
+    "how the proof's public signals carry the input: packed (default: the input values) or sha256 (one signal, the SHA-256 of the request's input bytes, of every slot's with --batch; circom backend)",
     "packed",
   )
   .option(

@@ -67,17 +67,20 @@ export async function digitsMlpBatchBuild(k: number, logger: Logger = silentLogg
 
 /**
  * The digits MLP with input commitment sha256 (models/digits-mlp.onnx with the options of models/build/digits-mlp: the
- * same model commitment; its public signals are the SHA-256 of the input bytes and the label), built on first use
- * into .veriml/builds/digits_mlp-sha256 with the development setup (the circom backend: about 12 s).
+ * same model commitment; its public signals are the SHA-256 of the input bytes and the label; with `batch` k > 1, of
+ * the k slots' bytes and labels together), built on first use into .veriml/builds/digits_mlp-sha256[-b<k>] with the
+ * development setup (the circom backend: about 12 s for one slot, minutes for 16).
  */
-export async function digitsMlpSha256Build(logger: Logger = silentLogger): Promise<string> {
+export async function digitsMlpSha256Build(batch = 1, logger: Logger = silentLogger): Promise<string> {
   const model = "models/digits-mlp.onnx";
   const calibration = "data/digits-calibration.json";
-  return cachedBuild("digits_mlp-sha256", "digits_mlp\0sha256", [model, calibration], logger, {
+  const suffix = batch === 1 ? "" : `-b${batch}`;
+  return cachedBuild(`digits_mlp-sha256${suffix}`, `digits_mlp\0sha256${suffix}`, [model, calibration], logger, {
     model: join(ROOT, model),
     calibration: join(ROOT, calibration),
     name: "digits_mlp",
     inputCommitment: "sha256",
+    ...(batch === 1 ? {} : { batch }),
   });
 }
 

@@ -218,7 +218,7 @@ describe("verifier-gen: input commitment sha256", function () {
   });
 
   describe("what the option refuses, and what it leaves unchanged", () => {
-    it("the direct backend, batches and naive baselines", async () => {
+    it("the direct backend and naive baselines", async () => {
       let refused: unknown;
       await build({
         model: "models/digits-mlp.onnx",
@@ -230,7 +230,6 @@ describe("verifier-gen: input commitment sha256", function () {
       expect(refused).to.be.instanceOf(InputError);
       expect(String(refused)).to.match(/--backend circom/);
       const g = md.graph;
-      expect(() => emitCircom(g, { inputCommitment: "sha256", batch: 2 })).to.throw(InputError, /batch 2/);
       expect(() => emitCircom(g, { inputCommitment: "sha256", naive: true })).to.throw(InputError, /naive/);
       const src = emitCircom(g, { inputCommitment: "sha256" });
       expect(() => buildConstraintSystem(src, [{ name: "xb", length: 64 }])).to.throw(InputError, /--backend circom/);

@@ -11,10 +11,12 @@
  * layout. Inputs are private and range-checked exactly: lo <= x <= hi (two bit decompositions when
  * hi - lo + 1 is not a power of two), because every static range below starts from that one.
  *
- * `inputCommitment: "sha256"` (single-inference circuits, circom backend): the private input is the request's
- * input bytes `xb` (each range-checked to 8 bits), x[i] = clamp(decode(bytes of value i), lo, hi) exactly as the
- * verifier decodes them, and the public signals are pub[0] = the top 253 bits of SHA-256(xb) (circomlib's Sha256)
- * and then the packed output alone: the verifier hashes the request's bytes instead of packing them.
+ * `inputCommitment: "sha256"` (circom backend): the private input is the request's input bytes `xb` (each
+ * range-checked to 8 bits), x[i] = clamp(decode(bytes of value i), lo, hi) exactly as the verifier decodes them,
+ * and the public signals are pub[0] = the top 253 bits of SHA-256(xb) (circomlib's Sha256) and then the packed
+ * output alone: the verifier hashes the request's bytes instead of packing them. A batch-k sha256 circuit hashes
+ * the k slots' bytes as one message (slot 0's first) and packs the k outputs as one stream, so a proof of k
+ * inferences has as many public signals as one of a single inference.
  *
  * `naive: true` emits the baseline for benchmarks: weights as private input signals (every
  * product is a constraint) and one public signal per input / output value, in the same order.
@@ -82,7 +84,8 @@ export interface PublicSignalSpec {
   kind: "packed" | "label" | "input" | "output" | "inputHash";
   /** for packed kinds: which element of the packing */
   element?: number;
-  /** batch circuits (k > 1): the slot, i.e. which of the k inferences the signal belongs to */
+  /** packed batch circuits (k > 1): the slot, i.e. which of the k inferences the signal belongs to (absent on a
+   *  sha256 batch's signals, which cover every slot) */
   slot?: number;
 }
 
@@ -328,39 +331,54 @@ interface Emission {
 }
 
 /**
- * The input of a `sha256` circuit (batch 1): private bytes xb, each 8 bits (their bits feed the hash), decoded
- * big-endian (two's complement when signed) and clamped to [lo, hi] into x, as the verifier and every executor read
- * a request's input bytes (encoding.ts: decodeInputBytes); the hash component `sha` of all the bytes.
+ * The input of a `sha256` circuit, for one slot: private bytes xb (xb[s] in a batch circuit), each 8 bits (their bits
+ * feed the hash), decoded big-endian (two's complement when signed) and clamped to [lo, hi] into x, as the verifier
+ * and every executor read a request's input bytes (encoding.ts: decodeInputBytes). One hash component `sha` takes
+ * the bytes of every slot, slot after slot: slot s's byte i is byte s * NB + i of the hashed message.
  */
-function emitInputBytes(g: IntGraph, nIn: number, L: string[], decl: string[]): void {
+function emitInputBytes(
+  g: IntGraph,
+  nIn: number,
+  L: string[],
+  decl: string[],
+  slot: number,
+  batch: number,
+  at: (base: string) => string,
+  declName: (base: string) => string,
+): void {
   const { lo, hi } = g.input;
   const { bytes: W, signed, N, MODE } = inputClamp(lo, hi);
   const NB = nIn * W;
-  decl.push(
-    `    signal input xb[${NB}];`,
-    `    signal x[${nIn}];`,
-    `    component xbr[${NB}];`,
-    ...(MODE === 0 ? [] : [`    component xc[${nIn}];`]),
-    `    component sha = Sha256(${NB * 8});`,
-  );
+  if (slot === 0) {
+    decl.push(
+      `    signal input ${declName("xb")}[${NB}];`,
+      `    signal ${declName("x")}[${nIn}];`,
+      `    component ${declName("xbr")}[${NB}];`,
+      ...(MODE === 0 ? [] : [`    component ${declName("xc")}[${nIn}];`]),
+      `    component sha = Sha256(${batch * NB * 8});`,
+    );
+  }
+  const xb = at("xb");
+  const xbr = at("xbr");
+  const base = slot * NB * 8;
   L.push(
     `    // input bytes: ${nIn} values of ${W} byte(s), ${signed ? "two's complement" : "unsigned"}, big-endian; each byte 8 bits`,
     `    for (var i = 0; i < ${NB}; i++) {`,
-    `        xbr[i] = RangeBits(8);`,
-    `        xbr[i].in <== xb[i];`,
-    `        for (var j = 0; j < 8; j++) { sha.in[i * 8 + j] <== xbr[i].bits[7 - j]; }`,
+    `        ${xbr}[i] = RangeBits(8);`,
+    `        ${xbr}[i].in <== ${xb}[i];`,
+    `        for (var j = 0; j < 8; j++) { sha.in[${base === 0 ? "" : `${base} + `}i * 8 + j] <== ${xbr}[i].bits[7 - j]; }`,
     `    }`,
     `    // x[i] = clamp(decode(value i), ${lo}, ${hi})`,
     `    for (var i = 0; i < ${nIn}; i++) {`,
     `        var raw = 0;`,
-    `        for (var k = 0; k < ${W}; k++) { raw = raw * 256 + xb[i * ${W} + k]; }`,
-    ...(signed ? [`        raw = raw - ${2n ** BigInt(8 * W)} * xbr[i * ${W}].bits[7];`] : []),
+    `        for (var k = 0; k < ${W}; k++) { raw = raw * 256 + ${xb}[i * ${W} + k]; }`,
+    ...(signed ? [`        raw = raw - ${2n ** BigInt(8 * W)} * ${xbr}[i * ${W}].bits[7];`] : []),
     ...(MODE === 0
-      ? [`        x[i] <== raw;`]
+      ? [`        ${at("x")}[i] <== raw;`]
       : [
-          `        xc[i] = Clamp(${N}, ${lo}, ${hi}, ${MODE});`,
-          `        xc[i].in <== raw;`,
-          `        x[i] <== xc[i].out;`,
+          `        ${at("xc")}[i] = Clamp(${N}, ${lo}, ${hi}, ${MODE});`,
+          `        ${at("xc")}[i].in <== raw;`,
+          `        ${at("x")}[i] <== ${at("xc")}[i].out;`,
         ]),
     `    }`,
   );
@@ -391,7 +409,7 @@ function emitSlot(em: Emission): { vals: LC[][]; traceSignals: (string | null)[]
   };
 
   if (batch > 1) L.push(`    // ---- slot ${slot} ----`);
-  if (hashed) emitInputBytes(g, nIn, L, decl);
+  if (hashed) emitInputBytes(g, nIn, L, decl, slot, batch, at, declName);
   else declare(`    signal input ${declName("x")}[${nIn}];`);
   vals.push(Array.from({ length: nIn }, (_, i) => lcSig(`${at("x")}[${i}]`)));
   traceSignals.push(Array.from({ length: nIn }, (_, i) => `${at("x")}[${i}]`));
@@ -937,11 +955,7 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
   if (naive && batch > 1) throw new InputError("a naive baseline has no batch form");
   const inputCommitment = opts.inputCommitment ?? "packed";
   const hashed = inputCommitment === "sha256";
-  if (hashed && (naive || batch > 1)) {
-    throw new InputError(
-      `input commitment sha256 is for single-inference circuits (not ${naive ? "a naive baseline" : `batch ${batch}`})`,
-    );
-  }
+  if (hashed && naive) throw new InputError("input commitment sha256 has no naive baseline");
   const ranges = computeRanges(g);
   const em: Emission = {
     g,
@@ -980,34 +994,21 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
       plan.push({ kind: "Output", output: `y[${i}]`, value: v });
     });
   } else {
-    const segs: Omit<PackSegment, "valueBits">[] = [
-      ...(hashed ? [] : [{ kind: "input" as const, count: nIn, lo: g.input.lo, hi: g.input.hi }]),
-      {
-        kind: g.output.kind === "argmax" ? "label" : "output",
-        count: outVals.length,
-        lo: Math.min(...outRange.lo),
-        hi: Math.max(...outRange.hi),
-      },
-    ];
+    const outSeg = {
+      kind: g.output.kind === "argmax" ? ("label" as const) : ("output" as const),
+      // A sha256 circuit packs its k slots' outputs as one stream, slot after slot (k = 1: the output alone).
+      count: (hashed ? batch : 1) * outVals.length,
+      lo: Math.min(...outRange.lo),
+      hi: Math.max(...outRange.hi),
+    };
+    const segs: Omit<PackSegment, "valueBits">[] = hashed
+      ? [outSeg]
+      : [{ kind: "input" as const, count: nIn, lo: g.input.lo, hi: g.input.hi }, outSeg];
     const layout = packLayout(segs);
     packing = layout;
-    // Slot s's packed signals are pub[s * E .. s * E + E - 1]: the concatenation, over the slots, of exactly the
-    // public signals a single-inference circuit of the model has.
     const E = layout.elements;
-    // A sha256 circuit's pub[0] is the input hash, its packed output pub[1..E].
-    const H = hashed ? 1 : 0;
-    outDecl.push(`    signal output pub[${batch * (E + H)}];`);
-    if (hashed) {
-      outL.push(
-        `    // pub[0]: the top ${INPUT_HASH_BITS} bits of SHA-256(xb) (sha.out[0] is the digest's most significant bit)`,
-        `    var h = 0;`,
-        `    for (var i = 0; i < ${INPUT_HASH_BITS}; i++) { h += sha.out[i] * (1 << (${INPUT_HASH_BITS - 1} - i)); }`,
-        `    pub[0] <== h;`,
-      );
-      pub.push({ name: "pub[0]", kind: "inputHash" });
-    }
-    slots.forEach(({ vals: sv }, s) => {
-      const segVals: LC[][] = layout.segments.map((seg) => (seg.kind === "input" ? sv[0]! : sv[sv.length - 1]!));
+    /** Packs `segVals` (one list of values per segment) into pub[first ..], each element tagged `slot`. */
+    const emitPacked = (segVals: LC[][], first: number, slot?: number) => {
       const accs = Array.from({ length: E }, () => lcConst(0n));
       for (const { seg, idx, element, shift } of streamSlots(layout)) {
         const v = lcConst(-big(layout.segments[seg]!.lo));
@@ -1015,12 +1016,29 @@ export function emitCircom(g: IntGraph, opts: CircomOptions = {}): CircuitSource
         lcAddScaled(accs[element]!, v, 1n << BigInt(shift));
       }
       accs.forEach((acc, k) => {
-        const name = `pub[${s * E + H + k}]`;
+        const name = `pub[${first + k}]`;
         outL.push(`    ${name} <== ${lcStr(acc)};`);
-        pub.push({ name, kind: "packed", element: k, ...(batch > 1 ? { slot: s } : {}) });
+        pub.push({ name, kind: "packed", element: k, ...(slot === undefined ? {} : { slot }) });
         plan.push({ kind: "Output", output: name, value: acc });
       });
-    });
+    };
+    if (hashed) {
+      // pub[0] is the hash of every slot's input bytes, pub[1..E] the packed outputs of all slots.
+      outDecl.push(`    signal output pub[${1 + E}];`);
+      outL.push(
+        `    // pub[0]: the top ${INPUT_HASH_BITS} bits of SHA-256(xb${batch > 1 ? "[0] || ... || xb[" + (batch - 1) + "]" : ""}) (sha.out[0] is the digest's most significant bit)`,
+        `    var h = 0;`,
+        `    for (var i = 0; i < ${INPUT_HASH_BITS}; i++) { h += sha.out[i] * (1 << (${INPUT_HASH_BITS - 1} - i)); }`,
+        `    pub[0] <== h;`,
+      );
+      pub.push({ name: "pub[0]", kind: "inputHash" });
+      emitPacked([slots.flatMap(({ vals: sv }) => sv[sv.length - 1]!)], 1);
+    } else {
+      // Slot s's packed signals are pub[s * E .. s * E + E - 1]: the concatenation, over the slots, of exactly the
+      // public signals a single-inference circuit of the model has.
+      outDecl.push(`    signal output pub[${batch * E}];`);
+      slots.forEach(({ vals: sv }, s) => emitPacked([sv[0]!, sv[sv.length - 1]!], s * E, batch > 1 ? s : undefined));
+    }
   }
 
   const main = [

@@ -50,7 +50,14 @@ import { emitIntOnnx, IntOnnxRunner } from "./intonnx.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { inputEncoding, modelCommitment } from "./merkle.js";
 import { pack, unpack, type PackLayout } from "./packing.js";
-import { INPUT_COMMITMENTS, inputHashSignal, publicSignalsFor, toField, type InputCommitment } from "./signals.js";
+import {
+  INPUT_COMMITMENTS,
+  batchPublicSignals,
+  inputHashSignal,
+  publicSignalsFor,
+  toField,
+  type InputCommitment,
+} from "./signals.js";
 import { decodeInputBytes, encodeInputBytes } from "./encoding.js";
 import { QuantizeOptionsSchema, quantize, quantizeInput } from "./quantize.js";
 import { contractNameFor, emitSolidityVerifier, PACKING_LIBRARY_SOL, type SolidityOptions } from "./solidity.js";
@@ -370,7 +377,7 @@ export async function build(options: BuildOptions, logger: Logger = silentLogger
   writeFileSync(join(dir, FILES.vkey), JSON.stringify(vk, null, 1));
 
   const contractName =
-    contractNameFor(o.batch > 1 ? `${name}_batch${o.batch}` : hashed ? `${name}_sha256` : name) +
+    contractNameFor(`${name}${hashed ? "_sha256" : ""}${o.batch > 1 ? `_batch${o.batch}` : ""}`) +
     (o.naive ? "Naive" : "");
   const ranges = computeRanges(ig);
   const outRange = ranges[ranges.length - 1]!;
@@ -700,10 +707,28 @@ export function requestCircuitInput(md: ModelDir, input: Uint8Array): Record<str
   return circuitInput(md, decodeInputBytes(md.graph, input));
 }
 
-/** Circuit input object of a batch build: slot s's quantized input as x[s]. */
+/** Circuit input object of a batch build: slot s's quantized input as x[s] (a sha256 build: its canonical bytes). */
 export function batchCircuitInput(md: ModelDir, qs: readonly number[][]): Record<string, unknown> {
   requireBatchOf(md, qs.length);
+  if (inputCommitmentOf(md.manifest) === "sha256") {
+    return batchRequestCircuitInput(
+      md,
+      qs.map((q) => encodeInputBytes(md.graph, q)),
+    );
+  }
   return batchOf(md.manifest) === 1 ? circuitInput(md, qs[0]!) : { x: qs.map((q) => q.map(String)) };
+}
+
+/**
+ * Circuit input object of a batch build for the requests' input bytes, slot s = inputs[s], exactly as the requests
+ * hold them (a sha256 build hashes them). Throws on a wrong count or length.
+ */
+export function batchRequestCircuitInput(md: ModelDir, inputs: readonly Uint8Array[]): Record<string, unknown> {
+  requireBatchOf(md, inputs.length);
+  if (batchOf(md.manifest) === 1) return requestCircuitInput(md, inputs[0]!);
+  const qs = inputs.map((bytes) => decodeInputBytes(md.graph, bytes));
+  if (inputCommitmentOf(md.manifest) !== "sha256") return batchCircuitInput(md, qs);
+  return { xb: inputs.map((bytes) => Array.from(bytes, String)) };
 }
 
 function requireSingle(md: ModelDir, what: string): void {
@@ -749,11 +774,28 @@ export function expectedPublicSignals(md: ModelDir, q: number[], trace: Trace, i
   return slotSignals(md, 0, q, trace, input);
 }
 
-/** The public signals of a batch build's proof of inputs qs (one per slot): the slots' own, concatenated. */
-export function expectedBatchSignals(md: ModelDir, qs: readonly number[][], traces: readonly Trace[]): bigint[] {
+/**
+ * The public signals of a batch build's proof of inputs qs (one per slot, with their traces): a packed build's are
+ * the slots' own, concatenated; a sha256 build's follow from the request input bytes `inputs` (default: the
+ * canonical encodings of qs) and every slot's output together.
+ */
+export function expectedBatchSignals(
+  md: ModelDir,
+  qs: readonly number[][],
+  traces: readonly Trace[],
+  inputs?: readonly Uint8Array[],
+): bigint[] {
   requireBatchOf(md, qs.length);
   if (traces.length !== qs.length) throw new InputError(`${qs.length} inputs but ${traces.length} traces`);
-  return qs.flatMap((q, s) => slotSignals(md, s, q, traces[s]!));
+  if (inputCommitmentOf(md.manifest) !== "sha256") return qs.flatMap((q, s) => slotSignals(md, s, q, traces[s]!));
+  return batchPublicSignals(
+    md.manifest,
+    qs.map((q, s) => ({
+      q,
+      output: Array.from(traces[s]!.tensors[traces[s]!.tensors.length - 1]!),
+      input: inputs?.[s] ?? encodeInputBytes(md.graph, q),
+    })),
+  );
 }
 
 export function parseInputFile(file: string, md: ModelDir): number[] {
@@ -807,10 +849,12 @@ export interface ProofFile {
 }
 
 /** A batch build's proof: one Groth16 proof of `batch` inferences, slot s's in `decoded[s]`. */
-export interface BatchProofFile extends Omit<ProofFile, "format" | "decoded"> {
+export interface BatchProofFile extends Omit<ProofFile, "format" | "decoded" | "input"> {
   format: "veriml-batch-proof";
   batch: number;
   decoded: DecodedInference[];
+  /** a sha256 build's proof: each slot's input bytes (hex), which its input signal is the hash of */
+  inputs?: string[];
 }
 
 /** Quantizes a float input with the model's input scale and proves it. */
@@ -892,12 +936,47 @@ export async function proveBatch(
   logger: Logger = silentLogger,
 ): Promise<BatchProofFile> {
   requireBatchOf(md, qs.length);
+  if (inputCommitmentOf(md.manifest) === "sha256") {
+    return proveBatchRequests(
+      md,
+      qs.map((q) => encodeInputBytes(md.graph, q)),
+      logger,
+    );
+  }
   const traces = qs.map((q) => runInt(md.graph, q));
   const proved = await proveChecked(md, batchCircuitInput(md, qs), expectedBatchSignals(md, qs, traces), logger);
   return {
     format: "veriml-batch-proof",
     batch: qs.length,
     ...proved,
+    decoded: qs.map((q, s) => decodedOf(md, q, traces[s]!)),
+  };
+}
+
+/**
+ * Proves a batch build on the requests' input bytes, slot s = inputs[s] (tensor 0 = clamp(decode(bytes), lo, hi)):
+ * what an operator proves. A sha256 build's proof is for exactly these bytes. Throws on a wrong count or length.
+ */
+export async function proveBatchRequests(
+  md: ModelDir,
+  inputs: readonly Uint8Array[],
+  logger: Logger = silentLogger,
+): Promise<BatchProofFile> {
+  requireBatchOf(md, inputs.length);
+  const qs = inputs.map((bytes) => decodeInputBytes(md.graph, bytes));
+  if (inputCommitmentOf(md.manifest) !== "sha256") return proveBatch(md, qs, logger);
+  const traces = qs.map((q) => runInt(md.graph, q));
+  const proved = await proveChecked(
+    md,
+    batchRequestCircuitInput(md, inputs),
+    expectedBatchSignals(md, qs, traces, inputs),
+    logger,
+  );
+  return {
+    format: "veriml-batch-proof",
+    batch: qs.length,
+    ...proved,
+    inputs: inputs.map((bytes) => hexlify(bytes)),
     decoded: qs.map((q, s) => decodedOf(md, q, traces[s]!)),
   };
 }
@@ -925,7 +1004,7 @@ export async function verifyProofFile(md: ModelDir, pf: ProofFile | BatchProofFi
   } catch (e) {
     throw new InputError(`malformed proof: ${(e as Error).message}`, { cause: e });
   }
-  if (inputCommitmentOf(md.manifest) === "sha256") return verifyHashedInput(md, pf as ProofFile, valid);
+  if (inputCommitmentOf(md.manifest) === "sha256") return verifyHashedInput(md, pf, valid);
   const slots: { label?: number; input?: number[] }[] = [];
   try {
     const sig = pf.publicSignals.map(BigInt);
@@ -957,32 +1036,36 @@ export async function verifyProofFile(md: ModelDir, pf: ProofFile | BatchProofFi
 
 /**
  * A sha256 build's proof shows the model maps the input bytes whose hash is its input signal: valid only with those
- * bytes (the file's `input`, of the model's input length, hashing to the signal), which give the input decoded.
+ * bytes (the file's `input`, or a batch file's `inputs`, one per slot, each of the model's input length, hashing to
+ * the signal), which give the inputs decoded; the labels come from the packed outputs.
  */
-function verifyHashedInput(md: ModelDir, pf: ProofFile, valid: boolean): Verified {
+function verifyHashedInput(md: ModelDir, pf: ProofFile | BatchProofFile, valid: boolean): Verified {
+  const k = batchOf(md.manifest);
   const spec = md.manifest.publicSignals;
   const sig = pf.publicSignals.map(BigInt);
   const hi = spec.findIndex((s) => s.kind === "inputHash");
-  let input: Uint8Array;
-  let q: number[];
+  let inputs: Uint8Array[];
+  let qs: number[][];
   try {
-    input = getBytes(pf.input ?? "0x");
-    q = decodeInputBytes(md.graph, input);
+    const hex = pf.format === "veriml-batch-proof" ? pf.inputs : [pf.input];
+    if (!Array.isArray(hex) || hex.length !== k) return { valid: false };
+    inputs = hex.map((h) => getBytes(h ?? "0x"));
+    qs = inputs.map((bytes) => decodeInputBytes(md.graph, bytes));
   } catch {
     return { valid: false };
   }
-  if (hi < 0 || sig[hi] !== inputHashSignal(input)) return { valid: false };
-  const out: Verified = { valid, input: q };
+  if (hi < 0 || sig[hi] !== inputHashSignal(concat(inputs))) return { valid: false };
+  const slots: { label?: number; input?: number[] }[] = qs.map((q) => ({ input: q }));
   const packedIdx = spec.flatMap((s, i) => (s.kind === "packed" ? [i] : []));
   const lay = md.manifest.packing;
-  if (lay && packedIdx.length === lay.elements) {
-    const parts = unpack(
+  if (lay && packedIdx.length === lay.elements && lay.segments[0]?.kind === "label") {
+    const labels = unpack(
       lay,
       packedIdx.map((i) => sig[i]!),
-    );
-    if (lay.segments[0]?.kind === "label") out.label = parts[0]![0];
+    )[0]!;
+    slots.forEach((slot, s) => (slot.label = labels[s]));
   }
-  return out;
+  return k === 1 ? { valid, ...slots[0] } : { valid, slots };
 }
 
 // ---------------------------------------------------------------------------

@@ -410,10 +410,115 @@ ${icAcc}
   };
 }
 
+/**
+ * The batch functions of a sha256 build of k > 1 slots: signal 0 the top 253 bits of SHA-256 of the k inputs' bytes
+ * concatenated in slot order, then the k outputs packed as one stream (the layout's one segment of k x outputs).
+ * Every input has exactly the model's input length, so the concatenation splits into slots one way only: the
+ * bytes the circuit decodes slot s from are inputs[s].
+ */
+function hashedBatchSource(n: number, k: number, o: SolidityOptions): string {
+  const { input: i, output: out } = o;
+  const layout = o.packing;
+  const outSeg = layout?.segments[0];
+  if (
+    layout === null ||
+    layout.segments.length !== 1 ||
+    outSeg!.kind === "input" ||
+    outSeg!.count !== k * out.count ||
+    outSeg!.lo !== out.lo ||
+    outSeg!.hi !== out.hi ||
+    outSeg!.valueBits !== Math.max(1, bitlen(out.hi - out.lo)) ||
+    layout.elements + 1 !== n
+  ) {
+    throw new RangeError("packing layout does not match the verifier's batch output (input commitment sha256)");
+  }
+  const nb = i.count * i.bytes;
+  const body: string[] = [];
+  let t = 0;
+  layout.valuesPerElement.forEach((count, e) => {
+    // element e holds stream values [t, t + count): runs of consecutive values of one slot
+    const runs: { slot: number; start: number; end: number }[] = [];
+    for (let v = t; v < t + count; v++) {
+      const slot = Math.floor(v / out.count);
+      const idx = v % out.count;
+      const last = runs[runs.length - 1];
+      if (last && last.slot === slot && last.end === idx) last.end++;
+      else runs.push({ slot, start: idx, end: idx + 1 });
+    }
+    body.push(
+      `        // element ${e + 1}: ${runs.map((r) => `slot ${r.slot} output ${r.start}..${r.end - 1}`).join(", ")}`,
+    );
+    runs.forEach((r, j) =>
+      body.push(`        acc = _pushOutputs(${j === 0 ? "0" : "acc"}, outputs[${r.slot}], ${r.start}, ${r.end});`),
+    );
+    body.push(`        s[${e + 1}] = acc;`);
+    t += count;
+  });
+  return `
+    /// @notice The public signals of a proof of ${k} inferences: signal 0 the top 253 bits of SHA-256 of the ${k}
+    ///         inputs' bytes concatenated in slot order (each exactly ${nb} bytes: ${i.count} values of ${i.bytes} byte(s),
+    ///         ${i.signed ? "two's complement" : "unsigned"}, big-endian, each clamped to [${i.lo}, ${i.hi}] by the circuit), then the ${k}
+    ///         outputs packed as one stream (${out.count} value(s) per slot, each in [${out.lo}, ${out.hi}], reverts otherwise).
+    // solhint-disable-next-line function-max-lines
+    function packBatchPublicSignals(
+        bytes[] calldata inputs,
+        int256[][] calldata outputs
+    ) public pure returns (uint256[${n}] memory s) {
+        if (inputs.length != ${k} || outputs.length != ${k}) {
+            revert BatchSizeMismatch(inputs.length, outputs.length, ${k});
+        }
+        bytes memory message = new bytes(${k * nb});
+        for (uint256 slot = 0; slot < ${k}; ++slot) {
+            bytes calldata input = inputs[slot];
+            if (input.length != ${nb}) revert InputLengthMismatch(input.length, ${nb});
+            if (outputs[slot].length != ${out.count}) revert OutputLengthMismatch(outputs[slot].length, ${out.count});
+            assembly ("memory-safe") {
+                calldatacopy(add(add(message, 32), mul(slot, ${nb})), input.offset, ${nb})
+            }
+        }
+        // signal 0: the precompile at 0x02; < 2^253 < r
+        s[0] = uint256(sha256(message)) >> 3;
+        uint256 acc;
+${body.join("\n")}
+    }
+
+    /// @notice IInferenceVerifier's single-inference check: a batch verifier (${k} slots) always reverts
+    ///         (use verifyInferences).
+    function verifyInference(
+        uint256[2] calldata,
+        uint256[2][2] calldata,
+        uint256[2] calldata,
+        bytes calldata,
+        int256[] calldata
+    ) external pure returns (bool) {
+        revert NotSingleInference(${k});
+    }
+
+    /// @notice Whether (a, b, c) proves that the model maps \`inputs[s]\` to \`outputs[s]\` for each of the
+    ///         ${k} slots (IInferenceVerifier).
+    function verifyInferences(
+        uint256[2] calldata a,
+        uint256[2][2] calldata b,
+        uint256[2] calldata c,
+        bytes[] calldata inputs,
+        int256[][] calldata outputs
+    ) external view returns (bool) {
+        return _verify(a, b, c, packBatchPublicSignals(inputs, outputs));
+    }
+
+    /// @notice ERC-165: this contract implements IInferenceVerifier (the ZkModule registers nothing else).
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == 0x01ffc9a7 || interfaceId == ${INFERENCE_VERIFIER_INTERFACE_ID};
+    }
+${pushOutputsSource(out, outSeg!.valueBits)}`;
+}
+
 export function emitSolidityVerifier(vk: VerificationKey, o: SolidityOptions): string {
   const n = vk.nPublic;
   const k = o.batch ?? 1;
-  const m = signalsPerSlot(n, k);
+  // A sha256 batch's signals cover all its slots together; a packed batch's are k copies of one slot's.
+  const hashedBatch = k > 1 && (o.inputCommitment ?? "packed") === "sha256";
+  const m = hashedBatch ? n : signalsPerSlot(n, k);
   const core = groth16Core(vk);
   const singleFn =
     k === 1
@@ -442,7 +547,9 @@ export function emitSolidityVerifier(vk: VerificationKey, o: SolidityOptions): s
         revert NotSingleInference(${k});
     }
 `;
-  const packFn = `${packingSource(m, o)}
+  const packFn = hashedBatch
+    ? hashedBatchSource(n, k, o)
+    : `${packingSource(m, o)}
 ${singleFn}
     /// @notice Whether (a, b, c) proves that the model maps \`inputs[s]\` to \`outputs[s]\` for each of the
     ///         ${k} slot(s) (IInferenceVerifier); the public signals are each slot's, concatenated in slot order.
@@ -492,7 +599,7 @@ contract ${o.contractName} {
 
     /// @notice The model commitment (verifier-gen/src/merkle.ts) of the integer graph the circuit encodes.
     bytes32 public constant MODEL_HASH = ${o.modelHash};
-    /// @notice Inferences one proof covers; each slot has ${m} public signal(s).
+    /// @notice Inferences one proof covers; ${hashedBatch ? "the public signals cover all slots together" : `each slot has ${m} public signal(s)`}.
     uint256 public constant BATCH_SIZE = ${k};
     uint256 public constant NUM_PUBLIC_SIGNALS = ${n};
 

@@ -5,6 +5,7 @@ import {
   loadModelDir,
   loadVerifierArtifact,
   proveBatch,
+  proveBatchRequests,
   proveQuantized,
   proveRequest,
   type ModelDir,
@@ -228,10 +229,9 @@ export class ZkExecutor implements Executor {
     }
     const inputs = await Promise.all(jobs.map((job) => resolveInput(job)));
     const slots = Array.from({ length: this.batchSize }, (_, s) => inputs[s] ?? inputs[0]!);
-    const proved = await proveBatch(
-      this.model,
-      slots.map((bytes) => this.values(bytes)),
-    );
+    for (const bytes of slots) this.values(bytes); // a wrong length is the request's fault (BadInputError)
+    // The requests' own bytes: a sha256 build's proof is for exactly those (its input signal is their hash).
+    const proved = await proveBatchRequests(this.model, slots);
     this.log.info(
       {
         requestIds: jobs.map((j) => j.requestId),
