@@ -10,11 +10,16 @@ import { pino } from "pino";
 import { digitsMlpSha256Build } from "../../../scripts/lib/fixtures.js";
 import { DEFAULT_PARAMETERS, deploySuite } from "../../../scripts/lib/deploy.js";
 import { MODE_ZK, deployZkModule, registerZkModel } from "../../../scripts/lib/zk.js";
-import { ZkExecutor, encodeZkProof } from "../../../operator/src/executors/zk.js";
+import { ZkExecutor, encodeZkBatchProof, encodeZkProof } from "../../../operator/src/executors/zk.js";
 import type { Job } from "../../../operator/src/store.js";
 import { decodeInputBytes, encodeInputBytes, encodeOutput } from "../../../verifier-gen/src/encoding.js";
 import { runInt } from "../../../verifier-gen/src/intgraph.js";
-import { loadModelDir, proveRequest, terminateSnarkjs } from "../../../verifier-gen/src/pipeline.js";
+import {
+  loadModelDir,
+  proveBatchRequests,
+  proveRequest,
+  terminateSnarkjs,
+} from "../../../verifier-gen/src/pipeline.js";
 
 const { ethers, networkHelpers } = await network.create();
 const PRICE = parseEther("0.01");
@@ -22,6 +27,7 @@ const STAKE = parseEther("1");
 const silent = pino({ level: "silent" });
 const testSet = JSON.parse(readFileSync("data/digits-test.json", "utf8")) as { inputs: number[][]; labels: number[] };
 const build = await digitsMlpSha256Build();
+const batchBuild = await digitsMlpSha256Build(2);
 
 /** A job as the operator's store holds it for an inline request. */
 const jobOf = (requestId: bigint, modelId: bigint, input: Uint8Array): Job => ({
@@ -47,12 +53,12 @@ describe("ZkModule: a build with input commitment sha256", function () {
   this.timeout(300_000);
   after(terminateSnarkjs);
 
-  async function deploySha256Fixture() {
+  async function deployFixture(buildDir: string) {
     const [deployer, treasury, user, operator] = await ethers.getSigners();
     const suite = await deploySuite(deployer!, { ...DEFAULT_PARAMETERS, treasury: treasury!.address });
     const zk = await deployZkModule(suite, deployer!);
     const { modelId, verifier } = await registerZkModel(suite.registry, deployer!, {
-      buildDir: build,
+      buildDir,
       artifactURI: `file://${build}`,
       ethPrice: PRICE,
       operatorStake: STAKE,
@@ -61,6 +67,8 @@ describe("ZkModule: a build with input commitment sha256", function () {
     await suite.vault.connect(operator!).setService(modelId, 0, true);
     return { ...suite, zk, modelId, verifier, user: user!, operator: operator! };
   }
+  const deploySha256Fixture = () => deployFixture(build);
+  const deployBatchFixture = () => deployFixture(batchBuild);
 
   async function openRequest(input: Uint8Array) {
     const f = await networkHelpers.loadFixture(deploySha256Fixture);
@@ -112,5 +120,72 @@ describe("ZkModule: a build with input commitment sha256", function () {
       f.market.connect(f.operator).fulfill(1n, output, encodeZkProof(canonical, p.calldata)),
     ).to.be.revertedWithCustomError(f.zk, "ZkModuleInputMismatch");
     expect((await f.market.getRequest(1n)).status).to.equal(1n);
+  });
+
+  describe("a batch of 2 (one hash of both requests' bytes)", () => {
+    async function openRequests(inputs: Uint8Array[]) {
+      const f = await networkHelpers.loadFixture(deployBatchFixture);
+      const deadline = BigInt((await networkHelpers.time.latest()) + 3600);
+      for (const input of inputs) {
+        await f.market
+          .connect(f.user)
+          .createRequest(inlineEthRequest(f.modelId, MODE_ZK, input, PRICE, deadline), { value: PRICE });
+      }
+      return f;
+    }
+    const twoInputs = () => {
+      const inputs = [Uint8Array.from(testSet.inputs[4]!), Uint8Array.from(testSet.inputs[5]!)];
+      inputs[0]![30] = 77; // past hi: clamped by the circuit
+      return inputs;
+    };
+
+    it("the operator self-tests, proves both requests' own bytes, and one fulfillBatch settles both", async () => {
+      const inputs = twoInputs();
+      const f = await openRequests(inputs);
+      const executor = new ZkExecutor(batchBuild, silent);
+      expect(executor.batchSize).to.equal(2);
+      await executor.selfTest(await f.market.modeConfigOf(1n), ethers.provider);
+      const { proof, outputs } = await executor.executeBatch([
+        jobOf(1n, f.modelId, inputs[0]!),
+        jobOf(2n, f.modelId, inputs[1]!),
+      ]);
+      const md = loadModelDir(batchBuild);
+      inputs.forEach((input, s) =>
+        expect(outputs[s]).to.equal(encodeOutput([runInt(md.graph, decodeInputBytes(md.graph, input)).output[0]!])),
+      );
+      const tx = f.market.connect(f.operator).fulfillBatch([1n, 2n], proof);
+      await expect(tx).to.emit(f.zk, "BatchProofVerified");
+      const receipt = await (await tx).wait();
+      console.log(`      fulfillBatch gas (2 requests, input commitment sha256, real proof): ${receipt!.gasUsed}`);
+      for (const [s, id] of [1n, 2n].entries()) {
+        expect((await f.market.getRequest(id)).status).to.equal(4n);
+        expect(await f.market.resultHashOf(id)).to.equal(keccak256(outputs[s]!));
+      }
+    });
+
+    it("refuses a proof of the slots swapped or of other bytes for one request, and both stay open", async () => {
+      const inputs = twoInputs();
+      const f = await openRequests(inputs);
+      const md = loadModelDir(batchBuild);
+      // A proof of the requests in the other order: each slot's bytes are a request's, but not the id's.
+      const swapped = await proveBatchRequests(md, [inputs[1]!, inputs[0]!]);
+      const slots = (order: Uint8Array[], p = swapped) =>
+        order.map((input, s) => ({ input, output: p.decoded[s]!.output }));
+      await expect(
+        f.market
+          .connect(f.operator)
+          .fulfillBatch([1n, 2n], encodeZkBatchProof(swapped.calldata, slots([inputs[1]!, inputs[0]!]))),
+      ).to.be.revertedWithCustomError(f.zk, "ZkModuleInputMismatch");
+      await expect(
+        f.market.connect(f.operator).fulfillBatch([1n, 2n], encodeZkBatchProof(swapped.calldata, slots(inputs))),
+      ).to.be.revertedWithCustomError(f.zk, "ZkModuleInvalidBatchProof");
+      // The canonical bytes of request 1's clamped input: the same model input, other bytes than the request's.
+      const canonical = encodeInputBytes(md.graph, decodeInputBytes(md.graph, inputs[0]!));
+      const other = await proveBatchRequests(md, [canonical, inputs[1]!]);
+      await expect(
+        f.market.connect(f.operator).fulfillBatch([1n, 2n], encodeZkBatchProof(other.calldata, slots(inputs, other))),
+      ).to.be.revertedWithCustomError(f.zk, "ZkModuleInvalidBatchProof");
+      for (const id of [1n, 2n]) expect((await f.market.getRequest(id)).status).to.equal(1n);
+    });
   });
 });
