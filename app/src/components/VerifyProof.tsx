@@ -8,7 +8,7 @@ import * as snarkjs from "snarkjs";
 import type { Chain, ModelRow, ZkCheck } from "../chain.js";
 import { Alert, Hash } from "./common.js";
 import { message } from "../format.js";
-import { publicSignalsFor, signalsOfSlot, type SignalSpec } from "../../../verifier-gen/src/signals.js";
+import { batchPublicSignals, hasInputHash, signalsOfSlot, type SignalSpec } from "../../../verifier-gen/src/signals.js";
 import { unpack, type PackLayout } from "../../../verifier-gen/src/packing.js";
 import type { ModelBuild } from "../../../operator/src/client-core.js";
 import { keyConstantsInCode, type VerificationKeyConstants } from "../../../verifier-gen/src/vkbinding.js";
@@ -46,8 +46,15 @@ export function VerifyProof({
       const vk = (await chain.verificationKey(model, build)) as VerificationKeyConstants;
       const spec = build.manifest as unknown as SignalSpec;
       // Slot by slot, in the circuit's order (a single-inference build has slot 0 only); a sha256 build's input
-      // signal is the hash of the input bytes themselves.
-      const signals = check.slots.flatMap((s, i) => publicSignalsFor(spec, s.quantized, s.output, i, s.input));
+      // signal is the hash of every slot's input bytes themselves, its outputs one packed stream.
+      const signals = batchPublicSignals(
+        spec,
+        check.slots.map((s) => ({
+          q: s.quantized,
+          output: s.output,
+          ...(s.input === undefined ? {} : { input: s.input }),
+        })),
+      );
       // Solidity's G2 order is (imaginary, real): back to snarkjs's (real, imaginary).
       const { a, b, c } = check.proof;
       const proof = {
@@ -127,6 +134,8 @@ export function VerifyProof({
 
 /** What each public signal holds, slot by slot ("slot i:" in front when the proof covers several). */
 function describeSlots(spec: SignalSpec, slots: number, signals: bigint[]): string[] {
+  // A sha256 build's signals are the whole batch's: described once.
+  if (hasInputHash(spec)) return describeSignals(spec, signals);
   const out: string[] = [];
   let at = 0;
   for (let slot = 0; slot < slots; slot++) {
