@@ -14,7 +14,9 @@ import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 ///
 /// A batch circuit (`BATCH_SIZE() == k > 1`, manifest `batch: k`) proves k inferences of the same model at
 /// once: its public signals are the concatenation, over slots s = 0..k-1, of exactly the public signals
-/// the single-inference circuit of that model has for (inputs[s], outputs[s]), in the same order.
+/// the single-inference circuit of that model has for (inputs[s], outputs[s]), in the same order; with input
+/// commitment sha256, one SHA-256 of every slot's input bytes (in slot order) and the k outputs packed as one
+/// stream.
 interface IInferenceVerifier is IERC165 {
     /// @notice The model commitment of the integer graph the circuit encodes; must equal the registered modelHash.
     function MODEL_HASH() external view returns (bytes32);

@@ -16,7 +16,9 @@ import {IInstantVerificationModule} from "./IInstantVerificationModule.sol";
 /// only for a verifier with BATCH_SIZE() == 1.
 /// Batch (fulfillBatch): `proof = abi.encode(ZkBatchProof)` with exactly BATCH_SIZE() slots; the first
 /// `requestIds.length` slots are the requests, in order; the remaining slots are padding (any valid
-/// inference, e.g. copies of a real slot) and deliver nothing.
+/// inference, e.g. copies of a real slot) and deliver nothing. The module reads the proof in place and forwards
+/// the bytes after its offset word (exactly verifyInferences' arguments) to the verifier unchanged, so it must be a
+/// whole number of 32-byte words starting with the offset word 0x20 (`ZkModuleBadBatchProof` otherwise).
 interface IZkModule is IInstantVerificationModule {
     /// @notice Per-model settings.
     /// @param verifier The verifier generated for this model; its MODEL_HASH must be the registered modelHash.
@@ -68,6 +70,10 @@ interface IZkModule is IInstantVerificationModule {
     error ZkModuleBatchVerifier(uint256 requestId, uint256 batchSize);
     /// @notice A batch proof's slots do not fit the verifier: `requests` <= `batchSize` == inputs == outputs.
     error ZkModuleBatchShape(uint256 requests, uint256 inputs, uint256 outputs, uint256 batchSize);
+    /// @notice A batch proof is not abi.encode(ZkBatchProof) (`length`: its length in bytes).
+    error ZkModuleBadBatchProof(uint256 length);
+    /// @notice Batch slot `slot`'s input or output is encoded outside the verifier's arguments (a backward offset).
+    error ZkModuleBadBatchSlot(uint256 slot);
     /// @notice The submitted input is not the request's input.
     error ZkModuleInputMismatch(uint256 requestId, bytes32 expected, bytes32 submitted);
     /// @notice The output is not the canonical abi.encode(int256[]).

@@ -23,6 +23,8 @@ contract ZkModule is IZkModule, IERC165 {
 
     /// @inheritdoc IZkModule
     uint256 public constant MAX_BATCH_SIZE = 64;
+    /// @dev Bytes of abi.encode(ZkBatchProof) before its arrays' contents: the offset word and 10 head words.
+    uint256 private constant _BATCH_PROOF_HEAD = 11 * 32;
 
     address private immutable _market;
     IModelRegistry private immutable _registry;
@@ -77,7 +79,7 @@ contract ZkModule is IZkModule, IERC165 {
         bytes calldata proof
     ) external returns (bytes[] memory outputs) {
         if (msg.sender != _market) revert ZkModuleOnlyMarket(msg.sender);
-        ZkBatchProof memory zk = abi.decode(proof, (ZkBatchProof));
+        ZkBatchProof calldata zk = _batchProofIn(proof);
         ZkConfig memory cfg = abi.decode(batch.config, (ZkConfig));
         // INVARIANT: the proof is checked by exactly the verification key the model's config pins.
         _requireCode(cfg);
@@ -88,16 +90,20 @@ contract ZkModule is IZkModule, IERC165 {
         }
         outputs = new bytes[](n);
         for (uint256 i = 0; i < n; ++i) {
-            bytes32 submitted = keccak256(zk.inputs[i]);
+            bytes calldata input = zk.inputs[i];
+            int256[] calldata output = zk.outputs[i];
+            // INVARIANT: a slot this module reads lies in the bytes forwarded to the verifier. Solidity admits a
+            // negative (backward) element offset, which could reach the submission before `proof`; the verifier
+            // could not follow it there, so the two sides would read different values.
+            if (!_inForwarded(proof, input, output)) revert ZkModuleBadBatchSlot(i);
+            bytes32 submitted = keccak256(input);
             // INVARIANT: slot i proves request i's own input, not one the operator chose.
             if (submitted != batch.inputHashes[i]) {
                 revert ZkModuleInputMismatch(batch.requestIds[i], batch.inputHashes[i], submitted);
             }
-            outputs[i] = abi.encode(zk.outputs[i]);
+            outputs[i] = abi.encode(output);
         }
-        if (!cfg.verifier.verifyInferences(zk.a, zk.b, zk.c, zk.inputs, zk.outputs)) {
-            revert ZkModuleInvalidBatchProof(batch.requestIds[0], n);
-        }
+        if (!_verifyBatch(cfg.verifier, proof)) revert ZkModuleInvalidBatchProof(batch.requestIds[0], n);
         emit BatchProofVerified(batch.modelId, batch.operator, batch.requestIds);
     }
 
@@ -144,6 +150,52 @@ contract ZkModule is IZkModule, IERC165 {
         if (k != 1) revert ZkModuleBatchVerifier(requestId, k);
         if (!cfg.verifier.verifyInference(zk.a, zk.b, zk.c, zk.input, values)) revert ZkModuleInvalidProof(requestId);
         emit ProofVerified(requestId, submission.modelId, submission.operator, output);
+    }
+
+    /// @dev `proof` (abi.encode(ZkBatchProof)) read in place: a batch's slots are most of its calldata, and
+    /// decoding them to memory and encoding them again for the verifier would cost more than the checks.
+    /// Everything after the offset word is, byte for byte, the arguments of verifyInferences: _verifyBatch
+    /// forwards exactly those bytes, and the verifier decodes them with the same ABI rules relative to the same
+    /// start (`proof` is the last argument of this call, so both sides' bounds end at its end). So the input
+    /// bytes hashed here, the inputs and outputs the verifier checks and the outputs delivered are the same
+    /// values whatever offsets the encoding uses, as long as each slot read here starts inside the forwarded
+    /// bytes (checked per slot in onFulfillBatch).
+    function _batchProofIn(bytes calldata proof) private pure returns (ZkBatchProof calldata zk) {
+        // An offset word (0x20), then the head: a, b, c (8 words) and the two arrays' offsets; a whole number of
+        // words, as every ABI encoding is. Strictness, so a malformed proof gets this error and not a later one.
+        if (proof.length < _BATCH_PROOF_HEAD || proof.length % 32 != 0 || uint256(bytes32(proof[:32])) != 0x20) {
+            revert ZkModuleBadBatchProof(proof.length);
+        }
+        assembly ("memory-safe") {
+            zk := add(proof.offset, 0x20)
+        }
+    }
+
+    /// @dev Whether both arrays' data (and so their length words) start inside proof[32:], the bytes forwarded.
+    function _inForwarded(
+        bytes calldata proof,
+        bytes calldata input,
+        int256[] calldata output
+    ) private pure returns (bool inside) {
+        assembly ("memory-safe") {
+            // data at >= proof[64]: the length word before it at >= proof[32]
+            let first := add(proof.offset, 64)
+            inside := iszero(or(lt(input.offset, first), lt(output.offset, first)))
+        }
+    }
+
+    /// @dev verifyInferences on the arguments `proof` encodes (see _batchProofIn), forwarded as they are; the
+    /// verifier's revert (a malformed slot, a value out of range) is passed on.
+    function _verifyBatch(IInferenceVerifier verifier, bytes calldata proof) private view returns (bool) {
+        (bool ok, bytes memory ret) = address(verifier).staticcall(
+            bytes.concat(IInferenceVerifier.verifyInferences.selector, proof[32:])
+        );
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 32), mload(ret))
+            }
+        }
+        return abi.decode(ret, (bool));
     }
 
     function _requireCode(ZkConfig memory cfg) private view {

@@ -7,7 +7,17 @@ import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { network } from "hardhat";
-import { ContractFactory, ZeroAddress, keccak256, parseEther, type Signer } from "ethers";
+import {
+  ContractFactory,
+  ZeroAddress,
+  concat,
+  getBytes,
+  keccak256,
+  parseEther,
+  toBeHex,
+  toBigInt,
+  type Signer,
+} from "ethers";
 import { DEFAULT_PARAMETERS, deploySuite, registerModel } from "../../../scripts/lib/deploy.js";
 import { forgeableBatchVerifier, type ForgeableBatchVerifier } from "../../../scripts/lib/forgeable-groth16.js";
 import { inlineEthRequest } from "../../../scripts/lib/requests.js";
@@ -319,6 +329,72 @@ describe("ZkModule batch settlement (fulfillBatch)", function () {
       .to.be.revertedWithCustomError(f.zk, "ZkModuleBatchShape")
       .withArgs(5n, 4n, 4n, 4n);
     for (const id of five) expect((await f.market.getRequest(id)).status).to.equal(BigInt(Status.Open));
+  });
+
+  it("reads the batch proof by its offsets: tails in another order bind the same slots; other shapes are refused", async () => {
+    const f = await networkHelpers.loadFixture(deploy4);
+    const ids = [await request(f, 0), await request(f, 1)];
+    const canonical = batchProof(f, [0, 1]);
+    const bytes = getBytes(canonical);
+    const word = (at: number) => toBigInt(bytes.slice(at, at + 32));
+    const head = 32; // after the struct's offset word: a, b, c (8 words), then the two arrays' offsets
+    const inputsAt = head + Number(word(head + 8 * 32));
+    const outputsAt = head + Number(word(head + 9 * 32));
+    // The outputs' tail first, then the inputs': another encoding of the same proof, read by both the module
+    // (the hashes it checks, the outputs it delivers) and the verifier (the slots it checks).
+    const reordered = concat([
+      bytes.slice(0, head + 8 * 32),
+      toBeHex(320 + bytes.length - outputsAt, 32),
+      toBeHex(320, 32),
+      bytes.slice(outputsAt),
+      bytes.slice(inputsAt, outputsAt),
+    ]);
+    expect(reordered).to.not.equal(canonical);
+    for (const bad of [
+      concat([canonical, "0x00"]), // not a whole number of words
+      concat([toBeHex(0x40, 32), bytes.slice(32)]), // not the struct's offset word
+      bytes.slice(0, 11 * 32 - 32), // shorter than the head
+    ]) {
+      await expect(f.market.connect(f.operator).fulfillBatch(ids, bad))
+        .to.be.revertedWithCustomError(f.zk, "ZkModuleBadBatchProof")
+        .withArgs(getBytes(bad).length);
+    }
+    // A backward element offset: slot 0's output (or input) read from the proof's own offset word and head, which
+    // are not among the verifier's arguments (it would see an empty slot): refused by the module itself.
+    const backward = (arrayAt: number) =>
+      concat([bytes.slice(0, arrayAt + 32), toBeHex(2n ** 256n - BigInt(arrayAt + 32), 32), bytes.slice(arrayAt + 64)]);
+    for (const at of [outputsAt, inputsAt]) {
+      await expect(f.market.connect(f.operator).fulfillBatch(ids, backward(at)))
+        .to.be.revertedWithCustomError(f.zk, "ZkModuleBadBatchSlot")
+        .withArgs(0n);
+    }
+    // Cut short by its last word (the last slot's output value): refused, nothing settles.
+    await expect(f.market.connect(f.operator).fulfillBatch(ids, bytes.slice(0, bytes.length - 32))).to.be.revert(
+      ethers,
+    );
+    for (const id of ids) expect((await f.market.getRequest(id)).status).to.equal(BigInt(Status.Open));
+    const tx = f.market.connect(f.operator).fulfillBatch(ids, reordered);
+    for (const [j, id] of ids.entries()) {
+      const output = encodeOutput(f.v.slot(q(j)).output);
+      await expect(tx)
+        .to.emit(f.market, "RequestFinalized")
+        .withArgs(id, f.operator.address, output, PAYMENT, anyValue);
+    }
+  });
+
+  it("a slot aliased to another's bytes by a backward offset inside the arguments binds those bytes on both sides", async () => {
+    const f = await networkHelpers.loadFixture(deploy4);
+    // Two requests for the same input: slot 1's input offset made to point at slot 0's bytes.
+    const ids = [await request(f, 0), await request(f, 0)];
+    const bytes = getBytes(batchProof(f, [0, 0]));
+    const inputsAt = 32 + Number(toBigInt(bytes.slice(32 + 8 * 32, 32 + 9 * 32)));
+    const aliased = concat([
+      bytes.slice(0, inputsAt + 64),
+      bytes.slice(inputsAt + 32, inputsAt + 64), // slot 1's offset := slot 0's
+      bytes.slice(inputsAt + 96),
+    ]);
+    await f.market.connect(f.operator).fulfillBatch(ids, aliased);
+    for (const id of ids) expect((await f.market.getRequest(id)).status).to.equal(BigInt(Status.Finalized));
   });
 
   it("refuses the single-result paths for a batch verifier", async () => {
