@@ -67,7 +67,9 @@ contract BenchmarkRegistry is IBenchmarkRegistry {
         if (!cfg.verifier.verifyAttestation(proof.a, proof.b, proof.c, uint256(dataset), correct, msg.sender)) {
             revert BenchmarkRegistryInvalidProof(modelId, dataset, samples, correct);
         }
-        bytes32 modelHash = cfg.verifier.MODEL_HASH();
+        // The registry's commitment, not the verifier's word again: MODEL_HASH() may read storage that changed since
+        // setVerifier (the code hash pins code, not state), and a model's commitment never changes.
+        bytes32 modelHash = _models.getModel(modelId).modelHash;
         attestationId = _attestations.length;
         _attestations.push(
             Attestation({

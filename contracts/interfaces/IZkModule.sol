@@ -18,7 +18,8 @@ import {IInstantVerificationModule} from "./IInstantVerificationModule.sol";
 /// `requestIds.length` slots are the requests, in order; the remaining slots are padding (any valid
 /// inference, e.g. copies of a real slot) and deliver nothing. The module reads the proof in place and forwards
 /// the bytes after its offset word (exactly verifyInferences' arguments) to the verifier unchanged, so it must be a
-/// whole number of 32-byte words starting with the offset word 0x20 (`ZkModuleBadBatchProof` otherwise).
+/// whole number of 32-byte words starting with the offset word 0x20, with both arrays' headers after the head and
+/// inside the proof (`ZkModuleBadBatchProof` otherwise).
 interface IZkModule is IInstantVerificationModule {
     /// @notice Per-model settings.
     /// @param verifier The verifier generated for this model; its MODEL_HASH must be the registered modelHash.

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {IBenchmarkVerifier} from "../interfaces/IBenchmarkVerifier.sol";
 import {IAIOracleConsumer} from "../interfaces/IAIOracleConsumer.sol";
 import {IInferenceVerifier} from "../interfaces/IInferenceVerifier.sol";
 import {IInferenceMarket} from "../interfaces/IInferenceMarket.sol";
@@ -249,5 +250,37 @@ contract BatchSizeVerifier {
 
     function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
         return interfaceId == 0x01ffc9a7 || interfaceId == type(IInferenceVerifier).interfaceId;
+    }
+}
+
+/// @title ShiftyBenchmarkVerifier
+/// @notice Test-only: a benchmark verifier whose MODEL_HASH reads storage, so its owner can change it after the
+/// registry checked it (a pinned code hash pins code, not state), and which accepts every proof.
+contract ShiftyBenchmarkVerifier {
+    bytes32 public MODEL_HASH;
+    uint256 public immutable SAMPLES;
+
+    constructor(bytes32 modelHash, uint256 samples) {
+        MODEL_HASH = modelHash;
+        SAMPLES = samples;
+    }
+
+    function setModelHash(bytes32 modelHash) external {
+        MODEL_HASH = modelHash;
+    }
+
+    function verifyAttestation(
+        uint256[2] calldata,
+        uint256[2][2] calldata,
+        uint256[2] calldata,
+        uint256,
+        uint256,
+        address
+    ) external pure returns (bool) {
+        return true;
+    }
+
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == 0x01ffc9a7 || interfaceId == type(IBenchmarkVerifier).interfaceId;
     }
 }

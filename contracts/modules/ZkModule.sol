@@ -162,13 +162,25 @@ contract ZkModule is IZkModule, IERC165 {
     /// bytes (checked per slot in onFulfillBatch).
     function _batchProofIn(bytes calldata proof) private pure returns (ZkBatchProof calldata zk) {
         // An offset word (0x20), then the head: a, b, c (8 words) and the two arrays' offsets; a whole number of
-        // words, as every ABI encoding is. Strictness, so a malformed proof gets this error and not a later one.
+        // words, as every ABI encoding is; each array's offset past the head and inside the proof. Strictness, so a malformed proof gets this error and not a later one.
         if (proof.length < _BATCH_PROOF_HEAD || proof.length % 32 != 0 || uint256(bytes32(proof[:32])) != 0x20) {
             revert ZkModuleBadBatchProof(proof.length);
         }
+        bool arraysInside;
         assembly ("memory-safe") {
             zk := add(proof.offset, 0x20)
+            // Each array's length word after the head and inside the forwarded bytes, compared unsigned: Solidity
+            // would follow a negative array offset to a header before `proof`, where the verifier cannot look.
+            let last := sub(proof.length, 0x40)
+            let inputsAt := calldataload(add(zk, 0x100))
+            let outputsAt := calldataload(add(zk, 0x120))
+            arraysInside := and(
+                and(iszero(lt(inputsAt, 0x140)), iszero(gt(inputsAt, last))),
+                and(iszero(lt(outputsAt, 0x140)), iszero(gt(outputsAt, last)))
+            )
         }
+        // INVARIANT: the arrays the module reads are the arrays the verifier decodes from the same bytes.
+        if (!arraysInside) revert ZkModuleBadBatchProof(proof.length);
     }
 
     /// @dev Whether both arrays' data (and so their length words) start inside proof[32:], the bytes forwarded.

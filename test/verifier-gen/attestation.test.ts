@@ -24,6 +24,7 @@ import { InputError, ToolError } from "../../verifier-gen/src/errors.js";
 import { calculateWitness, compileCircom, terminateSnarkjs, verifyGroth16 } from "../../verifier-gen/src/groth16.js";
 import { build, loadModelDir, type ModelDir } from "../../verifier-gen/src/pipeline.js";
 import { runInt } from "../../verifier-gen/src/intgraph.js";
+import { streamSlots } from "../../verifier-gen/src/packing.js";
 import { poseidon } from "../../verifier-gen/src/poseidon.js";
 import { checkWitness, readR1cs } from "../../verifier-gen/src/r1cs.js";
 import { activationMlp, argmaxMlp } from "../helpers/onnx-models.js";
@@ -50,6 +51,50 @@ function symWires(file: string): Map<string, number> {
     if (parts.length >= 4 && Number(parts[1]) >= 0) m.set(parts.slice(3).join(","), Number(parts[1]));
   }
   return m;
+}
+
+/**
+ * Witness `w` of an attestation circuit with sample `i`'s outputs set to `u` and its ArgMax made to pick `index`:
+ * selectors, picked value and range-checked differences recomputed, then the prediction, the hit against `label`
+ * and the count, as a prover choosing them would supply (values mod P; wires the compiler merged are skipped). Every
+ * other wire, the outputs' own range checks included, keeps its honest value.
+ */
+function forgeSample(
+  w: readonly bigint[],
+  wires: Map<string, number>,
+  P: bigint,
+  i: number,
+  u: readonly bigint[],
+  index: number,
+  label: number,
+): bigint[] {
+  const f = [...w];
+  const at = (name: string) => w[wires.get(`main.${name}`)!]!;
+  const set = (name: string, v: bigint) => {
+    const k = wires.get(`main.${name}`);
+    if (k !== undefined) f[k] = ((v % P) + P) % P;
+  };
+  const bits = [...wires.keys()].filter((k) => k.startsWith(`main.am[${i}].ge[0].bits[`)).length;
+  u.forEach((v, j) => {
+    set(`u[${i}][${j}]`, v);
+    set(`ur[${i}][${j}].in`, v);
+    set(`am[${i}].in[${j}]`, v);
+    set(`am[${i}].sel[${j}]`, j === index ? 1n : 0n);
+    set(`am[${i}].picked[${j}]`, j === index ? v : 0n);
+  });
+  set(`am[${i}].out`, BigInt(index));
+  u.forEach((v, j) => {
+    const value = (((u[index]! - v - (index > j ? 1n : 0n)) % P) + P) % P;
+    set(`am[${i}].ge[${j}].in`, value);
+    for (let k = 0; k < bits; k++) set(`am[${i}].ge[${j}].bits[${k}]`, (value >> BigInt(k)) & 1n);
+  });
+  const d = BigInt(index - label);
+  set(`pred[${i}]`, BigInt(index));
+  set(`d[${i}]`, d);
+  set(`inv[${i}]`, d === 0n ? 0n : inverse(((d % P) + P) % P, P));
+  set(`hit[${i}]`, d === 0n ? 1n : 0n);
+  set("correct", at("correct") - at(`hit[${i}]`) + (d === 0n ? 1n : 0n));
+  return f;
 }
 
 describe("verifier-gen: benchmark attestation circuits", function () {
@@ -210,35 +255,9 @@ describe("verifier-gen: benchmark attestation circuits", function () {
     const wire = (name: string) => wires.get(`main.${name}`);
     const at = (name: string) => w[wire(name)!]!;
     expect(at("correct")).to.equal(3n);
-    const P = r1cs.prime;
-    const bits = [...wires.keys()].filter((k) => k.startsWith("main.am[0].ge[0].bits[")).length;
-    expect(bits).to.be.greaterThan(0);
+    const u = [0, 1, 2].map((j) => at(`u[0][${j}]`));
     /** The whole witness of sample 0's ArgMax, prediction and hit, recomputed for the prover's choice of index. */
-    const choose = (index: number): bigint[] => {
-      const f = [...w];
-      const set = (name: string, v: bigint) => {
-        const i = wire(name);
-        if (i !== undefined) f[i] = ((v % P) + P) % P;
-      };
-      const u = [0, 1, 2].map((j) => at(`u[0][${j}]`));
-      u.forEach((v, j) => {
-        set(`am[0].sel[${j}]`, j === index ? 1n : 0n);
-        set(`am[0].picked[${j}]`, j === index ? v : 0n);
-      });
-      set("am[0].out", BigInt(index));
-      u.forEach((v, i) => {
-        const value = (((u[index]! - v - (index > i ? 1n : 0n)) % P) + P) % P;
-        set(`am[0].ge[${i}].in`, value);
-        for (let k = 0; k < bits; k++) set(`am[0].ge[${i}].bits[${k}]`, (value >> BigInt(k)) & 1n);
-      });
-      const d = BigInt(index - tie!.later);
-      set("pred[0]", BigInt(index));
-      set("d[0]", d);
-      set("inv[0]", d === 0n ? 0n : inverse(((d % P) + P) % P, P));
-      set("hit[0]", d === 0n ? 1n : 0n);
-      set("correct", at("correct") - at("hit[0]") + (d === 0n ? 1n : 0n));
-      return f;
-    };
+    const choose = (index: number) => forgeSample(w, wires, r1cs.prime, 0, u, index, tie!.later);
     // the forging helper is exact: choosing the first tied index rebuilds the honest witness
     expect(choose(tie!.first)).to.deep.equal(w);
     expect(checkWitness(r1cs, choose(tie!.first))).to.deep.equal([]);
@@ -248,7 +267,44 @@ describe("verifier-gen: benchmark attestation circuits", function () {
     expect(checkWitness(r1cs, forged)).to.not.deep.equal([]);
   });
 
-  it("a label outside the classes has no witness (3 classes: the label's 2 bits could say 3)", async () => {
+  it("the outputs' range checks stop a decomposition into field elements that makes any label the prediction", async () => {
+    // Sample 1's label t is not the prediction. Outputs u_t = m and u_i = m - [i < t], with m solved mod P so that
+    // they add up to the proven element: every ArgMax difference is then 0 and t wins. Only the range check of
+    // each output (u < 2^B) is left to stand in the way.
+    const s = samples(logits);
+    const t = s[1]!.label;
+    expect(predict(logits, s[1]!.q)).to.not.equal(t);
+    const dir = logitsBuild.dir;
+    const w = await calculateWitness(join(dir, "circuit/attestation_js/attestation.wasm"), {
+      x: s.map((x) => x.q.map(String)),
+      y: s.map((x) => String(x.label)),
+      attester: BigInt(ATTESTER).toString(),
+    });
+    const r1cs = readR1cs(join(dir, "circuit/attestation.r1cs"));
+    const wires = symWires(join(dir, "circuit/attestation.sym"));
+    const P = r1cs.prime;
+    const outputs = streamSlots(logits.manifest.packing!).filter((x) => x.seg === 1);
+    expect(new Set(outputs.map((x) => x.element)).size, "the outputs share one element").to.equal(1);
+    const weight = outputs.map((x) => 1n << BigInt(x.shift));
+    const honest = outputs.map((x) => w[wires.get(`main.u[1][${x.idx}]`)!]!);
+    const element = honest.reduce((acc, v, k) => acc + v * weight[k]!, 0n);
+    const below = outputs.reduce((acc, x, k) => acc + (x.idx < t ? weight[k]! : 0n), 0n);
+    const m = (((element + below) % P) * inverse(weight.reduce((a, b) => a + b, 0n) % P, P)) % P;
+    const u = outputs.map((x) => (m - (x.idx < t ? 1n : 0n) + P) % P);
+    expect(u.reduce((acc, v, k) => (acc + v * weight[k]!) % P, 0n)).to.equal(element % P);
+    const forged = forgeSample(w, wires, P, 1, u, t, t);
+    expect(forged[wires.get("main.correct")!]).to.equal(5n);
+    // every constraint the forgery breaks is a range check of sample 1's outputs: without them it would be proven
+    const ranges = new Set([...wires].filter(([name]) => name.startsWith("main.ur[1][")).map(([, k]) => k));
+    const broken = checkWitness(r1cs, forged);
+    expect(broken.length).to.be.greaterThan(0);
+    for (const k of broken) {
+      const touches = r1cs.constraints[k]!.some((lc) => lc.some(([wire]) => ranges.has(wire)));
+      expect(touches, `constraint ${k} is a range check of an output`).to.equal(true);
+    }
+  });
+
+  it("a label outside the classes has no witness (3 classes: the label's 2 bits could say 3, and -1 is P - 1)", async () => {
     const s = samples(label);
     const input = (y0: number) => ({
       x: s.map((x) => x.q.map(String)),
@@ -257,14 +313,17 @@ describe("verifier-gen: benchmark attestation circuits", function () {
     });
     const wasm = join(labelBuild.dir, "circuit/attestation_js/attestation.wasm");
     await calculateWitness(wasm, input(2));
-    let error: unknown;
-    try {
-      await calculateWitness(wasm, input(3));
-    } catch (e) {
-      error = e;
+    // 3 has the 2 bits of a label; -1 (P - 1) leaves 2 - y = 3, which the upper bound's 2 bits hold too
+    for (const y0 of [3, -1]) {
+      let error: unknown;
+      try {
+        await calculateWitness(wasm, input(y0));
+      } catch (e) {
+        error = e;
+      }
+      expect(error, `label ${y0} of a 3-class model`).to.be.instanceOf(ToolError);
+      expect((error as Error).message).to.match(/witness generation failed/);
     }
-    expect(error, "label 3 of a 3-class model").to.be.instanceOf(ToolError);
-    expect((error as Error).message).to.match(/witness generation failed/);
   });
 
   it("an input outside the model's range has no witness (its packing in the commitment would alias)", async () => {

@@ -20,6 +20,7 @@ import {
   type AttestationFile,
   type Sample,
 } from "../../../verifier-gen/src/attestation.js";
+import { SNARK_SCALAR_FIELD } from "../../../verifier-gen/src/signals.js";
 import { terminateSnarkjs } from "../../../verifier-gen/src/groth16.js";
 import { build, loadModelDir, type ModelDir } from "../../../verifier-gen/src/pipeline.js";
 import {
@@ -267,6 +268,48 @@ describe("BenchmarkRegistry", function () {
       expect(await f.benchmark.attestationsOf(f.idA)).to.deep.equal([]);
       const [found] = await f.benchmark.attestationFor(f.idA, p.datasetCommitment);
       expect(found).to.equal(false);
+    });
+
+    it("checks the pinned code hash again at every attestation: a verifier whose code changed records nothing", async () => {
+      const f = await networkHelpers.loadFixture(withVerifiersFixture);
+      const p = await attestation(a, f.attester.address);
+      const [dataset, samples, , proof] = attestArguments(p);
+      // Swap the named verifier's code for one that accepts every count (what a metamorphic deployment could do).
+      const shifty = await ethers.deployContract("ShiftyBenchmarkVerifier", [a.md.manifest.modelHash, SAMPLES]);
+      const code = await ethers.provider.getCode(await shifty.getAddress());
+      await networkHelpers.setCode(f.verifierA, code);
+      await expect(f.benchmark.connect(f.attester).attest(f.idA, dataset, samples, BigInt(SAMPLES), proof))
+        .to.be.revertedWithCustomError(f.benchmark, "BenchmarkRegistryVerifierCodeMismatch")
+        .withArgs(f.verifierA, a.ab.artifact.codeHash, ethers.keccak256(code));
+      expect(await f.benchmark.attestationCount()).to.equal(0n);
+    });
+
+    it("records the model's registered commitment, not what the verifier says of itself after it was named", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      const shifty = await ethers.deployContract("ShiftyBenchmarkVerifier", [a.md.manifest.modelHash, SAMPLES]);
+      const address = await shifty.getAddress();
+      const code = ethers.keccak256(await ethers.provider.getCode(address));
+      await f.benchmark.connect(f.modelOwner).setVerifier(f.idA, address, code);
+      // Its code is unchanged (the pin holds), its storage now names model B.
+      await shifty.setModelHash(b.md.manifest.modelHash);
+      const p = await attestation(a, f.attester.address);
+      await expect(f.benchmark.connect(f.attester).attest(f.idA, ...attestArguments(p)))
+        .to.emit(f.benchmark, "Attested")
+        .withArgs(0n, f.idA, p.datasetCommitment, a.md.manifest.modelHash, SAMPLES, p.correct, f.attester.address);
+      expect((await f.benchmark.getAttestation(0n)).modelHash).to.equal(a.md.manifest.modelHash);
+    });
+
+    it("refuses an aliased test set commitment (value + r): one test set, one record", async () => {
+      const f = await networkHelpers.loadFixture(withVerifiersFixture);
+      const p = await attestation(a, f.attester.address);
+      const [dataset, samples, correct, proof] = attestArguments(p);
+      const aliased = ethers.toBeHex(BigInt(dataset) + SNARK_SCALAR_FIELD, 32);
+      const verifier = new ethers.Contract(f.verifierA, a.ab.artifact.abi as object[], ethers.provider);
+      await expect(f.benchmark.connect(f.attester).attest(f.idA, aliased, samples, correct, proof))
+        .to.be.revertedWithCustomError(verifier, "PublicInputNotInField")
+        .withArgs(0n);
+      await f.benchmark.connect(f.attester).attest(f.idA, dataset, samples, correct, proof);
+      expect(await f.benchmark.attestationsOf(f.idA)).to.deep.equal([0n]);
     });
   });
 

@@ -359,6 +359,18 @@ describe("ZkModule batch settlement (fulfillBatch)", function () {
         .to.be.revertedWithCustomError(f.zk, "ZkModuleBadBatchProof")
         .withArgs(getBytes(bad).length);
     }
+    // An array's own offset pointing backward (a header read from before the proof) or past the head's end and the
+    // proof's: refused before any slot is read.
+    const arrayOffset = (index: 8 | 9, value: bigint) =>
+      concat([bytes.slice(0, head + index * 32), toBeHex(value, 32), bytes.slice(head + (index + 1) * 32)]);
+    for (const index of [8, 9] as const) {
+      for (const value of [2n ** 256n - 32n * 12n, 9n * 32n, BigInt(bytes.length - head - 32) + 1n, 2n ** 64n]) {
+        const bad = arrayOffset(index, value);
+        await expect(f.market.connect(f.operator).fulfillBatch(ids, bad))
+          .to.be.revertedWithCustomError(f.zk, "ZkModuleBadBatchProof")
+          .withArgs(getBytes(bad).length);
+      }
+    }
     // A backward element offset: slot 0's output (or input) read from the proof's own offset word and head, which
     // are not among the verifier's arguments (it would see an empty slot): refused by the module itself.
     const backward = (arrayAt: number) =>
