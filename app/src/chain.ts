@@ -57,6 +57,7 @@ import {
 } from "../../types/ethers-contracts/index.js";
 import { decodeModelOutput, decodeInputValues, type DecodedOutput } from "../../verifier-gen/src/interface.js";
 import { fetchBuildFile, httpBuildFetcher } from "./artifacts.js";
+import { attestationConflicts } from "./attestations.js";
 import type { AppConfig } from "../server/server.js";
 import { appLog } from "./log.js";
 
@@ -98,15 +99,22 @@ export interface ModelRow extends ModelInfo {
   attestations: AttestationRow[];
 }
 
-/** A proven accuracy: `correct` of `samples` samples of the committed test set `dataset` labelled right. */
+/**
+ * A proven count: the model labels `correct` of the `samples` samples of the committed test set `dataset` as that
+ * set does; the attester chose the samples and their labels (app/src/attestations.ts).
+ */
 export interface AttestationRow {
   attestationId: bigint;
   dataset: string;
   samples: number;
   correct: number;
   attester: string;
+  /** The attester is the model's owner. */
+  byOwner: boolean;
   verifier: string;
   blockNumber: number;
+  /** Records (of any model) on the same model commitment and test set with another count. */
+  conflicts: bigint[];
 }
 
 /** One transaction in a request's history. */
@@ -393,7 +401,7 @@ export class Chain {
         name: "name" in build ? build.name : nameFromUri(m.artifactURI, m.modelId),
         prices,
         servers: Number(await this.vault.serverCount(m.modelId, 0)),
-        attestations: await this.attestations(m.modelId),
+        attestations: await this.attestations(m.modelId, m.owner),
       };
       if (m.modes.includes(0)) row.verifier = decodeZkConfig(await this.registry.modeConfig(m.modelId, 0)).verifier;
       if (m.modes.includes(2)) {
@@ -401,11 +409,18 @@ export class Chain {
       }
       rows.push(row);
     }
+    const conflicts = attestationConflicts(
+      rows.flatMap((r) => r.attestations.map((a) => ({ ...a, modelId: r.modelId, modelHash: r.modelHash }))),
+    );
+    for (const a of rows.flatMap((r) => r.attestations)) a.conflicts = conflicts.get(a.attestationId) ?? [];
     return rows;
   }
 
-  /** The model's recorded benchmark attestations (each proof checked on chain by the verifier its owner named). */
-  async attestations(modelId: bigint): Promise<AttestationRow[]> {
+  /**
+   * The model's recorded benchmark attestations (each proof checked on chain by the verifier its owner named);
+   * `conflicts` is filled in by models(), which sees every model's records.
+   */
+  async attestations(modelId: bigint, owner: string): Promise<AttestationRow[]> {
     const rows: AttestationRow[] = [];
     for (const attestationId of await this.benchmark.attestationsOf(modelId)) {
       const a = await this.benchmark.getAttestation(attestationId);
@@ -415,8 +430,10 @@ export class Chain {
         samples: Number(a.samples),
         correct: Number(a.correct),
         attester: a.attester,
+        byOwner: a.attester.toLowerCase() === owner.toLowerCase(),
         verifier: a.verifier,
         blockNumber: Number(a.blockNumber),
+        conflicts: [],
       });
     }
     return rows;

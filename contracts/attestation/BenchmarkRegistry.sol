@@ -13,6 +13,8 @@ contract BenchmarkRegistry is IBenchmarkRegistry {
     IModelRegistry private immutable _models;
 
     mapping(uint256 modelId => mapping(uint256 samples => VerifierConfig)) private _verifiers;
+    /// @dev the registered modelHash of each model with a verifier (it never changes), what its records name
+    mapping(uint256 modelId => bytes32) private _modelHashes;
     Attestation[] private _attestations;
     mapping(uint256 modelId => uint256[]) private _byModel;
     /// @dev attestation id + 1 per model and test set (0: none)
@@ -43,6 +45,7 @@ contract BenchmarkRegistry is IBenchmarkRegistry {
         }
         slot.verifier = verifier;
         slot.codeHash = codeHash;
+        if (_modelHashes[modelId] == bytes32(0)) _modelHashes[modelId] = bound;
         emit BenchmarkVerifierSet(modelId, samples, verifier, codeHash);
     }
 
@@ -67,9 +70,9 @@ contract BenchmarkRegistry is IBenchmarkRegistry {
         if (!cfg.verifier.verifyAttestation(proof.a, proof.b, proof.c, uint256(dataset), correct, msg.sender)) {
             revert BenchmarkRegistryInvalidProof(modelId, dataset, samples, correct);
         }
-        // The registry's commitment, not the verifier's word again: MODEL_HASH() may read storage that changed since
-        // setVerifier (the code hash pins code, not state), and a model's commitment never changes.
-        bytes32 modelHash = _models.getModel(modelId).modelHash;
+        // The commitment checked at setVerifier, not the verifier's word again: MODEL_HASH() may read storage that
+        // changed since (the code hash pins code, not state).
+        bytes32 modelHash = _modelHashes[modelId];
         attestationId = _attestations.length;
         _attestations.push(
             Attestation({

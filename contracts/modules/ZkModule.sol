@@ -162,7 +162,8 @@ contract ZkModule is IZkModule, IERC165 {
     /// bytes (checked per slot in onFulfillBatch).
     function _batchProofIn(bytes calldata proof) private pure returns (ZkBatchProof calldata zk) {
         // An offset word (0x20), then the head: a, b, c (8 words) and the two arrays' offsets; a whole number of
-        // words, as every ABI encoding is; each array's offset past the head and inside the proof. Strictness, so a malformed proof gets this error and not a later one.
+        // words, as every ABI encoding is; each array's offset past the head and inside the proof. Strictness, so a
+        // malformed proof gets this error and not a later one.
         if (proof.length < _BATCH_PROOF_HEAD || proof.length % 32 != 0 || uint256(bytes32(proof[:32])) != 0x20) {
             revert ZkModuleBadBatchProof(proof.length);
         }

@@ -121,13 +121,19 @@ export interface CheckAttestationOptions {
    * and nothing in the build (its verification key, its manifest) shows whether it is.
    */
   trustKeyMaker: boolean;
+  /**
+   * The ModelRegistry the consumer trusts (its suite's). A BenchmarkRegistry anyone deployed over another registry
+   * would check proofs against the model hashes that registry claims, so its model ids mean nothing.
+   */
+  modelRegistry: string;
 }
 
 /**
  * The consumer's check of a recorded attestation against what it holds itself: the model build (its model hash
  * checked against the ONNX file with `verifier-gen verify`), the attestation build (or one it rebuilt) and the
  * test set. Throws AttestationCheckError unless all hold:
- *  - the record's model id is registered with the build's model hash, and the record says that hash;
+ *  - the benchmark registry is over the consumer's ModelRegistry (`modelRegistry`), where the record's model id is
+ *    registered with the build's model hash, and the record says that hash;
  *  - the attestation circuit is the one verifier-gen emits for this model and sample count (its sha256);
  *  - the attestation verifier source is the one emitted from the build's key, and compiles to the pinned code hash;
  *  - the verifier that accepted the record is the one the registry pins for the model and sample count, its
@@ -151,7 +157,11 @@ export async function checkRecordedAttestation(
   const r = await benchmark.getAttestation(attestationId);
   const problems: string[] = [];
   const modelHash = md.manifest.modelHash.toLowerCase();
-  const models = IModelRegistry__factory.connect(await benchmark.modelRegistry(), provider);
+  const over = await benchmark.modelRegistry();
+  if (over.toLowerCase() !== o.modelRegistry.toLowerCase()) {
+    problems.push(`the benchmark registry is over ModelRegistry ${over}, not ${o.modelRegistry}`);
+  }
+  const models = IModelRegistry__factory.connect(over, provider);
   const registered = (await models.getModel(r.modelId)).modelHash.toLowerCase();
   if (registered !== modelHash) problems.push(`model ${r.modelId} is registered with ${registered}, not ${modelHash}`);
   if (r.modelHash.toLowerCase() !== modelHash) problems.push(`the record is about model hash ${r.modelHash}`);

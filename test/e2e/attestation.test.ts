@@ -159,7 +159,7 @@ describe("e2e: a benchmark attestation of the digits MLP over JSON-RPC", functio
 
     // the consumer's check: its own model build, the attestation build and the test set
     const ab = loadAttestation(ATTESTATION_BUILD);
-    const trust = { trustKeyMaker: true };
+    const trust = { trustKeyMaker: true, modelRegistry: registryAddress };
     const checked = await checkRecordedAttestation(benchmark, 0n, md, ab, samples, trust);
     expect(checked).to.include({ modelId, samples: SAMPLES, correct, attester: owner, keyVerified: false });
     // a test set that is not the one recorded (the same size, one sample further)
@@ -230,6 +230,7 @@ describe("e2e: a benchmark attestation of the digits MLP over JSON-RPC", functio
       await expectCheckFails(
         checkRecordedAttestation(benchmark, id, md, loadAttestation(ATTESTATION_BUILD), samples, {
           trustKeyMaker: true,
+          modelRegistry: registryAddress,
         }),
         /is not the build's .*embeds 0 of the key's/,
       );

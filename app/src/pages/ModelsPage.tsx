@@ -86,16 +86,26 @@ export function ModelsPage({ models }: { models: ModelRow[] | null }) {
                 {m.attestations.length === 0
                   ? "no benchmark attestation recorded"
                   : m.attestations.map((a) => (
-                      <div key={a.attestationId.toString()}>
-                        {a.correct} of {a.samples} correct ({((100 * a.correct) / a.samples).toFixed(1)} %) on test set{" "}
-                        <Hash value={a.dataset} label="test set commitment" />, proven on chain by{" "}
+                      <div key={a.attestationId.toString()} data-testid={`attestation-${a.attestationId}`}>
+                        {a.correct} of {a.samples} correct on test set{" "}
+                        <Hash value={a.dataset} label="test set commitment" />, its samples and labels chosen by{" "}
+                        {a.byOwner ? "the model's owner " : "attester "}
+                        <Hash value={a.attester} label="attester" />; proven on chain by{" "}
                         <Hash value={a.verifier} label="attestation verifier" />
+                        {a.conflicts.length > 0 && (
+                          <div className="alert alert-error">
+                            Conflicts with record{a.conflicts.length > 1 ? "s" : ""}{" "}
+                            {a.conflicts.map((id) => `#${id}`).join(", ")} on the same model and test set with another
+                            count: one of the verification keys is not sound, trust neither.
+                          </div>
+                        )}
                       </div>
                     ))}
                 {m.attestations.length > 0 && (
                   <div className="muted small">
-                    Proven with the key of the verifier the model&apos;s owner named: check it against the build before
-                    relying on it (docs/SECURITY.md).
+                    A count is an accuracy only on a test set you trust: recompute its commitment from the published
+                    set. It is proven with the key of the verifier the model&apos;s owner named: check that key against
+                    the build before relying on it (docs/SECURITY.md).
                   </div>
                 )}
               </dd>

@@ -318,17 +318,39 @@ describe("BenchmarkRegistry", function () {
       const f = await networkHelpers.loadFixture(withVerifiersFixture);
       const p = await attestation(a, f.attester.address);
       await f.benchmark.connect(f.attester).attest(f.idA, ...attestArguments(p));
-      const checked = await checkRecordedAttestation(f.benchmark, 0n, a.md, a.ab, a.samples, { trustKeyMaker: true });
+      const modelRegistry = await f.registry.getAddress();
+      const trust = { trustKeyMaker: true, modelRegistry };
+      const checked = await checkRecordedAttestation(f.benchmark, 0n, a.md, a.ab, a.samples, trust);
       expect(checked).to.include({ modelId: f.idA, samples: SAMPLES, correct: SAMPLES - 1, keyVerified: false });
       // every other check passed: what is left is that no attestation key can be checked yet
       await expectCheckFails(
-        checkRecordedAttestation(f.benchmark, 0n, a.md, a.ab, a.samples, { trustKeyMaker: false }),
+        checkRecordedAttestation(f.benchmark, 0n, a.md, a.ab, a.samples, { trustKeyMaker: false, modelRegistry }),
         /^[^;]*the attestation key cannot be checked[^;]*$/,
+      );
+      // The same statement in a BenchmarkRegistry over a ModelRegistry of the outsider's (anyone can deploy both,
+      // and register any model hash there): its model ids are not the suite's, refused.
+      const models = await ethers.deployContract("ModelRegistry", [f.outsider.address]);
+      const module = await ethers.deployContract("MockVerificationModule", [f.outsider.address]);
+      await models.connect(f.outsider).setModeModule(MODE_ZK, await module.getAddress());
+      await models
+        .connect(f.outsider)
+        .registerModel(a.md.manifest.modelHash, "ipfs://x", ETH_PRICE, OPERATOR_STAKE, [
+          { mode: MODE_ZK, config: "0x" },
+        ]);
+      const elsewhere: BenchmarkRegistry = await ethers.deployContract("BenchmarkRegistry", [
+        await models.getAddress(),
+      ]);
+      await elsewhere.connect(f.outsider).setVerifier(1n, f.verifierA, a.ab.artifact.codeHash);
+      await elsewhere.connect(f.outsider).attest(1n, ...attestArguments(await attestation(a, f.outsider.address)));
+      await expectCheckFails(
+        checkRecordedAttestation(elsewhere, 0n, a.md, a.ab, a.samples, trust),
+        /^[^;]*the benchmark registry is over ModelRegistry 0x[0-9a-fA-F]{40}, not [^;]*$/,
       );
     });
 
     it("an owner's build dressed up with a key it made (and no development flag) is not a verified key", async () => {
       const f = await networkHelpers.loadFixture(deployFixture);
+      const modelRegistry = await f.registry.getAddress();
       // The owner publishes an 'attestation build': the honest circuit, a key whose waste it knows, the verifier
       // emitted from that key, and a manifest that says the key is not a development key.
       const key = await forgeableKey(4, "owner-made");
@@ -358,11 +380,12 @@ describe("BenchmarkRegistry", function () {
         // the consumer's check cannot tell this key from an honest one: it refuses unless told to trust the maker,
         // and never reports the key as checked (the manifest's own word is not taken)
         await expectCheckFails(
-          checkRecordedAttestation(f.benchmark, 0n, a.md, dressed, a.samples, { trustKeyMaker: false }),
+          checkRecordedAttestation(f.benchmark, 0n, a.md, dressed, a.samples, { trustKeyMaker: false, modelRegistry }),
           /the attestation key cannot be checked/,
         );
         const trusted = await checkRecordedAttestation(f.benchmark, 0n, a.md, dressed, a.samples, {
           trustKeyMaker: true,
+          modelRegistry,
         });
         expect(trusted).to.include({ correct: SAMPLES, keyVerified: false });
         // and deploying such a build on a public chain is refused whatever its manifest says
