@@ -103,9 +103,9 @@ export function ModelsPage({ models }: { models: ModelRow[] | null }) {
                     ))}
                 {m.attestations.length > 0 && (
                   <div className="muted small">
-                    A count is an accuracy only on a test set you trust: recompute its commitment from the published
-                    set. It is proven with the key of the verifier the model&apos;s owner named: check that key against
-                    the build before relying on it (docs/SECURITY.md).
+                    A count is an accuracy only on a test set you trust: recompute its commitment from the published set
+                    (verifier-gen dataset-commitment). It is proven with the key of the verifier the model&apos;s owner
+                    named: check that key against the build before relying on it (docs/SECURITY.md).
                   </div>
                 )}
               </dd>
