@@ -65,16 +65,43 @@ describe("e2e: PyTorch fixtures deployed with Ignition, served in zk, optimistic
   const registerOutput = new Map<string, string>();
 
   before(async () => {
-    await fixtureBuild("digits_vit2");
     workDir = await mkdtemp(path.join(tmpdir(), "veriml-own-modes-"));
     ({ child: node, rpcUrl } = await startHardhatNode());
     provider = new JsonRpcProvider(rpcUrl, undefined, { cacheTimeout: -1 });
-    artifactHost = await serveDirectory("models/build");
-    const env = { LOCALHOST_RPC_URL: rpcUrl };
-    await hardhat(
-      ["ignition", "deploy", "ignition/modules/Suite.ts", "--network", "localhost", "--deployment-id", deploymentId],
-      env,
-    );
+    // Operator 3 signs from an encrypted keystore made with the CLI; operator 4 from the environment.
+    const keystore = path.join(workDir, "operator-3.keystore.json");
+    const passwordFile = path.join(workDir, "password");
+    await writeFile(passwordFile, "correct horse battery staple\n");
+    // Independent of each other, so concurrent: the transformer's build (about a minute when not cached), the
+    // keystore and the suite's deployment.
+    const [, made] = await Promise.all([
+      fixtureBuild("digits_vit2"),
+      veriml(["keystore", "import", keystore, "--password-file", passwordFile], null, null, {
+        VERIML_IMPORT_KEY: devAccount(3, provider).privateKey,
+      }),
+      (async () => {
+        artifactHost = await serveDirectory("models/build");
+        // The default build profile, which `hardhat test` has just built: Ignition's default, the production
+        // profile (the same settings, isolated builds), would recompile every contract with the WebAssembly solc
+        // (about two minutes) and leave artifacts that the next `hardhat run` recompiles again.
+        await hardhat(
+          [
+            "ignition",
+            "deploy",
+            "ignition/modules/Suite.ts",
+            "--network",
+            "localhost",
+            "--deployment-id",
+            deploymentId,
+            "--build-profile",
+            "default",
+          ],
+          { LOCALHOST_RPC_URL: rpcUrl },
+        );
+      })(),
+    ]);
+    expect(made.ok, made.stderr).to.equal(true);
+    expect(JSON.parse(made.stdout).address).to.equal(devAccount(3, provider).address);
     suite = await readSuiteDeployment(deploymentDir);
     market = InferenceMarket__factory.connect(suite.market, provider);
     const parameters = path.join(workDir, "registration.json");
@@ -82,7 +109,7 @@ describe("e2e: PyTorch fixtures deployed with Ignition, served in zk, optimistic
     await writeFile(parameters, JSON.stringify({ sampling: { sampleBps: 10_000 } }));
     for (const { name, dir } of MODELS) {
       const stdout = await hardhat(["run", "--network", "localhost", "scripts/register-model.ts"], {
-        ...env,
+        LOCALHOST_RPC_URL: rpcUrl,
         VERIML_BUILD: dir,
         VERIML_MODES: MODES.join(","),
         VERIML_REGISTRATION: parameters,
@@ -93,15 +120,6 @@ describe("e2e: PyTorch fixtures deployed with Ignition, served in zk, optimistic
       registerOutput.set(name, stdout);
       ids.set(name, BigInt(/model \S+: id (\d+)/.exec(stdout)![1]!));
     }
-    // Operator 3 signs from an encrypted keystore made with the CLI; operator 4 from the environment.
-    const keystore = path.join(workDir, "operator-3.keystore.json");
-    const passwordFile = path.join(workDir, "password");
-    await writeFile(passwordFile, "correct horse battery staple\n");
-    const made = await veriml(["keystore", "import", keystore, "--password-file", passwordFile], null, null, {
-      VERIML_IMPORT_KEY: devAccount(3, provider).privateKey,
-    });
-    expect(made.ok, made.stderr).to.equal(true);
-    expect(JSON.parse(made.stdout).address).to.equal(devAccount(3, provider).address);
     for (const account of [3, 4]) {
       const { child } = await startOperatorProcess({
         workDir: path.join(workDir, `operator-${account}`),
