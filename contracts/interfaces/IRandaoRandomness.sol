@@ -17,6 +17,13 @@ interface IRandaoRandomness is IRandomnessSource {
     error RandaoRandomnessBadHeader(uint256 blockNumber);
     /// @notice The number of headers is not `blocks()`.
     error RandaoRandomnessHeaderCount(uint256 given, uint256 expected);
+    /// @notice A delay under MIN_DELAY_BLOCKS: the proposer of the requesting block would know the value.
+    error RandaoRandomnessDelayTooShort(uint64 delayBlocks, uint64 minimum);
+
+    /// @notice The least delay: a request in block N first mixes block N + delay's prevrandao, which is the RANDAO
+    /// mix after block N + delay - 1, so the proposers who can influence a value are those of blocks
+    /// N + delay - 1 ... N + delay + blocks - 2, never block N's.
+    function MIN_DELAY_BLOCKS() external view returns (uint64);
 
     /// @notice Delivers the randomness of `requester` for `key`: the RLP headers of its `blocks()` blocks, in order.
     function fulfil(address requester, bytes32 key, bytes[] calldata headers) external;

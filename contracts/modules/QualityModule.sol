@@ -326,7 +326,9 @@ contract QualityModule is IQualityModule, ReentrancyGuard {
     // ---------------------------------------------------------------- internals
 
     function _validate(QualityConfig memory cfg) private pure {
-        if (cfg.committeeSize == 0 || cfg.committeeSize > MAX_COMMITTEE) {
+        // INVARIANT: an odd committee, so a median is a member's score: in an even one, half the seats (requester
+        // sybils) pull the median midway and every honest member becomes an outlier.
+        if (cfg.committeeSize == 0 || cfg.committeeSize > MAX_COMMITTEE || cfg.committeeSize % 2 == 0) {
             revert QualityModuleBadConfig("committeeSize", cfg.committeeSize);
         }
         // INVARIANT: blocking a quorum (a refund without a verdict) takes as many silent members as rejecting

@@ -405,9 +405,12 @@ contract SamplingModule is ISamplingModule, Ownable2Step, ReentrancyGuard {
         }
         uint8 draw = job.draws + 1;
         job.draws = draw;
-        address[] memory excluded = new address[](drawn.length + 1);
+        // INVARIANT: the sampler is neither the operator, an earlier sampler, nor the requester: a requester drawn
+        // as its own sampler could stay away and be paid the no-show slash, or force a dispute over a paid answer.
+        address[] memory excluded = new address[](drawn.length + 2);
         excluded[0] = job.operator;
-        for (uint256 i = 0; i < drawn.length; ++i) excluded[i + 1] = drawn[i];
+        excluded[1] = request.requester;
+        for (uint256 i = 0; i < drawn.length; ++i) excluded[i + 2] = drawn[i];
         address[] memory picked = PoolDraw.draw(
             PoolDraw.Draw({
                 vault: _vault,

@@ -19,12 +19,19 @@ contract RandaoRandomness is IRandaoRandomness {
         uint256 value;
     }
 
+    /// @inheritdoc IRandaoRandomness
+    uint64 public constant MIN_DELAY_BLOCKS = 2;
+
     uint64 private immutable _delay;
     uint8 private immutable _blocks;
     mapping(address requester => mapping(bytes32 key => Entry)) private _entries;
 
     constructor(uint64 delayBlocks, uint8 mixedBlocks) {
-        _delay = delayBlocks == 0 ? 1 : delayBlocks;
+        // INVARIANT: the proposer of the block that includes a request does not know its value. A request in block N
+        // first mixes block N + d's prevrandao, the mix after block N + d - 1: with d = 1 block N's own proposer
+        // fixes it, and could include (say) a commitment only when it will not be sampled.
+        if (delayBlocks < MIN_DELAY_BLOCKS) revert RandaoRandomnessDelayTooShort(delayBlocks, MIN_DELAY_BLOCKS);
+        _delay = delayBlocks;
         _blocks = mixedBlocks == 0 ? 1 : mixedBlocks;
     }
 

@@ -69,7 +69,11 @@ export const RegistrationParameters = z
       .default({}),
     quality: z
       .object({
-        committeeSize: z.number().int().min(1),
+        committeeSize: z
+          .number()
+          .int()
+          .min(1)
+          .refine((k) => k % 2 === 1, "must be odd (the median of an even committee is no member's score)"),
         minReveals: z.number().int().min(1),
         threshold: bps,
         outlierDistance: bps,

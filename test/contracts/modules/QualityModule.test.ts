@@ -126,6 +126,10 @@ describe("QualityModule", function () {
       const bad: [Partial<QualityConfig>, string, bigint][] = [
         [{ committeeSize: 0 }, "committeeSize", 0n],
         [{ committeeSize: 16 }, "committeeSize", 16n],
+        // Two requester sybils of four reveal 0 against two honest 9000s: the median 4500 would reject the answer
+        // and make outliers of the honest members. Only odd committees, whose median is a member's score.
+        [{ committeeSize: 4 }, "committeeSize", 4n],
+        [{ committeeSize: 2, minReveals: 1 }, "committeeSize", 2n],
         [{ minReveals: 4 }, "minReveals", 4n],
         // One silent requester sybil of three could otherwise force a refund (audit): a quorum above a
         // majority, or free silence, is refused.

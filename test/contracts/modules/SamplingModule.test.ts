@@ -511,6 +511,29 @@ describe("SamplingModule", function () {
     });
   });
 
+  describe("draws the requester cannot steer", () => {
+    it("never draws the requester as its own sampler (it could stay away and be paid the no-show slash)", async () => {
+      const f = await networkHelpers.loadFixture(deployFixture);
+      // The requester is itself an operator serving the model; the other sampler leaves before the draw, so the
+      // requester is the only candidate left.
+      const [requester, other] = f.samplers as [HardhatEthersSigner, HardhatEthersSigner];
+      const input = inputOf(0);
+      const deadline = BigInt((await time.latest()) + 7200);
+      await f.market
+        .connect(requester)
+        .createRequest(inlineEthRequest(f.modelId, MODE_SAMPLING, input, PRICE + FEE, deadline), {
+          value: PRICE + FEE,
+        });
+      await f.market.connect(f.operator).claim(1n);
+      const c = commitment(1n, f.operator.address, infer(input), salt());
+      await f.market.connect(f.operator).submitResult(1n, "0x", abi.encode(["bytes32"], [c]));
+      await f.vault.connect(other).setService(f.modelId, 0, false);
+      await fulfilAll(networkHelpers, f.user, f.randomness);
+      await expect(f.sampling.advance(1n)).to.emit(f.sampling, "SamplerUnavailable").withArgs(1n, 1n);
+      expect((await f.sampling.getJob(1n)).sampler).to.equal(ZeroAddress);
+    });
+  });
+
   describe("draws others cannot steer (audit: free stake at draw time)", () => {
     it("a sampler whose free stake was tied up after the snapshot is still drawn, backed by its pool bond", async () => {
       const { f, output, id } = await claimed(10_000, 14);

@@ -35,6 +35,18 @@ describe("RandaoRandomness", function () {
   const mixHashOf = async (n: number): Promise<string> =>
     ((await ethers.provider.send("eth_getBlockByNumber", [toBeHex(n), false])) as { mixHash: string }).mixHash;
 
+  it("refuses a delay under 2 blocks: the proposer of the block including a request would know its value", async () => {
+    const [deployer] = await ethers.getSigners();
+    const factory = new RandaoRandomness__factory(deployer!);
+    for (const delay of [0n, 1n]) {
+      await expect(factory.deploy(delay, BLOCKS))
+        .to.be.revertedWithCustomError(factory, "RandaoRandomnessDelayTooShort")
+        .withArgs(delay, 2n);
+    }
+    const least = await factory.deploy(2n, BLOCKS);
+    expect(await least.delay()).to.equal(await least.MIN_DELAY_BLOCKS());
+  });
+
   it("records the target block and reports readiness only after delivery", async () => {
     const f = await requested();
     expect(await f.source.targetBlock(f.requester.address, KEY)).to.equal(BigInt(f.target));
