@@ -173,26 +173,29 @@ for (const { name, kind } of MODELS) {
             /is the build of 0x[0-9a-f]{64}, but model 1 is registered as/,
           ],
         ];
-        for (const [n, [file, alter, message]] of cases.entries()) {
-          const copy = path.join(workDir, `altered-${n}`);
-          await cp(build, copy, { recursive: true });
-          const json = JSON.parse(readFileSync(path.join(copy, file), "utf8")) as Altered;
-          alter(json);
-          await writeFile(path.join(copy, file), JSON.stringify(json));
-          const values = data.inputs[0]!.join(",");
-          const result = await cli([
-            "request",
-            "--json",
-            "--model",
-            String(stack.modelId),
-            "--values",
-            values,
-            "--artifacts",
-            copy,
-          ]);
-          expect(result.ok).to.equal(false);
-          expect(result.stderr).to.match(message);
-        }
+        // Each altered build is its own copy and CLI process (nothing is sent): run concurrently.
+        await Promise.all(
+          cases.map(async ([file, alter, message], n) => {
+            const copy = path.join(workDir, `altered-${n}`);
+            await cp(build, copy, { recursive: true });
+            const json = JSON.parse(readFileSync(path.join(copy, file), "utf8")) as Altered;
+            alter(json);
+            await writeFile(path.join(copy, file), JSON.stringify(json));
+            const values = data.inputs[0]!.join(",");
+            const result = await cli([
+              "request",
+              "--json",
+              "--model",
+              String(stack.modelId),
+              "--values",
+              values,
+              "--artifacts",
+              copy,
+            ]);
+            expect(result.ok).to.equal(false);
+            expect(result.stderr).to.match(message);
+          }),
+        );
         expect(await stack.market.requestCount()).to.equal(before);
       });
 
@@ -289,13 +292,16 @@ for (const { name, kind } of MODELS) {
           new RegExp(`model ${stack.modelId} is not served in mode optimistic; it enables zk`),
         ],
       ];
-      const unknown = await cli(["request", "--model", "no_such_model", "--values", data.inputs[0]!.join(",")]);
-      expect(unknown.stderr).to.match(/no active model named "no_such_model" is registered/);
-      for (const [args, message] of cases) {
-        const result = await cli(["request", "--model", String(stack.modelId), ...args]);
+      // Each refusal is its own CLI process, independent of the others (nothing is sent): run concurrently.
+      const [unknown, ...results] = await Promise.all([
+        cli(["request", "--model", "no_such_model", "--values", data.inputs[0]!.join(",")]),
+        ...cases.map(([args]) => cli(["request", "--model", String(stack.modelId), ...args])),
+      ]);
+      expect(unknown!.stderr).to.match(/no active model named "no_such_model" is registered/);
+      results.forEach((result, i) => {
         expect(result.ok).to.equal(false);
-        expect(result.stderr).to.match(message);
-      }
+        expect(result.stderr).to.match(cases[i]![1]);
+      });
       expect(await stack.market.requestCount()).to.equal(before);
       expect(await provider.getBalance(stack.accounts[2]!.address)).to.equal(balance);
     });
