@@ -53,6 +53,20 @@ function symWires(file: string): Map<string, number> {
   return m;
 }
 
+/** The honest witness of attestation build `ab` on `samples`, its R1CS and its wires by name. */
+async function attestationWitness(ab: AttestationBuild, samples: readonly Sample[]) {
+  const w = await calculateWitness(join(ab.dir, "circuit/attestation_js/attestation.wasm"), {
+    x: samples.map((x) => x.q.map(String)),
+    y: samples.map((x) => String(x.label)),
+    attester: BigInt(ATTESTER).toString(),
+  });
+  return {
+    w,
+    r1cs: readR1cs(join(ab.dir, "circuit/attestation.r1cs")),
+    wires: symWires(join(ab.dir, "circuit/attestation.sym")),
+  };
+}
+
 /**
  * Witness `w` of an attestation circuit with sample `i`'s outputs set to `u` and its ArgMax made to pick `index`:
  * selectors, picked value and range-checked differences recomputed, then the prediction, the hit against `label`
@@ -192,15 +206,7 @@ describe("verifier-gen: benchmark attestation circuits", function () {
       [label, labelBuild],
       [logits, logitsBuild],
     ] as const) {
-      const s = samples(md);
-      const wasm = join(ab.dir, "circuit/attestation_js/attestation.wasm");
-      const w = await calculateWitness(wasm, {
-        x: s.map((x) => x.q.map(String)),
-        y: s.map((x) => String(x.label)),
-        attester: BigInt(ATTESTER).toString(),
-      });
-      const r1cs = readR1cs(join(ab.dir, "circuit/attestation.r1cs"));
-      const wires = symWires(join(ab.dir, "circuit/attestation.sym"));
+      const { w, r1cs, wires } = await attestationWitness(ab, samples(md));
       expect(checkWitness(r1cs, w)).to.deep.equal([]);
       const wire = (name: string) => {
         const i = wires.get(`main.${name}`);
@@ -244,14 +250,7 @@ describe("verifier-gen: benchmark attestation circuits", function () {
     // sample 0 is the tie, labelled with the later tied index: the interpreter and the circuit count it wrong
     const s = samples(logits).map((x, i) => (i === 0 ? { q: tie!.q, label: tie!.later } : x));
     expect(predict(logits, tie!.q)).to.equal(tie!.first);
-    const dir = logitsBuild.dir;
-    const w = await calculateWitness(join(dir, "circuit/attestation_js/attestation.wasm"), {
-      x: s.map((x) => x.q.map(String)),
-      y: s.map((x) => String(x.label)),
-      attester: BigInt(ATTESTER).toString(),
-    });
-    const r1cs = readR1cs(join(dir, "circuit/attestation.r1cs"));
-    const wires = symWires(join(dir, "circuit/attestation.sym"));
+    const { w, r1cs, wires } = await attestationWitness(logitsBuild, s);
     const wire = (name: string) => wires.get(`main.${name}`);
     const at = (name: string) => w[wire(name)!]!;
     expect(at("correct")).to.equal(3n);
@@ -274,14 +273,7 @@ describe("verifier-gen: benchmark attestation circuits", function () {
     const s = samples(logits);
     const t = s[1]!.label;
     expect(predict(logits, s[1]!.q)).to.not.equal(t);
-    const dir = logitsBuild.dir;
-    const w = await calculateWitness(join(dir, "circuit/attestation_js/attestation.wasm"), {
-      x: s.map((x) => x.q.map(String)),
-      y: s.map((x) => String(x.label)),
-      attester: BigInt(ATTESTER).toString(),
-    });
-    const r1cs = readR1cs(join(dir, "circuit/attestation.r1cs"));
-    const wires = symWires(join(dir, "circuit/attestation.sym"));
+    const { w, r1cs, wires } = await attestationWitness(logitsBuild, s);
     const P = r1cs.prime;
     const outputs = streamSlots(logits.manifest.packing!).filter((x) => x.seg === 1);
     expect(new Set(outputs.map((x) => x.element)).size, "the outputs share one element").to.equal(1);
